@@ -1,0 +1,1 @@
+"""Dashboards as code — placeholder until its own issue (#7)."""

@@ -1,0 +1,1 @@
+"""Generation API (FastAPI) — placeholder until its own issue (#4)."""
