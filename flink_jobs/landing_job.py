@@ -1,0 +1,173 @@
+"""The Flink landing job: stream → contract validation → dedup → lake (events, quarantine, audit).
+
+Runs in ``.venv-flink`` on a local mini-cluster (embedded default). Normally started by
+``imagify land``, which talks to it through a control directory:
+
+    <control>/job.json        written here once the job runs (job id, restored-from)
+    <control>/stop            created by the launcher: stop with a savepoint and exit
+    <control>/result.json     written here on exit (savepoint path or error)
+
+Resumes from the newest savepoint or retained checkpoint under ``$IMAGIFY_HOME/flink``: a restored
+file source skips the files it already read, and the dedup state remembers event_ids.
+
+    python -m flink_jobs.landing_job --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("imagify.landing")
+
+
+def latest_restore_point(flink_dir: Path) -> Path | None:
+    """The newest completed savepoint or retained checkpoint (a directory with ``_metadata``)."""
+    candidates: list[tuple[float, Path]] = []
+    for base in (flink_dir / "savepoints", flink_dir / "checkpoints"):
+        if not base.is_dir():
+            continue
+        for meta in base.glob("**/_metadata"):
+            candidates.append((meta.stat().st_mtime, meta.parent))
+    if not candidates:
+        return None
+    return max(candidates)[1]
+
+
+def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pyflink.common import Configuration
+
+    flink_dir = home / "flink"
+    conf = Configuration()
+    settings = {
+        "parallelism.default": str(args.parallelism),
+        "table.local-time-zone": "UTC",
+        "execution.checkpointing.interval": f"{args.checkpoint_ms} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.dir": f"file://{flink_dir / 'checkpoints'}",
+        "execution.checkpointing.savepoint-dir": f"file://{flink_dir / 'savepoints'}",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "2",
+        "state.backend.type": "hashmap",
+        "table.exec.state.ttl": f"{int(args.dedup_ttl_h * 3600 * 1000)} ms",
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "3",
+        "restart-strategy.fixed-delay.delay": "2 s",
+        "python.execution-mode": args.python_mode,
+        "python.executable": sys.executable,
+        "python.fn-execution.bundle.time": "200",
+        "pipeline.name": "imagify-landing",
+    }
+    if restore is not None:
+        settings["execution.state-recovery.path"] = str(restore)
+    for key, value in settings.items():
+        conf.set_string(key, value)
+    return conf
+
+
+def run(args: argparse.Namespace) -> int:
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    from flink_jobs import sinks, sources, transform
+
+    home = Path(args.home).resolve()
+    control = Path(args.control).resolve()
+    control.mkdir(parents=True, exist_ok=True)
+    (control / "stop").unlink(missing_ok=True)
+    lake = home / "lake"
+    restore = None if args.fresh else latest_restore_point(home / "flink")
+
+    env_settings = (
+        EnvironmentSettings.new_instance()
+        .in_streaming_mode()
+        .with_configuration(build_config(home, restore, args))
+        .build()
+    )
+    t_env = TableEnvironment.create(env_settings)
+    t_env.execute_sql(sources.segment_log_source(str(Path(args.segments).resolve())))
+    t_env.execute_sql(sinks.events_sink(str(lake / "events")))
+    t_env.execute_sql(sinks.quarantine_sink(str(lake / "quarantine")))
+    t_env.execute_sql(sinks.audit_sink(str(lake / "_landing_audit")))
+    transform.register(t_env)
+
+    stmts = t_env.create_statement_set()
+    stmts.add_insert_sql(transform.INSERT_EVENTS)
+    stmts.add_insert_sql(transform.INSERT_QUARANTINE)
+    stmts.add_insert_sql(transform.INSERT_AUDIT)
+    result = stmts.execute()
+    client = result.get_job_client()
+    job_id = str(client.get_job_id())
+    _write_json(control / "job.json", {"job_id": job_id, "restored_from": str(restore) if restore else None})
+    log.info("landing job running job_id=%s restored_from=%s", job_id, restore)
+
+    stop_requested = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    parent = os.getppid()
+
+    while True:
+        time.sleep(0.2)
+        try:
+            status = str(client.get_job_status().result())
+        except Exception:  # noqa: BLE001 — the mini-cluster shuts down when the job fails
+            status = "FAILED"
+        if status in ("FAILED", "CANCELED", "FINISHED"):
+            msg = f"landing job ended unexpectedly with status {status}; see pyflink's log/ folder"
+            _write_json(control / "result.json", {"ok": False, "error": msg, "job_id": job_id})
+            log.error(msg)
+            return 1
+        if stop_requested or (control / "stop").exists() or os.getppid() != parent:
+            break
+
+    gw = get_gateway()
+    fmt = gw.jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    savepoint_dir = f"file://{home / 'flink' / 'savepoints'}"
+    log.info("stopping with a savepoint into %s", savepoint_dir)
+    try:
+        savepoint = client._j_job_client.stopWithSavepoint(False, savepoint_dir, fmt).get()
+    except Exception as exc:  # noqa: BLE001 — report any JVM error to the launcher
+        _write_json(control / "result.json", {"ok": False, "error": f"stop-with-savepoint failed: {exc}"})
+        return 1
+    _write_json(control / "result.json", {"ok": True, "job_id": job_id, "savepoint": str(savepoint)})
+    log.info("stopped; savepoint %s", savepoint)
+    return 0
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m flink_jobs.landing_job",
+        description="Run the Imagify landing job on a local Flink mini-cluster (use `imagify land`).",
+    )
+    p.add_argument("--home", required=True, help="IMAGIFY_HOME: lake and Flink state live under it")
+    p.add_argument("--segments", required=True, help="directory of published stream segments")
+    p.add_argument("--control", required=True, help="control directory shared with the launcher")
+    p.add_argument("--parallelism", type=int, default=2)
+    p.add_argument("--checkpoint-ms", type=int, default=2000)
+    p.add_argument("--dedup-ttl-h", type=float, default=168.0)
+    p.add_argument("--python-mode", choices=["thread", "process"], default="thread")
+    p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

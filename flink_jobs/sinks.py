@@ -1,0 +1,85 @@
+"""Sink tables of the landing job: valid events, quarantine and the landing audit.
+
+Embedded default: JSON Lines files under ``$IMAGIFY_HOME/lake``, Hive-partitioned by the UTC date
+(``dt``) and hour (``hr``) of landing, committed with ``_SUCCESS`` files on checkpoints
+(exactly-once). ``auto-compaction`` makes a row-format sink roll its files on every checkpoint.
+"""
+
+from __future__ import annotations
+
+EVENTS_TABLE = "lake_events"
+QUARANTINE_TABLE = "lake_quarantine"
+AUDIT_TABLE = "landing_audit"
+
+
+def _uri(path: str) -> str:
+    return path if "://" in path else f"file://{path}"
+
+
+def _file_options(path: str, partitioned: bool) -> str:
+    opts = [
+        "'connector' = 'filesystem'",
+        f"'path' = '{_uri(path)}'",
+        "'format' = 'json'",
+        "'json.timestamp-format.standard' = 'SQL'",
+        "'json.encode.decimal-as-plain-number' = 'true'",
+        "'auto-compaction' = 'true'",
+        "'sink.rolling-policy.file-size' = '128MB'",
+    ]
+    if partitioned:
+        opts += [
+            "'partition.time-extractor.timestamp-pattern' = '$dt $hr:00:00'",
+            "'sink.partition-commit.trigger' = 'process-time'",
+            "'sink.partition-commit.delay' = '0 s'",
+            "'sink.partition-commit.policy.kind' = 'success-file'",
+        ]
+    return ",\n  ".join(opts)
+
+
+def events_sink(path: str) -> str:
+    """Valid, deduplicated events. ``properties`` stays the event's JSON object, as text."""
+    return f"""
+CREATE TABLE {EVENTS_TABLE} (
+  event_id STRING,
+  event_type STRING,
+  schema_version INT,
+  occurred_at TIMESTAMP(3),
+  user_id STRING,
+  session_id STRING,
+  source STRING,
+  properties STRING,
+  landed_at TIMESTAMP(3),
+  segment STRING,
+  dt STRING,
+  hr STRING
+) PARTITIONED BY (dt, hr) WITH (
+  {_file_options(path, partitioned=True)}
+)"""
+
+
+def quarantine_sink(path: str) -> str:
+    """Rejected records: the raw payload exactly as received, with a machine-readable reason."""
+    return f"""
+CREATE TABLE {QUARANTINE_TABLE} (
+  payload STRING,
+  reason STRING,
+  detail STRING,
+  segment STRING,
+  landed_at TIMESTAMP(3),
+  dt STRING,
+  hr STRING
+) PARTITIONED BY (dt, hr) WITH (
+  {_file_options(path, partitioned=True)}
+)"""
+
+
+def audit_sink(path: str) -> str:
+    """Records read per segment and second: lets ``imagify land --until-idle`` know it is done."""
+    return f"""
+CREATE TABLE {AUDIT_TABLE} (
+  segment STRING,
+  records BIGINT,
+  window_end TIMESTAMP(3)
+) WITH (
+  {_file_options(path, partitioned=False)}
+)"""
