@@ -1,0 +1,82 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=('merge' if target.type == 'athena' else 'delete+insert'),
+    unique_key='event_id',
+    table_type=('iceberg' if target.type == 'athena' else none),
+    partitioned_by=(['day(occurred_at)'] if target.type == 'athena' else none),
+    on_schema_change='append_new_columns'
+  )
+}}
+{#-
+  One row per distinct event_id among all valid events ever landed, properties typed.
+  Incremental: reads only partitions landed since the last run (with a look-back for files that
+  were committed out of order) and never re-inserts an event_id already present, so a copy that
+  arrives after the landing job's dedup TTL still counts once (the first landing wins).
+-#}
+with landed as (
+    select * from {{ source('lake', 'events') }}
+    {% if is_incremental() %}
+    where landed_at > (
+        select {{ dbt.dateadd('hour', -1 * var('landing_lookback_hours'), 'max(landed_at)') }} from {{ this }}
+    )
+      and dt >= (
+        select {{ partition_date(dbt.dateadd('hour', -1 * var('landing_lookback_hours') - 24, 'max(landed_at)')) }}
+        from {{ this }}
+    )
+    {% endif %}
+),
+
+first_copy as (
+    select
+        *,
+        row_number() over (partition by event_id order by landed_at, segment) as copy_rank
+    from landed
+),
+
+new_events as (
+    select f.*
+    from first_copy as f
+    where f.copy_rank = 1
+    {% if is_incremental() %}
+      and not exists (select 1 from {{ this }} as t where t.event_id = f.event_id)
+    {% endif %}
+)
+
+select
+    event_id,
+    event_type,
+    schema_version,
+    occurred_at,
+    {{ business_date('occurred_at') }} as occurred_date,
+    user_id,
+    session_id,
+    source,
+    -- generation_*, image_downloaded
+    {{ json_text('properties', 'generation_id') }} as generation_id,
+    {{ json_text('properties', 'prompt') }} as prompt,
+    {{ json_text('properties', 'model_requested') }} as model_requested,
+    {{ json_text('properties', 'model') }} as model,
+    {{ try_cast(json_text('properties', 'n_images'), 'integer') }} as n_images,
+    {{ try_cast(json_text('properties', 'latency_ms'), 'bigint') }} as latency_ms,
+    {{ try_cast(json_text('properties', 'cost_usd'), 'double') }} as cost_usd,
+    {{ try_cast(json_text('properties', 'credits_charged'), 'bigint') }} as credits_charged,
+    {{ json_text('properties', 'error_code') }} as error_code,
+    {{ json_text('properties', 'image_id') }} as image_id,
+    -- user_signed_up
+    {{ json_text('properties', 'signup_method') }} as signup_method,
+    -- payment_*
+    {{ json_text('properties', 'payment_id') }} as payment_id,
+    {{ json_text('properties', 'package') }} as package,
+    {{ try_cast(json_text('properties', 'amount_vnd'), 'bigint') }} as amount_vnd,
+    {{ try_cast(json_text('properties', 'credits_added'), 'bigint') }} as credits_added,
+    {{ json_text('properties', 'provider') }} as provider,
+    {{ json_text('properties', 'response_code') }} as response_code,
+    -- credits_low
+    {{ try_cast(json_text('properties', 'balance'), 'bigint') }} as balance,
+    properties,
+    landed_at,
+    segment,
+    dt as landed_dt,
+    hr as landed_hr
+from new_events

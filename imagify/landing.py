@@ -1,0 +1,265 @@
+"""``imagify land``: start the PyFlink landing job in ``.venv-flink`` and supervise it.
+
+The job runs in its own process group (Ctrl-C here is turned into a clean stop with a savepoint,
+never a JVM kill). With ``until_idle`` the launcher reads the landing audit — records read per
+stream segment, committed by the job together with the lake files — and stops the job once every
+record published before the command started is landed, committed and visible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagify.config import REPO_ROOT, Settings
+from ingestion.segment_log import SegmentLog
+
+log = logging.getLogger(__name__)
+
+
+class LandingError(RuntimeError):
+    pass
+
+
+@dataclass
+class LandResult:
+    records: int = 0  # records of the stream the job read during this run
+    seconds_running: float = 0.0  # from job running to everything landed
+    seconds_total: float = 0.0  # including JVM start and the savepoint
+    savepoint: str | None = None
+    restored_from: str | None = None
+    segments: int = 0
+
+    @property
+    def events_per_second(self) -> float:
+        return self.records / self.seconds_running if self.seconds_running > 0 else 0.0
+
+
+@dataclass
+class AuditReader:
+    """Incrementally reads the committed audit files: records landed per segment file name."""
+
+    directory: Path
+    seen: set[str] = field(default_factory=set)
+    landed: dict[str, int] = field(default_factory=dict)
+
+    def refresh(self) -> dict[str, int]:
+        if self.directory.is_dir():
+            for path in self.directory.iterdir():
+                name = path.name
+                if name in self.seen or name.startswith((".", "_")):
+                    continue
+                with open(path, encoding="utf-8") as fh:
+                    for line in fh:
+                        row = json.loads(line)
+                        seg = Path(row["segment"]).name
+                        self.landed[seg] = self.landed.get(seg, 0) + int(row["records"])
+                self.seen.add(name)
+        return self.landed
+
+
+def pending_lake_files(lake_dir: Path) -> list[Path]:
+    """Hidden, non-empty files of the events/quarantine sinks: written but not yet committed."""
+    out = []
+    for table in ("events", "quarantine"):
+        base = lake_dir / table
+        if not base.is_dir():
+            continue
+        for path in base.rglob(".*"):
+            try:
+                if path.is_file() and path.stat().st_size > 0:
+                    out.append(path)
+            except FileNotFoundError:
+                continue
+    return out
+
+
+def _flink_python(settings: Settings) -> Path:
+    py = settings.flink_venv / "bin" / "python"
+    if not py.exists():
+        raise LandingError(f"{py} not found: run `make setup` to create the Flink virtualenv")
+    return py
+
+
+def _flink_env(settings: Settings) -> dict[str, str]:
+    env = settings.env_for_children()
+    py = _flink_python(settings)
+    site = subprocess.run(
+        [str(py), "-c", "import site; print(site.getsitepackages()[0])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    # thread mode embeds CPython in the JVM (pemja): it needs the venv's site-packages on the path
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), site])
+    env["FLINK_LOG_DIR"] = str(settings.flink_dir / "log")
+    return env
+
+
+def land(
+    settings: Settings,
+    until_idle: bool,
+    stall_timeout_s: float = 300.0,
+    progress: bool = True,
+) -> LandResult:
+    stream = SegmentLog(settings.stream_dir)
+    stream.ensure()
+    stream.recover_orphans()
+    control = settings.flink_dir / "control"
+    for name in ("job.json", "result.json", "stop"):
+        (control / name).unlink(missing_ok=True)
+    control.mkdir(parents=True, exist_ok=True)
+    (settings.flink_dir / "log").mkdir(parents=True, exist_ok=True)
+
+    audit = AuditReader(settings.audit_dir)
+    already = dict(audit.refresh())
+    target = {s.path.name: s.count for s in stream.segments()} if until_idle else {}
+    to_land = sum(max(0, c - already.get(n, 0)) for n, c in target.items())
+
+    cmd = [
+        str(_flink_python(settings)),
+        "-m",
+        "flink_jobs.landing_job",
+        "--home", str(settings.home),
+        "--segments", str(stream.segments_dir),
+        "--control", str(control),
+        "--parallelism", str(settings.flink_parallelism),
+        "--checkpoint-ms", str(settings.flink_checkpoint_ms),
+        "--dedup-ttl-h", str(settings.dedup_ttl_h),
+        "--python-mode", settings.flink_python_mode,
+    ]  # fmt: skip
+    job_log = settings.flink_dir / "log" / "landing-job.out"
+    result = LandResult()
+    t0 = time.monotonic()
+    with open(job_log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=str(REPO_ROOT),
+            env=_flink_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stop_requested = False
+
+    def _on_sigint(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        if stop_requested:
+            return
+        stop_requested = True
+        print("\nstopping the landing job with a savepoint (wait) ...", file=sys.stderr, flush=True)
+
+    old_int = signal.signal(signal.SIGINT, _on_sigint)
+    old_term = signal.signal(signal.SIGTERM, _on_sigint)
+    try:
+        job = _wait_for_job(control, proc, job_log)
+        result.restored_from = job.get("restored_from")
+        t_running = time.monotonic()
+        if progress:
+            where = f"restored from {result.restored_from}" if result.restored_from else "fresh start"
+            print(f"landing job running ({where}); log: {job_log}", file=sys.stderr, flush=True)
+        last_progress, last_done, last_print = time.monotonic(), -1, 0.0
+        while True:
+            if proc.poll() is not None:
+                raise LandingError(_failure_message(control, job_log))
+            if stop_requested:
+                break
+            if until_idle:
+                landed = audit.refresh()
+                done = sum(min(c, landed.get(n, 0)) for n, c in target.items()) - sum(
+                    min(c, already.get(n, 0)) for n, c in target.items()
+                )
+                now = time.monotonic()
+                if done != last_done:
+                    last_done, last_progress = done, now
+                if progress and now - last_print >= 2:
+                    print(f"  landed {done:,}/{to_land:,} records", file=sys.stderr, flush=True)
+                    last_print = now
+                if done >= to_land and not pending_lake_files(settings.lake_dir):
+                    result.seconds_running = now - t_running
+                    break
+                if now - last_progress > stall_timeout_s:
+                    raise LandingError(
+                        f"no landing progress for {stall_timeout_s:.0f}s ({done:,}/{to_land:,}); "
+                        f"see {job_log} and {settings.flink_dir / 'log'}"
+                    )
+            time.sleep(0.25)
+        if not until_idle:
+            result.seconds_running = time.monotonic() - t_running
+        (control / "stop").touch()
+        rc = proc.wait(timeout=300)
+        res = _read_json(control / "result.json")
+        if rc != 0 or not res.get("ok"):
+            raise LandingError(_failure_message(control, job_log))
+        result.savepoint = res.get("savepoint")
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        if proc.poll() is None:
+            (control / "stop").touch()
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    landed = audit.refresh()
+    result.records = sum(landed.values()) - sum(already.values())
+    result.segments = len(set(landed) - {n for n, c in already.items() if landed.get(n) == c})
+    result.seconds_total = time.monotonic() - t0
+    _prune_old_checkpoints(settings.flink_dir, result.savepoint)
+    return result
+
+
+def _wait_for_job(control: Path, proc: subprocess.Popen, job_log: Path, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (control / "job.json").exists():
+            return _read_json(control / "job.json")
+        if proc.poll() is not None:
+            raise LandingError(_failure_message(control, job_log))
+        time.sleep(0.2)
+    raise LandingError(f"the landing job did not start within {timeout_s:.0f}s; see {job_log}")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _failure_message(control: Path, job_log: Path) -> str:
+    res = _read_json(control / "result.json")
+    tail = ""
+    if job_log.exists():
+        lines = job_log.read_text(errors="replace").splitlines()
+        tail = "\n".join(lines[-15:])
+    return (
+        f"landing job failed: {res.get('error', 'process exited')}\n"
+        f"--- last lines of {job_log} ---\n{tail}\n"
+        f"(JVM logs: {job_log.parent})"
+    )
+
+
+def _prune_old_checkpoints(flink_dir: Path, keep_savepoint: str | None) -> None:
+    """Keep the newest savepoint; drop older savepoints and checkpoints of finished jobs."""
+    import shutil
+
+    if not keep_savepoint:
+        return
+    keep = Path(keep_savepoint.removeprefix("file:"))
+    sp_dir = flink_dir / "savepoints"
+    if sp_dir.is_dir():
+        for p in sp_dir.iterdir():
+            if p.resolve() != keep.resolve():
+                shutil.rmtree(p, ignore_errors=True)
+    cp_dir = flink_dir / "checkpoints"
+    if cp_dir.is_dir():
+        for p in cp_dir.iterdir():
+            shutil.rmtree(p, ignore_errors=True)
