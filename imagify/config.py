@@ -16,7 +16,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_PYTHON_MODE | thread | python.execution-mode of the PyFlink UDFs (thread or process) |
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
-| DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance (runs, event log) shared by `imagify build` and `dagster dev` |
+| DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
 """
 
 from __future__ import annotations

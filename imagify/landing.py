@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from imagify.config import REPO_ROOT, Settings
@@ -31,6 +32,7 @@ class LandingError(RuntimeError):
 @dataclass
 class LandResult:
     records: int = 0  # records of the stream the job read during this run
+    processing_seconds: float = 0.0  # first to last second in which the job read records
     seconds_running: float = 0.0  # from job running to everything landed
     seconds_total: float = 0.0  # including JVM start and the savepoint
     savepoint: str | None = None
@@ -39,7 +41,8 @@ class LandResult:
 
     @property
     def events_per_second(self) -> float:
-        return self.records / self.seconds_running if self.seconds_running > 0 else 0.0
+        """Sustained landing rate: records / seconds in which the job was reading them."""
+        return self.records / self.processing_seconds if self.processing_seconds > 0 else 0.0
 
 
 @dataclass
@@ -49,6 +52,7 @@ class AuditReader:
     directory: Path
     seen: set[str] = field(default_factory=set)
     landed: dict[str, int] = field(default_factory=dict)
+    windows: list[tuple[str, int]] = field(default_factory=list)  # (window_end, records) per audit row
 
     def refresh(self) -> dict[str, int]:
         if self.directory.is_dir():
@@ -61,6 +65,7 @@ class AuditReader:
                         row = json.loads(line)
                         seg = Path(row["segment"]).name
                         self.landed[seg] = self.landed.get(seg, 0) + int(row["records"])
+                        self.windows.append((row["window_end"], int(row["records"])))
                 self.seen.add(name)
         return self.landed
 
@@ -120,6 +125,7 @@ def land(
 
     audit = AuditReader(settings.audit_dir)
     already = dict(audit.refresh())
+    audit.windows.clear()
     target = {s.path.name: s.count for s in stream.segments()} if until_idle else {}
     to_land = sum(max(0, c - already.get(n, 0)) for n, c in target.items())
 
@@ -210,6 +216,10 @@ def land(
                 os.killpg(proc.pid, signal.SIGKILL)
     landed = audit.refresh()
     result.records = sum(landed.values()) - sum(already.values())
+    if audit.windows:
+        ends = [datetime.fromisoformat(w) for w, _ in audit.windows]
+        # 1-second tumbling windows: the job read records during (max - min) + 1 seconds at most
+        result.processing_seconds = (max(ends) - min(ends)).total_seconds() + 1.0
     result.segments = len(set(landed) - {n for n, c in already.items() if landed.get(n) == c})
     result.seconds_total = time.monotonic() - t0
     _prune_old_checkpoints(settings.flink_dir, result.savepoint)

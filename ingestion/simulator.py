@@ -132,7 +132,7 @@ class Simulator:
         method = r.choices([m for m, _ in SIGNUP_METHODS], [w for _, w in SIGNUP_METHODS])[0]
         out.append(self._event("user_signed_up", signup, user, None, {"signup_method": method}, "api"))
         engagement = r.betavariate(1.2, 4.0)  # share of days a user comes back
-        payer = r.random() < 0.18
+        payer = r.random() < 0.3
         balance = 20  # free credits at sign-up
         day = signup
         first = True
@@ -157,7 +157,7 @@ class Simulator:
             need = n * credits_per_image
             if balance < need:
                 out.append(self._event("credits_low", t, user, session, {"balance": balance}, "api"))
-                if not payer or r.random() < 0.3:
+                if not payer or r.random() < 0.15:
                     break
                 balance += self._payment(out, user, session, t)
                 t += timedelta(seconds=r.uniform(30, 120))

@@ -1,0 +1,72 @@
+"""The summary `imagify demo` prints: read from the DuckDB warehouse."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from imagify.config import Settings
+
+STOPWORDS = {"a", "an", "the", "in", "at", "of", "and", "with", "on", "style", "4k"}
+
+
+def top_terms(prompts: list[str], n: int = 10) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for p in prompts:
+        counts.update(t for t in re.findall(r"[^\W_]+", p.lower()) if len(t) > 1 and t not in STOPWORDS)
+    return counts.most_common(n)
+
+
+def print_summary(settings: Settings, land_rate: float | None = None, elapsed: float | None = None) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        events = con.sql("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
+        rejected = con.sql(
+            "select reason, count(*) from staging.stg_rejected_events group by 1 order by 2 desc"
+        ).fetchall()
+        marts = con.sql(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('staging', 'marts') order by 1"
+        ).fetchall()
+        counts = [(m, con.sql(f"select count(*) from {m}").fetchone()[0]) for (m,) in marts]  # type: ignore[index]
+        prompts = [
+            r[0]
+            for r in con.sql(
+                "select prompt from staging.stg_events where event_type = 'generation_requested'"
+            ).fetchall()
+        ]
+        revenue = con.sql(
+            "select revenue_date, payments, gross_revenue_vnd, paying_users, new_paying_users "
+            "from marts.revenue_daily order by revenue_date desc limit 10"
+        ).fetchall()
+        total = con.sql("select coalesce(sum(gross_revenue_vnd), 0), count(*) from marts.revenue_daily").fetchone()
+    finally:
+        con.close()
+
+    print("\n" + "=" * 72)
+    print("Imagify Analytics demo — summary")
+    print("=" * 72)
+    print(f"valid events in staging.stg_events : {events:,}")
+    n_rej = sum(c for _, c in rejected)
+    print(f"rejected records (quarantine)      : {n_rej:,}  " + ", ".join(f"{r}={c}" for r, c in rejected))
+    if land_rate is not None:
+        print(f"landing throughput                 : {land_rate:,.0f} records/s")
+    print("\nrow counts:")
+    for m, c in counts:
+        print(f"  {m:<34} {c:>10,}")
+    print("\ntop prompt terms:")
+    for term, c in top_terms(prompts):
+        print(f"  {term:<24} {c:>8,}")
+    print(f"\nrevenue by business day (Asia/Ho_Chi_Minh), last 10 of {total[1]} days; total {total[0]:,} VND:")  # type: ignore[index]
+    print(f"  {'date':<12}{'payments':>10}{'revenue VND':>16}{'payers':>8}{'new':>6}")
+    for d, p, r, u, nu in revenue:
+        print(f"  {d!s:<12}{p:>10,}{r:>16,}{u:>8,}{nu:>6,}")
+    print("\noutputs:")
+    print(f"  stream     {settings.stream_dir}")
+    print(f"  lake       {settings.lake_dir}  (events/, quarantine/ — dt=/hr= partitions, _SUCCESS)")
+    print(f"  warehouse  {settings.warehouse_path}  (schemas staging, marts)")
+    print(f"  Dagster    {settings.dagster_home}  — see the runs with `make dagster-dev`")
+    if elapsed is not None:
+        print(f"\ndemo finished in {elapsed:.0f}s")
