@@ -256,17 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
         "with Flink until idle, build with Dagster+dbt, then print events landed, rejected, mart row counts, "
         "top prompt terms, revenue by day and where the outputs are.",
     )
-    s.add_argument("--users", type=int, default=2000, metavar="N")
-    s.add_argument("--days", type=float, default=30, metavar="D")
-    s.add_argument("--seed", type=int, default=None, metavar="S")
+    s.add_argument("--users", type=int, default=2000, metavar="N", help="users to simulate (default 2000)")
+    s.add_argument("--days", type=float, default=30, metavar="D", help="days of history (default 30)")
+    s.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default: random)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser(
         "dagster-dev",
         help="open the Dagster UI on the same DAGSTER_HOME as `imagify build`",
-        description="Run `dagster dev -m orchestration.definitions` with this installation's settings.",
+        description="Run `dagster dev -m orchestration.definitions` with this installation's settings "
+        "(IMAGIFY_HOME, DAGSTER_HOME), so the UI shows the assets, their checks and every run that "
+        "`imagify build` made.",
     )
-    s.add_argument("--port", type=int, default=3000)
+    s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
     s.set_defaults(func=cmd_dagster_dev)
     return p
 
