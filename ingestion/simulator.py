@@ -80,6 +80,7 @@ class Simulator:
         end: datetime | None = None,
         duplicate_rate: float = 0.015,
         malformed_rate: float = 0.005,
+        user_prefix: str = "u_",
     ) -> None:
         if users < 0 or days <= 0:
             raise ValueError("users must be >= 0 and days > 0")
@@ -90,6 +91,7 @@ class Simulator:
         self.start = self.end - timedelta(days=days)
         self.duplicate_rate = duplicate_rate
         self.malformed_rate = malformed_rate
+        self.user_prefix = user_prefix
         self.stats = SimulationStats(users=users)
         self._subject_w = _zipf_weights(len(SUBJECTS))
         self._style_w = _zipf_weights(len(STYLES), 0.9)
@@ -126,7 +128,7 @@ class Simulator:
     # -- one user's life ------------------------------------------------------------------------
     def _user_events(self, idx: int) -> list[dict]:
         r = self.rng
-        user = f"u_{idx:06d}"
+        user = f"{self.user_prefix}{idx:06d}"
         signup = self.start + timedelta(seconds=r.uniform(0, self.days * 86400))
         out: list[dict] = []
         method = r.choices([m for m, _ in SIGNUP_METHODS], [w for _, w in SIGNUP_METHODS])[0]

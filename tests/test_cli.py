@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imagify.cli import build_parser, main
+from imagify.cli import main
 from ingestion.segment_log import SegmentLog
 
 COMMANDS = ["ingest", "land", "build", "simulate", "demo", "dagster-dev"]
@@ -51,7 +51,9 @@ def test_ingest_missing_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
     assert main(["ingest", str(tmp_path / "nope.jsonl")]) == 2
 
 
-def test_bad_configuration_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_configuration_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("IMAGIFY_DBT_TARGET", "snowflake")
     assert main(["build"]) == 2
     assert "IMAGIFY_DBT_TARGET" in capsys.readouterr().err

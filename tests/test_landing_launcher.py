@@ -14,7 +14,9 @@ from imagify.landing import AuditReader, pending_lake_files
 def test_audit_reader_sums_committed_files_only_once(tmp_path: Path) -> None:
     d = tmp_path / "_landing_audit"
     d.mkdir()
-    row = lambda seg, n: json.dumps({"segment": f"/x/segments/{seg}", "records": n, "window_end": "2026-11-27 00:00:01"})  # noqa: E731
+    def row(seg: str, n: int) -> str:
+        return json.dumps({"segment": f"/x/segments/{seg}", "records": n, "window_end": "2026-11-27 00:00:01"})
+
     (d / "compacted-part-1").write_text(row("a.jsonl", 3) + "\n" + row("b.jsonl", 2) + "\n")
     (d / ".uncompacted-part-2").write_text(row("a.jsonl", 100) + "\n")  # not committed: ignored
     r = AuditReader(d)
