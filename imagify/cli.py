@@ -275,10 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # libraries (dagster) set their own loggers to INFO
+        handler.setLevel(level)
     try:
         return int(args.func(args) or 0)
     except ValueError as err:  # configuration errors

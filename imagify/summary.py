@@ -7,13 +7,15 @@ from collections import Counter
 
 from imagify.config import Settings
 
-STOPWORDS = {"a", "an", "the", "in", "at", "of", "and", "with", "on", "style", "4k"}
+ARTICLES = re.compile(r"^(a|an|the)\s+")
 
 
 def top_terms(prompts: list[str], n: int = 10) -> list[tuple[str, int]]:
+    """Most frequent prompt terms: comma-separated phrases, lower-cased, without leading articles."""
     counts: Counter[str] = Counter()
     for p in prompts:
-        counts.update(t for t in re.findall(r"[^\W_]+", p.lower()) if len(t) > 1 and t not in STOPWORDS)
+        terms = dict.fromkeys(ARTICLES.sub("", t.strip().lower()) for t in p.split(","))
+        counts.update(t for t in terms if t)
     return counts.most_common(n)
 
 

@@ -51,3 +51,10 @@ def test_traffic_is_realistic() -> None:
     assert all(e["properties"]["amount_vnd"] in (50_000, 100_000, 200_000) for e in payments)
     prompts = [e["properties"]["prompt"] for e in events if e.get("event_type") == "generation_requested"]
     assert len(set(prompts)) > len(prompts) / 4, "prompts come from a long-tailed vocabulary"
+
+
+def test_top_terms_are_prompt_phrases() -> None:
+    from imagify.summary import top_terms
+
+    prompts = ["a cat, watercolor, highly detailed", "A Cat, oil painting", "the dog, watercolor,"]
+    assert top_terms(prompts, 3) == [("cat", 2), ("watercolor", 2), ("highly detailed", 1)]
