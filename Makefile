@@ -13,7 +13,7 @@ help:  ## Show the targets
 
 setup: $(APP_STAMP) $(FLINK_STAMP)  ## Create .venv and .venv-flink (only what changed)
 
-$(APP_STAMP): requirements/app.txt requirements/app.lock pyproject.toml
+$(APP_STAMP): $(wildcard requirements/*.txt) requirements/app.lock pyproject.toml
 	@echo "==> setting up $(VENV) (dbt, Dagster, CLI, tests)"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements/app.txt -c requirements/app.lock
