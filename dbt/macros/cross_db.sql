@@ -26,3 +26,27 @@
 {% macro partition_date(ts) %}{{ return(adapter.dispatch('partition_date', 'imagify')(ts)) }}{% endmacro %}
 {% macro default__partition_date(ts) %}date_format({{ ts }}, '%Y-%m-%d'){% endmacro %}
 {% macro duckdb__partition_date(ts) %}strftime({{ ts }}, '%Y-%m-%d'){% endmacro %}
+
+{# Replace every match of a regular expression (RE2/Java syntax common to both engines). #}
+{% macro regexp_replace_all(expr, pattern, replacement) %}{{ return(adapter.dispatch('regexp_replace_all', 'imagify')(expr, pattern, replacement)) }}{% endmacro %}
+{% macro default__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}'){% endmacro %}
+{% macro duckdb__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g'){% endmacro %}
+
+{# Percentile of a numeric column. DuckDB: exact, interpolated (as pandas' default);
+   Athena: approx_percentile (Trino has no exact percentile aggregate). #}
+{% macro percentile(expr, fraction) %}{{ return(adapter.dispatch('percentile', 'imagify')(expr, fraction)) }}{% endmacro %}
+{% macro default__percentile(expr, fraction) %}approx_percentile({{ expr }}, {{ fraction }}){% endmacro %}
+{% macro duckdb__percentile(expr, fraction) %}quantile_cont({{ expr }}, {{ fraction }}){% endmacro %}
+
+{# Monday of the ISO week of a date. #}
+{% macro week_start(expr) %}cast({{ dbt.date_trunc('week', expr) }} as date){% endmacro %}
+
+{#- Prompt text with personal data removed before any term is extracted: URLs, e-mail addresses,
+    bare domains and phone numbers become spaces, so no part of them can ever become a term. -#}
+{% macro redact_pii(expr) -%}
+    {%- set url = '(?i)(https?://|ftp://|www\\.)[^\\s]+' -%}
+    {%- set email = '[\\p{L}\\p{N}._%+\\-]+@[\\p{L}\\p{N}\\-]+(\\.[\\p{L}\\p{N}\\-]+)*' -%}
+    {%- set domain = '(?i)([\\p{L}\\p{N}\\-]+\\.)+(com|net|org|vn|io|co|info|biz|edu|gov|me|app|dev|ai|xyz|shop|online)([/:?#][^\\s]*)?' -%}
+    {%- set phone = '\\+?[0-9][0-9 ().\\-]{6,}[0-9]' -%}
+    {{ regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(expr, url, ' '), email, ' '), domain, ' '), phone, ' ') }}
+{%- endmacro %}

@@ -1,9 +1,9 @@
 {{
   config(
     materialized='incremental',
-    incremental_strategy=('merge' if target.type == 'athena' else 'delete+insert'),
+    incremental_strategy=imagify_strategy(),
     unique_key='event_id',
-    table_type=('iceberg' if target.type == 'athena' else none),
+    table_type=imagify_table_type(),
     partitioned_by=(['day(occurred_at)'] if target.type == 'athena' else none),
     on_schema_change='append_new_columns'
   )
@@ -78,5 +78,6 @@ select
     landed_at,
     segment,
     dt as landed_dt,
-    hr as landed_hr
+    hr as landed_hr,
+    {{ run_ts() }} as loaded_at
 from new_events

@@ -1,0 +1,37 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key=['event_id', 'term'],
+    table_type=imagify_table_type()
+  )
+}}
+{#- One row per requested generation and distinct term of its prompt. Terms: lower-cased runs of
+    letters (any script, Vietnamese included) of three or more letters, not a stop-word
+    (seed prompt_stopwords), extracted after URLs, e-mails, domains and phone numbers are removed. -#}
+with requests as (
+    select s.event_id, s.generation_id, s.user_id, s.occurred_date as activity_date, s.prompt
+    from {{ ref('stg_events') }} as s
+    where s.event_type = 'generation_requested'
+    {% if is_incremental() %}
+      and {{ loaded_since_last_build() }}
+      and not exists (select 1 from {{ this }} as t where t.event_id = s.event_id)
+    {% endif %}
+),
+
+words as (
+    select r.event_id, r.generation_id, r.user_id, r.activity_date, w.term
+    from requests as r
+    cross join unnest(regexp_extract_all(lower({{ redact_pii('r.prompt') }}), '[\p{L}\p{M}]+')) as w (term)
+)
+
+select distinct
+    event_id,
+    generation_id,
+    user_id,
+    activity_date,
+    term,
+    {{ run_ts() }} as built_at
+from words
+where length(term) >= 3
+  and term not in (select word from {{ ref('prompt_stopwords') }})

@@ -1,0 +1,59 @@
+-- depends_on: {{ ref('stg_events') }}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key='signup_date',
+    table_type=imagify_table_type(),
+    post_hook=["{{ delete_where('signed_up = 0') }}"]
+  )
+}}
+{#- Sign-up → generation → payment funnel per sign-up date (business date): users who signed up,
+    of those the ones with at least one completed generation ever, and with at least one
+    successful payment ever.
+    Incremental: the sign-up dates (all of them) of users with a new sign-up, completed generation
+    or successful payment are recomputed. -#}
+{% if is_incremental() %}
+with affected_dates as (
+    {% if has_date_range() %}
+    select distinct signup_date from {{ ref('int_users') }} where {{ in_date_range('signup_date') }}
+    union
+    select signup_date from {{ this }} where {{ in_date_range('signup_date') }}
+    {% else %}
+    select distinct occurred_date as signup_date
+    from {{ ref('stg_events') }}
+    where event_type = 'user_signed_up'
+      and user_id in (
+        select user_id from {{ ref('stg_events') }}
+        where event_type in ('user_signed_up', 'generation_completed', 'payment_succeeded')
+          and {{ loaded_since_last_build() }}
+      )
+    {% endif %}
+),
+{% else %}
+with affected_dates as (
+    select distinct signup_date from {{ ref('int_users') }} where signup_date is not null
+),
+{% endif %}
+
+per_date as (
+    select
+        signup_date,
+        count(*) as signed_up,
+        count(first_generation_completed_at) as generated,
+        count(first_paid_at) as paid
+    from {{ ref('int_users') }}
+    where signup_date in (select signup_date from affected_dates)
+    group by signup_date
+)
+
+select
+    a.signup_date,
+    coalesce(p.signed_up, 0) as signed_up,
+    coalesce(p.generated, 0) as generated,
+    coalesce(p.paid, 0) as paid,
+    case when p.signed_up > 0 then cast(p.generated as double) / p.signed_up end as generated_rate,
+    case when p.signed_up > 0 then cast(p.paid as double) / p.signed_up end as paid_rate,
+    {{ run_ts() }} as built_at
+from affected_dates as a
+left join per_date as p on a.signup_date = p.signup_date

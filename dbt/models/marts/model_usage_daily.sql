@@ -1,0 +1,54 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key=['activity_date', 'model'],
+    table_type=imagify_table_type()
+  )
+}}
+{#- Per business date (of the completion/failure) and model: completed and failed generations,
+    images, cost, latency percentiles over completed ones, failure rate.
+    Incremental: the dates of new completion/failure events are recomputed in full. -#}
+with outcomes as (
+    select occurred_date as activity_date, model, event_type, generation_id, n_images, cost_usd, latency_ms
+    from {{ ref('stg_events') }}
+    where event_type in ('generation_completed', 'generation_failed')
+    {% if is_incremental() %}
+      and occurred_date in (
+        {% if has_date_range() %}
+        select occurred_date from {{ ref('stg_events') }} where {{ in_date_range('occurred_date') }}
+        {% else %}
+        select occurred_date from {{ ref('stg_events') }}
+        where event_type in ('generation_completed', 'generation_failed') and {{ loaded_since_last_build() }}
+        {% endif %}
+      )
+    {% endif %}
+),
+
+per_model as (
+    select
+        activity_date,
+        model,
+        count(distinct case when event_type = 'generation_completed' then generation_id end) as completed,
+        count(distinct case when event_type = 'generation_failed' then generation_id end) as failed,
+        coalesce(sum(case when event_type = 'generation_completed' then n_images end), 0) as images,
+        coalesce(sum(case when event_type = 'generation_completed' then cost_usd end), 0) as cost_usd,
+        {{ percentile("case when event_type = 'generation_completed' then latency_ms end", 0.5) }} as p50_latency_ms,
+        {{ percentile("case when event_type = 'generation_completed' then latency_ms end", 0.95) }} as p95_latency_ms
+    from outcomes
+    group by activity_date, model
+)
+
+select
+    activity_date,
+    model,
+    completed,
+    failed,
+    images,
+    cost_usd,
+    p50_latency_ms,
+    p95_latency_ms,
+    case when completed + failed > 0 then cast(failed as double) / (completed + failed) end as failure_rate,
+    case when images > 0 then cost_usd / images end as cost_per_image_usd,
+    {{ run_ts() }} as built_at
+from per_model

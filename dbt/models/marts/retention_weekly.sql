@@ -1,0 +1,89 @@
+-- depends_on: {{ ref('stg_events') }}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key=['cohort_week', 'week_number'],
+    table_type=imagify_table_type(),
+    post_hook=["{{ delete_where('cohort_size = 0') }}"]
+  )
+}}
+{#- Weekly retention of sign-up cohorts: one row per cohort (Monday of the sign-up week) and week
+    number 0, 1, ... up to the latest week with activity (weeks without active users included, with
+    0). Week 0 includes the sign-up itself.
+    Incremental: cohorts of users with new activity or a new sign-up (before and after a move) are
+    recomputed; when the calendar reaches a new week, every cohort gets its new row. -#}
+with weeks as (
+    select distinct {{ week_start('activity_date') }} as activity_week
+    from {{ ref('int_user_activity_daily') }}
+),
+
+last_week as (select max(activity_week) as last_week from weeks),
+
+{% if is_incremental() %}
+affected_cohorts as (
+    {% if has_date_range() %}
+    select distinct cohort_week from {{ ref('int_users') }}
+    where cohort_week is not null
+      and cohort_week <= cast('{{ var("to_date") }}' as date)
+      and cohort_week >= {{ week_start("cast('" ~ var('from_date') ~ "' as date)") }}
+    {% else %}
+    select distinct {{ week_start('occurred_date') }} as cohort_week
+    from {{ ref('stg_events') }}
+    where event_type = 'user_signed_up'
+      and user_id in (
+        select user_id from {{ ref('int_user_activity_daily') }} where {{ loaded_since_last_build('built_at') }}
+        union
+        select user_id from {{ ref('stg_events') }} where event_type = 'user_signed_up' and {{ loaded_since_last_build() }}
+      )
+    union
+    select distinct u.cohort_week from {{ ref('int_users') }} as u
+    where u.cohort_week is not null
+      and (select last_week from last_week) > (
+        select coalesce(max({{ dbt.dateadd('day', '7 * week_number', 'cohort_week') }}), cast('1970-01-05' as date))
+        from {{ this }}
+      )
+    {% endif %}
+),
+{% else %}
+affected_cohorts as (
+    select distinct cohort_week from {{ ref('int_users') }} where cohort_week is not null
+),
+{% endif %}
+
+grid as (
+    select c.cohort_week, w.activity_week,
+           cast({{ dbt.datediff('c.cohort_week', 'w.activity_week', 'day') }} / 7 as integer) as week_number
+    from affected_cohorts as c
+    cross join weeks as w
+    where w.activity_week >= c.cohort_week
+),
+
+members as (
+    select user_id, cohort_week
+    from {{ ref('int_users') }}
+    where cohort_week in (select cohort_week from affected_cohorts)
+),
+
+sizes as (
+    select cohort_week, count(*) as cohort_size from members group by cohort_week
+),
+
+active as (
+    select m.cohort_week, {{ week_start('a.activity_date') }} as activity_week, count(distinct m.user_id) as active_users
+    from members as m
+    inner join {{ ref('int_user_activity_daily') }} as a on a.user_id = m.user_id
+    where {{ week_start('a.activity_date') }} >= m.cohort_week
+    group by m.cohort_week, {{ week_start('a.activity_date') }}
+)
+
+select
+    g.cohort_week,
+    g.week_number,
+    coalesce(s.cohort_size, 0) as cohort_size,
+    coalesce(a.active_users, 0) as active_users,
+    case when s.cohort_size > 0 then cast(coalesce(a.active_users, 0) as double) / s.cohort_size end as retention_rate,
+    {{ run_ts() }} as built_at
+from grid as g
+left join sizes as s on g.cohort_week = s.cohort_week
+left join active as a on g.cohort_week = a.cohort_week and g.activity_week = a.activity_week
