@@ -107,6 +107,12 @@ class Simulator:
         style = r.choices(STYLES, self._style_w)[0]
         mods = r.choices(MODIFIERS, self._mod_w, k=r.randint(0, 3))
         parts = [f"a {subject}", style, *dict.fromkeys(mods)]
+        if r.random() < 0.02:  # users paste personal data into prompts; marts must never show it
+            n = r.randrange(1000)
+            parts.append(r.choice([
+                f"send to nguyen_van.an{n}@gmail.com", f"call me 0912 345 {n:03d}", f"like https://pinterest.com/pin/{n}",
+                f"logo for shop{n}.vn", f"email tran.thi{n}@yahoo.com.vn please",
+            ]))  # fmt: skip
         return ", ".join(parts)
 
     def _event(

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from contract_cases import cases
+from contract_cases import cases, event
+from mart_reference import compare as compare_marts
 
 from ingestion.contract import ContractError, Event, validate_line
 from ingestion.segment_log import SegmentLog
@@ -67,10 +68,46 @@ def _revenue_daily(valid: dict[str, Event]) -> list[tuple]:
     return sorted((d, r[0], r[1], len(r[2]), len(r[3]), r[4]) for d, r in days.items())
 
 
+def _edge_cases() -> tuple[list[str], list[str]]:
+    """Hand-made events for the marts' rules: UTC+7 boundaries, a retried payment success that
+    arrives late with an earlier time, late sign-ups, PII in prompts. (first, second delivery)"""
+
+    def ev(kind: str, at: str, user: str, **props: object) -> str:
+        e = event(kind, occurred_at=at, user_id=user)
+        e["properties"].update(props)
+        return json.dumps(e, ensure_ascii=False)
+
+    pay = {"amount_vnd": 100_000, "credits_added": 220, "provider": "vnpay"}
+    first = [
+        ev("user_signed_up", "2026-09-12T16:59:59.999Z", "edge_a"),  # business 2026-09-12
+        ev("user_signed_up", "2026-09-12T17:00:00.000Z", "edge_b"),  # business 2026-09-13
+        ev("payment_succeeded", "2026-09-20T10:00:00Z", "edge_a", payment_id="p_edge_1", **pay),
+        ev("payment_succeeded", "2026-09-12T18:30:00Z", "edge_b", payment_id="p_edge_2", **pay),  # → 09-13
+        ev("generation_requested", "2026-09-13T01:00:00Z", "edge_b", generation_id="g_e1", n_images=1,
+           model_requested="auto", prompt="Phố cổ Hội An, áo dài, mail nguyen_van.a@gmail.com or call 0912 345 678"),
+        ev("generation_completed", "2026-09-13T01:00:05Z", "edge_b", generation_id="g_e1", n_images=1,
+           model="amazon.nova-canvas-v1:0", latency_ms=5000, cost_usd=0.04, credits_charged=2),
+    ]  # fmt: skip
+    second = [
+        # VNPAY retried the success of p_edge_1; this copy reports an earlier time: the payment moves
+        # from 2026-09-20 to 2026-09-15 and 2026-09-20 has no payment left
+        ev("payment_succeeded", "2026-09-15T03:00:00Z", "edge_a", payment_id="p_edge_1", **pay),
+        ev("user_signed_up", "2026-09-01T05:00:00Z", "edge_c"),  # a sign-up weeks late
+        ev("user_logged_in", "2026-09-22T05:00:00Z", "edge_c"),
+        ev("generation_requested", "2026-09-13T02:00:00Z", "edge_a", generation_id="g_e2", n_images=2,
+           model_requested="auto", prompt="see https://www.example.com/cats and shop.example.vn/x, hội an lanterns"),
+    ]  # fmt: skip
+    return first, second
+
+
 def _check_warehouse(home: Path, lines: list[str]) -> None:
     valid, rejected = _expected(lines)
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
+        compare_marts(con, list(valid.values()))
+        terms = {r[0] for r in con.sql("select distinct term from marts.prompt_terms_daily").fetchall()}
+        for pii in ("gmail", "nguyen_van", "yahoo", "https", "www", "example", "pinterest"):
+            assert not any(pii in t for t in terms), f"PII leaked into prompt terms: {pii}"
         rows = con.sql("select event_id, event_type, user_id, amount_vnd, n_images from staging.stg_events").fetchall()
         ids = [r[0] for r in rows]
         assert len(ids) == len(set(ids)), "each event_id exactly once"
@@ -123,7 +160,8 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
     # shared contract table + the same records sent twice
     sim1 = list(Simulator(users=60, days=6, seed=11, end=end).records())
     table1 = [c.record for c in cases()]
-    lines1 = sim1 + table1 + sim1[:150]
+    edge1, edge2 = _edge_cases()
+    lines1 = sim1 + table1 + sim1[:150] + edge1
     f1 = tmp_path / "delivery1.jsonl"
     f1.write_text("\n".join(lines1) + "\n", encoding="utf-8")
 
@@ -141,7 +179,7 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
     sim2 = list(Simulator(users=40, days=3, seed=12, end=end, user_prefix="v_").records())
     late = list(Simulator(users=10, days=2, seed=13, end=end - timedelta(days=40), user_prefix="w_").records())
     table2 = [c.record for c in cases()]
-    lines2 = sim2 + sim1[100:400] + late + table2
+    lines2 = sim2 + sim1[100:400] + late + table2 + edge2 + edge1[:2]
     f2 = tmp_path / "delivery2.jsonl"
     f2.write_text("\n".join(lines2) + "\n", encoding="utf-8")
     _imagify(env, "ingest", str(f2))
@@ -151,6 +189,22 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
     _imagify(env, "build")
     _check_warehouse(home, lines1 + lines2)
     _check_lake_layout(home)
+
+    # the incremental marts equal a full rebuild of the same lake
+    full = tmp_path / "full.duckdb"
+    dbt = str(Path(sys.executable).parent / "dbt")
+    dbt_env = {**env, "IMAGIFY_LAKE_DIR": str(home / "lake"), "IMAGIFY_WAREHOUSE": str(full)}
+    proc = subprocess.run(
+        [dbt, "build", "--quiet", "--profiles-dir", ".", "--full-refresh"],
+        cwd=Path(__file__).parent.parent / "dbt", env=dbt_env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    valid, _ = _expected(lines1 + lines2)
+    con = duckdb.connect(str(full), read_only=True)
+    try:
+        compare_marts(con, list(valid.values()))
+    finally:
+        con.close()
 
     # nothing re-landed, nothing skipped: every segment was read exactly once over both runs
     audit: Counter = Counter()

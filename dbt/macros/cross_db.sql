@@ -45,8 +45,8 @@
     bare domains and phone numbers become spaces, so no part of them can ever become a term. -#}
 {% macro redact_pii(expr) -%}
     {%- set url = '(?i)(https?://|ftp://|www\\.)[^\\s]+' -%}
-    {%- set email = '[\\p{L}\\p{N}._%+\\-]+@[\\p{L}\\p{N}\\-]+(\\.[\\p{L}\\p{N}\\-]+)*' -%}
-    {%- set domain = '(?i)([\\p{L}\\p{N}\\-]+\\.)+(com|net|org|vn|io|co|info|biz|edu|gov|me|app|dev|ai|xyz|shop|online)([/:?#][^\\s]*)?' -%}
+    {%- set email = '[\\p{L}\\p{N}_.%+\\-]+@[\\p{L}\\p{N}_\\-]+(\\.[\\p{L}\\p{N}_\\-]+)*' -%}
+    {%- set domain = '(?i)([\\p{L}\\p{N}_\\-]+\\.)+(com|net|org|vn|io|co|info|biz|edu|gov|me|app|dev|ai|xyz|shop|online)([/:?#][^\\s]*)?' -%}
     {%- set phone = '\\+?[0-9][0-9 ().\\-]{6,}[0-9]' -%}
     {{ regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(expr, url, ' '), email, ' '), domain, ' '), phone, ' ') }}
 {%- endmacro %}
