@@ -11,11 +11,17 @@
     ending that date) and monthly (30 days) active users, and users who signed up that day.
     Incremental: a new active (user, date) changes that date and the 29 following ones (rolling
     windows); a late sign-up changes its date; dates new to the calendar are added. -#}
-{%- set first_date = "(select min(activity_date) from " ~ ref('int_user_activity_daily') ~ ")" -%}
-{%- set last_date = "(select max(activity_date) from " ~ ref('int_user_activity_daily') ~ ")" -%}
-with calendar as (
-    select cast(date_day as date) as activity_date
-    from ({{ dbt.date_spine('day', first_date, dbt.dateadd('day', 1, last_date)) }}) as spine
+with bounds as (
+    select min(activity_date) as first_date, max(activity_date) as last_date
+    from {{ ref('int_user_activity_daily') }}
+),
+
+calendar as (
+    -- every date from the first to the last active date (no compile-time query: up to ~54 years)
+    select cast({{ dbt.dateadd('day', 'n.generated_number - 1', 'b.first_date') }} as date) as activity_date
+    from ({{ dbt.generate_series(20000) }}) as n
+    cross join bounds as b
+    where {{ dbt.dateadd('day', 'n.generated_number - 1', 'b.first_date') }} <= b.last_date
 ),
 
 {% if is_incremental() %}

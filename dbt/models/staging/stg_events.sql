@@ -14,16 +14,18 @@
   were committed out of order) and never re-inserts an event_id already present, so a copy that
   arrives after the landing job's dedup TTL still counts once (the first landing wins).
 -#}
+{%- set lookback_hours = var('landing_lookback_hours') | int -%}
+{%- set watermark = none -%}
+{%- if is_incremental() and execute -%}
+  {%- set row = run_query("select cast(" ~ dbt.dateadd('hour', -1 * lookback_hours, 'max(landed_at)') ~ " as varchar) from " ~ this).rows -%}
+  {%- if row and row[0][0] is not none -%}{%- set watermark = row[0][0][:19] -%}{%- endif -%}
+{%- endif %}
 with landed as (
     select * from {{ source('lake', 'events') }}
-    {% if is_incremental() %}
-    where landed_at > (
-        select {{ dbt.dateadd('hour', -1 * var('landing_lookback_hours'), 'max(landed_at)') }} from {{ this }}
-    )
-      and dt >= (
-        select {{ partition_date(dbt.dateadd('hour', -1 * var('landing_lookback_hours') - 24, 'max(landed_at)')) }}
-        from {{ this }}
-    )
+    {% if is_incremental() and watermark is not none %}
+    -- literal bounds so that both engines prune landing partitions (dt) instead of scanning the lake
+    where dt >= '{{ watermark[:10] }}'
+      and landed_at > cast('{{ watermark }}' as timestamp)
     {% endif %}
 ),
 

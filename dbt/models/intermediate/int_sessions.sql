@@ -1,0 +1,43 @@
+{{ config(materialized='view') }}
+{#- Sessions: a user's consecutive valid events with no gap longer than 30 minutes (event time). -#}
+with ordered as (
+    select
+        user_id,
+        event_id,
+        event_type,
+        occurred_at,
+        lag(occurred_at) over (partition by user_id order by occurred_at, event_id) as previous_at
+    from {{ ref('stg_events') }}
+),
+
+flagged as (
+    select
+        *,
+        case
+            when previous_at is null
+              or {{ dbt.datediff('previous_at', 'occurred_at', 'second') }} > 30 * 60 then 1
+            else 0
+        end as is_new_session
+    from ordered
+),
+
+numbered as (
+    select
+        *,
+        sum(is_new_session) over (
+            partition by user_id order by occurred_at, event_id rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+)
+
+select
+    user_id,
+    session_number,
+    {{ dbt.concat(["user_id", "'#'", dbt.cast("session_number", api.Column.translate_type("string"))]) }} as session_key,
+    min(occurred_at) as started_at,
+    max(occurred_at) as ended_at,
+    {{ business_date('min(occurred_at)') }} as session_date,
+    count(*) as events,
+    sum(case when event_type = 'generation_requested' then 1 else 0 end) as generations_requested
+from numbered
+group by user_id, session_number
