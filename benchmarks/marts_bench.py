@@ -110,7 +110,8 @@ def add_landed_hour(lake: Path, events: int, end: datetime, seed: int) -> int:
                 continue
             seen.add(ev["event_id"])
             if rng.random() < 0.05:  # a late event from weeks ago
-                ev["occurred_at"] = (end - timedelta(days=rng.uniform(2, 25))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+                late = end - timedelta(days=rng.uniform(2, 25))
+                ev["occurred_at"] = late.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             try:
                 fh.write(_lake_row(ev, landed)[1] + "\n")
                 n += 1
