@@ -130,6 +130,11 @@ def dbt(env: dict[str, str], *args: str) -> float:
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"dbt {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    if os.environ.get("BENCH_VERBOSE"):
+        results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
+        slow = sorted(results, key=lambda r: -r["execution_time"])[:6]
+        print(f"  dbt {' '.join(args)}: {secs:.1f}s; slowest: "
+              + ", ".join(f"{r['unique_id'].split('.')[-1]}={r['execution_time']:.1f}" for r in slow), file=sys.stderr)
     return secs
 
 

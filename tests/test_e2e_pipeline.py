@@ -203,6 +203,22 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
     con = duckdb.connect(str(full), read_only=True)
     try:
         compare_marts(con, list(valid.values()))
+        con.execute(f"attach '{home / 'warehouse.duckdb'}' as inc (read_only)")
+        tables = con.sql(
+            "select table_name from information_schema.tables where table_schema = 'marts' and table_catalog = 'full'"
+        ).fetchall()
+        assert len(tables) >= 9
+        for (t,) in tables:
+            cols = [
+                c for (c,) in con.sql(
+                    f"select column_name from information_schema.columns where table_catalog = 'full' "
+                    f"and table_schema = 'marts' and table_name = '{t}' and column_name <> 'built_at'"
+                ).fetchall()
+            ]
+            sel = ", ".join(f'"{c}"' for c in cols)
+            a = con.sql(f"select {sel} from full.marts.{t} order by all").fetchall()
+            b = con.sql(f"select {sel} from inc.marts.{t} order by all").fetchall()
+            assert a == b, f"incremental marts.{t} differs from a full rebuild"
     finally:
         con.close()
 

@@ -1,5 +1,14 @@
-{{ config(materialized='view') }}
-{#- Sessions: a user's consecutive valid events with no gap longer than 30 minutes (event time). -#}
+{{
+  config(
+    materialized=('table' if target.type == 'athena' else 'incremental'),
+    incremental_strategy='delete+insert',
+    unique_key='user_id'
+  )
+}}
+{#- Sessions: a user's consecutive valid events with no gap longer than 30 minutes (event time).
+    Incremental (DuckDB): every session of a user with new events is recomputed — delete+insert on
+    user_id replaces all of that user's sessions, since a late event can merge or split them.
+    On Athena (Iceberg merge cannot replace a variable set of rows per key) it is a table. -#}
 with ordered as (
     select
         user_id,
@@ -8,6 +17,9 @@ with ordered as (
         occurred_at,
         lag(occurred_at) over (partition by user_id order by occurred_at, event_id) as previous_at
     from {{ ref('stg_events') }}
+    {% if is_incremental() %}
+    where user_id in (select user_id from {{ ref('stg_events') }} where {{ loaded_since_last_build() }})
+    {% endif %}
 ),
 
 flagged as (
@@ -38,6 +50,7 @@ select
     max(occurred_at) as ended_at,
     {{ business_date('min(occurred_at)') }} as session_date,
     count(*) as events,
-    sum(case when event_type = 'generation_requested' then 1 else 0 end) as generations_requested
+    sum(case when event_type = 'generation_requested' then 1 else 0 end) as generations_requested,
+    {{ run_ts() }} as built_at
 from numbered
 group by user_id, session_number

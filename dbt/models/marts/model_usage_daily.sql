@@ -9,21 +9,32 @@
 {#- Per business date (of the completion/failure) and model: completed and failed generations,
     images, cost, latency percentiles over completed ones, failure rate.
     Incremental: the dates of new completion/failure events are recomputed in full. -#}
+{% if is_incremental() and not has_date_range() %}
+with affected as (
+    -- only the (date, model) pairs that new completions/failures touch
+    select distinct occurred_date, model from {{ ref('stg_events') }}
+    where event_type in ('generation_completed', 'generation_failed') and {{ loaded_since_last_build() }}
+),
+
+outcomes as (
+    select e.occurred_date as activity_date, e.model, e.event_type, e.generation_id, e.n_images, e.cost_usd,
+           e.latency_ms
+    from {{ ref('stg_events') }} as e
+    inner join affected as a on e.occurred_date = a.occurred_date and e.model = a.model
+    where e.event_type in ('generation_completed', 'generation_failed')
+),
+{% else %}
 with outcomes as (
     select occurred_date as activity_date, model, event_type, generation_id, n_images, cost_usd, latency_ms
-    from {{ ref('stg_events') }}
+    from {{ ref('stg_events') }} as e
     where event_type in ('generation_completed', 'generation_failed')
     {% if is_incremental() %}
-      and occurred_date in (
-        {% if has_date_range() %}
-        select occurred_date from {{ ref('stg_events') }} where {{ in_date_range('occurred_date') }}
-        {% else %}
-        select occurred_date from {{ ref('stg_events') }}
-        where event_type in ('generation_completed', 'generation_failed') and {{ loaded_since_last_build() }}
-        {% endif %}
-      )
+      {% if has_date_range() %}
+      and {{ in_date_range('occurred_date') }}
+      {% endif %}
     {% endif %}
 ),
+{% endif %}
 
 per_model as (
     select

@@ -47,21 +47,34 @@ affected as (
 affected as (select activity_date from calendar),
 {% endif %}
 
-window_activity as (
-    select a.activity_date, u.user_id, u.activity_date as active_on
-    from affected as a
-    inner join {{ ref('int_user_activity_daily') }} as u
-        on u.activity_date between {{ dbt.dateadd('day', -29, 'a.activity_date') }} and a.activity_date
+bounds_affected as (
+    select min(activity_date) as first_affected, max(activity_date) as last_affected from affected
+),
+
+-- each active (user, date) with the user's next active date: the user counts in the rolling window
+-- of date d through the latest activity a <= d only, so every user is counted once without a
+-- DISTINCT over 7/30 days of history (a range join over the affected dates only)
+pairs as (
+    select
+        u.user_id,
+        u.activity_date,
+        lead(u.activity_date) over (partition by u.user_id order by u.activity_date) as next_active_date
+    from {{ ref('int_user_activity_daily') }} as u
+    cross join bounds_affected as b
+    where u.activity_date between {{ dbt.dateadd('day', -29, 'b.first_affected') }} and b.last_affected
 ),
 
 rolling as (
     select
-        activity_date,
-        count(distinct case when active_on = activity_date then user_id end) as dau,
-        count(distinct case when active_on >= {{ dbt.dateadd('day', -6, 'activity_date') }} then user_id end) as wau,
-        count(distinct user_id) as mau
-    from window_activity
-    group by activity_date
+        a.activity_date,
+        sum(case when p.activity_date = a.activity_date then 1 else 0 end) as dau,
+        sum(case when p.activity_date >= {{ dbt.dateadd('day', -6, 'a.activity_date') }} then 1 else 0 end) as wau,
+        count(*) as mau
+    from affected as a
+    inner join pairs as p
+        on p.activity_date between {{ dbt.dateadd('day', -29, 'a.activity_date') }} and a.activity_date
+       and (p.next_active_date is null or p.next_active_date > a.activity_date)
+    group by a.activity_date
 ),
 
 signups as (
