@@ -216,7 +216,7 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
                 ).fetchall()
             ]
             sel = ", ".join(f'"{c}"' for c in cols)
-            a = con.sql(f"select {sel} from full.marts.{t} order by all").fetchall()
+            a = con.sql(f"select {sel} from \"full\".marts.{t} order by all").fetchall()
             b = con.sql(f"select {sel} from inc.marts.{t} order by all").fetchall()
             assert a == b, f"incremental marts.{t} differs from a full rebuild"
     finally:
