@@ -66,6 +66,7 @@ class OutboxRelay:
         self.idle_s = idle_s
         self.flush_every_s = flush_every_s
         self.retry_s = retry_s
+        self.drain_timeout_s = 10.0  # at stop: how long to keep trying to send what is left
         self.producer: Producer | None = None
         self.sent = 0
         self.failures = 0
@@ -79,12 +80,13 @@ class OutboxRelay:
     def notify(self) -> None:
         self._wake.set()
 
-    def stop(self, drain_timeout_s: float = 10.0) -> None:
-        """Send what is in the outbox (bounded by the timeout), flush, close the producer."""
+    def stop(self) -> None:
+        """Send what is in the outbox (for at most ``drain_timeout_s``), flush, close the producer;
+        what could not be sent stays in the outbox for the next start."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(drain_timeout_s + 5)
+            self._thread.join(self.drain_timeout_s + 5)
         if self.producer is not None:
             try:
                 self.producer.close()
@@ -98,7 +100,7 @@ class OutboxRelay:
         stop_deadline: float | None = None
         while True:
             if self._stop.is_set() and stop_deadline is None:
-                stop_deadline = time.monotonic() + 10.0
+                stop_deadline = time.monotonic() + self.drain_timeout_s
             try:
                 if self.producer is None:
                     self.producer = self.producer_factory()

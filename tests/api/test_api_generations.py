@@ -47,7 +47,7 @@ def test_generation_is_accepted_then_completed(api: TestClient) -> None:
     png = api.get(path)
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(png.content)).size == (512, 512)
-    assert api.get(f"/v1/generations?limit=5", headers=h).json()["generations"][0]["id"] == accepted["id"]
+    assert api.get("/v1/generations?limit=5", headers=h).json()["generations"][0]["id"] == accepted["id"]
     assert api.get("/v1/me", headers=h).json()["credits"] == 8
 
 
