@@ -93,21 +93,23 @@ class BodyLimit:
                 if not value.isdigit() or int(value) > self.max_bytes:
                     await self._too_large(send)
                     return
+        # read the body first (it is small by definition), then replay it to the application
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(send)
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(chunks, None, receive), send)
 
     async def _too_large(self, send: Send) -> None:
         resp = JSONResponse(error_body("body_too_large", f"request bodies are limited to {self.max_bytes} bytes"),
@@ -116,8 +118,21 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": resp.body})
 
 
-class _TooLarge(Exception):
-    pass
+def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None = None) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if first is not None:
+                return first
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        if receive is not None:
+            return await receive()  # e.g. http.disconnect
+        return {"type": "http.disconnect"}
+
+    return replay
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
