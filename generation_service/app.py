@@ -135,11 +135,16 @@ def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None 
     return replay
 
 
-def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
+def create_app(settings: Settings, service: Service | None = None, manage_service: bool = True) -> FastAPI:
+    """The application; with ``manage_service`` its lifespan starts and stops the service (workers,
+    relay), otherwise the caller does (tools that run the lifespan once per request)."""
     svc = service or build_service(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not manage_service:
+            yield
+            return
         svc.start()
         try:
             yield
