@@ -79,6 +79,10 @@ class SqliteRepository(Repository):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        # one writer at a time inside this process: threads queue on a lock (FIFO-ish, no polling)
+        # instead of on SQLite's busy handler, which sleeps in growing steps and ruins tail latency;
+        # other processes are still serialised by SQLite's own lock (busy_timeout)
+        self._write_lock = threading.Lock()
         self._conn().executescript(SCHEMA)
 
     # -- connections & transactions ---------------------------------------------------------------
@@ -99,13 +103,14 @@ class SqliteRepository(Repository):
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         c = self._conn()
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+        with self._write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
 
     def close(self) -> None:
         with self._all_lock:
