@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.imagify-setup
 FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean
+.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,3 +47,9 @@ clean:  ## Remove local state ($$IMAGIFY_HOME) — keeps the virtualenvs
 lock: setup  ## Re-pin requirements/*.lock from the current virtualenvs
 	(echo "# Full transitive pins for .venv (regenerate: make lock)"; $(VENV)/bin/pip freeze --exclude-editable | grep -v imagify) > requirements/app.lock
 	(echo "# Full transitive pins for .venv-flink (regenerate: make lock)"; $(FLINK_VENV)/bin/pip freeze) > requirements/flink.lock
+
+serve: setup  ## Run the generation API on http://127.0.0.1:8000 (docs at /docs)
+	$(VENV)/bin/imagify serve
+
+bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s, p50/p99)
+	$(VENV)/bin/python benchmarks/api_bench.py

@@ -17,6 +17,29 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
+| IMAGIFY_API_HOST | 127.0.0.1 | interface `imagify serve` listens on |
+| IMAGIFY_API_PORT | 8000 | port `imagify serve` listens on |
+| IMAGIFY_API_PUBLIC_URL | http://<host>:<port> | base URL of the API for clients (download links, VNPAY return) |
+| IMAGIFY_API_SECRET | (made once: $IMAGIFY_HOME/api/secret) | signs access tokens and download links |
+| IMAGIFY_TOKEN_TTL_S | 900 | lifetime of an access token (seconds); log in again after it |
+| IMAGIFY_SCRYPT_N | 16384 | scrypt cost (N) for new password hashes; stored with each hash |
+| IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
+| IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
+| IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
+| IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
+| IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
+| IMAGIFY_GENERATION_WORKERS | 2 | background threads that run generations |
+| IMAGIFY_SIGNUP_CREDITS | 10 | credits granted on registration |
+| IMAGIFY_LOW_CREDITS | 5 | a balance that falls below this sends credits_low |
+| IMAGIFY_RATE_LIMIT | 1000 | requests allowed per user (or per client address when anonymous) per window |
+| IMAGIFY_RATE_WINDOW_S | 300 | rate-limit window (seconds) |
+| IMAGIFY_MAX_BODY_BYTES | 65536 | larger request bodies are refused with 413 |
+| REDIS_URL | (unset) | when set, the cache and rate limits use Redis instead of process memory |
+| IMAGIFY_VNPAY_TMN_CODE | IMAGIFYD | VNPAY terminal code (the default is a demo value) |
+| IMAGIFY_VNPAY_HASH_SECRET | imagify-demo-vnpay-secret | VNPAY hash secret (demo value; set the real one) |
+| IMAGIFY_VNPAY_PAY_URL | https://sandbox.vnpayment.vn/paymentv2/vpcpay.html | VNPAY payment page |
+| IMAGIFY_VNPAY_RETURN_URL | <public url>/v1/payments/vnpay/return | where VNPAY sends the buyer back |
+| IMAGIFY_VNPAY_EXPIRE_MIN | 15 | minutes a payment URL stays valid (vnp_ExpireDate) |
 """
 
 from __future__ import annotations
@@ -63,6 +86,35 @@ class Settings:
     flink_venv: Path
     dbt_target: str
     dagster_home: Path
+    # generation API (issue 4); defaults documented in the module docstring
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_public_url: str = "http://127.0.0.1:8000"
+    api_secret: str = ""
+    token_ttl_s: int = 900
+    scrypt_n: int = 16384
+    api_store: str = "sqlite"
+    dynamodb_table: str = "imagify"
+    object_store: str = ""
+    image_backend: str = "local"
+    bedrock_region: str = "us-east-1"
+    generation_workers: int = 2
+    signup_credits: int = 10
+    low_credits: int = 5
+    rate_limit: int = 1000
+    rate_window_s: float = 300.0
+    max_body_bytes: int = 65536
+    redis_url: str = ""
+    vnpay_tmn_code: str = "IMAGIFYD"
+    vnpay_hash_secret: str = "imagify-demo-vnpay-secret"
+    vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+    vnpay_return_url: str = ""
+    vnpay_expire_min: int = 15
+
+    @property
+    def api_dir(self) -> Path:
+        """State of the generation API: database, secret, local images."""
+        return self.home / "api"
 
     @property
     def stream_dir(self) -> Path:
@@ -132,4 +184,57 @@ def load() -> Settings:
         flink_venv=Path(_env("IMAGIFY_FLINK_VENV", str(REPO_ROOT / ".venv-flink"))).resolve(),
         dbt_target=target,
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
+        **_api_settings(home),
+    )
+
+
+def _api_settings(home: Path) -> dict[str, object]:
+    """Settings of the generation API (issue 4)."""
+    host = _env("IMAGIFY_API_HOST", "127.0.0.1")
+    port = _env_int("IMAGIFY_API_PORT", 8000)
+    public = _env("IMAGIFY_API_PUBLIC_URL", f"http://{host}:{port}").rstrip("/")
+    store = _env("IMAGIFY_API_STORE", "sqlite")
+    if store not in {"sqlite", "dynamodb"}:
+        raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
+    backend = _env("IMAGIFY_IMAGE_BACKEND", "local")
+    if backend not in {"local", "bedrock"}:
+        raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
+    positive = {
+        "IMAGIFY_TOKEN_TTL_S": _env_int("IMAGIFY_TOKEN_TTL_S", 900),
+        "IMAGIFY_GENERATION_WORKERS": _env_int("IMAGIFY_GENERATION_WORKERS", 2),
+        "IMAGIFY_RATE_LIMIT": _env_int("IMAGIFY_RATE_LIMIT", 1000),
+        "IMAGIFY_MAX_BODY_BYTES": _env_int("IMAGIFY_MAX_BODY_BYTES", 65536),
+        "IMAGIFY_SCRYPT_N": _env_int("IMAGIFY_SCRYPT_N", 16384),
+        "IMAGIFY_VNPAY_EXPIRE_MIN": _env_int("IMAGIFY_VNPAY_EXPIRE_MIN", 15),
+    }
+    for name, value in positive.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    n = positive["IMAGIFY_SCRYPT_N"]
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"IMAGIFY_SCRYPT_N must be a power of two, got {n}")
+    return dict(
+        api_host=host,
+        api_port=port,
+        api_public_url=public,
+        api_secret=_env("IMAGIFY_API_SECRET", ""),
+        token_ttl_s=positive["IMAGIFY_TOKEN_TTL_S"],
+        scrypt_n=n,
+        api_store=store,
+        dynamodb_table=_env("IMAGIFY_DYNAMODB_TABLE", "imagify"),
+        object_store=_env("IMAGIFY_OBJECT_STORE", str(home / "api" / "images")),
+        image_backend=backend,
+        bedrock_region=_env("IMAGIFY_BEDROCK_REGION", "us-east-1"),
+        generation_workers=positive["IMAGIFY_GENERATION_WORKERS"],
+        signup_credits=max(0, _env_int("IMAGIFY_SIGNUP_CREDITS", 10)),
+        low_credits=max(0, _env_int("IMAGIFY_LOW_CREDITS", 5)),
+        rate_limit=positive["IMAGIFY_RATE_LIMIT"],
+        rate_window_s=_env_float("IMAGIFY_RATE_WINDOW_S", 300.0),
+        max_body_bytes=positive["IMAGIFY_MAX_BODY_BYTES"],
+        redis_url=_env("REDIS_URL", ""),
+        vnpay_tmn_code=_env("IMAGIFY_VNPAY_TMN_CODE", "IMAGIFYD"),
+        vnpay_hash_secret=_env("IMAGIFY_VNPAY_HASH_SECRET", "imagify-demo-vnpay-secret"),
+        vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
+        vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
+        vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
     )

@@ -1,0 +1,359 @@
+"""The FastAPI application: routes, the stable error shape, limits and the lifespan.
+
+``create_app(settings)`` builds everything from configuration; tests pass their own pieces
+(adapter, producer) through :func:`build_service`.
+"""
+
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from generation_service import schemas
+from generation_service.adapters import ModelAdapter, make_adapter
+from generation_service.cache import open_cache
+from generation_service.errors import ApiError, IdempotentReplay, error_body
+from generation_service.events import OutboxRelay
+from generation_service.object_store import open_object_store
+from generation_service.repository import Repository
+from generation_service.security import load_or_create_secret
+from generation_service.service import Principal, Service, ServiceConfig
+from imagify.config import Settings
+from ingestion.producer import Producer
+
+log = logging.getLogger("generation_service")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.ErrorOut, "description": desc}
+    for code, desc in {
+        400: "bad request", 401: "missing, invalid or expired access token", 404: "not found",
+        413: "body too large", 422: "invalid input", 429: "rate limit exceeded",
+    }.items()
+}
+
+
+def open_repository(settings: Settings) -> Repository:
+    if settings.api_store == "dynamodb":
+        raise ValueError("IMAGIFY_API_STORE=dynamodb is not implemented yet; use sqlite")
+    from generation_service.sqlite_repository import SqliteRepository
+
+    return SqliteRepository(settings.api_dir / "imagify.db")
+
+
+def build_service(
+    settings: Settings,
+    adapter: ModelAdapter | None = None,
+    producer_factory: Callable[[], Producer] | None = None,
+    relay_flush_s: float | None = None,
+) -> Service:
+    from ingestion.streams import open_producer
+
+    repo = open_repository(settings)
+    config = ServiceConfig(
+        token_ttl_s=settings.token_ttl_s, scrypt_n=settings.scrypt_n, signup_credits=settings.signup_credits,
+        low_credits=settings.low_credits, image_backend=settings.image_backend, public_url=settings.api_public_url,
+        vnpay_tmn_code=settings.vnpay_tmn_code, vnpay_hash_secret=settings.vnpay_hash_secret,
+        vnpay_pay_url=settings.vnpay_pay_url, vnpay_return_url=settings.vnpay_return_url,
+        vnpay_expire_min=settings.vnpay_expire_min, rate_limit=settings.rate_limit,
+        rate_window_s=settings.rate_window_s,
+    )
+    relay = OutboxRelay(
+        repo,
+        producer_factory or (lambda: open_producer(settings)),
+        flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
+    )
+    return Service(
+        config, repo, adapter or make_adapter(settings.image_backend, settings.bedrock_region),
+        open_object_store(settings.object_store), open_cache(settings.redis_url),
+        load_or_create_secret(settings.api_secret, settings.api_dir), relay, settings.generation_workers,
+    )
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with 413 (by Content-Length, or while streaming)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    await self._too_large(send)
+                    return
+        # read the body first (it is small by definition), then replay it to the application
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(chunks, None, receive), send)
+
+    async def _too_large(self, send: Send) -> None:
+        resp = JSONResponse(error_body("body_too_large", f"request bodies are limited to {self.max_bytes} bytes"),
+                            status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": resp.raw_headers})
+        await send({"type": "http.response.body", "body": resp.body})
+
+
+def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None = None) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if first is not None:
+                return first
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        if receive is not None:
+            return await receive()  # e.g. http.disconnect
+        return {"type": "http.disconnect"}
+
+    return replay
+
+
+def create_app(settings: Settings, service: Service | None = None, manage_service: bool = True) -> FastAPI:
+    """The application; with ``manage_service`` its lifespan starts and stops the service (workers,
+    relay), otherwise the caller does (tools that run the lifespan once per request)."""
+    svc = service or build_service(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not manage_service:
+            yield
+            return
+        svc.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(svc.stop)
+
+    app = FastAPI(
+        title="Imagify generation API",
+        version="1.0.0",
+        description="Accounts, credits, VNPAY payments and asynchronous image generation. Every user endpoint "
+        "needs `Authorization: Bearer <access_token>` from `POST /v1/auth/login`. Mutating endpoints accept an "
+        "`Idempotency-Key` header: a retry with the same key and body gets the first answer again. Live "
+        "notifications: WebSocket `/v1/notifications/ws?access_token=...`. Errors always look like "
+        '`{"error": {"code", "message", "details"}}`.',
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    app.state.service = svc
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+
+    # The hot paths (token check, rate limit, accepting and reading a generation) run on the event
+    # loop: they are sub-millisecond in-memory work plus one short SQLite transaction, cheaper
+    # than the thread-pool hops FastAPI makes for sync handlers. Slow work (scrypt, the models)
+    # stays off the loop: login/register are sync handlers, generation runs in worker threads.
+    def client_ip(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def rate_limited(subject: str, response: Response | None) -> None:
+        d = svc.rate_check(subject)
+        headers = {"X-RateLimit-Limit": str(d.limit), "X-RateLimit-Remaining": str(d.remaining),
+                   "X-RateLimit-Reset": str(d.reset_s)}
+        if not d.allowed:
+            raise ApiError(429, "rate_limited", f"too many requests; try again in {d.reset_s}s",
+                           headers={**headers, "Retry-After": str(d.reset_s)})
+        if response is not None:
+            response.headers.update(headers)
+
+    async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise ApiError(401, "missing_token", "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
+                           headers={"WWW-Authenticate": "Bearer"})
+        p = svc.authenticate(authorization[7:].strip())
+        rate_limited(f"user:{p.user_id}", response)
+        return p
+
+    async def anonymous(request: Request, response: Response) -> None:
+        rate_limited(f"ip:{client_ip(request)}", response)
+
+    User = Annotated[Principal, Depends(principal)]
+    IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe key (1-255 chars)")]
+
+    @app.get("/healthz", response_model=schemas.HealthOut, tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # -- accounts -----------------------------------------------------------------------------------
+    @app.post("/v1/auth/register", status_code=201, response_model=schemas.RegisterOut, tags=["accounts"],
+              dependencies=[Depends(anonymous)], responses={409: {"model": schemas.ErrorOut}})
+    def register(body: schemas.RegisterIn, idempotency_key: IdemKey = None) -> dict[str, Any]:
+        idem = svc.idem("register", idempotency_key, "POST", "/v1/auth/register",
+                        {**body.model_dump(), "password": _digest(body.password)})
+        return svc.register(body.email, body.password, body.display_name, idem)
+
+    @app.post("/v1/auth/login", response_model=schemas.TokenOut, tags=["accounts"],
+              dependencies=[Depends(anonymous)])
+    def login(body: schemas.LoginIn) -> dict[str, Any]:
+        return svc.login(body.email, body.password)
+
+    @app.post("/v1/auth/logout", status_code=204, tags=["accounts"])
+    def logout(p: User) -> Response:
+        svc.logout(p)
+        return Response(status_code=204)
+
+    @app.get("/v1/me", response_model=schemas.UserOut, tags=["accounts"])
+    def me(p: User) -> dict[str, Any]:
+        return svc.me(p)
+
+    @app.get("/v1/credits/ledger", response_model=schemas.LedgerOut, tags=["accounts"])
+    def ledger(p: User, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+        return svc.ledger(p, limit)
+
+    @app.get("/v1/models", response_model=schemas.CatalogOut, tags=["generations"])
+    def models() -> dict[str, Any]:
+        return svc.models_view()
+
+    # -- generations --------------------------------------------------------------------------------
+    @app.post("/v1/generations", status_code=202, response_model=schemas.GenerationOut, tags=["generations"],
+              responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}})
+    async def create_generation(body: schemas.GenerationIn, p: User, idempotency_key: IdemKey = None) -> dict[str, Any]:
+        idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
+        return svc.create_generation(p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt,
+                                     body.seed, idem)
+
+    @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
+    def list_generations(p: User, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+        return svc.list_generations(p, limit)
+
+    @app.get("/v1/generations/{generation_id}", response_model=schemas.GenerationOut, tags=["generations"])
+    async def get_generation(generation_id: str, p: User) -> dict[str, Any]:
+        return svc.get_generation(p, generation_id)
+
+    @app.get("/v1/generations/{generation_id}/images/{image_id}", tags=["generations"],
+             responses={200: {"content": {"image/png": {}}}, 403: {"model": schemas.ErrorOut}},
+             response_class=Response)
+    def download_image(generation_id: str, image_id: str, exp: Annotated[int, Query(ge=0, le=2**40)],
+                       sig: Annotated[str, Query(max_length=100)]) -> Response:
+        data, url = svc.download_image(generation_id, image_id, exp, sig)
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    # -- payments -----------------------------------------------------------------------------------
+    @app.post("/v1/payments/vnpay", status_code=201, response_model=schemas.PaymentCreatedOut, tags=["payments"])
+    def create_payment(body: schemas.PaymentIn, p: User, request: Request,
+                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+        idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/payments/vnpay", body.model_dump())
+        return svc.create_payment(p, body.package, body.bank_code, body.locale, client_ip(request), idem)
+
+    @app.get("/v1/payments/vnpay/ipn", response_model=schemas.IpnOut, tags=["payments"])
+    def vnpay_ipn(request: Request) -> dict[str, str]:
+        """VNPAY's server-to-server confirmation (Instant Payment Notification); always HTTP 200."""
+        try:
+            code, message = svc.handle_ipn(dict(request.query_params))
+        except Exception:  # noqa: BLE001 - VNPAY expects an answer, not an HTTP error
+            log.exception("IPN failed")
+            code, message = "99", "Unknown error"
+        return {"RspCode": code, "Message": message}
+
+    @app.get("/v1/payments/vnpay/return", response_model=schemas.PaymentReturnOut, tags=["payments"])
+    def vnpay_return(request: Request) -> Any:
+        """Where VNPAY sends the buyer back: shows the result (HTML for browsers, else JSON)."""
+        result = svc.handle_return(dict(request.query_params))
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(f"<!doctype html><title>Imagify payment</title><h1>{_esc(result['message'])}</h1>"
+                                f"<p>Payment {_esc(result['payment_id'])}: {_esc(result['status'])}</p>")
+        return result
+
+    @app.get("/v1/payments/{payment_id}", response_model=schemas.PaymentOut, tags=["payments"])
+    def get_payment(payment_id: str, p: User) -> dict[str, Any]:
+        return svc.get_payment(p, payment_id)
+
+    # -- notifications ------------------------------------------------------------------------------
+    @app.websocket("/v1/notifications/ws")
+    async def notifications(ws: WebSocket, access_token: str = "") -> None:
+        try:
+            p = await asyncio.to_thread(svc.authenticate, access_token)
+        except ApiError:
+            await ws.close(code=4401, reason="invalid or expired access token")
+            return
+        await ws.accept()
+        sub = svc.hub.subscribe(p.user_id)
+        try:
+            await ws.send_json({"type": "hello", "data": {"user_id": p.user_id}})
+            receiver = asyncio.ensure_future(ws.receive_text())
+            while True:
+                getter = asyncio.ensure_future(sub.get())
+                done, _ = await asyncio.wait({receiver, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if receiver in done:
+                    getter.cancel()
+                    receiver.result()  # raises WebSocketDisconnect when the client left
+                    receiver = asyncio.ensure_future(ws.receive_text())  # pings from the client are ignored
+                    continue
+                await ws.send_json(getter.result())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            sub.close()
+
+    return app
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(IdempotentReplay)
+    async def replay(request: Request, exc: IdempotentReplay) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status, headers={"Idempotent-Replayed": "true"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(error_body("invalid_request", "the request is not valid; see details", details),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        return JSONResponse(error_body(codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)

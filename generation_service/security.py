@@ -1,0 +1,143 @@
+"""Passwords (scrypt), access tokens (HMAC-SHA256 signed, short-lived) and signed download links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_DKLEN = 32
+
+
+def hash_password(password: str, n: int = 16384) -> str:
+    """``scrypt$N$r$p$salt$hash`` (base64); the parameters travel with the hash."""
+    salt = os.urandom(16)
+    dk = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN, maxmem=256 * 1024 * 1024
+    )
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(dk)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        dk = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=_unb64(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(_unb64(expected)),
+            maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(dk, _unb64(expected))
+
+
+# a fixed hash to spend the same time on unknown e-mails as on wrong passwords (no user enumeration)
+_DUMMY: dict[int, str] = {}
+
+
+def dummy_verify(password: str, n: int) -> None:
+    if n not in _DUMMY:
+        _DUMMY[n] = hash_password("dummy-password", n)
+    verify_password(password, _DUMMY[n])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    session_id: str
+    expires_at: int
+
+
+class TokenError(ValueError):
+    pass
+
+
+class TokenSigner:
+    """Compact JWS (HS256) access tokens: ``{"sub", "sid", "iat", "exp", "typ": "access"}``."""
+
+    _HEADER = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+
+    def __init__(self, secret: str, ttl_s: int) -> None:
+        self._key = hashlib.sha256(("token:" + secret).encode()).digest()
+        self._link_key = hashlib.sha256(("link:" + secret).encode()).digest()
+        self.ttl_s = ttl_s
+
+    def issue(self, user_id: str, session_id: str, now: float | None = None) -> tuple[str, int]:
+        iat = int(now if now is not None else time.time())
+        exp = iat + self.ttl_s
+        payload = {"sub": user_id, "sid": session_id, "iat": iat, "exp": exp, "typ": "access"}
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        signing_input = f"{self._HEADER}.{body}"
+        sig = _b64(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())
+        return f"{signing_input}.{sig}", exp
+
+    def verify(self, token: str, now: float | None = None) -> TokenClaims:
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != self._HEADER:
+            raise TokenError("malformed token")
+        expected = _b64(hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, parts[2]):
+            raise TokenError("bad signature")
+        try:
+            payload = json.loads(_unb64(parts[1]))
+            sub, sid, exp = payload["sub"], payload["sid"], int(payload["exp"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TokenError("malformed token") from exc
+        if payload.get("typ") != "access" or not isinstance(sub, str) or not isinstance(sid, str):
+            raise TokenError("malformed token")
+        if exp <= (now if now is not None else time.time()):
+            raise TokenError("token expired")
+        return TokenClaims(sub, sid, exp)
+
+    # -- download links ---------------------------------------------------------------------------
+    def sign_link(self, path: str, expires_at: int) -> str:
+        return _b64(hmac.new(self._link_key, f"{path}|{expires_at}".encode(), hashlib.sha256).digest())
+
+    def verify_link(self, path: str, expires_at: int, sig: str, now: float | None = None) -> bool:
+        if expires_at <= (now if now is not None else time.time()):
+            return False
+        return hmac.compare_digest(self.sign_link(path, expires_at), sig)
+
+
+def load_or_create_secret(configured: str, directory: Path) -> str:
+    """The configured secret, else one generated once and kept in ``directory/secret`` (mode 0600)."""
+    if configured:
+        return configured
+    path = directory / "secret"
+    directory.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = directory / f".secret-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic: the first process wins, the others read its secret
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,93 @@
+"""``imagify serve`` (the API and its workers) and ``imagify fake-vnpay`` (pay an order locally)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+
+from imagify import config
+
+SERVE_HELP = """\
+Start the Imagify generation API with its generation workers and event relay on the embedded
+default: SQLite under $IMAGIFY_HOME/api, images in $IMAGIFY_HOME/api/images, events to the local
+stream ($IMAGIFY_HOME/stream). OpenAPI docs at http://HOST:PORT/docs. Configuration: the
+IMAGIFY_API_*, IMAGIFY_VNPAY_*, IMAGIFY_IMAGE_BACKEND, REDIS_URL... variables in imagify/config.py.
+"""
+
+FAKE_VNPAY_HELP = """\
+Play VNPAY for a payment URL returned by POST /v1/payments/vnpay: check its signature, then send
+the signed IPN (server-to-server confirmation) to the API, as VNPAY would, and print the API's
+answer and the return URL the buyer's browser would open. Uses IMAGIFY_VNPAY_HASH_SECRET.
+"""
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("serve", help="run the generation API (FastAPI + uvicorn) with its workers",
+                       description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="example: imagify serve --port 8000   then open http://127.0.0.1:8000/docs")
+    s.add_argument("--host", default=None, help="interface (default IMAGIFY_API_HOST or 127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="port (default IMAGIFY_API_PORT or 8000)")
+    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="uvicorn log level (default info)")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("fake-vnpay", help="pay a VNPAY payment URL locally: send the signed IPN to the API",
+                       description=FAKE_VNPAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="example: imagify fake-vnpay \"$PAYMENT_URL\"   (or --response-code 24 for a cancel)")
+    s.add_argument("payment_url", help="the payment_url from POST /v1/payments/vnpay")
+    s.add_argument("--response-code", default="00", help="vnp_ResponseCode to report (00 = paid, 24 = cancelled)")
+    s.add_argument("--api", default=None, help="API base URL (default IMAGIFY_API_PUBLIC_URL)")
+    s.add_argument("--print-only", action="store_true", help="print the signed IPN URL, do not send it")
+    s.set_defaults(func=cmd_fake_vnpay)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+
+    import uvicorn
+
+    from generation_service.app import create_app
+
+    settings = config.load()
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    if args.host or args.port:
+        public = settings.api_public_url
+        if public == f"http://{settings.api_host}:{settings.api_port}":
+            public = f"http://{host}:{port}"
+        settings = dataclasses.replace(settings, api_host=host, api_port=port, api_public_url=public,
+                                       vnpay_return_url=settings.vnpay_return_url.replace(
+                                           settings.api_public_url, public, 1))
+    logging.getLogger("generation_service").setLevel(logging.INFO)
+    print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def cmd_fake_vnpay(args: argparse.Namespace) -> int:
+    from generation_service.fake_vnpay import FakeVnpayError, callback_url, pay
+
+    settings = config.load()
+    base = args.api or settings.api_public_url
+    try:
+        params = pay(args.payment_url, settings.vnpay_hash_secret, response_code=args.response_code)
+    except (FakeVnpayError, KeyError) as err:
+        print(f"imagify fake-vnpay: {err}", file=sys.stderr)
+        return 2
+    ipn = callback_url(base, "/v1/payments/vnpay/ipn", params)
+    if args.print_only:
+        print(ipn)
+        return 0
+    try:
+        with urllib.request.urlopen(ipn, timeout=10) as resp:  # noqa: S310 - the configured local API
+            answer = json.loads(resp.read())
+    except (urllib.error.URLError, ValueError) as err:
+        print(f"imagify fake-vnpay: could not reach the IPN endpoint at {base}: {err}", file=sys.stderr)
+        return 1
+    print(f"IPN answer: {answer}")
+    print(f"return URL: {callback_url(base, '/v1/payments/vnpay/return', params)}")
+    return 0 if answer.get("RspCode") in ("00", "02") else 1

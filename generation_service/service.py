@@ -1,0 +1,459 @@
+"""The use cases of the API: accounts, credits, payments, generations — HTTP-free.
+
+Each mutating use case builds its contract events and hands them to the repository, which stores
+them with the state change (outbox). Live notifications are published after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from generation_service import catalog, vnpay
+from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
+from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
+from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
+from generation_service.events import OutboxRelay, event, now_iso
+from generation_service.notifications import NotificationHub
+from generation_service.object_store import ObjectStore
+from generation_service.rate_limit import RateDecision, RateLimiter
+from generation_service.repository import EmailTaken, Events, Generation, Idem, ImageRef, Order, Repository, User
+from generation_service.security import TokenError, TokenSigner, dummy_verify, hash_password, verify_password
+from generation_service.worker import GenerationWorkers
+
+log = logging.getLogger(__name__)
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+LINK_TTL_S = 3600
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    token_ttl_s: int = 900
+    scrypt_n: int = 16384
+    signup_credits: int = 10
+    low_credits: int = 5
+    image_backend: str = "local"
+    public_url: str = "http://127.0.0.1:8000"
+    vnpay_tmn_code: str = "IMAGIFYD"
+    vnpay_hash_secret: str = "imagify-demo-vnpay-secret"
+    vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+    vnpay_return_url: str = "http://127.0.0.1:8000/v1/payments/vnpay/return"
+    vnpay_expire_min: int = 15
+    rate_limit: int = 1000
+    rate_window_s: float = 300.0
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{method} {path}\n{canon}".encode()).hexdigest()
+
+
+class Service:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        repo: Repository,
+        adapter: ModelAdapter,
+        store: ObjectStore,
+        cache: Cache,
+        secret: str,
+        relay: OutboxRelay | None = None,
+        workers: int = 2,
+    ) -> None:
+        self.config = config
+        self.repo = repo
+        self.adapter = adapter
+        self.store = store
+        self.cache = cache
+        self.signer = TokenSigner(secret, config.token_ttl_s)
+        self.hub = NotificationHub()
+        self.relay = relay
+        self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
+        self.workers = GenerationWorkers(self.run_generation, workers)
+        self._started = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        backlog = self.repo.unfinished_generations()
+        for gen_id in backlog:
+            self.repo.requeue_generation(gen_id)  # running when the last process stopped
+        if backlog:
+            log.info("re-queued %d unfinished generations", len(backlog))
+        self.workers.start(backlog)
+        if self.relay is not None:
+            self.relay.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self.workers.stop()
+            if self.relay is not None:
+                self.relay.stop()
+            self._started = False
+        self.cache.close()
+        self.repo.close()
+
+    def _emitted(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+    # -- idempotency ------------------------------------------------------------------------------
+    def idem(self, scope: str, key: str | None, method: str, path: str, body: Any) -> Idem | None:
+        """None without a key; raises IdempotentReplay when the same request was already answered."""
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY_RE.match(key):
+            raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1-255 visible ASCII characters")
+        h = request_hash(method, path, body)
+        stored = self.repo.get_idempotent(scope, key)
+        if stored is not None:
+            if stored.request_hash != h:
+                raise idempotency_conflict()
+            raise IdempotentReplay(stored.status, stored.body or {})
+        return Idem(scope, key, h)
+
+    @staticmethod
+    def _with(idem: Idem | None, status: int, body: dict[str, Any]) -> Idem | None:
+        return None if idem is None else Idem(idem.scope, idem.key, idem.request_hash, status, body)
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def register(self, email: str, password: str, display_name: str, idem: Idem | None) -> dict[str, Any]:
+        email = email.strip().lower()
+        if not EMAIL_RE.match(email):
+            raise ApiError(422, "invalid_email", "that is not an e-mail address",
+                           [{"field": "email"}])
+        if self.repo.get_user_by_email(email) is not None:
+            raise ApiError(409, "email_taken", "an account with this e-mail already exists")
+        user = User(str(uuid.uuid4()), email, hash_password(password, self.config.scrypt_n),
+                    display_name.strip() or email.split("@")[0], now_iso())
+        body = {"user": self._user_view(user, self.config.signup_credits)}
+        events = [event("user_signed_up", user.id, {"signup_method": "email"})]
+        try:
+            self.repo.create_user(user, self.config.signup_credits, events, self._with(idem, 201, body))
+        except EmailTaken as exc:
+            raise ApiError(409, "email_taken", "an account with this e-mail already exists") from exc
+        self._emitted()
+        return body
+
+    def login(self, email: str, password: str) -> dict[str, Any]:
+        user = self.repo.get_user_by_email(email.strip().lower())
+        if user is None:
+            dummy_verify(password, self.config.scrypt_n)
+            raise ApiError(401, "invalid_credentials", "wrong e-mail or password")
+        if not verify_password(password, user.password_hash):
+            raise ApiError(401, "invalid_credentials", "wrong e-mail or password")
+        session_id = str(uuid.uuid4())
+        self.repo.create_session(session_id, user.id, now_iso(), [event("user_logged_in", user.id, {}, session_id)])
+        self.cache.set(f"session:{session_id}", user.id, SESSION_TTL_S)
+        self._emitted()
+        token, exp = self.signer.issue(user.id, session_id)
+        return {"access_token": token, "token_type": "bearer", "expires_in": self.config.token_ttl_s,
+                "expires_at": datetime.fromtimestamp(exp, UTC).isoformat().replace("+00:00", "Z")}
+
+    def authenticate(self, token: str) -> Principal:
+        try:
+            claims = self.signer.verify(token)
+        except TokenError as exc:
+            raise ApiError(401, "invalid_token", f"access token rejected: {exc}",
+                           headers={"WWW-Authenticate": "Bearer"}) from exc
+        user_id = self.cache.get(f"session:{claims.session_id}")
+        if user_id is None:
+            user_id = self.repo.session_user(claims.session_id)
+            if user_id is not None:
+                self.cache.set(f"session:{claims.session_id}", user_id, SESSION_TTL_S)
+        if user_id != claims.user_id:
+            raise ApiError(401, "invalid_token", "access token rejected: session ended",
+                           headers={"WWW-Authenticate": "Bearer"})
+        return Principal(claims.user_id, claims.session_id)
+
+    def logout(self, p: Principal) -> None:
+        self.repo.revoke_session(p.session_id)
+        self.cache.delete(f"session:{p.session_id}")
+
+    def rate_check(self, subject: str) -> RateDecision:
+        return self.limiter.hit(subject)
+
+    def me(self, p: Principal) -> dict[str, Any]:
+        user = self.repo.get_user(p.user_id)
+        if user is None:
+            raise ApiError(401, "invalid_token", "this account no longer exists")
+        return self._user_view(user, self.repo.balance(p.user_id))
+
+    @staticmethod
+    def _user_view(user: User, credits: int) -> dict[str, Any]:
+        return {"id": user.id, "email": user.email, "display_name": user.display_name,
+                "created_at": user.created_at, "credits": credits}
+
+    def ledger(self, p: Principal, limit: int) -> dict[str, Any]:
+        entries = self.repo.ledger(p.user_id, limit)
+        return {
+            "balance": entries[0].balance_after if entries else 0,
+            "entries": [{"id": e.entry_id, "kind": e.kind, "amount": e.amount, "balance_after": e.balance_after,
+                         "ref": e.ref, "created_at": e.created_at} for e in entries],
+        }
+
+    # -- catalogue --------------------------------------------------------------------------------
+    def models_view(self) -> dict[str, Any]:
+        cached = self.cache.get(f"resp:models:{self.config.image_backend}")
+        if cached is not None:
+            return cached
+        general, artistic = catalog.AUTO_CHOICE[self.config.image_backend]
+        body = {
+            "backend": self.config.image_backend,
+            "auto": {"general": general, "artistic": artistic},
+            "models": [{"id": m.id, "kind": m.kind, "credits_per_image": m.credits, "cost_usd_per_image": m.cost_usd,
+                        "description": m.description} for m in catalog.models_for_backend(self.config.image_backend)],
+            "sizes": list(catalog.SIZES),
+            "packages": [{"id": p.id, "amount_vnd": p.amount_vnd, "credits": p.credits}
+                         for p in catalog.PACKAGES.values()],
+        }
+        self.cache.set(f"resp:models:{self.config.image_backend}", body, RESPONSE_TTL_S)
+        return body
+
+    # -- generations ------------------------------------------------------------------------------
+    def create_generation(
+        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
+        seed: int | None, idem: Idem | None,
+    ) -> dict[str, Any]:
+        prompt = prompt.strip()
+        if not prompt:
+            raise ApiError(422, "invalid_prompt", "the prompt is empty", [{"field": "prompt"}])
+        try:
+            info = catalog.choose_model(model, prompt, self.config.image_backend)
+        except ValueError as exc:
+            names = ", ".join(["auto"] + [m.id for m in catalog.models_for_backend(self.config.image_backend)])
+            raise ApiError(422, "unknown_model", f"model {model!r} is not served here; choose one of {names}",
+                           [{"field": "model"}]) from exc
+        width, height, _ = catalog.SIZES[size]
+        gen = Generation(
+            id=str(uuid.uuid4()), user_id=p.user_id, prompt=prompt, model_requested=model, model=info.id,
+            n_images=n_images, width=width, height=height, enhance_prompt=enhance_prompt,
+            seed=seed if seed is not None else secrets.randbelow(2**31), status="queued",
+            credits=info.credits * n_images, cost_usd=round(info.cost_usd * n_images, 6), created_at=now_iso(),
+        )
+        body = self._generation_view(gen)
+        low: list[int] = []
+
+        def events_for(before: int, after: int) -> Events:
+            evs = [event("generation_requested", p.user_id,
+                         {"generation_id": gen.id, "prompt": prompt, "model_requested": model,
+                          "n_images": n_images, "model": info.id, "size": size}, p.session_id)]
+            if after < self.config.low_credits <= before:
+                evs.append(event("credits_low", p.user_id, {"balance": after}, p.session_id))
+                low.append(after)
+            return evs
+
+        self.repo.accept_generation(gen, events_for, self._with(idem, 202, body))
+        self._emitted()
+        self.workers.submit(gen.id)
+        for balance in low:
+            self.hub.publish(p.user_id, "credits.low", {"balance": balance, "threshold": self.config.low_credits})
+        return body
+
+    def get_generation(self, p: Principal, gen_id: str) -> dict[str, Any]:
+        gen = self._load_generation(gen_id)
+        if gen is None or gen.user_id != p.user_id:
+            raise ApiError(404, "not_found", "no such generation")
+        return self._generation_view(gen)
+
+    def _load_generation(self, gen_id: str) -> Generation | None:
+        cached = self.cache.get(f"imgmeta:{gen_id}")
+        if cached is not None:
+            d = dict(cached)
+            d["images"] = [ImageRef(**i) for i in d["images"]]
+            return Generation(**d)
+        gen = self.repo.get_generation(gen_id)
+        if gen is not None and gen.status in ("succeeded", "failed"):
+            d = dict(gen.__dict__)
+            d["images"] = [i.__dict__ for i in gen.images]
+            self.cache.set(f"imgmeta:{gen_id}", d, IMAGE_META_TTL_S)
+        return gen
+
+    def list_generations(self, p: Principal, limit: int) -> dict[str, Any]:
+        return {"generations": [self._generation_view(g) for g in self.repo.list_generations(p.user_id, limit)]}
+
+    def _generation_view(self, gen: Generation) -> dict[str, Any]:
+        expires = int(time.time()) + LINK_TTL_S
+        images = []
+        for img in gen.images:
+            path = f"/v1/generations/{gen.id}/images/{img.id}"
+            url = f"{self.config.public_url}{path}?exp={expires}&sig={self.signer.sign_link(path, expires)}"
+            images.append({"id": img.id, "url": url, "width": img.width, "height": img.height, "bytes": img.bytes,
+                           "expires_at": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")})
+        return {
+            "id": gen.id, "status": gen.status, "prompt": gen.prompt, "model_requested": gen.model_requested,
+            "model": gen.model, "n_images": gen.n_images, "size": f"{gen.width}x{gen.height}",
+            "enhance_prompt": gen.enhance_prompt, "seed": gen.seed, "credits_charged": gen.credits,
+            "cost_usd": gen.cost_usd, "created_at": gen.created_at, "started_at": gen.started_at,
+            "finished_at": gen.finished_at, "latency_ms": gen.latency_ms,
+            "error": {"code": gen.error_code, "message": gen.error_message} if gen.error_code else None,
+            "images": images,
+        }
+
+    def run_generation(self, gen_id: str) -> None:
+        """Worker: generate, store, complete — or fail and refund."""
+        gen = self.repo.start_generation(gen_id, now_iso())
+        if gen is None:
+            return
+        t0 = time.monotonic()
+        info = catalog.MODELS[gen.model]
+        prompt = catalog.enhance(gen.prompt, info.kind) if gen.enhance_prompt else gen.prompt
+        try:
+            pngs = self.adapter.generate(ImageRequest(gen.model, prompt, gen.n_images, gen.width, gen.height, gen.seed))
+            refs = []
+            for png in pngs:
+                image_id = str(uuid.uuid4())
+                key = f"{gen.user_id}/{gen.id}/{image_id}.png"
+                self.store.put(key, png)
+                refs.append(ImageRef(image_id, key, gen.width, gen.height, len(png)))
+        except Exception as exc:  # noqa: BLE001 - any failure refunds the user
+            code = exc.code if isinstance(exc, ModelError) else "InternalError"
+            message = exc.message if isinstance(exc, ModelError) else "the image could not be generated"
+            if not isinstance(exc, ModelError):
+                log.exception("generation %s failed", gen_id)
+            latency = int((time.monotonic() - t0) * 1000)
+
+            def events_for(before: int, after: int) -> Events:
+                return [event("generation_failed", gen.user_id,
+                              {"generation_id": gen.id, "model": gen.model, "error_code": code,
+                               "latency_ms": latency, "credits_refunded": gen.credits})]
+
+            balance = self.repo.fail_generation(gen.id, code, message, latency, now_iso(), events_for)
+            self._emitted()
+            self.hub.publish(gen.user_id, "generation.failed",
+                             {"generation_id": gen.id, "error_code": code, "credits_refunded": gen.credits,
+                              "balance": balance})
+            return
+        latency = int((time.monotonic() - t0) * 1000)
+        done = event("generation_completed", gen.user_id,
+                     {"generation_id": gen.id, "model": gen.model, "n_images": gen.n_images, "latency_ms": latency,
+                      "cost_usd": gen.cost_usd, "credits_charged": gen.credits})
+        self.repo.complete_generation(gen.id, refs, latency, now_iso(), [done])
+        self._emitted()
+        self.hub.publish(gen.user_id, "generation.completed",
+                         {"generation_id": gen.id, "n_images": len(refs), "latency_ms": latency})
+
+    def download_image(self, gen_id: str, image_id: str, exp: int, sig: str) -> tuple[bytes | None, str | None]:
+        """(PNG bytes, None) from a local store, or (None, presigned URL) from S3; emits image_downloaded."""
+        path = f"/v1/generations/{gen_id}/images/{image_id}"
+        if not self.signer.verify_link(path, exp, sig):
+            raise ApiError(403, "bad_link", "this download link is invalid or expired; fetch the generation again")
+        gen = self._load_generation(gen_id)
+        img = next((i for i in gen.images if i.id == image_id), None) if gen else None
+        if gen is None or img is None:
+            raise ApiError(404, "not_found", "no such image")
+        self.repo.emit([event("image_downloaded", gen.user_id, {"generation_id": gen.id, "image_id": img.id})])
+        self._emitted()
+        url = self.store.presigned_url(img.key, 300)
+        return (None, url) if url else (self.store.get(img.key), None)
+
+    # -- payments ---------------------------------------------------------------------------------
+    def create_payment(self, p: Principal, package: str, bank_code: str, locale: str, ip: str,
+                       idem: Idem | None) -> dict[str, Any]:
+        pkg = catalog.PACKAGES.get(package)
+        if pkg is None:
+            raise ApiError(422, "unknown_package", f"no package {package!r}; choose one of "
+                           + ", ".join(catalog.PACKAGES), [{"field": "package"}])
+        created = datetime.now(UTC)
+        order = Order(
+            id=uuid.uuid4().hex, user_id=p.user_id, package=pkg.id, amount_vnd=pkg.amount_vnd, credits=pkg.credits,
+            status="pending", created_at=now_iso(),
+            expires_at=(created + timedelta(minutes=self.config.vnpay_expire_min)).isoformat().replace("+00:00", "Z"),
+        )
+        params = vnpay.payment_params(
+            vnpay.PaymentRequest(order.id, pkg.amount_vnd, f"Imagify {pkg.id} package {pkg.credits} credits",
+                                 ip or "127.0.0.1", created, self.config.vnpay_expire_min, locale, bank_code),
+            self.config.vnpay_tmn_code, self.config.vnpay_return_url,
+        )
+        url = vnpay.payment_url(self.config.vnpay_pay_url, params, self.config.vnpay_hash_secret)
+        body = {"payment_id": order.id, "status": "pending", "package": pkg.id, "amount_vnd": pkg.amount_vnd,
+                "credits": pkg.credits, "payment_url": url, "expires_at": order.expires_at}
+        events = [event("payment_initiated", p.user_id, {"payment_id": order.id, "package": pkg.id,
+                                                         "amount_vnd": pkg.amount_vnd, "provider": "vnpay"},
+                        p.session_id)]
+        self.repo.create_order(order, events, self._with(idem, 201, body))
+        self._emitted()
+        return body
+
+    def get_payment(self, p: Principal, order_id: str) -> dict[str, Any]:
+        order = self.repo.get_order(order_id)
+        if order is None or order.user_id != p.user_id:
+            raise ApiError(404, "not_found", "no such payment")
+        return self._order_view(order)
+
+    @staticmethod
+    def _order_view(order: Order) -> dict[str, Any]:
+        return {"payment_id": order.id, "status": order.status, "package": order.package,
+                "amount_vnd": order.amount_vnd, "credits": order.credits, "created_at": order.created_at,
+                "confirmed_at": order.confirmed_at, "response_code": order.response_code,
+                "transaction_status": order.transaction_status}
+
+    def handle_ipn(self, params: dict[str, str]) -> tuple[str, str]:
+        """VNPAY's IPN: signature (97), order (01), amount (04), already confirmed (02), then 00."""
+        if not vnpay.verify(params, self.config.vnpay_hash_secret):
+            return vnpay.IPN_INVALID_SIGNATURE
+        order = self.repo.get_order(params.get("vnp_TxnRef", ""))
+        if order is None:
+            return vnpay.IPN_ORDER_NOT_FOUND
+        if vnpay.amount_vnd(params) != order.amount_vnd:
+            return vnpay.IPN_INVALID_AMOUNT
+        if order.status != "pending":
+            return vnpay.IPN_ALREADY_CONFIRMED
+        success = vnpay.is_success(params)
+        response_code = params.get("vnp_ResponseCode", "")
+
+        def events_for(before: int, after: int) -> Events:
+            if success:
+                return [event("payment_succeeded", order.user_id,
+                              {"payment_id": order.id, "amount_vnd": order.amount_vnd,
+                               "credits_added": order.credits, "provider": "vnpay",
+                               "provider_transaction_id": params.get("vnp_TransactionNo", "")})]
+            return [event("payment_failed", order.user_id,
+                          {"payment_id": order.id, "amount_vnd": order.amount_vnd,
+                           "response_code": response_code or params.get("vnp_TransactionStatus", "")})]
+
+        outcome = self.repo.settle_order(
+            order.id, success, response_code, params.get("vnp_TransactionStatus", ""),
+            params.get("vnp_TransactionNo", ""), params.get("vnp_BankCode", ""), params.get("vnp_PayDate", ""),
+            now_iso(), events_for,
+        )
+        if outcome == "already_confirmed":
+            return vnpay.IPN_ALREADY_CONFIRMED
+        if outcome == "not_found":
+            return vnpay.IPN_ORDER_NOT_FOUND
+        self._emitted()
+        if success:
+            self.hub.publish(order.user_id, "payment.succeeded",
+                             {"payment_id": order.id, "credits_added": order.credits,
+                              "balance": self.repo.balance(order.user_id)})
+        return vnpay.IPN_OK
+
+    def handle_return(self, params: dict[str, str]) -> dict[str, Any]:
+        if not vnpay.verify(params, self.config.vnpay_hash_secret):
+            raise ApiError(400, "invalid_signature", "the payment result is not signed by VNPAY")
+        order = self.repo.get_order(params.get("vnp_TxnRef", ""))
+        if order is None:
+            raise ApiError(404, "not_found", "no such payment")
+        paid = vnpay.is_success(params)
+        if order.status == "succeeded":
+            message = f"Payment received: {order.credits} credits were added to your account."
+        elif order.status == "failed" or not paid:
+            message = f"The payment did not go through (VNPAY code {params.get('vnp_ResponseCode', '?')})."
+        else:
+            message = "Payment made; waiting for VNPAY's confirmation. Your credits appear in a moment."
+        return {**self._order_view(order), "vnpay_response_code": params.get("vnp_ResponseCode"), "message": message}

@@ -1,0 +1,84 @@
+"""Fixtures of the generation API tests: an isolated $IMAGIFY_HOME per test, fast scrypt, helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from generation_service.adapters import ModelAdapter
+from generation_service.app import build_service, create_app
+from imagify import config
+from ingestion.segment_log import SegmentLog
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., config.Settings]:
+    """Returns a function that sets extra env vars and loads Settings for a fresh installation."""
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMAGIFY_SCRYPT_N", "1024")  # fast in tests; the hash records its own N
+    monkeypatch.setenv("IMAGIFY_SEGMENT_MAX_AGE_S", "0.2")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    def load(**env: str) -> config.Settings:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        return config.load()
+
+    return load
+
+
+@contextmanager
+def running_api(settings: config.Settings, adapter: ModelAdapter | None = None, **kw: Any) -> Iterator[TestClient]:
+    service = build_service(settings, adapter=adapter, relay_flush_s=0.05, **kw)
+    with TestClient(create_app(settings, service)) as client:
+        client.service = service  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def api(api_env: Callable[..., config.Settings]) -> Iterator[TestClient]:
+    with running_api(api_env()) as client:
+        yield client
+
+
+def signup(client: TestClient, email: str = "lan@example.com", password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/v1/auth/register", json={"email": email, "password": password, "display_name": "Lan"})
+    assert r.status_code == 201, r.text
+    r = client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def user_id(client: TestClient, headers: dict[str, str]) -> str:
+    return client.get("/v1/me", headers=headers).json()["id"]
+
+
+def wait_generation(client: TestClient, headers: dict[str, str], gen_id: str, timeout_s: float = 20) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/generations/{gen_id}", headers=headers).json()
+        if body["status"] in ("succeeded", "failed"):
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"generation {gen_id} did not finish in {timeout_s}s")
+
+
+def stream_records(settings: config.Settings) -> list[bytes]:
+    return list(SegmentLog(settings.stream_dir).read())
+
+
+def assert_error(resp: Any, status: int, code: str) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"]
+    return body

@@ -1,0 +1,176 @@
+"""Asynchronous generation: 202 + queue + workers, images, refunds, idempotency, model choice."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from conftest import assert_error, running_api, signup, stream_records, wait_generation
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from generation_service import catalog
+from generation_service.adapters import ImageRequest, LocalAdapter, ModelAdapter, ModelError
+from ingestion.contract import validate_line
+
+
+class FailingAdapter(ModelAdapter):
+    def generate(self, request: ImageRequest) -> list[bytes]:
+        raise ModelError("ThrottlingException", "rate exceeded", retryable=True)
+
+
+class GatedAdapter(LocalAdapter):
+    """Holds every generation until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def generate(self, request: ImageRequest) -> list[bytes]:
+        assert self.gate.wait(10)
+        return super().generate(request)
+
+
+def test_generation_is_accepted_then_completed(api: TestClient) -> None:
+    h = signup(api)
+    r = api.post("/v1/generations", json={"prompt": "a lighthouse at sunset", "n_images": 2, "size": "512x512"},
+                 headers=h)
+    assert r.status_code == 202, r.text
+    accepted = r.json()
+    assert accepted["status"] == "queued" and accepted["model"] == "local-general"
+    assert accepted["credits_charged"] == 2 and accepted["model_requested"] == "auto"
+    assert api.get("/v1/me", headers=h).json()["credits"] == 8  # reserved at once
+    done = wait_generation(api, h, accepted["id"])
+    assert done["status"] == "succeeded" and len(done["images"]) == 2 and done["error"] is None
+    assert done["latency_ms"] >= 0
+    img = done["images"][0]
+    path = img["url"].removeprefix("http://127.0.0.1:8000")
+    png = api.get(path)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(png.content)).size == (512, 512)
+    assert api.get("/v1/generations?limit=5", headers=h).json()["generations"][0]["id"] == accepted["id"]
+    assert api.get("/v1/me", headers=h).json()["credits"] == 8
+
+
+def test_download_links_are_signed(api: TestClient) -> None:
+    h = signup(api)
+    gen = api.post("/v1/generations", json={"prompt": "a cat", "size": "512x512"}, headers=h).json()
+    img = wait_generation(api, h, gen["id"])["images"][0]
+    path = img["url"].removeprefix("http://127.0.0.1:8000")
+    assert_error(api.get(path.replace("sig=", "sig=x")), 403, "bad_link")
+    base, query = path.split("?")
+    assert_error(api.get(f"{base}?exp=1&{query.split('&')[1]}"), 403, "bad_link")  # expired
+    assert api.get(path).status_code == 200
+
+
+def test_local_images_are_deterministic_and_follow_the_prompt() -> None:
+    a = LocalAdapter().generate(ImageRequest("local-general", "a forest at night", 1, 512, 512, 42))
+    b = LocalAdapter().generate(ImageRequest("local-general", "a forest at night", 1, 512, 512, 42))
+    c = LocalAdapter().generate(ImageRequest("local-general", "an ocean at noon", 1, 512, 512, 42))
+    assert a == b and a != c
+    forest = Image.open(io.BytesIO(a[0])).convert("RGB").resize((1, 1)).getpixel((0, 0))
+    ocean = Image.open(io.BytesIO(c[0])).convert("RGB").resize((1, 1)).getpixel((0, 0))
+    assert forest[1] > forest[2] and ocean[2] > ocean[0]  # green-ish forest, blue-ish ocean
+
+
+def test_failed_generation_refunds_and_emits_generation_failed(api_env) -> None:  # type: ignore[no-untyped-def]
+    settings = api_env()
+    with running_api(settings, adapter=FailingAdapter()) as api:
+        h = signup(api)
+        gen = api.post("/v1/generations", json={"prompt": "a boat", "n_images": 3, "size": "512x512"},
+                       headers=h).json()
+        done = wait_generation(api, h, gen["id"])
+        assert done["status"] == "failed"
+        assert done["error"] == {"code": "ThrottlingException", "message": "rate exceeded"}
+        assert done["images"] == []
+        assert api.get("/v1/me", headers=h).json()["credits"] == 10
+        kinds = [e["kind"] for e in api.get("/v1/credits/ledger", headers=h).json()["entries"]]
+        assert kinds == ["refund", "charge", "grant"]
+    failed = [e for e in map(validate_line, stream_records(settings)) if e.event_type == "generation_failed"]
+    assert len(failed) == 1
+    assert failed[0].properties["generation_id"] == gen["id"]
+    assert failed[0].properties["error_code"] == "ThrottlingException"
+
+
+def test_accept_is_fast_and_does_not_wait_for_the_model(api_env) -> None:  # type: ignore[no-untyped-def]
+    adapter = GatedAdapter()
+    with running_api(api_env(), adapter=adapter) as api:
+        h = signup(api)
+        r = api.post("/v1/generations", json={"prompt": "a cat", "size": "512x512"}, headers=h)
+        assert r.status_code == 202
+        assert api.get(f"/v1/generations/{r.json()['id']}", headers=h).json()["status"] in ("queued", "running")
+        adapter.gate.set()
+        assert wait_generation(api, h, r.json()["id"])["status"] == "succeeded"
+
+
+def test_unfinished_generations_resume_after_a_restart(api_env) -> None:  # type: ignore[no-untyped-def]
+    settings = api_env(IMAGIFY_GENERATION_WORKERS="1")
+    adapter = GatedAdapter()
+    with running_api(settings, adapter=adapter) as api:
+        h = signup(api)
+        ids = [api.post("/v1/generations", json={"prompt": f"cat {i}", "size": "512x512"}, headers=h).json()["id"]
+               for i in range(3)]
+        api.service.workers._stopping.set()  # type: ignore[attr-defined]  # stop taking new jobs
+        adapter.gate.set()
+    with running_api(settings) as api:
+        statuses = [wait_generation(api, h, i)["status"] for i in ids]
+    assert statuses == ["succeeded"] * 3
+
+
+def test_insufficient_credits_is_402_and_charges_nothing(api: TestClient) -> None:
+    h = signup(api)
+    for _ in range(2):
+        assert api.post("/v1/generations", json={"prompt": "x", "n_images": 4, "size": "512x512"},
+                        headers=h).status_code == 202
+    body = assert_error(api.post("/v1/generations", json={"prompt": "x", "n_images": 4}, headers=h),
+                        402, "insufficient_credits")
+    assert body["error"]["details"] == [{"balance": 2, "needed": 4}]
+    assert api.get("/v1/me", headers=h).json()["credits"] == 2
+
+
+def test_generation_input_errors(api: TestClient) -> None:
+    h = signup(api)
+    for bad in ({"prompt": ""}, {"prompt": "x" * 2001}, {"prompt": "x", "n_images": 5}, {"prompt": "x", "n_images": 0},
+                {"prompt": "x", "size": "10x10"}, {"prompt": "x", "seed": -1}, {}, {"prompt": 3}):
+        assert_error(api.post("/v1/generations", json=bad, headers=h), 422, "invalid_request")
+    assert_error(api.post("/v1/generations", json={"prompt": "   "}, headers=h), 422, "invalid_prompt")
+    assert_error(api.post("/v1/generations", json={"prompt": "x", "model": "amazon.nova-canvas-v1:0"}, headers=h),
+                 422, "unknown_model")  # a Bedrock model is not served by the local backend
+    assert_error(api.get("/v1/generations/nope", headers=h), 404, "not_found")
+    other = signup(api, "other@example.com")
+    gen = api.post("/v1/generations", json={"prompt": "mine"}, headers=h).json()
+    assert_error(api.get(f"/v1/generations/{gen['id']}", headers=other), 404, "not_found")
+    assert api.get("/v1/me", headers=h).json()["credits"] == 9  # only the valid request charged
+
+
+def test_idempotency_key_charges_once(api: TestClient) -> None:
+    h = {**signup(api), "Idempotency-Key": "gen-42"}
+    body = {"prompt": "a koi pond", "size": "512x512", "n_images": 2}
+    first = api.post("/v1/generations", json=body, headers=h)
+    again = api.post("/v1/generations", json=body, headers=h)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.get("/v1/me", headers=h).json()["credits"] == 8
+    assert_error(api.post("/v1/generations", json={**body, "n_images": 1}, headers=h), 422, "idempotency_key_reused")
+    assert_error(api.post("/v1/generations", json=body, headers={**h, "Idempotency-Key": "has space"}),
+                 400, "bad_idempotency_key")
+
+
+def test_auto_picks_the_artistic_model_for_artistic_styles(api: TestClient) -> None:
+    h = signup(api)
+    art = api.post("/v1/generations", json={"prompt": "Ha Long Bay, watercolor"}, headers=h).json()
+    plain = api.post("/v1/generations", json={"prompt": "Ha Long Bay at noon"}, headers=h).json()
+    assert art["model"] == "local-artistic" and plain["model"] == "local-general"
+    assert catalog.choose_model("auto", "a samurai, ukiyo-e", "bedrock").id == "stability.sd3-5-large-v1:0"
+    assert catalog.choose_model("auto", "a red sports car", "bedrock").id == "amazon.nova-canvas-v1:0"
+    assert catalog.enhance("a cat", "general").startswith("a cat, highly detailed")
+    assert catalog.enhance("a cat, highly detailed, sharp focus, natural lighting, balanced composition",
+                           "general").count("highly detailed") == 1
+
+
+def test_models_catalogue(api: TestClient) -> None:
+    body = api.get("/v1/models").json()
+    assert body["backend"] == "local"
+    assert {m["id"] for m in body["models"]} == {"local-general", "local-artistic"}
+    assert {p["id"]: p["amount_vnd"] for p in body["packages"]} == {"starter": 50000, "standard": 100000,
+                                                                    "pro": 200000}
