@@ -13,9 +13,23 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
 {%- endmacro %}
 
-{# Rows of `relation` loaded after this model's last build. #}
+{# This model's last build time (epoch if the existing table predates the built_at column). #}
+{% macro last_build_ts() -%}
+    {%- set has_built_at = true -%}
+    {%- if execute -%}
+        {%- set cols = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set has_built_at = 'built_at' in cols -%}
+    {%- endif -%}
+    {%- if has_built_at -%}
+    (select coalesce(max(built_at), cast('1970-01-01 00:00:00' as timestamp)) from {{ this }})
+    {%- else -%}
+    cast('1970-01-01 00:00:00' as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+{# Upstream rows loaded after this model's last build. #}
 {% macro loaded_since_last_build(loaded_col='loaded_at') -%}
-    {{ loaded_col }} > (select coalesce(max(built_at), cast('1970-01-01 00:00:00' as timestamp)) from {{ this }})
+    {{ loaded_col }} > {{ last_build_ts() }}
 {%- endmacro %}
 
 {% macro has_date_range() %}{{ return(var('from_date', none) is not none and var('to_date', none) is not none) }}{% endmacro %}

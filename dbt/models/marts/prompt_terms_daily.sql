@@ -8,14 +8,68 @@
 }}
 {#- Per business date (of the request) and prompt term: requested generations whose prompt contains
     the term (once per generation) and distinct users. Terms come from redacted prompts
-    (int_prompt_terms). Incremental: only the (date, term) pairs of new requests are recomputed. -#}
-{% if is_incremental() %}
-with affected as (
-    select distinct activity_date, term
-    from {{ ref('int_prompt_terms') }}
-    where {% if has_date_range() %}{{ in_date_range('activity_date') }}{% else %}{{ loaded_since_last_build('built_at') }}{% endif %}
+    (int_prompt_terms). Incremental and additive: the (date, term) pairs of new requests grow by
+    the generations and users new to them; vars from_date/to_date recount a range from scratch. -#}
+{% if is_incremental() and not has_date_range() %}
+-- additive: a pair's counts grow by the generations / users that are new to that pair, found by
+-- probing the history with the (small) set of new rows instead of re-counting popular terms
+with watermark as (
+    select {{ last_build_ts() }} as wm
+),
+
+new_rows as (
+    select t.activity_date, t.term, t.generation_id, t.user_id
+    from {{ ref('int_prompt_terms') }} as t
+    cross join watermark as w
+    where t.built_at > w.wm
+),
+
+old_rows as (
+    select t.activity_date, t.term, t.generation_id, t.user_id
+    from {{ ref('int_prompt_terms') }} as t
+    cross join watermark as w
+    where t.built_at <= w.wm
+),
+
+new_generations as (
+    select n.activity_date, n.term, count(distinct n.generation_id) as added
+    from new_rows as n
+    where not exists (
+        select 1 from old_rows as o
+        where o.activity_date = n.activity_date and o.term = n.term and o.generation_id = n.generation_id
+    )
+    group by n.activity_date, n.term
+),
+
+new_users as (
+    select n.activity_date, n.term, count(distinct n.user_id) as added
+    from new_rows as n
+    where not exists (
+        select 1 from old_rows as o
+        where o.activity_date = n.activity_date and o.term = n.term and o.user_id = n.user_id
+    )
+    group by n.activity_date, n.term
+),
+
+touched as (
+    select distinct activity_date, term from new_rows
 )
 
+select
+    k.activity_date,
+    k.term,
+    -- (a table from before built_at existed has an epoch watermark: every row is new, recount)
+    case when w.wm > cast('1970-01-01 00:00:00' as timestamp) then coalesce(p.generations, 0) else 0 end
+        + coalesce(g.added, 0) as generations,
+    case when w.wm > cast('1970-01-01 00:00:00' as timestamp) then coalesce(p.users, 0) else 0 end
+        + coalesce(u.added, 0) as users,
+    {{ run_ts() }} as built_at
+from touched as k
+cross join watermark as w
+left join {{ this }} as p on k.activity_date = p.activity_date and k.term = p.term
+left join new_generations as g on k.activity_date = g.activity_date and k.term = g.term
+left join new_users as u on k.activity_date = u.activity_date and k.term = u.term
+{% elif is_incremental() %}
 select
     t.activity_date,
     t.term,
@@ -23,7 +77,7 @@ select
     count(distinct t.user_id) as users,
     {{ run_ts() }} as built_at
 from {{ ref('int_prompt_terms') }} as t
-inner join affected as a on t.activity_date = a.activity_date and t.term = a.term
+where {{ in_date_range('t.activity_date') }}
 group by t.activity_date, t.term
 {% else %}
 select
