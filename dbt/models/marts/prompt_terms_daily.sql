@@ -24,30 +24,41 @@ new_rows as (
     where t.built_at > w.wm
 ),
 
-old_rows as (
-    select t.activity_date, t.term, t.generation_id, t.user_id
-    from {{ ref('int_prompt_terms') }} as t
+-- history rows that share a (pair, generation) or (pair, user) with a new row: an inner join whose
+-- small side is the new rows, so popular terms' history is probed, not re-counted
+old_generation_hits as (
+    select distinct o.activity_date, o.term, o.generation_id
+    from {{ ref('int_prompt_terms') }} as o
+    inner join (select distinct activity_date, term, generation_id from new_rows) as n
+        on o.activity_date = n.activity_date and o.term = n.term and o.generation_id = n.generation_id
     cross join watermark as w
-    where t.built_at <= w.wm
+    where o.built_at <= w.wm
+),
+
+old_user_hits as (
+    select distinct o.activity_date, o.term, o.user_id
+    from {{ ref('int_prompt_terms') }} as o
+    inner join (select distinct activity_date, term, user_id from new_rows) as n
+        on o.activity_date = n.activity_date and o.term = n.term and o.user_id = n.user_id
+    cross join watermark as w
+    where o.built_at <= w.wm
 ),
 
 new_generations as (
     select n.activity_date, n.term, count(distinct n.generation_id) as added
     from new_rows as n
-    where not exists (
-        select 1 from old_rows as o
-        where o.activity_date = n.activity_date and o.term = n.term and o.generation_id = n.generation_id
-    )
+    left join old_generation_hits as h
+        on n.activity_date = h.activity_date and n.term = h.term and n.generation_id = h.generation_id
+    where h.generation_id is null
     group by n.activity_date, n.term
 ),
 
 new_users as (
     select n.activity_date, n.term, count(distinct n.user_id) as added
     from new_rows as n
-    where not exists (
-        select 1 from old_rows as o
-        where o.activity_date = n.activity_date and o.term = n.term and o.user_id = n.user_id
-    )
+    left join old_user_hits as h
+        on n.activity_date = h.activity_date and n.term = h.term and n.user_id = h.user_id
+    where h.user_id is null
     group by n.activity_date, n.term
 ),
 
