@@ -2,7 +2,8 @@
   config(
     materialized=('table' if target.type == 'athena' else 'incremental'),
     incremental_strategy='delete+insert',
-    unique_key='user_id'
+    unique_key='user_id',
+    tags=['daily']
   )
 }}
 {#- Sessions: a user's consecutive valid events with no gap longer than 30 minutes (event time).

@@ -4,7 +4,8 @@
     materialized='incremental',
     incremental_strategy=imagify_strategy(),
     unique_key='user_id',
-    table_type=imagify_table_type()
+    table_type=imagify_table_type(),
+    tags=['daily']
   )
 }}
 {#- Per user: credits purchased (deduplicated successful payments) vs credits charged by completed

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['daily']) }}
 {#- Revenue per business date and credit package (package from the payment's initiation). -#}
 select
     succeeded_date as revenue_date,

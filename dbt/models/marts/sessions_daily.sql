@@ -5,6 +5,7 @@
     incremental_strategy=imagify_strategy(),
     unique_key='session_date',
     table_type=imagify_table_type(),
+    tags=['daily'],
     post_hook=["{{ delete_where('sessions = 0') }}"]
   )
 }}
