@@ -270,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
     s.set_defaults(func=cmd_dagster_dev)
+
+    # issue 5 (AWS production path): command logic lives in the modules named here
+    from imagify import stream_cli
+
+    stream_cli.add_parser(sub)
     return p
 
 
