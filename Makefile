@@ -47,3 +47,15 @@ clean:  ## Remove local state ($$IMAGIFY_HOME) — keeps the virtualenvs
 lock: setup  ## Re-pin requirements/*.lock from the current virtualenvs
 	(echo "# Full transitive pins for .venv (regenerate: make lock)"; $(VENV)/bin/pip freeze --exclude-editable | grep -v imagify) > requirements/app.lock
 	(echo "# Full transitive pins for .venv-flink (regenerate: make lock)"; $(FLINK_VENV)/bin/pip freeze) > requirements/flink.lock
+
+# -- AWS production path (issue 5) --------------------------------------------------------------
+.PHONY: flink-jars flink-package deploy bench-producer
+
+flink-jars: $(APP_STAMP)  ## Download the declared Flink connector jars into build/flink-jars (needs internet)
+	$(VENV)/bin/python -m imagify.flink_package fetch-jars
+
+flink-package: $(APP_STAMP)  ## Build the Managed Flink application zip into build/flink (needs make flink-jars)
+	$(VENV)/bin/python -m imagify.flink_package build
+
+deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
+	IMAGIFY_ENV=aws $(VENV)/bin/imagify deploy
