@@ -39,7 +39,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_ATHENA_WORKGROUP | <prefix> | Athena workgroup (results location, engine v3, scan limit) |
 | IMAGIFY_ATHENA_SCAN_LIMIT_MB | 10240 | per-query scan limit of the workgroup (cost guard; min 10) |
 | IMAGIFY_MSF_APPLICATION | <prefix>-landing | Managed Service for Apache Flink application name |
-| IMAGIFY_MSF_RUNTIME | FLINK-2_2 | Managed Flink runtime environment |
+| IMAGIFY_MSF_RUNTIME | FLINK-2_3 | Managed Flink runtime environment |
 | IMAGIFY_MSF_PARALLELISM | 1 | landing job parallelism on Managed Flink (1 KPU per 1 parallelism) |
 | IMAGIFY_MSF_INIT_POSITION | TRIM_HORIZON | where a job without a snapshot starts: TRIM_HORIZON or LATEST |
 | IMAGIFY_QUICKSIGHT_PRINCIPAL | (none: no QuickSight stack) | QuickSight user/group ARN given the data source |
@@ -108,7 +108,7 @@ class Settings:
     athena_workgroup: str = "imagify"
     athena_scan_limit_mb: int = 10240
     msf_application: str = "imagify-landing"
-    msf_runtime: str = "FLINK-2_2"
+    msf_runtime: str = "FLINK-2_3"
     msf_parallelism: int = 1
     msf_init_position: str = "TRIM_HORIZON"
     quicksight_principal: str | None = None
@@ -308,7 +308,7 @@ def _aws_settings(env: str) -> dict:
         athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", prefix),
         athena_scan_limit_mb=scan_limit,
         msf_application=_env("IMAGIFY_MSF_APPLICATION", f"{prefix}-landing"),
-        msf_runtime=_env("IMAGIFY_MSF_RUNTIME", "FLINK-2_2"),
+        msf_runtime=_env("IMAGIFY_MSF_RUNTIME", "FLINK-2_3"),
         msf_parallelism=_env_int("IMAGIFY_MSF_PARALLELISM", 1),
         msf_init_position=_choice("IMAGIFY_MSF_INIT_POSITION", "TRIM_HORIZON", {"TRIM_HORIZON", "LATEST"}),
         quicksight_principal=_optional("IMAGIFY_QUICKSIGHT_PRINCIPAL"),
