@@ -272,9 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_dagster_dev)
 
     # issue 5 (AWS production path): command logic lives in the modules named here
-    from imagify import stream_cli
+    from imagify import deploy, stream_cli
 
     stream_cli.add_parser(sub)
+    deploy.add_parser(sub)
     return p
 
 
