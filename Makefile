@@ -59,3 +59,6 @@ flink-package: $(APP_STAMP)  ## Build the Managed Flink application zip into bui
 
 deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
 	IMAGIFY_ENV=aws $(VENV)/bin/imagify deploy
+
+bench-producer: $(APP_STAMP)  ## Kinesis producer: CPU µs/event and events/s (stubbed client, stubbed HTTP, moto server)
+	$(VENV)/bin/python benchmarks/producer_bench.py
