@@ -265,7 +265,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     st = ss.add_parser("status", help="stream and producer disk-buffer status (JSON)",
                        description="Print the stream's status and, on AWS, how many records the Kinesis "
-                       "producer holds in its disk buffer ($IMAGIFY_HOME/spool) waiting for the stream.")
+                       "producer holds in its disk buffer ($IMAGIFY_HOME/spool) waiting for the stream.",
+                       epilog="fields: env; stream (Kinesis: name, status, open shards, retention, encryption; "
+                       "local: path, segments, records); producer_disk_buffer (aws: path, pending_records — "
+                       "non-zero means an outage or throttling left records to send: `imagify stream drain`)")
     st.set_defaults(func=cmd_status)
 
     d = ss.add_parser("drain", help="send the Kinesis producer's disk buffer now",
