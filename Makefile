@@ -53,3 +53,18 @@ serve: setup  ## Run the generation API on http://127.0.0.1:8000 (docs at /docs)
 
 bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s, p50/p99)
 	$(VENV)/bin/python benchmarks/api_bench.py
+
+# -- AWS production path (issue 5) --------------------------------------------------------------
+.PHONY: flink-jars flink-package deploy bench-producer
+
+flink-jars: $(APP_STAMP)  ## Download the declared Flink connector jars into build/flink-jars (needs internet)
+	$(VENV)/bin/python -m imagify.flink_package fetch-jars
+
+flink-package: $(APP_STAMP)  ## Build the Managed Flink application zip into build/flink (needs make flink-jars)
+	$(VENV)/bin/python -m imagify.flink_package build
+
+deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
+	IMAGIFY_ENV=aws $(VENV)/bin/imagify deploy
+
+bench-producer: $(APP_STAMP)  ## Kinesis producer: CPU µs/event and events/s (stubbed client, stubbed HTTP, moto server)
+	$(VENV)/bin/python benchmarks/producer_bench.py

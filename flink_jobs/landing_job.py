@@ -66,6 +66,8 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
     }
     if restore is not None:
         settings["execution.state-recovery.path"] = str(restore)
+    if getattr(args, "jars", None):
+        settings["pipeline.jars"] = args.jars
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
@@ -75,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
     from pyflink.java_gateway import get_gateway
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_jobs import sinks, sources, transform
+    from flink_jobs import pipeline
 
     home = Path(args.home).resolve()
     control = Path(args.control).resolve()
     control.mkdir(parents=True, exist_ok=True)
     (control / "stop").unlink(missing_ok=True)
-    lake = home / "lake"
+    lake = args.lake or str(home / "lake")
+    source_ddl = select_source(args)
     restore = None if args.fresh else latest_restore_point(home / "flink")
 
     env_settings = (
@@ -91,17 +94,8 @@ def run(args: argparse.Namespace) -> int:
         .build()
     )
     t_env = TableEnvironment.create(env_settings)
-    t_env.execute_sql(sources.segment_log_source(str(Path(args.segments).resolve())))
-    t_env.execute_sql(sinks.events_sink(str(lake / "events")))
-    t_env.execute_sql(sinks.quarantine_sink(str(lake / "quarantine")))
-    t_env.execute_sql(sinks.audit_sink(str(lake / "_landing_audit")))
-    transform.register(t_env)
-
-    stmts = t_env.create_statement_set()
-    stmts.add_insert_sql(transform.INSERT_EVENTS)
-    stmts.add_insert_sql(transform.INSERT_QUARANTINE)
-    stmts.add_insert_sql(transform.INSERT_AUDIT)
-    result = stmts.execute()
+    pipeline.create_tables(t_env, source_ddl, lake)
+    result = pipeline.statement_set(t_env).execute()
     client = result.get_job_client()
     job_id = str(client.get_job_id())
     _write_json(control / "job.json", {"job_id": job_id, "restored_from": str(restore) if restore else None})
@@ -145,6 +139,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def select_source(args: argparse.Namespace) -> str:
+    """The source table DDL chosen on the command line (``imagify land`` passes the configured one)."""
+    from flink_jobs import sources
+
+    if args.source == "kinesis":
+        if not (args.stream_arn and args.region):
+            raise SystemExit("--source kinesis needs --stream-arn and --region")
+        return sources.kinesis_source(args.stream_arn, args.region, args.init_position)
+    if not args.segments:
+        raise SystemExit("--source segments needs --segments DIR")
+    return sources.segment_log_source(str(Path(args.segments).resolve()))
+
+
 def _write_json(path: Path, payload: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload))
@@ -157,7 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the Imagify landing job on a local Flink mini-cluster (use `imagify land`).",
     )
     p.add_argument("--home", required=True, help="IMAGIFY_HOME: lake and Flink state live under it")
-    p.add_argument("--segments", required=True, help="directory of published stream segments")
+    p.add_argument("--source", choices=["segments", "kinesis"], default="segments",
+                   help="segments: the local segment log (default); kinesis: a Kinesis data stream "
+                   "(needs the AWS connector jar, see --jars)")
+    p.add_argument("--segments", help="--source segments: directory of published stream segments")
+    p.add_argument("--stream-arn", help="--source kinesis: the stream's ARN")
+    p.add_argument("--region", help="--source kinesis: the stream's region")
+    p.add_argument("--init-position", default="TRIM_HORIZON", choices=["TRIM_HORIZON", "LATEST"],
+                   help="--source kinesis: where a job without state starts (default TRIM_HORIZON)")
+    p.add_argument("--lake", help="lake root: a directory or s3://bucket/prefix (default $home/lake)")
+    p.add_argument("--jars", help="connector jars for pipeline.jars, ';'-separated file:// URLs")
     p.add_argument("--control", required=True, help="control directory shared with the launcher")
     p.add_argument("--parallelism", type=int, default=2)
     p.add_argument("--checkpoint-ms", type=int, default=2000)

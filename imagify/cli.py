@@ -275,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     from generation_service.serve import add_parsers as add_api_parsers  # issue 4: serve, fake-vnpay
 
     add_api_parsers(sub)
+    # issue 5 (AWS production path): command logic lives in the modules named here
+    from imagify import deploy, stream_cli
+
+    stream_cli.add_parser(sub)
+    deploy.add_parser(sub)
     return p
 
 

@@ -40,6 +40,35 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_VNPAY_PAY_URL | https://sandbox.vnpayment.vn/paymentv2/vpcpay.html | VNPAY payment page |
 | IMAGIFY_VNPAY_RETURN_URL | <public url>/v1/payments/vnpay/return | where VNPAY sends the buyer back |
 | IMAGIFY_VNPAY_EXPIRE_MIN | 15 | minutes a payment URL stays valid (vnp_ExpireDate) |
+
+AWS production path (issue 5). ``IMAGIFY_ENV=aws`` switches every component: the producer writes to
+Kinesis, ``imagify stream tail`` reads Kinesis, dbt defaults to the Athena target, ``imagify deploy``
+creates the stacks. Every AWS name comes from here; nothing is hard-coded per account or region.
+
+| variable | default | meaning |
+|---|---|---|
+| IMAGIFY_ENV | local | `local` (embedded: segment log, files, DuckDB) or `aws` (Kinesis, S3, Athena) |
+| IMAGIFY_AWS_REGION | $AWS_REGION, $AWS_DEFAULT_REGION, else ap-southeast-1 | region of every resource |
+| IMAGIFY_AWS_ENDPOINT_URL | (none) | send every AWS call to this endpoint (moto server, tests) |
+| IMAGIFY_AWS_ACCOUNT_ID | (none: STS look-up where needed) | account owning the resources (bucket names, ARNs) |
+| IMAGIFY_AWS_PREFIX | imagify | prefix of stack, stream, bucket, role and application names |
+| IMAGIFY_KINESIS_STREAM | <prefix>-<IMAGIFY_STREAM> | Kinesis data stream name |
+| IMAGIFY_KINESIS_SHARDS | 1 | provisioned shards (1 MB/s or 1,000 records/s in each) |
+| IMAGIFY_KINESIS_RETENTION_H | 168 | stream retention (24..8760 h) |
+| IMAGIFY_LAKE_BUCKET | <prefix>-lake-<account>-<region> | lake bucket: lake/{events,quarantine}/, warehouse/ (dbt) |
+| IMAGIFY_ATHENA_RESULTS_BUCKET | <prefix>-athena-<account>-<region> | Athena query results (expire in 30 days) |
+| IMAGIFY_ARTIFACTS_BUCKET | <prefix>-artifacts-<account>-<region> | deploy artefacts (the Flink application zip) |
+| IMAGIFY_GLUE_DATABASE | imagify_lake | Glue database of the lake tables `events` and `quarantine` |
+| IMAGIFY_ATHENA_WORKGROUP | <prefix> | Athena workgroup (results location, engine v3, scan limit) |
+| IMAGIFY_ATHENA_SCAN_LIMIT_MB | 10240 | per-query scan limit of the workgroup (cost guard; min 10) |
+| IMAGIFY_MSF_APPLICATION | <prefix>-landing | Managed Service for Apache Flink application name |
+| IMAGIFY_MSF_RUNTIME | FLINK-2_3 | Managed Flink runtime environment |
+| IMAGIFY_MSF_PARALLELISM | 1 | landing job parallelism on Managed Flink (1 KPU per 1 parallelism) |
+| IMAGIFY_MSF_INIT_POSITION | TRIM_HORIZON | where a job without a snapshot starts: TRIM_HORIZON or LATEST |
+| IMAGIFY_QUICKSIGHT_PRINCIPAL | (none: no QuickSight stack) | QuickSight user/group ARN given the data source |
+| IMAGIFY_PRODUCER_QUEUE_MAX | 100000 | Kinesis producer: records in memory before put() spills to disk |
+| IMAGIFY_PRODUCER_LINGER_MS | 50 | Kinesis producer: wait up to this long to fill a PutRecords batch |
+| IMAGIFY_PRODUCER_MAX_ATTEMPTS | 8 | Kinesis producer: attempts per record before it is moved to the disk buffer |
 """
 
 from __future__ import annotations
@@ -115,6 +144,29 @@ class Settings:
     def api_dir(self) -> Path:
         """State of the generation API: database, secret, local images."""
         return self.home / "api"
+    # -- AWS production path (issue 5) --
+    env: str = "local"
+    aws_region: str = "ap-southeast-1"
+    aws_endpoint_url: str | None = None
+    aws_account_id: str | None = None
+    aws_prefix: str = "imagify"
+    kinesis_stream: str = "imagify-events"
+    kinesis_shards: int = 1
+    kinesis_retention_h: int = 168
+    lake_bucket: str | None = None
+    athena_results_bucket: str | None = None
+    artifacts_bucket: str | None = None
+    glue_database: str = "imagify_lake"
+    athena_workgroup: str = "imagify"
+    athena_scan_limit_mb: int = 10240
+    msf_application: str = "imagify-landing"
+    msf_runtime: str = "FLINK-2_3"
+    msf_parallelism: int = 1
+    msf_init_position: str = "TRIM_HORIZON"
+    quicksight_principal: str | None = None
+    producer_queue_max: int = 100_000
+    producer_linger_ms: int = 50
+    producer_max_attempts: int = 8
 
     @property
     def stream_dir(self) -> Path:
@@ -149,6 +201,34 @@ class Settings:
     def dbt_project_dir(self) -> Path:
         return REPO_ROOT / "dbt"
 
+    @property
+    def producer_spool_dir(self) -> Path:
+        """Durable disk buffer of the Kinesis producer (records the stream could not take yet)."""
+        return self.home / "spool" / "kinesis" / self.kinesis_stream
+
+    def aws_names(self, account_id: str | None = None) -> AwsNames:
+        """Every AWS name and ARN of this installation (bucket names need the account id)."""
+        account = account_id or self.aws_account_id
+        if not account:
+            raise ValueError("the AWS account id is unknown: set IMAGIFY_AWS_ACCOUNT_ID (imagify deploy prints it)")
+
+        def bucket(explicit: str | None, role: str) -> str:
+            return explicit or f"{self.aws_prefix}-{role}-{account}-{self.aws_region}"
+
+        return AwsNames(
+            account_id=account,
+            region=self.aws_region,
+            prefix=self.aws_prefix,
+            stream=self.kinesis_stream,
+            stream_arn=f"arn:aws:kinesis:{self.aws_region}:{account}:stream/{self.kinesis_stream}",
+            lake_bucket=bucket(self.lake_bucket, "lake"),
+            athena_results_bucket=bucket(self.athena_results_bucket, "athena"),
+            artifacts_bucket=bucket(self.artifacts_bucket, "artifacts"),
+            glue_database=self.glue_database,
+            athena_workgroup=self.athena_workgroup,
+            msf_application=self.msf_application,
+        )
+
     def env_for_children(self) -> dict[str, str]:
         """Environment that subprocesses (Flink, dbt, Dagster) need to see the same settings."""
         env = dict(os.environ)
@@ -159,8 +239,69 @@ class Settings:
             DAGSTER_HOME=str(self.dagster_home),
             IMAGIFY_LAKE_DIR=str(self.lake_dir),
             IMAGIFY_WAREHOUSE=str(self.warehouse_path),
+            IMAGIFY_ENV=self.env,
         )
+        if self.env == "aws":
+            env.update(
+                AWS_REGION=self.aws_region,
+                IMAGIFY_GLUE_DATABASE=self.glue_database,
+                IMAGIFY_ATHENA_WORKGROUP=self.athena_workgroup,
+            )
+            if self.aws_account_id or (self.lake_bucket and self.athena_results_bucket):
+                names = self.aws_names(self.aws_account_id or "unused")
+                env.setdefault("IMAGIFY_ATHENA_S3_STAGING_DIR", names.athena_results_uri)
+                env.setdefault("IMAGIFY_ATHENA_S3_DATA_DIR", names.warehouse_uri)
         return env
+
+
+@dataclass(frozen=True)
+class AwsNames:
+    """Resolved AWS names of one installation (see :meth:`Settings.aws_names`)."""
+
+    account_id: str
+    region: str
+    prefix: str
+    stream: str
+    stream_arn: str
+    lake_bucket: str
+    athena_results_bucket: str
+    artifacts_bucket: str
+    glue_database: str
+    athena_workgroup: str
+    msf_application: str
+
+    @property
+    def lake_uri(self) -> str:
+        """Root of the landed lake: events/, quarantine/, _landing_audit/ (as local $IMAGIFY_HOME/lake)."""
+        return f"s3://{self.lake_bucket}/lake"
+
+    @property
+    def warehouse_uri(self) -> str:
+        """Where dbt-athena writes tables (s3_data_dir)."""
+        return f"s3://{self.lake_bucket}/warehouse/"
+
+    @property
+    def athena_results_uri(self) -> str:
+        return f"s3://{self.athena_results_bucket}/results/"
+
+
+def _aws_region() -> str:
+    for name in ("IMAGIFY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return "ap-southeast-1"
+
+
+def _choice(name: str, default: str, allowed: set[str]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
+    return value
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
 
 
 def load() -> Settings:
@@ -168,7 +309,8 @@ def load() -> Settings:
     mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "thread")
     if mode not in {"thread", "process"}:
         raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
-    target = _env("IMAGIFY_DBT_TARGET", "local")
+    env = _choice("IMAGIFY_ENV", "local", {"local", "aws"})
+    target = _env("IMAGIFY_DBT_TARGET", "prod" if env == "aws" else "local")
     if target not in {"local", "prod"}:
         raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
     return Settings(
@@ -185,6 +327,7 @@ def load() -> Settings:
         dbt_target=target,
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
         **_api_settings(home),
+        **_aws_settings(env),
     )
 
 
@@ -237,4 +380,44 @@ def _api_settings(home: Path) -> dict[str, object]:
         vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
         vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
         vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
+    )
+
+
+def _aws_settings(env: str) -> dict:
+    prefix = _env("IMAGIFY_AWS_PREFIX", "imagify")
+    account = _optional("IMAGIFY_AWS_ACCOUNT_ID")
+    if account is not None and not (account.isdigit() and len(account) == 12):
+        raise ValueError(f"IMAGIFY_AWS_ACCOUNT_ID must be 12 digits, got {account!r}")
+    shards = _env_int("IMAGIFY_KINESIS_SHARDS", 1)
+    if shards < 1:
+        raise ValueError("IMAGIFY_KINESIS_SHARDS must be at least 1")
+    scan_limit = _env_int("IMAGIFY_ATHENA_SCAN_LIMIT_MB", 10240)
+    if scan_limit < 10:
+        raise ValueError("IMAGIFY_ATHENA_SCAN_LIMIT_MB must be at least 10 (Athena's minimum)")
+    queue_max = _env_int("IMAGIFY_PRODUCER_QUEUE_MAX", 100_000)
+    if queue_max < 500:
+        raise ValueError("IMAGIFY_PRODUCER_QUEUE_MAX must be at least 500 (one PutRecords batch)")
+    return dict(
+        env=env,
+        aws_region=_aws_region(),
+        aws_endpoint_url=_optional("IMAGIFY_AWS_ENDPOINT_URL"),
+        aws_account_id=account,
+        aws_prefix=prefix,
+        kinesis_stream=_env("IMAGIFY_KINESIS_STREAM", f"{prefix}-{_env('IMAGIFY_STREAM', 'events')}"),
+        kinesis_shards=shards,
+        kinesis_retention_h=_env_int("IMAGIFY_KINESIS_RETENTION_H", 168),
+        lake_bucket=_optional("IMAGIFY_LAKE_BUCKET"),
+        athena_results_bucket=_optional("IMAGIFY_ATHENA_RESULTS_BUCKET"),
+        artifacts_bucket=_optional("IMAGIFY_ARTIFACTS_BUCKET"),
+        glue_database=_env("IMAGIFY_GLUE_DATABASE", "imagify_lake"),
+        athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", prefix),
+        athena_scan_limit_mb=scan_limit,
+        msf_application=_env("IMAGIFY_MSF_APPLICATION", f"{prefix}-landing"),
+        msf_runtime=_env("IMAGIFY_MSF_RUNTIME", "FLINK-2_3"),
+        msf_parallelism=_env_int("IMAGIFY_MSF_PARALLELISM", 1),
+        msf_init_position=_choice("IMAGIFY_MSF_INIT_POSITION", "TRIM_HORIZON", {"TRIM_HORIZON", "LATEST"}),
+        quicksight_principal=_optional("IMAGIFY_QUICKSIGHT_PRINCIPAL"),
+        producer_queue_max=queue_max,
+        producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),
+        producer_max_attempts=max(1, _env_int("IMAGIFY_PRODUCER_MAX_ATTEMPTS", 8)),
     )

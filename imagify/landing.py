@@ -114,6 +114,12 @@ def land(
     stall_timeout_s: float = 300.0,
     progress: bool = True,
 ) -> LandResult:
+    if settings.env == "aws":
+        raise LandingError(
+            "with IMAGIFY_ENV=aws the landing job runs on Managed Service for Apache Flink, reading Kinesis: "
+            "`imagify deploy` packages, creates and starts it (see README, Deploy to AWS); `imagify land` runs "
+            "the embedded job on the local segment log (IMAGIFY_ENV=local)"
+        )
     stream = SegmentLog(settings.stream_dir)
     stream.ensure()
     stream.recover_orphans()

@@ -48,6 +48,9 @@ def aws_env(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
         "AWS_REGION": "ap-southeast-1",
         "AWS_DEFAULT_REGION": "ap-southeast-1",
         "IMAGIFY_ATHENA_SCHEMA": "imagify",
+        "IMAGIFY_ATHENA_S3_STAGING_DIR": "s3://placeholder-athena-results/",
+        "IMAGIFY_ATHENA_WORKGROUP": "primary",
+        "IMAGIFY_ATHENA_S3_DATA_DIR": "s3://placeholder-lake/warehouse/",
         "IMAGIFY_GLUE_DATABASE": "imagify_lake",
     }
     env.pop("AWS_PROFILE", None)
@@ -96,10 +99,18 @@ def test_athena_sql_of_full_and_incremental_builds(aws_env: dict[str, str], tmp_
         "glue", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="ap-southeast-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
     )  # fmt: skip
+    # (moto keeps one in-process state: other tests may have created some of these already)
     for db in ("staging", "marts"):
-        glue.create_database(DatabaseInput={"Name": db})
+        try:
+            glue.create_database(DatabaseInput={"Name": db})
+        except glue.exceptions.AlreadyExistsException:
+            pass
     for model in INCREMENTAL:
         db = "staging" if model.startswith(("stg_", "int_")) else "marts"
+        try:
+            glue.delete_table(DatabaseName=db, Name=model)
+        except glue.exceptions.EntityNotFoundException:
+            pass
         glue.create_table(
             DatabaseName=db,
             TableInput={

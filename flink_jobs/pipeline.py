@@ -1,0 +1,31 @@
+"""Wire a source and the lake sinks to the transformation: shared by the local landing job
+(:mod:`flink_jobs.landing_job`) and the Managed Flink application (:mod:`flink_jobs.managed_app`)."""
+
+from __future__ import annotations
+
+
+def lake_paths(lake_root: str) -> dict[str, str]:
+    """events/, quarantine/, _landing_audit/ under a local directory or an ``s3://`` prefix."""
+    root = lake_root.rstrip("/")
+    return {"events": f"{root}/events", "quarantine": f"{root}/quarantine", "audit": f"{root}/_landing_audit"}
+
+
+def create_tables(t_env, source_ddl: str, lake_root: str) -> None:  # type: ignore[no-untyped-def]
+    from flink_jobs import sinks, transform  # PyFlink only where a job runs: lake_paths stays stdlib
+
+    paths = lake_paths(lake_root)
+    t_env.execute_sql(source_ddl)
+    t_env.execute_sql(sinks.events_sink(paths["events"]))
+    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"]))
+    t_env.execute_sql(sinks.audit_sink(paths["audit"]))
+    transform.register(t_env)
+
+
+def statement_set(t_env):  # type: ignore[no-untyped-def]
+    from flink_jobs import transform
+
+    stmts = t_env.create_statement_set()
+    stmts.add_insert_sql(transform.INSERT_EVENTS)
+    stmts.add_insert_sql(transform.INSERT_QUARANTINE)
+    stmts.add_insert_sql(transform.INSERT_AUDIT)
+    return stmts

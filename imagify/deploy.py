@@ -1,0 +1,307 @@
+"""``imagify deploy``: create or update the AWS stacks and upload the artefacts, with boto3.
+
+Order (each step waits for the previous one):
+
+1. stack ``<prefix>-platform`` (infra/platform.yaml): KMS key, Kinesis stream, buckets, Glue lake
+   tables, Athena workgroup, IAM roles;
+2. the landing job's package (:mod:`imagify.flink_package`) and the templates are uploaded to the
+   artefacts bucket (``flink/imagify-landing-<content hash>.zip``, ``templates/``);
+3. stack ``<prefix>-flink`` (infra/flink-app.yaml): the Managed Flink application on that zip, with
+   the package's property groups;
+4. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
+5. with ``--start``, the application is started (restoring from its latest snapshot).
+
+A stack that is unchanged is left alone ("no updates"); a stack whose first creation failed
+(ROLLBACK_COMPLETE) is deleted and created again; a failed create/update raises
+:class:`DeployError` with the failing resources and CloudFormation's reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imagify.config import REPO_ROOT, AwsNames, Settings
+
+log = logging.getLogger(__name__)
+
+INFRA_DIR = REPO_ROOT / "infra"
+MAX_TEMPLATE_BODY = 51_200  # larger templates must go through S3 (TemplateURL)
+_FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE",
+           "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED")  # fmt: skip
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass
+class StackResult:
+    name: str
+    action: str  # created, updated, unchanged
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DeployResult:
+    names: AwsNames
+    stacks: list[StackResult]
+    package_key: str | None
+    package_version: str | None
+    started: bool = False
+
+    def stack(self, suffix: str) -> StackResult:
+        return next(s for s in self.stacks if s.name.endswith(suffix))
+
+
+def platform_parameters(settings: Settings, names: AwsNames) -> dict[str, str]:
+    return {
+        "Prefix": settings.aws_prefix,
+        "StreamName": names.stream,
+        "ShardCount": str(settings.kinesis_shards),
+        "RetentionHours": str(settings.kinesis_retention_h),
+        "LakeBucketName": names.lake_bucket,
+        "AthenaResultsBucketName": names.athena_results_bucket,
+        "ArtifactsBucketName": names.artifacts_bucket,
+        "LakeDatabaseName": names.glue_database,
+        "WorkGroupName": names.athena_workgroup,
+        "ScanLimitBytes": str(settings.athena_scan_limit_mb * 1024 * 1024),
+        "FlinkApplicationName": names.msf_application,
+    }
+
+
+def flink_parameters(settings: Settings, names: AwsNames, properties: list[dict], code_key: str,
+                     role_arn: str) -> dict[str, str]:
+    """The flink-app stack's parameters: its property groups are the package's, value for value."""
+    g = {p["PropertyGroupId"]: p["PropertyMap"] for p in properties}
+    return {
+        "ApplicationName": names.msf_application,
+        "RuntimeEnvironment": settings.msf_runtime,
+        "ServiceRoleArn": role_arn,
+        "ArtifactsBucketName": names.artifacts_bucket,
+        "CodeKey": code_key,
+        "PythonMain": g["kinesis.analytics.flink.run.options"]["python"],
+        "JarFile": g["kinesis.analytics.flink.run.options"]["jarfile"],
+        "StreamArn": g["imagify.source"]["stream.arn"],
+        "InitPosition": g["imagify.source"]["source.init.position"],
+        "LakePath": g["imagify.lake"]["path"],
+        "DedupTtlHours": g["imagify.job"]["dedup.ttl.h"],
+        "PackageVersion": g["imagify.job"]["package.version"],
+        "Parallelism": str(settings.msf_parallelism),
+    }
+
+
+class Deployer:
+    def __init__(self, settings: Settings, clients: dict[str, Any] | None = None, poll_s: float = 5.0) -> None:
+        from imagify.aws_clients import client
+
+        self.settings = settings
+        self.poll_s = poll_s
+        self._clients = clients or {}
+        self._make = lambda service: self._clients.setdefault(service, client(settings, service))
+
+    def client(self, service: str) -> Any:
+        return self._make(service)
+
+    # -- stacks ---------------------------------------------------------------------------------
+    def deploy_stack(self, name: str, template: Path, parameters: dict[str, str],
+                     template_url: str | None = None) -> StackResult:
+        from botocore.exceptions import ClientError
+
+        cfn = self.client("cloudformation")
+        body = template.read_text(encoding="utf-8")
+        source = {"TemplateURL": template_url} if template_url else {"TemplateBody": body}
+        if not template_url and len(body.encode()) > MAX_TEMPLATE_BODY:
+            raise DeployError(f"{template} is over {MAX_TEMPLATE_BODY} bytes: deploy it through S3")
+        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+        common = dict(StackName=name, Parameters=params, Capabilities=["CAPABILITY_NAMED_IAM"],
+                      Tags=[{"Key": "project", "Value": "imagify-analytics"},
+                            {"Key": "imagify:prefix", "Value": self.settings.aws_prefix}], **source)
+        status = self._status(name)
+        if status == "ROLLBACK_COMPLETE":  # a failed first creation cannot be updated
+            log.warning("deleting stack %s left in ROLLBACK_COMPLETE before creating it again", name)
+            cfn.delete_stack(StackName=name)
+            self._wait(name, "stack_delete_complete")
+            status = None
+        if status is None:
+            cfn.create_stack(**common)
+            self._wait(name, "stack_create_complete")
+            action = "created"
+        else:
+            try:
+                cfn.update_stack(**common)
+            except ClientError as err:
+                if "No updates are to be performed" in str(err):
+                    return StackResult(name, "unchanged", self.outputs(name))
+                raise
+            self._wait(name, "stack_update_complete")
+            action = "updated"
+        return StackResult(name, action, self.outputs(name))
+
+    def outputs(self, name: str) -> dict[str, str]:
+        stack = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def _status(self, name: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            stacks = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        except ClientError as err:
+            if "does not exist" in str(err):
+                return None
+            raise
+        return stacks[0]["StackStatus"] if stacks else None
+
+    def _wait(self, name: str, waiter: str) -> None:
+        from botocore.exceptions import WaiterError
+
+        try:
+            self.client("cloudformation").get_waiter(waiter).wait(
+                StackName=name, WaiterConfig={"Delay": max(1, int(self.poll_s)), "MaxAttempts": 720}
+            )
+        except WaiterError as err:
+            raise DeployError(f"stack {name}: {waiter} failed ({self._status(name)}):\n{self._failures(name)}") from err
+
+    def _failures(self, name: str) -> str:
+        try:
+            events = self.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
+        except Exception:  # noqa: BLE001 — best effort diagnostics
+            return "  (no stack events)"
+        bad = [e for e in events if e.get("ResourceStatus") in _FAILED and e.get("ResourceStatusReason")]
+        return "\n".join(f"  {e['LogicalResourceId']} ({e['ResourceType']}): {e['ResourceStatusReason']}"
+                         for e in reversed(bad[:20])) or "  (no failure reasons)"
+
+    # -- artefacts ------------------------------------------------------------------------------
+    def upload(self, bucket: str, key: str, path: Path) -> None:
+        s3 = self.client("s3")
+        with open(path, "rb") as fh:
+            s3.put_object(Bucket=bucket, Key=key, Body=fh, ServerSideEncryption="aws:kms")
+
+    # -- everything -----------------------------------------------------------------------------
+    def deploy(self, package: Any = None, allow_placeholder: bool = False, start: bool = False,
+               with_flink: bool = True) -> DeployResult:
+        from imagify import flink_package
+
+        s = self.settings
+        if with_flink and package is not None and package.placeholder and not allow_placeholder:
+            raise DeployError(f"{package.path} has placeholder jars: run `make flink-jars` and build again")
+        account = s.aws_account_id or str(self.client("sts").get_caller_identity()["Account"])
+        names = s.aws_names(account)
+        p = s.aws_prefix
+        stacks = [self.deploy_stack(f"{p}-platform", INFRA_DIR / "platform.yaml", platform_parameters(s, names))]
+        platform = stacks[0].outputs
+        for template in sorted(INFRA_DIR.glob("*.yaml")):
+            self.upload(names.artifacts_bucket, f"templates/{template.name}", template)
+        key = version = None
+        if with_flink:
+            if package is None:
+                package = flink_package.build(s, names)
+            if package.placeholder and not allow_placeholder:
+                raise DeployError(f"{package.path} has placeholder jars: run `make flink-jars` and build again")
+            key, version = package.s3_key, package.version
+            self.upload(names.artifacts_bucket, key, package.path)
+            stacks.append(self.deploy_stack(
+                f"{p}-flink", INFRA_DIR / "flink-app.yaml",
+                flink_parameters(s, names, package.properties, key, platform["FlinkRoleArn"])))
+        if s.quicksight_principal:
+            stacks.append(self.deploy_stack(f"{p}-quicksight", INFRA_DIR / "quicksight.yaml", {
+                "DataSourceId": f"{p}-athena", "WorkGroupName": names.athena_workgroup,
+                "RoleArn": platform["QuickSightRoleArn"], "PrincipalArn": s.quicksight_principal}))
+        result = DeployResult(names, stacks, key, version)
+        if start and with_flink:
+            self.start_application(names.msf_application)
+            result.started = True
+        return result
+
+    def start_application(self, name: str) -> None:
+        kda = self.client("kinesisanalyticsv2")
+        status = kda.describe_application(ApplicationName=name)["ApplicationDetail"]["ApplicationStatus"]
+        if status in ("RUNNING", "STARTING", "UPDATING"):
+            log.info("application %s is already %s", name, status)
+            return
+        kda.start_application(ApplicationName=name, RunConfiguration={
+            "FlinkRunConfiguration": {"AllowNonRestoredState": False},
+            "ApplicationRestoreConfiguration": {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"},
+        })
+
+
+def environment_exports(result: DeployResult) -> str:
+    """What to export so every command uses the deployed resources."""
+    n = result.names
+    lines = {
+        "IMAGIFY_ENV": "aws",
+        "IMAGIFY_AWS_REGION": n.region,
+        "IMAGIFY_AWS_ACCOUNT_ID": n.account_id,
+        "IMAGIFY_AWS_PREFIX": n.prefix,
+        "IMAGIFY_KINESIS_STREAM": n.stream,
+        "IMAGIFY_GLUE_DATABASE": n.glue_database,
+        "IMAGIFY_ATHENA_WORKGROUP": n.athena_workgroup,
+        "IMAGIFY_ATHENA_S3_STAGING_DIR": n.athena_results_uri,
+        "IMAGIFY_ATHENA_S3_DATA_DIR": n.warehouse_uri,
+    }
+    return "\n".join(f"export {k}={v}" for k, v in lines.items())
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from imagify import config, flink_package
+
+    settings = config.load()
+    if settings.env != "aws":
+        print("imagify deploy: set IMAGIFY_ENV=aws (and your AWS credentials/region) first", file=sys.stderr)
+        return 2
+    package = None
+    if args.package:
+        path = Path(args.package)
+        if not path.is_file():
+            print(f"imagify deploy: {path}: no such file", file=sys.stderr)
+            return 2
+        if flink_package.is_placeholder(path):
+            print(f"imagify deploy: {path} has placeholder jars; run `make flink-jars` and build again",
+                  file=sys.stderr)
+            return 2
+    t0 = time.monotonic()
+    deployer = Deployer(settings)
+    try:
+        if args.package:
+            import json
+            import zipfile
+
+            with zipfile.ZipFile(args.package) as zf:
+                props = json.loads(zf.read("application_properties.json"))
+            version = next(g["PropertyMap"]["package.version"] for g in props if g["PropertyGroupId"] == "imagify.job")
+            package = flink_package.Package(Path(args.package), version, props, False)
+        result = deployer.deploy(package=package, start=args.start, with_flink=not args.skip_flink)
+    except (DeployError, FileNotFoundError, ValueError) as err:
+        print(f"imagify deploy: {err}", file=sys.stderr)
+        return 1
+    for st in result.stacks:
+        print(f"stack {st.name}: {st.action}")
+    if result.package_key:
+        print(f"landing job package: s3://{result.names.artifacts_bucket}/{result.package_key}")
+    if result.started:
+        print(f"started Managed Flink application {result.names.msf_application}")
+    print(f"done in {time.monotonic() - t0:.0f}s. Use the deployment from any shell with:\n")
+    print(environment_exports(result))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser(
+        "deploy",
+        help="create/update the AWS stacks (stream, lake, Glue, Athena, IAM, Managed Flink, QuickSight)",
+        description="With IMAGIFY_ENV=aws: create or update CloudFormation stacks <prefix>-platform, -flink and "
+        "(if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, build the landing job's Managed Flink "
+        "package (needs the connector jars: make flink-jars) and upload it and the templates to the artefacts "
+        "bucket. Names, region and sizes come from imagify/config.py. Prints the variables to export afterwards.",
+        epilog="example: IMAGIFY_ENV=aws AWS_PROFILE=prod imagify deploy --start",
+    )
+    s.add_argument("--start", action="store_true", help="start the Managed Flink application afterwards")
+    s.add_argument("--package", metavar="ZIP", help="deploy this package (from make flink-package) instead of building")
+    s.add_argument("--skip-flink", action="store_true", help="only the platform (and QuickSight) stacks")
+    s.set_defaults(func=cmd_deploy)
