@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.segment_log import SegmentLog, SegmentLogProducer, _pid_alive
+from ingestion.segment_log import Segment, SegmentLog, SegmentLogProducer, _pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,14 @@ class DiskBuffer:
         return returned
 
     def pending(self) -> int:
-        """Records waiting in published segments (not counting segments being drained right now)."""
-        return self.log.published_records()
+        """Records waiting on disk: published segments and segments being drained right now."""
+        claimed = 0
+        if self.claims_dir.is_dir():
+            for path in self.claims_dir.iterdir():
+                m = _CLAIM_RE.match(path.name)
+                seg = Segment.parse(Path(m["segment"])) if m else None
+                claimed += seg.count if seg else 0
+        return self.log.published_records() + claimed
 
     def claim(self) -> Claim | None:
         """Take the oldest published segment for draining, or None when there is none."""

@@ -231,7 +231,7 @@ class KinesisProducer(Producer):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.flush()
-            if self.buffer.pending() == 0 and not any(self.buffer.claims_dir.glob(f"*.{self.buffer.id}")):
+            if self.buffer.pending() == 0:
                 return True
             with self._cv:
                 self._cv.notify_all()

@@ -139,7 +139,8 @@ def test_throttled_requests_back_off_exponentially_with_jitter(kinesis, tmp_path
     client = ThrottlingClient(kinesis, times=4)
     sleeps: list[float] = []
     sent = [event(i) for i in range(50)]
-    with producer(tmp_path, client, sleep=sleeps.append, backoff_base_s=0.1, backoff_max_s=100) as p:
+    with producer(tmp_path, client, sleep=sleeps.append, backoff_base_s=0.1, backoff_max_s=100,
+                  linger_s=0.5) as p:  # one batch: put_many is done long before the linger
         p.put_many(sent)
     assert p.metrics.throttled == 4 and p.metrics.retried == 4 * 50
     assert len(sleeps) == 4
@@ -152,7 +153,7 @@ def test_throttled_requests_back_off_exponentially_with_jitter(kinesis, tmp_path
 def test_records_failing_max_attempts_go_to_disk_then_are_sent(kinesis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     client = ThrottlingClient(kinesis, times=3)
     sent = [event(i) for i in range(20)]
-    with producer(tmp_path, client, max_attempts=3) as p:
+    with producer(tmp_path, client, max_attempts=3, linger_s=0.5) as p:
         p.put_many(sent)
         p.flush()
         assert p.metrics.buffered == 20  # gave up after 3 attempts: durable on disk, not lost
@@ -166,7 +167,8 @@ def test_outage_buffers_to_disk_and_drains_when_the_stream_returns(kinesis, tmp_
     before = [event(i) for i in range(100)]
     during = [event(i) for i in range(100, 1_100)]
     after = [event(i) for i in range(1_100, 1_200)]
-    with producer(tmp_path, client) as p:
+    # probes 1 s apart: the buffer is not being drained (probed) while the assertions below look at it
+    with producer(tmp_path, client, outage_probe_s=1.0, outage_probe_max_s=1.0) as p:
         p.put_many(before)
         p.flush()
         client.down.set()
