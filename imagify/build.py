@@ -108,6 +108,14 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
     )
 
 
+def parse_dates(from_text: str | None, to_text: str | None) -> tuple[date | None, date | None]:
+    from orchestration.defs.warehouse.partitions import parse_date
+
+    first = parse_date(from_text, "--from") if from_text else None
+    last = parse_date(to_text, "--to") if to_text else None
+    return first, last
+
+
 def _within_partitions(settings: Settings, first: date, last: date) -> tuple[str, str]:
     from orchestration.defs.warehouse.partitions import business_today
 

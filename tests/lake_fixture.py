@@ -24,7 +24,12 @@ def _ts(dt: datetime) -> str:
 
 
 def write_batch(
-    home: Path, lines: list[str], landed_at: datetime, name: str = "part-0", commit: bool = True, seen: set | None = None
+    home: Path,
+    lines: list[str],
+    landed_at: datetime,
+    name: str = "part-0",
+    commit: bool = True,
+    seen: set | None = None,
 ) -> dict[str, int]:
     """Land ``lines`` at ``landed_at`` (one partition); returns counts {events, quarantine}."""
     seen = seen if seen is not None else set()

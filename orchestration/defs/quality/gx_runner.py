@@ -105,7 +105,7 @@ def validate(df: Any, expectations: list[Any], suite_name: str) -> Validation:
         outcomes.append(
             Outcome(
                 expectation=cfg.type,
-                column=str(kw.get("column") or kw.get("column_A") or ""),
+                column=str(kw.get("column") or f"{kw.get('column_A')} vs {kw.get('column_B')}"),
                 success=bool(r.success),
                 observed=_jsonable(result.get("observed_value")),
                 unexpected_count=result.get("unexpected_count"),

@@ -76,8 +76,10 @@ def _events_batch(c: SuiteContext) -> Prepared:
     occurred = pd.to_datetime(df["occurred_at"], utc=True)
     df["hours_ahead"] = (occurred - pd.Timestamp(c.now)).dt.total_seconds() / 3600.0
     E = _gx()
-    payment = 'event_type=="payment_succeeded"'
-    timed = 'event_type in ["generation_completed", "generation_failed"]'
+    from great_expectations.expectations.row_conditions import Column
+
+    payment = Column("event_type") == "payment_succeeded"
+    timed = Column("event_type").is_in(["generation_completed", "generation_failed"])
     return Prepared(
         df=df.drop(columns=["occurred_at"]),
         expectations=[
@@ -87,15 +89,9 @@ def _events_batch(c: SuiteContext) -> Prepared:
             E.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
             E.ExpectColumnValuesToBeInSet(column="schema_version", value_set=[1]),
             E.ExpectColumnValuesToBeBetween(column="hours_ahead", max_value=MAX_FUTURE_HOURS),
-            E.ExpectColumnValuesToBeBetween(
-                column="amount_vnd", min_value=1, row_condition=payment, condition_parser="pandas"
-            ),
-            E.ExpectColumnValuesToBeBetween(
-                column="credits_added", min_value=1, row_condition=payment, condition_parser="pandas"
-            ),
-            E.ExpectColumnValuesToBeBetween(
-                column="latency_ms", min_value=0, max_value=600_000, row_condition=timed, condition_parser="pandas"
-            ),
+            E.ExpectColumnValuesToBeBetween(column="amount_vnd", min_value=1, row_condition=payment),
+            E.ExpectColumnValuesToBeBetween(column="credits_added", min_value=1, row_condition=payment),
+            E.ExpectColumnValuesToBeBetween(column="latency_ms", min_value=0, max_value=600_000, row_condition=timed),
         ],
         metadata={"window": "events landed in the last day of landing"},
     )
@@ -291,7 +287,9 @@ def _user_activity_rules(c: SuiteContext) -> Prepared:
 
 def _model_usage_rules(c: SuiteContext) -> Prepared:
     E = _gx()
-    busy = f"completed >= {MIN_LATENCY_SAMPLES}"
+    from great_expectations.expectations.row_conditions import Column
+
+    busy = Column("completed") >= MIN_LATENCY_SAMPLES
     return _not_in_future(
         c,
         "model_usage_daily",
@@ -304,7 +302,6 @@ def _model_usage_rules(c: SuiteContext) -> Prepared:
                 min_value=LATENCY_P50_MS[0],
                 max_value=LATENCY_P50_MS[1],
                 row_condition=busy,
-                condition_parser="pandas",
             ),
             E.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="p95_latency_ms",
@@ -346,7 +343,7 @@ def _retention_rules(c: SuiteContext) -> Prepared:
     )
 
 
-PII = r"(@|https?:|www\.|\d{6,})"
+PII = r"(?:@|https?:|www\.|\d{6,})"
 
 
 def _prompt_terms_rules(c: SuiteContext) -> Prepared:
