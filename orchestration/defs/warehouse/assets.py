@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, business_daily_partitions
@@ -44,6 +44,19 @@ class ImagifyDbtTranslator(DagsterDbtTranslator):
         return "marts"
 
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        """Marts also depend on the staged events and rejects directly: their blocking GX checks (share of
+        rejects, volume, latency...) then gate every mart, not only the models built on them directly."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") != "model" or self.get_group_name(props) != "marts":
+            return spec
+        have = {d.asset_key for d in spec.deps}
+        gates = [AssetDep(k) for k in QUALITY_GATES if k not in have and k != spec.key]
+        return spec.merge_attributes(deps=gates) if gates else spec
+
+
+QUALITY_GATES = (AssetKey(["staging", "stg_events"]), AssetKey(["staging", "stg_rejected_events"]))
 translator = ImagifyDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 business_days = business_daily_partitions(SETTINGS)
 
