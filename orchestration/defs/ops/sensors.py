@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from dagster import (
     DagsterEventType,
     DefaultSensorStatus,
-    EventRecordsFilter,
     RunFailureSensorContext,
+    RunsFilter,
     SensorEvaluationContext,
     SkipReason,
     run_failure_sensor,
@@ -58,33 +60,29 @@ def notify_run_failures(context: RunFailureSensorContext) -> None:
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends every failed asset check (GX, dbt tests, freshness) to the notifier.",
 )
-def notify_check_failures(context: SensorEvaluationContext) -> SkipReason | None:
+def notify_check_failures(context: SensorEvaluationContext) -> SkipReason:
+    """Looks at the runs updated since the last tick (works on run-sharded SQLite storage too)."""
+    now = datetime.now(UTC)
     if not context.cursor:  # first tick: start from now, do not re-send history
-        newest = context.instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), ascending=False, limit=1
-        )
-        context.update_cursor(str(newest[0].storage_id if newest else 0))
-        return SkipReason("started; watching new check evaluations")
-    records = context.instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=int(context.cursor)),
-        ascending=True,
-        limit=500,
-    )
-    sent = 0
+        context.update_cursor(now.isoformat())
+        return SkipReason("started; watching runs from now on")
+    since = datetime.fromisoformat(context.cursor)
+    runs = context.instance.get_runs(filters=RunsFilter(updated_after=since - timedelta(seconds=5)), limit=200)
     notifier = notifier_from_settings(config.load())
-    for rec in records:
-        ev = rec.event_log_entry.dagster_event
-        data = ev.event_specific_data if ev else None
-        if data is not None and not data.passed:
-            sent += notifier.notify(
-                check_failure_alert(
-                    rec.run_id,
-                    data.asset_key.to_user_string(),
-                    data.check_name,
-                    data.severity.value,
-                    (data.description or ""),
+    sent = 0
+    for run in runs:
+        for entry in context.instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            ev = entry.dagster_event
+            data = ev.event_specific_data if ev else None
+            if data is not None and not data.passed:
+                sent += notifier.notify(
+                    check_failure_alert(
+                        run.run_id,
+                        data.asset_key.to_user_string(),
+                        data.check_name,
+                        data.severity.value,
+                        data.description or "",
+                    )
                 )
-            )
-    if records:
-        context.update_cursor(str(records[-1].storage_id))
-    return SkipReason(f"{len(records)} check evaluations, {sent} failure alerts sent")
+    context.update_cursor(now.isoformat())
+    return SkipReason(f"{len(runs)} runs updated, {sent} check-failure alerts sent")

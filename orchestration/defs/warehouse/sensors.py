@@ -11,6 +11,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 from imagify import config
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.jobs import BUILD_JOB_NAME, build_warehouse
+from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
 from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
 
@@ -33,6 +34,18 @@ def lake_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | S
     fresh = new_partitions(context.cursor, current)
     if not fresh:
         return SkipReason(f"no newly committed partitions ({len(current)} committed)")
+    if context.cursor is None:
+        # first tick (a new deployment, or `dagster dev` over a home that `imagify build` already built):
+        # if every landed event is staged, remember the lake as it is instead of rebuilding it
+        try:
+            pending = pending_business_dates(settings) if settings.dbt_target == "local" else [None]
+        except WarehouseLocked:
+            pending = [None]
+        if not pending and settings.warehouse_path.exists():
+            return SensorResult(
+                skip_reason=f"first tick: {len(current)} committed partitions already built",
+                cursor=json.dumps(current, sort_keys=True),
+            )
     if build_in_flight(context.instance, BUILD_JOB_NAME):
         return SkipReason(f"{len(fresh)} new partitions; a build is queued or running, waiting for it")
     run_key = hashlib.sha256(json.dumps(fresh).encode() + json.dumps(current, sort_keys=True).encode()).hexdigest()[:20]
