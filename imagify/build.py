@@ -1,7 +1,7 @@
 """``imagify build``: run the Dagster job that builds the warehouse, recorded in ``DAGSTER_HOME``
 so that ``dagster dev`` shows the run.
 
-Without dates: the incremental build (job ``build_warehouse``), its partition range the business
+Without dates: the incremental build of everything (job ``build_warehouse``), its partition range the business
 dates of the lake events not staged yet. With ``from_date``/``to_date``: a backfill of exactly those
 business dates (job ``backfill_marts``, dbt vars ``from_date``/``to_date``).
 """

@@ -24,7 +24,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FRESH_HOURS | 2 | a mart of the incremental build older than this is stale (freshness check fails) |
 | IMAGIFY_DAILY_FRESH_HOURS | 26 | ... same for the marts of the daily job |
 | IMAGIFY_SENSOR_INTERVAL_S | 30 | how often the lake sensor looks for newly committed partitions |
-| IMAGIFY_MAX_REJECTED_SHARE | 0.05 | check: rejected / all records landed in the last day stays below this |
+| IMAGIFY_MAX_REJECTED_SHARE | 0.10 | check: rejected / all records landed in the last day stays below this |
 | IMAGIFY_MAX_VOLUME_DROP | 0.5 | check: events of the last complete business day drop at most this vs the day before |
 | IMAGIFY_MIN_DAILY_EVENTS | 200 | ... the volume check only applies when the day before had at least this many events |
 | IMAGIFY_REVENUE_BAND | 5.0 | check: daily revenue within [median / band, median x band] of the previous 28 days |
@@ -105,7 +105,7 @@ class Settings:
     fresh_hours: float = 2.0
     daily_fresh_hours: float = 26.0
     sensor_interval_s: int = 30
-    max_rejected_share: float = 0.05
+    max_rejected_share: float = 0.10
     max_volume_drop: float = 0.5
     min_daily_events: int = 200
     revenue_band: float = 5.0
@@ -214,7 +214,7 @@ def load() -> Settings:
         fresh_hours=_env_float("IMAGIFY_FRESH_HOURS", 2.0),
         daily_fresh_hours=_env_float("IMAGIFY_DAILY_FRESH_HOURS", 26.0),
         sensor_interval_s=_env_int("IMAGIFY_SENSOR_INTERVAL_S", 30),
-        max_rejected_share=_env_float("IMAGIFY_MAX_REJECTED_SHARE", 0.05),
+        max_rejected_share=_env_float("IMAGIFY_MAX_REJECTED_SHARE", 0.10),
         max_volume_drop=_env_float("IMAGIFY_MAX_VOLUME_DROP", 0.5),
         min_daily_events=_env_int("IMAGIFY_MIN_DAILY_EVENTS", 200),
         revenue_band=_env_float("IMAGIFY_REVENUE_BAND", 5.0),

@@ -12,6 +12,7 @@ from typing import Any
 from imagify.config import Settings
 
 EVAL_SCAN = 2000  # newest asset-check evaluations scanned for the latest result per check
+WAREHOUSE_JOBS = ("build_warehouse", "refresh_marts", "backfill_marts")
 
 
 def _ago(seconds: float | None) -> str:
@@ -99,11 +100,11 @@ def collect(settings: Settings, now: float | None = None) -> Status:
                 f"{r.run_id[:8]}  {rng:<23} {trig}"
             )
         for r in instance.get_runs(limit=50):
-            if r.job_name in ("build_warehouse", "backfill_marts") and r.status.value in ("SUCCESS", "FAILURE"):
+            if r.job_name in WAREHOUSE_JOBS and r.status.value in ("SUCCESS", "FAILURE"):
                 st.last_run_ok = r.status.value == "SUCCESS"
                 break
         for r in instance.get_runs(limit=50):
-            if r.job_name in ("build_warehouse", "backfill_marts") and r.status.value == "SUCCESS":
+            if r.job_name in WAREHOUSE_JOBS and r.status.value == "SUCCESS":
                 rec = instance.get_run_record_by_id(r.run_id)
                 last_ok_build = rec.start_time if rec else None
                 break

@@ -21,7 +21,13 @@ from orchestration.defs.ops.sensors import notify_check_failures, notify_run_fai
 from orchestration.defs.quality.checks import build_gx_checks
 from orchestration.defs.warehouse.assets import imagify_dbt_marts, imagify_dbt_staging
 from orchestration.defs.warehouse.freshness import freshness_checks, freshness_sensor
-from orchestration.defs.warehouse.jobs import backfill_marts, build_daily_marts, build_warehouse, observe_sources
+from orchestration.defs.warehouse.jobs import (
+    backfill_marts,
+    build_daily_marts,
+    build_warehouse,
+    observe_sources,
+    refresh_marts,
+)
 from orchestration.defs.warehouse.resources import SETTINGS, dbt_resource, warehouse_resource
 from orchestration.defs.warehouse.schedules import daily_marts, hourly_build, observe_every_5_minutes
 from orchestration.defs.warehouse.selections import DAILY_MART_KEYS
@@ -32,7 +38,13 @@ _model_keys = {k.path[-1]: k for k in [*imagify_dbt_staging.keys, *imagify_dbt_m
 defs = Definitions(
     assets=[stream_spec, lake_observations, imagify_dbt_staging, imagify_dbt_marts, dashboards_export],
     asset_checks=[*build_gx_checks(_model_keys), *freshness_checks],
-    jobs=[build_warehouse, backfill_marts, observe_sources, *([build_daily_marts] if DAILY_MART_KEYS else [])],
+    jobs=[
+        build_warehouse,
+        refresh_marts,
+        backfill_marts,
+        observe_sources,
+        *([build_daily_marts] if DAILY_MART_KEYS else []),
+    ],
     schedules=[hourly_build, observe_every_5_minutes, *([daily_marts] if DAILY_MART_KEYS else [])],
     sensors=[lake_partitions_sensor, freshness_sensor, notify_run_failures, notify_check_failures],
     resources={

@@ -50,7 +50,7 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
     from orchestration.definitions import defs
 
-    for name in ("build_warehouse", "backfill_marts", "observe_sources"):
+    for name in ("build_warehouse", "refresh_marts", "backfill_marts", "observe_sources"):
         assert defs.resolve_job_def(name) is not None
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
@@ -87,3 +87,16 @@ def test_snapshot_of_assets_and_checks(tmp_path: Path, monkeypatch: pytest.Monke
     for line in text.splitlines():
         if " | gx_" in line:
             assert line.endswith("| blocking"), line
+
+
+def test_the_sensor_refresh_leaves_the_daily_marts_to_the_daily_job(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    from orchestration.definitions import defs
+    from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
+
+    everything = defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys
+    refresh = defs.resolve_job_def("refresh_marts").asset_layer.selected_asset_keys
+    assert set(LIGHT_MART_KEYS) <= refresh and not set(DAILY_MART_KEYS) & refresh
+    assert set(LIGHT_MART_KEYS) | set(DAILY_MART_KEYS) <= everything, "`imagify build` builds every mart"
+    sensors = {s.name: s for s in defs.sensors or []}
+    assert sensors["lake_partitions_sensor"].job_name == "refresh_marts"

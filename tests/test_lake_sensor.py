@@ -118,3 +118,24 @@ def test_landing_status_reads_checkpoint_and_lag(home: Path) -> None:
     assert st.oldest_unlanded_age_s is not None and 110 < st.oldest_unlanded_age_s < 130
     (flink / "control" / "result.json").write_text(json.dumps({"ok": True, "savepoint": "sp"}))
     assert scan.landing_status(flink, seg, audit, now=now).state == "stopped"
+
+
+def test_hourly_schedule_requests_an_incremental_refresh_unless_a_build_is_running(home: Path) -> None:
+    from dagster import DagsterRunStatus, build_schedule_context, instance_for_test
+
+    from orchestration.defs.warehouse.jobs import WAREHOUSE_TAGS
+    from orchestration.defs.warehouse.schedules import hourly_build
+
+    lines = list(Simulator(users=10, days=2, seed=5, end=END).records())
+    write_batch(home, lines, END - timedelta(hours=1))
+    with instance_for_test() as instance:
+        ctx = build_schedule_context(instance=instance, scheduled_execution_time=END)
+        reqs = hourly_build.evaluate_tick(ctx).run_requests or []
+        assert len(reqs) == 1 and reqs[0].tags[MODE_TAG] == MODE_INCREMENTAL
+        assert reqs[0].tags[RANGE_END_TAG] >= reqs[0].tags[RANGE_START_TAG]
+        # a warehouse run in flight: the schedule waits (one DuckDB writer at a time)
+        from dagster._core.test_utils import create_run_for_test
+
+        create_run_for_test(instance, job_name="build_warehouse", tags=WAREHOUSE_TAGS, status=DagsterRunStatus.STARTED)
+        res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
+        assert not res.run_requests and "queued or running" in (res.skip_message or "")

@@ -58,6 +58,12 @@ def _gx():  # type: ignore[no-untyped-def]
     return gx.expectations
 
 
+def business_date(settings: Settings, at: datetime) -> date:
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo(settings.business_tz)).date()
+
+
 def _date(d: date) -> str:
     return f"date '{d.isoformat()}'"
 
@@ -203,14 +209,20 @@ def _not_in_future(
     if df.empty:
         return Prepared(skip=f"{model} is empty")
     df["days_after_today"] = (pd.to_datetime(df[date_col]) - pd.Timestamp(c.today)).dt.days
+    # the contract accepts events up to 24 h ahead (clock skew): dates beyond that cannot be right
+    latest_allowed = (business_date(c.settings, c.now + timedelta(hours=MAX_FUTURE_HOURS)) - c.today).days
     df[date_col] = df[date_col].map(lambda v: None if pd.isna(v) else str(v)[:10])  # readable samples
     E = _gx()
     exps = [
         E.ExpectColumnValuesToNotBeNull(column=date_col),
-        E.ExpectColumnValuesToBeBetween(column="days_after_today", max_value=0),
+        E.ExpectColumnValuesToBeBetween(column="days_after_today", max_value=latest_allowed),
         *(extra or []),
     ]
-    return Prepared(df=df, expectations=exps, metadata={"business_today": c.today.isoformat()})
+    meta = {
+        "business_today": c.today.isoformat(),
+        "latest_allowed_date": (c.today + timedelta(days=latest_allowed)).isoformat(),
+    }
+    return Prepared(df=df, expectations=exps, metadata=meta)
 
 
 def _revenue_rules(c: SuiteContext) -> Prepared:
@@ -369,7 +381,7 @@ SUITES: tuple[Suite, ...] = (
     Suite("event_volume", "stg_events", "Events of the last complete business day did not drop by more than "
           "IMAGIFY_MAX_VOLUME_DROP (default half) against the day before.", _event_volume),
     Suite("rejected_share", "stg_rejected_events", "Share of rejected records among those landed in the last day "
-          "stays below IMAGIFY_MAX_REJECTED_SHARE (default 5%).", _rejected_share),
+          "stays below IMAGIFY_MAX_REJECTED_SHARE (default 10%).", _rejected_share),
     Suite("revenue_rules", "revenue_daily", "No revenue dated after today (business time zone), positive amounts, "
           "payments >= paying users >= new paying users.", _revenue_rules),
     Suite("revenue_band", "revenue_daily", f"Revenue of each of the last {REVENUE_RECENT_DAYS} days within the "

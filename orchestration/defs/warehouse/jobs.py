@@ -1,8 +1,10 @@
 """Jobs of the warehouse domain.
 
-- ``build_warehouse``: the incremental build (lake sensor, hourly schedule, ``imagify build``):
-  observe the landing job and the lake, dbt staging, GX checks on the staged events, the marts
-  (except the daily ones), GX checks on the marts, then the dashboards export.
+- ``build_warehouse``: the incremental build of everything (``imagify build``): observe the landing
+  job and the lake, dbt staging, GX checks on the staged events, every mart, GX checks on the marts,
+  then the dashboards export.
+- ``refresh_marts``: the same without the daily (heavier) marts: what the lake sensor and the hourly
+  schedule run.
 - ``build_daily_marts``: the heavier marts, once a day, then the dashboards export.
 - ``backfill_marts``: staging, then every mart over a range of business dates (its Partitions tab
   launches backfills; ``imagify build --from --to`` runs it too), then the dashboards export.
@@ -19,6 +21,7 @@ from orchestration.defs.warehouse.assets import imagify_dbt_marts, imagify_dbt_s
 from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
 
 BUILD_JOB_NAME = "build_warehouse"
+REFRESH_JOB_NAME = "refresh_marts"
 DAILY_JOB_NAME = "build_daily_marts"
 BACKFILL_JOB_NAME = "backfill_marts"
 OBSERVE_JOB_NAME = "observe_sources"
@@ -30,11 +33,22 @@ build_warehouse = define_asset_job(
     name=BUILD_JOB_NAME,
     selection=_observed
     | AssetSelection.assets(imagify_dbt_staging)
+    | AssetSelection.assets(imagify_dbt_marts)
+    | AssetSelection.assets(DASHBOARDS_KEY),
+    description="Incremental build of everything (`imagify build`): observe the landing job and the lake, dbt "
+    "staging → GX checks on the staged events (blocking) → every mart → GX checks on the marts (blocking) → "
+    "dashboards export. Its partition range labels the business dates the new events touch.",
+    tags=WAREHOUSE_TAGS,
+)
+
+refresh_marts = define_asset_job(
+    name=REFRESH_JOB_NAME,
+    selection=_observed
+    | AssetSelection.assets(imagify_dbt_staging)
     | AssetSelection.assets(*LIGHT_MART_KEYS)
     | AssetSelection.assets(DASHBOARDS_KEY),
-    description="Incremental build: observe the landing job and the lake, dbt staging → GX checks on the staged "
-    "events (blocking) → marts → GX checks on the marts (blocking) → dashboards export. Run by the lake sensor, "
-    "the hourly schedule and `imagify build`; its partition range labels the business dates the new events touch.",
+    description="Incremental refresh run by the lake sensor and the hourly schedule: like build_warehouse but "
+    "without the heavier marts of the daily job (IMAGIFY_DAILY_MODELS).",
     tags=WAREHOUSE_TAGS,
 )
 

@@ -21,6 +21,12 @@ for key, value in SETTINGS.env_for_children().items():
     if key.startswith(("IMAGIFY_", "DAGSTER_HOME")):
         os.environ.setdefault(key, value)
 
+# dbt builds in two steps (staging, then marts): a test that also reads a mart (e.g. a reconciliation of
+# revenue with staged payments) must run in the marts step, when the mart exists. "buildable" runs a
+# test only in the step that builds all of its parents or their descendants (dbt's default, eager,
+# would run it in the staging step already). dagster-dbt still overrides it when it must.
+os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
+
 DBT_PROJECT_DIR = SETTINGS.dbt_project_dir  # IMAGIFY_DBT_PROJECT_DIR, default <repo>/dbt
 
 dbt_project = DbtProject(

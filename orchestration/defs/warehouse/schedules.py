@@ -8,7 +8,7 @@ from datetime import timedelta
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from imagify import config
-from orchestration.defs.warehouse.jobs import BUILD_JOB_NAME, build_daily_marts, build_warehouse, observe_sources
+from orchestration.defs.warehouse.jobs import build_daily_marts, observe_sources, refresh_marts
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, business_today, clamp_range, range_tags
 from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
@@ -17,7 +17,7 @@ DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts
 
 
 @schedule(
-    job=build_warehouse,
+    job=refresh_marts,
     cron_schedule="5 * * * *",
     execution_timezone=SETTINGS.business_tz,
     default_status=DefaultScheduleStatus.RUNNING,
@@ -25,7 +25,7 @@ DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts
     "still show the hour passed).",
 )
 def hourly_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    if build_in_flight(context.instance, BUILD_JOB_NAME):
+    if build_in_flight(context.instance):
         return SkipReason("a build is queued or running")
     return incremental_request(config.load(), "hourly_schedule")
 

@@ -10,7 +10,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 
 from imagify import config
 from orchestration.defs.lake import scan
-from orchestration.defs.warehouse.jobs import BUILD_JOB_NAME, build_warehouse
+from orchestration.defs.warehouse.jobs import refresh_marts
 from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
 from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
@@ -22,7 +22,7 @@ def new_partitions(cursor: str | None, current: dict[str, str]) -> list[str]:
 
 
 @sensor(
-    job=build_warehouse,
+    job=refresh_marts,
     minimum_interval_seconds=SETTINGS.sensor_interval_s,
     default_status=DefaultSensorStatus.RUNNING,
     description="Triggers the incremental build when the landing job commits new lake partitions (events or "
@@ -46,7 +46,7 @@ def lake_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | S
                 skip_reason=f"first tick: {len(current)} committed partitions already built",
                 cursor=json.dumps(current, sort_keys=True),
             )
-    if build_in_flight(context.instance, BUILD_JOB_NAME):
+    if build_in_flight(context.instance):
         return SkipReason(f"{len(fresh)} new partitions; a build is queued or running, waiting for it")
     run_key = hashlib.sha256(json.dumps(fresh).encode() + json.dumps(current, sort_keys=True).encode()).hexdigest()[:20]
     req = incremental_request(

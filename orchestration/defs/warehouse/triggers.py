@@ -17,8 +17,11 @@ ACTIVE = [
 ]
 
 
-def build_in_flight(instance: DagsterInstance, job_name: str) -> bool:
-    return bool(instance.get_run_ids(RunsFilter(job_name=job_name, statuses=ACTIVE), limit=1))
+def build_in_flight(instance: DagsterInstance) -> bool:
+    """A warehouse run (any job tagged imagify/warehouse) is queued or running."""
+    from orchestration.defs.warehouse.jobs import WAREHOUSE_TAGS
+
+    return bool(instance.get_run_ids(RunsFilter(tags=WAREHOUSE_TAGS, statuses=ACTIVE), limit=1))
 
 
 def incremental_request(
