@@ -81,7 +81,7 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
             instance=instance,
             raise_on_error=False,
             tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},  # failures are summarized
         )
     failed = [e.step_key or "" for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     failed_checks = []
