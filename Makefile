@@ -68,3 +68,25 @@ deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the A
 
 bench-producer: $(APP_STAMP)  ## Kinesis producer: CPU µs/event and events/s (stubbed client, stubbed HTTP, moto server)
 	$(VENV)/bin/python benchmarks/producer_bench.py
+# -- Dagster area (issue 6) ---------------------------------------------------------------------
+.PHONY: dagster status browser-deps test-browser
+
+dagster: setup  ## Dagster UI (dagster dev) with the demo's data (runs `imagify demo` first if nothing is built)
+	$(VENV)/bin/imagify ui --demo-data
+
+status: setup  ## One screen: landing lag, lake, last runs, failing checks, stale marts, alerts
+	$(VENV)/bin/imagify status
+
+browser-deps:  ## Chromium for the UI browser test (Debian package; skipped with a message without apt)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium || command -v chromium-browser)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing chromium (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "browser-deps: no apt-get here; install Chromium yourself (the browser test is skipped without it)"; \
+	fi
+
+test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: asset graph and checks pages, screenshots
+	$(VENV)/bin/pytest -q tests/test_ui_browser.py

@@ -124,14 +124,25 @@ def cmd_land(args: argparse.Namespace) -> int:
 
 # -- build --------------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    from imagify.build import build
+    from imagify.build import build, parse_dates
 
     settings = _settings()
-    res = build(settings)
+    try:
+        first, last = parse_dates(args.from_date, args.to_date)
+        res = build(settings, first, last)
+    except (ValueError, RuntimeError) as err:
+        print(f"imagify build: {err}", file=sys.stderr)
+        return 2
     status = "succeeded" if res.success else "FAILED"
-    print(f"build {status} in {res.seconds:.1f}s — Dagster run {res.run_id} (DAGSTER_HOME={settings.dagster_home})")
+    what = res.job_name
+    if res.partition_range:
+        what += f" for business dates {res.partition_range[0]}..{res.partition_range[1]}"
+    print(f"build {status} in {res.seconds:.1f}s — {what}, Dagster run {res.run_id}")
+    print(f"DAGSTER_HOME={settings.dagster_home}")
     if not res.success:
-        print(f"failed steps: {', '.join(res.failed_steps) or 'see the run in `make dagster-dev`'}", file=sys.stderr)
+        print(f"failed steps: {', '.join(res.failed_steps) or 'see the run in `imagify ui`'}", file=sys.stderr)
+        for c in res.failed_checks:
+            print(f"failed check: {c}", file=sys.stderr)
         return 1
     print(f"warehouse: {settings.warehouse_path}")
     return 0
@@ -232,8 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the Dagster job that builds the dbt models and runs their tests",
         description="Run the Dagster job `build_warehouse`: dbt build of staging, intermediate and marts on "
         "the configured target (IMAGIFY_DBT_TARGET, default local = DuckDB at $IMAGIFY_HOME/warehouse.duckdb), "
-        "with dbt tests as asset checks. The run is recorded in DAGSTER_HOME; `make dagster-dev` shows it.",
+        "with dbt tests as asset checks. The run is recorded in DAGSTER_HOME; `make dagster-dev` shows it. "
+        "Without dates it is the incremental build (what the new events touch); with --from/--to it "
+        "recomputes exactly those business dates of every mart (a backfill; dbt vars from_date/to_date).",
+        epilog="examples: imagify build;  imagify build --from 2026-09-01 --to 2026-09-07",
     )
+    s.add_argument("--from", dest="from_date", metavar="DATE", help="first business date to rebuild (YYYY-MM-DD)")
+    s.add_argument("--to", dest="to_date", metavar="DATE", help="last business date to rebuild, inclusive")
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser(
@@ -280,6 +296,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream_cli.add_parser(sub)
     deploy.add_parser(sub)
+    from imagify import dagster_cli
+
+    s = sub.add_parser(
+        "status",
+        help="one screen: landing lag, lake, last runs, failing checks, stale marts, alerts",
+        description="Summarize the platform from the lake files and the Dagster instance: the Flink landing job "
+        "(state, records behind the stream, last checkpoint), the lake's committed partitions, the last runs, "
+        "every failing asset check (GX, dbt, freshness) with its reason, marts older than their freshness limit, "
+        "and the latest alerts. Exit status 1 when something needs attention.",
+    )
+    s.set_defaults(func=dagster_cli.cmd_status)
+
+    s = sub.add_parser(
+        "ui",
+        help="Dagster UI (dagster dev) on this installation, with the demo's data",
+        description="Run `dagster dev -m orchestration.definitions` on this installation's DAGSTER_HOME: the asset "
+        "graph from the stream to the dashboards, checks, runs, sensors, schedules and backfills. With "
+        "--demo-data (what `make dagster` uses) it first runs `imagify demo` if nothing has been built yet.",
+    )
+    s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    s.add_argument("--demo-data", action="store_true", help="run `imagify demo` first when the warehouse is empty")
+    s.set_defaults(func=dagster_cli.cmd_ui)
     return p
 
 

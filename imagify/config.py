@@ -69,6 +69,20 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_PRODUCER_QUEUE_MAX | 100000 | Kinesis producer: records in memory before put() spills to disk |
 | IMAGIFY_PRODUCER_LINGER_MS | 50 | Kinesis producer: wait up to this long to fill a PutRecords batch |
 | IMAGIFY_PRODUCER_MAX_ATTEMPTS | 8 | Kinesis producer: attempts per record before it is moved to the disk buffer |
+| IMAGIFY_DBT_PROJECT_DIR | <repo>/dbt | dbt project Dagster builds (tests point it at fixture projects) |
+| IMAGIFY_BUSINESS_TZ | Asia/Ho_Chi_Minh | time zone of business dates (daily partitions; dbt var business_timezone) |
+| IMAGIFY_PARTITIONS_START | 2025-01-01 | first business date of the marts' daily partitions (earliest backfill) |
+| IMAGIFY_DAILY_MODELS | (none) | extra marts for the daily job, besides the models dbt tags `daily` |
+| IMAGIFY_FRESH_HOURS | 2 | a mart of the incremental build older than this is stale (freshness check fails) |
+| IMAGIFY_DAILY_FRESH_HOURS | 26 | ... same for the marts of the daily job |
+| IMAGIFY_SENSOR_INTERVAL_S | 30 | how often the lake sensor looks for newly committed partitions |
+| IMAGIFY_MAX_REJECTED_SHARE | 0.10 | check: rejected / all records landed in the last day stays below this |
+| IMAGIFY_MAX_VOLUME_DROP | 0.5 | check: events of the last complete business day drop at most this vs the day before |
+| IMAGIFY_MIN_DAILY_EVENTS | 200 | ... the volume check only applies when the day before had at least this many events |
+| IMAGIFY_REVENUE_BAND | 5.0 | check: daily revenue within [median / band, median x band] of the previous 28 days |
+| IMAGIFY_NOTIFIER | log | run/check failures to: log (+ $IMAGIFY_HOME/notifications.jsonl), slack or sns |
+| IMAGIFY_SLACK_WEBHOOK_URL | (none) | Slack incoming-webhook URL (IMAGIFY_NOTIFIER=slack); a secret: environment only |
+| IMAGIFY_SNS_TOPIC_ARN | (none) | SNS topic for IMAGIFY_NOTIFIER=sns (credentials from the usual AWS chain) |
 """
 
 from __future__ import annotations
@@ -99,6 +113,27 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_date(name: str, default: str) -> str:
+    from datetime import date
+
+    raw = _env(name, default)
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from exc
+
+
+def _env_tz(name: str, default: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw = _env(name, default)
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{name} must be an IANA time zone (e.g. Asia/Ho_Chi_Minh), got {raw!r}") from exc
+    return raw
 
 
 @dataclass(frozen=True)
@@ -167,6 +202,20 @@ class Settings:
     producer_queue_max: int = 100_000
     producer_linger_ms: int = 50
     producer_max_attempts: int = 8
+    dbt_project_dir_override: Path | None = None
+    business_tz: str = "Asia/Ho_Chi_Minh"
+    partitions_start: str = "2025-01-01"
+    daily_models: tuple[str, ...] = ("retention_weekly", "conversion_funnel")
+    fresh_hours: float = 2.0
+    daily_fresh_hours: float = 26.0
+    sensor_interval_s: int = 30
+    max_rejected_share: float = 0.10
+    max_volume_drop: float = 0.5
+    min_daily_events: int = 200
+    revenue_band: float = 5.0
+    notifier: str = "log"
+    slack_webhook_url: str | None = None
+    sns_topic_arn: str | None = None
 
     @property
     def stream_dir(self) -> Path:
@@ -199,7 +248,16 @@ class Settings:
 
     @property
     def dbt_project_dir(self) -> Path:
-        return REPO_ROOT / "dbt"
+        return self.dbt_project_dir_override or REPO_ROOT / "dbt"
+
+    @property
+    def dashboards_dir(self) -> Path:
+        """Exports the dashboards read (until issue 7 publishes them)."""
+        return self.home / "dashboards"
+
+    @property
+    def notifications_log(self) -> Path:
+        return self.home / "notifications.jsonl"
 
     @property
     def producer_spool_dir(self) -> Path:
@@ -251,6 +309,8 @@ class Settings:
                 names = self.aws_names(self.aws_account_id or "unused")
                 env.setdefault("IMAGIFY_ATHENA_S3_STAGING_DIR", names.athena_results_uri)
                 env.setdefault("IMAGIFY_ATHENA_S3_DATA_DIR", names.warehouse_uri)
+        if self.dbt_project_dir_override:
+            env["IMAGIFY_DBT_PROJECT_DIR"] = str(self.dbt_project_dir_override)
         return env
 
 
@@ -313,6 +373,13 @@ def load() -> Settings:
     target = _env("IMAGIFY_DBT_TARGET", "prod" if env == "aws" else "local")
     if target not in {"local", "prod"}:
         raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
+    notifier = _env("IMAGIFY_NOTIFIER", "log")
+    if notifier not in {"log", "slack", "sns"}:
+        raise ValueError(f"IMAGIFY_NOTIFIER must be 'log', 'slack' or 'sns', got {notifier!r}")
+    if notifier == "slack" and not _env("IMAGIFY_SLACK_WEBHOOK_URL", ""):
+        raise ValueError("IMAGIFY_NOTIFIER=slack needs IMAGIFY_SLACK_WEBHOOK_URL")
+    if notifier == "sns" and not _env("IMAGIFY_SNS_TOPIC_ARN", ""):
+        raise ValueError("IMAGIFY_NOTIFIER=sns needs IMAGIFY_SNS_TOPIC_ARN")
     return Settings(
         home=home,
         stream_name=_env("IMAGIFY_STREAM", "events"),
@@ -328,6 +395,28 @@ def load() -> Settings:
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
         **_api_settings(home),
         **_aws_settings(env),
+        dbt_project_dir_override=(
+            Path(os.environ["IMAGIFY_DBT_PROJECT_DIR"]).expanduser().resolve()
+            if os.environ.get("IMAGIFY_DBT_PROJECT_DIR", "").strip()
+            else None
+        ),
+        business_tz=_env_tz("IMAGIFY_BUSINESS_TZ", "Asia/Ho_Chi_Minh"),
+        partitions_start=_env_date("IMAGIFY_PARTITIONS_START", "2025-01-01"),
+        daily_models=tuple(
+            m.strip()
+            for m in _env("IMAGIFY_DAILY_MODELS", "").split(",")
+            if m.strip()
+        ),
+        fresh_hours=_env_float("IMAGIFY_FRESH_HOURS", 2.0),
+        daily_fresh_hours=_env_float("IMAGIFY_DAILY_FRESH_HOURS", 26.0),
+        sensor_interval_s=_env_int("IMAGIFY_SENSOR_INTERVAL_S", 30),
+        max_rejected_share=_env_float("IMAGIFY_MAX_REJECTED_SHARE", 0.10),
+        max_volume_drop=_env_float("IMAGIFY_MAX_VOLUME_DROP", 0.5),
+        min_daily_events=_env_int("IMAGIFY_MIN_DAILY_EVENTS", 200),
+        revenue_band=_env_float("IMAGIFY_REVENUE_BAND", 5.0),
+        notifier=notifier,
+        slack_webhook_url=_env("IMAGIFY_SLACK_WEBHOOK_URL", "") or None,
+        sns_topic_arn=_env("IMAGIFY_SNS_TOPIC_ARN", "") or None,
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from imagify.cli import main
 from ingestion.segment_log import SegmentLog
 
-COMMANDS = ["ingest", "land", "build", "simulate", "demo", "dagster-dev"]
+COMMANDS = ["ingest", "land", "build", "simulate", "demo", "dagster-dev", "status", "ui"]
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,3 +57,23 @@ def test_bad_configuration_is_a_clear_error(
     monkeypatch.setenv("IMAGIFY_DBT_TARGET", "snowflake")
     assert main(["build"]) == 2
     assert "IMAGIFY_DBT_TARGET" in capsys.readouterr().err
+
+
+def test_build_date_range_errors_are_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    assert main(["build", "--from", "2026-09-01"]) == 2
+    assert "both --from and --to" in capsys.readouterr().err
+    assert main(["build", "--from", "2026-09-05", "--to", "2026-09-01"]) == 2
+    assert "is after" in capsys.readouterr().err
+    assert main(["build", "--from", "2026-02-30", "--to", "2026-03-01"]) == 2
+    assert "--from must be a date" in capsys.readouterr().err
+
+
+def test_status_on_an_empty_installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "landing job      never-run" in out and "no Dagster instance yet" in out

@@ -1,10 +1,47 @@
-"""One test that loads every Dagster definition (as dagster-open-platform does)."""
+"""One test that loads every Dagster definition (as dagster-open-platform does), and a snapshot of
+the asset keys and checks, so that a change of the lineage or of the guards is a visible diff.
+
+When the dbt project gains models (new marts), refresh the snapshot and review the diff:
+    IMAGIFY_UPDATE_SNAPSHOT=1 .venv/bin/pytest -q tests/test_definitions.py
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
+
+
+def _snapshot_text() -> str:
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    lines = ["# assets (key | group | partitioned | kind)"]
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        kind = "materializable" if node.is_materializable else ("observable" if node.is_observable else "external")
+        parts = "daily" if node.partitions_def else "-"
+        lines.append(f"{key.to_user_string()} | {node.group_name} | {parts} | {kind}")
+    lines.append("# checks (asset | check | blocking)")
+    specs = {}
+    for checks_def in defs.asset_checks or []:
+        for spec in checks_def.check_specs:
+            specs[spec.key] = spec
+    for a in defs.assets or []:
+        for spec in getattr(a, "check_specs", []):
+            specs[spec.key] = spec
+    for key in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):
+        spec = specs.get(key)
+        blocking = "blocking" if spec is not None and spec.blocking else "-"
+        lines.append(f"{key.asset_key.to_user_string()} | {key.name} | {blocking}")
+    lines.append("# jobs, schedules, sensors")
+    lines += [f"job {j.name}" for j in sorted(defs.jobs or [], key=lambda j: j.name)]
+    lines += [f"schedule {s.name} {s.cron_schedule}" for s in sorted(defs.schedules or [], key=lambda s: s.name)]
+    lines += [f"sensor {s.name}" for s in sorted(defs.sensors or [], key=lambda s: s.name)]
+    return "\n".join(lines) + "\n"
 
 
 def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -13,11 +50,53 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("build_warehouse")
-    assert job is not None
+    for name in ("build_warehouse", "refresh_marts", "backfill_marts", "observe_sources"):
+        assert defs.resolve_job_def(name) is not None
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for model in ("staging/stg_events", "staging/stg_rejected_events", "marts/revenue_daily"):
         assert model in keys, keys
+    for raw in ("stream/events", "flink/landing_job", "lake/events", "lake/quarantine", "dashboards/marts_export"):
+        assert raw in keys, keys
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == AssetKey(["staging", "stg_events"])}
     assert "unique_stg_events_event_id" in checks, "dbt tests are asset checks"
+    assert {"gx_events_batch", "gx_model_latency", "gx_event_volume"} <= checks, "GX suites are asset checks"
+    # lineage: raw → staging → marts → dashboards
+    assert AssetKey(["lake", "events"]) in graph.get(AssetKey(["staging", "stg_events"])).parent_keys
+    assert AssetKey(["flink", "landing_job"]) in graph.get(AssetKey(["lake", "events"])).parent_keys
+    assert AssetKey(["marts", "revenue_daily"]) in graph.get(AssetKey(["dashboards", "marts_export"])).parent_keys
+    # marts are daily partitions of business dates; staging is not partitioned
+    assert graph.get(AssetKey(["marts", "revenue_daily"])).partitions_def is not None
+    assert graph.get(AssetKey(["staging", "stg_events"])).partitions_def is None
+    # the incremental job runs the observations, staging, marts and dashboards in one run
+    job_keys = {k.to_user_string() for k in defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys}
+    assert {"lake/events", "flink/landing_job", "staging/stg_events", "marts/revenue_daily"} <= job_keys
+    assert "dashboards/marts_export" in job_keys
+
+
+def test_snapshot_of_assets_and_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    text = _snapshot_text()
+    if os.environ.get("IMAGIFY_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text(), (
+        "assets/checks changed; review and refresh with IMAGIFY_UPDATE_SNAPSHOT=1 (see the module docstring)"
+    )
+    # every GX check is blocking: a failure stops the downstream steps of the run
+    for line in text.splitlines():
+        if " | gx_" in line:
+            assert line.endswith("| blocking"), line
+
+
+def test_the_sensor_refresh_leaves_the_daily_marts_to_the_daily_job(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    from orchestration.definitions import defs
+    from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
+
+    everything = defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys
+    refresh = defs.resolve_job_def("refresh_marts").asset_layer.selected_asset_keys
+    assert set(LIGHT_MART_KEYS) <= refresh and not set(DAILY_MART_KEYS) & refresh
+    assert set(LIGHT_MART_KEYS) | set(DAILY_MART_KEYS) <= everything, "`imagify build` builds every mart"
+    sensors = {s.name: s for s in defs.sensors or []}
+    assert sensors["lake_partitions_sensor"].job_name == "refresh_marts"

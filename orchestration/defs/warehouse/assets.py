@@ -1,18 +1,124 @@
-"""Every dbt model is an asset; every dbt data test is an asset check on it.
+"""Every dbt model is an asset, every dbt test an asset check, in two steps so that the blocking
+data-quality checks on the staged events run *between* them and stop the marts on a bad batch:
+
+- ``dbt_staging``: staging + intermediate models and seeds (unpartitioned; incremental by landing);
+- ``dbt_marts``: everything else (the marts), partitioned by business date (see partitions.py).
 
 (No `from __future__ import annotations` here: Dagster inspects the context annotation.)
 """
 
+import json
+from collections.abc import Mapping
+from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.defs.warehouse.resources import dbt_project
+from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, business_daily_partitions
+from orchestration.defs.warehouse.resources import SETTINGS, dbt_project
 
-translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+def _staging_select() -> str:
+    """staging + intermediate models, and the seeds if the project has any (dbt warns on an empty match)."""
+    sel = "path:models/staging path:models/intermediate"
+    try:
+        nodes = json.loads(dbt_project.manifest_path.read_text()).get("nodes", {})
+    except (OSError, ValueError):
+        return sel
+    if any(n.get("resource_type") == "seed" for n in nodes.values()):
+        sel += " resource_type:seed"
+    return sel
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator)
-def imagify_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
-    """``dbt build`` of the selected models: run them, their unit tests and their data tests."""
-    yield from dbt.cli(["build"], context=context).stream()
+STAGING_SELECT = _staging_select()
+DBT_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # dbt_project.yml's business_timezone
+
+
+class ImagifyDbtTranslator(DagsterDbtTranslator):
+    """Groups: staging (staging, intermediate, seeds) and marts; lake sources keep their keys."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn") or []
+        if dbt_resource_props.get("resource_type") == "seed" or any(p in ("staging", "intermediate") for p in fqn):
+            return "staging"
+        return "marts"
+
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        """Marts also depend on the staged events and rejects directly: their blocking GX checks (share of
+        rejects, volume, latency...) then gate every mart, not only the models built on them directly."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") != "model" or self.get_group_name(props) != "marts":
+            return spec
+        have = {d.asset_key for d in spec.deps}
+        gates = [AssetDep(k) for k in QUALITY_GATES if k not in have and k != spec.key]
+        return spec.merge_attributes(deps=gates) if gates else spec
+
+
+QUALITY_GATES = (AssetKey(["staging", "stg_events"]), AssetKey(["staging", "stg_rejected_events"]))
+translator = ImagifyDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+business_days = business_daily_partitions(SETTINGS)
+
+
+def dbt_vars(context: AssetExecutionContext) -> dict[str, str]:
+    """``--vars`` of a dbt invocation: the backfilled date range, the business time zone."""
+    out: dict[str, str] = {}
+    if SETTINGS.business_tz != DBT_DEFAULT_TIMEZONE:
+        out["business_timezone"] = SETTINGS.business_tz
+    if context.has_partition_key_range and context.run.tags.get(MODE_TAG) != MODE_INCREMENTAL:
+        keys = context.partition_key_range
+        out["from_date"], out["to_date"] = keys.start, keys.end
+    return out
+
+
+def _build_args(context: AssetExecutionContext) -> list[str]:
+    args = ["build"]
+    v = dbt_vars(context)
+    if v:
+        args += ["--vars", json.dumps(v, sort_keys=True)]
+    return args
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=STAGING_SELECT,
+    dagster_dbt_translator=translator,
+    name="dbt_staging",
+)
+def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
+    """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
+    v = {k: val for k, val in dbt_vars(context).items() if k == "business_timezone"}
+    args = ["build", "--vars", json.dumps(v)] if v else ["build"]
+    yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=STAGING_SELECT,
+    dagster_dbt_translator=translator,
+    partitions_def=business_days,
+    backfill_policy=BackfillPolicy.single_run(),
+    name="dbt_marts",
+)
+def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
+    """``dbt build`` of the marts. A backfill of a partition range passes ``--vars {from_date, to_date}``:
+    the incremental marts recompute exactly those business dates. An incremental build (run tag
+    imagify/build_mode=incremental) passes no range: dbt recomputes what the new events touch."""
+    args = _build_args(context)
+    context.log.info(f"dbt {' '.join(args)}")
+    yield from dbt.cli(args, context=context).stream()
+
+
+def mart_keys() -> list[AssetKey]:
+    return sorted(imagify_dbt_marts.keys, key=lambda k: k.to_user_string())
+
+
+def model_key(model: str) -> AssetKey | None:
+    """The asset key of dbt model ``model`` (either step), None if the project has no such model."""
+    for key in [*imagify_dbt_staging.keys, *imagify_dbt_marts.keys]:
+        if key.path[-1] == model:
+            return key
+    return None

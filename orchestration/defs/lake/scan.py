@@ -1,0 +1,269 @@
+"""What is in the lake and how far the landing job has got, read from the files alone (stdlib only).
+
+Used by the lake observations, the lake sensor and ``imagify status``. The layout (written by the
+Flink landing job, see flink_jobs/sinks.py)::
+
+    <lake>/events/dt=YYYY-MM-DD/hr=HH/<visible data files>, _SUCCESS once committed
+    <lake>/quarantine/... the same
+    <lake>/_landing_audit/<files of JSON rows {segment, records, window_end}>
+
+Hidden files (``.part-*``, in progress) are never counted; a partition is *committed* when it has
+``_SUCCESS``. Row counts are newline counts of the data files, cached by (path, size, mtime) so a
+sensor tick re-reads only files it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PARTITION_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+HOUR_DIR = re.compile(r"^hr=(\d{2})$")
+SEGMENT_NAME = re.compile(r"^(?P<ts>\d{13})-[A-Za-z0-9]+-\d{6,}-(?P<count>\d+)\.jsonl$")
+
+_ROWS_CACHE: dict[tuple[str, int, int], int] = {}
+
+
+@dataclass(frozen=True)
+class LakePartition:
+    table: str
+    dt: str
+    hr: str
+    files: int
+    rows: int
+    bytes: int
+    committed: bool
+    committed_at: float | None  # mtime of _SUCCESS (epoch seconds): re-written when more files commit
+
+    @property
+    def key(self) -> str:
+        return f"{self.dt}/{self.hr}"
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the committed content of the partition changes."""
+        return f"{self.files}:{self.bytes}:{self.committed_at or 0:.3f}"
+
+
+def count_rows(path: Path) -> int:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    cached = _ROWS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    n = 0
+    last = b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":  # a last line without newline is a row too
+        n += 1
+    _ROWS_CACHE[key] = n
+    return n
+
+
+def scan_table(lake_dir: Path, table: str) -> list[LakePartition]:
+    """Every partition of ``table`` (events or quarantine), oldest first."""
+    base = lake_dir / table
+    out: list[LakePartition] = []
+    if not base.is_dir():
+        return out
+    for day in sorted(base.iterdir()):
+        m_day = PARTITION_DIR.match(day.name)
+        if not m_day or not day.is_dir():
+            continue
+        for hour in sorted(day.iterdir()):
+            m_hr = HOUR_DIR.match(hour.name)
+            if not m_hr or not hour.is_dir():
+                continue
+            files = rows = size = 0
+            success: float | None = None
+            for f in hour.iterdir():
+                if f.name == "_SUCCESS":
+                    success = f.stat().st_mtime
+                    continue
+                if f.name.startswith((".", "_")) or not f.is_file():
+                    continue
+                try:
+                    rows += count_rows(f)
+                    size += f.stat().st_size
+                    files += 1
+                except FileNotFoundError:  # compacted away between listing and reading
+                    continue
+            out.append(LakePartition(table, m_day[1], m_hr[1], files, rows, size, success is not None, success))
+    return out
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    table: str
+    partitions: int
+    committed_partitions: int
+    rows: int
+    bytes: int
+    newest: LakePartition | None
+    last_commit_at: float | None
+    version: str  # data version: digest of every committed partition's fingerprint
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "committed_partitions": self.committed_partitions,
+            "uncommitted_partitions": self.partitions - self.committed_partitions,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "newest_partition": self.newest.key if self.newest else "",
+            "newest_partition_rows": self.newest.rows if self.newest else 0,
+            "last_commit_age_s": round(time.time() - self.last_commit_at, 1) if self.last_commit_at else -1,
+        }
+
+
+def summarize(parts: list[LakePartition], table: str) -> TableSummary:
+    committed = [p for p in parts if p.committed]
+    digest = hashlib.sha256("|".join(f"{p.key}={p.fingerprint}" for p in committed).encode()).hexdigest()[:16]
+    last = max((p.committed_at for p in committed if p.committed_at), default=None)
+    return TableSummary(
+        table=table,
+        partitions=len(parts),
+        committed_partitions=len(committed),
+        rows=sum(p.rows for p in committed),
+        bytes=sum(p.bytes for p in committed),
+        newest=committed[-1] if committed else None,
+        last_commit_at=last,
+        version=digest if committed else "empty",
+    )
+
+
+def committed_fingerprints(lake_dir: Path, tables: tuple[str, ...] = ("events", "quarantine")) -> dict[str, str]:
+    """``{"events/2026-09-12/07": fingerprint, ...}`` of every committed partition: the sensor's cursor."""
+    out: dict[str, str] = {}
+    for table in tables:
+        for p in scan_table(lake_dir, table):
+            if p.committed:
+                out[f"{table}/{p.key}"] = p.fingerprint
+    return out
+
+
+# -- the landing job -----------------------------------------------------------------------------
+@dataclass
+class LandingStatus:
+    state: str  # running | stopped | failed | never-run
+    job_id: str | None = None
+    last_checkpoint: str | None = None
+    last_checkpoint_age_s: float | None = None
+    last_savepoint: str | None = None
+    last_savepoint_age_s: float | None = None
+    published_records: int = 0
+    landed_records: int = 0
+    oldest_unlanded_age_s: float | None = None  # how long the oldest record not landed yet has waited
+    last_landed_window: str | None = None
+    error: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def records_behind(self) -> int:
+        return max(0, self.published_records - self.landed_records)
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "job_id": self.job_id or "",
+            "records_behind": self.records_behind,
+            "lag_s": round(self.oldest_unlanded_age_s, 1) if self.oldest_unlanded_age_s is not None else 0.0,
+            "published_records": self.published_records,
+            "landed_records": self.landed_records,
+            "last_checkpoint": self.last_checkpoint or "",
+            "last_checkpoint_age_s": round(self.last_checkpoint_age_s, 1) if self.last_checkpoint_age_s else -1,
+            "last_savepoint": self.last_savepoint or "",
+            "last_landed_window_end": self.last_landed_window or "",
+            "error": self.error or "",
+        }
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _newest_metadata(base: Path) -> tuple[Path | None, float | None]:
+    best: tuple[float, Path] | None = None
+    if base.is_dir():
+        for meta in base.glob("**/_metadata"):
+            try:
+                t = meta.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if best is None or t > best[0]:
+                best = (t, meta.parent)
+    return (best[1], best[0]) if best else (None, None)
+
+
+def landed_per_segment(audit_dir: Path) -> tuple[dict[str, int], str | None]:
+    landed: dict[str, int] = {}
+    last_window: str | None = None
+    if audit_dir.is_dir():
+        for path in audit_dir.iterdir():
+            if path.name.startswith((".", "_")) or not path.is_file():
+                continue
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    row = json.loads(line)
+                    seg = Path(str(row["segment"])).name
+                    landed[seg] = landed.get(seg, 0) + int(row["records"])
+                    w = str(row.get("window_end") or "")
+                    if w and (last_window is None or w > last_window):
+                        last_window = w
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return landed, last_window
+
+
+def landing_status(
+    flink_dir: Path, stream_segments_dir: Path, audit_dir: Path, now: float | None = None
+) -> LandingStatus:
+    """State of the Flink landing job from its control files, checkpoints and the landing audit."""
+    now = time.time() if now is None else now
+    control = flink_dir / "control"
+    job = _read_json(control / "job.json")
+    result = _read_json(control / "result.json")
+    if job and not result:
+        state = "running"
+    elif result:
+        state = "stopped" if result.get("ok") else "failed"
+    else:
+        state = "never-run" if not (flink_dir / "savepoints").exists() else "stopped"
+    st = LandingStatus(state=state, job_id=job.get("job_id") or result.get("job_id"), error=result.get("error"))
+    cp, cp_t = _newest_metadata(flink_dir / "checkpoints")
+    sp, sp_t = _newest_metadata(flink_dir / "savepoints")
+    if cp is not None and cp_t is not None:
+        st.last_checkpoint, st.last_checkpoint_age_s = str(cp), now - cp_t
+    if sp is not None and sp_t is not None:
+        st.last_savepoint, st.last_savepoint_age_s = str(sp), now - sp_t
+    if st.last_checkpoint is None and sp is not None:  # the newest restore point is the savepoint
+        st.last_checkpoint, st.last_checkpoint_age_s = st.last_savepoint, st.last_savepoint_age_s
+    landed, st.last_landed_window = landed_per_segment(audit_dir)
+    oldest: float | None = None
+    if stream_segments_dir.is_dir():
+        for p in stream_segments_dir.iterdir():
+            m = SEGMENT_NAME.match(p.name)
+            if not m:
+                continue
+            count = int(m["count"])
+            st.published_records += count
+            done = min(count, landed.get(p.name, 0))
+            st.landed_records += done
+            if done < count:
+                ts = int(m["ts"]) / 1000
+                oldest = ts if oldest is None else min(oldest, ts)
+    st.oldest_unlanded_age_s = max(0.0, now - oldest) if oldest is not None else 0.0
+    return st

@@ -1,0 +1,131 @@
+"""Pluggable notifications of run and check failures: log (default), Slack webhook or SNS.
+
+Every alert is written to the log and to ``$IMAGIFY_HOME/notifications.jsonl`` (the ledger that
+``imagify status`` reads and that de-duplicates: an alert key is sent once, however many sensors or
+commands see the same failure); with IMAGIFY_NOTIFIER=slack or sns it is also sent there. A channel
+that fails never hides the alert: the error is logged and the alert stays in the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger("imagify.notify")
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # run_failure | check_failure
+    key: str  # de-duplication key, e.g. run:<run_id> or check:<run_id>:<asset>:<check>
+    title: str
+    text: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, alert: Alert) -> None: ...
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, webhook_url: str, timeout_s: float = 10.0) -> None:
+        self.webhook_url = webhook_url
+        self.timeout_s = timeout_s
+
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        return {"text": f":red_circle: *{alert.title}*\n{alert.text}"}
+
+    def send(self, alert: Alert) -> None:
+        req = urllib.request.Request(
+            self.webhook_url,
+            data=json.dumps(self.payload(alert)).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured https URL
+            if resp.status >= 300:
+                raise RuntimeError(f"Slack webhook answered {resp.status}")
+
+
+class SnsChannel:
+    name = "sns"
+
+    def __init__(self, topic_arn: str, client: Any = None) -> None:
+        self.topic_arn = topic_arn
+        self._client = client
+
+    def send(self, alert: Alert) -> None:
+        client = self._client
+        if client is None:
+            import boto3
+
+            client = boto3.client("sns", region_name=self.topic_arn.split(":")[3])
+        client.publish(
+            TopicArn=self.topic_arn,
+            Subject=alert.title[:100],
+            Message=f"{alert.title}\n\n{alert.text}\n\n{json.dumps(alert.details, default=str, indent=1)}",
+        )
+
+
+class Notifier:
+    def __init__(self, ledger: Path, channel: Channel | None = None) -> None:
+        self.ledger = ledger
+        self.channel = channel
+
+    def sent_keys(self) -> set[str]:
+        keys: set[str] = set()
+        if self.ledger.exists():
+            for line in self.ledger.read_text(encoding="utf-8").splitlines():
+                try:
+                    keys.add(json.loads(line)["key"])
+                except (ValueError, KeyError):
+                    continue
+        return keys
+
+    def notify(self, alert: Alert) -> bool:
+        """Send ``alert`` unless its key was already sent; True if it was sent now."""
+        if alert.key in self.sent_keys():
+            return False
+        status = "logged"
+        if self.channel is not None:
+            try:
+                self.channel.send(alert)
+                status = f"sent:{self.channel.name}"
+            except Exception as exc:  # noqa: BLE001 - a broken channel must not lose the alert
+                status = f"failed:{self.channel.name}: {exc}"
+                log.error("event=notify_failed channel=%s key=%s error=%s", self.channel.name, alert.key, exc)
+        log.warning("event=alert kind=%s key=%s status=%s title=%r", alert.kind, alert.key, status, alert.title)
+        self.ledger.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.ledger, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**asdict(alert), "at": time.time(), "status": status}, default=str) + "\n")
+        return True
+
+
+def recent_alerts(ledger: Path, limit: int = 5) -> list[dict[str, Any]]:
+    if not ledger.exists():
+        return []
+    rows = []
+    for line in ledger.read_text(encoding="utf-8").splitlines()[-limit:]:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def notifier_from_settings(settings: Any) -> Notifier:
+    channel: Channel | None = None
+    if settings.notifier == "slack" and settings.slack_webhook_url:
+        channel = SlackChannel(settings.slack_webhook_url)
+    elif settings.notifier == "sns" and settings.sns_topic_arn:
+        channel = SnsChannel(settings.sns_topic_arn)
+    return Notifier(settings.notifications_log, channel)

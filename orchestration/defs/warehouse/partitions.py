@@ -1,0 +1,59 @@
+"""Daily partitions of the marts: one per business date (IMAGIFY_BUSINESS_TZ, default Asia/Ho_Chi_Minh).
+
+A partition is the set of mart rows of that business date. A run over a range of partitions either
+*backfills* it (dbt vars ``from_date``/``to_date``: the incremental marts recompute exactly those
+dates) or, for the incremental build, labels the dates that the newly landed events touch (dbt's
+own incremental logic decides what to recompute).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dagster import DailyPartitionsDefinition
+
+from imagify import config
+
+# run tags
+MODE_TAG = "imagify/build_mode"  # incremental | backfill
+MODE_INCREMENTAL = "incremental"
+MODE_BACKFILL = "backfill"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def business_daily_partitions(settings: config.Settings | None = None) -> DailyPartitionsDefinition:
+    s = settings or config.load()
+    # end_offset=1: today's business date is a partition too (it fills up during the day)
+    return DailyPartitionsDefinition(start_date=s.partitions_start, timezone=s.business_tz, end_offset=1)
+
+
+def business_today(settings: config.Settings, now: datetime | None = None) -> date:
+    now = now or datetime.now(ZoneInfo("UTC"))
+    return now.astimezone(ZoneInfo(settings.business_tz)).date()
+
+
+def clamp_range(settings: config.Settings, first: date, last: date, today: date | None = None) -> tuple[str, str]:
+    """``(first, last)`` limited to the partitions that exist: start date .. today."""
+    today = today or business_today(settings)
+    lo = date.fromisoformat(settings.partitions_start)
+    first = min(max(first, lo), today)
+    last = max(min(last, today), first)
+    return first.isoformat(), last.isoformat()
+
+
+def range_tags(first: str, last: str, mode: str) -> dict[str, str]:
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last, MODE_TAG: mode}
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{what} must be a date YYYY-MM-DD, got {text!r}") from exc
+
+
+def dates_between(first: str, last: str) -> list[str]:
+    a, b = date.fromisoformat(first), date.fromisoformat(last)
+    return [(a + timedelta(days=i)).isoformat() for i in range((b - a).days + 1)]

@@ -1,0 +1,83 @@
+"""Which business dates the next incremental build touches: the dates of events committed in the
+lake that are not in ``staging.stg_events`` yet. This is the partition range an incremental run is
+labelled with (so the UI shows which days a build changed), computed before the run starts.
+
+Local target: one DuckDB query over the committed lake files of the recent landing days, anti-joined
+with staging. Prod (Athena): not computed from the lake; the last ``PROD_FALLBACK_DAYS`` are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+from imagify import config
+from orchestration.defs.warehouse.partitions import business_today, clamp_range
+
+log = logging.getLogger(__name__)
+PROD_FALLBACK_DAYS = 3
+
+
+class WarehouseLocked(RuntimeError):
+    pass
+
+
+def pending_business_dates(settings: config.Settings) -> list[date]:
+    import duckdb
+
+    pattern = str(settings.events_dir / "dt=*" / "hr=*" / "[!._]*")
+    try:
+        con = duckdb.connect()  # in-memory; the warehouse is attached read-only if it exists
+    except duckdb.Error as exc:  # pragma: no cover
+        raise WarehouseLocked(str(exc)) from exc
+    try:
+        if not duckdb.sql(f"select count(*) from glob('{pattern}')").fetchone()[0]:  # type: ignore[index]
+            return []
+        since = "0000-01-01"
+        staged = False
+        wh: Path = settings.warehouse_path
+        if wh.exists():
+            try:
+                con.execute(f"attach '{wh}' as wh (read_only)")
+            except duckdb.IOException as exc:
+                raise WarehouseLocked(f"{wh} is locked by a running build: {exc}") from exc
+            has = con.execute(
+                "select count(*) from information_schema.tables where table_catalog = 'wh' "
+                "and table_schema = 'staging' and table_name = 'stg_events'"
+            ).fetchone()[0]  # type: ignore[index]
+            if has:
+                staged = True
+                hw = con.execute("select max(landed_at) from wh.staging.stg_events").fetchone()[0]  # type: ignore[index]
+                if hw is not None:
+                    since = (hw.date() - timedelta(days=1)).isoformat()  # landing dt is UTC; 1 day margin
+        anti = "and not exists (select 1 from wh.staging.stg_events s where s.event_id = l.event_id)" if staged else ""
+        tz = settings.business_tz.replace("'", "")
+        rows = con.execute(
+            f"""
+            select distinct cast(timezone('{tz}', cast(l.occurred_at as timestamp) at time zone 'UTC') as date) as d
+            from read_json('{pattern}', format = 'newline_delimited', hive_partitioning = true,
+                           hive_types = {{'dt': 'VARCHAR', 'hr': 'VARCHAR'}},
+                           columns = {{'event_id': 'VARCHAR', 'occurred_at': 'TIMESTAMP'}}) as l
+            where l.dt >= ? {anti}
+            order by d
+            """,
+            [since],
+        ).fetchall()
+        return [r[0] for r in rows if r[0] is not None]
+    finally:
+        con.close()
+
+
+def incremental_range(settings: config.Settings) -> tuple[str, str, int]:
+    """``(first, last, n_dates)``: the partition range of the next incremental build."""
+    today = business_today(settings)
+    if settings.dbt_target != "local":
+        first, last = clamp_range(settings, today - timedelta(days=PROD_FALLBACK_DAYS - 1), today, today)
+        return first, last, 0
+    dates = pending_business_dates(settings)
+    if not dates:
+        first, last = clamp_range(settings, today, today, today)
+        return first, last, 0
+    first, last = clamp_range(settings, min(dates), max(dates), today)
+    return first, last, len(dates)

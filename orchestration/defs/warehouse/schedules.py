@@ -1,0 +1,54 @@
+"""Schedules: the hourly incremental build (a backstop for the sensor), the daily job for the heavier
+marts, and frequent observations of the landing job and the lake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+
+from imagify import config
+from orchestration.defs.warehouse.jobs import build_daily_marts, observe_sources, refresh_marts
+from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, business_today, clamp_range, range_tags
+from orchestration.defs.warehouse.resources import SETTINGS
+from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
+
+DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts) fit in this
+
+
+@schedule(
+    job=refresh_marts,
+    cron_schedule="5 * * * *",
+    execution_timezone=SETTINGS.business_tz,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Hourly incremental build, in case the sensor missed something (or nothing landed: the marts "
+    "still show the hour passed).",
+)
+def hourly_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    if build_in_flight(context.instance):
+        return SkipReason("a build is queued or running")
+    return incremental_request(config.load(), "hourly_schedule")
+
+
+@schedule(
+    job=build_daily_marts,
+    cron_schedule="30 2 * * *",
+    execution_timezone=SETTINGS.business_tz,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Daily build of the heavier marts (incremental; labelled with the last 35 business dates).",
+)
+def daily_marts(context: ScheduleEvaluationContext) -> RunRequest:
+    settings = config.load()
+    today = business_today(settings, context.scheduled_execution_time)
+    first, last = clamp_range(settings, today - timedelta(days=DAILY_LOOKBACK_DAYS - 1), today, today)
+    return RunRequest(tags={**range_tags(first, last, MODE_INCREMENTAL), "imagify/trigger": "daily_schedule"})
+
+
+@schedule(
+    job=observe_sources,
+    cron_schedule="*/5 * * * *",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Observe the landing job and the lake every 5 minutes (lag, checkpoints, partitions).",
+)
+def observe_every_5_minutes(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest()

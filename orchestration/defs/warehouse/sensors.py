@@ -1,0 +1,61 @@
+"""The lake sensor: newly committed lake partitions (a new ``_SUCCESS``, or more files committed
+into a partition) trigger an incremental build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+
+from imagify import config
+from orchestration.defs.lake import scan
+from orchestration.defs.warehouse.jobs import refresh_marts
+from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
+from orchestration.defs.warehouse.resources import SETTINGS
+from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
+
+
+def new_partitions(cursor: str | None, current: dict[str, str]) -> list[str]:
+    seen: dict[str, str] = json.loads(cursor) if cursor else {}
+    return sorted(k for k, fp in current.items() if seen.get(k) != fp)
+
+
+@sensor(
+    job=refresh_marts,
+    minimum_interval_seconds=SETTINGS.sensor_interval_s,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Triggers the incremental build when the landing job commits new lake partitions (events or "
+    "quarantine). Waits while a build is queued or running; the cursor holds every committed partition's fingerprint.",
+)
+def lake_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    settings = config.load()
+    current = scan.committed_fingerprints(settings.lake_dir)
+    fresh = new_partitions(context.cursor, current)
+    if not fresh:
+        return SkipReason(f"no newly committed partitions ({len(current)} committed)")
+    if context.cursor is None:
+        # first tick (a new deployment, or `dagster dev` over a home that `imagify build` already built):
+        # if every landed event is staged, remember the lake as it is instead of rebuilding it
+        try:
+            pending = pending_business_dates(settings) if settings.dbt_target == "local" else [None]
+        except WarehouseLocked:
+            pending = [None]
+        if not pending and settings.warehouse_path.exists():
+            return SensorResult(
+                skip_reason=f"first tick: {len(current)} committed partitions already built",
+                cursor=json.dumps(current, sort_keys=True),
+            )
+    if build_in_flight(context.instance):
+        return SkipReason(f"{len(fresh)} new partitions; a build is queued or running, waiting for it")
+    run_key = hashlib.sha256(json.dumps(fresh).encode() + json.dumps(current, sort_keys=True).encode()).hexdigest()[:20]
+    req = incremental_request(
+        settings,
+        "lake_sensor",
+        run_key=run_key,
+        extra_tags={"imagify/new_partitions": str(len(fresh)), "imagify/newest_partition": fresh[-1]},
+    )
+    if isinstance(req, SkipReason):
+        return req
+    context.log.info(f"{len(fresh)} newly committed partitions, e.g. {fresh[:5]}")
+    return SensorResult(run_requests=[req], cursor=json.dumps(current, sort_keys=True))

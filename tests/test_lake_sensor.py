@@ -1,0 +1,141 @@
+"""The lake sensor fires on newly committed partitions (not on uncommitted ones, not twice), labels
+the run with the business dates the new events touch; the lake observations report partitions and
+rows; the landing-job status reads checkpoints and lag. dbt-free: a lake fixture in the documented
+layout."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, RunRequest, SensorResult, SkipReason, build_sensor_context
+from lake_fixture import write_batch
+
+from ingestion.simulator import Simulator
+from orchestration.defs.lake import scan
+from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, RANGE_END_TAG, RANGE_START_TAG
+from orchestration.defs.warehouse.sensors import lake_partitions_sensor
+
+END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return tmp_path
+
+
+def _tick(instance: DagsterInstance, cursor: str | None) -> SensorResult | SkipReason:
+    ctx = build_sensor_context(instance=instance, cursor=cursor)
+    return lake_partitions_sensor(ctx)
+
+
+def test_sensor_fires_on_a_new_committed_partition(home: Path) -> None:
+    with DagsterInstance.ephemeral() as instance:
+        res = _tick(instance, None)
+        assert isinstance(res, SkipReason) and "no newly committed" in res.skip_message
+
+        lines = list(Simulator(users=20, days=3, seed=1, end=END).records())
+        write_batch(home, lines, END - timedelta(hours=2), commit=False)  # written, not committed yet
+        res = _tick(instance, None)
+        assert isinstance(res, SkipReason), "an uncommitted partition does not trigger a build"
+
+        write_batch(home, lines, END - timedelta(hours=2), commit=True)
+        res = _tick(instance, None)
+        assert isinstance(res, SensorResult) and len(res.run_requests or []) == 1
+        req: RunRequest = res.run_requests[0]  # type: ignore[index]
+        assert req.tags[MODE_TAG] == MODE_INCREMENTAL
+        # the events span 3 days ending now: the range is their business dates (UTC+7)
+        first = (END - timedelta(days=3) + timedelta(hours=7)).date()
+        last = (END + timedelta(hours=7)).date()
+        assert (req.tags[RANGE_START_TAG], req.tags[RANGE_END_TAG]) in {
+            (first.isoformat(), last.isoformat()),
+            ((first + timedelta(days=1)).isoformat(), last.isoformat()),  # the first hours may hold no event
+        }
+        assert req.tags["imagify/new_partitions"] == "2"  # events + quarantine partitions
+        cursor = res.cursor
+
+        res = _tick(instance, cursor)
+        assert isinstance(res, SkipReason), "the same partitions do not trigger twice"
+
+        # the landing job commits more files into the same hour: a new fingerprint, a new build
+        more = list(Simulator(users=5, days=0.1, seed=2, end=END, user_prefix="x_").records())
+        time.sleep(0.01)
+        write_batch(home, more, END - timedelta(hours=2), name="part-1")
+        res = _tick(instance, cursor)
+        assert isinstance(res, SensorResult) and len(res.run_requests or []) == 1
+        assert res.run_requests[0].tags[RANGE_END_TAG] == last.isoformat()  # type: ignore[index]
+        assert json.loads(res.cursor or "{}").keys() == json.loads(cursor or "{}").keys()
+
+        # a new hour partition
+        write_batch(home, more[:50], END - timedelta(hours=1), name="part-2")
+        res = _tick(instance, res.cursor)
+        assert isinstance(res, SensorResult) and res.run_requests
+
+
+def test_lake_scan_counts_committed_rows_and_ignores_hidden_files(home: Path) -> None:
+    lines = list(Simulator(users=10, days=1, seed=3, end=END).records())
+    counts = write_batch(home, lines, END - timedelta(hours=3))
+    hidden = home / "lake" / "events" / f"dt={END - timedelta(hours=3):%Y-%m-%d}" / f"hr={END - timedelta(hours=3):%H}"
+    (hidden / ".part-in-progress").write_text('{"x": 1}\n' * 7)
+    write_batch(home, lines[:5], END - timedelta(hours=1), name="p", commit=False, seen=set())
+    parts = scan.scan_table(home / "lake", "events")
+    assert [p.committed for p in parts] == [True, False]
+    summary = scan.summarize(parts, "events")
+    assert summary.rows == counts["events"], "committed rows only, hidden files never counted"
+    assert summary.committed_partitions == 1 and summary.newest is not None
+    meta = summary.as_metadata()
+    assert meta["rows"] == counts["events"] and meta["uncommitted_partitions"] == 1
+
+
+def test_landing_status_reads_checkpoint_and_lag(home: Path) -> None:
+    flink = home / "flink"
+    (flink / "control").mkdir(parents=True)
+    (flink / "control" / "job.json").write_text(json.dumps({"job_id": "abc", "restored_from": None}))
+    chk = flink / "checkpoints" / "abc" / "chk-7"
+    chk.mkdir(parents=True)
+    (chk / "_metadata").write_text("x")
+    seg = home / "stream" / "events" / "segments"
+    seg.mkdir(parents=True)
+    now = time.time()
+    old_ms = int((now - 120) * 1000)
+    (seg / f"{old_ms}-w1-000001-100.jsonl").write_text("")
+    (seg / f"{old_ms + 1000}-w1-000002-50.jsonl").write_text("")
+    audit = home / "lake" / "_landing_audit"
+    audit.mkdir(parents=True)
+    (audit / "part-0").write_text(
+        json.dumps({"segment": f"file:/x/{old_ms}-w1-000001-100.jsonl", "records": 100, "window_end": "2026-01-01"})
+        + "\n"
+    )
+    st = scan.landing_status(flink, seg, audit, now=now)
+    assert st.state == "running" and st.job_id == "abc"
+    assert st.last_checkpoint and st.last_checkpoint.endswith("chk-7")
+    assert st.published_records == 150 and st.landed_records == 100 and st.records_behind == 50
+    assert st.oldest_unlanded_age_s is not None and 110 < st.oldest_unlanded_age_s < 130
+    (flink / "control" / "result.json").write_text(json.dumps({"ok": True, "savepoint": "sp"}))
+    assert scan.landing_status(flink, seg, audit, now=now).state == "stopped"
+
+
+def test_hourly_schedule_requests_an_incremental_refresh_unless_a_build_is_running(home: Path) -> None:
+    from dagster import DagsterRunStatus, build_schedule_context, instance_for_test
+
+    from orchestration.defs.warehouse.jobs import WAREHOUSE_TAGS
+    from orchestration.defs.warehouse.schedules import hourly_build
+
+    lines = list(Simulator(users=10, days=2, seed=5, end=END).records())
+    write_batch(home, lines, END - timedelta(hours=1))
+    with instance_for_test() as instance:
+        ctx = build_schedule_context(instance=instance, scheduled_execution_time=END)
+        reqs = hourly_build.evaluate_tick(ctx).run_requests or []
+        assert len(reqs) == 1 and reqs[0].tags[MODE_TAG] == MODE_INCREMENTAL
+        assert reqs[0].tags[RANGE_END_TAG] >= reqs[0].tags[RANGE_START_TAG]
+        # a warehouse run in flight: the schedule waits (one DuckDB writer at a time)
+        from dagster._core.test_utils import create_run_for_test
+
+        create_run_for_test(instance, job_name="build_warehouse", tags=WAREHOUSE_TAGS, status=DagsterRunStatus.STARTED)
+        res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
+        assert not res.run_requests and "queued or running" in (res.skip_message or "")

@@ -1,0 +1,179 @@
+"""Headless Chromium against `imagify ui` (dagster dev) on localhost: the asset graph from the
+stream to the dashboards, and the checks page of the staged events after a bad batch was blocked.
+Screenshots go to artifacts/ui-screenshots/ (git-ignored). Fails on an error page, an HTTP error or
+an uncaught exception in the page.
+
+Chromium is the Debian package (`make browser-deps`, which this test runs when chromium is missing);
+the test is skipped only when there is no apt-get to install it. Playwright drives it through
+``executable_path`` and never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lake_fixture import write_batch
+
+from imagify.config import REPO_ROOT
+from ingestion.simulator import Simulator
+
+pytestmark = pytest.mark.e2e
+IMAGIFY = str(Path(sys.executable).parent / "imagify")
+SHOTS = REPO_ROOT / "artifacts" / "ui-screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ERROR_MARKERS = ("Something went wrong", "Unexpected error", "An error occurred", "Page not found", "404")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if not shutil.which("apt-get"):
+        pytest.skip("no chromium and no apt-get to install it: install Chromium to run the browser test")
+    subprocess.run(["make", "-s", "browser-deps"], cwd=REPO_ROOT, check=True, timeout=900)
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "make browser-deps did not install chromium"
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"dagster dev exited:\n{log.read_text()[-4000:]}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")
+
+
+def _runs_settled(home: Path, timeout_s: float = 180) -> None:
+    """Wait until no run is queued or running (the sensors may have started one)."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    active = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with DagsterInstance.get() as instance:
+            deadline = time.monotonic() + timeout_s
+            while instance.get_run_ids(RunsFilter(statuses=active)) and time.monotonic() < deadline:
+                time.sleep(1)
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+def _check_page(page, name: str, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
+    text = page.inner_text("body")
+    for marker in ERROR_MARKERS:
+        assert marker not in text, f"{name}: error page ({marker!r})"
+    assert not errors, f"{name}: uncaught errors in the page: {errors}"
+
+
+def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
+    chromium = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path / "home"
+    env = {**os.environ, "IMAGIFY_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    write_batch(home, list(Simulator(users=150, days=21, seed=3, end=end).records()), end - timedelta(hours=2))
+    subprocess.run([IMAGIFY, "build"], env=env, check=True, capture_output=True, timeout=600)
+    bad = []
+    for line in Simulator(users=40, days=0.2, seed=9, end=end, user_prefix="z_").records():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(ev, dict) and ev.get("event_type") == "generation_completed":
+            ev["properties"]["latency_ms"] = 3_600_000
+        bad.append(json.dumps(ev))
+    write_batch(home, bad, end - timedelta(minutes=30), name="bad", seen=set())
+    assert subprocess.run([IMAGIFY, "build"], env=env, capture_output=True, timeout=600).returncode == 1
+
+    port = _free_port()
+    log = tmp_path / "dagster-dev.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [IMAGIFY, "ui", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        _wait_http(f"{base}/server_info", proc, log)
+        _runs_settled(home)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            ctx = browser.new_context(viewport={"width": 1800, "height": 1050})
+            ctx.add_init_script("localStorage.setItem('communityNux', '1')")  # no newsletter pop-up
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            # 1. the global asset graph, every group expanded
+            resp = page.goto(f"{base}/asset-groups", wait_until="networkidle")
+            assert resp is not None and resp.status < 400
+            page.get_by_text("staging", exact=True).first.wait_for(timeout=60_000)
+            page.mouse.click(1200, 600)  # focus the graph canvas
+            page.keyboard.press("Alt+e")  # "Expand all groups"
+            for node in ("landing_job", "stg_events", "revenue_daily", "marts_export"):
+                page.get_by_text(node, exact=True).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(2000)
+            _check_page(page, "asset graph", errors)
+            page.screenshot(path=str(SHOTS / "asset_graph.png"))
+
+            # 2. the checks of the staged events: the GX check that blocked the bad batch, and why
+            resp = page.goto(f"{base}/assets/staging/stg_events?view=checks", wait_until="networkidle")
+            assert resp is not None and resp.status < 400
+            page.get_by_text("gx_events_batch", exact=True).first.click(timeout=60_000)
+            page.get_by_text("latency_ms", exact=False).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            _check_page(page, "checks page", errors)
+            page.screenshot(path=str(SHOTS / "stg_events_checks.png"), full_page=True)
+
+            # 3. the marts' daily partitions (backfills are launched from here)
+            resp = page.goto(f"{base}/assets/marts/revenue_daily?view=partitions", wait_until="networkidle")
+            assert resp is not None and resp.status < 400
+            page.get_by_text("Partitions", exact=False).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(2500)
+            _check_page(page, "partitions page", errors)
+            page.screenshot(path=str(SHOTS / "revenue_daily_partitions.png"))
+
+            # 4. the runs: the failed build says which check stopped it
+            resp = page.goto(f"{base}/runs", wait_until="networkidle")
+            assert resp is not None and resp.status < 400
+            page.get_by_text("build_warehouse", exact=True).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            _check_page(page, "runs page", errors)
+            page.screenshot(path=str(SHOTS / "runs.png"))
+            browser.close()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # dagster dev stops its webserver and daemon on Ctrl-C
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+    for name in ("asset_graph", "stg_events_checks", "revenue_daily_partitions", "runs"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 20_000, f"{name}.png looks empty"
