@@ -120,7 +120,14 @@ def test_athena_sql_of_full_and_incremental_builds(aws_env: dict[str, str], tmp_
                 "StorageDescriptor": {"Columns": [{"Name": "built_at", "Type": "timestamp"}], "Location": "s3://x/y"},
             },
         )
-    incremental = _compile(aws_env, tmp_path / "incremental")
+    try:
+        incremental = _compile(aws_env, tmp_path / "incremental")
+    finally:  # moto's state is per process: leave no tables behind for other tests
+        for model in INCREMENTAL:
+            db = "staging" if model.startswith(("stg_", "int_")) else "marts"
+            glue.delete_table(DatabaseName=db, Name=model)
+        for db in ("staging", "marts"):
+            glue.delete_database(Name=db)
     _check_athena_sql(incremental)
     assert "not exists" in incremental["stg_events"].lower(), "stg_events compiled its incremental branch"
     assert "max(built_at)" in incremental["revenue_daily"].lower()

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'credits_reconciliation'}}}) }}
 {#- Credits sold per user (credits_reconciliation) equal the credits added by the user's
     deduplicated successful payments. -#}
 select r.user_id

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'revenue_daily'}}}) }}
 {#- Revenue in revenue_daily equals the deduplicated successful payments in staging. -#}
 with mart as (
     select coalesce(sum(gross_revenue_vnd), 0) as revenue, coalesce(sum(payments), 0) as payments,
