@@ -42,7 +42,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def open_repository(settings: Settings) -> Repository:
     if settings.api_store == "dynamodb":
-        raise ValueError("IMAGIFY_API_STORE=dynamodb is not implemented yet; use sqlite")
+        from generation_service.dynamodb_repository import DynamoRepository
+
+        return DynamoRepository(settings.dynamodb_table, region=settings.dynamodb_region,
+                                endpoint_url=settings.dynamodb_endpoint)
     from generation_service.sqlite_repository import SqliteRepository
 
     return SqliteRepository(settings.api_dir / "imagify.db")

@@ -249,7 +249,8 @@ class Service:
         body = self._generation_view(gen)
         low: list[int] = []
 
-        def events_for(before: int, after: int) -> Events:
+        def events_for(before: int, after: int) -> Events:  # may run more than once (optimistic retries)
+            low.clear()
             evs = [event("generation_requested", p.user_id,
                          {"generation_id": gen.id, "prompt": prompt, "model_requested": model,
                           "n_images": n_images, "model": info.id, "size": size}, p.session_id)]

@@ -25,6 +25,8 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_SCRYPT_N | 16384 | scrypt cost (N) for new password hashes; stored with each hash |
 | IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
 | IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
+| IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
+| IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
 | IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
@@ -110,6 +112,8 @@ class Settings:
     vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
     vnpay_return_url: str = ""
     vnpay_expire_min: int = 15
+    dynamodb_region: str = "us-east-1"
+    dynamodb_endpoint: str = ""
 
     @property
     def api_dir(self) -> Path:
@@ -237,4 +241,6 @@ def _api_settings(home: Path) -> dict[str, object]:
         vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
         vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
         vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
+        dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
+        dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
     )
