@@ -56,8 +56,15 @@ def build_service(
     adapter: ModelAdapter | None = None,
     producer_factory: Callable[[], Producer] | None = None,
     relay_flush_s: float | None = None,
+    background: str | None = None,
 ) -> Service:
+    """The service; with ``background`` "process" (IMAGIFY_API_BACKGROUND, the default of ``imagify
+    serve``) its workers and event relay run in a separate process, "thread" keeps them here."""
     from ingestion.streams import open_producer
+
+    mode = background or settings.api_background
+    if mode == "process" and (adapter is not None or producer_factory is not None):
+        raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")
 
     repo = open_repository(settings)
     config = ServiceConfig(
@@ -68,16 +75,21 @@ def build_service(
         vnpay_expire_min=settings.vnpay_expire_min, rate_limit=settings.rate_limit,
         rate_window_s=settings.rate_window_s,
     )
-    relay = OutboxRelay(
+    relay = None if mode == "process" else OutboxRelay(
         repo,
         producer_factory or (lambda: open_producer(settings)),
         flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
     )
-    return Service(
+    svc = Service(
         config, repo, adapter or make_adapter(settings.image_backend, settings.bedrock_region),
         open_object_store(settings.object_store), open_cache(settings.redis_url),
         load_or_create_secret(settings.api_secret, settings.api_dir), relay, settings.generation_workers,
     )
+    if mode == "process":
+        from generation_service.background import BackgroundProcess
+
+        svc.background = BackgroundProcess(settings, svc.hub.publish)
+    return svc
 
 
 class BodyLimit:

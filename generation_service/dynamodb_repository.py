@@ -182,6 +182,7 @@ class DynamoRepository(Repository):
                 "schema in the README (generation API section) or DynamoRepository.create_table"
             ) from None
         self._last_seq = 0
+        self.blocking_io = True  # network round trips: the API calls this off its event loop
         self._seq_lock = threading.Lock()
 
     @classmethod
@@ -437,11 +438,17 @@ class DynamoRepository(Repository):
              ":running": "running"},
             "#s = :running", {"#s": "status"},
         )
-        try:
-            self._transact([update, *self._outbox_puts(events)])
-        except _Cancelled as c:
-            if c.codes[0] != "ConditionalCheckFailed":  # not running any more: someone else finished it
-                raise
+
+        def attempt() -> None:
+            try:
+                self._transact([update, *self._outbox_puts(events)])
+            except _Cancelled as c:
+                if "TransactionConflict" in c.codes:
+                    raise _Retry from c
+                if c.codes[0] != "ConditionalCheckFailed":  # not running any more: someone else finished it
+                    raise
+
+        self._retrying(attempt)
 
     def fail_generation(
         self, gen_id: str, error_code: str, error_message: str, latency_ms: int, finished_at: str,
@@ -497,6 +504,16 @@ class DynamoRepository(Repository):
             if "LastEvaluatedKey" not in r:
                 return ids
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+    def queued_generations(self, limit: int) -> list[str]:
+        ids = []
+        for gen_id in self.unfinished_generations():
+            g = self.get_generation(gen_id)
+            if g is not None and g.status == "queued":
+                ids.append(gen_id)
+                if len(ids) >= limit:
+                    break
+        return ids
 
     def requeue_generation(self, gen_id: str) -> None:
         key = self._gen_key(gen_id)
@@ -577,12 +594,18 @@ class DynamoRepository(Repository):
             return None
         return Idem(scope, key, d["request_hash"], int(d["status"]), json.loads(d["body"]))
 
-    def outbox_fetch(self, limit: int) -> list[tuple[int, str, str]]:
+    def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
+        # seqs are time-ordered, not commit-ordered: a record committed late with a smaller seq is
+        # found once the relay has flushed what it holds and reads from the start again
         rows: list[tuple[int, str, str]] = []
         for shard in range(OUTBOX_SHARDS):
+            cond, values = "pk = :p", {":p": {"S": f"OUTBOX#{shard}"}}
+            if after is not None:
+                cond += " AND sk > :after"
+                values[":after"] = {"S": f"{after:024d}"}
             r = self.client.query(
-                TableName=self.table, ConsistentRead=True, Limit=limit, KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": {"S": f"OUTBOX#{shard}"}},
+                TableName=self.table, ConsistentRead=True, Limit=limit, KeyConditionExpression=cond,
+                ExpressionAttributeValues=values,
             )
             rows += [(int(it["seq"]["N"]), it["record"]["S"], it["partition_key"]["S"]) for it in r["Items"]]
         rows.sort()

@@ -238,14 +238,23 @@ class Repository(abc.ABC):
     def get_idempotent(self, scope: str, key: str) -> Idem | None: ...
 
     @abc.abstractmethod
-    def outbox_fetch(self, limit: int) -> list[tuple[int, str, str]]:
-        """Oldest first: (seq, record JSON, partition key)."""
+    def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
+        """Oldest first: (seq, record JSON, partition key); with ``after`` only records whose seq is
+        greater (the relay's records in flight are not read again)."""
 
     @abc.abstractmethod
     def outbox_delete(self, seqs: list[int]) -> None: ...
 
     @abc.abstractmethod
     def outbox_size(self) -> int: ...
+
+    def queued_generations(self, limit: int) -> list[str]:
+        """Ids of queued generations, oldest first, at most ``limit`` (what a worker process polls)."""
+        return [g for g in self.unfinished_generations() if (x := self.get_generation(g)) and x.status == "queued"][
+            :limit]
+
+    # True when calls wait on the network (DynamoDB): the API then runs them off the event loop
+    blocking_io = False
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

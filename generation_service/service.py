@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
@@ -28,6 +28,9 @@ from generation_service.rate_limit import RateDecision, RateLimiter
 from generation_service.repository import EmailTaken, Events, Generation, Idem, ImageRef, Order, Repository, User
 from generation_service.security import TokenError, TokenSigner, dummy_verify, hash_password, verify_password
 from generation_service.worker import GenerationWorkers
+
+if TYPE_CHECKING:
+    from generation_service.background import BackgroundProcess
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -85,21 +88,32 @@ class Service:
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
         self.workers = GenerationWorkers(self.run_generation, workers)
+        # set when workers and relay run in a separate process (imagify serve): see background.py
+        self.background: BackgroundProcess | None = None
+        self.startup_backlog: list[str] = []
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.background is not None:  # the background process re-queues and runs the backlog
+            self.background.start()
+            self._started = True
+            return
         backlog = self.repo.unfinished_generations()
         for gen_id in backlog:
             self.repo.requeue_generation(gen_id)  # running when the last process stopped
         if backlog:
             log.info("re-queued %d unfinished generations", len(backlog))
+        self.startup_backlog = backlog
         self.workers.start(backlog)
         if self.relay is not None:
             self.relay.start()
         self._started = True
 
     def stop(self) -> None:
+        if self._started and self.background is not None:
+            self.background.stop()
+            self._started = False
         if self._started:
             self.workers.stop()
             if self.relay is not None:
@@ -261,7 +275,8 @@ class Service:
 
         self.repo.accept_generation(gen, events_for, self._with(idem, 202, body))
         self._emitted()
-        self.workers.submit(gen.id)
+        if self.background is None:  # else the background process finds it in the repository
+            self.workers.submit(gen.id)
         for balance in low:
             self.hub.publish(p.user_id, "credits.low", {"balance": balance, "threshold": self.config.low_credits})
         return body

@@ -32,6 +32,8 @@ from generation_service.repository import (
     User,
 )
 
+OUTBOX_DELETE_CHUNK = 500
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
@@ -343,16 +345,23 @@ class SqliteRepository(Repository):
             return None
         return Idem(row["scope"], row["key"], row["request_hash"], row["status"], json.loads(row["body"]))
 
-    def outbox_fetch(self, limit: int) -> list[tuple[int, str, str]]:
-        rows = self._conn().execute("SELECT seq, record, partition_key FROM outbox ORDER BY seq LIMIT ?",
-                                    (limit,)).fetchall()
+    def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
+        # seq follows commit order here (one writer at a time), so ``after`` skips nothing unsent
+        rows = self._conn().execute("SELECT seq, record, partition_key FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    (-1 if after is None else after, limit)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def outbox_delete(self, seqs: list[int]) -> None:
-        if not seqs:
-            return
-        with self._tx() as c:
-            c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+        # short transactions: the write lock is never held long enough to stall a request
+        for i in range(0, len(seqs), OUTBOX_DELETE_CHUNK):
+            with self._tx() as c:
+                c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs[i:i + OUTBOX_DELETE_CHUNK]])
+
+    def queued_generations(self, limit: int) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM generations WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?", (limit,)
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def outbox_size(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM outbox").fetchone()[0])

@@ -27,6 +27,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
 | IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
 | IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
+| IMAGIFY_API_BACKGROUND | process | generation workers and event relay: in a separate process, or thread (in the API) |
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
 | IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
@@ -114,6 +115,7 @@ class Settings:
     vnpay_expire_min: int = 15
     dynamodb_region: str = "us-east-1"
     dynamodb_endpoint: str = ""
+    api_background: str = "process"
 
     @property
     def api_dir(self) -> Path:
@@ -200,6 +202,9 @@ def _api_settings(home: Path) -> dict[str, object]:
     store = _env("IMAGIFY_API_STORE", "sqlite")
     if store not in {"sqlite", "dynamodb"}:
         raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
+    background_mode = _env("IMAGIFY_API_BACKGROUND", "process")
+    if background_mode not in {"process", "thread"}:
+        raise ValueError(f"IMAGIFY_API_BACKGROUND must be 'process' or 'thread', got {background_mode!r}")
     backend = _env("IMAGIFY_IMAGE_BACKEND", "local")
     if backend not in {"local", "bedrock"}:
         raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
@@ -243,4 +248,5 @@ def _api_settings(home: Path) -> dict[str, object]:
         vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
         dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
         dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
+        api_background=background_mode,
     )

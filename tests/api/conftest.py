@@ -29,6 +29,7 @@ def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str) -> Call
     monkeypatch.setenv("IMAGIFY_SCRYPT_N", "1024")  # fast in tests; the hash records its own N
     monkeypatch.setenv("IMAGIFY_SEGMENT_MAX_AGE_S", "0.2")
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("IMAGIFY_API_BACKGROUND", "thread")  # workers in the test process (test_api_background)
 
     def load(**env: str) -> config.Settings:
         for k, v in env.items():
