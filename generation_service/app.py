@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -183,8 +184,11 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     # The hot paths (token check, rate limit, accepting and reading a generation) run on the event
     # loop: they are sub-millisecond in-memory work plus one short SQLite transaction, cheaper
-    # than the thread-pool hops FastAPI makes for sync handlers. Slow work (scrypt, the models)
-    # stays off the loop: login/register are sync handlers, generation runs in worker threads.
+    # than the thread-pool hops FastAPI makes for sync handlers; accepts share commits (group
+    # commit). Slow work (scrypt, the models) stays off the loop: login/register are sync
+    # handlers, generation runs in worker threads. A repository that waits on the network
+    # (DynamoDB, Redis: ``blocking_io``) is always called from the thread pool.
+    blocking = svc.repo.blocking_io or svc.cache.blocking_io
     def client_ip(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
@@ -202,12 +206,19 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         if not authorization or not authorization.lower().startswith("bearer "):
             raise ApiError(401, "missing_token", "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
                            headers={"WWW-Authenticate": "Bearer"})
-        p = svc.authenticate(authorization[7:].strip())
-        rate_limited(f"user:{p.user_id}", response)
-        return p
+        def check(token: str) -> Principal:
+            p = svc.authenticate(token)
+            rate_limited(f"user:{p.user_id}", response)
+            return p
+
+        token = authorization[7:].strip()
+        return await run_in_threadpool(check, token) if blocking else check(token)
 
     async def anonymous(request: Request, response: Response) -> None:
-        rate_limited(f"ip:{client_ip(request)}", response)
+        if blocking:
+            await run_in_threadpool(rate_limited, f"ip:{client_ip(request)}", response)
+        else:
+            rate_limited(f"ip:{client_ip(request)}", response)
 
     User = Annotated[Principal, Depends(principal)]
     IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe key (1-255 chars)")]
@@ -250,9 +261,13 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     @app.post("/v1/generations", status_code=202, response_model=schemas.GenerationOut, tags=["generations"],
               responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}})
     async def create_generation(body: schemas.GenerationIn, p: User, idempotency_key: IdemKey = None) -> dict[str, Any]:
+        args = (p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt, body.seed)
+        if blocking:
+            idem = await run_in_threadpool(svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations",
+                                           body.model_dump())
+            return await run_in_threadpool(svc.create_generation, *args, idem)
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
-        return svc.create_generation(p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt,
-                                     body.seed, idem)
+        return await svc.create_generation_async(*args, idem)
 
     @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
     def list_generations(p: User, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
@@ -260,6 +275,8 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     @app.get("/v1/generations/{generation_id}", response_model=schemas.GenerationOut, tags=["generations"])
     async def get_generation(generation_id: str, p: User) -> dict[str, Any]:
+        if blocking:
+            return await run_in_threadpool(svc.get_generation, p, generation_id)
         return svc.get_generation(p, generation_id)
 
     @app.get("/v1/generations/{generation_id}/images/{image_id}", tags=["generations"],

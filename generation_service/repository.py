@@ -172,6 +172,19 @@ class Repository(abc.ABC):
         """Charge ``gen.credits`` (never below zero: InsufficientCredits) and store the generation
         as queued; returns the balance after. Raises IdempotentReplay for a repeated key."""
 
+    def accept_many(
+        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
+    ) -> list[int | Exception]:
+        """Several accepts, in order; for each the balance after or the exception it raised.
+        Implementations may commit them together (SQLite: one transaction)."""
+        results: list[int | Exception] = []
+        for gen, events_for, idem in accepts:
+            try:
+                results.append(self.accept_generation(gen, events_for, idem))
+            except Exception as exc:  # noqa: BLE001 - handed to its own request
+                results.append(exc)
+        return results
+
     @abc.abstractmethod
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         """queued → running; None if it is not queued (already taken or finished)."""

@@ -223,17 +223,37 @@ class SqliteRepository(Repository):
     # -- generations ------------------------------------------------------------------------------
     def accept_generation(self, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
         with self._tx() as c:
-            self._check_idem(c, idem)
-            before, after = self._append(c, gen.user_id, "charge", -gen.credits, gen.id, gen.created_at)
-            c.execute(
-                "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
-                "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
-                 gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
-            )
-            self._emit(c, events_for(before, after))
-            self._store_idem(c, idem)
-            return after
+            return self._accept(c, gen, events_for, idem)
+
+    def accept_many(
+        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
+    ) -> list[int | Exception]:
+        """One transaction (one commit) for all; each accept in a savepoint of its own, so a refused
+        one (InsufficientCredits, idempotent replay...) leaves no trace and the others stand."""
+        results: list[int | Exception] = []
+        with self._tx() as c:
+            for gen, events_for, idem in accepts:
+                c.execute("SAVEPOINT accept")
+                try:
+                    results.append(self._accept(c, gen, events_for, idem))
+                except Exception as exc:  # noqa: BLE001 - handed to its own request
+                    c.execute("ROLLBACK TO accept")
+                    results.append(exc)
+                c.execute("RELEASE accept")
+        return results
+
+    def _accept(self, c: sqlite3.Connection, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
+        self._check_idem(c, idem)
+        before, after = self._append(c, gen.user_id, "charge", -gen.credits, gen.id, gen.created_at)
+        c.execute(
+            "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
+            "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
+             gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
+        )
+        self._emit(c, events_for(before, after))
+        self._store_idem(c, idem)
+        return after
 
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         with self._tx() as c:
