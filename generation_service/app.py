@@ -23,6 +23,7 @@ from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.cache import open_cache
 from generation_service.errors import ApiError, IdempotentReplay, error_body
 from generation_service.events import OutboxRelay
+from generation_service.fast_path import GenerationFastPath
 from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
@@ -179,7 +180,6 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         responses=ERRORS,
     )
     app.state.service = svc
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
 
     # The hot paths (token check, rate limit, accepting and reading a generation) run on the event
@@ -189,23 +189,33 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     # handlers, generation runs in worker threads. A repository that waits on the network
     # (DynamoDB, Redis: ``blocking_io``) is always called from the thread pool.
     blocking = svc.repo.blocking_io or svc.cache.blocking_io
+
     def client_ip(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
-    def rate_limited(subject: str, response: Response | None) -> None:
+    def rate_headers(subject: str) -> dict[str, str]:
         d = svc.rate_check(subject)
         headers = {"X-RateLimit-Limit": str(d.limit), "X-RateLimit-Remaining": str(d.remaining),
                    "X-RateLimit-Reset": str(d.reset_s)}
         if not d.allowed:
             raise ApiError(429, "rate_limited", f"too many requests; try again in {d.reset_s}s",
                            headers={**headers, "Retry-After": str(d.reset_s)})
+        return headers
+
+    def rate_limited(subject: str, response: Response | None) -> None:
+        headers = rate_headers(subject)
         if response is not None:
             response.headers.update(headers)
+
+    if not blocking and settings.api_fast_path:
+        app.add_middleware(GenerationFastPath, service=svc, rate_headers=rate_headers)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any path
 
     async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise ApiError(401, "missing_token", "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
                            headers={"WWW-Authenticate": "Bearer"})
+
         def check(token: str) -> Principal:
             p = svc.authenticate(token)
             rate_limited(f"user:{p.user_id}", response)

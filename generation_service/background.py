@@ -107,6 +107,8 @@ def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_
     from generation_service.app import build_service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if settings.api_background_nice:
+        os.nice(settings.api_background_nice)  # requests first: rendering waits when the CPU is short
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the API stops us

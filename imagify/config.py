@@ -28,6 +28,8 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
 | IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
 | IMAGIFY_API_BACKGROUND | process | generation workers and event relay: in a separate process, or thread (in the API) |
+| IMAGIFY_API_FAST_PATH | 1 | 1: POST /v1/generations served by a lean ASGI path (same semantics); 0: by FastAPI |
+| IMAGIFY_API_BACKGROUND_NICE | 10 | niceness added to the background process (0-19): requests get the CPU first |
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
 | IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
@@ -116,6 +118,8 @@ class Settings:
     dynamodb_region: str = "us-east-1"
     dynamodb_endpoint: str = ""
     api_background: str = "process"
+    api_fast_path: bool = True
+    api_background_nice: int = 10
 
     @property
     def api_dir(self) -> Path:
@@ -249,4 +253,6 @@ def _api_settings(home: Path) -> dict[str, object]:
         dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
         dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
         api_background=background_mode,
+        api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
+        api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
     )
