@@ -388,6 +388,8 @@ class DynamoRepository(Repository):
         def attempt() -> int:
             balance, version = self._profile(gen.user_id)
             after = balance - gen.credits
+            if after < 0 and idem is not None:
+                self._replay(idem)  # a repeated request is answered as the first, not refused
             items = self._movement(gen.user_id, "charge", -gen.credits, gen.id, gen.created_at, balance, version)
             items += [self._put(record), pointer, *self._outbox_puts(events_for(balance, after))]
             items += self._idem_put(idem)
