@@ -6,7 +6,7 @@ Key schema (``pk`` and ``sk`` are strings; see :func:`table_definition` and the 
 |---|---|---|---|
 | profile | ``USER#<id>`` | ``PROFILE`` | e-mail, hash, name; ``balance`` and ``ledger_seq`` (the version) |
 | ledger entry | ``USER#<id>`` | ``TRANSACTION#<seq:010d>`` | append-only, written once (``attribute_not_exists``) |
-| generation | ``USER#<id>`` | ``IMAGE#<generation id>`` | ``lsi1sk`` orders by time; ``gsi1pk`` while unfinished |
+| generation | ``USER#<id>`` | ``IMAGE#<generation id>`` | ``lsi1sk`` orders by time; ``gsi1pk`` QUEUED/RUNNING |
 | order | ``USER#<id>`` | ``ORDER#<order id>`` | VNPAY order |
 | e-mail | ``EMAIL#<email>`` | ``EMAIL`` | unique e-mail → user id |
 | pointers | ``GENERATION#<id>`` / ``ORDER#<id>`` | same | → user id (strongly consistent lookup by id) |
@@ -22,7 +22,8 @@ the key was never used). Two concurrent charges read the same version; one commi
 transaction is cancelled and retried from a fresh read — so a balance is never overdrawn and the
 ledger never has two entries with one sequence number. Lookups by id that must be strongly
 consistent (a generation right after 202, an IPN's order) go through pointer items, not a GSI;
-the sparse GSI ``gsi1`` (only queued/running generations carry ``gsi1pk``) is read at start-up.
+the sparse GSI ``gsi1`` (only queued/running generations carry ``gsi1pk``: ``QUEUED`` or ``RUNNING``)
+is the work queue that workers poll, and what is re-queued at start-up.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from generation_service.repository import (
 log = logging.getLogger(__name__)
 
 OUTBOX_SHARDS = 4  # outbox partitions (spreads the write load; a user's events stay in one shard)
-UNFINISHED = "UNFINISHED"  # gsi1pk of queued/running generations
+QUEUED, RUNNING = "QUEUED", "RUNNING"  # gsi1pk of queued / running generations (finished ones have none)
 MAX_ATTEMPTS = 60  # optimistic-concurrency retries of one money movement before giving up
 TRANSACTION_ITEMS = 100  # DynamoDB's limit of items in one TransactWriteItems
 
@@ -382,7 +383,7 @@ class DynamoRepository(Repository):
         record = {f: getattr(gen, f) for f in _GEN_FIELDS}
         record.update(pk=_user_pk(gen.user_id), sk=f"IMAGE#{gen.id}", status="queued", images=[],
                       cost_usd=Decimal(repr(gen.cost_usd)), lsi1sk=f"IMAGE#{gen.created_at}#{gen.id}",
-                      gsi1pk=UNFINISHED, gsi1sk=f"{gen.created_at}#{gen.id}")
+                      gsi1pk=QUEUED, gsi1sk=f"{gen.created_at}#{gen.id}")
         pointer = self._put({"pk": f"GENERATION#{gen.id}", "sk": "GENERATION", "user_id": gen.user_id})
 
         def attempt() -> int:
@@ -419,9 +420,11 @@ class DynamoRepository(Repository):
             return None
         try:
             r = self.client.update_item(
-                TableName=self.table, Key=_key(*key), UpdateExpression="SET #s = :running, started_at = :at",
+                TableName=self.table, Key=_key(*key),
+                UpdateExpression="SET #s = :running, started_at = :at, gsi1pk = :g",
                 ConditionExpression="#s = :queued", ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_item({":running": "running", ":queued": "queued", ":at": started_at}),
+                ExpressionAttributeValues=_item({":running": "running", ":queued": "queued", ":at": started_at,
+                                                 ":g": RUNNING}),
                 ReturnValues="ALL_NEW",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -494,28 +497,28 @@ class DynamoRepository(Repository):
         )
         return [_generation(_plain(it)) for it in r["Items"]]
 
-    def unfinished_generations(self) -> list[str]:
-        ids: list[str] = []
+    def _in_state(self, state: str, limit: int | None = None) -> list[tuple[str, str]]:
+        """(gsi1sk, generation id) of the generations in ``state``, oldest first (eventually consistent)."""
+        out: list[tuple[str, str]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :u",
-            "ExpressionAttributeValues": {":u": {"S": UNFINISHED}},
+            "ExpressionAttributeValues": {":u": {"S": state}},
         }
-        while True:
+        while limit is None or len(out) < limit:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(out)
             r = self.client.query(**kwargs)
-            ids += [it["sk"]["S"].removeprefix("IMAGE#") for it in r["Items"]]
+            out += [(it["gsi1sk"]["S"], it["sk"]["S"].removeprefix("IMAGE#")) for it in r["Items"]]
             if "LastEvaluatedKey" not in r:
-                return ids
+                break
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+        return out
+
+    def unfinished_generations(self) -> list[str]:
+        return [gen_id for _, gen_id in sorted(self._in_state(QUEUED) + self._in_state(RUNNING))]
 
     def queued_generations(self, limit: int) -> list[str]:
-        ids = []
-        for gen_id in self.unfinished_generations():
-            g = self.get_generation(gen_id)
-            if g is not None and g.status == "queued":
-                ids.append(gen_id)
-                if len(ids) >= limit:
-                    break
-        return ids
+        return [gen_id for _, gen_id in self._in_state(QUEUED, limit)]
 
     def requeue_generation(self, gen_id: str) -> None:
         key = self._gen_key(gen_id)
@@ -523,9 +526,9 @@ class DynamoRepository(Repository):
             return
         try:
             self.client.update_item(
-                TableName=self.table, Key=_key(*key), UpdateExpression="SET #s = :queued",
+                TableName=self.table, Key=_key(*key), UpdateExpression="SET #s = :queued, gsi1pk = :g",
                 ConditionExpression="#s = :running", ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_item({":queued": "queued", ":running": "running"}),
+                ExpressionAttributeValues=_item({":queued": "queued", ":running": "running", ":g": QUEUED}),
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             pass

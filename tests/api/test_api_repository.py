@@ -116,15 +116,17 @@ def test_accept_charges_or_refuses_without_a_trace(repo: Repository) -> None:
 
 def test_generation_lifecycle_and_refund_once(repo: Repository) -> None:
     uid = new_user(repo, 10)
-    ok, bad, done_first = new_gen(uid, 2), new_gen(uid, 3), new_gen(uid, 1)
+    ok, bad, done_first = (new_gen(uid, c, f"2025-01-01T00:00:0{i}.000Z") for i, c in enumerate((2, 3, 1)))
     for g in (ok, bad, done_first):
         repo.accept_generation(g, lambda b, a: [], None)
     assert repo.balance(uid) == 4
     assert set(repo.unfinished_generations()) == {ok.id, bad.id, done_first.id}
+    assert repo.queued_generations(10) == [ok.id, bad.id, done_first.id] and len(repo.queued_generations(2)) == 2
 
     running = repo.start_generation(ok.id, "2025-01-01T00:00:01.000Z")
     assert running is not None and running.status == "running" and running.started_at == "2025-01-01T00:00:01.000Z"
     assert repo.start_generation(ok.id, AT) is None  # taken already
+    assert repo.queued_generations(10) == [bad.id, done_first.id]
     assert repo.start_generation("missing", AT) is None
     images = [ImageRef("i1", f"{uid}/{ok.id}/i1.png", 512, 512, 1234)]
     repo.complete_generation(ok.id, images, 250, "2025-01-01T00:00:02.000Z", [ev("generation_completed", uid)])
@@ -151,7 +153,7 @@ def test_generation_lifecycle_and_refund_once(repo: Repository) -> None:
     repo.start_generation(done_first.id, AT)
     repo.requeue_generation(done_first.id)  # the process died with it running
     again = repo.get_generation(done_first.id)
-    assert again is not None and again.status == "queued"
+    assert again is not None and again.status == "queued" and repo.queued_generations(10) == [done_first.id]
     repo.requeue_generation(ok.id)  # finished: stays finished
     assert repo.get_generation(ok.id).status == "succeeded"  # type: ignore[union-attr]
 
