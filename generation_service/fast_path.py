@@ -60,7 +60,8 @@ class GenerationFastPath:
                 break
         raw = b"".join(chunks)
         try:
-            if ctype != b"application/json" or not auth or not auth.lower().startswith("bearer "):
+            json_type = ctype is not None and ctype.split(b";")[0].strip().lower() == b"application/json"
+            if not json_type or not auth or not auth.lower().startswith("bearer "):
                 raise LookupError
             body = schemas.GenerationIn.model_validate_json(raw)
             p = self.svc.authenticate(auth[7:].strip())

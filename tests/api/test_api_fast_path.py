@@ -24,7 +24,7 @@ AT = "2025-01-01T00:00:00.000Z"
 
 def _script(api: Any) -> list[tuple[int, str, dict, list[str]]]:
     """The same requests, in the same order, on a fresh API: (status, error code, body shape, headers)."""
-    h = signup(api)  # 10 credits, rate limit 9 per window (set below): the 9th counted request is the last
+    h = signup(api)  # 10 credits, rate limit 11 per window (set below): the 11th counted request is the last
     other = signup(api, "other@example.com")
     tok = h["Authorization"]
     json_h = {**h, "content-type": "application/json"}
@@ -38,6 +38,8 @@ def _script(api: Any) -> list[tuple[int, str, dict, list[str]]]:
         (h, {"prompt": "x", "model": "nope"}),  # unknown_model
         (h, {"prompt": "x", "n_images": 9}),  # 422 details from validation
         (json_h, b"{not json"),
+        ({**h, "content-type": "application/json; charset=utf-8"}, b'{"prompt": "caf\xc3\xa9", "size": "512x512"}'),
+        ({**h, "content-type": "text/plain"}, b'{"prompt": "x"}'),
         ({}, {"prompt": "x"}),  # missing token
         ({"Authorization": tok[:-2] + "xx"}, {"prompt": "x"}),  # bad signature
         (other, {"prompt": "x", "n_images": 4, "size": "512x512"}),
@@ -67,13 +69,13 @@ def _script(api: Any) -> list[tuple[int, str, dict, list[str]]]:
 def test_fast_path_answers_exactly_like_the_fastapi_route(api_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     answers = {}
     for fast in ("1", "0"):
-        settings = api_env(IMAGIFY_API_FAST_PATH=fast, IMAGIFY_RATE_LIMIT="9", IMAGIFY_HOME=str(tmp_path / fast))
+        settings = api_env(IMAGIFY_API_FAST_PATH=fast, IMAGIFY_RATE_LIMIT="11", IMAGIFY_HOME=str(tmp_path / fast))
         with running_api(settings) as api:
             answers[fast] = _script(api)
             fp = next((m for m in api.app.user_middleware if m.cls.__name__ == "GenerationFastPath"), None)
             assert (fp is not None) == (fast == "1")
-    assert [a[0] for a in answers["1"]] == [202, 202, 202, 422, 400, 422, 422, 422, 422, 401, 401, 202, 202, 402,
-                                            202, 429]
+    assert [a[0] for a in answers["1"]] == [202, 202, 202, 422, 400, 422, 422, 422, 422, 202, 422, 401, 401, 202,
+                                            202, 402, 202, 429]
     assert answers["1"] == answers["0"]
 
 
