@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +23,7 @@ from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.cache import open_cache
 from generation_service.errors import ApiError, IdempotentReplay, error_body
 from generation_service.events import OutboxRelay
+from generation_service.fast_path import GenerationFastPath
 from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
@@ -42,7 +44,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def open_repository(settings: Settings) -> Repository:
     if settings.api_store == "dynamodb":
-        raise ValueError("IMAGIFY_API_STORE=dynamodb is not implemented yet; use sqlite")
+        from generation_service.dynamodb_repository import DynamoRepository
+
+        return DynamoRepository(settings.dynamodb_table, region=settings.dynamodb_region,
+                                endpoint_url=settings.dynamodb_endpoint)
     from generation_service.sqlite_repository import SqliteRepository
 
     return SqliteRepository(settings.api_dir / "imagify.db")
@@ -53,8 +58,15 @@ def build_service(
     adapter: ModelAdapter | None = None,
     producer_factory: Callable[[], Producer] | None = None,
     relay_flush_s: float | None = None,
+    background: str | None = None,
 ) -> Service:
+    """The service; with ``background`` "process" (IMAGIFY_API_BACKGROUND, the default of ``imagify
+    serve``) its workers and event relay run in a separate process, "thread" keeps them here."""
     from ingestion.streams import open_producer
+
+    mode = background or settings.api_background
+    if mode == "process" and (adapter is not None or producer_factory is not None):
+        raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")
 
     repo = open_repository(settings)
     config = ServiceConfig(
@@ -65,16 +77,21 @@ def build_service(
         vnpay_expire_min=settings.vnpay_expire_min, rate_limit=settings.rate_limit,
         rate_window_s=settings.rate_window_s,
     )
-    relay = OutboxRelay(
+    relay = None if mode == "process" else OutboxRelay(
         repo,
         producer_factory or (lambda: open_producer(settings)),
         flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
     )
-    return Service(
+    svc = Service(
         config, repo, adapter or make_adapter(settings.image_backend, settings.bedrock_region),
         open_object_store(settings.object_store), open_cache(settings.redis_url),
         load_or_create_secret(settings.api_secret, settings.api_dir), relay, settings.generation_workers,
     )
+    if mode == "process":
+        from generation_service.background import BackgroundProcess
+
+        svc.background = BackgroundProcess(settings, svc.hub.publish)
+    return svc
 
 
 class BodyLimit:
@@ -163,36 +180,55 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         responses=ERRORS,
     )
     app.state.service = svc
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _install_error_handlers(app)
 
     # The hot paths (token check, rate limit, accepting and reading a generation) run on the event
     # loop: they are sub-millisecond in-memory work plus one short SQLite transaction, cheaper
-    # than the thread-pool hops FastAPI makes for sync handlers. Slow work (scrypt, the models)
-    # stays off the loop: login/register are sync handlers, generation runs in worker threads.
+    # than the thread-pool hops FastAPI makes for sync handlers; accepts share commits (group
+    # commit). Slow work (scrypt, the models) stays off the loop: login/register are sync
+    # handlers, generation runs in worker threads. A repository that waits on the network
+    # (DynamoDB, Redis: ``blocking_io``) is always called from the thread pool.
+    blocking = svc.repo.blocking_io or svc.cache.blocking_io
+
     def client_ip(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
-    def rate_limited(subject: str, response: Response | None) -> None:
+    def rate_headers(subject: str) -> dict[str, str]:
         d = svc.rate_check(subject)
         headers = {"X-RateLimit-Limit": str(d.limit), "X-RateLimit-Remaining": str(d.remaining),
                    "X-RateLimit-Reset": str(d.reset_s)}
         if not d.allowed:
             raise ApiError(429, "rate_limited", f"too many requests; try again in {d.reset_s}s",
                            headers={**headers, "Retry-After": str(d.reset_s)})
+        return headers
+
+    def rate_limited(subject: str, response: Response | None) -> None:
+        headers = rate_headers(subject)
         if response is not None:
             response.headers.update(headers)
+
+    if not blocking and settings.api_fast_path:
+        app.add_middleware(GenerationFastPath, service=svc, rate_headers=rate_headers)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any path
 
     async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise ApiError(401, "missing_token", "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
                            headers={"WWW-Authenticate": "Bearer"})
-        p = svc.authenticate(authorization[7:].strip())
-        rate_limited(f"user:{p.user_id}", response)
-        return p
+
+        def check(token: str) -> Principal:
+            p = svc.authenticate(token)
+            rate_limited(f"user:{p.user_id}", response)
+            return p
+
+        token = authorization[7:].strip()
+        return await run_in_threadpool(check, token) if blocking else check(token)
 
     async def anonymous(request: Request, response: Response) -> None:
-        rate_limited(f"ip:{client_ip(request)}", response)
+        if blocking:
+            await run_in_threadpool(rate_limited, f"ip:{client_ip(request)}", response)
+        else:
+            rate_limited(f"ip:{client_ip(request)}", response)
 
     User = Annotated[Principal, Depends(principal)]
     IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe key (1-255 chars)")]
@@ -235,9 +271,13 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     @app.post("/v1/generations", status_code=202, response_model=schemas.GenerationOut, tags=["generations"],
               responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}})
     async def create_generation(body: schemas.GenerationIn, p: User, idempotency_key: IdemKey = None) -> dict[str, Any]:
+        args = (p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt, body.seed)
+        if blocking:
+            idem = await run_in_threadpool(svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations",
+                                           body.model_dump())
+            return await run_in_threadpool(svc.create_generation, *args, idem)
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
-        return svc.create_generation(p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt,
-                                     body.seed, idem)
+        return await svc.create_generation_async(*args, idem)
 
     @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
     def list_generations(p: User, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
@@ -245,6 +285,8 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     @app.get("/v1/generations/{generation_id}", response_model=schemas.GenerationOut, tags=["generations"])
     async def get_generation(generation_id: str, p: User) -> dict[str, Any]:
+        if blocking:
+            return await run_in_threadpool(svc.get_generation, p, generation_id)
         return svc.get_generation(p, generation_id)
 
     @app.get("/v1/generations/{generation_id}/images/{image_id}", tags=["generations"],

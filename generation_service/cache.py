@@ -18,6 +18,8 @@ IMAGE_META_TTL_S = 24 * 3600
 
 
 class Cache(abc.ABC):
+    blocking_io = False  # True when calls wait on the network (Redis): the API makes them off its event loop
+
     @abc.abstractmethod
     def get(self, key: str) -> Any | None: ...
 
@@ -81,6 +83,8 @@ class MemoryCache(Cache):
 
 
 class RedisCache(Cache):
+    blocking_io = True
+
     def __init__(self, url: str, prefix: str = "imagify:") -> None:
         import redis
 

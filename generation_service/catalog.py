@@ -76,11 +76,11 @@ ARTISTIC_TERMS = (
     "fantasy concept art", "concept art", "comic", "cartoon", "claymation", "low poly", "vaporwave", "studio ghibli",
     "surreal", "pastel", "illustration", "gouache", "cubis", "pop art", "stained glass", "mosaic", "origami",
 )
-_ARTISTIC_RE = re.compile("|".join(re.escape(t) for t in ARTISTIC_TERMS), re.IGNORECASE)
+_ARTISTIC_RE = re.compile("|".join(re.escape(t) for t in ARTISTIC_TERMS))  # lower-case terms
 
 
 def is_artistic(prompt: str) -> bool:
-    return _ARTISTIC_RE.search(prompt) is not None
+    return _ARTISTIC_RE.search(prompt.lower()) is not None  # several times faster than re.IGNORECASE
 
 
 def choose_model(requested: str, prompt: str, backend: str) -> ModelInfo:

@@ -104,8 +104,8 @@ class OutboxRelay:
             try:
                 if self.producer is None:
                     self.producer = self.producer_factory()
-                seen = set(pending)
-                rows = [r for r in self.repo.outbox_fetch(self.batch + len(pending)) if r[0] not in seen]
+                # only what is not in flight yet (records put but not flushed stay in the outbox)
+                rows = self.repo.outbox_fetch(self.batch, after=max(pending) if pending else None)
                 for seq, record, key in rows:
                     self.producer.put(record, partition_key=key)
                     pending.append(seq)

@@ -172,6 +172,19 @@ class Repository(abc.ABC):
         """Charge ``gen.credits`` (never below zero: InsufficientCredits) and store the generation
         as queued; returns the balance after. Raises IdempotentReplay for a repeated key."""
 
+    def accept_many(
+        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
+    ) -> list[int | Exception]:
+        """Several accepts, in order; for each the balance after or the exception it raised.
+        Implementations may commit them together (SQLite: one transaction)."""
+        results: list[int | Exception] = []
+        for gen, events_for, idem in accepts:
+            try:
+                results.append(self.accept_generation(gen, events_for, idem))
+            except Exception as exc:  # noqa: BLE001 - handed to its own request
+                results.append(exc)
+        return results
+
     @abc.abstractmethod
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         """queued → running; None if it is not queued (already taken or finished)."""
@@ -238,14 +251,23 @@ class Repository(abc.ABC):
     def get_idempotent(self, scope: str, key: str) -> Idem | None: ...
 
     @abc.abstractmethod
-    def outbox_fetch(self, limit: int) -> list[tuple[int, str, str]]:
-        """Oldest first: (seq, record JSON, partition key)."""
+    def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
+        """Oldest first: (seq, record JSON, partition key); with ``after`` only records whose seq is
+        greater (the relay's records in flight are not read again)."""
 
     @abc.abstractmethod
     def outbox_delete(self, seqs: list[int]) -> None: ...
 
     @abc.abstractmethod
     def outbox_size(self) -> int: ...
+
+    def queued_generations(self, limit: int) -> list[str]:
+        """Ids of queued generations, oldest first, at most ``limit`` (what a worker process polls)."""
+        return [g for g in self.unfinished_generations() if (x := self.get_generation(g)) and x.status == "queued"][
+            :limit]
+
+    # True when calls wait on the network (DynamoDB): the API then runs them off the event loop
+    blocking_io = False
 
     def close(self) -> None:  # noqa: B027 - optional
         pass

@@ -98,7 +98,7 @@ class TokenSigner:
         if len(parts) != 3 or parts[0] != self._HEADER:
             raise TokenError("malformed token")
         expected = _b64(hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, parts[2]):
+        if not hmac.compare_digest(expected.encode(), parts[2].encode()):  # bytes: any input
             raise TokenError("bad signature")
         try:
             payload = json.loads(_unb64(parts[1]))
@@ -118,7 +118,7 @@ class TokenSigner:
     def verify_link(self, path: str, expires_at: int, sig: str, now: float | None = None) -> bool:
         if expires_at <= (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(self.sign_link(path, expires_at), sig)
+        return hmac.compare_digest(self.sign_link(path, expires_at).encode(), sig.encode())  # bytes: any input
 
 
 def load_or_create_secret(configured: str, directory: Path) -> str:

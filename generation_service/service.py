@@ -15,19 +15,33 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
 from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
 from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
 from generation_service.events import OutboxRelay, event, now_iso
+from generation_service.group_commit import GroupCommit
 from generation_service.notifications import NotificationHub
 from generation_service.object_store import ObjectStore
 from generation_service.rate_limit import RateDecision, RateLimiter
-from generation_service.repository import EmailTaken, Events, Generation, Idem, ImageRef, Order, Repository, User
+from generation_service.repository import (
+    EmailTaken,
+    Events,
+    EventsForBalance,
+    Generation,
+    Idem,
+    ImageRef,
+    Order,
+    Repository,
+    User,
+)
 from generation_service.security import TokenError, TokenSigner, dummy_verify, hash_password, verify_password
 from generation_service.worker import GenerationWorkers
+
+if TYPE_CHECKING:
+    from generation_service.background import BackgroundProcess
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -39,6 +53,17 @@ IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 class Principal:
     user_id: str
     session_id: str
+
+
+@dataclass(frozen=True)
+class _Accept:
+    """A generation ready to be accepted: the record, the 202 body, its events, the stored response."""
+
+    gen: Generation
+    body: dict[str, Any]
+    events_for: EventsForBalance
+    idem: Idem | None
+    low: list[int]
 
 
 @dataclass(frozen=True)
@@ -85,21 +110,33 @@ class Service:
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
         self.workers = GenerationWorkers(self.run_generation, workers)
+        self.accepts = GroupCommit(repo)
+        # set when workers and relay run in a separate process (imagify serve): see background.py
+        self.background: BackgroundProcess | None = None
+        self.startup_backlog: list[str] = []
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.background is not None:  # the background process re-queues and runs the backlog
+            self.background.start()
+            self._started = True
+            return
         backlog = self.repo.unfinished_generations()
         for gen_id in backlog:
             self.repo.requeue_generation(gen_id)  # running when the last process stopped
         if backlog:
             log.info("re-queued %d unfinished generations", len(backlog))
+        self.startup_backlog = backlog
         self.workers.start(backlog)
         if self.relay is not None:
             self.relay.start()
         self._started = True
 
     def stop(self) -> None:
+        if self._started and self.background is not None:
+            self.background.stop()
+            self._started = False
         if self._started:
             self.workers.stop()
             if self.relay is not None:
@@ -230,6 +267,23 @@ class Service:
         self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
         seed: int | None, idem: Idem | None,
     ) -> dict[str, Any]:
+        acc = self._prepare_generation(p, prompt, model, n_images, size, enhance_prompt, seed, idem)
+        self.repo.accept_generation(acc.gen, acc.events_for, acc.idem)
+        return self._accepted(p, acc)
+
+    async def create_generation_async(
+        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
+        seed: int | None, idem: Idem | None,
+    ) -> dict[str, Any]:
+        """The same on the event loop: concurrent accepts share one commit (group commit)."""
+        acc = self._prepare_generation(p, prompt, model, n_images, size, enhance_prompt, seed, idem)
+        await self.accepts.accept(acc.gen, acc.events_for, acc.idem)
+        return self._accepted(p, acc)
+
+    def _prepare_generation(
+        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
+        seed: int | None, idem: Idem | None,
+    ) -> _Accept:
         prompt = prompt.strip()
         if not prompt:
             raise ApiError(422, "invalid_prompt", "the prompt is empty", [{"field": "prompt"}])
@@ -249,7 +303,8 @@ class Service:
         body = self._generation_view(gen)
         low: list[int] = []
 
-        def events_for(before: int, after: int) -> Events:
+        def events_for(before: int, after: int) -> Events:  # may run more than once (optimistic retries)
+            low.clear()
             evs = [event("generation_requested", p.user_id,
                          {"generation_id": gen.id, "prompt": prompt, "model_requested": model,
                           "n_images": n_images, "model": info.id, "size": size}, p.session_id)]
@@ -258,12 +313,15 @@ class Service:
                 low.append(after)
             return evs
 
-        self.repo.accept_generation(gen, events_for, self._with(idem, 202, body))
+        return _Accept(gen, body, events_for, self._with(idem, 202, body), low)
+
+    def _accepted(self, p: Principal, acc: _Accept) -> dict[str, Any]:
         self._emitted()
-        self.workers.submit(gen.id)
-        for balance in low:
+        if self.background is None:  # else the background process finds it in the repository
+            self.workers.submit(acc.gen.id)
+        for balance in acc.low:
             self.hub.publish(p.user_id, "credits.low", {"balance": balance, "threshold": self.config.low_credits})
-        return body
+        return acc.body
 
     def get_generation(self, p: Principal, gen_id: str) -> dict[str, Any]:
         gen = self._load_generation(gen_id)

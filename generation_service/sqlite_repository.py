@@ -32,6 +32,8 @@ from generation_service.repository import (
     User,
 )
 
+OUTBOX_DELETE_CHUNK = 500
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
@@ -221,17 +223,37 @@ class SqliteRepository(Repository):
     # -- generations ------------------------------------------------------------------------------
     def accept_generation(self, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
         with self._tx() as c:
-            self._check_idem(c, idem)
-            before, after = self._append(c, gen.user_id, "charge", -gen.credits, gen.id, gen.created_at)
-            c.execute(
-                "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
-                "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
-                 gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
-            )
-            self._emit(c, events_for(before, after))
-            self._store_idem(c, idem)
-            return after
+            return self._accept(c, gen, events_for, idem)
+
+    def accept_many(
+        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
+    ) -> list[int | Exception]:
+        """One transaction (one commit) for all; each accept in a savepoint of its own, so a refused
+        one (InsufficientCredits, idempotent replay...) leaves no trace and the others stand."""
+        results: list[int | Exception] = []
+        with self._tx() as c:
+            for gen, events_for, idem in accepts:
+                c.execute("SAVEPOINT accept")
+                try:
+                    results.append(self._accept(c, gen, events_for, idem))
+                except Exception as exc:  # noqa: BLE001 - handed to its own request
+                    c.execute("ROLLBACK TO accept")
+                    results.append(exc)
+                c.execute("RELEASE accept")
+        return results
+
+    def _accept(self, c: sqlite3.Connection, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
+        self._check_idem(c, idem)
+        before, after = self._append(c, gen.user_id, "charge", -gen.credits, gen.id, gen.created_at)
+        c.execute(
+            "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
+            "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
+             gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
+        )
+        self._emit(c, events_for(before, after))
+        self._store_idem(c, idem)
+        return after
 
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         with self._tx() as c:
@@ -343,16 +365,23 @@ class SqliteRepository(Repository):
             return None
         return Idem(row["scope"], row["key"], row["request_hash"], row["status"], json.loads(row["body"]))
 
-    def outbox_fetch(self, limit: int) -> list[tuple[int, str, str]]:
-        rows = self._conn().execute("SELECT seq, record, partition_key FROM outbox ORDER BY seq LIMIT ?",
-                                    (limit,)).fetchall()
+    def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
+        # seq follows commit order here (one writer at a time), so ``after`` skips nothing unsent
+        rows = self._conn().execute("SELECT seq, record, partition_key FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    (-1 if after is None else after, limit)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def outbox_delete(self, seqs: list[int]) -> None:
-        if not seqs:
-            return
-        with self._tx() as c:
-            c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+        # short transactions: the write lock is never held long enough to stall a request
+        for i in range(0, len(seqs), OUTBOX_DELETE_CHUNK):
+            with self._tx() as c:
+                c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs[i:i + OUTBOX_DELETE_CHUNK]])
+
+    def queued_generations(self, limit: int) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM generations WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?", (limit,)
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def outbox_size(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM outbox").fetchone()[0])

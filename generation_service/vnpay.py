@@ -53,7 +53,7 @@ def sign(params: Mapping[str, str], secret: str) -> str:
 
 def verify(params: Mapping[str, str], secret: str) -> bool:
     given = str(params.get("vnp_SecureHash", ""))
-    return bool(given) and hmac.compare_digest(sign(params, secret), given.lower())
+    return bool(given) and hmac.compare_digest(sign(params, secret).encode(), given.lower().encode())
 
 
 def vnp_date(moment: datetime) -> str:

@@ -25,6 +25,11 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_SCRYPT_N | 16384 | scrypt cost (N) for new password hashes; stored with each hash |
 | IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
 | IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
+| IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
+| IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
+| IMAGIFY_API_BACKGROUND | process | generation workers and event relay: in a separate process, or thread (in the API) |
+| IMAGIFY_API_FAST_PATH | 1 | 1: POST /v1/generations served by a lean ASGI path (same semantics); 0: by FastAPI |
+| IMAGIFY_API_BACKGROUND_NICE | 10 | niceness added to the background process (0-19): requests get the CPU first |
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
 | IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
@@ -174,6 +179,11 @@ class Settings:
     vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
     vnpay_return_url: str = ""
     vnpay_expire_min: int = 15
+    dynamodb_region: str = "us-east-1"
+    dynamodb_endpoint: str = ""
+    api_background: str = "process"
+    api_fast_path: bool = True
+    api_background_nice: int = 10
 
     @property
     def api_dir(self) -> Path:
@@ -428,6 +438,9 @@ def _api_settings(home: Path) -> dict[str, object]:
     store = _env("IMAGIFY_API_STORE", "sqlite")
     if store not in {"sqlite", "dynamodb"}:
         raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
+    background_mode = _env("IMAGIFY_API_BACKGROUND", "process")
+    if background_mode not in {"process", "thread"}:
+        raise ValueError(f"IMAGIFY_API_BACKGROUND must be 'process' or 'thread', got {background_mode!r}")
     backend = _env("IMAGIFY_IMAGE_BACKEND", "local")
     if backend not in {"local", "bedrock"}:
         raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
@@ -469,6 +482,11 @@ def _api_settings(home: Path) -> dict[str, object]:
         vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
         vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
         vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
+        dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
+        dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
+        api_background=background_mode,
+        api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
+        api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
     )
 
 

@@ -1,7 +1,9 @@
-"""Fixtures of the generation API tests: an isolated $IMAGIFY_HOME per test, fast scrypt, helpers."""
+"""Fixtures of the generation API tests: an isolated $IMAGIFY_HOME per test, fast scrypt, helpers;
+both repositories (SQLite, and DynamoDB on moto) for the tests that take ``repo`` or ``store``."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from generation_service.adapters import ModelAdapter
 from generation_service.app import build_service, create_app
+from generation_service.repository import Repository
 from imagify import config
 from ingestion.segment_log import SegmentLog
 
@@ -20,12 +23,13 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., config.Settings]:
+def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str) -> Callable[..., config.Settings]:
     """Returns a function that sets extra env vars and loads Settings for a fresh installation."""
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("IMAGIFY_SCRYPT_N", "1024")  # fast in tests; the hash records its own N
     monkeypatch.setenv("IMAGIFY_SEGMENT_MAX_AGE_S", "0.2")
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("IMAGIFY_API_BACKGROUND", "thread")  # workers in the test process (test_api_background)
 
     def load(**env: str) -> config.Settings:
         for k, v in env.items():
@@ -33,6 +37,71 @@ def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., co
         return config.load()
 
     return load
+
+
+@contextmanager
+def moto_dynamodb(table: str = "imagify-test") -> Iterator[Any]:
+    """An in-memory DynamoDB (moto) with the repository's table; yields a boto3 client.
+
+    Real DynamoDB applies each request atomically; moto does not lock, so concurrent requests
+    from threads could interleave inside one conditional write. A lock around moto's request
+    handler restores per-request atomicity: the races between requests — read a balance, then
+    write conditionally — stay real, which is what the concurrency tests are about."""
+    import boto3
+    from moto import mock_aws
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from generation_service.dynamodb_repository import DynamoRepository
+
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def atomic(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    with mock_aws():
+        BotocoreStubber.__call__ = atomic  # type: ignore[method-assign]
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            DynamoRepository.create_table(client, table)
+            yield client
+        finally:
+            BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repository]:
+    """Each repository implementation, fresh."""
+    if request.param == "sqlite":
+        from generation_service.sqlite_repository import SqliteRepository
+
+        r: Repository = SqliteRepository(tmp_path / "db.sqlite")
+        yield r
+        r.close()
+        return
+    from generation_service.dynamodb_repository import DynamoRepository
+
+    with moto_dynamodb() as client:
+        yield DynamoRepository("imagify-test", client)
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The repository of the API under test: sqlite, unless a test is marked with ``both_stores``
+    (then it runs once per repository; dynamodb on moto)."""
+    kind = getattr(request, "param", "sqlite")
+    monkeypatch.setenv("IMAGIFY_API_STORE", kind)
+    if kind == "sqlite":
+        yield kind
+        return
+    monkeypatch.setenv("IMAGIFY_DYNAMODB_TABLE", "imagify-test")
+    monkeypatch.setenv("IMAGIFY_DYNAMODB_REGION", "us-east-1")
+    with moto_dynamodb("imagify-test"):
+        yield kind
+
+
+both_stores = pytest.mark.parametrize("store", ["sqlite", "dynamodb"], indirect=True)
 
 
 @contextmanager

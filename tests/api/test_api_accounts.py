@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
-from conftest import PASSWORD, assert_error, signup
+from conftest import PASSWORD, assert_error, both_stores, signup
 from fastapi.testclient import TestClient
 
 from generation_service.security import TokenSigner, hash_password, verify_password
 
 
+@both_stores
 def test_register_login_me(api: TestClient) -> None:
     h = signup(api, "Lan@Example.com")
     me = api.get("/v1/me", headers=h)
@@ -40,6 +41,7 @@ def test_wrong_password_and_unknown_user_look_the_same(api: TestClient) -> None:
     assert a == b
 
 
+@both_stores
 def test_duplicate_email_is_409(api: TestClient) -> None:
     signup(api)
     r = api.post("/v1/auth/register", json={"email": "LAN@example.com", "password": PASSWORD})
@@ -66,6 +68,8 @@ def test_user_endpoints_need_a_valid_token(api: TestClient) -> None:
     head, body, sig = token.split(".")
     forged = f"{head}.{body}.{'A' * len(sig)}"
     assert_error(api.get("/v1/me", headers={"Authorization": f"Bearer {forged}"}), 401, "invalid_token")
+    non_ascii = f"Bearer {head}.{body}.{sig[:-1]}é".encode("latin-1")  # a 401, not a 500
+    assert_error(api.get("/v1/me", headers={"Authorization": non_ascii}), 401, "invalid_token")
 
 
 def test_tokens_expire() -> None:
@@ -98,12 +102,14 @@ def test_expired_token_is_rejected_by_the_api(api: TestClient) -> None:
     assert "expired" in body["error"]["message"]
 
 
+@both_stores
 def test_logout_ends_the_session(api: TestClient) -> None:
     h = signup(api)
     assert api.post("/v1/auth/logout", headers=h).status_code == 204
     assert_error(api.get("/v1/me", headers=h), 401, "invalid_token")
 
 
+@both_stores
 def test_register_is_idempotent_with_a_key(api: TestClient) -> None:
     body = {"email": "idem@example.com", "password": PASSWORD}
     k = {"Idempotency-Key": "reg-1"}

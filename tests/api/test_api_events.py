@@ -7,7 +7,7 @@ import json
 import time
 from urllib.parse import urlencode
 
-from conftest import PASSWORD, running_api, stream_records, wait_generation
+from conftest import PASSWORD, both_stores, running_api, stream_records, wait_generation
 
 from generation_service.adapters import ImageRequest, LocalAdapter, ModelError
 from generation_service.fake_vnpay import pay
@@ -23,6 +23,7 @@ class FailOnRequest(LocalAdapter):
         return super().generate(request)
 
 
+@both_stores
 def test_scripted_session_emits_exactly_the_expected_events(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env(IMAGIFY_SIGNUP_CREDITS="6", IMAGIFY_LOW_CREDITS="5")
     with running_api(settings, adapter=FailOnRequest()) as api:
@@ -104,6 +105,7 @@ class FlakyProducer(Producer):
         self.inner.close()
 
 
+@both_stores
 def test_events_wait_in_the_outbox_while_the_stream_is_down(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env()
     state = {"down": True}
@@ -127,6 +129,7 @@ def test_events_wait_in_the_outbox_while_the_stream_is_down(api_env) -> None:  #
     assert types.count("user_signed_up") == 5  # none lost (at-least-once: dedup by event_id downstream)
 
 
+@both_stores
 def test_events_survive_a_restart_with_the_stream_down(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env()
     state = {"down": True}

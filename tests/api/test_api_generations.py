@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
-from conftest import assert_error, running_api, signup, stream_records, wait_generation
+from conftest import assert_error, both_stores, running_api, signup, stream_records, wait_generation
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -30,6 +30,7 @@ class GatedAdapter(LocalAdapter):
         return super().generate(request)
 
 
+@both_stores
 def test_generation_is_accepted_then_completed(api: TestClient) -> None:
     h = signup(api)
     r = api.post("/v1/generations", json={"prompt": "a lighthouse at sunset", "n_images": 2, "size": "512x512"},
@@ -57,6 +58,7 @@ def test_download_links_are_signed(api: TestClient) -> None:
     img = wait_generation(api, h, gen["id"])["images"][0]
     path = img["url"].removeprefix("http://127.0.0.1:8000")
     assert_error(api.get(path.replace("sig=", "sig=x")), 403, "bad_link")
+    assert_error(api.get(path.replace("sig=", "sig=é")), 403, "bad_link")  # non-ASCII: a 403, not a 500
     base, query = path.split("?")
     assert_error(api.get(f"{base}?exp=1&{query.split('&')[1]}"), 403, "bad_link")  # expired
     assert api.get(path).status_code == 200
@@ -72,6 +74,7 @@ def test_local_images_are_deterministic_and_follow_the_prompt() -> None:
     assert forest[1] > forest[2] and ocean[2] > ocean[0]  # green-ish forest, blue-ish ocean
 
 
+@both_stores
 def test_failed_generation_refunds_and_emits_generation_failed(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env()
     with running_api(settings, adapter=FailingAdapter()) as api:
@@ -102,6 +105,7 @@ def test_accept_is_fast_and_does_not_wait_for_the_model(api_env) -> None:  # typ
         assert wait_generation(api, h, r.json()["id"])["status"] == "succeeded"
 
 
+@both_stores
 def test_unfinished_generations_resume_after_a_restart(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env(IMAGIFY_GENERATION_WORKERS="1")
     adapter = GatedAdapter()
@@ -116,6 +120,7 @@ def test_unfinished_generations_resume_after_a_restart(api_env) -> None:  # type
     assert statuses == ["succeeded"] * 3
 
 
+@both_stores
 def test_insufficient_credits_is_402_and_charges_nothing(api: TestClient) -> None:
     h = signup(api)
     for _ in range(2):
@@ -142,6 +147,7 @@ def test_generation_input_errors(api: TestClient) -> None:
     assert api.get("/v1/me", headers=h).json()["credits"] == 9  # only the valid request charged
 
 
+@both_stores
 def test_idempotency_key_charges_once(api: TestClient) -> None:
     h = {**signup(api), "Idempotency-Key": "gen-42"}
     body = {"prompt": "a koi pond", "size": "512x512", "n_images": 2}

@@ -1,18 +1,17 @@
-"""The credits ledger: append-only, derived balance, no overdraw under concurrency."""
+"""The credits ledger: append-only, derived balance, no overdraw under concurrency (the repository-level
+concurrency tests, on both repositories, are in test_api_repository.py)."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import signup
+from conftest import both_stores, signup
 from fastapi.testclient import TestClient
 
-from generation_service.errors import InsufficientCredits
 from generation_service.repository import Generation, User
 from generation_service.sqlite_repository import SqliteRepository
 
@@ -28,29 +27,7 @@ def _gen(uid: str, credits: int) -> Generation:
                       credits, 0.0, "2025-01-01T00:00:00Z")
 
 
-def test_concurrent_charges_never_overdraw(tmp_path: Path) -> None:
-    repo = SqliteRepository(tmp_path / "db.sqlite")
-    uid = _user(repo, 10)
-    ok, refused = [], []
-    barrier = threading.Barrier(16)
-
-    def attempt(i: int) -> None:
-        # each thread has its own connection; all start together
-        if i < 16:
-            barrier.wait()
-        try:
-            ok.append(repo.accept_generation(_gen(uid, 3), lambda b, a: [], None))
-        except InsufficientCredits:
-            refused.append(i)
-
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(attempt, range(40)))
-    assert len(ok) == 3 and len(refused) == 37  # 3 x 3 = 9 of 10 credits; a 4th would overdraw
-    assert repo.balance(uid) == 1
-    assert sorted(ok) == [1, 4, 7]
-    assert repo.verify_ledger(uid)
-
-
+@both_stores
 def test_concurrent_http_generations_never_overdraw(api: TestClient) -> None:
     h = signup(api)  # 10 credits, local models cost 1 per image
     body = {"prompt": "a red fox", "n_images": 4, "size": "512x512"}
@@ -78,6 +55,7 @@ def test_ledger_is_append_only(tmp_path: Path) -> None:
     assert repo.balance(uid) == 5
 
 
+@both_stores
 def test_ledger_endpoint_shows_every_movement(api: TestClient) -> None:
     h = signup(api)
     r = api.post("/v1/generations", json={"prompt": "a dog", "n_images": 2, "size": "512x512"}, headers=h)

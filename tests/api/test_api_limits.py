@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from conftest import PASSWORD, assert_error, running_api, signup
+from conftest import PASSWORD, assert_error, both_stores, running_api, signup
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
@@ -22,6 +22,7 @@ from generation_service.object_store import S3ObjectStore, open_object_store
 from generation_service.rate_limit import RateLimiter
 
 
+@both_stores
 def test_websocket_notifications(api_env) -> None:  # type: ignore[no-untyped-def]
     settings = api_env(IMAGIFY_SIGNUP_CREDITS="6", IMAGIFY_LOW_CREDITS="5")
     with running_api(settings) as api:
