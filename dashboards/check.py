@@ -72,7 +72,9 @@ def problems_of(dash: Dashboard, catalog: Catalog, con: duckdb.DuckDBPyConnectio
                     con = empty_warehouse(catalog)
                 yield from _check_sql(ds, con)
             for name, measure in ds.measures.items():
-                yield from _check_measure(MeasureRef(measure=measure, name=name), ds.id, columns[ds.id], f"datasets.{ds.id}.measures.{name}")
+                yield from _check_measure(
+                    MeasureRef(measure=measure, name=name), ds.id, columns[ds.id], f"datasets.{ds.id}.measures.{name}"
+                )
     finally:
         if own_con and con is not None:
             con.close()
@@ -100,7 +102,9 @@ def problems_of(dash: Dashboard, catalog: Catalog, con: duckdb.DuckDBPyConnectio
                     yield f"visuals.{v.id}: {dim.column!r} is a decimal column; group by a string, date or integer"
 
 
-def _check_column(col: str, ds: str, cols: dict[str, str], where: str, want: tuple[str, ...] | None = None) -> Iterator[str]:
+def _check_column(
+    col: str, ds: str, cols: dict[str, str], where: str, want: tuple[str, ...] | None = None
+) -> Iterator[str]:
     if col not in cols:
         close = difflib.get_close_matches(col, list(cols), n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else f"; it has {', '.join(cols)}"
@@ -117,8 +121,7 @@ def _check_dimension(dim: Dimension, ds: str, cols: dict[str, str], where: str) 
 def _check_measure(m: MeasureRef, ds: str, cols: dict[str, str], where: str) -> Iterator[str]:
     for agg in m.measure.aggregations():
         want = NUMERIC if agg.func in _NUMERIC_AGGS else None
-        for problem in _check_column(agg.column, ds, cols, f"{where}: {m.measure.text!r}", want=want):
-            yield problem
+        yield from _check_column(agg.column, ds, cols, f"{where}: {m.measure.text!r}", want=want)
 
 
 def _check_sql(ds: Dataset, con: duckdb.DuckDBPyConnection) -> Iterator[str]:

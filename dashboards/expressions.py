@@ -129,7 +129,9 @@ def _convert(node: ast.AST, text: str) -> Node:
         raise ExpressionError(
             f"measure {text!r}: column {node.id!r} must be aggregated, e.g. sum({node.id}) or max({node.id})"
         )
-    raise ExpressionError(f"measure {text!r}: {ast.unparse(node)!r} is not allowed (only aggregations, numbers, + - * /)")
+    raise ExpressionError(
+        f"measure {text!r}: {ast.unparse(node)!r} is not allowed (only aggregations, numbers, + - * /)"
+    )
 
 
 def _sql(node: Node, quote: Callable[[str], str]) -> str:

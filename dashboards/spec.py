@@ -238,12 +238,17 @@ def parse_definition(raw: Any, where: str = "<definition>") -> Dashboard:
     }
     if not datasets:
         raise DefinitionError(f"{where}: datasets", "at least one data set is required")
-    filters = tuple(_filter(i, spec, f"{where}: filters[{i}]") for i, spec in enumerate(_list(m.get("filters", []), f"{where}: filters")))
+    filters = tuple(
+        _filter(i, spec, f"{where}: filters[{i}]")
+        for i, spec in enumerate(_list(m.get("filters", []), f"{where}: filters"))
+    )
     visuals = {
         name: _visual(name, spec, datasets, f"{where}: visuals.{name}")
         for name, spec in _mapping(m.get("visuals"), f"{where}: visuals").items()
     }
-    sheets = tuple(_sheet(i, spec, f"{where}: sheets[{i}]") for i, spec in enumerate(_list(m.get("sheets"), f"{where}: sheets")))
+    sheets = tuple(
+        _sheet(i, spec, f"{where}: sheets[{i}]") for i, spec in enumerate(_list(m.get("sheets"), f"{where}: sheets"))
+    )
     dash = Dashboard(
         id=dash_id,
         title=_str(m, "title", where),
@@ -270,7 +275,9 @@ def _check_references(d: Dashboard, where: str) -> None:
                 raise DefinitionError(loc, f"no parameter {pname!r} (declared: {', '.join(d.parameters) or 'none'})")
             expected = "date" if f.type == "date_range" else "string"
             if d.parameters[pname].type != expected:
-                raise DefinitionError(loc, f"a {f.type} filter needs a {expected} parameter; {pname!r} is {d.parameters[pname].type}")
+                raise DefinitionError(
+                    loc, f"a {f.type} filter needs a {expected} parameter; {pname!r} is {d.parameters[pname].type}"
+                )
         for ds in f.columns:
             if ds not in d.datasets:
                 raise DefinitionError(loc, f"no data set {ds!r} (declared: {', '.join(d.datasets)})")
@@ -282,7 +289,9 @@ def _check_references(d: Dashboard, where: str) -> None:
                 if vid not in d.visuals:
                     raise DefinitionError(f"{where}: sheets[{s.id}].rows[{r}]", f"no visual {vid!r}")
                 if vid in placed:
-                    raise DefinitionError(f"{where}: sheets[{s.id}].rows[{r}]", f"visual {vid!r} is already on {placed[vid]}")
+                    raise DefinitionError(
+                        f"{where}: sheets[{s.id}].rows[{r}]", f"visual {vid!r} is already on {placed[vid]}"
+                    )
                 placed[vid] = f"sheet {s.id!r}"
                 width += d.visuals[vid].width
             if width > 12:
@@ -467,7 +476,9 @@ def _visual(name: str, spec: Any, datasets: dict[str, Dataset], where: str) -> V
         kw["order"] = _measure(need("order"), ds, f"{where}.order")
     if typ == "table":
         kw["dims"] = tuple(_dimension(d, f"{where}.columns[{i}]") for i, d in enumerate(_list(need("columns"), where)))
-        kw["values"] = tuple(_measure(v, ds, f"{where}.values[{i}]") for i, v in enumerate(_list(m.get("values", []), where)))
+        kw["values"] = tuple(
+            _measure(v, ds, f"{where}.values[{i}]") for i, v in enumerate(_list(m.get("values", []), where))
+        )
         if not kw["dims"]:
             raise DefinitionError(where, "a table needs at least one column")
     if "sort" in m:
