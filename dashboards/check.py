@@ -72,6 +72,8 @@ def problems_of(dash: Dashboard, catalog: Catalog, con: duckdb.DuckDBPyConnectio
                     con = empty_warehouse(catalog)
                 yield from _check_sql(ds, con)
             for name, measure in ds.measures.items():
+                if name in columns[ds.id]:
+                    yield f"datasets.{ds.id}.measures.{name}: the name is also a column of the data set; rename it"
                 yield from _check_measure(
                     MeasureRef(measure=measure, name=name), ds.id, columns[ds.id], f"datasets.{ds.id}.measures.{name}"
                 )

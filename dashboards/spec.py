@@ -474,6 +474,10 @@ def _visual(name: str, spec: Any, datasets: dict[str, Dataset], where: str) -> V
     if typ == "funnel":
         kw["stage"] = _dimension(need("stage"), f"{where}.stage")
         kw["order"] = _measure(need("order"), ds, f"{where}.order")
+        if kw["order"].measure.simple is None:
+            raise DefinitionError(
+                f"{where}.order", "the stage order is one aggregation of a column, e.g. min(stage_order)"
+            )
     if typ == "table":
         kw["dims"] = tuple(_dimension(d, f"{where}.columns[{i}]") for i, d in enumerate(_list(need("columns"), where)))
         kw["values"] = tuple(

@@ -17,6 +17,17 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
+| IMAGIFY_DASHBOARDS_HOST | 127.0.0.1 | address `imagify dashboards serve` listens on |
+| IMAGIFY_DASHBOARDS_PORT | 8765 | port of `imagify dashboards serve` |
+| IMAGIFY_CHROMIUM | chromium on PATH | Chromium for `imagify dashboards export` (`make browser-deps`) |
+| IMAGIFY_QUICKSIGHT_ACCOUNT_ID | (from STS) | AWS account of QuickSight for `imagify dashboards publish` |
+| IMAGIFY_QUICKSIGHT_REGION | $AWS_REGION or ap-southeast-1 | QuickSight region |
+| IMAGIFY_QUICKSIGHT_PREFIX | imagify | prefix of every QuickSight resource id |
+| IMAGIFY_QUICKSIGHT_OWNERS | (none) | comma-separated QuickSight user/group ARNs owning what is published |
+| IMAGIFY_QUICKSIGHT_VIEWERS | (none) | comma-separated QuickSight user/group ARNs that may view the dashboards |
+| IMAGIFY_QUICKSIGHT_IMPORT_MODE | DIRECT_QUERY | DIRECT_QUERY (Athena per view) or SPICE (publish ingests) |
+| IMAGIFY_ATHENA_WORKGROUP | primary | Athena workgroup of the QuickSight data source (as dbt's prod target) |
+| IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
 """
 
 from __future__ import annotations
@@ -49,6 +60,10 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -63,6 +78,17 @@ class Settings:
     flink_venv: Path
     dbt_target: str
     dagster_home: Path
+    dashboards_host: str = "127.0.0.1"
+    dashboards_port: int = 8765
+    chromium: str = ""
+    quicksight_account_id: str = ""
+    quicksight_region: str = "ap-southeast-1"
+    quicksight_prefix: str = "imagify"
+    quicksight_owners: tuple[str, ...] = ()
+    quicksight_viewers: tuple[str, ...] = ()
+    quicksight_import_mode: str = "DIRECT_QUERY"
+    athena_workgroup: str = "primary"
+    athena_catalog: str = "AwsDataCatalog"
 
     @property
     def stream_dir(self) -> Path:
@@ -119,6 +145,9 @@ def load() -> Settings:
     target = _env("IMAGIFY_DBT_TARGET", "local")
     if target not in {"local", "prod"}:
         raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
+    import_mode = _env("IMAGIFY_QUICKSIGHT_IMPORT_MODE", "DIRECT_QUERY").upper()
+    if import_mode not in {"DIRECT_QUERY", "SPICE"}:
+        raise ValueError(f"IMAGIFY_QUICKSIGHT_IMPORT_MODE must be DIRECT_QUERY or SPICE, got {import_mode!r}")
     return Settings(
         home=home,
         stream_name=_env("IMAGIFY_STREAM", "events"),
@@ -132,4 +161,15 @@ def load() -> Settings:
         flink_venv=Path(_env("IMAGIFY_FLINK_VENV", str(REPO_ROOT / ".venv-flink"))).resolve(),
         dbt_target=target,
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
+        dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
+        dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
+        chromium=_env("IMAGIFY_CHROMIUM", ""),
+        quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
+        quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
+        quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),
+        quicksight_owners=_env_list("IMAGIFY_QUICKSIGHT_OWNERS"),
+        quicksight_viewers=_env_list("IMAGIFY_QUICKSIGHT_VIEWERS"),
+        quicksight_import_mode=import_mode,
+        athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", "primary"),
+        athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
     )
