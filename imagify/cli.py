@@ -22,6 +22,7 @@ the pipeline, in order:
   imagify land --until-idle                  Flink: validate, dedup, write the lake, stop
   imagify build                              Dagster + dbt: staging and marts, with tests
   imagify demo                               all of the above on 2,000 users x 30 days
+  imagify dashboards serve                   the business dashboards in the browser
 
 all local state lives under $IMAGIFY_HOME (default ./.imagify); see imagify/config.py for every
 environment variable and its default.
@@ -270,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
     s.set_defaults(func=cmd_dagster_dev)
+
+    from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
+
+    add_dashboards_parser(sub)
     return p
 
 
