@@ -79,31 +79,69 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                 amount, credits = PACKAGES[pkg]
                 firstpay = u not in user_first_pay
                 user_first_pay.setdefault(u, d)
-                payments.append(dict(payment_id=f"p{pid}", user_id=u, succeeded_date=d, amount_vnd=amount,
-                                     credits_added=credits, package=pkg, is_first_payment_of_user=firstpay))
+                payments.append(
+                    dict(
+                        payment_id=f"p{pid}",
+                        user_id=u,
+                        succeeded_date=d,
+                        amount_vnd=amount,
+                        credits_added=credits,
+                        package=pkg,
+                        is_first_payment_of_user=firstpay,
+                    )
+                )
         for m_i, model in enumerate(MODELS):
             completed = 5 + rnd.randrange(10) + 3 * m_i
             failed = rnd.randrange(3)
             images = completed * (1 + m_i % 2)
             cost = round(images * (0.04, 0.01, 0.08)[m_i], 4)
-            usage.append(dict(activity_date=d, model=model, completed=completed, failed=failed, images=images,
-                              cost_usd=cost, p50_latency_ms=4000.0 + 500 * m_i + rnd.randrange(300),
-                              p95_latency_ms=9000.0 + 1000 * m_i + rnd.randrange(900),
-                              failure_rate=failed / (completed + failed), cost_per_image_usd=cost / images,
-                              built_at=built))
+            usage.append(
+                dict(
+                    activity_date=d,
+                    model=model,
+                    completed=completed,
+                    failed=failed,
+                    images=images,
+                    cost_usd=cost,
+                    p50_latency_ms=4000.0 + 500 * m_i + rnd.randrange(300),
+                    p95_latency_ms=9000.0 + 1000 * m_i + rnd.randrange(900),
+                    failure_rate=failed / (completed + failed),
+                    cost_per_image_usd=cost / images,
+                    built_at=built,
+                )
+            )
             for g in range(completed):
-                generations.append(dict(generation_id=f"g{d}{m_i}{g}", user_id=rnd.choice(users),
-                                        requested_date=d, model=model, status="completed",
-                                        images=1 + m_i % 2, cost_usd=cost / completed, credits_charged=2,
-                                        latency_ms=4000, finished_at=datetime.combine(d, datetime.min.time()),
-                                        finished_date=d, error_code=None))
+                generations.append(
+                    dict(
+                        generation_id=f"g{d}{m_i}{g}",
+                        user_id=rnd.choice(users),
+                        requested_date=d,
+                        model=model,
+                        status="completed",
+                        images=1 + m_i % 2,
+                        cost_usd=cost / completed,
+                        credits_charged=2,
+                        latency_ms=4000,
+                        finished_at=datetime.combine(d, datetime.min.time()),
+                        finished_date=d,
+                        error_code=None,
+                    )
+                )
         for t_i, term in enumerate(TERMS):
             n = rnd.randrange(1, 12) + (days - (dates[-1] - d).days if t_i == 1 else 0)  # 'dragon' rises
             terms.append(dict(activity_date=d, term=term, generations=n, users=max(1, n // 2), built_at=built))
         n_sessions = len(active) + rnd.randrange(5)
-        sessions.append(dict(session_date=d, sessions=n_sessions, users=len(active),
-                             generations_requested=2 * n_sessions, generations_per_session=2.0,
-                             avg_session_seconds=300.0 + rnd.randrange(200), built_at=built))
+        sessions.append(
+            dict(
+                session_date=d,
+                sessions=n_sessions,
+                users=len(active),
+                generations_requested=2 * n_sessions,
+                generations_per_session=2.0,
+                avg_session_seconds=300.0 + rnd.randrange(200),
+                built_at=built,
+            )
+        )
     _insert(con, "staging.int_payments", payments)
     _insert(con, "staging.int_generations", generations)
     _insert(con, "marts.model_usage_daily", usage)
@@ -124,24 +162,53 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
         k["gross"] += p["amount_vnd"]
         k["users"].add(p["user_id"])
         k["credits"] += p["credits_added"]
-    _insert(con, "marts.revenue_daily", [
-        dict(revenue_date=d, payments=r["payments"], gross_revenue_vnd=r["gross"], paying_users=len(r["users"]),
-             new_paying_users=len(r["new"]), credits_sold=r["credits"], arppu_vnd=r["gross"] / len(r["users"]),
-             built_at=built)
-        for d, r in sorted(rev.items())
-    ])
-    _insert(con, "marts.revenue_by_package_daily", [
-        dict(revenue_date=d, package=pkg, payments=k["payments"], gross_revenue_vnd=k["gross"],
-             paying_users=len(k["users"]), credits_sold=k["credits"])
-        for (d, pkg), k in sorted(by_pkg.items())
-    ])
+    _insert(
+        con,
+        "marts.revenue_daily",
+        [
+            dict(
+                revenue_date=d,
+                payments=r["payments"],
+                gross_revenue_vnd=r["gross"],
+                paying_users=len(r["users"]),
+                new_paying_users=len(r["new"]),
+                credits_sold=r["credits"],
+                arppu_vnd=r["gross"] / len(r["users"]),
+                built_at=built,
+            )
+            for d, r in sorted(rev.items())
+        ],
+    )
+    _insert(
+        con,
+        "marts.revenue_by_package_daily",
+        [
+            dict(
+                revenue_date=d,
+                package=pkg,
+                payments=k["payments"],
+                gross_revenue_vnd=k["gross"],
+                paying_users=len(k["users"]),
+                credits_sold=k["credits"],
+            )
+            for (d, pkg), k in sorted(by_pkg.items())
+        ],
+    )
     rows = []
     for i, (d, active) in enumerate(activity):
-        window = lambda n: set().union(*(set(a) for _, a in activity[max(0, i - n + 1): i + 1]))  # noqa: E731,B023
+        window = lambda n: set().union(*(set(a) for _, a in activity[max(0, i - n + 1) : i + 1]))  # noqa: E731,B023
         mau = len(window(30))
-        rows.append(dict(activity_date=d, dau=len(active), wau=len(window(7)), mau=mau,
-                         new_users=sum(1 for u in users if signup[u] == d),
-                         stickiness=len(active) / mau if mau else None, built_at=built))
+        rows.append(
+            dict(
+                activity_date=d,
+                dau=len(active),
+                wau=len(window(7)),
+                mau=mau,
+                new_users=sum(1 for u in users if signup[u] == d),
+                stickiness=len(active) / mau if mau else None,
+                built_at=built,
+            )
+        )
     _insert(con, "marts.user_activity_daily", rows)
     monday = lambda d: d - timedelta(days=d.weekday())  # noqa: E731
     cohorts: dict[date, list[str]] = {}
@@ -155,8 +222,16 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                 continue
             act = {u for d, a in activity if monday(d) == w for u in a}
             n = sum(1 for u in members if u in act)
-            ret.append(dict(cohort_week=cw, week_number=(w - cw).days // 7, cohort_size=len(members),
-                            active_users=n, retention_rate=n / len(members), built_at=built))
+            ret.append(
+                dict(
+                    cohort_week=cw,
+                    week_number=(w - cw).days // 7,
+                    cohort_size=len(members),
+                    active_users=n,
+                    retention_rate=n / len(members),
+                    built_at=built,
+                )
+            )
     _insert(con, "marts.retention_weekly", ret)
     gen_users = {g["user_id"] for g in generations}
     fun = {}
@@ -165,25 +240,53 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
         f[0] += 1
         f[1] += u in gen_users
         f[2] += u in user_first_pay
-    _insert(con, "marts.conversion_funnel", [
-        dict(signup_date=d, signed_up=a, generated=b, paid=c, generated_rate=b / a, paid_rate=c / a, built_at=built)
-        for d, (a, b, c) in sorted(fun.items())
-    ])
-    _insert(con, "marts.credits_reconciliation", [
-        dict(user_id=u, payments=0, revenue_vnd=0, credits_purchased=0, generations_completed=0, credits_charged=0,
-             balance_estimate=0)
-        for u in users
-    ])
+    _insert(
+        con,
+        "marts.conversion_funnel",
+        [
+            dict(signup_date=d, signed_up=a, generated=b, paid=c, generated_rate=b / a, paid_rate=c / a, built_at=built)
+            for d, (a, b, c) in sorted(fun.items())
+        ],
+    )
+    _insert(
+        con,
+        "marts.credits_reconciliation",
+        [
+            dict(
+                user_id=u,
+                payments=0,
+                revenue_vnd=0,
+                credits_purchased=0,
+                generations_completed=0,
+                credits_charged=0,
+                balance_estimate=0,
+            )
+            for u in users
+        ],
+    )
     events, rejected = [], []
     for i, d in enumerate(dates):
         for k in range(5):
             occurred = datetime.combine(d, datetime.min.time()) + timedelta(hours=3, minutes=k)
-            events.append(dict(event_id=f"e{i}-{k}", event_type="user_logged_in", occurred_at=occurred,
-                               occurred_date=d, user_id=users[k], landed_at=occurred + timedelta(seconds=5 + 10 * k),
-                               landed_dt=d.isoformat()))
-        rejected.append(dict(reason=("not_json", "missing_field")[i % 2], detail="x",
-                             landed_at=datetime.combine(d, datetime.min.time()) + timedelta(hours=2),
-                             landed_dt=d.isoformat()))
+            events.append(
+                dict(
+                    event_id=f"e{i}-{k}",
+                    event_type="user_logged_in",
+                    occurred_at=occurred,
+                    occurred_date=d,
+                    user_id=users[k],
+                    landed_at=occurred + timedelta(seconds=5 + 10 * k),
+                    landed_dt=d.isoformat(),
+                )
+            )
+        rejected.append(
+            dict(
+                reason=("not_json", "missing_field")[i % 2],
+                detail="x",
+                landed_at=datetime.combine(d, datetime.min.time()) + timedelta(hours=2),
+                landed_dt=d.isoformat(),
+            )
+        )
     _insert(con, "staging.stg_events", events)
     _insert(con, "staging.stg_rejected_events", rejected)
 

@@ -104,16 +104,23 @@ def test_sql_that_is_not_athena_sql_is_reported() -> None:
         (lambda r: r["visuals"]["kpi_revenue"].update(value="amount_vnd"), "column 'amount_vnd' must be aggregated"),
         (lambda r: r["sheets"][0]["rows"][0].remove("kpi_revenue"), "visuals not placed on any sheet: kpi_revenue"),
         (lambda r: r["sheets"][0]["rows"][1].append("kpi_revenue"), "already on"),
-        (lambda r: (r["visuals"].update(kpi_extra=dict(r["visuals"]["kpi_arppu"])),
-                    r["sheets"][0]["rows"][1].append("kpi_extra")), "widths add up to 14"),
+        (
+            lambda r: (
+                r["visuals"].update(kpi_extra=dict(r["visuals"]["kpi_arppu"])),
+                r["sheets"][0]["rows"][1].append("kpi_extra"),
+            ),
+            "widths add up to 14",
+        ),
         (lambda r: r["filters"][0].update(to="date_until"), "no parameter 'date_until'"),
         (lambda r: r["filters"][1].update(parameter="date_from"), "needs a string parameter"),
         (lambda r: r["parameters"]["date_from"].pop("default_days_ago"), "default_days_ago"),
         (lambda r: r["datasets"]["packages"].update(sql="select 1"), "exactly one of table"),
         (lambda r: r.update(id="Business Overview"), "lower-case letters"),
         (lambda r: r["visuals"]["revenue_by_week"].update(y=[]), "at least one measure"),
-        (lambda r: r["visuals"]["revenue_by_package_week"].update(y=["sum(payments)", "sum(credits_sold)"]),
-         "exactly one measure"),
+        (
+            lambda r: r["visuals"]["revenue_by_package_week"].update(y=["sum(payments)", "sum(credits_sold)"]),
+            "exactly one measure",
+        ),
     ],
 )
 def test_structural_errors_say_what_and_where(mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +149,10 @@ def test_duplicate_dashboard_ids_are_refused(tmp_path: Path) -> None:
 def test_expressions_compile_to_the_same_figure_on_both_sides() -> None:
     m = parse("sum(failed) / (sum(completed) + sum(failed))")
     assert m.columns() == ["failed", "completed"]
-    assert m.to_quicksight() == "ifelse((sum({completed}) + sum({failed})) = 0, NULL, sum({failed}) / (sum({completed}) + sum({failed})))"
+    assert (
+        m.to_quicksight()
+        == "ifelse((sum({completed}) + sum({failed})) = 0, NULL, sum({failed}) / (sum({completed}) + sum({failed})))"
+    )
     assert m.to_sql(lambda c: f'"{c}"') == (
         '(cast(sum("failed") as double) / nullif((sum("completed") + sum("failed")), 0))'
     )
