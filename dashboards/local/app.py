@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboards import check, spec
@@ -28,6 +28,11 @@ from dashboards.spec import Dashboard, DefinitionError
 log = logging.getLogger("imagify.dashboards.local")
 
 CSS = (Path(__file__).parent / "style.css").read_text(encoding="utf-8")
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#14213d"/>'
+    '<rect x="3" y="8" width="2" height="5" fill="#f28e2b"/><rect x="7" y="5" width="2" height="8" fill="#2f6fdf"/>'
+    '<rect x="11" y="3" width="2" height="10" fill="#3aa37a"/></svg>'
+)
 
 
 def _page(title: str, body: str, dashboards: list[Dashboard], current: str = "", refresh: int = 0) -> str:
@@ -206,8 +211,12 @@ def create_app(warehouse: Path, definitions_dir: Path = spec.DEFINITIONS_DIR) ->
             {"ok": True, "warehouse": str(warehouse), "exists": warehouse.is_file(), "today": date.today().isoformat()}
         )
 
+    def favicon(request: Request) -> Response:
+        return Response(FAVICON, media_type="image/svg+xml")
+
     return Starlette(
         routes=[
+            Route("/favicon.ico", favicon),
             Route("/", index),
             Route("/d/{dash_id}", dashboard),
             Route("/healthz", healthz),

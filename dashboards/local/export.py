@@ -82,7 +82,7 @@ def snapshot(
                 page.on("pageerror", lambda err, shot=shot: shot.problems.append(f"page error: {err}"))
                 page.route("**/*", on_route)
                 url = f"{base_url}/d/{dash_id}{'?' + query if query else ''}"
-                response = page.goto(url, wait_until="load", timeout=timeout_ms)
+                response = page.goto(url, wait_until="networkidle", timeout=timeout_ms)
                 if response is None or response.status != 200:
                     status = response.status if response else "no response"
                     text = page.inner_text("main")[:500] if response else ""

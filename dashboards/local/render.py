@@ -107,7 +107,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _svg(width: int, height: int, body: str, label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+        f'aria-label="{escape(label)}">{body}</svg>'
     )
 
 
