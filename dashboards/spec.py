@@ -492,6 +492,8 @@ def _visual(name: str, spec: Any, datasets: dict[str, Dataset], where: str) -> V
     if "limit" in m:
         if not isinstance(m["limit"], int) or m["limit"] < 1:
             raise DefinitionError(where, "limit must be a positive integer")
+        if "color" in m:
+            raise DefinitionError(where, "limit (top N categories) cannot be combined with color")
         kw["limit"] = m["limit"]
     return Visual(
         id=name,
