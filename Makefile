@@ -7,6 +7,7 @@ FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
 .PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api
+.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean browser-deps dashboards
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,10 +30,10 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-test: setup lint  ## Lint, unit tests, then the end-to-end test (real Flink, dbt, Dagster)
+test: setup lint browser-deps  ## Lint, unit tests, then the end-to-end test (real Flink, dbt, Dagster)
 	$(VENV)/bin/pytest -q tests
 
-test-unit: setup  ## Fast unit tests only
+test-unit: setup browser-deps  ## Fast unit tests only
 	$(VENV)/bin/pytest -q -m "not e2e" tests
 
 lint: $(APP_STAMP)  ## ruff
@@ -90,3 +91,11 @@ browser-deps:  ## Chromium for the UI browser test (Debian package; skipped with
 
 test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: asset graph and checks pages, screenshots
 	$(VENV)/bin/pytest -q tests/test_ui_browser.py
+browser-deps:  ## Debian's chromium for the dashboard browser test and `imagify dashboards export` (if missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "==> installing chromium (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+dashboards: setup  ## Serve the business dashboards locally from the DuckDB marts (http://127.0.0.1:8765)
+	$(VENV)/bin/imagify dashboards serve

@@ -23,6 +23,7 @@ the pipeline, in order:
   imagify build                              Dagster + dbt: staging and marts, with tests
   imagify demo                               all of the above on 2,000 users x 30 days
   imagify serve                              the generation API (emits the events it serves)
+  imagify dashboards serve                   the business dashboards in the browser
 
 all local state lives under $IMAGIFY_HOME (default ./.imagify); see imagify/config.py for every
 environment variable and its default.
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     s.add_argument("--demo-data", action="store_true", help="run `imagify demo` first when the warehouse is empty")
     s.set_defaults(func=dagster_cli.cmd_ui)
+    from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
+
+    add_dashboards_parser(sub)
     return p
 
 

@@ -88,6 +88,17 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_NOTIFIER | log | run/check failures to: log (+ $IMAGIFY_HOME/notifications.jsonl), slack or sns |
 | IMAGIFY_SLACK_WEBHOOK_URL | (none) | Slack incoming-webhook URL (IMAGIFY_NOTIFIER=slack); a secret: environment only |
 | IMAGIFY_SNS_TOPIC_ARN | (none) | SNS topic for IMAGIFY_NOTIFIER=sns (credentials from the usual AWS chain) |
+| IMAGIFY_DASHBOARDS_HOST | 127.0.0.1 | address `imagify dashboards serve` listens on |
+| IMAGIFY_DASHBOARDS_PORT | 8765 | port of `imagify dashboards serve` |
+| IMAGIFY_CHROMIUM | chromium on PATH | Chromium for `imagify dashboards export` (`make browser-deps`) |
+| IMAGIFY_QUICKSIGHT_ACCOUNT_ID | (from STS) | AWS account of QuickSight for `imagify dashboards publish` |
+| IMAGIFY_QUICKSIGHT_REGION | $AWS_REGION or ap-southeast-1 | QuickSight region |
+| IMAGIFY_QUICKSIGHT_PREFIX | imagify | prefix of every QuickSight resource id |
+| IMAGIFY_QUICKSIGHT_OWNERS | (none) | comma-separated QuickSight user/group ARNs owning what is published |
+| IMAGIFY_QUICKSIGHT_VIEWERS | (none) | comma-separated QuickSight user/group ARNs that may view the dashboards |
+| IMAGIFY_QUICKSIGHT_IMPORT_MODE | DIRECT_QUERY | DIRECT_QUERY (Athena per view) or SPICE (publish ingests) |
+| IMAGIFY_ATHENA_WORKGROUP | primary | Athena workgroup of the QuickSight data source (as dbt's prod target) |
+| IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
 """
 
 from __future__ import annotations
@@ -139,6 +150,8 @@ def _env_tz(name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"{name} must be an IANA time zone (e.g. Asia/Ho_Chi_Minh), got {raw!r}") from exc
     return raw
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -226,6 +239,17 @@ class Settings:
     notifier: str = "log"
     slack_webhook_url: str | None = None
     sns_topic_arn: str | None = None
+    dashboards_host: str = "127.0.0.1"
+    dashboards_port: int = 8765
+    chromium: str = ""
+    quicksight_account_id: str = ""
+    quicksight_region: str = "ap-southeast-1"
+    quicksight_prefix: str = "imagify"
+    quicksight_owners: tuple[str, ...] = ()
+    quicksight_viewers: tuple[str, ...] = ()
+    quicksight_import_mode: str = "DIRECT_QUERY"
+    athena_workgroup: str = "primary"
+    athena_catalog: str = "AwsDataCatalog"
 
     @property
     def stream_dir(self) -> Path:
@@ -390,6 +414,9 @@ def load() -> Settings:
         raise ValueError("IMAGIFY_NOTIFIER=slack needs IMAGIFY_SLACK_WEBHOOK_URL")
     if notifier == "sns" and not _env("IMAGIFY_SNS_TOPIC_ARN", ""):
         raise ValueError("IMAGIFY_NOTIFIER=sns needs IMAGIFY_SNS_TOPIC_ARN")
+    import_mode = _env("IMAGIFY_QUICKSIGHT_IMPORT_MODE", "DIRECT_QUERY").upper()
+    if import_mode not in {"DIRECT_QUERY", "SPICE"}:
+        raise ValueError(f"IMAGIFY_QUICKSIGHT_IMPORT_MODE must be DIRECT_QUERY or SPICE, got {import_mode!r}")
     return Settings(
         home=home,
         stream_name=_env("IMAGIFY_STREAM", "events"),
@@ -527,4 +554,15 @@ def _aws_settings(env: str) -> dict:
         producer_queue_max=queue_max,
         producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),
         producer_max_attempts=max(1, _env_int("IMAGIFY_PRODUCER_MAX_ATTEMPTS", 8)),
+        dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
+        dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
+        chromium=_env("IMAGIFY_CHROMIUM", ""),
+        quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
+        quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
+        quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),
+        quicksight_owners=_env_list("IMAGIFY_QUICKSIGHT_OWNERS"),
+        quicksight_viewers=_env_list("IMAGIFY_QUICKSIGHT_VIEWERS"),
+        quicksight_import_mode=import_mode,
+        athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", "primary"),
+        athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
     )

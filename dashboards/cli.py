@@ -1,0 +1,274 @@
+"""``imagify dashboards ...``: serve, export, check, publish (wired into imagify/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from imagify import config
+
+EPILOG = """\
+the dashboards are defined once, in dashboards/definitions/*.yml, and used twice:
+  imagify dashboards serve                  browse them locally, from the DuckDB marts
+  imagify dashboards export --out shots/    PNG snapshots of each (headless Chromium)
+  imagify dashboards check                  validate definitions + QuickSight requests offline
+  imagify dashboards publish --dry-run      write the QuickSight API requests as JSON
+  imagify dashboards publish                create/update them in QuickSight and publish
+"""
+
+
+def _dashboards(ids: list[str] | None):  # type: ignore[no-untyped-def]
+    from dashboards import spec
+
+    all_dash = spec.load_all()
+    if not ids:
+        return all_dash
+    known = {d.id: d for d in all_dash}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(f"unknown dashboard(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[i] for i in ids]
+
+
+def _warehouse(args: argparse.Namespace, settings: config.Settings) -> Path:
+    return Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dashboards.local.server import serve
+
+    settings = config.load()
+    warehouse = _warehouse(args, settings)
+    _dashboards(None)  # fail now on a broken definition
+    host = args.host or settings.dashboards_host
+    port = args.port or settings.dashboards_port
+    if not warehouse.is_file():
+        print(f"note: no warehouse yet at {warehouse} (run `imagify demo`); pages will say so", file=sys.stderr)
+    print(f"dashboards on http://{host}:{port}/  (warehouse {warehouse}, read-only; Ctrl-C stops)")
+    serve(warehouse, host, port)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
+    from dashboards.local.export import ChromiumMissing, find_chromium, snapshot
+    from dashboards.local.server import background_server
+
+    settings = config.load()
+    warehouse = _warehouse(args, settings)
+    if not warehouse.is_file():
+        print(f"imagify dashboards export: no warehouse at {warehouse}; run `imagify demo` first", file=sys.stderr)
+        return 1
+    try:
+        chromium = find_chromium(settings.chromium)
+    except ChromiumMissing as err:
+        print(f"imagify dashboards export: {err}", file=sys.stderr)
+        return 1
+    dashboards = _dashboards(args.dashboard)
+    out = Path(args.out).resolve() if args.out else settings.home / "snapshots"
+    params = {k: v for k, v in (("date_from", args.date_from), ("date_to", args.date_to)) if v}
+    t0 = time.monotonic()
+    with background_server(warehouse) as url:
+        shots = snapshot(url, [d.id for d in dashboards], out, chromium, query=urlencode(params))
+    failed = False
+    for s in shots:
+        counts = {st: list(s.visuals.values()).count(st) for st in ("ok", "empty", "error")}
+        print(
+            f"{s.path}  {len(s.visuals)} visuals ({counts['ok']} ok, {counts['empty']} empty, "
+            f"{counts['error']} error), {s.charts} charts"
+        )
+        for p in s.problems:
+            failed = True
+            print(f"  problem: {p}", file=sys.stderr)
+    print(f"exported {len(shots)} dashboards in {time.monotonic() - t0:.1f}s")
+    return 1 if failed else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dashboards import catalog, check
+    from dashboards.quicksight import compiler, validate
+
+    settings = config.load()
+    dashboards = _dashboards(args.dashboard)
+    problems: list[str] = []
+    for d in dashboards:
+        problems += [f"{d.source}: {p}" for p in check.problems_of(d, catalog.load())]
+    target = compiler.QuickSightTarget(account_id="123456789012", region=settings.quicksight_region)
+    compiled = compiler.compile_all(dashboards, target)
+    n_requests = 1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)
+    problems += [f"CreateDataSource: {p}" for p in validate.validate("CreateDataSource", compiled.data_source)]
+    for ds_id, req in compiled.data_sets.items():
+        problems += [f"CreateDataSet {ds_id}: {p}" for p in validate.validate("CreateDataSet", req)]
+    for cd in compiled.dashboards:
+        problems += [
+            f"CreateAnalysis {cd.dashboard_id}: {p}"
+            for p in validate.validate("CreateAnalysis", cd.analysis, cd.columns)
+        ]
+        problems += [
+            f"CreateDashboard {cd.dashboard_id}: {p}"
+            for p in validate.validate("CreateDashboard", cd.dashboard, cd.columns)
+        ]
+    print(
+        f"{len(dashboards)} definitions checked against dashboards/catalog.yml; "
+        f"{n_requests} QuickSight requests validated offline (botocore model + our checks)"
+    )
+    warehouse = _warehouse(args, settings)
+    if warehouse.is_file():
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            live = catalog.from_duckdb(con)
+            drift = catalog.compare(catalog.load(), live)
+            problems += [f"catalog.yml vs warehouse: {p}" for p in drift]
+            for d in dashboards:
+                problems += [f"{d.source} (warehouse): {p}" for p in check.problems_of(d, live, con)]
+        finally:
+            con.close()
+        print(f"checked against the warehouse {warehouse}")
+    else:
+        print(f"no warehouse at {warehouse}: skipped the comparison with real marts")
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    print("OK" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from dashboards.quicksight import compiler, validate
+    from dashboards.quicksight.publish import Publisher, PublishError
+
+    settings = config.load()
+    dashboards = _dashboards(args.dashboard)
+    account = settings.quicksight_account_id
+    session = None
+    if not account and not args.dry_run:
+        import boto3
+
+        session = boto3.session.Session(region_name=settings.quicksight_region)
+        account = session.client("sts").get_caller_identity()["Account"]
+    target = compiler.QuickSightTarget(
+        account_id=account or "123456789012",
+        region=settings.quicksight_region,
+        prefix=settings.quicksight_prefix,
+        athena_workgroup=settings.athena_workgroup,
+        athena_catalog=settings.athena_catalog,
+        import_mode=settings.quicksight_import_mode,
+        owners=settings.quicksight_owners,
+        viewers=settings.quicksight_viewers,
+    )
+    compiled = compiler.compile_all(dashboards, target)
+    problems = validate.validate("CreateDataSource", compiled.data_source)
+    for req in compiled.data_sets.values():
+        problems += validate.validate("CreateDataSet", req)
+    for cd in compiled.dashboards:
+        problems += validate.validate("CreateAnalysis", cd.analysis, cd.columns)
+        problems += validate.validate("CreateDashboard", cd.dashboard, cd.columns)
+    if problems:
+        for p in problems:
+            print(f"problem: {p}", file=sys.stderr)
+        print("imagify dashboards publish: the requests are not valid; nothing was sent", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        out = Path(args.out).resolve() if args.out else settings.home / "quicksight"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "data_source.json").write_text(json.dumps(compiled.data_source, indent=2))
+        for ds_id, req in compiled.data_sets.items():
+            (out / f"data_set.{ds_id}.json").write_text(json.dumps(req, indent=2))
+        for cd in compiled.dashboards:
+            (out / f"analysis.{cd.dashboard_id}.json").write_text(json.dumps(cd.analysis, indent=2))
+            (out / f"dashboard.{cd.dashboard_id}.json").write_text(json.dumps(cd.dashboard, indent=2))
+        print(f"dry run: {1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)} valid requests written to {out}")
+        return 0
+    if not settings.quicksight_owners:
+        print(
+            "warning: IMAGIFY_QUICKSIGHT_OWNERS is empty: nobody will see the resources in the QuickSight console",
+            file=sys.stderr,
+        )
+    import boto3
+
+    session = session or boto3.session.Session(region_name=settings.quicksight_region)
+    publisher = Publisher(session.client("quicksight"), target)
+    try:
+        res = publisher.publish(compiled)
+    except PublishError as err:
+        print(f"imagify dashboards publish: {err}", file=sys.stderr)
+        return 1
+    print(f"created: {len(res.created)}, updated: {len(res.updated)}")
+    for dash_id, version in res.published.items():
+        print(
+            f"published {dash_id} version {version}: "
+            f"https://{target.region}.quicksight.aws.amazon.com/sn/dashboards/{dash_id}"
+        )
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "dashboards",
+        help="business dashboards: serve locally, export PNGs, check, publish to QuickSight",
+        description="The four business dashboards (business overview, prompt insights, user behaviour, "
+        "operations) are defined in dashboards/definitions/*.yml and rendered both locally from the DuckDB "
+        "marts and in Amazon QuickSight over Athena.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dsub = p.add_subparsers(dest="dashboards_command", required=True, metavar="ACTION")
+
+    s = dsub.add_parser(
+        "serve",
+        help="serve the dashboards in the browser from the DuckDB marts",
+        description="Serve every dashboard at http://HOST:PORT/ from $IMAGIFY_HOME/warehouse.duckdb, opened "
+        "read-only per request (a build may run at the same time). Filters (date range, model, package) are in "
+        "the form at the top of each page. Nothing is fetched from the internet.",
+    )
+    s.add_argument("--host", default=None, help="address to listen on (default IMAGIFY_DASHBOARDS_HOST, 127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="port (default IMAGIFY_DASHBOARDS_PORT, 8765)")
+    s.add_argument("--warehouse", metavar="PATH", help="DuckDB file (default $IMAGIFY_HOME/warehouse.duckdb)")
+    s.set_defaults(func=cmd_serve)
+
+    s = dsub.add_parser(
+        "export",
+        help="write a PNG snapshot of each dashboard (headless Chromium)",
+        description="Serve the dashboards on a free local port and take a full-page PNG of each with headless "
+        "Chromium (Debian package: `make browser-deps`). Fails if a visual shows an error, the browser logs "
+        "an error, or a page tries to fetch anything from outside.",
+    )
+    s.add_argument("--out", metavar="DIR", help="output folder (default $IMAGIFY_HOME/snapshots)")
+    s.add_argument("--dashboard", action="append", metavar="ID", help="only this dashboard (repeatable)")
+    s.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="start of the date range")
+    s.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="end of the date range")
+    s.add_argument("--warehouse", metavar="PATH", help="DuckDB file (default $IMAGIFY_HOME/warehouse.duckdb)")
+    s.set_defaults(func=cmd_export)
+
+    s = dsub.add_parser(
+        "check",
+        help="validate the definitions and their QuickSight requests offline",
+        description="Check every definition against dashboards/catalog.yml (columns exist, types fit), run "
+        "its SQL data sets on an empty DuckDB and parse them as Athena SQL, compile the QuickSight requests and "
+        "validate them against botocore's QuickSight model plus our own checks; if the warehouse exists, also "
+        "compare the catalog and the definitions with the real marts.",
+    )
+    s.add_argument("--dashboard", action="append", metavar="ID", help="only this dashboard (repeatable)")
+    s.add_argument("--warehouse", metavar="PATH", help="DuckDB file (default $IMAGIFY_HOME/warehouse.duckdb)")
+    s.set_defaults(func=cmd_check)
+
+    s = dsub.add_parser(
+        "publish",
+        help="create or update the dashboards in QuickSight and publish the new versions",
+        description="Compile the definitions to QuickSight API requests (Athena data source, one data set per "
+        "mart or SQL data set, an analysis and a dashboard per definition), validate them offline, then create "
+        "or update each resource (idempotent: fixed ids, describe → update or create) and publish the new "
+        "dashboard version. AWS credentials come from the usual boto3 chain; see IMAGIFY_QUICKSIGHT_* in "
+        "imagify/config.py.",
+    )
+    s.add_argument("--dashboard", action="append", metavar="ID", help="only this dashboard (repeatable)")
+    s.add_argument("--dry-run", action="store_true", help="validate and write the requests as JSON; send nothing")
+    s.add_argument(
+        "--out", metavar="DIR", help="with --dry-run: folder for the JSON (default $IMAGIFY_HOME/quicksight)"
+    )
+    s.set_defaults(func=cmd_publish)

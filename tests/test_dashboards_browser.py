@@ -1,0 +1,63 @@
+"""Headless Chromium (Debian's ``chromium``, installed by ``make browser-deps``) opens each local
+dashboard, waits for its visuals, fails on any error in the page or on the console or any request
+leaving the local server, and saves a screenshot under build/dashboard-screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dashboards_warehouse import tiny_warehouse  # noqa: F401 (fixture)
+
+from dashboards import spec
+from dashboards.local.export import CHROMIUM_ARGS, ChromiumMissing, find_chromium, snapshot
+from dashboards.local.server import background_server
+
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "dashboard-screenshots"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    try:
+        return find_chromium()
+    except ChromiumMissing as err:
+        pytest.fail(f"{err} (the Makefile's test targets run `make browser-deps` first)")
+
+
+def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    dashboards = spec.load_all()
+    with background_server(tiny_warehouse) as url:
+        shots = snapshot(url, [d.id for d in dashboards], SHOTS, chromium)
+    for dash, shot in zip(dashboards, shots, strict=True):
+        assert shot.problems == [], f"{dash.id}: {shot.problems}"
+        assert shot.visuals == {vid: "ok" for vid in dash.visuals}, dash.id
+        assert shot.charts == sum(v.type not in ("kpi", "table") for v in dash.visuals.values())
+        data = shot.path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, shot.path
+
+
+def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with background_server(tiny_warehouse) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{url}/d/operations")
+            before = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
+            page.click('details[data-parameter="model"] summary')
+            page.check('input[name="model"][value="stability.sd3-5-large-v1:0"]')
+            page.click("form.controls button[type=submit]")
+            page.wait_for_url("**model=stability.sd3-5-large-v1*")
+            after = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
+            summary = page.inner_text('details[data-parameter="model"] summary')
+            table = page.inner_text('[data-visual-id="models_table"] tbody')
+            assert summary == "stability.sd3-5-large-v1:0"
+            assert int(after.replace(",", "")) < int(before.replace(",", ""))
+            assert "stability.sd3-5-large-v1:0" in table and "amazon.nova-canvas-v1:0" not in table
+            page.screenshot(path=str(SHOTS / "operations-filtered.png"), full_page=True)
+            assert errors == []
+        finally:
+            browser.close()

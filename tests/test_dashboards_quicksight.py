@@ -1,0 +1,274 @@
+"""QuickSight: every compiled request passes botocore's validation and ours; the compiler's output
+has the expected shape; publishing creates, then on a second run updates (never duplicates) and
+publishes the new version — against botocore's Stubber, which also validates every request."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from dashboards import spec
+from dashboards.quicksight import compiler, validate
+from dashboards.quicksight.publish import Publisher, PublishError
+
+OWNER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/analysts"
+VIEWER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/business"
+TARGET = compiler.QuickSightTarget(
+    account_id="111122223333", region="ap-southeast-1", owners=(OWNER,), viewers=(VIEWER,)
+)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> compiler.Compiled:
+    return compiler.compile_all(spec.load_all(), TARGET)
+
+
+def test_every_request_passes_botocore_and_our_checks(compiled: compiler.Compiled) -> None:
+    assert validate.validate("CreateDataSource", compiled.data_source) == []
+    assert len(compiled.data_sets) == 15  # 9 marts (shared) + 6 SQL data sets
+    for req in compiled.data_sets.values():
+        assert validate.validate("CreateDataSet", req) == []
+        update = {k: v for k, v in req.items() if k != "Permissions"}
+        assert validate.validate("UpdateDataSet", update) == []
+    assert len(compiled.dashboards) == 4
+    for cd in compiled.dashboards:
+        assert validate.validate("CreateAnalysis", cd.analysis, cd.columns) == []
+        assert validate.validate("CreateDashboard", cd.dashboard, cd.columns) == []
+        update = {k: v for k, v in cd.dashboard.items() if k != "Permissions"}
+        assert validate.validate("UpdateDashboard", update, cd.columns) == []
+
+
+def test_compiled_definition_shape(compiled: compiler.Compiled) -> None:
+    ops = next(cd for cd in compiled.dashboards if cd.dashboard_id == "imagify-operations")
+    defn = ops.dashboard["Definition"]
+    assert ops.analysis["Definition"] is defn
+    assert {d["Identifier"] for d in defn["DataSetIdentifierDeclarations"]} == {"models", "rejected", "landing_lag"}
+    assert defn["Options"] == {"Timezone": "Asia/Ho_Chi_Minh", "WeekStart": "MONDAY"}
+    names = {next(iter(p.values()))["Name"] for p in defn["ParameterDeclarations"]}
+    assert names == {"DateFrom", "DateTo", "Model"}
+    model = next(
+        p["StringParameterDeclaration"] for p in defn["ParameterDeclarations"] if "StringParameterDeclaration" in p
+    )
+    assert model["ParameterValueType"] == "MULTI_VALUED"
+    calcs = {c["Name"]: c for c in defn["CalculatedFields"]}
+    assert calcs["fail_rate"]["Expression"] == (
+        "ifelse((sum({completed}) + sum({failed})) = 0, NULL, sum({failed}) / (sum({completed}) + sum({failed})))"
+    )
+    (sheet,) = defn["Sheets"]
+    visuals = {next(iter(v.values()))["VisualId"]: v for v in sheet["Visuals"]}
+    assert len(visuals) == 17
+    kpi = visuals["kpi_completed"]["KPIVisual"]["ChartConfiguration"]["FieldWells"]["Values"][0]
+    assert kpi["NumericalMeasureField"]["AggregationFunction"] == {"SimpleNumericalAggregation": "SUM"}
+    assert kpi["NumericalMeasureField"]["Column"] == {"DataSetIdentifier": "models", "ColumnName": "completed"}
+    line = visuals["failure_rate_by_model"]["LineChartVisual"]["ChartConfiguration"]["FieldWells"]
+    wells = line["LineChartAggregatedFieldWells"]
+    assert wells["Category"][0]["DateDimensionField"]["DateGranularity"] == "DAY"
+    assert wells["Colors"][0]["CategoricalDimensionField"]["Column"]["ColumnName"] == "model"
+    assert wells["Values"][0]["NumericalMeasureField"]["Column"]["ColumnName"] == "fail_rate"  # calculated field
+    assert "TableVisual" in visuals["models_table"] and "PieChartVisual" in visuals["rejected_by_reason"]
+    grid = sheet["Layouts"][0]["Configuration"]["GridLayout"]["Elements"]
+    assert [e["ColumnSpan"] for e in grid[:6]] == [6] * 6 and grid[6]["RowIndex"] == 4
+    # one filter group per filter and data set, bound to the parameters
+    groups = {g["FilterGroupId"]: g for g in defn["FilterGroups"]}
+    date_models = groups["group-date-range-0-models"]["Filters"][0]["TimeRangeFilter"]
+    assert date_models["RangeMinimumValue"] == {"Parameter": "DateFrom"}
+    assert date_models["Column"] == {"DataSetIdentifier": "models", "ColumnName": "activity_date"}
+    model_filter = groups["group-in-list-1-models"]["Filters"][0]["CategoryFilter"]["Configuration"]
+    assert model_filter["CustomFilterConfiguration"]["ParameterName"] == "Model"
+    assert model_filter["CustomFilterConfiguration"]["SelectAllOptions"] == "FILTER_ALL_VALUES"
+    assert ops.dashboard["Permissions"] == [
+        {"Principal": OWNER, "Actions": compiler.DASHBOARD_OWNER_ACTIONS},
+        {"Principal": VIEWER, "Actions": compiler.DASHBOARD_VIEWER_ACTIONS},
+    ]
+
+
+def test_data_sets_are_athena_tables_or_custom_sql(compiled: compiler.Compiled) -> None:
+    mart = compiled.data_sets["imagify-marts-retention-weekly"]["PhysicalTableMap"]["source"]["RelationalTable"]
+    assert mart["Schema"] == "marts" and mart["Name"] == "retention_weekly"
+    assert {"Name": "cohort_week", "Type": "DATETIME"} in mart["InputColumns"]
+    assert {"Name": "retention_rate", "Type": "DECIMAL"} in mart["InputColumns"]
+    sql = compiled.data_sets["imagify-operations-landing-lag"]["PhysicalTableMap"]["source"]["CustomSql"]
+    assert "approx_percentile(date_diff('second', occurred_at, landed_at), 0.95)" in sql["SqlQuery"]
+    assert "from staging.stg_events" in sql["SqlQuery"]
+    assert [c["Name"] for c in sql["Columns"]] == [
+        "landed_date",
+        "events",
+        "avg_lag_s",
+        "p50_lag_s",
+        "p95_lag_s",
+        "max_lag_s",
+    ]
+
+
+def test_our_checks_catch_what_botocore_does_not(compiled: compiler.Compiled) -> None:
+    cd = compiled.dashboards[0]
+    bad = copy.deepcopy(cd.dashboard)
+    sheet = bad["Definition"]["Sheets"][0]
+    bar = next(v["BarChartVisual"] for v in sheet["Visuals"] if "BarChartVisual" in v)
+    bar["ChartConfiguration"]["Orientation"] = "DIAGONAL"
+    bar["ChartConfiguration"]["FieldWells"]["BarChartAggregatedFieldWells"]["Values"][0]["NumericalMeasureField"][
+        "Column"
+    ]["ColumnName"] = "revenue"
+    bar["ChartConfiguration"]["SortConfiguration"]["CategorySort"][0]["FieldSort"]["FieldId"] = "nope"
+    bad["Definition"]["FilterGroups"][0]["Filters"][0]["TimeRangeFilter"]["RangeMaximumValue"]["Parameter"] = "Until"
+    sheet["Layouts"][0]["Configuration"]["GridLayout"]["Elements"][0]["ColumnSpan"] = 48
+    bad["DashboardId"] = "has spaces"
+    problems = "\n".join(validate.validate("CreateDashboard", bad, cd.columns))
+    assert "'DIAGONAL' is not one of HORIZONTAL, VERTICAL" in problems
+    assert "column 'revenue' is not in data set 'packages'" in problems
+    assert "sorts by field 'nope', not a field of the visual" in problems
+    assert "parameter 'Until' is not declared" in problems
+    assert "48 is above the maximum 36" in problems
+    assert "'has spaces' does not match the pattern" in problems
+    # and botocore's own validation is applied too
+    bad["Definition"]["Sheets"][0]["Visuals"][0]["KPIVisual"]["Colour"] = "red"
+    del bad["Name"]
+    problems = "\n".join(validate.validate("CreateDashboard", bad, cd.columns))
+    assert 'botocore: Missing required parameter in input: "Name"' in problems
+    assert 'Unknown parameter in Definition.Sheets[0].Visuals[0].KPIVisual: "Colour"' in problems
+
+
+# -- publish against botocore's Stubber ------------------------------------------------------------
+def _client() -> Any:
+    return boto3.client(
+        "quicksight", region_name="ap-southeast-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def _not_found(stub: Stubber, method: str) -> None:
+    stub.add_client_error(method, service_error_code="ResourceNotFoundException", http_status_code=404)
+
+
+def _expect_run(stub: Stubber, c: compiler.Compiled, exists: bool, version: int) -> None:
+    acct = {"AwsAccountId": TARGET.account_id}
+    ds_key = {**acct, "DataSourceId": c.data_source["DataSourceId"]}
+    if exists:
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}}, ds_key)
+        update = {k: v for k, v in c.data_source.items() if k not in ("Type", "Permissions")}
+        stub.add_response("update_data_source", {"UpdateStatus": "UPDATE_IN_PROGRESS"}, update)
+        stub.add_response("update_data_source_permissions", {}, {**ds_key, "GrantPermissions": ANY})
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_IN_PROGRESS"}}, ds_key)
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_SUCCESSFUL"}}, ds_key)
+    else:
+        _not_found(stub, "describe_data_source")
+        stub.add_response("create_data_source", {"CreationStatus": "CREATION_IN_PROGRESS"}, c.data_source)
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}}, ds_key)
+    for ds_id, req in c.data_sets.items():
+        key = {**acct, "DataSetId": ds_id}
+        if exists:
+            stub.add_response("describe_data_set", {"DataSet": {"DataSetId": ds_id}}, key)
+            stub.add_response(
+                "update_data_set", {"DataSetId": ds_id}, {k: v for k, v in req.items() if k != "Permissions"}
+            )
+            stub.add_response("update_data_set_permissions", {}, {**key, "GrantPermissions": ANY})
+        else:
+            _not_found(stub, "describe_data_set")
+            stub.add_response("create_data_set", {"DataSetId": ds_id}, req)
+    for cd in c.dashboards:
+        a_key = {**acct, "AnalysisId": cd.analysis["AnalysisId"]}
+        d_key = {**acct, "DashboardId": cd.dashboard_id}
+        arn = TARGET.arn("dashboard", cd.dashboard_id) + f"/version/{version}"
+        if exists:
+            stub.add_response("describe_analysis", {"Analysis": {"Status": "CREATION_SUCCESSFUL"}}, a_key)
+            stub.add_response("update_analysis", {}, {k: v for k, v in cd.analysis.items() if k != "Permissions"})
+            stub.add_response("update_analysis_permissions", {}, {**a_key, "GrantPermissions": ANY})
+            stub.add_response("describe_analysis", {"Analysis": {"Status": "UPDATE_SUCCESSFUL"}}, a_key)
+            stub.add_response("describe_dashboard", {"Dashboard": {"DashboardId": cd.dashboard_id}}, d_key)
+            update = {k: v for k, v in cd.dashboard.items() if k != "Permissions"}
+            stub.add_response("update_dashboard", {"VersionArn": arn}, update)
+            stub.add_response("update_dashboard_permissions", {}, {**d_key, "GrantPermissions": ANY})
+        else:
+            _not_found(stub, "describe_analysis")
+            stub.add_response("create_analysis", {}, cd.analysis)
+            stub.add_response("describe_analysis", {"Analysis": {"Status": "CREATION_SUCCESSFUL"}}, a_key)
+            _not_found(stub, "describe_dashboard")
+            stub.add_response("create_dashboard", {"VersionArn": arn}, cd.dashboard)
+        v_key = {**d_key, "VersionNumber": version}
+        stub.add_response("describe_dashboard", {"Dashboard": {"Version": {"Status": "CREATION_IN_PROGRESS"}}}, v_key)
+        stub.add_response("describe_dashboard", {"Dashboard": {"Version": {"Status": "CREATION_SUCCESSFUL"}}}, v_key)
+        stub.add_response("update_dashboard_published_version", {"DashboardId": cd.dashboard_id}, v_key)
+
+
+def test_publish_creates_then_updates_and_publishes_the_new_version(compiled: compiler.Compiled) -> None:
+    client = _client()
+    sleeps: list[float] = []
+    publisher = Publisher(client, TARGET, poll_seconds=0.5, sleep=sleeps.append)
+    with Stubber(client) as stub:
+        _expect_run(stub, compiled, exists=False, version=1)
+        first = publisher.publish(compiled)
+        stub.assert_no_pending_responses()
+        _expect_run(stub, compiled, exists=True, version=2)
+        second = publisher.publish(compiled)
+        stub.assert_no_pending_responses()
+    n = 1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)
+    assert len(first.created) == n and first.updated == []
+    assert second.created == [] and len(second.updated) == n
+    assert set(second.updated) == set(first.created)  # the same resources, updated in place
+    assert first.published == {cd.dashboard_id: 1 for cd in compiled.dashboards}
+    assert second.published == {cd.dashboard_id: 2 for cd in compiled.dashboards}
+    assert sleeps and all(s == 0.5 for s in sleeps)
+
+
+def test_publish_reports_a_failed_dashboard_version() -> None:
+    dash = [d for d in spec.load_all() if d.id == "user-behaviour"]
+    c = compiler.compile_all(dash, TARGET)
+    c.data_sets = {}
+    client = _client()
+    with Stubber(client) as stub:
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
+        stub.add_response("update_data_source", {})
+        stub.add_response("update_data_source_permissions", {})
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_SUCCESSFUL"}})
+        stub.add_response("describe_analysis", {"Analysis": {"Status": "CREATION_SUCCESSFUL"}})
+        stub.add_response("update_analysis", {})
+        stub.add_response("update_analysis_permissions", {})
+        stub.add_response("describe_analysis", {"Analysis": {"Status": "UPDATE_SUCCESSFUL"}})
+        stub.add_response("describe_dashboard", {"Dashboard": {}})
+        stub.add_response("update_dashboard", {"VersionArn": TARGET.arn("dashboard", "x") + "/version/7"})
+        stub.add_response("update_dashboard_permissions", {})
+        failed = {"Status": "CREATION_FAILED", "Errors": [{"Type": "COLUMN_NOT_FOUND", "Message": "users"}]}
+        stub.add_response("describe_dashboard", {"Dashboard": {"Version": failed}})
+        with pytest.raises(PublishError, match="version 7: CREATION_FAILED: COLUMN_NOT_FOUND: users"):
+            Publisher(client, TARGET, sleep=lambda s: None).publish(c)
+
+
+def test_publish_turns_an_api_error_into_a_clear_message() -> None:
+    c = compiler.compile_all(spec.load_all()[:1], TARGET)
+    client = _client()
+    with Stubber(client) as stub:
+        _not_found(stub, "describe_data_source")
+        stub.add_client_error("create_data_source", "AccessDeniedException", "user is not authorized", 403)
+        with pytest.raises(PublishError, match="create_data_source failed: AccessDeniedException: user is not auth"):
+            Publisher(client, TARGET, sleep=lambda s: None).publish(c)
+
+
+def test_spice_mode_starts_an_ingestion_per_data_set() -> None:
+    target = compiler.QuickSightTarget(account_id="111122223333", region="ap-southeast-1", import_mode="SPICE")
+    c = compiler.compile_all([d for d in spec.load_all() if d.id == "user-behaviour"], target)
+    c.dashboards = []
+    client = _client()
+    with Stubber(client) as stub:
+        _not_found(stub, "describe_data_source")
+        stub.add_response("create_data_source", {})
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
+        for ds_id, req in c.data_sets.items():
+            assert req["ImportMode"] == "SPICE" and "Permissions" not in req
+            _not_found(stub, "describe_data_set")
+            stub.add_response("create_data_set", {})
+            stub.add_response(
+                "create_ingestion",
+                {"IngestionStatus": "INITIALIZED"},
+                {
+                    "AwsAccountId": "111122223333",
+                    "DataSetId": ds_id,
+                    "IngestionId": ANY,
+                    "IngestionType": "FULL_REFRESH",
+                },
+            )
+        res = Publisher(client, target, sleep=lambda s: None).publish(c)
+        stub.assert_no_pending_responses()
+    assert len(res.ingestions) == len(c.data_sets) == 5
