@@ -1,7 +1,7 @@
 """Sink tables of the real-time job: the ``realtime`` area of the lake (``$IMAGIFY_HOME/lake/realtime``).
 
-Embedded default: JSON Lines files, Hive-partitioned by ``dt`` (UTC date of the window, or of the
-arrival for ``arrivals``), rolled and committed on every checkpoint (exactly-once; a ``_SUCCESS`` file
+Embedded default: JSON Lines files, Hive-partitioned by ``dt`` (UTC date of the window; ``arrivals``: date
+and hour of arrival), rolled and committed on every checkpoint (exactly-once; a ``_SUCCESS`` file
 marks a committed partition). Production: the same tables on S3 (a path with a scheme), queried by
 Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests the committed files.
 
@@ -99,15 +99,20 @@ def _uri(path: str) -> str:
     return path if "://" in path else f"file://{path}"
 
 
+# arrivals get a file per checkpoint: hourly partitions keep directories small
+PARTITIONS = {table: ["dt", "hr"] if table == ARRIVALS_TABLE else ["dt"] for table in DIRECTORIES}
+
+
 def realtime_sink(table: str, base: str) -> str:
-    """DDL of one realtime table under ``base`` (``lake/realtime``), partitioned by ``dt``."""
+    """DDL of one realtime table under ``base`` (``lake/realtime``), partitioned by ``dt`` (and ``hr``)."""
     cols = ",\n  ".join(f"`{name}` {typ}" for name, typ in COLUMNS[table])
+    parts = PARTITIONS[table]
     path = f"{base.rstrip('/')}/{DIRECTORIES[table]}"
     return f"""
 CREATE TABLE {table} (
   {cols},
-  dt STRING
-) PARTITIONED BY (dt) WITH (
+  {", ".join(f"{p} STRING" for p in parts)}
+) PARTITIONED BY ({", ".join(parts)}) WITH (
   'connector' = 'filesystem',
   'path' = '{_uri(path)}',
   'format' = 'json',

@@ -218,7 +218,8 @@ SELECT event_id, event_type, user_id, occurred_at, FLOOR(occurred_at TO MINUTE) 
 FROM rt_classified WHERE late_reason IS NOT NULL"""
     arrivals = f"""
 INSERT INTO {rs.ARRIVALS_TABLE}
-SELECT window_start, window_end, segment, outcome, COUNT(*) AS records, {_dt("window_start")} AS dt
+SELECT window_start, window_end, segment, outcome, COUNT(*) AS records,
+  {_dt("window_start")} AS dt, DATE_FORMAT(window_start, 'HH') AS hr
 FROM TABLE(TUMBLE(TABLE rt_outcomes, DESCRIPTOR(pt), INTERVAL '1' SECOND))
 GROUP BY window_start, window_end, segment, outcome"""
     return [minute, model_minute, terms, late, arrivals]

@@ -270,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
     s.set_defaults(func=cmd_dagster_dev)
+
+    from imagify.realtime.cli import add_parser as add_realtime_parser
+
+    add_realtime_parser(sub)
     return p
 
 
