@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         max_ahead_s=args.max_ahead_s,
         top_terms=args.top_terms,
         trend_minutes=args.trend_minutes,
+        min_watermark=args.min_watermark if restore is not None else None,
     )
     stmts = realtime_transform.build(t_env, options)
     if args.explain:
@@ -106,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     stmts.attach_as_datastream()
     client = env.execute_async("imagify-realtime")
     job_id = str(client.get_job_id())
-    _write_json(control / "job.json", {"job_id": job_id, "restored_from": str(restore) if restore else None})
+    _write_json(
+        control / "job.json",
+        {"job_id": job_id, "pid": os.getpid(), "restored_from": str(restore) if restore else None},
+    )
     log.info("realtime job running job_id=%s restored_from=%s start_ms=%s", job_id, restore, args.start_ms)
 
     stop_requested = False
@@ -172,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dedup-ttl-min", type=float, default=60.0)
     p.add_argument("--top-terms", type=int, default=10)
     p.add_argument("--trend-minutes", type=int, default=5)
+    p.add_argument(
+        "--min-watermark",
+        default=None,
+        metavar="TS",
+        help="when restoring: the watermark already reached ('YYYY-MM-DD HH:MM:SS.fff' UTC)",
+    )
     p.add_argument("--python-mode", choices=["thread", "process"], default="thread")
     p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
     p.add_argument("--explain", action="store_true", help="print the plan and exit")

@@ -5,13 +5,15 @@ and hour of arrival), rolled and committed on every checkpoint (exactly-once; a 
 marks a committed partition). Production: the same tables on S3 (a path with a scheme), queried by
 Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests the committed files.
 
-| table | one row per | what |
-|---|---|---|
-| ``minute`` | event-time minute | active users, events, generations, failure rate, latency, images, cost, payments, revenue |
-| ``model_minute`` | minute x model | generations requested/completed/failed, failure rate, p50/p95 latency, images, cost |
-| ``trending_terms`` | 5-minute window (sliding by 1 minute) x rank | top prompt terms (PII removed) |
-| ``late_events`` | late event | valid events whose minute had already closed (or too far ahead of the clock) |
-| ``arrivals`` | arrival second x segment x outcome | records read; ``outcome`` = ``valid`` or the reject reason |
+- ``minute`` (one row per event-time minute): active users, events, sign-ups, generations
+  requested/completed/failed, failure rate, p50/p95 latency, images, cost, payments, revenue (VND).
+- ``model_minute`` (minute x model): generations requested (by ``model_requested``, ``auto`` included)
+  and completed/failed (by ``model``), failure rate, p50/p95 latency, images, cost.
+- ``trending_terms`` (5-minute window sliding by 1 minute x rank): top prompt terms, PII removed.
+- ``late_events`` (one row per event): valid events whose minute had already closed (``late``), or
+  too far ahead of the clock (``ahead``), with the watermark they were compared with.
+- ``arrivals`` (arrival second x segment x outcome): records read; ``outcome`` = ``valid`` or the
+  reject reason.
 """
 
 from __future__ import annotations

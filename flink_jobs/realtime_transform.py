@@ -44,12 +44,26 @@ class RealtimeOptions:
     max_ahead_s: float = 300.0  # events further ahead of the wall clock than this are "ahead"
     top_terms: int = 10
     trend_minutes: int = 5
+    # on a restart: the watermark the previous run had reached ('YYYY-MM-DD HH:MM:SS.fff'), or None.
+    # Flink does not checkpoint watermarks; without this floor an old event read just after a restore
+    # would reopen a window that was already emitted.
+    min_watermark: str | None = None
 
 
 @udtf(result_types=[DataTypes.STRING()])
 def extract_prompt_terms(prompt: str | None):  # type: ignore[no-untyped-def]
     for term in prompt_terms(prompt):
         yield Row(term)
+
+
+def _current_watermark(options: RealtimeOptions) -> str:
+    if not options.min_watermark:
+        return "CURRENT_WATERMARK(et)"
+    floor = f"TIMESTAMP '{options.min_watermark}'"
+    return (
+        f"CASE WHEN CURRENT_WATERMARK(et) IS NULL OR CURRENT_WATERMARK(et) < {floor} "
+        f"THEN {floor} ELSE CURRENT_WATERMARK(et) END"
+    )
 
 
 def build(t_env, options: RealtimeOptions):  # type: ignore[no-untyped-def]
@@ -117,14 +131,15 @@ FROM (
     )
 
     # 3. late or on time, decided once against this operator's watermark, then materialised
+    current_wm = _current_watermark(options)
     classified_ds = t_env.to_data_stream(
         t_env.sql_query(
-            """
+            f"""
 SELECT *,
   CASE WHEN is_ahead THEN 'ahead'
        WHEN wm IS NOT NULL AND FLOOR(et TO MINUTE) + INTERVAL '1' MINUTE - INTERVAL '0.001' SECOND <= wm
        THEN 'late' END AS late_reason
-FROM (SELECT *, CURRENT_WATERMARK(et) AS wm FROM rt_events)"""
+FROM (SELECT *, {current_wm} AS wm FROM rt_events)"""
         )
     )
     t_env.create_temporary_view(

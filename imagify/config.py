@@ -17,12 +17,12 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
-| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 3 | real-time job: watermark = latest event time minus this (0-60 s); later is "late" |
-| IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | real-time job: events this far ahead of the clock are set aside as "ahead" |
-| IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job: checkpoint interval; realtime lake files commit on checkpoints |
-| IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact; see README) |
-| IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first start of the real-time job: also read segments published this many minutes before |
-| IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time job: how long an event_id / payment_id is remembered to drop repeats |
+| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 3 | real-time watermark = latest event time minus this (0-60 s) |
+| IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
+| IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job checkpoint interval (lake/realtime commits) |
+| IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
+| IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first real-time run: also read segments published N min before |
+| IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time: how long an event_id/payment_id is kept to drop repeats |
 | IMAGIFY_REALTIME_TOP_TERMS | 10 | "trending now": terms kept per sliding window |
 | IMAGIFY_REALTIME_TREND_MINUTES | 5 | "trending now": length of the sliding window (slides every minute) |
 | IMAGIFY_REALTIME_STORE | $IMAGIFY_HOME/realtime.sqlite | live store (SQLite) read by the live view and the alerts |

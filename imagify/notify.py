@@ -97,8 +97,16 @@ class SnsNotifier:
         self.client.publish(
             TopicArn=self.topic_arn,
             Subject=note.summary()[:99],
-            Message=json.dumps({"title": note.title, "text": note.text, "severity": note.severity,
-                                "status": note.status, **note.fields}, default=str),  # fmt: skip
+            Message=json.dumps(
+                {
+                    "title": note.title,
+                    "text": note.text,
+                    "severity": note.severity,
+                    "status": note.status,
+                    **note.fields,
+                },
+                default=str,
+            ),  # fmt: skip
             MessageAttributes={
                 "severity": {"DataType": "String", "StringValue": note.severity},
                 "status": {"DataType": "String", "StringValue": note.status},

@@ -4,12 +4,15 @@ Rules live in a JSON (or YAML) file, ``IMAGIFY_ALERT_RULES`` (default :file:`ale
 
     {"rules": [{"name": "model_failure_rate", "kind": "failure_rate", "threshold": 0.05, "minutes": 3, ...}]}
 
-| kind | evaluated | fires when | fields (defaults) |
-|---|---|---|---|
-| ``failure_rate`` | per model, on each closed event-time minute | failed / (completed + failed) over the last ``minutes`` > ``threshold`` with at least ``min_outcomes`` outcomes | threshold, minutes (3), min_outcomes (20) |
-| ``rejected_share`` | on each closed arrival minute | rejected / records arrived over the last ``minutes`` > ``threshold`` with at least ``min_records`` records | threshold, minutes (5), min_records (100) |
-| ``revenue_drop`` | on each closed event-time minute | revenue of the last ``minutes`` < (1 - ``drop``) x the mean of the ``baseline_periods`` periods before, baseline >= ``min_baseline_vnd`` | minutes (30), baseline_periods (4), drop (0.5), min_baseline_vnd (0) |
-| ``no_events`` | on the wall clock | no valid event arrived for ``minutes`` (counting from start if none yet) | minutes (2) |
+- ``failure_rate`` — per model, on each closed event-time minute: failed / (completed + failed)
+  over the last ``minutes`` (3) > ``threshold`` (required), with at least ``min_outcomes`` (20).
+- ``rejected_share`` — on each closed arrival minute: rejected / records that arrived over the last
+  ``minutes`` (5) > ``threshold`` (required), with at least ``min_records`` (100) records.
+- ``revenue_drop`` — on each closed event-time minute: revenue of the last ``minutes`` (30) below
+  (1 - ``drop`` (0.5)) x the mean of the ``baseline_periods`` (4) equal periods before, when that
+  baseline is at least ``min_baseline_vnd`` (0) and the store holds that much history.
+- ``no_events`` — on the wall clock: no valid event arrived for ``minutes`` (2), counting from the
+  start of the evaluator when nothing arrived yet.
 
 Every rule also takes ``name`` (unique), ``severity`` (info/warning/critical, default warning) and
 ``description``. An alert fires once when its condition becomes true for a subject (a model, or
@@ -165,8 +168,10 @@ class AlertEngine:
         self.started_at = clock()  # "no events" counts from here when nothing arrived yet
 
     # -- the loop ---------------------------------------------------------------------------------
-    def evaluate(self) -> list[Transition]:
+    def evaluate(self, settled: bool = False) -> list[Transition]:
+        """Evaluate the minutes closed since the last call (``settled``: every window is visible already)."""
         now = self.clock()
+        settle = 0.0 if settled else SETTLE_S
         out: list[Transition] = []
         minute_rules = [r for r in self.rules if r.kind in ("failure_rate", "revenue_drop")]
         arrival_rules = [r for r in self.rules if r.kind == "rejected_share"]
@@ -174,16 +179,21 @@ class AlertEngine:
             cursor = get_meta(self.con, "alerts.minute_cursor", "")
             minutes = [r[0] for r in self.con.execute(
                 "SELECT window_start FROM minute WHERE window_start > ? AND visible_at <= ? ORDER BY window_start",
-                (cursor, now - SETTLE_S))]  # fmt: skip
+                (cursor, now - settle))]  # fmt: skip
             for m in minutes:
                 for rule in minute_rules:
                     out += self._apply(rule, self._findings(rule, m))
                 set_meta(self.con, "alerts.minute_cursor", m)
         if arrival_rules:
             cursor = get_meta(self.con, "alerts.arrival_cursor", "")
-            closed = _fmt(datetime.fromtimestamp(now - SETTLE_S - 60, UTC).replace(tzinfo=None))
-            minutes = [r[0] for r in self.con.execute(
-                "SELECT minute FROM arrival_minute WHERE minute > ? AND minute <= ? ORDER BY minute", (cursor, closed))]
+            closed = _fmt(datetime.fromtimestamp(now - settle - 60, UTC).replace(tzinfo=None))
+            minutes = [
+                r[0]
+                for r in self.con.execute(
+                    "SELECT minute FROM arrival_minute WHERE minute > ? AND minute <= ? ORDER BY minute",
+                    (cursor, closed),
+                )
+            ]
             for m in minutes:
                 for rule in arrival_rules:
                     out += self._apply(rule, self._findings(rule, m))
@@ -321,8 +331,14 @@ class AlertEngine:
             text=f.message,
             severity=f.rule.severity,
             status=status,
-            fields={"alert_id": alert_id, "rule": f.rule.name, "kind": f.rule.kind, "subject": f.subject,
-                    "window_start": f.window_start, "value": f.value},  # fmt: skip
+            fields={
+                "alert_id": alert_id,
+                "rule": f.rule.name,
+                "kind": f.rule.kind,
+                "subject": f.subject,
+                "window_start": f.window_start,
+                "value": f.value,
+            },  # fmt: skip
         )
         delivered = self.notifier.notify(note)
         column = "notified"

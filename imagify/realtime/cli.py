@@ -45,12 +45,21 @@ def add_parser(sub) -> None:  # type: ignore[no-untyped-def]
         "action", nargs="?", default="run", choices=["run", "serve", "alerts", "quicksight"],
         help="run (default), serve, alerts or quicksight",
     )  # fmt: skip
-    s.add_argument("--until-idle", action="store_true",
-                   help="run: stop once every record published before the command is processed and visible")
-    s.add_argument("--stall-timeout", type=float, default=300.0, metavar="S",
-                   help="run --until-idle: fail if nothing is read for S seconds (default 300)")
-    s.add_argument("--serve-port", type=int, default=None, metavar="PORT",
-                   help="run: also serve the live view on this port")
+    s.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="run: stop once every record published before the command is processed and visible",
+    )
+    s.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="run --until-idle: fail if nothing is read for S seconds (default 300)",
+    )
+    s.add_argument(
+        "--serve-port", type=int, default=None, metavar="PORT", help="run: also serve the live view on this port"
+    )
     s.add_argument("--port", type=int, default=8050, help="serve: port of the live view (default 8050)")
     s.add_argument("--open", action="store_true", help="alerts: only the alerts still firing")
     s.add_argument("--out", metavar="FILE", help="quicksight: write the definitions to FILE")

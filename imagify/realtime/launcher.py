@@ -76,7 +76,8 @@ def pending_files(lake_dir: Path) -> list[Path]:
     return out
 
 
-def job_command(settings: Settings, start: int, control: Path) -> list[str]:
+def job_command(settings: Settings, start: int, control: Path, min_watermark: str | None = None) -> list[str]:
+    extra = ["--min-watermark", min_watermark] if min_watermark else []
     return [
         str(_flink_python(settings)),
         "-m", "flink_jobs.realtime_job",
@@ -92,6 +93,7 @@ def job_command(settings: Settings, start: int, control: Path) -> list[str]:
         "--top-terms", str(settings.realtime_top_terms),
         "--trend-minutes", str(settings.realtime_trend_minutes),
         "--python-mode", settings.flink_python_mode,
+        *extra,
     ]  # fmt: skip
 
 
@@ -121,7 +123,8 @@ def run(
     engine = AlertEngine(con, load_rules(settings.alert_rules_path), notifier_from_settings(settings))
     tailer.poll()
     already = store.records_by_segment(con)
-    target = {s.path.name: s.count for s in stream.segments() if s.published_ms >= result.start_ms} if until_idle else {}
+    segments = stream.segments() if until_idle else []
+    target = {s.path.name: s.count for s in segments if s.published_ms >= result.start_ms}
     to_read = sum(max(0, c - already.get(n, 0)) for n, c in target.items())
 
     server = None
@@ -137,7 +140,7 @@ def run(
     t0 = time.monotonic()
     with open(job_log, "ab") as out:
         proc = subprocess.Popen(
-            job_command(settings, result.start_ms, control),
+            job_command(settings, result.start_ms, control, store.watermark_floor(con) if restore else None),
             cwd=str(REPO_ROOT),
             env=env,
             stdout=out,
@@ -185,8 +188,10 @@ def run(
                     all_read_at = now
                 # the windows those records closed fire on the next watermark and commit on a later checkpoint
                 settle = 2 * settings.realtime_checkpoint_ms / 1000 + 1.0
-                if all_read_at is not None and now - all_read_at >= settle and not pending_files(
-                    settings.realtime_lake_dir
+                if (
+                    all_read_at is not None
+                    and now - all_read_at >= settle
+                    and not pending_files(settings.realtime_lake_dir)
                 ):
                     result.seconds_running = now - t_running
                     break
@@ -203,8 +208,8 @@ def run(
         if rc != 0 or not res.get("ok"):
             raise RealtimeError(_failure_message(control, job_log))
         result.savepoint = res.get("savepoint")
-        tailer.poll()
-        result.transitions += engine.evaluate()
+        tailer.poll()  # the job is stopped: everything it committed is visible now
+        result.transitions += engine.evaluate(settled=True)
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)

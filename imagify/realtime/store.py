@@ -267,3 +267,23 @@ def records_by_segment(con: sqlite3.Connection) -> dict[str, int]:
         name = os.path.basename(seg)
         out[name] = out.get(name, 0) + int(n)
     return out
+
+
+def watermark_floor(con: sqlite3.Connection) -> str | None:
+    """The highest watermark the job is known to have reached, from what it committed (or None).
+
+    A window ending at E was emitted once the watermark reached E - 1 ms; a late event records the
+    watermark it was compared with. Passed to a restarted job so it cannot reopen emitted windows.
+    """
+    ends = [
+        con.execute("SELECT MAX(window_end) FROM minute").fetchone()[0],
+        con.execute("SELECT MAX(window_end) FROM model_minute").fetchone()[0],
+        con.execute("SELECT MAX(window_end) FROM trending_terms").fetchone()[0],
+    ]
+    marks = [datetime.fromisoformat(e) - timedelta(milliseconds=1) for e in ends if e]
+    late = con.execute("SELECT MAX(watermark_at) FROM late_events WHERE reason = 'late'").fetchone()[0]
+    if late:
+        marks.append(datetime.fromisoformat(late))
+    if not marks:
+        return None
+    return max(marks).strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
