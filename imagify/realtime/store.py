@@ -167,9 +167,18 @@ class LakeTailer:
         self._seen = {r[0] for r in self.con.execute("SELECT path FROM ingested_files")}
         self._loaded = True
 
-    def _cutoff_dt(self) -> str:
-        """Partitions older than this date are not scanned any more (nor kept in the ledger)."""
-        latest = get_meta(self.con, "latest_dt") or datetime.now(UTC).strftime("%Y-%m-%d")
+    def _cutoff_dt(self, table: str) -> str:
+        """Partitions older than this date are not scanned any more (nor kept in the ledger).
+
+        Event-time tables: the retention before the newest minute ingested (nothing is cut before
+        the first one, so a replay of history is read whole). Arrivals: the retention before today.
+        """
+        if table == "arrivals":
+            latest = datetime.now(UTC).strftime("%Y-%m-%d")
+        else:
+            latest = get_meta(self.con, "latest_dt") or ""
+            if not latest:
+                return ""
         days = int(self.retention_h // 24) + 1
         return (datetime.strptime(latest, "%Y-%m-%d") - timedelta(days=days)).strftime("%Y-%m-%d")
 
@@ -188,9 +197,8 @@ class LakeTailer:
         if not self._loaded:
             self._load()
         res = PollResult()
-        cutoff = self._cutoff_dt()
         for directory, (table, key, columns) in TABLES.items():
-            for part in self._partition_dirs(self.lake_dir / directory, cutoff):
+            for part in self._partition_dirs(self.lake_dir / directory, self._cutoff_dt(table)):
                 try:
                     mtime = part.stat().st_mtime_ns
                 except FileNotFoundError:
@@ -234,7 +242,7 @@ class LakeTailer:
                 "INSERT INTO ingested_files (path, partition_dt, rows, ingested_at) VALUES (?, ?, ?, ?)",
                 (str(path), dt, len(rows), now),
             )
-            if table in ("minute", "arrivals") and dt > (get_meta(con, "latest_dt") or ""):
+            if table == "minute" and dt > (get_meta(con, "latest_dt") or ""):
                 set_meta(con, "latest_dt", dt)
             con.execute("COMMIT")
         except BaseException:
@@ -253,7 +261,7 @@ class LakeTailer:
             self.con.execute("DELETE FROM trending_terms WHERE window_end < ?", (cut,))
         now_cut = (datetime.now(UTC) - timedelta(hours=self.retention_h)).strftime("%Y-%m-%d %H:%M:%S")
         self.con.execute("DELETE FROM arrivals WHERE window_start < ?", (now_cut,))
-        cutoff = self._cutoff_dt()
+        cutoff = min(self._cutoff_dt("minute"), self._cutoff_dt("arrivals"))
         gone = [r[0] for r in self.con.execute("SELECT path FROM ingested_files WHERE partition_dt < ?", (cutoff,))]
         if gone:
             self.con.execute("DELETE FROM ingested_files WHERE partition_dt < ?", (cutoff,))
