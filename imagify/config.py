@@ -99,6 +99,20 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_QUICKSIGHT_IMPORT_MODE | DIRECT_QUERY | DIRECT_QUERY (Athena per view) or SPICE (publish ingests) |
 | IMAGIFY_ATHENA_WORKGROUP | primary | Athena workgroup of the QuickSight data source (as dbt's prod target) |
 | IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
+| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 3 | real-time watermark = latest event time minus this (0-60 s) |
+| IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
+| IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job checkpoint interval (lake/realtime commits) |
+| IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
+| IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first real-time run: also read segments published N min before |
+| IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time: how long an event_id/payment_id is kept to drop repeats |
+| IMAGIFY_REALTIME_TOP_TERMS | 10 | "trending now": terms kept per sliding window |
+| IMAGIFY_REALTIME_TREND_MINUTES | 5 | "trending now": length of the sliding window (slides every minute) |
+| IMAGIFY_REALTIME_STORE | $IMAGIFY_HOME/realtime.sqlite | live store (SQLite) read by the live view and the alerts |
+| IMAGIFY_REALTIME_RETENTION_H | 48 | live store keeps this many hours (of event time) of windows |
+| IMAGIFY_REALTIME_POLL_S | 0.25 | how often the live store ingests newly committed realtime files |
+| IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
+| IMAGIFY_ALERT_SLACK_WEBHOOK | (unset) | Slack incoming-webhook URL: alerts are posted there too |
+| IMAGIFY_ALERT_SNS_TOPIC_ARN | (unset) | SNS topic ARN: alerts are published there too (boto3 credentials) |
 """
 
 from __future__ import annotations
@@ -250,6 +264,38 @@ class Settings:
     quicksight_import_mode: str = "DIRECT_QUERY"
     athena_workgroup: str = "primary"
     athena_catalog: str = "AwsDataCatalog"
+    # real-time metrics (issue 10)
+    realtime_out_of_orderness_s: float = 3.0
+    realtime_max_ahead_s: float = 300.0
+    realtime_checkpoint_ms: int = 1000
+    realtime_parallelism: int = 1
+    realtime_lookback_min: float = 0.0
+    realtime_dedup_ttl_min: float = 60.0
+    realtime_top_terms: int = 10
+    realtime_trend_minutes: int = 5
+    realtime_store: Path | None = None
+    realtime_retention_h: float = 48.0
+    realtime_poll_s: float = 0.25
+    alert_rules: Path | None = None
+    alert_slack_webhook: str = ""
+    alert_sns_topic_arn: str = ""
+
+    @property
+    def realtime_state_dir(self) -> Path:
+        """Checkpoints, savepoints, logs and control files of the real-time job."""
+        return self.flink_dir / "realtime"
+
+    @property
+    def realtime_lake_dir(self) -> Path:
+        return self.lake_dir / "realtime"
+
+    @property
+    def realtime_store_path(self) -> Path:
+        return self.realtime_store or self.home / "realtime.sqlite"
+
+    @property
+    def alert_rules_path(self) -> Path:
+        return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
 
     @property
     def stream_dir(self) -> Path:
@@ -565,4 +611,45 @@ def _aws_settings(env: str) -> dict:
         quicksight_import_mode=import_mode,
         athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", "primary"),
         athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
+        **_realtime_settings(),
     )
+
+
+def _realtime_settings() -> dict:
+    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 3.0)
+    if not 0 <= ooo <= 60:
+        raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
+    positive = {
+        "IMAGIFY_REALTIME_CHECKPOINT_MS": _env_int("IMAGIFY_REALTIME_CHECKPOINT_MS", 1000),
+        "IMAGIFY_REALTIME_PARALLELISM": _env_int("IMAGIFY_REALTIME_PARALLELISM", 1),
+        "IMAGIFY_REALTIME_TOP_TERMS": _env_int("IMAGIFY_REALTIME_TOP_TERMS", 10),
+        "IMAGIFY_REALTIME_TREND_MINUTES": _env_int("IMAGIFY_REALTIME_TREND_MINUTES", 5),
+        "IMAGIFY_REALTIME_MAX_AHEAD_S": _env_float("IMAGIFY_REALTIME_MAX_AHEAD_S", 300.0),
+        "IMAGIFY_REALTIME_DEDUP_TTL_MIN": _env_float("IMAGIFY_REALTIME_DEDUP_TTL_MIN", 60.0),
+        "IMAGIFY_REALTIME_RETENTION_H": _env_float("IMAGIFY_REALTIME_RETENTION_H", 48.0),
+        "IMAGIFY_REALTIME_POLL_S": _env_float("IMAGIFY_REALTIME_POLL_S", 0.25),
+    }
+    for name, value in positive.items():
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    lookback = _env_float("IMAGIFY_REALTIME_LOOKBACK_MIN", 0.0)
+    if lookback < 0:
+        raise ValueError(f"IMAGIFY_REALTIME_LOOKBACK_MIN must be >= 0, got {lookback}")
+    store = _env("IMAGIFY_REALTIME_STORE", "")
+    rules = _env("IMAGIFY_ALERT_RULES", "")
+    return {
+        "realtime_out_of_orderness_s": ooo,
+        "realtime_max_ahead_s": positive["IMAGIFY_REALTIME_MAX_AHEAD_S"],
+        "realtime_checkpoint_ms": positive["IMAGIFY_REALTIME_CHECKPOINT_MS"],
+        "realtime_parallelism": positive["IMAGIFY_REALTIME_PARALLELISM"],
+        "realtime_lookback_min": lookback,
+        "realtime_dedup_ttl_min": positive["IMAGIFY_REALTIME_DEDUP_TTL_MIN"],
+        "realtime_top_terms": positive["IMAGIFY_REALTIME_TOP_TERMS"],
+        "realtime_trend_minutes": positive["IMAGIFY_REALTIME_TREND_MINUTES"],
+        "realtime_store": Path(store).expanduser().resolve() if store else None,
+        "realtime_retention_h": positive["IMAGIFY_REALTIME_RETENTION_H"],
+        "realtime_poll_s": positive["IMAGIFY_REALTIME_POLL_S"],
+        "alert_rules": Path(rules).expanduser().resolve() if rules else None,
+        "alert_slack_webhook": _env("IMAGIFY_ALERT_SLACK_WEBHOOK", ""),
+        "alert_sns_topic_arn": _env("IMAGIFY_ALERT_SNS_TOPIC_ARN", ""),
+    }

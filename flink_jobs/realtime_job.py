@@ -1,0 +1,194 @@
+"""The Flink real-time metrics job: stream → validation → event-time windows → ``lake/realtime``.
+
+Runs in ``.venv-flink`` on a local mini-cluster. Normally started by ``imagify realtime``, which
+talks to it through a control directory (same protocol as the landing job)::
+
+    <control>/job.json        written here once the job runs (job id, restored-from)
+    <control>/stop            created by the launcher: stop with a savepoint and exit
+    <control>/result.json     written here on exit (savepoint path or error)
+
+Its state lives under ``$IMAGIFY_HOME/flink/realtime`` (checkpoints, savepoints), apart from the
+landing job's. It resumes from the newest savepoint or retained checkpoint: windows that were open
+continue, the file source skips the segments it already read, and the lake sink commits each
+window exactly once.
+
+    python -m flink_jobs.realtime_job --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("imagify.realtime")
+
+
+def latest_restore_point(state_dir: Path) -> Path | None:
+    """The newest completed savepoint or retained checkpoint (a directory with ``_metadata``)."""
+    candidates: list[tuple[float, Path]] = []
+    for base in (state_dir / "savepoints", state_dir / "checkpoints"):
+        if base.is_dir():
+            candidates += [(meta.stat().st_mtime, meta.parent) for meta in base.glob("**/_metadata")]
+    return max(candidates)[1] if candidates else None
+
+
+def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pyflink.common import Configuration
+
+    conf = Configuration()
+    settings = {
+        "parallelism.default": str(args.parallelism),
+        "table.local-time-zone": "UTC",
+        "execution.checkpointing.interval": f"{args.checkpoint_ms} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.dir": f"file://{state_dir / 'checkpoints'}",
+        "execution.checkpointing.savepoint-dir": f"file://{state_dir / 'savepoints'}",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "2",
+        "state.backend.type": "hashmap",
+        # dedup of re-sent events; window state is cleaned by the watermark, not by this TTL
+        "table.exec.state.ttl": f"{int(args.dedup_ttl_min * 60 * 1000)} ms",
+        # with parallelism > 1 a source subtask without segments must not hold the watermark back
+        "table.exec.source.idle-timeout": "5 s",
+        "pipeline.auto-watermark-interval": f"{args.watermark_interval_ms} ms",
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "3",
+        "restart-strategy.fixed-delay.delay": "2 s",
+        "python.execution-mode": args.python_mode,
+        "python.executable": sys.executable,
+        "python.fn-execution.bundle.time": "100",
+        "pipeline.name": "imagify-realtime",
+    }
+    if restore is not None:
+        settings["execution.state-recovery.path"] = str(restore)
+    for key, value in settings.items():
+        conf.set_string(key, value)
+    return conf
+
+
+def run(args: argparse.Namespace) -> int:
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table import StreamTableEnvironment
+
+    from flink_jobs import realtime_sinks, realtime_transform, sources, transform
+
+    home = Path(args.home).resolve()
+    state_dir = home / "flink" / "realtime"
+    control = Path(args.control).resolve()
+    control.mkdir(parents=True, exist_ok=True)
+    (control / "stop").unlink(missing_ok=True)
+    restore = None if args.fresh else latest_restore_point(state_dir)
+
+    env = StreamExecutionEnvironment.get_execution_environment(build_config(state_dir, restore, args))
+    t_env = StreamTableEnvironment.create(env)
+    t_env.execute_sql(sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval))
+    for ddl in realtime_sinks.all_sinks(str(home / "lake" / "realtime")):
+        t_env.execute_sql(ddl)
+    transform.register(t_env)
+    options = realtime_transform.RealtimeOptions(
+        start_ms=args.start_ms,
+        out_of_orderness_s=args.out_of_orderness_s,
+        max_ahead_s=args.max_ahead_s,
+        top_terms=args.top_terms,
+        trend_minutes=args.trend_minutes,
+        min_watermark=args.min_watermark if restore is not None else None,
+    )
+    stmts = realtime_transform.build(t_env, options)
+    if args.explain:
+        print(stmts.explain())
+        return 0
+    stmts.attach_as_datastream()
+    client = env.execute_async("imagify-realtime")
+    job_id = str(client.get_job_id())
+    _write_json(
+        control / "job.json",
+        {"job_id": job_id, "pid": os.getpid(), "restored_from": str(restore) if restore else None},
+    )
+    log.info("realtime job running job_id=%s restored_from=%s start_ms=%s", job_id, restore, args.start_ms)
+
+    stop_requested = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    parent = os.getppid()
+
+    while True:
+        time.sleep(0.2)
+        try:
+            status = str(client.get_job_status().result())
+        except Exception:  # noqa: BLE001 — the mini-cluster shuts down when the job fails
+            status = "FAILED"
+        if status in ("FAILED", "CANCELED", "FINISHED"):
+            msg = f"realtime job ended unexpectedly with status {status}; see the JVM logs"
+            _write_json(control / "result.json", {"ok": False, "error": msg, "job_id": job_id})
+            log.error(msg)
+            return 1
+        if stop_requested or (control / "stop").exists() or os.getppid() != parent:
+            break
+
+    gw = get_gateway()
+    fmt = gw.jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    savepoint_dir = f"file://{state_dir / 'savepoints'}"
+    log.info("stopping with a savepoint into %s", savepoint_dir)
+    try:
+        # no drain: open windows stay in the savepoint and continue when the job resumes
+        savepoint = client._j_job_client.stopWithSavepoint(False, savepoint_dir, fmt).get()
+    except Exception as exc:  # noqa: BLE001 — report any JVM error to the launcher
+        _write_json(control / "result.json", {"ok": False, "error": f"stop-with-savepoint failed: {exc}"})
+        return 1
+    _write_json(control / "result.json", {"ok": True, "job_id": job_id, "savepoint": str(savepoint)})
+    log.info("stopped; savepoint %s", savepoint)
+    return 0
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m flink_jobs.realtime_job",
+        description="Run the Imagify real-time metrics job on a local Flink mini-cluster (use `imagify realtime`).",
+    )
+    p.add_argument("--home", required=True, help="IMAGIFY_HOME: lake/realtime and flink/realtime live under it")
+    p.add_argument("--segments", required=True, help="directory of published stream segments")
+    p.add_argument("--control", required=True, help="control directory shared with the launcher")
+    p.add_argument("--start-ms", type=int, default=0, help="read segments published at or after (epoch ms)")
+    p.add_argument("--parallelism", type=int, default=1)
+    p.add_argument("--checkpoint-ms", type=int, default=1000)
+    p.add_argument("--watermark-interval-ms", type=int, default=200)
+    p.add_argument("--monitor-interval", default="500ms", help="how often new segments are looked for")
+    p.add_argument("--out-of-orderness-s", type=float, default=3.0)
+    p.add_argument("--max-ahead-s", type=float, default=300.0)
+    p.add_argument("--dedup-ttl-min", type=float, default=60.0)
+    p.add_argument("--top-terms", type=int, default=10)
+    p.add_argument("--trend-minutes", type=int, default=5)
+    p.add_argument(
+        "--min-watermark",
+        default=None,
+        metavar="TS",
+        help="when restoring: the watermark already reached ('YYYY-MM-DD HH:MM:SS.fff' UTC)",
+    )
+    p.add_argument("--python-mode", choices=["thread", "process"], default="thread")
+    p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
+    p.add_argument("--explain", action="store_true", help="print the plan and exit")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""The real-time transformation: per-minute event-time windows, late events, trending terms, arrivals.
+
+Shares the source (:func:`flink_jobs.sources.segment_log_source`) and the contract validation
+(:func:`flink_jobs.transform.register` → UDTF ``validate_record``) with the landing job.
+
+Pipeline (one Flink job, every record read and validated once)::
+
+    stream_source ─ validate_record ─┬─ arrivals: records per arrival second, segment, outcome (valid/reason)
+                                     └─ valid ─ dedup (event_id; payment_id for payment successes)
+                                          ─ watermark: occurred_at - out-of-orderness bound
+                                          ─ classify once: late if the minute already closed
+                                            (window_end - 1 ms <= current watermark) or too far ahead
+                                            ┬─ on time ─┬─ TUMBLE 1 min ─ minute, model_minute
+                                            │           └─ prompt terms ─ HOP 5 min / 1 min ─ top-N
+                                            └─ late ─ late_events (each event kept, with the watermark)
+
+The late/on-time decision is taken in one operator and materialised (``to_data_stream``) before the
+branches, so a row is counted in exactly one place: its window, or the late events. Downstream window
+operators see the same watermarks (``SOURCE_WATERMARK()``), never a higher one, so they drop nothing.
+An event too far ahead of the wall clock (a wrong client clock) gets rowtime 1970 so it cannot push
+the watermark forward, and goes to ``late_events`` with reason ``ahead``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyflink.common import Row
+from pyflink.table import DataTypes, Schema
+from pyflink.table.udf import udtf
+
+from flink_jobs import realtime_sinks as rs
+from flink_jobs.realtime_terms import prompt_terms
+from flink_jobs.sources import SOURCE_TABLE
+from flink_jobs.transform import CHECK_FIELDS
+
+GENERATION_TYPES = "('generation_requested', 'generation_completed', 'generation_failed')"
+
+
+@dataclass(frozen=True)
+class RealtimeOptions:
+    start_ms: int = 0  # read only segments published at or after this time (epoch ms)
+    out_of_orderness_s: float = 3.0  # watermark = max(occurred_at) - this
+    max_ahead_s: float = 300.0  # events further ahead of the wall clock than this are "ahead"
+    top_terms: int = 10
+    trend_minutes: int = 5
+    # on a restart: the watermark the previous run had reached ('YYYY-MM-DD HH:MM:SS.fff'), or None.
+    # Flink does not checkpoint watermarks; without this floor an old event read just after a restore
+    # would reopen a window that was already emitted.
+    min_watermark: str | None = None
+
+
+@udtf(result_types=[DataTypes.STRING()])
+def extract_prompt_terms(prompt: str | None):  # type: ignore[no-untyped-def]
+    for term in prompt_terms(prompt):
+        yield Row(term)
+
+
+def _current_watermark(options: RealtimeOptions) -> str:
+    if not options.min_watermark:
+        return "CURRENT_WATERMARK(et)"
+    floor = f"TIMESTAMP '{options.min_watermark}'"
+    return (
+        f"CASE WHEN CURRENT_WATERMARK(et) IS NULL OR CURRENT_WATERMARK(et) < {floor} "
+        f"THEN {floor} ELSE CURRENT_WATERMARK(et) END"
+    )
+
+
+def build(t_env, options: RealtimeOptions):  # type: ignore[no-untyped-def]
+    """Register the views and return the statement set with every INSERT of the job.
+
+    ``t_env`` is a StreamTableEnvironment with the source table, the realtime sinks and
+    :func:`flink_jobs.transform.register` already applied.
+    """
+    t_env.create_temporary_function("extract_prompt_terms", extract_prompt_terms)
+    cols = ", ".join(name for name, _ in CHECK_FIELDS)
+    # 1. every record of the segments published since start_ms, validated once
+    t_env.execute_sql(
+        f"""
+CREATE TEMPORARY VIEW rt_checked AS
+SELECT s.segment, {cols}
+FROM (
+  SELECT * FROM {SOURCE_TABLE}
+  WHERE CAST(REGEXP_EXTRACT(segment, '([0-9]{{13}})-[^/]*$', 1) AS BIGINT) >= {int(options.start_ms)}
+) AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
+    )
+    checked_ds = t_env.to_data_stream(
+        t_env.sql_query(
+            """
+SELECT segment, ok, reason, event_id, event_type, occurred_at, user_id, properties,
+  CASE WHEN event_type = 'payment_succeeded'
+       THEN 'payment:' || JSON_VALUE(properties, '$.payment_id') ELSE event_id END AS dedup_key
+FROM rt_checked"""
+        )
+    )
+    t_env.create_temporary_view(
+        "rt_records",
+        t_env.from_data_stream(checked_ds, Schema.new_builder().column_by_expression("pt", "PROCTIME()").build()),
+    )
+
+    # 2. valid events, first copy of each event_id (of each payment_id for payment successes)
+    ahead = f"occurred_at > TIMESTAMPADD(SECOND, {int(options.max_ahead_s)}, CAST(pt AS TIMESTAMP(3)))"
+    events_ds = t_env.to_data_stream(
+        t_env.sql_query(
+            f"""
+SELECT event_id, event_type, occurred_at, user_id, model, prompt, n_images, latency_ms, cost_usd, amount_vnd,
+  CAST(arrived_at AS TIMESTAMP(3)) AS arrived_at, is_ahead,
+  CASE WHEN is_ahead THEN TIMESTAMP '1970-01-01 00:00:00' ELSE occurred_at END AS et
+FROM (
+  SELECT event_id, event_type, occurred_at, user_id,
+    CASE WHEN event_type = 'generation_requested' THEN JSON_VALUE(properties, '$.model_requested')
+         ELSE JSON_VALUE(properties, '$.model') END AS model,
+    CASE WHEN event_type = 'generation_requested' THEN JSON_VALUE(properties, '$.prompt') END AS prompt,
+    CAST(JSON_VALUE(properties, '$.n_images') AS BIGINT) AS n_images,
+    CAST(JSON_VALUE(properties, '$.latency_ms') AS BIGINT) AS latency_ms,
+    CAST(JSON_VALUE(properties, '$.cost_usd' RETURNING DOUBLE) AS DECIMAL(18, 6)) AS cost_usd,
+    CAST(JSON_VALUE(properties, '$.amount_vnd') AS BIGINT) AS amount_vnd,
+    pt AS arrived_at,
+    {ahead} AS is_ahead,
+    ROW_NUMBER() OVER (PARTITION BY dedup_key ORDER BY pt ASC) AS rn
+  FROM rt_records WHERE ok
+) WHERE rn = 1"""
+        )
+    )
+    t_env.create_temporary_view(
+        "rt_events",
+        t_env.from_data_stream(
+            events_ds,
+            Schema.new_builder().watermark("et", f"et - INTERVAL '{options.out_of_orderness_s:.3f}' SECOND").build(),
+        ),
+    )
+
+    # 3. late or on time, decided once against this operator's watermark, then materialised
+    current_wm = _current_watermark(options)
+    classified_ds = t_env.to_data_stream(
+        t_env.sql_query(
+            f"""
+SELECT *,
+  CASE WHEN is_ahead THEN 'ahead'
+       WHEN wm IS NOT NULL AND FLOOR(et TO MINUTE) + INTERVAL '1' MINUTE - INTERVAL '0.001' SECOND <= wm
+       THEN 'late' END AS late_reason
+FROM (SELECT *, {current_wm} AS wm FROM rt_events)"""
+        )
+    )
+    t_env.create_temporary_view(
+        "rt_classified",
+        t_env.from_data_stream(classified_ds, Schema.new_builder().watermark("et", "SOURCE_WATERMARK()").build()),
+    )
+    t_env.execute_sql("CREATE TEMPORARY VIEW rt_ontime AS SELECT * FROM rt_classified WHERE late_reason IS NULL")
+    t_env.execute_sql(
+        """
+CREATE TEMPORARY VIEW rt_terms AS
+SELECT e.et, e.user_id, w.term
+FROM rt_ontime AS e, LATERAL TABLE(extract_prompt_terms(e.prompt)) AS w(term)
+WHERE e.event_type = 'generation_requested'"""
+    )
+
+    t_env.execute_sql(
+        "CREATE TEMPORARY VIEW rt_outcomes AS "
+        "SELECT segment, CASE WHEN ok THEN 'valid' ELSE reason END AS outcome, pt FROM rt_records"
+    )
+
+    stmts = t_env.create_statement_set()
+    for sql in inserts(options):
+        stmts.add_insert_sql(sql)
+    return stmts
+
+
+def _dt(col: str) -> str:
+    return f"DATE_FORMAT({col}, 'yyyy-MM-dd')"
+
+
+def inserts(options: RealtimeOptions) -> list[str]:
+    done = "event_type = 'generation_completed'"
+    failed = "event_type = 'generation_failed'"
+    minute = f"""
+INSERT INTO {rs.MINUTE_TABLE}
+SELECT window_start, window_end,
+  COUNT(*) AS events,
+  COUNT(DISTINCT user_id) AS active_users,
+  COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'user_signed_up') AS signups,
+  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
+  COUNT(*) FILTER (WHERE {done}) AS generations_completed,
+  COUNT(*) FILTER (WHERE {failed}) AS generations_failed,
+  CAST(COUNT(*) FILTER (WHERE {failed}) AS DOUBLE)
+    / NULLIF(COUNT(*) FILTER (WHERE {done} OR {failed}), 0) AS failure_rate,
+  PERCENTILE(latency_ms, 0.5) FILTER (WHERE {done}) AS p50_latency_ms,
+  PERCENTILE(latency_ms, 0.95) FILTER (WHERE {done}) AS p95_latency_ms,
+  COALESCE(SUM(n_images) FILTER (WHERE {done}), 0) AS images,
+  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,
+  COUNT(*) FILTER (WHERE event_type = 'payment_succeeded') AS payments,
+  COUNT(*) FILTER (WHERE event_type = 'payment_failed') AS payments_failed,
+  COALESCE(SUM(amount_vnd) FILTER (WHERE event_type = 'payment_succeeded'), 0) AS revenue_vnd,
+  COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'payment_succeeded') AS paying_users,
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at,
+  {_dt("window_start")} AS dt
+FROM TABLE(TUMBLE(TABLE rt_ontime, DESCRIPTOR(et), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end"""
+    model_minute = f"""
+INSERT INTO {rs.MODEL_MINUTE_TABLE}
+SELECT window_start, window_end, model,
+  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
+  COUNT(*) FILTER (WHERE {done}) AS generations_completed,
+  COUNT(*) FILTER (WHERE {failed}) AS generations_failed,
+  CAST(COUNT(*) FILTER (WHERE {failed}) AS DOUBLE)
+    / NULLIF(COUNT(*) FILTER (WHERE {done} OR {failed}), 0) AS failure_rate,
+  PERCENTILE(latency_ms, 0.5) FILTER (WHERE {done}) AS p50_latency_ms,
+  PERCENTILE(latency_ms, 0.95) FILTER (WHERE {done}) AS p95_latency_ms,
+  COALESCE(SUM(n_images) FILTER (WHERE {done}), 0) AS images,
+  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at,
+  {_dt("window_start")} AS dt
+FROM TABLE(TUMBLE(TABLE rt_ontime, DESCRIPTOR(et), INTERVAL '1' MINUTE))
+WHERE event_type IN {GENERATION_TYPES}
+GROUP BY window_start, window_end, model"""
+    terms = f"""
+INSERT INTO {rs.TERMS_TABLE}
+SELECT window_start, window_end, term_rank, term, generations, users,
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at, {_dt("window_start")} AS dt
+FROM (
+  SELECT *, ROW_NUMBER() OVER (
+    PARTITION BY window_start, window_end ORDER BY generations DESC, users DESC, term ASC) AS term_rank
+  FROM (
+    SELECT window_start, window_end, term, COUNT(*) AS generations, COUNT(DISTINCT user_id) AS users
+    FROM TABLE(HOP(TABLE rt_terms, DESCRIPTOR(et), INTERVAL '1' MINUTE, INTERVAL '{int(options.trend_minutes)}' MINUTE))
+    GROUP BY window_start, window_end, term
+  )
+) WHERE term_rank <= {int(options.top_terms)}"""
+    late = f"""
+INSERT INTO {rs.LATE_TABLE}
+SELECT event_id, event_type, user_id, occurred_at, FLOOR(occurred_at TO MINUTE) AS window_start,
+  late_reason AS reason, wm AS watermark_at, arrived_at, {_dt("occurred_at")} AS dt
+FROM rt_classified WHERE late_reason IS NOT NULL"""
+    arrivals = f"""
+INSERT INTO {rs.ARRIVALS_TABLE}
+SELECT window_start, window_end, segment, outcome, COUNT(*) AS records,
+  {_dt("window_start")} AS dt, DATE_FORMAT(window_start, 'HH') AS hr
+FROM TABLE(TUMBLE(TABLE rt_outcomes, DESCRIPTOR(pt), INTERVAL '1' SECOND))
+GROUP BY window_start, window_end, segment, outcome"""
+    return [minute, model_minute, terms, late, arrivals]

@@ -1,0 +1,155 @@
+"""``imagify realtime ...`` command logic (the parser block lives in :mod:`imagify.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from imagify import config
+
+DESCRIPTION = """\
+Real-time metrics. `run` (the default) starts the PyFlink real-time job (in .venv-flink): per-minute
+event-time windows with watermarks — active users, generations requested/completed/failed and
+failure rate and p50/p95 latency per model, images, cost, payments and revenue (VND) — late events
+counted apart, a sliding "trending now" top-N of prompt terms, rejected records by arrival minute.
+Results go to lake/realtime (committed on checkpoints) and to the live store
+($IMAGIFY_HOME/realtime.sqlite) that `serve` shows and the alert rules (IMAGIFY_ALERT_RULES) watch.
+Ctrl-C stops the job with a savepoint; the next run resumes from it."""
+
+EPILOG = """\
+examples:
+  imagify realtime                       run until Ctrl-C (alerts evaluated all along)
+  imagify realtime --serve-port 8050     ... and show the live view at http://127.0.0.1:8050/
+  imagify realtime --until-idle          process what is published now, then stop with a savepoint
+  imagify realtime serve --port 8050     the live view only (reads the live store)
+  imagify realtime alerts                alerts recorded in the live store (--open: only firing ones)
+  imagify realtime quicksight            the QuickSight data set definitions (JSON) for production
+
+settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 3),
+IMAGIFY_REALTIME_LOOKBACK_MIN (first start: also read that many minutes back, default 0),
+IMAGIFY_ALERT_RULES, IMAGIFY_ALERT_SLACK_WEBHOOK, IMAGIFY_ALERT_SNS_TOPIC_ARN, ...
+"""
+
+
+def add_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    s = sub.add_parser(
+        "realtime",
+        help="real-time metrics: Flink windows → live store, alerts, live view",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument(
+        "action", nargs="?", default="run", choices=["run", "serve", "alerts", "quicksight"],
+        help="run (default), serve, alerts or quicksight",
+    )  # fmt: skip
+    s.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="run: stop once every record published before the command is processed and visible",
+    )
+    s.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="run --until-idle: fail if nothing is read for S seconds (default 300)",
+    )
+    s.add_argument(
+        "--serve-port", type=int, default=None, metavar="PORT", help="run: also serve the live view on this port"
+    )
+    s.add_argument("--port", type=int, default=8050, help="serve: port of the live view (default 8050)")
+    s.add_argument("--open", action="store_true", help="alerts: only the alerts still firing")
+    s.add_argument("--out", metavar="FILE", help="quicksight: write the definitions to FILE")
+    s.add_argument("--account-id", help="quicksight: AWS account id (default: a placeholder)")
+    s.add_argument("--data-source-arn", help="quicksight: ARN of the QuickSight Athena data source")
+    s.add_argument("--database", help="quicksight: Glue database of the realtime tables (default imagify_lake)")
+    s.add_argument("--owner-arn", help="quicksight: QuickSight user/group ARN granted the data sets")
+    s.add_argument(
+        "--athena-ddl",
+        metavar="S3_URI",
+        help="quicksight: print the Athena DDL of the realtime tables at S3_URI instead",
+    )
+    s.set_defaults(func=cmd_realtime)  # fmt: skip
+
+
+def cmd_realtime(args: argparse.Namespace) -> int:
+    settings = config.load()
+    return {"run": _run, "serve": _serve, "alerts": _alerts, "quicksight": _quicksight}[args.action](settings, args)
+
+
+def _run(settings: config.Settings, args: argparse.Namespace) -> int:
+    from imagify.realtime.alerts import RuleError
+    from imagify.realtime.launcher import RealtimeError, run
+
+    try:
+        res = run(settings, until_idle=args.until_idle, stall_timeout_s=args.stall_timeout,
+                  serve_port=args.serve_port)  # fmt: skip
+    except (RealtimeError, RuleError) as err:
+        print(f"imagify realtime: {err}", file=sys.stderr)
+        return 1
+    fired = sum(1 for t in res.transitions if t.status == "firing")
+    resolved = len(res.transitions) - fired
+    print(
+        f"realtime: read {res.records:,} records in {res.seconds_running:.1f}s "
+        f"({res.seconds_total:.1f}s with JVM start and savepoint); {res.windows:,} minute windows in the live "
+        f"store; alerts fired {fired}, resolved {resolved}"
+    )
+    print(f"live store: {settings.realtime_store_path}   savepoint: {res.savepoint}")
+    return 0
+
+
+def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
+    from imagify.realtime.serve import start_server
+
+    server = start_server(settings, args.port, daemon=False)
+    print(f"live view on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
+          f"store {settings.realtime_store_path}")  # fmt: skip
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
+def _alerts(settings: config.Settings, args: argparse.Namespace) -> int:
+    from imagify.realtime import store
+
+    if not settings.realtime_store_path.exists():
+        print(f"no live store at {settings.realtime_store_path}: run `imagify realtime` first", file=sys.stderr)
+        return 1
+    con = store.connect(settings.realtime_store_path)
+    where = "WHERE status = 'firing'" if args.open else ""
+    rows = con.execute(f"SELECT * FROM alerts {where} ORDER BY alert_id").fetchall()
+    for r in rows:
+        fired = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["fired_at"]))
+        print(f"#{r['alert_id']} {r['status']:<8} {r['severity']:<8} {r['rule']} [{r['subject']}] fired {fired} UTC: "
+              f"{r['message']}")  # fmt: skip
+    print(f"{len(rows)} alert(s)")
+    return 0
+
+
+def _quicksight(settings: config.Settings, args: argparse.Namespace) -> int:
+    from imagify.realtime import quicksight as qs
+
+    database = args.database or qs.DATABASE
+    if args.athena_ddl:
+        text = qs.athena_ddl(args.athena_ddl.rstrip("/"), database)
+    else:
+        defs = qs.dataset_definitions(
+            account_id=args.account_id or qs.ACCOUNT_PLACEHOLDER,
+            data_source_arn=args.data_source_arn or qs.DATA_SOURCE_PLACEHOLDER,
+            database=database,
+            owner_arn=args.owner_arn,
+        )
+        text = json.dumps(defs, indent=2) + "\n"
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0

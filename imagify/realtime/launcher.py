@@ -1,0 +1,267 @@
+"""``imagify realtime``: run the Flink real-time job in ``.venv-flink``, feed the live store, evaluate alerts.
+
+One supervising loop (every ``IMAGIFY_REALTIME_POLL_S``): ingest the newly committed files of
+``lake/realtime`` into the live store, evaluate the alert rules, and with ``until_idle`` stop once
+every record published before the command started has been read and the windows it closed are
+committed and visible. Ctrl-C stops the job with a savepoint; the next run resumes from it (open
+windows continue, nothing is counted twice).
+
+The first run starts at the segments published ``IMAGIFY_REALTIME_LOOKBACK_MIN`` minutes before it
+(default: from now on — history is the marts' job); that start is kept in
+``flink/realtime/start.json`` for every later run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flink_jobs.realtime_job import latest_restore_point
+from imagify.config import REPO_ROOT, Settings
+from imagify.landing import _flink_env, _flink_python, _read_json
+from imagify.notify import notifier_from_settings
+from imagify.realtime import store
+from imagify.realtime.alerts import AlertEngine, Transition, load_rules
+from ingestion.segment_log import SegmentLog
+
+log = logging.getLogger(__name__)
+
+
+class RealtimeError(RuntimeError):
+    pass
+
+
+@dataclass
+class RealtimeResult:
+    records: int = 0  # records read by the job during this run
+    seconds_running: float = 0.0
+    seconds_total: float = 0.0
+    savepoint: str | None = None
+    restored_from: str | None = None
+    start_ms: int = 0
+    windows: int = 0  # minute windows visible in the live store at the end
+    transitions: list[Transition] = field(default_factory=list)
+
+
+def start_ms(settings: Settings, fresh_start: bool) -> int:
+    """Where the job starts reading: fixed on its first run, kept for every later run."""
+    path = settings.realtime_state_dir / "start.json"
+    saved = _read_json(path)
+    if not fresh_start and "start_ms" in saved:
+        return int(saved["start_ms"])
+    value = int((time.time() - settings.realtime_lookback_min * 60) * 1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"start_ms": value}))
+    return value
+
+
+def pending_files(lake_dir: Path) -> list[Path]:
+    """Hidden, non-empty files of the realtime sinks: written but not yet committed."""
+    out = []
+    if lake_dir.is_dir():
+        for path in lake_dir.rglob(".*"):
+            try:
+                if path.is_file() and path.stat().st_size > 0:
+                    out.append(path)
+            except FileNotFoundError:
+                continue
+    return out
+
+
+def job_command(settings: Settings, start: int, control: Path, min_watermark: str | None = None) -> list[str]:
+    extra = ["--min-watermark", min_watermark] if min_watermark else []
+    return [
+        str(_flink_python(settings)),
+        "-m", "flink_jobs.realtime_job",
+        "--home", str(settings.home),
+        "--segments", str(SegmentLog(settings.stream_dir).segments_dir),
+        "--control", str(control),
+        "--start-ms", str(start),
+        "--parallelism", str(settings.realtime_parallelism),
+        "--checkpoint-ms", str(settings.realtime_checkpoint_ms),
+        "--out-of-orderness-s", str(settings.realtime_out_of_orderness_s),
+        "--max-ahead-s", str(settings.realtime_max_ahead_s),
+        "--dedup-ttl-min", str(settings.realtime_dedup_ttl_min),
+        "--top-terms", str(settings.realtime_top_terms),
+        "--trend-minutes", str(settings.realtime_trend_minutes),
+        "--python-mode", settings.flink_python_mode,
+        *extra,
+    ]  # fmt: skip
+
+
+def run(
+    settings: Settings,
+    until_idle: bool,
+    stall_timeout_s: float = 300.0,
+    progress: bool = True,
+    serve_port: int | None = None,
+    on_poll: Callable[[store.PollResult], None] | None = None,
+) -> RealtimeResult:
+    state = settings.realtime_state_dir
+    control = state / "control"
+    logs = state / "log"
+    for name in ("job.json", "result.json", "stop"):
+        (control / name).unlink(missing_ok=True)
+    control.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    stream = SegmentLog(settings.stream_dir)
+    stream.ensure()
+    stream.recover_orphans()
+
+    restore = latest_restore_point(state)
+    result = RealtimeResult(start_ms=start_ms(settings, fresh_start=restore is None))
+    con = store.connect(settings.realtime_store_path)
+    tailer = store.LakeTailer(settings.realtime_lake_dir, con, settings.realtime_retention_h)
+    engine = AlertEngine(con, load_rules(settings.alert_rules_path), notifier_from_settings(settings))
+    tailer.poll()
+    already = store.records_by_segment(con)
+    segments = stream.segments() if until_idle else []
+    target = {s.path.name: s.count for s in segments if s.published_ms >= result.start_ms}
+    to_read = sum(max(0, c - already.get(n, 0)) for n, c in target.items())
+
+    server = None
+    if serve_port is not None:
+        from imagify.realtime.serve import start_server
+
+        server = start_server(settings, serve_port)
+        print(f"live view on http://127.0.0.1:{server.server_address[1]}/", file=sys.stderr, flush=True)
+
+    env = _flink_env(settings)
+    env["FLINK_LOG_DIR"] = str(logs)
+    job_log = logs / "realtime-job.out"
+    t0 = time.monotonic()
+    with open(job_log, "ab") as out:
+        proc = subprocess.Popen(
+            job_command(settings, result.start_ms, control, store.watermark_floor(con) if restore else None),
+            cwd=str(REPO_ROOT),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stop_requested = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        if not stop_requested:
+            stop_requested = True
+            print("\nstopping the realtime job with a savepoint (wait) ...", file=sys.stderr, flush=True)
+
+    old_int = signal.signal(signal.SIGINT, _on_signal)
+    old_term = signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        job = _wait_for_job(control, proc, job_log)
+        result.restored_from = job.get("restored_from")
+        t_running = time.monotonic()
+        if progress:
+            where = f"restored from {result.restored_from}" if result.restored_from else "fresh start"
+            print(f"realtime job running ({where}); live store {settings.realtime_store_path}; log {job_log}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        last_progress, last_done, last_print, all_read_at = time.monotonic(), -1, 0.0, None
+        while True:
+            if proc.poll() is not None:
+                raise RealtimeError(_failure_message(control, job_log))
+            polled = tailer.poll()
+            if on_poll is not None:
+                on_poll(polled)
+            result.transitions += engine.evaluate()
+            if stop_requested:
+                break
+            now = time.monotonic()
+            if until_idle:
+                read = store.records_by_segment(con)
+                done = sum(min(c, read.get(n, 0)) - min(c, already.get(n, 0)) for n, c in target.items())
+                if done != last_done:
+                    last_done, last_progress = done, now
+                if progress and now - last_print >= 2:
+                    print(f"  read {done:,}/{to_read:,} records", file=sys.stderr, flush=True)
+                    last_print = now
+                if done >= to_read and all_read_at is None:
+                    all_read_at = now
+                # the windows those records closed fire on the next watermark and commit on a later checkpoint
+                settle = 2 * settings.realtime_checkpoint_ms / 1000 + 1.0
+                if (
+                    all_read_at is not None
+                    and now - all_read_at >= settle
+                    and not pending_files(settings.realtime_lake_dir)
+                ):
+                    result.seconds_running = now - t_running
+                    break
+                if now - last_progress > stall_timeout_s:
+                    raise RealtimeError(
+                        f"no progress for {stall_timeout_s:.0f}s ({done:,}/{to_read:,} records read); see {job_log}"
+                    )
+            time.sleep(settings.realtime_poll_s)
+        if not until_idle:
+            result.seconds_running = time.monotonic() - t_running
+        (control / "stop").touch()
+        rc = proc.wait(timeout=300)
+        res = _read_json(control / "result.json")
+        if rc != 0 or not res.get("ok"):
+            raise RealtimeError(_failure_message(control, job_log))
+        result.savepoint = res.get("savepoint")
+        tailer.poll()  # the job is stopped: everything it committed is visible now
+        result.transitions += engine.evaluate(settled=True)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        if proc.poll() is None:
+            (control / "stop").touch()
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if server is not None:
+            server.shutdown()
+    read = store.records_by_segment(con)
+    result.records = sum(read.values()) - sum(already.values())
+    result.windows = con.execute("SELECT COUNT(*) FROM minute").fetchone()[0]
+    result.seconds_total = time.monotonic() - t0
+    con.close()
+    _prune(state, result.savepoint)
+    return result
+
+
+def _wait_for_job(control: Path, proc: subprocess.Popen, job_log: Path, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (control / "job.json").exists():
+            return _read_json(control / "job.json")
+        if proc.poll() is not None:
+            raise RealtimeError(_failure_message(control, job_log))
+        time.sleep(0.2)
+    raise RealtimeError(f"the realtime job did not start within {timeout_s:.0f}s; see {job_log}")
+
+
+def _failure_message(control: Path, job_log: Path) -> str:
+    res = _read_json(control / "result.json")
+    tail = ""
+    if job_log.exists():
+        tail = "\n".join(job_log.read_text(errors="replace").splitlines()[-15:])
+    return (
+        f"realtime job failed: {res.get('error', 'process exited')}\n"
+        f"--- last lines of {job_log} ---\n{tail}\n(JVM logs: {job_log.parent})"
+    )
+
+
+def _prune(state: Path, keep_savepoint: str | None) -> None:
+    """Keep the newest savepoint; drop older savepoints and the checkpoints of the stopped job."""
+    import shutil
+
+    if not keep_savepoint:
+        return
+    keep = Path(keep_savepoint.removeprefix("file:")).resolve()
+    for sub in ("savepoints", "checkpoints"):
+        base = state / sub
+        if base.is_dir():
+            for p in base.iterdir():
+                if p.resolve() != keep:
+                    shutil.rmtree(p, ignore_errors=True)

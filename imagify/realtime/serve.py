@@ -1,0 +1,137 @@
+"""The live view: a local page that refreshes itself every few seconds from the live store.
+
+Standard library only (``http.server``), no internet assets: the page, its CSS, JavaScript and SVG
+charts are served from here. ``GET /`` the page, ``GET /api/live?minutes=60`` its data as JSON,
+``GET /healthz`` a liveness probe. Read-only on the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from imagify.config import Settings
+from imagify.realtime import store
+
+REFRESH_S = 3
+
+
+def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = None) -> dict[str, Any]:
+    """The last ``minutes`` minutes (ending at the newest window) of every live metric."""
+    now = time.time() if now is None else now
+    latest = con.execute("SELECT MAX(window_start) FROM minute").fetchone()[0]
+    since = (
+        (datetime.fromisoformat(latest) - timedelta(minutes=minutes - 1)).strftime("%Y-%m-%d %H:%M:%S")
+        if latest
+        else ""
+    )
+    rows = [dict(r) for r in con.execute("SELECT * FROM live_minute WHERE window_start >= ? ORDER BY 1", (since,))]
+    models = [
+        dict(r)
+        for r in con.execute(
+            "SELECT model, SUM(generations_requested) AS requested, SUM(generations_completed) AS completed, "
+            "SUM(generations_failed) AS failed, "
+            "1.0 * SUM(generations_failed) / NULLIF(SUM(generations_completed + generations_failed), 0) "
+            "AS failure_rate, MAX(p95_latency_ms) AS max_p95_latency_ms, SUM(images) AS images, "
+            "SUM(cost_usd) AS cost_usd FROM model_minute WHERE window_start >= ? GROUP BY model ORDER BY 2 DESC",
+            (since,),
+        )
+    ]
+    last_models = [
+        dict(r)
+        for r in con.execute("SELECT * FROM model_minute WHERE window_start = ? ORDER BY model", (latest or "",))
+    ]
+    trend_end = con.execute("SELECT MAX(window_end) FROM trending_terms").fetchone()[0]
+    trending = [
+        dict(r)
+        for r in con.execute(
+            "SELECT window_start, window_end, term_rank, term, generations, users FROM trending_terms "
+            "WHERE window_end = ? ORDER BY term_rank",
+            (trend_end or "",),
+        )
+    ]
+    arrivals = [
+        dict(r)
+        for r in con.execute(
+            "SELECT * FROM arrival_minute WHERE minute >= ? ORDER BY minute",
+            (datetime.fromtimestamp(now - minutes * 60, UTC).strftime("%Y-%m-%d %H:%M:%S"),),
+        )
+    ]
+    last_arrival = con.execute("SELECT MAX(window_end) FROM arrivals WHERE outcome = 'valid'").fetchone()[0]
+    alerts = [
+        dict(r)
+        for r in con.execute(
+            "SELECT alert_id, rule, subject, severity, status, window_start, value, message, fired_at, resolved_at "
+            "FROM alerts WHERE status = 'firing' OR fired_at >= ? ORDER BY alert_id DESC LIMIT 50",
+            (now - 24 * 3600,),
+        )
+    ]
+    late_total = con.execute("SELECT COUNT(*) FROM late_events WHERE window_start >= ?", (since,)).fetchone()[0]
+    return {
+        "generated_at": now,
+        "latest_window": latest,
+        "last_arrival": last_arrival,
+        "minutes": rows,
+        "models": models,
+        "last_minute_models": last_models,
+        "trending": trending,
+        "arrivals": arrivals,
+        "alerts": alerts,
+        "late_events": late_total,
+    }
+
+
+PAGE = (Path(__file__).with_name("live.html")).read_text(encoding="utf-8").replace("__REFRESH__", str(REFRESH_S))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    store_path: Path
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet: one line per request is noise
+        return
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 — http.server's name
+        url = urlparse(self.path)
+        if url.path in ("/", "/index.html"):
+            self._send(200, PAGE.encode("utf-8"), "text/html; charset=utf-8")
+        elif url.path == "/healthz":
+            self._send(200, b"ok\n", "text/plain")
+        elif url.path == "/api/live":
+            try:
+                minutes = max(1, min(24 * 60, int(parse_qs(url.query).get("minutes", ["60"])[0])))
+            except ValueError:
+                self._send(400, b'{"error": "minutes must be an integer"}', "application/json")
+                return
+            con = store.connect(self.store_path)
+            try:
+                body = json.dumps(live_data(con, minutes), default=str).encode("utf-8")
+            finally:
+                con.close()
+            self._send(200, body, "application/json")
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+
+def start_server(settings: Settings, port: int, host: str = "127.0.0.1", daemon: bool = True) -> ThreadingHTTPServer:
+    """Serve the live view in a background thread; ``server.shutdown()`` stops it."""
+    handler = type("LiveHandler", (_Handler,), {"store_path": settings.realtime_store_path})
+    store.connect(settings.realtime_store_path).close()  # create the schema so the page works before data
+    server = ThreadingHTTPServer((host, port), handler)
+    thread = threading.Thread(target=server.serve_forever, name="live-view", daemon=daemon)
+    thread.start()
+    return server

@@ -1,0 +1,297 @@
+"""The live store: a SQLite file (``$IMAGIFY_HOME/realtime.sqlite``) that the live view and the alerts read.
+
+It is fed from the committed files of ``lake/realtime`` (:class:`LakeTailer`), each file exactly
+once: the file name is recorded in ``ingested_files`` in the same transaction as its rows. Windows
+are upserted by key, so even a file ingested twice could not double-count a window. Every row gets
+``visible_at`` (epoch seconds when it became visible here) — what the latency benchmark measures.
+
+Times are UTC text ``YYYY-MM-DD HH:MM:SS`` (as in the lake files), so they sort and compare as text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# lake/realtime directory -> (store table, key columns, columns)
+TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "minute": (
+        "minute",
+        ("window_start",),
+        (
+            "window_start", "window_end", "events", "active_users", "signups", "generations_requested",
+            "generations_completed", "generations_failed", "failure_rate", "p50_latency_ms", "p95_latency_ms",
+            "images", "cost_usd", "payments", "payments_failed", "revenue_vnd", "paying_users", "emitted_at",
+        ),
+    ),
+    "model_minute": (
+        "model_minute",
+        ("window_start", "model"),
+        (
+            "window_start", "window_end", "model", "generations_requested", "generations_completed",
+            "generations_failed", "failure_rate", "p50_latency_ms", "p95_latency_ms", "images", "cost_usd",
+            "emitted_at",
+        ),
+    ),
+    "trending_terms": (
+        "trending_terms",
+        ("window_end", "term_rank"),
+        ("window_start", "window_end", "term_rank", "term", "generations", "users", "emitted_at"),
+    ),
+    "late_events": (
+        "late_events",
+        ("event_id",),
+        ("event_id", "event_type", "user_id", "occurred_at", "window_start", "reason", "watermark_at", "arrived_at"),
+    ),
+    "arrivals": (
+        "arrivals",
+        ("window_start", "segment", "outcome"),
+        ("window_start", "window_end", "segment", "outcome", "records"),
+    ),
+}  # fmt: skip
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS minute (
+  window_start TEXT PRIMARY KEY, window_end TEXT, events INTEGER, active_users INTEGER, signups INTEGER,
+  generations_requested INTEGER, generations_completed INTEGER, generations_failed INTEGER, failure_rate REAL,
+  p50_latency_ms REAL, p95_latency_ms REAL, images INTEGER, cost_usd REAL, payments INTEGER,
+  payments_failed INTEGER, revenue_vnd INTEGER, paying_users INTEGER, emitted_at TEXT, visible_at REAL
+);
+CREATE TABLE IF NOT EXISTS model_minute (
+  window_start TEXT, window_end TEXT, model TEXT, generations_requested INTEGER, generations_completed INTEGER,
+  generations_failed INTEGER, failure_rate REAL, p50_latency_ms REAL, p95_latency_ms REAL, images INTEGER,
+  cost_usd REAL, emitted_at TEXT, visible_at REAL, PRIMARY KEY (window_start, model)
+);
+CREATE TABLE IF NOT EXISTS trending_terms (
+  window_start TEXT, window_end TEXT, term_rank INTEGER, term TEXT, generations INTEGER, users INTEGER,
+  emitted_at TEXT, visible_at REAL, PRIMARY KEY (window_end, term_rank)
+);
+CREATE TABLE IF NOT EXISTS late_events (
+  event_id TEXT PRIMARY KEY, event_type TEXT, user_id TEXT, occurred_at TEXT, window_start TEXT, reason TEXT,
+  watermark_at TEXT, arrived_at TEXT, visible_at REAL
+);
+CREATE INDEX IF NOT EXISTS late_events_minute ON late_events (window_start);
+CREATE TABLE IF NOT EXISTS arrivals (
+  window_start TEXT, window_end TEXT, segment TEXT, outcome TEXT, records INTEGER, visible_at REAL,
+  PRIMARY KEY (window_start, segment, outcome)
+);
+CREATE TABLE IF NOT EXISTS ingested_files (path TEXT PRIMARY KEY, partition_dt TEXT, rows INTEGER, ingested_at REAL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS alerts (
+  alert_id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, subject TEXT NOT NULL, severity TEXT,
+  status TEXT NOT NULL, window_start TEXT, value REAL, threshold REAL, message TEXT,
+  fired_at REAL NOT NULL, resolved_at REAL, resolved_window TEXT, notified TEXT
+);
+CREATE TABLE IF NOT EXISTS alert_state (
+  rule TEXT, subject TEXT, alert_id INTEGER, PRIMARY KEY (rule, subject)
+);
+-- arrivals per arrival minute: records read, rejected, rejected share
+CREATE VIEW IF NOT EXISTS arrival_minute AS
+SELECT substr(window_start, 1, 16) || ':00' AS minute,
+       SUM(records) AS records,
+       SUM(CASE WHEN outcome <> 'valid' THEN records ELSE 0 END) AS rejected,
+       1.0 * SUM(CASE WHEN outcome <> 'valid' THEN records ELSE 0 END) / SUM(records) AS rejected_share
+FROM arrivals GROUP BY 1;
+-- per event-time minute, with the late events of that minute (counted apart, never in the window)
+CREATE VIEW IF NOT EXISTS live_minute AS
+SELECT m.*, COALESCE(l.late_events, 0) AS late_events
+FROM minute AS m
+LEFT JOIN (SELECT window_start, COUNT(*) AS late_events FROM late_events WHERE reason = 'late' GROUP BY 1) AS l
+  ON l.window_start = m.window_start;
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (and create) the live store; WAL so readers never block the writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("PRAGMA busy_timeout=10000")
+    con.executescript(SCHEMA)
+    return con
+
+
+def _norm_ts(value: object) -> object:
+    """Lake timestamps ('2026-09-01 10:00:00' or with '.123') → whole-second text for window keys."""
+    if isinstance(value, str) and len(value) >= 19 and value[10] == " ":
+        return value[:19] if value.endswith(".000") or len(value) == 19 else value
+    return value
+
+
+def get_meta(con: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(con: sqlite3.Connection, key: str, value: str) -> None:
+    con.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value))  # fmt: skip
+
+
+@dataclass
+class PollResult:
+    files: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass
+class LakeTailer:
+    """Ingests newly committed files of ``lake/realtime`` into the live store, each exactly once.
+
+    Only visible files are read (the Flink file sink writes hidden in-progress files and renames them
+    when a checkpoint commits them). Partition directories are re-listed only when they changed.
+    """
+
+    lake_dir: Path
+    con: sqlite3.Connection
+    retention_h: float = 48.0
+    _seen: set[str] = field(default_factory=set)
+    _mtimes: dict[Path, int] = field(default_factory=dict)
+    _loaded: bool = False
+
+    def _load(self) -> None:
+        self._seen = {r[0] for r in self.con.execute("SELECT path FROM ingested_files")}
+        self._loaded = True
+
+    def _cutoff_dt(self, table: str) -> str:
+        """Partitions older than this date are not scanned any more (nor kept in the ledger).
+
+        Event-time tables: the retention before the newest minute ingested (nothing is cut before
+        the first one, so a replay of history is read whole). Arrivals: the retention before today.
+        """
+        if table == "arrivals":
+            latest = datetime.now(UTC).strftime("%Y-%m-%d")
+        else:
+            latest = get_meta(self.con, "latest_dt") or ""
+            if not latest:
+                return ""
+        days = int(self.retention_h // 24) + 1
+        return (datetime.strptime(latest, "%Y-%m-%d") - timedelta(days=days)).strftime("%Y-%m-%d")
+
+    def _partition_dirs(self, table_dir: Path, cutoff: str) -> list[Path]:
+        out = []
+        if not table_dir.is_dir():
+            return out
+        for dt_dir in table_dir.iterdir():
+            if not dt_dir.name.startswith("dt=") or dt_dir.name[3:] < cutoff:
+                continue
+            subs = [p for p in dt_dir.iterdir() if p.is_dir() and p.name.startswith("hr=")]
+            out.extend(subs if subs else [dt_dir])
+        return out
+
+    def poll(self) -> PollResult:
+        if not self._loaded:
+            self._load()
+        res = PollResult()
+        for directory, (table, key, columns) in TABLES.items():
+            for part in self._partition_dirs(self.lake_dir / directory, self._cutoff_dt(table)):
+                try:
+                    mtime = part.stat().st_mtime_ns
+                except FileNotFoundError:
+                    continue
+                if self._mtimes.get(part) == mtime:
+                    continue
+                new = sorted(
+                    p for p in part.iterdir()
+                    if not p.name.startswith((".", "_")) and str(p) not in self._seen and p.is_file()
+                )  # fmt: skip
+                for path in new:
+                    n = self._ingest(path, table, key, columns)
+                    res.files += 1
+                    res.rows[table] = res.rows.get(table, 0) + n
+                self._mtimes[part] = mtime
+        if res.files:
+            self._after_ingest()
+        return res
+
+    def _ingest(self, path: Path, table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> int:
+        rows = []
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    obj = json.loads(line)
+                    rows.append([_norm_ts(obj.get(c)) for c in columns])
+        now = time.time()
+        cols = ", ".join((*columns, "visible_at"))
+        marks = ", ".join("?" * (len(columns) + 1))
+        if table == "arrivals":  # several files may count the same (second, segment, outcome): add them up
+            conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET records = records + excluded.records"
+        else:  # windows and late events are final when emitted: a repeat replaces, never adds
+            updates = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "visible_at") if c not in key)
+            conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        dt = next((p.name[3:] for p in path.parents if p.name.startswith("dt=")), "")
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}", [(*r, now) for r in rows])
+            con.execute(
+                "INSERT INTO ingested_files (path, partition_dt, rows, ingested_at) VALUES (?, ?, ?, ?)",
+                (str(path), dt, len(rows), now),
+            )
+            if table == "minute" and dt > (get_meta(con, "latest_dt") or ""):
+                set_meta(con, "latest_dt", dt)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._seen.add(str(path))
+        return len(rows)
+
+    def _after_ingest(self) -> None:
+        """Drop what is older than the retention (of the newest window), and ledger rows no longer scanned."""
+        latest = self.con.execute("SELECT MAX(window_start) FROM minute").fetchone()[0]
+        if latest:
+            cut = (datetime.fromisoformat(latest) - timedelta(hours=self.retention_h)).strftime("%Y-%m-%d %H:%M:%S")
+            for table in ("minute", "model_minute", "late_events"):
+                self.con.execute(f"DELETE FROM {table} WHERE window_start < ?", (cut,))
+            self.con.execute("DELETE FROM trending_terms WHERE window_end < ?", (cut,))
+        now_cut = (datetime.now(UTC) - timedelta(hours=self.retention_h)).strftime("%Y-%m-%d %H:%M:%S")
+        self.con.execute("DELETE FROM arrivals WHERE window_start < ?", (now_cut,))
+        cutoff = min(self._cutoff_dt("minute"), self._cutoff_dt("arrivals"))
+        gone = [r[0] for r in self.con.execute("SELECT path FROM ingested_files WHERE partition_dt < ?", (cutoff,))]
+        if gone:
+            self.con.execute("DELETE FROM ingested_files WHERE partition_dt < ?", (cutoff,))
+            self._seen.difference_update(gone)
+
+
+def records_by_segment(con: sqlite3.Connection) -> dict[str, int]:
+    """Records read per segment file name (all outcomes), from the arrivals in the store."""
+    out: dict[str, int] = {}
+    for seg, n in con.execute("SELECT segment, SUM(records) FROM arrivals GROUP BY segment"):
+        name = os.path.basename(seg)
+        out[name] = out.get(name, 0) + int(n)
+    return out
+
+
+def watermark_floor(con: sqlite3.Connection) -> str | None:
+    """The highest watermark the job is known to have reached, from what it committed (or None).
+
+    A window ending at E was emitted once the watermark reached E - 1 ms; a late event records the
+    watermark it was compared with. Passed to a restarted job so it cannot reopen emitted windows.
+    """
+    ends = [
+        con.execute("SELECT MAX(window_end) FROM minute").fetchone()[0],
+        con.execute("SELECT MAX(window_end) FROM model_minute").fetchone()[0],
+        con.execute("SELECT MAX(window_end) FROM trending_terms").fetchone()[0],
+    ]
+    marks = [datetime.fromisoformat(e) - timedelta(milliseconds=1) for e in ends if e]
+    late = con.execute("SELECT MAX(watermark_at) FROM late_events WHERE reason = 'late'").fetchone()[0]
+    if late:
+        marks.append(datetime.fromisoformat(late))
+    if not marks:
+        return None
+    return max(marks).strftime("%Y-%m-%d %H:%M:%S.%f")[:23]

@@ -1,0 +1,169 @@
+"""The real-time job end to end, with the real PyFlink job: a generated stream with known out-of-order,
+duplicate, invalid, late and ahead-of-clock events; a crash (SIGKILL) after the first part and a
+restart from the retained checkpoint. Every window of the live store and of the lake must equal the
+figures computed independently (tests/realtime_reference.py), each window exactly once; the injected
+failure spike raises exactly one alert, which its recovery resolves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from realtime_reference import SPIKY, Expected, build_stream, expected
+
+from ingestion.segment_log import SegmentLogProducer
+
+pytestmark = pytest.mark.e2e
+IMAGIFY = str(Path(sys.executable).parent / "imagify")
+
+
+def _publish(stream_dir: Path, lines: list[str]) -> None:
+    """All lines as ONE segment, so the order in which the job reads them is the order written."""
+    producer = SegmentLogProducer(stream_dir, max_bytes=1 << 30, max_age_s=3600)
+    for line in lines:
+        producer.put(line)
+    producer.close()
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        con.close()
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"imagify realtime exited early while waiting for {what}:\n{proc.stderr.read()}")
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) < 1e-6
+    return a == b
+
+
+def _check_windows(rows: dict, exp: dict, what: str) -> None:
+    assert set(rows) == set(exp), f"{what}: windows {sorted(set(rows) ^ set(exp))} differ"
+    for key, want in exp.items():
+        got = rows[key]
+        bad = {k: (got[k], v) for k, v in want.items() if not _close(got[k], v)}
+        assert not bad, f"{what} {key}: (got, expected) {bad}"
+
+
+def _check_store(db: Path, exp: Expected) -> None:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    minute = {r["window_start"]: dict(r) for r in con.execute("SELECT * FROM minute")}
+    _check_windows(minute, exp.minute, "minute")
+    model = {(r["window_start"], r["model"]): dict(r) for r in con.execute("SELECT * FROM model_minute")}
+    _check_windows(model, exp.model_minute, "model_minute")
+    trending: dict[str, list] = {}
+    for r in con.execute("SELECT window_end, term, generations, users FROM trending_terms ORDER BY term_rank"):
+        trending.setdefault(r[0], []).append((r[1], r[2], r[3]))
+    assert trending == exp.trending, "trending terms (ranked) per sliding window"
+    late = dict(con.execute("SELECT event_id, reason FROM late_events").fetchall())
+    assert late == exp.late, "late and ahead events are counted apart, each once"
+    late_per_minute = {r[0]: r[1] for r in con.execute("SELECT window_start, late_events FROM live_minute")}
+    assert sum(late_per_minute.values()) == sum(1 for r in exp.late.values() if r == "late")
+    records, rejected = con.execute("SELECT SUM(records), SUM(rejected) FROM arrival_minute").fetchone()
+    assert (records, rejected) == (exp.records, exp.rejected), "every record read once, rejects counted"
+    con.close()
+
+
+def _lake_rows(lake: Path, table: str) -> list[dict]:
+    rows = []
+    for path in (lake / "realtime" / table).rglob("*"):
+        if path.is_file() and not path.name.startswith((".", "_")):
+            rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows
+
+
+def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = dict(os.environ)
+    env.update(
+        IMAGIFY_HOME=str(home),
+        IMAGIFY_REALTIME_LOOKBACK_MIN="60",
+        IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S="3",
+        IMAGIFY_REALTIME_POLL_S="0.2",
+    )
+    env.pop("IMAGIFY_ALERT_RULES", None)  # the default rules
+    stream_dir = home / "stream" / "events"
+    db = home / "realtime.sqlite"
+    s = build_stream(datetime.now(UTC))
+    exp = expected(s)
+    assert exp.late and exp.rejected == s.malformed and len(exp.minute) == 14  # minutes 0-13 closed
+
+    # run 1: phase 1 (minutes 0-8 close, minute 9 stays open), then a crash
+    _publish(stream_dir, s.phase1)
+    run1 = subprocess.Popen([IMAGIFY, "realtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(lambda: len(_query(db, "SELECT window_start FROM minute")) >= 9, 120, "phase-1 windows", run1)
+        _wait(lambda: (_query(db, "SELECT SUM(records) FROM arrivals") or [(0,)])[0][0] == len(s.phase1), 30,
+              "phase-1 records read", run1)  # fmt: skip
+        time.sleep(2.5)  # a checkpoint after the last record read
+        job = json.loads((home / "flink" / "realtime" / "control" / "job.json").read_text())
+        os.killpg(job["pid"], signal.SIGKILL)  # the JVM and its Python die without a savepoint
+        run1.wait(timeout=60)
+    finally:
+        if run1.poll() is None:
+            run1.kill()
+    assert run1.returncode != 0, "the launcher reports the crashed job"
+    assert not list((home / "flink" / "realtime" / "savepoints").glob("*/_metadata")), "no savepoint was taken"
+    assert len(_query(db, "SELECT * FROM minute")) == 9
+
+    # run 2: phase 2 after a restart from the retained checkpoint
+    _publish(stream_dir, s.phase2)
+    out = subprocess.run([IMAGIFY, "realtime", "--until-idle", "--stall-timeout", "60"], env=env,
+                         capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr[-4000:]
+    assert "restored from" in out.stderr and "/checkpoints/" in out.stderr, out.stderr[-2000:]
+
+    _check_store(db, exp)
+
+    # the lake: every window committed exactly once, equal to the store
+    lake = home / "lake"
+    for table, key in (("minute", ("window_start",)), ("model_minute", ("window_start", "model")),
+                       ("trending_terms", ("window_end", "term_rank")), ("late_events", ("event_id",))):  # fmt: skip
+        keys = Counter(tuple(r[k] for k in key) for r in _lake_rows(lake, table))
+        assert keys and max(keys.values()) == 1, f"lake {table}: a window committed twice {keys.most_common(2)}"
+    assert {r["window_start"] for r in _lake_rows(lake, "minute")} == set(exp.minute)
+    per_segment: Counter = Counter()
+    for r in _lake_rows(lake, "arrivals"):
+        per_segment[Path(r["segment"]).name] += r["records"]
+    assert sorted(per_segment.values()) == sorted([len(s.phase1), len(s.phase2)]), "each record read exactly once"
+
+    # alerts: the failure spike of one model raised exactly one alert, resolved by its recovery
+    alerts = _query(db, "SELECT rule, subject, status, window_start, resolved_window FROM alerts")
+    assert [(a[0], a[1], a[2]) for a in alerts] == [("model_failure_rate", SPIKY, "resolved")], alerts
+    t0 = s.t0.replace(tzinfo=None)
+
+    def minute_no(text: str) -> int:
+        return int((datetime.fromisoformat(text) - t0).total_seconds() // 60)
+
+    assert minute_no(alerts[0][3]) == 3, "fires on the first minute whose 3-minute failure rate is over 5%"
+    assert minute_no(alerts[0][4]) == 7, "resolves once 3 clean minutes have passed"
+
+    listing = subprocess.run([IMAGIFY, "realtime", "alerts"], env=env, capture_output=True, text=True, timeout=60)
+    assert "model_failure_rate" in listing.stdout and "1 alert(s)" in listing.stdout

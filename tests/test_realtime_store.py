@@ -1,0 +1,166 @@
+"""The live store: committed lake files ingested exactly once, hidden (uncommitted) files ignored,
+windows upserted by key; the live view serves it; the realtime tables agree everywhere; terms are
+redacted like the marts; settings are validated."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from mart_reference import prompt_terms as mart_terms
+
+from flink_jobs import realtime_sinks
+from flink_jobs.realtime_terms import prompt_terms
+from imagify import config
+from imagify.realtime import quicksight, store
+from imagify.realtime.serve import live_data, start_server
+from ingestion.simulator import Simulator
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _minute_row(start: str, end: str, events: int) -> dict:
+    return {"window_start": start, "window_end": end, "events": events, "active_users": 2, "failure_rate": None,
+            "cost_usd": 0.36, "revenue_vnd": 100000, "emitted_at": "2026-09-01 10:01:02.5"}  # fmt: skip
+
+
+def test_tailer_ingests_each_committed_file_once(tmp_path: Path) -> None:
+    lake = tmp_path / "lake" / "realtime"
+    con = store.connect(tmp_path / "live.sqlite")
+    tailer = store.LakeTailer(lake, con)
+    part = lake / "minute" / "dt=2026-09-01"
+    _write(part / "compacted-part-1", [_minute_row("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5)])
+    _write(part / ".uncompacted-part-2", [_minute_row("2026-09-01 10:01:00", "2026-09-01 10:02:00", 7)])
+    _write(part / "_SUCCESS", [])
+    now = datetime.now(UTC)  # arrivals are by arrival time: recent
+    arr = lake / "arrivals" / f"dt={now:%Y-%m-%d}" / f"hr={now:%H}"
+    seg = "/x/segments/1000000000000-w-000001-9.jsonl"
+    sec, nxt = f"{now:%Y-%m-%d %H:%M:%S}", f"{now + timedelta(seconds=1):%Y-%m-%d %H:%M:%S}"
+    _write(arr / "part-a", [{"window_start": sec, "window_end": nxt, "segment": seg, "outcome": "valid", "records": 8},
+                            {"window_start": sec, "window_end": nxt, "segment": seg, "outcome": "not_json",
+                             "records": 1}])  # fmt: skip
+    res = tailer.poll()
+    assert (res.files, res.rows) == (2, {"minute": 1, "arrivals": 2})
+    assert tailer.poll().files == 0, "nothing new: nothing re-read"
+    assert [tuple(r) for r in con.execute("SELECT window_start, events, visible_at > 0 FROM minute")] == [
+        ("2026-09-01 10:00:00", 5, 1)
+    ]
+    assert store.records_by_segment(con) == {"1000000000000-w-000001-9.jsonl": 9}
+    assert tuple(con.execute("SELECT records, rejected FROM arrival_minute").fetchone()) == (9, 1)
+
+    # the hidden file is committed (renamed); a repeat of a window replaces it, never adds to it
+    (part / ".uncompacted-part-2").rename(part / "compacted-part-2")
+    _write(part / "compacted-part-3", [_minute_row("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5)])
+    assert tailer.poll().files == 2
+    assert tuple(con.execute("SELECT COUNT(*), SUM(events) FROM minute").fetchone()) == (2, 12)
+
+    # a new tailer (restart) remembers what was ingested
+    again = store.LakeTailer(lake, store.connect(tmp_path / "live.sqlite"))
+    assert again.poll().files == 0
+
+
+def test_watermark_floor(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "live.sqlite")
+    assert store.watermark_floor(con) is None
+    con.execute("INSERT INTO minute (window_start, window_end) VALUES ('2026-09-01 10:00:00', '2026-09-01 10:01:00')")
+    assert store.watermark_floor(con) == "2026-09-01 10:00:59.999"
+    con.execute("INSERT INTO trending_terms (window_start, window_end, term_rank) "
+                "VALUES ('2026-09-01 09:58:00', '2026-09-01 10:03:00', 1)")  # fmt: skip
+    con.execute(
+        "INSERT INTO late_events (event_id, reason, watermark_at) VALUES ('e', 'late', '2026-09-01 10:02:10.5')"
+    )
+    assert store.watermark_floor(con) == "2026-09-01 10:02:59.999"
+
+
+def test_live_view_serves_page_and_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    settings = config.load()
+    con = store.connect(settings.realtime_store_path)
+    for i, n in enumerate((5, 9)):
+        con.execute(
+            "INSERT INTO minute (window_start, window_end, events, active_users) VALUES (?, ?, ?, 2)",
+            (f"2026-09-01 10:0{i}:00", f"2026-09-01 10:0{i + 1}:00", n),
+        )
+    con.execute("INSERT INTO late_events (event_id, window_start, reason) VALUES ('e1', '2026-09-01 10:00:00', 'late')")
+    con.execute("INSERT INTO trending_terms (window_start, window_end, term_rank, term, generations, users) "
+                "VALUES ('2026-09-01 09:57:00', '2026-09-01 10:02:00', 1, 'lanterns', 4, 3)")  # fmt: skip
+    data = live_data(con, 60)
+    assert [m["events"] for m in data["minutes"]] == [5, 9] and data["minutes"][0]["late_events"] == 1
+    assert data["trending"][0]["term"] == "lanterns" and data["late_events"] == 1
+    server = start_server(settings, 0)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        page = urllib.request.urlopen(base + "/").read().decode()
+        assert "Imagify — live operations" in page and "http" not in page.split("<script>")[1].replace(
+            "api/live", ""
+        ), "no internet assets"
+        api = json.loads(urllib.request.urlopen(base + "/api/live?minutes=1").read())
+        assert [m["events"] for m in api["minutes"]] == [9]
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + "/api/live?minutes=x")
+    finally:
+        server.shutdown()
+
+
+def test_realtime_tables_agree_between_flink_store_and_athena() -> None:
+    for table, directory in realtime_sinks.DIRECTORIES.items():
+        flink_cols = [c for c, _ in realtime_sinks.COLUMNS[table]]
+        _, key, store_cols = store.TABLES[directory]
+        assert list(store_cols) == flink_cols, f"store columns of {directory}"
+        assert [c for c, _ in quicksight._ATHENA[directory]] == flink_cols, f"Athena columns of {directory}"
+        assert set(key) <= set(flink_cols)
+
+
+def test_prompt_terms_match_the_marts_rules() -> None:
+    prompts = [
+        "Phố cổ Hội An, áo dài, mail nguyen_van.a@gmail.com or call 0912 345 678",
+        "see https://www.example.com/cats and shop.example.vn/x, hội an lanterns",
+        "The cat AND the dog with a hat",
+        "",
+    ]
+    for rec in Simulator(users=60, days=2, seed=11).records():
+        try:
+            ev = json.loads(rec)
+        except ValueError:
+            continue
+        if isinstance(ev, dict) and ev.get("event_type") == "generation_requested":
+            prompt = (ev.get("properties") or {}).get("prompt")
+            if isinstance(prompt, str):
+                prompts.append(prompt)
+    assert len(prompts) > 50
+    for p in prompts:
+        terms = prompt_terms(p)
+        assert set(terms) == mart_terms(p) and len(terms) == len(set(terms)), p
+    assert prompt_terms(None) == []
+    assert "gmail" not in prompt_terms(prompts[0]) and "phố" in prompt_terms(prompts[0])
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", "120", "between 0 and 60"),
+        ("IMAGIFY_REALTIME_CHECKPOINT_MS", "0", "must be positive"),
+        ("IMAGIFY_REALTIME_LOOKBACK_MIN", "-1", ">= 0"),
+        ("IMAGIFY_REALTIME_TOP_TERMS", "ten", "must be an integer"),
+    ],
+)
+def test_realtime_settings_are_validated(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        config.load()
+
+
+def test_realtime_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    s = config.load()
+    assert s.realtime_store_path == tmp_path / "realtime.sqlite"
+    assert s.realtime_state_dir == tmp_path / "flink" / "realtime"
+    assert (s.realtime_out_of_orderness_s, s.realtime_parallelism, s.realtime_top_terms) == (3.0, 1, 10)
+    assert s.alert_rules_path.is_file()
