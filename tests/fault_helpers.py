@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -130,3 +131,35 @@ def mart_rows(db: Path) -> dict[str, list[tuple]]:
         return out
     finally:
         con.close()
+
+
+def write_lake(lake: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:
+    """Write lake files exactly as the landing job commits them (JSON Lines, dt=/hr= of landing,
+    _SUCCESS), for tests of the warehouse side that need no JVM: valid events not in ``seen``, and
+    every rejected record with its reason."""
+    dt, hr = landed_at.strftime("%Y-%m-%d"), landed_at.strftime("%H")
+    stamp = landed_at.strftime("%Y-%m-%d %H:%M:%S.000")
+    events, rejects = [], []
+    for line in lines:
+        try:
+            ev = validate_line(line)
+        except ContractError as err:
+            rejects.append({"payload": line, "reason": err.reason, "detail": err.detail, "segment": name,
+                            "landed_at": stamp})  # fmt: skip
+            continue
+        if ev.event_id in seen:
+            continue
+        seen.add(ev.event_id)
+        events.append({
+            "event_id": ev.event_id, "event_type": ev.event_type, "schema_version": ev.schema_version,
+            "occurred_at": ev.occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], "user_id": ev.user_id,
+            "session_id": ev.session_id, "source": ev.source, "properties": ev.properties_json(),
+            "landed_at": stamp, "segment": name,
+        })  # fmt: skip
+    for table, rows in (("events", events), ("quarantine", rejects)):
+        part = lake / table / f"dt={dt}" / f"hr={hr}"
+        part.mkdir(parents=True, exist_ok=True)
+        with open(part / f"part-{name}", "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (part / "_SUCCESS").touch()
