@@ -28,13 +28,23 @@ log = logging.getLogger("imagify.landing")
 
 
 def latest_restore_point(flink_dir: Path) -> Path | None:
-    """The newest completed savepoint or retained checkpoint (a directory with ``_metadata``)."""
+    """The newest completed savepoint or retained checkpoint (a directory with a non-empty ``_metadata``).
+
+    Checkpoints are retained on cancellation and survive a SIGKILL of the whole process group (JVM
+    included): the restarted job resumes from the last checkpoint that completed. Lake files the
+    killed job wrote after it are left hidden, never committed; ``imagify land`` sweeps them away.
+    """
     candidates: list[tuple[float, Path]] = []
     for base in (flink_dir / "savepoints", flink_dir / "checkpoints"):
         if not base.is_dir():
             continue
         for meta in base.glob("**/_metadata"):
-            candidates.append((meta.stat().st_mtime, meta.parent))
+            try:
+                st = meta.stat()
+            except FileNotFoundError:  # pruned meanwhile
+                continue
+            if st.st_size > 0:  # a JVM killed while writing it can leave an empty file
+                candidates.append((st.st_mtime, meta.parent))
     if not candidates:
         return None
     return max(candidates)[1]

@@ -70,10 +70,10 @@ class AuditReader:
         return self.landed
 
 
-def pending_lake_files(lake_dir: Path) -> list[Path]:
+def pending_lake_files(lake_dir: Path, tables: tuple[str, ...] = ("events", "quarantine")) -> list[Path]:
     """Hidden, non-empty files of the events/quarantine sinks: written but not yet committed."""
     out = []
-    for table in ("events", "quarantine"):
+    for table in tables:
         base = lake_dir / table
         if not base.is_dir():
             continue
@@ -84,6 +84,56 @@ def pending_lake_files(lake_dir: Path) -> list[Path]:
             except FileNotFoundError:
                 continue
     return out
+
+
+def orphaned_lake_files(lake_dir: Path, started_at: float) -> list[Path]:
+    """Hidden files of the sinks that the running job has not touched since it started.
+
+    A job killed with SIGKILL leaves the in-progress / uncompacted files it wrote after its last
+    completed checkpoint. The restored job replays those records from the checkpoint and writes them
+    again, so these files are never committed: once the restored job has completed a few checkpoints
+    (everything its restored state refers to is committed by then), they are orphans.
+    """
+    out = []
+    for path in pending_lake_files(lake_dir, ("events", "quarantine", "_landing_audit")):
+        try:
+            if path.stat().st_mtime < started_at:
+                out.append(path)
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def sweep_orphans(settings: Settings, started_at: float, job_id: str) -> int:
+    """Move orphaned hidden files out of the lake (kept under ``flink/orphaned/<job>/`` for inspection)."""
+    moved = 0
+    dest_root = settings.flink_dir / "orphaned" / job_id
+    for path in orphaned_lake_files(settings.lake_dir, started_at):
+        dest = dest_root / path.relative_to(settings.lake_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, dest)
+        except FileNotFoundError:
+            continue
+        moved += 1
+    if moved:
+        log.warning("moved %d orphaned in-progress files of a crashed run to %s", moved, dest_root)
+    return moved
+
+
+def completed_checkpoints(flink_dir: Path, job_id: str) -> set[int]:
+    """Ids of the checkpoints of this job that are complete (their ``_metadata`` exists) right now."""
+    out = set()
+    for meta in (flink_dir / "checkpoints" / job_id).glob("chk-*/_metadata"):
+        try:
+            out.add(int(meta.parent.name.removeprefix("chk-")))
+        except ValueError:
+            continue
+    return out
+
+
+# the restored job has committed everything its restored state refers to after this many checkpoints
+CHECKPOINTS_BEFORE_SWEEP = 3
 
 
 def _flink_python(settings: Settings) -> Path:
@@ -124,7 +174,7 @@ def land(
     stream.ensure()
     stream.recover_orphans()
     control = settings.flink_dir / "control"
-    for name in ("job.json", "result.json", "stop"):
+    for name in ("job.json", "result.json", "stop", "pid"):
         (control / name).unlink(missing_ok=True)
     control.mkdir(parents=True, exist_ok=True)
     (settings.flink_dir / "log").mkdir(parents=True, exist_ok=True)
@@ -150,6 +200,7 @@ def land(
     job_log = settings.flink_dir / "log" / "landing-job.out"
     result = LandResult()
     t0 = time.monotonic()
+    started_at = time.time()  # files of the lake older than this were not written by this run
     with open(job_log, "ab") as out:
         proc = subprocess.Popen(
             cmd,
@@ -159,6 +210,7 @@ def land(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    (control / "pid").write_text(str(proc.pid))  # the job's process group (JVM included), for operators
     stop_requested = False
 
     def _on_sigint(signum: int, _frame: object) -> None:
@@ -178,11 +230,17 @@ def land(
             where = f"restored from {result.restored_from}" if result.restored_from else "fresh start"
             print(f"landing job running ({where}); log: {job_log}", file=sys.stderr, flush=True)
         last_progress, last_done, last_print = time.monotonic(), -1, 0.0
+        job_id, checkpoints, swept = str(job.get("job_id", "")), set(), False
         while True:
             if proc.poll() is not None:
                 raise LandingError(_failure_message(control, job_log))
             if stop_requested:
                 break
+            if not swept and job_id:
+                checkpoints |= completed_checkpoints(settings.flink_dir, job_id)
+                if len(checkpoints) >= CHECKPOINTS_BEFORE_SWEEP:
+                    sweep_orphans(settings, started_at, job_id)
+                    swept = True
             if until_idle:
                 landed = audit.refresh()
                 done = sum(min(c, landed.get(n, 0)) for n, c in target.items()) - sum(

@@ -1,0 +1,165 @@
+"""Shared helpers of the fault-injection tests (tests/test_fault_*.py): run the CLI, compute what the
+pipeline must produce from the records sent, and check the lake and warehouse against it exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+from mart_reference import compare as compare_marts
+
+from ingestion.contract import ContractError, Event, validate_line
+from ingestion.segment_log import SegmentLog
+
+IMAGIFY = str(Path(sys.executable).parent / "imagify")
+SOAK = os.environ.get("IMAGIFY_SOAK", "") not in ("", "0")  # `make soak`: longer variants
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000", **extra}
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+def imagify(env: dict[str, str], *args: str, timeout: int = 600) -> str:
+    proc = subprocess.run([IMAGIFY, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"imagify {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc.stdout + proc.stderr
+
+
+@dataclass
+class Expected:
+    valid: dict[str, Event]  # distinct valid events (first copy wins)
+    rejected: Counter  # (payload, reason, detail) -> copies sent
+
+
+def expected(lines: list[str | bytes]) -> Expected:
+    valid: dict[str, Event] = {}
+    rejected: Counter = Counter()
+    for line in lines:
+        try:
+            ev = validate_line(line)
+        except ContractError as err:
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            rejected[(text, err.reason, err.detail)] += 1
+            continue
+        valid.setdefault(ev.event_id, ev)
+    return Expected(valid, rejected)
+
+
+@dataclass
+class Figures:
+    """What a fault scenario reports: sent, landed, quarantined, lost, doubled."""
+
+    sent: int
+    distinct_valid: int
+    landed: int
+    quarantined: int
+    lost: int
+    doubled: int
+
+    def line(self, scenario: str) -> str:
+        return (
+            f"[{scenario}] sent={self.sent:,} distinct_valid={self.distinct_valid:,} landed={self.landed:,} "
+            f"quarantined={self.quarantined:,} lost={self.lost} doubled={self.doubled}"
+        )
+
+
+def check_lake_and_warehouse(home: Path, exp: Expected, sent: int, check_marts: bool = True) -> Figures:
+    """The staging table holds each valid event exactly once, the lake too, the quarantine holds
+    every rejected copy with its reason, and every mart equals the independent reference."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        ids = [r[0] for r in con.sql("select event_id from staging.stg_events").fetchall()]
+        counts = Counter(ids)
+        doubled = sum(c - 1 for c in counts.values() if c > 1)
+        lost = len(set(exp.valid) - set(counts))
+        unexpected = set(counts) - set(exp.valid)
+        lake_ids = Counter(r[0] for r in con.sql("select event_id from main.lake_events").fetchall())
+        quarantined = con.sql("select payload, reason, detail from staging.stg_rejected_events").fetchall()
+        got_rejected = Counter((p, r, d or "") for p, r, d in quarantined)
+        figures = Figures(sent, len(exp.valid), len(ids), len(quarantined), lost, doubled)
+        print(figures.line(home.name))
+        assert doubled == 0, f"{doubled} events counted twice in staging.stg_events"
+        assert lost == 0, f"{lost} valid events missing from staging.stg_events"
+        assert not unexpected, f"{len(unexpected)} unexpected event_ids in staging"
+        assert set(lake_ids) == set(exp.valid) and max(lake_ids.values()) == 1, "the lake holds each event once"
+        assert got_rejected == exp.rejected, "every rejected copy quarantined once, with its reason"
+        if check_marts:
+            compare_marts(con, list(exp.valid.values()))
+    finally:
+        con.close()
+    return figures
+
+
+def check_audit_matches_stream(home: Path) -> None:
+    """Nothing re-landed, nothing skipped: the committed audit equals the published segments."""
+    audit: Counter = Counter()
+    for path in (home / "lake" / "_landing_audit").iterdir():
+        if not path.name.startswith((".", "_")):
+            for line in path.read_text().splitlines():
+                row = json.loads(line)
+                audit[Path(row["segment"]).name] += row["records"]
+    published = {s.path.name: s.count for s in SegmentLog(home / "stream" / "events").segments()}
+    diff = {k: (audit.get(k, 0), n) for k, n in {**dict.fromkeys(audit, 0), **published}.items() if audit.get(k) != n}
+    assert not diff, f"each record read once over all runs; (audit, published): {sorted(diff.items())[:10]}"
+
+
+def mart_rows(db: Path) -> dict[str, list[tuple]]:
+    """Every table of schema marts, all columns but built_at, sorted (floats rounded)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [t for (t,) in con.sql(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()]  # fmt: skip
+        out = {}
+        for t in tables:
+            cols = [c for (c,) in con.sql(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                f"and table_name = '{t}' and column_name <> 'built_at' order by ordinal_position"
+            ).fetchall()]  # fmt: skip
+            sel = ", ".join(f'"{c}"' for c in cols)
+            rows = con.sql(f"select {sel} from marts.{t} order by all").fetchall()
+            out[t] = [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+        return out
+    finally:
+        con.close()
+
+
+def write_lake(lake: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:
+    """Write lake files exactly as the landing job commits them (JSON Lines, dt=/hr= of landing,
+    _SUCCESS), for tests of the warehouse side that need no JVM: valid events not in ``seen``, and
+    every rejected record with its reason."""
+    dt, hr = landed_at.strftime("%Y-%m-%d"), landed_at.strftime("%H")
+    stamp = landed_at.strftime("%Y-%m-%d %H:%M:%S.000")
+    events, rejects = [], []
+    for line in lines:
+        try:
+            ev = validate_line(line)
+        except ContractError as err:
+            rejects.append({"payload": line, "reason": err.reason, "detail": err.detail, "segment": name,
+                            "landed_at": stamp})  # fmt: skip
+            continue
+        if ev.event_id in seen:
+            continue
+        seen.add(ev.event_id)
+        events.append({
+            "event_id": ev.event_id, "event_type": ev.event_type, "schema_version": ev.schema_version,
+            "occurred_at": ev.occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], "user_id": ev.user_id,
+            "session_id": ev.session_id, "source": ev.source, "properties": ev.properties_json(),
+            "landed_at": stamp, "segment": name,
+        })  # fmt: skip
+    for table, rows in (("events", events), ("quarantine", rejects)):
+        part = lake / table / f"dt={dt}" / f"hr={hr}"
+        part.mkdir(parents=True, exist_ok=True)
+        with open(part / f"part-{name}", "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (part / "_SUCCESS").touch()
