@@ -262,7 +262,6 @@ class Settings:
     quicksight_owners: tuple[str, ...] = ()
     quicksight_viewers: tuple[str, ...] = ()
     quicksight_import_mode: str = "DIRECT_QUERY"
-    athena_workgroup: str = "primary"
     athena_catalog: str = "AwsDataCatalog"
     # real-time metrics (issue 10)
     realtime_out_of_orderness_s: float = 3.0
@@ -478,6 +477,17 @@ def load() -> Settings:
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
         **_api_settings(home),
         **_aws_settings(env),
+        dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
+        dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
+        chromium=_env("IMAGIFY_CHROMIUM", ""),
+        quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
+        quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
+        quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),
+        quicksight_owners=_env_list("IMAGIFY_QUICKSIGHT_OWNERS"),
+        quicksight_viewers=_env_list("IMAGIFY_QUICKSIGHT_VIEWERS"),
+        quicksight_import_mode=import_mode,
+        athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
+        **_realtime_settings(),
         dbt_project_dir_override=(
             Path(os.environ["IMAGIFY_DBT_PROJECT_DIR"]).expanduser().resolve()
             if os.environ.get("IMAGIFY_DBT_PROJECT_DIR", "").strip()
@@ -600,18 +610,6 @@ def _aws_settings(env: str) -> dict:
         producer_queue_max=queue_max,
         producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),
         producer_max_attempts=max(1, _env_int("IMAGIFY_PRODUCER_MAX_ATTEMPTS", 8)),
-        dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
-        dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
-        chromium=_env("IMAGIFY_CHROMIUM", ""),
-        quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
-        quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
-        quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),
-        quicksight_owners=_env_list("IMAGIFY_QUICKSIGHT_OWNERS"),
-        quicksight_viewers=_env_list("IMAGIFY_QUICKSIGHT_VIEWERS"),
-        quicksight_import_mode=import_mode,
-        athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", "primary"),
-        athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
-        **_realtime_settings(),
     )
 
 
