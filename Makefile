@@ -91,11 +91,5 @@ browser-deps:  ## Chromium for the UI browser test (Debian package; skipped with
 
 test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: asset graph and checks pages, screenshots
 	$(VENV)/bin/pytest -q tests/test_ui_browser.py
-browser-deps:  ## Debian's chromium for the dashboard browser test and `imagify dashboards export` (if missing)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "==> installing chromium (Debian package)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
-
 dashboards: setup  ## Serve the business dashboards locally from the DuckDB marts (http://127.0.0.1:8765)
 	$(VENV)/bin/imagify dashboards serve

@@ -174,6 +174,7 @@ def test_catalog_agrees_with_the_dbt_docs_and_the_readme() -> None:
             assert col["name"] in cat.tables[table], f"{table}.{col['name']} documented by dbt, not in the catalog"
     readme = (REPO / "README.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| (`[^`|]+`)[^|]*\|$", readme, flags=re.M)
+    rows = [(m, c) for m, c in rows if f"marts.{m}" in cat.tables]  # other README tables share the shape
     assert len(rows) >= 9
     for mart, cols in rows:
         documented = [c.strip() for c in cols.strip("`").split(",")]
