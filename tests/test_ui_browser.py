@@ -136,8 +136,26 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
             page.get_by_text("staging", exact=True).first.wait_for(timeout=60_000)
             page.mouse.click(1200, 600)  # focus the graph canvas
             page.keyboard.press("Alt+e")  # "Expand all groups"
-            for node in ("landing_job", "stg_events", "revenue_daily", "marts_export"):
-                page.get_by_text(node, exact=True).first.wait_for(timeout=30_000)
+            # the graph draws only the nodes inside the viewport: zoom out until the whole lineage
+            # (lake on the left, dashboards on the right) is on screen
+            page.get_by_text("stg_events", exact=True).first.wait_for(timeout=30_000)
+            zoom_out = page.locator('button:has([aria-label="zoom_out"])').first
+            for _ in range(30):
+                if (
+                    page.get_by_text("landing_job", exact=True).count()
+                    and page.get_by_text("marts_export", exact=True).count()
+                ):
+                    break
+                zoom_out.click()
+                page.wait_for_timeout(250)
+            for _ in range(3):  # a margin around the whole lineage for the screenshot
+                zoom_out.click()
+            try:
+                for node in ("landing_job", "stg_events", "revenue_daily", "marts_export"):
+                    page.get_by_text(node, exact=True).first.wait_for(timeout=30_000)
+            except Exception:
+                page.screenshot(path=str(SHOTS / "asset_graph_failed.png"))
+                raise
             page.wait_for_timeout(2000)
             _check_page(page, "asset graph", errors)
             page.screenshot(path=str(SHOTS / "asset_graph.png"))
