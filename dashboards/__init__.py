@@ -1,1 +1,3 @@
-"""Dashboards as code — placeholder until its own issue (#7)."""
+"""Dashboards as code (issue #7): definitions (``spec``), checks against the marts (``check``,
+``catalog``), the QuickSight compiler/validator/publisher (``quicksight``) and the local server
+(``local``). See the README section "Dashboards"."""
