@@ -47,3 +47,10 @@ clean:  ## Remove local state ($$IMAGIFY_HOME) — keeps the virtualenvs
 lock: setup  ## Re-pin requirements/*.lock from the current virtualenvs
 	(echo "# Full transitive pins for .venv (regenerate: make lock)"; $(VENV)/bin/pip freeze --exclude-editable | grep -v imagify) > requirements/app.lock
 	(echo "# Full transitive pins for .venv-flink (regenerate: make lock)"; $(FLINK_VENV)/bin/pip freeze) > requirements/flink.lock
+
+.PHONY: realtime bench-realtime
+realtime: setup  ## Real-time metrics: Flink windows → live store + alerts, live view on :8050 (Ctrl-C stops)
+	$(VENV)/bin/imagify realtime --serve-port 8050
+
+bench-realtime: setup  ## Benchmark: publish → live-store latency at 5,000 events/s (5 minutes)
+	$(VENV)/bin/python benchmarks/realtime_bench.py --rate 5000 --seconds 300 --out benchmarks/results/realtime.json
