@@ -213,7 +213,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rate", type=int, default=5000, help="events per second (default 5000)")
     p.add_argument("--seconds", type=float, default=300, help="how long to publish (default 300)")
-    p.add_argument("--bound", type=float, default=3.0, help="watermark out-of-orderness in seconds (default 3)")
+    p.add_argument("--bound", type=float, default=5.0, help="watermark out-of-orderness in seconds (default 5)")
     p.add_argument("--out", type=Path, help="write results JSON here")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="imagify-rt-bench-") as tmp:

@@ -40,7 +40,7 @@ GENERATION_TYPES = "('generation_requested', 'generation_completed', 'generation
 @dataclass(frozen=True)
 class RealtimeOptions:
     start_ms: int = 0  # read only segments published at or after this time (epoch ms)
-    out_of_orderness_s: float = 3.0  # watermark = max(occurred_at) - this
+    out_of_orderness_s: float = 5.0  # watermark = max(occurred_at) - this
     max_ahead_s: float = 300.0  # events further ahead of the wall clock than this are "ahead"
     top_terms: int = 10
     trend_minutes: int = 5

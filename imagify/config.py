@@ -17,7 +17,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
-| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 3 | real-time watermark = latest event time minus this (0-60 s) |
+| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 5 | real-time watermark = latest event time minus this (0-60 s) |
 | IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
 | IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job checkpoint interval (lake/realtime commits) |
 | IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
@@ -78,7 +78,7 @@ class Settings:
     dbt_target: str
     dagster_home: Path
     # real-time metrics (issue 10)
-    realtime_out_of_orderness_s: float = 3.0
+    realtime_out_of_orderness_s: float = 5.0
     realtime_max_ahead_s: float = 300.0
     realtime_checkpoint_ms: int = 1000
     realtime_parallelism: int = 1
@@ -183,7 +183,7 @@ def load() -> Settings:
 
 
 def _realtime_settings() -> dict:
-    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 3.0)
+    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 5.0)
     if not 0 <= ooo <= 60:
         raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
     positive = {
