@@ -93,3 +93,9 @@ test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: as
 	$(VENV)/bin/pytest -q tests/test_ui_browser.py
 dashboards: setup  ## Serve the business dashboards locally from the DuckDB marts (http://127.0.0.1:8765)
 	$(VENV)/bin/imagify dashboards serve
+.PHONY: realtime bench-realtime
+realtime: setup  ## Real-time metrics: Flink windows → live store + alerts, live view on :8050 (Ctrl-C stops)
+	$(VENV)/bin/imagify realtime --serve-port 8050
+
+bench-realtime: setup  ## Benchmark: publish → live-store latency at 5,000 events/s (5 minutes)
+	$(VENV)/bin/python benchmarks/realtime_bench.py --rate 5000 --seconds 300 --out benchmarks/results/realtime.json

@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint-ms", type=int, default=1000)
     p.add_argument("--watermark-interval-ms", type=int, default=200)
     p.add_argument("--monitor-interval", default="500ms", help="how often new segments are looked for")
-    p.add_argument("--out-of-orderness-s", type=float, default=3.0)
+    p.add_argument("--out-of-orderness-s", type=float, default=5.0)
     p.add_argument("--max-ahead-s", type=float, default=300.0)
     p.add_argument("--dedup-ttl-min", type=float, default=60.0)
     p.add_argument("--top-terms", type=int, default=10)

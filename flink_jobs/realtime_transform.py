@@ -40,7 +40,7 @@ GENERATION_TYPES = "('generation_requested', 'generation_completed', 'generation
 @dataclass(frozen=True)
 class RealtimeOptions:
     start_ms: int = 0  # read only segments published at or after this time (epoch ms)
-    out_of_orderness_s: float = 3.0  # watermark = max(occurred_at) - this
+    out_of_orderness_s: float = 5.0  # watermark = max(occurred_at) - this
     max_ahead_s: float = 300.0  # events further ahead of the wall clock than this are "ahead"
     top_terms: int = 10
     trend_minutes: int = 5
@@ -108,13 +108,19 @@ SELECT event_id, event_type, occurred_at, user_id, model, prompt, n_images, late
   CASE WHEN is_ahead THEN TIMESTAMP '1970-01-01 00:00:00' ELSE occurred_at END AS et
 FROM (
   SELECT event_id, event_type, occurred_at, user_id,
+    -- properties are parsed only for the event types that use them
     CASE WHEN event_type = 'generation_requested' THEN JSON_VALUE(properties, '$.model_requested')
-         ELSE JSON_VALUE(properties, '$.model') END AS model,
+         WHEN event_type IN ('generation_completed', 'generation_failed') THEN JSON_VALUE(properties, '$.model')
+         END AS model,
     CASE WHEN event_type = 'generation_requested' THEN JSON_VALUE(properties, '$.prompt') END AS prompt,
-    CAST(JSON_VALUE(properties, '$.n_images') AS BIGINT) AS n_images,
-    CAST(JSON_VALUE(properties, '$.latency_ms') AS BIGINT) AS latency_ms,
-    CAST(JSON_VALUE(properties, '$.cost_usd' RETURNING DOUBLE) AS DECIMAL(18, 6)) AS cost_usd,
-    CAST(JSON_VALUE(properties, '$.amount_vnd') AS BIGINT) AS amount_vnd,
+    CASE WHEN event_type = 'generation_completed'
+         THEN CAST(JSON_VALUE(properties, '$.n_images') AS BIGINT) END AS n_images,
+    CASE WHEN event_type = 'generation_completed'
+         THEN CAST(JSON_VALUE(properties, '$.latency_ms') AS BIGINT) END AS latency_ms,
+    CASE WHEN event_type = 'generation_completed'
+         THEN CAST(JSON_VALUE(properties, '$.cost_usd' RETURNING DOUBLE) AS DECIMAL(18, 6)) END AS cost_usd,
+    CASE WHEN event_type = 'payment_succeeded'
+         THEN CAST(JSON_VALUE(properties, '$.amount_vnd') AS BIGINT) END AS amount_vnd,
     pt AS arrived_at,
     {ahead} AS is_ahead,
     ROW_NUMBER() OVER (PARTITION BY dedup_key ORDER BY pt ASC) AS rn

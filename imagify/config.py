@@ -64,7 +64,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_ATHENA_RESULTS_BUCKET | <prefix>-athena-<account>-<region> | Athena query results (expire in 30 days) |
 | IMAGIFY_ARTIFACTS_BUCKET | <prefix>-artifacts-<account>-<region> | deploy artefacts (the Flink application zip) |
 | IMAGIFY_GLUE_DATABASE | imagify_lake | Glue database of the lake tables `events` and `quarantine` |
-| IMAGIFY_ATHENA_WORKGROUP | <prefix> | Athena workgroup (results location, engine v3, scan limit) |
+| IMAGIFY_ATHENA_WORKGROUP | <prefix> | Athena workgroup of dbt prod and QuickSight (engine v3, scan limit) |
 | IMAGIFY_ATHENA_SCAN_LIMIT_MB | 10240 | per-query scan limit of the workgroup (cost guard; min 10) |
 | IMAGIFY_MSF_APPLICATION | <prefix>-landing | Managed Service for Apache Flink application name |
 | IMAGIFY_MSF_RUNTIME | FLINK-2_3 | Managed Flink runtime environment |
@@ -97,9 +97,8 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_QUICKSIGHT_OWNERS | (none) | comma-separated QuickSight user/group ARNs owning what is published |
 | IMAGIFY_QUICKSIGHT_VIEWERS | (none) | comma-separated QuickSight user/group ARNs that may view the dashboards |
 | IMAGIFY_QUICKSIGHT_IMPORT_MODE | DIRECT_QUERY | DIRECT_QUERY (Athena per view) or SPICE (publish ingests) |
-| IMAGIFY_ATHENA_WORKGROUP | primary | Athena workgroup of the QuickSight data source (as dbt's prod target) |
 | IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
-| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 3 | real-time watermark = latest event time minus this (0-60 s) |
+| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 5 | real-time watermark = latest event time minus this (0-60 s) |
 | IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
 | IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job checkpoint interval (lake/realtime commits) |
 | IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
@@ -264,7 +263,7 @@ class Settings:
     quicksight_import_mode: str = "DIRECT_QUERY"
     athena_catalog: str = "AwsDataCatalog"
     # real-time metrics (issue 10)
-    realtime_out_of_orderness_s: float = 3.0
+    realtime_out_of_orderness_s: float = 5.0
     realtime_max_ahead_s: float = 300.0
     realtime_checkpoint_ms: int = 1000
     realtime_parallelism: int = 1
@@ -614,7 +613,7 @@ def _aws_settings(env: str) -> dict:
 
 
 def _realtime_settings() -> dict:
-    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 3.0)
+    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 5.0)
     if not 0 <= ooo <= 60:
         raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
     positive = {

@@ -162,5 +162,5 @@ def test_realtime_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     s = config.load()
     assert s.realtime_store_path == tmp_path / "realtime.sqlite"
     assert s.realtime_state_dir == tmp_path / "flink" / "realtime"
-    assert (s.realtime_out_of_orderness_s, s.realtime_parallelism, s.realtime_top_terms) == (3.0, 1, 10)
+    assert (s.realtime_out_of_orderness_s, s.realtime_parallelism, s.realtime_top_terms) == (5.0, 1, 10)
     assert s.alert_rules_path.is_file()

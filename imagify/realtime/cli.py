@@ -27,7 +27,7 @@ examples:
   imagify realtime alerts                alerts recorded in the live store (--open: only firing ones)
   imagify realtime quicksight            the QuickSight data set definitions (JSON) for production
 
-settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 3),
+settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 5),
 IMAGIFY_REALTIME_LOOKBACK_MIN (first start: also read that many minutes back, default 0),
 IMAGIFY_ALERT_RULES, IMAGIFY_ALERT_SLACK_WEBHOOK, IMAGIFY_ALERT_SNS_TOPIC_ARN, ...
 """

@@ -1,0 +1,244 @@
+"""Benchmark: delay from an event's publication to its minute's metrics being visible in the live store.
+
+Runs the real stack on a fresh $IMAGIFY_HOME: `imagify realtime` (Flink job + live-store tailer) while
+this script publishes live traffic to the stream at a fixed rate (default 5,000 events/s) with event
+times = publication time minus up to 1 s (out of order within the bound). For every minute window
+that was entirely published during the run it records when it became visible in the live store
+(``visible_at``, stamped by the tailer when it ingested the committed file) and reports:
+
+  after window end      visible_at - window_end              (what an operator waits after the minute)
+  after window close    visible_at - (window_end + bound)    (the watermark cannot close it earlier)
+  event → visible       per event: visible_at(its minute) - max(published_at, window_end)
+  Flink fired           emitted_at - window_end; commit + ingest = visible_at - emitted_at
+  arrivals (1 s)        visible_at - window_end of the per-second arrival windows (rejects, no-events)
+
+    .venv/bin/python benchmarks/realtime_bench.py --rate 5000 --seconds 300 --out benchmarks/results/realtime.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ingestion.segment_log import SegmentLogProducer  # noqa: E402
+from ingestion.simulator import MODELS, MODIFIERS, STYLES, SUBJECTS  # noqa: E402
+
+TYPES = [
+    ("user_logged_in", 10), ("user_signed_up", 2), ("generation_requested", 25), ("generation_completed", 22),
+    ("generation_failed", 2), ("image_downloaded", 25), ("payment_initiated", 3), ("payment_succeeded", 2.5),
+    ("payment_failed", 0.5), ("credits_low", 3),
+]  # fmt: skip
+
+
+def _event(r: random.Random, at: datetime) -> str:
+    kind = r.choices([t for t, _ in TYPES], [w for _, w in TYPES])[0]
+    model = r.choice(list(MODELS))
+    gen = f"g_{r.getrandbits(48):x}"
+    props: dict = {}
+    if kind == "generation_requested":
+        prompt = f"{r.choice(SUBJECTS)}, {r.choice(STYLES)}, {r.choice(MODIFIERS)}"
+        props = {"generation_id": gen, "prompt": prompt, "model_requested": model, "n_images": 1 + r.randrange(4)}
+    elif kind == "generation_completed":
+        n = 1 + r.randrange(4)
+        props = {"generation_id": gen, "model": model, "n_images": n, "latency_ms": 2000 + r.randrange(8000),
+                 "cost_usd": round(0.04 * n, 4), "credits_charged": 2 * n}  # fmt: skip
+    elif kind == "generation_failed":
+        props = {"generation_id": gen, "model": model, "error_code": "ThrottlingException", "latency_ms": 900}
+    elif kind == "image_downloaded":
+        props = {"generation_id": gen, "image_id": f"{gen}_0"}
+    elif kind.startswith("payment_"):
+        props = {"payment_id": f"p_{r.getrandbits(64):x}", "amount_vnd": 100_000}
+        if kind == "payment_initiated":
+            props |= {"package": "standard", "provider": "vnpay"}
+        elif kind == "payment_succeeded":
+            props |= {"credits_added": 220, "provider": "vnpay"}
+        else:
+            props |= {"response_code": "24"}
+    elif kind == "user_signed_up":
+        props = {"signup_method": "email"}
+    elif kind == "credits_low":
+        props = {"balance": 1}
+    ev = {
+        "event_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+        "event_type": kind,
+        "schema_version": 1,
+        "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+        "user_id": f"u{r.randrange(20000)}",
+        "session_id": None,
+        "properties": props,
+    }
+    return json.dumps(ev, separators=(",", ":"))
+
+
+def _pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    pos = (len(v) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def _summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50_s": round(_pct(values, 0.5), 3),
+        "p95_s": round(_pct(values, 0.95), 3),
+        "max_s": round(max(values), 3) if values else None,
+        "mean_s": round(statistics.fmean(values), 3) if values else None,
+    }
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
+    env = dict(os.environ)
+    env.update(IMAGIFY_HOME=str(home), IMAGIFY_REALTIME_LOOKBACK_MIN="0",
+               IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S=str(bound_s))  # fmt: skip
+    imagify = str(Path(sys.executable).parent / "imagify")
+    job = subprocess.Popen([imagify, "realtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True)  # fmt: skip
+    control = home / "flink" / "realtime" / "control" / "job.json"
+    deadline = time.monotonic() + 180
+    while not control.exists():
+        if job.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"realtime job did not start:\n{job.stdout.read().decode()[-3000:]}")  # type: ignore[union-attr]
+        time.sleep(0.2)
+    time.sleep(3)  # the job runs; let it settle
+
+    r = random.Random(1)
+    producer = SegmentLogProducer(home / "stream" / "events")
+    published: dict[int, list[float]] = {}  # minute (epoch s) -> publication times of its events
+    t_start = time.time()
+    sent = 0
+    while True:
+        now = time.time()
+        if now - t_start >= seconds:
+            break
+        due = int((now - t_start) * rate) - sent
+        for _ in range(due):
+            at = datetime.fromtimestamp(now - r.uniform(0, 1.0), UTC)
+            producer.put(_event(r, at))
+            minute = int(at.timestamp() // 60 * 60)
+            published.setdefault(minute, []).append(now)
+        sent += max(due, 0)
+        time.sleep(0.005)
+    t_end = time.time()
+    producer.close()
+    # one more event far enough ahead to close the last full minute, then wait for it to show up
+    closer = datetime.fromtimestamp(t_end + bound_s + 2, UTC)
+    time.sleep(bound_s + 2.5)
+    with SegmentLogProducer(home / "stream" / "events") as p:
+        p.put(_event(r, closer))
+    full = sorted(m for m in published if m >= t_start and m + 60 <= t_end)
+    db = home / "realtime.sqlite"
+    deadline = time.monotonic() + 120
+    rows: dict[str, tuple] = {}
+    while time.monotonic() < deadline:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        rows = {
+            r[0]: r for r in con.execute("SELECT window_start, window_end, emitted_at, visible_at, events FROM minute")
+        }
+        arrivals = con.execute("SELECT window_end, MIN(visible_at), SUM(records) FROM arrivals GROUP BY 1").fetchall()
+        late = con.execute("SELECT COUNT(*) FROM late_events").fetchone()[0]
+        con.close()
+        keys = {datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S") for m in full}
+        if keys <= set(rows):
+            break
+        time.sleep(1)
+    os.killpg(job.pid, signal.SIGINT)  # stop with a savepoint
+    try:
+        job.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+
+    after_end, after_close, fired, commit, per_event, counted = [], [], [], [], [], 0
+    for m in full:
+        key = datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if key not in rows:
+            continue
+        _, end, emitted, visible, events = rows[key]
+        end_s = _ts(end)
+        after_end.append(visible - end_s)
+        after_close.append(visible - end_s - bound_s)
+        fired.append(_ts(emitted) - end_s)
+        commit.append(visible - _ts(emitted))
+        per_event += [visible - max(p, end_s) for p in published[m]]
+        counted += events
+    arrival_lat = [vis - _ts(end) for end, vis, _ in arrivals if t_start + 5 <= _ts(end) <= t_end]
+    read_rate = [n for end, _, n in arrivals if t_start + 5 <= _ts(end) <= t_end - 2]
+    expected = sum(
+        len(published[m]) for m in full if datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S") in rows
+    )
+    return {
+        "rate_target_eps": rate,
+        "published": sent,
+        "publish_rate_eps": round(sent / (t_end - t_start)),
+        "read_rate_eps_p50": round(_pct(read_rate, 0.5)) if read_rate else None,
+        "seconds": round(t_end - t_start, 1),
+        "out_of_orderness_s": bound_s,
+        "full_windows": len(full),
+        "windows_visible": len(after_end),
+        "events_in_full_windows": expected,
+        "events_counted": counted,
+        "late_events": late,
+        "after_window_end": _summary(after_end),
+        "after_window_close": _summary(after_close),
+        "event_to_visible_after_window_end": _summary(per_event),
+        "flink_fired_after_end": _summary(fired),
+        "commit_and_ingest": _summary(commit),
+        "arrival_windows_1s": _summary(arrival_lat),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rate", type=int, default=5000, help="events per second (default 5000)")
+    p.add_argument("--seconds", type=float, default=300, help="how long to publish (default 300)")
+    p.add_argument("--bound", type=float, default=5.0, help="watermark out-of-orderness in seconds (default 5)")
+    p.add_argument("--out", type=Path, help="write results JSON here")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="imagify-rt-bench-") as tmp:
+        res = run(args.rate, args.seconds, args.bound, Path(tmp))
+    print(f"\n{res['published']:,} events at {res['publish_rate_eps']:,}/s for {res['seconds']}s "
+          f"(job read p50 {res['read_rate_eps_p50']:,}/s); bound {res['out_of_orderness_s']}s; "
+          f"{res['windows_visible']}/{res['full_windows']} full minute windows; "
+          f"{res['events_counted']:,}/{res['events_in_full_windows']:,} events counted, "
+          f"{res['late_events']} late\n")  # fmt: skip
+    print("| delay (s) | n | p50 | p95 | max |")
+    print("|---|---|---|---|---|")
+    for key, label in [
+        ("after_window_end", "minute visible after window end"),
+        ("after_window_close", "... after window close (end + bound)"),
+        ("event_to_visible_after_window_end", "event publish → visible (beyond window end)"),
+        ("flink_fired_after_end", "Flink fired after window end"),
+        ("commit_and_ingest", "checkpoint commit + live-store ingest"),
+        ("arrival_windows_1s", "1-s arrival windows visible after end"),
+    ]:
+        s = res[key]
+        print(f"| {label} | {s['n']:,} | {s['p50_s']} | {s['p95_s']} | {s['max_s']} |")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"realtime": res}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
