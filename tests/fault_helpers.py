@@ -47,7 +47,8 @@ def expected(lines: list[str | bytes]) -> Expected:
         try:
             ev = validate_line(line)
         except ContractError as err:
-            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            # the quarantine keeps a record as text, invalid bytes as \xNN (flink_jobs.transform)
+            text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
             rejected[(text, err.reason, err.detail)] += 1
             continue
         valid.setdefault(ev.event_id, ev)
@@ -131,6 +132,33 @@ def mart_rows(db: Path) -> dict[str, list[tuple]]:
         return out
     finally:
         con.close()
+
+
+def corrupt_segment(segments_dir: Path, lines: list[str], rng) -> list[bytes]:  # type: ignore[no-untyped-def]
+    """Publish a segment as a damaged disk or a buggy writer would leave it: garbage bytes over parts
+    of records, invalid UTF-8 inside a string, a record truncated mid-way, a line of pure noise.
+    Returns its records (what a reader sees, line by line)."""
+    import time
+
+    out = []
+    for i, line in enumerate(lines):
+        data = line.encode("utf-8")
+        if i % 7 == 1:  # garbage bytes over the middle of a record
+            k = rng.randrange(1, len(data) - 9)
+            noise = bytes(rng.choice([0x00, 0xFF, 0xFE, 0xC3, 0x80, 0x9D, 0x22]) for _ in range(8))
+            data = data[:k] + noise + data[k + 8 :]
+        elif i % 7 == 3:  # invalid UTF-8 inside a string value
+            data = data.replace(b'"user_id": "', b'"user_id": "\xc3\x28', 1)
+        elif i % 7 == 5:  # truncated record
+            data = data[: rng.randrange(1, len(data))]
+        out.append(data)
+    out.insert(len(out) // 2, bytes(rng.randrange(0, 256) for _ in range(300)).replace(b"\n", b" "))
+    out = [d.replace(b"\n", b" ") for d in out]
+    name = f"{int(time.time() * 1000):013d}-wcorruptp0-000001-{len(out)}.jsonl"
+    tmp = segments_dir.parent / f".corrupt-{name}"
+    tmp.write_bytes(b"".join(d + b"\n" for d in out))
+    os.replace(tmp, segments_dir / name)
+    return out
 
 
 def write_lake(lake: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:

@@ -4,6 +4,8 @@ each valid event is in staging exactly once, every mart equals the independent r
 published record was read exactly once over all runs.
 
 Fast variant (make test): >= 200,000 records with 10% re-sent duplicates, 3 kills.
+Half-way, a corrupt segment is published (garbage bytes, invalid UTF-8, truncated records): its
+damaged records are quarantined with a reason, its intact ones landed, nothing else disturbed.
 Soak variant (make soak, IMAGIFY_SOAK=1): ~500,000 records, 8 kills.
 The random seed is printed; rerun one with IMAGIFY_FAULT_SEED=<seed>.
 """
@@ -26,6 +28,7 @@ from fault_helpers import (
     SOAK,
     check_audit_matches_stream,
     check_lake_and_warehouse,
+    corrupt_segment,
     env_for,
     expected,
     imagify,
@@ -40,24 +43,29 @@ USERS, DAYS, KILLS = (16000, 20, 8) if SOAK else (7400, 20, 3)
 MIN_RECORDS = 450_000 if SOAK else 200_000
 
 
-def _records(rng: random.Random) -> list[str]:
+def _records(rng: random.Random) -> list[str | bytes]:
     """Simulated traffic plus 10% of it re-sent verbatim later (same event_id), shuffled in."""
     end = datetime.now(UTC) - timedelta(minutes=5)
     base = list(Simulator(users=USERS, days=DAYS, seed=rng.randrange(1, 2**31), end=end).records())
-    out = list(base)
+    out: list[str | bytes] = list(base)
     for line in rng.sample(base, len(base) // 10):
         out.insert(rng.randrange(len(out) // 5, len(out) + 1), line)  # re-sent after the original, mostly
     return out
 
 
-def _publish(root: Path, lines: list[str], chunks: int, pause_s: float, errors: list[BaseException]) -> None:
+def _publish(
+    root: Path, lines: list[str | bytes], chunks: int, pause_s: float, errors: list[BaseException], seed: int
+) -> None:
+    """Publish in chunks while the job runs; half-way, a corrupt segment appears in the stream."""
     try:
         with SegmentLogProducer(root, max_age_s=0.5) as producer:
             step = -(-len(lines) // chunks)
-            for i in range(0, len(lines), step):
+            for n, i in enumerate(range(0, len(lines), step)):
                 for line in lines[i : i + step]:
                     producer.put(line)
                 producer.flush()
+                if n == chunks // 2:
+                    lines.extend(corrupt_segment(root / "segments", [str(x) for x in lines[:60]], random.Random(seed)))
                 time.sleep(pause_s)
     except BaseException as exc:  # noqa: BLE001 — reported by the test thread
         errors.append(exc)
@@ -101,7 +109,7 @@ def test_kill_9_landing_job_while_events_flow(tmp_path: Path) -> None:
 
     errors: list[BaseException] = []
     publisher = threading.Thread(
-        target=_publish, args=(home / "stream" / "events", lines, 40, 0.75, errors), daemon=True
+        target=_publish, args=(home / "stream" / "events", lines, 40, 0.75, errors, seed), daemon=True
     )
     publisher.start()
 
