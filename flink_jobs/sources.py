@@ -1,6 +1,7 @@
 """Source tables of the landing job. Each returns the DDL of a table ``stream_source`` with columns
 ``line`` (the raw record, as bytes: the validator decodes it strictly, so invalid UTF-8 is
-quarantined instead of being silently repaired with U+FFFD), ``segment`` (where it came from) and ``pt`` (processing time).
+quarantined instead of being silently repaired with U+FFFD), ``segment`` (where it came from) and
+``pt`` (processing time).
 
 The transformation (:mod:`flink_jobs.transform`) only relies on these three columns, so the
 production Kinesis source (issue #5) plugs in here without touching it.
