@@ -100,8 +100,12 @@ def check_lake_and_warehouse(home: Path, exp: Expected, sent: int, check_marts: 
     return figures
 
 
-def check_audit_matches_stream(home: Path) -> None:
-    """Nothing re-landed, nothing skipped: the committed audit equals the published segments."""
+def check_audit_matches_stream(home: Path, max_reread: int = 0) -> int:
+    """Nothing skipped: the committed audit covers every published record of every segment.
+
+    ``max_reread``: after a SIGKILL, Flink's filesystem source was seen to re-emit at most one record
+    per split in flight when restored from a checkpoint (the event is then dropped by the dedup state;
+    the audit counts it twice). Returns how many records were read twice."""
     audit: Counter = Counter()
     for path in (home / "lake" / "_landing_audit").iterdir():
         if not path.name.startswith((".", "_")):
@@ -109,8 +113,12 @@ def check_audit_matches_stream(home: Path) -> None:
                 row = json.loads(line)
                 audit[Path(row["segment"]).name] += row["records"]
     published = {s.path.name: s.count for s in SegmentLog(home / "stream" / "events").segments()}
-    diff = {k: (audit.get(k, 0), n) for k, n in {**dict.fromkeys(audit, 0), **published}.items() if audit.get(k) != n}
-    assert not diff, f"each record read once over all runs; (audit, published): {sorted(diff.items())[:10]}"
+    short = {k: (audit.get(k, 0), n) for k, n in published.items() if audit.get(k, 0) < n}
+    assert not short, f"records never read; (audit, published): {sorted(short.items())[:10]}"
+    assert set(audit) <= set(published), "audit of an unknown segment"
+    reread = sum(audit[k] - n for k, n in published.items())
+    assert reread <= max_reread, f"{reread} records read twice (at most {max_reread} allowed)"
+    return reread
 
 
 def mart_rows(db: Path) -> dict[str, list[tuple]]:

@@ -154,7 +154,9 @@ def test_kill_9_landing_job_while_events_flow(tmp_path: Path) -> None:
     final_start = time.time()
     out = imagify(env, "land", "--until-idle", "--stall-timeout", "120", timeout=900)
     assert "restored from" in out, "the last run resumes from the newest retained checkpoint"
-    check_audit_matches_stream(home)
+    # each restore from a checkpoint may re-read one record per split in flight (parallelism 2)
+    reread = check_audit_matches_stream(home, max_reread=2 * (KILLS + 1))
+    print(f"records read twice by the restored source (dropped by dedup): {reread}")
     from imagify.landing import orphaned_lake_files
 
     assert not orphaned_lake_files(home / "lake", final_start), "files of the killed runs are swept from the lake"
