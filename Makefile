@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.imagify-setup
 FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api
+.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api soak
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,3 +53,8 @@ serve: setup  ## Run the generation API on http://127.0.0.1:8000 (docs at /docs)
 
 bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s, p50/p99)
 	$(VENV)/bin/python benchmarks/api_bench.py
+
+soak: setup  ## Long fault-injection runs (issue 9): more kills, more events, many more hostile examples
+	IMAGIFY_SOAK=1 $(VENV)/bin/pytest -q -s tests/test_fault_flink_crash.py tests/test_fault_build_interrupted.py \
+		tests/test_fault_disk_full.py tests/test_fault_hostile_records.py tests/api/test_api_hostile.py \
+		tests/api/test_api_schemathesis.py
