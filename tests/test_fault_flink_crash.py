@@ -58,10 +58,11 @@ def _publish(
 ) -> None:
     """Publish in chunks while the job runs; half-way, a corrupt segment appears in the stream."""
     try:
+        base = list(lines)  # the corrupt segment's records are appended to `lines`, not re-sent
         with SegmentLogProducer(root, max_age_s=0.5) as producer:
-            step = -(-len(lines) // chunks)
-            for n, i in enumerate(range(0, len(lines), step)):
-                for line in lines[i : i + step]:
+            step = -(-len(base) // chunks)
+            for n, i in enumerate(range(0, len(base), step)):
+                for line in base[i : i + step]:
                     producer.put(line)
                 producer.flush()
                 if n == chunks // 2:
