@@ -6,8 +6,7 @@ APP_STAMP := $(VENV)/.imagify-setup
 FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean browser-deps dashboards
+.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api browser-deps dashboards soak
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -99,3 +98,7 @@ realtime: setup  ## Real-time metrics: Flink windows → live store + alerts, li
 
 bench-realtime: setup  ## Benchmark: publish → live-store latency at 5,000 events/s (5 minutes)
 	$(VENV)/bin/python benchmarks/realtime_bench.py --rate 5000 --seconds 300 --out benchmarks/results/realtime.json
+soak: setup  ## Long fault-injection runs (issue 9): more kills, more events, many more hostile examples
+	IMAGIFY_SOAK=1 $(VENV)/bin/pytest -q -s tests/test_fault_flink_crash.py tests/test_fault_build_interrupted.py \
+		tests/test_fault_disk_full.py tests/test_fault_hostile_records.py tests/api/test_api_hostile.py \
+		tests/api/test_api_schemathesis.py

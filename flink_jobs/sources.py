@@ -1,5 +1,7 @@
 """Source tables of the landing job. Each returns the DDL of a table ``stream_source`` with columns
-``line`` (the raw record), ``segment`` (where it came from) and ``pt`` (processing time).
+``line`` (the raw record, as bytes: the validator decodes it strictly, so invalid UTF-8 is
+quarantined instead of being silently repaired with U+FFFD), ``segment`` (where it came from) and
+``pt`` (processing time).
 
 The transformation (:mod:`flink_jobs.transform`) only relies on these three columns, so the
 production Kinesis source (:func:`kinesis_source`) plugs in here without touching it.
@@ -18,14 +20,13 @@ def segment_log_source(segments_dir: str, monitor_interval: str = "1s") -> str:
     uri = segments_dir if "://" in segments_dir else f"file://{segments_dir}"
     return f"""
 CREATE TABLE {SOURCE_TABLE} (
-  line STRING,
+  line BYTES,
   segment STRING NOT NULL METADATA FROM 'file.path' VIRTUAL,
   pt AS PROCTIME()
 ) WITH (
   'connector' = 'filesystem',
   'path' = '{uri}',
   'format' = 'raw',
-  'raw.charset' = 'UTF-8',
   'source.monitor-interval' = '{monitor_interval}'
 )"""
 

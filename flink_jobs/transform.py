@@ -27,16 +27,26 @@ CHECK_FIELDS = [
     ("properties", DataTypes.STRING()),
     ("reason", DataTypes.STRING()),
     ("detail", DataTypes.STRING()),
+    ("payload", DataTypes.STRING()),  # rejected rows only: the record as text (invalid bytes as \xNN)
 ]
 
 
-def check_record(line: str | None) -> Row:
-    """One output row per input record: the typed event, or ok=false with reason and detail."""
+def payload_text(line: bytes | str | None) -> str:
+    """A rejected record as text for the quarantine: UTF-8, invalid bytes kept visible as ``\\xNN``."""
+    if line is None:
+        return ""
+    if isinstance(line, str):
+        return line
+    return bytes(line).decode("utf-8", errors="backslashreplace")
+
+
+def check_record(line: bytes | str | None) -> Row:
+    """One output row per input record: the typed event, or ok=false with reason, detail, payload."""
     try:
-        ev = validate_line(line if line is not None else "")
+        ev = validate_line(bytes(line) if isinstance(line, bytearray) else (line if line is not None else b""))
     except ContractError as err:
         # thread mode cannot pass a null INT to the JVM: schema_version is 0 on rejected rows
-        return Row(False, None, None, 0, None, None, None, None, None, err.reason, err.detail)
+        return Row(False, None, None, 0, None, None, None, None, None, err.reason, err.detail, payload_text(line))
     occurred = ev.occurred_at.astimezone(UTC).replace(tzinfo=None)
     return Row(
         True,
@@ -50,11 +60,12 @@ def check_record(line: str | None) -> Row:
         ev.properties_json(),
         None,
         None,
+        None,
     )
 
 
 @udtf(result_types=[t for _, t in CHECK_FIELDS])
-def validate_record(line: str | None):  # type: ignore[no-untyped-def]
+def validate_record(line: bytes | None):  # type: ignore[no-untyped-def]
     yield check_record(line)
 
 
@@ -65,7 +76,7 @@ def register(t_env) -> None:  # type: ignore[no-untyped-def]
     t_env.execute_sql(
         f"""
 CREATE TEMPORARY VIEW checked AS
-SELECT s.line, s.segment, s.pt, {cols}
+SELECT s.segment, s.pt, {cols}
 FROM {SOURCE_TABLE} AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
     )
 
@@ -82,7 +93,7 @@ FROM (
 
 INSERT_QUARANTINE = f"""
 INSERT INTO {QUARANTINE_TABLE}
-SELECT line AS payload, reason, detail, segment, CAST(pt AS TIMESTAMP(3)) AS landed_at,
+SELECT payload, reason, detail, segment, CAST(pt AS TIMESTAMP(3)) AS landed_at,
        DATE_FORMAT(pt, 'yyyy-MM-dd') AS dt, DATE_FORMAT(pt, 'HH') AS hr
 FROM checked WHERE NOT ok"""
 

@@ -41,30 +41,41 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingestion.segment_log import StreamWriteError
     from ingestion.streams import open_producer
 
     settings = _settings()
     t0 = time.monotonic()
     total = 0
-    with open_producer(settings) as producer:
-        for name in args.files:
-            n = 0
-            if name == "-":
-                source: BinaryIO = sys.stdin.buffer
-                for line in _lines(source):
-                    producer.put(line)
-                    n += 1
-            else:
-                path = Path(name)
-                if not path.is_file():
-                    print(f"imagify ingest: {name}: no such file", file=sys.stderr)
-                    return 2
-                with open(path, "rb") as fh:
-                    for line in _lines(fh):
-                        producer.put(line)
+    name, n = "", 0
+    try:
+        with open_producer(settings) as producer:
+            for name in args.files:
+                n = 0
+                if name == "-":
+                    source: BinaryIO = sys.stdin.buffer
+                    for line in _lines(source):
                         n += 1
-            total += n
-            print(f"{name}: published {n:,} records", file=sys.stderr)
+                        producer.put(line)
+                else:
+                    path = Path(name)
+                    if not path.is_file():
+                        print(f"imagify ingest: {name}: no such file", file=sys.stderr)
+                        return 2
+                    with open(path, "rb") as fh:
+                        for line in _lines(fh):
+                            n += 1
+                            producer.put(line)
+                total += n
+                print(f"{name}: published {n:,} records", file=sys.stderr)
+    except StreamWriteError as err:
+        done = max(0, n - err.not_written)
+        print(
+            f"imagify ingest: {err}\n{name}: the first {done:,} lines are published; re-send from line {done + 1:,} "
+            f"(e.g. tail -n +{done + 1} {name} | imagify ingest -)",
+            file=sys.stderr,
+        )
+        return 1
     secs = time.monotonic() - t0
     rate = total / secs if secs > 0 else 0.0
     print(f"published {total:,} records to stream '{settings.stream_name}' in {secs:.1f}s ({rate:,.0f}/s)")

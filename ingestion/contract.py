@@ -236,21 +236,44 @@ def validate_object(obj: Any, now: datetime | None = None) -> Event:
     )
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf: it could never be written back as JSON
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def validate_line(line: str | bytes, now: datetime | None = None) -> Event:
-    """Validate one raw record as published to the stream (a JSON text)."""
-    if isinstance(line, bytes):
+    """Validate one raw record as published to the stream (a JSON text).
+
+    Hostile input is rejected, never raised: invalid UTF-8 and unpaired surrogates (``\\ud800``) are
+    ``not_json``/``utf-8``, numbers out of the float range ``not_json``, nesting deeper than Python's
+    recursion limit ``not_json``. Duplicate keys are legal JSON: the last one wins (as in JSON.parse).
+    """
+    if isinstance(line, str):
         if len(line) > MAX_RECORD_BYTES:
             raise ContractError("too_large")
         try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
+            line = line.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate in a Python string
             raise ContractError("not_json", "utf-8") from exc
-    elif len(line) > MAX_RECORD_BYTES // 4 and len(line.encode("utf-8")) > MAX_RECORD_BYTES:
+    if len(line) > MAX_RECORD_BYTES:
         raise ContractError("too_large")
     try:
-        obj = json.loads(line, parse_constant=_reject_constant)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("not_json", "utf-8") from exc
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise ContractError("not_json") from exc
+    if "\\u" in text and re.search(r"\\u[dD][89a-fA-F]", text):  # escaped surrogates: must be paired
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ContractError("not_json", "utf-8") from exc
+        except RecursionError as exc:
+            raise ContractError("not_json") from exc
     return validate_object(obj, now)
 
 

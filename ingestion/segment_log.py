@@ -33,6 +33,21 @@ SEGMENT_RE = re.compile(r"^(?P<ts>\d{13})-(?P<writer>[A-Za-z0-9]+)-(?P<seq>\d{6,
 _OPEN_RE = re.compile(r"^(?P<writer>[A-Za-z0-9]+)-(?P<seq>\d{6,})\.jsonl$")
 
 
+class StreamWriteError(OSError):
+    """Writing the stream failed (disk full, I/O error). Records acknowledged by an earlier ``flush``
+    are durable; of the segment being written, the whole records already on disk are published (the
+    salvage), and ``not_written`` records put since then are not: re-send them (a re-sent event is
+    dropped by its event_id at landing, so re-sending more than needed is safe)."""
+
+    def __init__(self, message: str, errno_: int | None, not_written: int, salvaged: int) -> None:
+        super().__init__(errno_, message)
+        self.not_written = not_written
+        self.salvaged = salvaged
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 @dataclass(frozen=True)
 class Segment:
     path: Path
@@ -170,6 +185,8 @@ class SegmentLogProducer(Producer):
         self._open_count = 0
         self._opened_at = 0.0
         self._closed = False
+        self._failed: StreamWriteError | None = None
+        self._reported = False
         self._ticker = threading.Thread(target=self._tick, name="segment-rotator", daemon=True)
         self._ticker.start()
 
@@ -181,25 +198,40 @@ class SegmentLogProducer(Producer):
         with self._lock:
             if self._closed:
                 raise RuntimeError("producer is closed")
-            if self._fh is None:
-                self._open()
-            assert self._fh is not None
-            self._fh.write(data + b"\n")
+            if self._failed is not None:
+                self._reported = True
+                raise self._failed
+            try:
+                if self._fh is None:
+                    self._open()
+                assert self._fh is not None
+                self._fh.write(data + b"\n")
+            except OSError as exc:
+                self._open_count += 1  # this record too is not durable
+                self._reported = True
+                raise self._fail(exc) from exc
             self._open_bytes += len(data) + 1
             self._open_count += 1
             self.metrics.sent += 1
             self.metrics.sent_bytes += len(data)
             if self._open_bytes >= self.max_bytes or time.monotonic() - self._opened_at >= self.max_age_s:
-                self._publish()
+                self._publish_or_fail()
 
     def flush(self) -> None:
         with self._lock:
-            self._publish()
+            if self._failed is not None:
+                self._reported = True
+                raise self._failed
+            self._publish_or_fail()
 
     def close(self) -> None:
         with self._lock:
-            self._publish()
             self._closed = True
+            if self._failed is None:
+                self._publish_or_fail()
+            elif not self._reported:  # a failure of the background rotation nobody has seen yet
+                self._reported = True
+                raise self._failed
 
     # -- internals ----------------------------------------------------------------------------
     def _open(self) -> None:
@@ -228,10 +260,67 @@ class SegmentLogProducer(Producer):
         os.rename(path, target)
         _fsync_dir(self.log.segments_dir)
 
+    def _publish_or_fail(self) -> None:
+        fh, path = self._fh, self._open_path
+        try:
+            self._publish()
+        except OSError as exc:
+            self._fh, self._open_path = fh, path  # salvage what reached the file
+            self._reported = threading.current_thread() is not self._ticker
+            raise self._fail(exc) from exc
+
+    def _fail(self, exc: OSError) -> StreamWriteError:
+        """Stop writing; publish the whole records that reached the open file; say what was not written."""
+        salvaged = 0
+        fh, path, count = self._fh, self._open_path, self._open_count
+        self._fh = None
+        self._open_path = None
+        if fh is not None:
+            try:
+                fh.close()  # may fail again flushing its buffer: what did not reach the file is lost
+            except OSError:
+                pass
+        if path is not None and path.exists():
+            data = path.read_bytes()
+            cut = data.rfind(b"\n") + 1
+            salvaged = data[:cut].count(b"\n")
+            if cut < len(data):  # a torn last record: keep it aside, like the recovery of a crashed writer
+                try:
+                    (self.log.torn_dir / path.name).write_bytes(data[cut:])
+                except OSError:
+                    pass
+            with open(path, "r+b") as out:
+                out.truncate(cut)  # shrinking and renaming need no free space
+            if salvaged:
+                target = self.log.segments_dir / (
+                    f"{int(time.time() * 1000):013d}-{self.writer}-{self._seq:06d}-{salvaged}.jsonl"
+                )
+                os.rename(path, target)
+                _fsync_dir(self.log.segments_dir)
+            else:
+                path.unlink(missing_ok=True)
+        not_written = max(0, count - salvaged)
+        self.metrics.sent -= min(self.metrics.sent, not_written)
+        self.metrics.dropped += not_written
+        self._failed = StreamWriteError(
+            f"cannot write the stream at {self.log.root}: {exc.strerror or exc} — {salvaged} records of the open "
+            f"segment were published, the last {not_written} records put were NOT written: free space and "
+            "re-send them (re-sent events are deduplicated by event_id)",
+            exc.errno,
+            not_written,
+            salvaged,
+        )
+        log.error("stream write failed", extra={"stream": str(self.log.root), "not_written": not_written})
+        return self._failed
+
     def _tick(self) -> None:
         interval = max(0.05, min(self.max_age_s / 4, 0.5))
         while not self._closed:
             time.sleep(interval)
             with self._lock:
-                if self._fh is not None and time.monotonic() - self._opened_at >= self.max_age_s:
-                    self._publish()
+                due = self._fh is not None and time.monotonic() - self._opened_at >= self.max_age_s
+                if due and self._failed is None:
+                    try:
+                        self._publish_or_fail()
+                    except StreamWriteError:
+                        pass  # reported to the next put / flush / close

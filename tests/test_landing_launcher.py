@@ -49,3 +49,42 @@ def test_restore_point_is_the_newest_savepoint_or_checkpoint(tmp_path: Path) -> 
     assert latest_restore_point(tmp_path) == cp
     os.utime(sp / "_metadata", (now + 10, now + 10))
     assert latest_restore_point(tmp_path) == sp
+
+
+def test_orphans_of_a_killed_run_are_swept_out_of_the_lake(tmp_path: Path) -> None:
+    from imagify import config
+    from imagify.landing import orphaned_lake_files, sweep_orphans
+
+    os.environ["IMAGIFY_HOME"] = str(tmp_path / "home")
+    try:
+        settings = config.load()
+    finally:
+        os.environ.pop("IMAGIFY_HOME")
+    part = settings.lake_dir / "events" / "dt=2026-11-27" / "hr=00"
+    part.mkdir(parents=True)
+    audit = settings.lake_dir / "_landing_audit"
+    audit.mkdir(parents=True)
+    old = [part / ".part-1.inprogress.x", audit / "..uncompacted-part-2.inprogress.y"]
+    for p in old:
+        p.write_text("{}\n")
+        os.utime(p, (time.time() - 60, time.time() - 60))
+    live = part / ".part-3.inprogress.z"
+    live.write_text("{}\n")
+    committed = part / "part-0"
+    committed.write_text("{}\n")
+    started = time.time() - 5
+    assert sorted(orphaned_lake_files(settings.lake_dir, started)) == sorted(old)
+    assert sweep_orphans(settings, started, "job1") == 2
+    assert not any(p.exists() for p in old) and live.exists() and committed.exists()
+    kept = settings.flink_dir / "orphaned" / "job1" / "events" / "dt=2026-11-27" / "hr=00" / ".part-1.inprogress.x"
+    assert kept.read_text() == "{}\n", "kept aside, not deleted"
+
+
+def test_empty_checkpoint_metadata_is_never_a_restore_point(tmp_path: Path) -> None:
+    good = tmp_path / "checkpoints" / "a" / "chk-1"
+    good.mkdir(parents=True)
+    (good / "_metadata").write_bytes(b"x")
+    torn = tmp_path / "checkpoints" / "b" / "chk-9"
+    torn.mkdir(parents=True)
+    (torn / "_metadata").write_bytes(b"")  # a JVM killed while writing it
+    assert latest_restore_point(tmp_path) == good
