@@ -13,10 +13,14 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_PARALLELISM | 2 | parallelism of the landing job |
 | IMAGIFY_FLINK_CHECKPOINT_MS | 2000 | checkpoint interval; lake files commit on checkpoints |
 | IMAGIFY_DEDUP_TTL_H | 168 | how long the landing job remembers an event_id to drop repeats |
-| IMAGIFY_FLINK_PYTHON_MODE | thread | python.execution-mode of the PyFlink UDFs (thread or process) |
+| IMAGIFY_FLINK_PYTHON_MODE | process | python.execution-mode of the UDFs: process or thread (row only) |
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
+| IMAGIFY_FLINK_UDF | batch | validation shape: batch (vectorized, Arrow batches) or row (one Python call per record) |
+| IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
+| IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
+| IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
 """
 
 from __future__ import annotations
@@ -63,6 +67,10 @@ class Settings:
     flink_venv: Path
     dbt_target: str
     dagster_home: Path
+    flink_udf: str = "batch"
+    flink_bundle_size: int = 100_000
+    flink_arrow_batch_size: int = 10_000
+    flink_job_args: str = ""
 
     @property
     def stream_dir(self) -> Path:
@@ -113,9 +121,14 @@ class Settings:
 
 def load() -> Settings:
     home = Path(_env("IMAGIFY_HOME", str(Path.cwd() / ".imagify"))).expanduser().resolve()
-    mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "thread")
+    mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "process")
     if mode not in {"thread", "process"}:
         raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
+    udf_shape = _env("IMAGIFY_FLINK_UDF", "batch")
+    if udf_shape not in {"batch", "row"}:
+        raise ValueError(f"IMAGIFY_FLINK_UDF must be 'batch' or 'row', got {udf_shape!r}")
+    if udf_shape == "batch" and mode != "process":
+        raise ValueError("IMAGIFY_FLINK_UDF=batch (vectorized) needs IMAGIFY_FLINK_PYTHON_MODE=process")
     target = _env("IMAGIFY_DBT_TARGET", "local")
     if target not in {"local", "prod"}:
         raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
@@ -132,4 +145,8 @@ def load() -> Settings:
         flink_venv=Path(_env("IMAGIFY_FLINK_VENV", str(REPO_ROOT / ".venv-flink"))).resolve(),
         dbt_target=target,
         dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
+        flink_udf=udf_shape,
+        flink_bundle_size=_env_int("IMAGIFY_FLINK_BUNDLE_SIZE", 100_000),
+        flink_arrow_batch_size=_env_int("IMAGIFY_FLINK_ARROW_BATCH_SIZE", 10_000),
+        flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
     )
