@@ -216,8 +216,11 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
                 ).fetchall()
             ]
             sel = ", ".join(f'"{c}"' for c in cols)
-            a = con.sql(f"select {sel} from \"full\".marts.{t} order by all").fetchall()
-            b = con.sql(f"select {sel} from inc.marts.{t} order by all").fetchall()
+            def rows(catalog: str, t: str = t, sel: str = sel) -> list[tuple]:
+                out = con.sql(f'select {sel} from "{catalog}".marts.{t} order by all').fetchall()
+                return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in out]
+
+            a, b = rows("full"), rows("inc")
             assert a == b, f"incremental marts.{t} differs from a full rebuild"
     finally:
         con.close()
