@@ -47,3 +47,12 @@ clean:  ## Remove local state ($$IMAGIFY_HOME) — keeps the virtualenvs
 lock: setup  ## Re-pin requirements/*.lock from the current virtualenvs
 	(echo "# Full transitive pins for .venv (regenerate: make lock)"; $(VENV)/bin/pip freeze --exclude-editable | grep -v imagify) > requirements/app.lock
 	(echo "# Full transitive pins for .venv-flink (regenerate: make lock)"; $(FLINK_VENV)/bin/pip freeze) > requirements/flink.lock
+
+# -- benchmarks (issue 8) -----------------------------------------------------------------------
+.PHONY: bench bench-quick
+
+bench: setup  ## The benchmark suite (< 30 min): publish, landing, freshness, build, scale, API; table + JSON
+	$(VENV)/bin/python benchmarks/run.py
+
+bench-quick: setup  ## A small version of the suite (< 2 min; also run by `make test`)
+	$(VENV)/bin/python benchmarks/run.py --quick

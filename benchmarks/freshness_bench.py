@@ -154,9 +154,11 @@ class LakeWatcher(threading.Thread):
 class BuildLoop(threading.Thread):
     """``imagify build`` back to back; after each success notes the event_ids now in stg_events."""
 
-    def __init__(self, env: dict[str, str], warehouse: Path) -> None:
+    def __init__(self, env: dict[str, str], warehouse: Path, cmd: list[str] | None = None) -> None:
         super().__init__(name="build-loop", daemon=True)
         self.env = env
+        self.cmd = cmd or [str(IMAGIFY), "build"]
+        self.error: str | None = None
         self.warehouse = warehouse
         self.visible: dict[str, float] = {}
         self.builds: list[dict] = []
@@ -164,7 +166,7 @@ class BuildLoop(threading.Thread):
 
     def build_once(self) -> None:
         t0 = time.time()
-        proc = subprocess.run([str(IMAGIFY), "build"], env=self.env, capture_output=True, text=True)
+        proc = subprocess.run(self.cmd, env=self.env, capture_output=True, text=True)
         t1 = time.time()
         self.builds.append({"started": t0, "seconds": round(t1 - t0, 1), "ok": proc.returncode == 0})
         if proc.returncode != 0:
@@ -179,7 +181,6 @@ class BuildLoop(threading.Thread):
             con.close()
 
     def run(self) -> None:
-        self.error: str | None = None
         try:
             while not self.stop.is_set():
                 self.build_once()
@@ -235,7 +236,8 @@ def bench(work: Path, rate: float, seconds: float, marts: bool, drain_timeout_s:
             builder.join()
             if builder.error:
                 raise BenchmarkError(builder.error)
-            builder.build_once()
+            if watcher.visible.keys() - builder.visible.keys():
+                builder.build_once()
     finally:
         watcher.stop.set()
         land.send_signal(signal.SIGINT)

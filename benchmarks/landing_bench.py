@@ -82,8 +82,11 @@ def fresh_home(work: Path, segments: Path, name: str = "land") -> Path:
     return home
 
 
-def land_once(work: Path, segments: Path, load: wl.Workload, overrides: dict[str, str] | None = None) -> dict:
-    home = fresh_home(work, segments)
+def land_once(
+    work: Path, segments: Path, load: wl.Workload, overrides: dict[str, str] | None = None, keep: bool = False
+) -> dict:
+    """Land ``segments`` into a fresh home and check the lake; ``keep`` leaves the home (key ``home``)."""
+    home = fresh_home(work, segments, f"land-{load.records}" if keep else "land")
     env = {"IMAGIFY_HOME": str(home), **(overrides or {})}
     env.pop("DAGSTER_HOME", None)
     load_before = load_average()
@@ -98,8 +101,10 @@ def land_once(work: Path, segments: Path, load: wl.Workload, overrides: dict[str
             f"landing produced a wrong lake: read {res.records:,}/{load.records:,} records, "
             f"{events:,}/{load.distinct_valid:,} events, {rejected:,}/{load.rejected:,} rejects (home {home})"
         )
-    shutil.rmtree(home, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(home, ignore_errors=True)
     return {
+        "home": str(home) if keep else None,
         "records": res.records,
         "rate": round(res.events_per_second),
         "rate_committed": round(res.records / res.seconds_running) if res.seconds_running else 0,
@@ -127,12 +132,15 @@ def summarize(runs: list[dict], key: str) -> dict:
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
 
 
-def bench(work: Path, records: int, repeats: int, overrides: dict[str, str] | None = None) -> dict:
+def bench(
+    work: Path, records: int, repeats: int, overrides: dict[str, str] | None = None, keep_last: bool = False
+) -> dict:
+    """``repeats`` landings of the same published records; ``keep_last`` keeps the last run's home."""
     load = wl.make(work / "input", records)
     t0 = time.perf_counter()
     segments = wl.publish(load, work / "streams" / load.path.stem)
     publish_s = time.perf_counter() - t0
-    runs = [land_once(work, segments, load, overrides) for _ in range(repeats)]
+    runs = [land_once(work, segments, load, overrides, keep=keep_last and i == repeats - 1) for i in range(repeats)]
     return {
         "records": load.records,
         "distinct_valid": load.distinct_valid,

@@ -49,7 +49,7 @@ def ingest_once(load: wl.Workload, work: Path) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     env = {**__import__("os").environ, "IMAGIFY_HOME": str(home)}
     load_before = load_average()
-    with TreeSampler(include_root=False) as sampler:
+    with TreeSampler(include_root=False, interval_s=0.05) as sampler:
         t0 = time.perf_counter()
         proc = subprocess.run([str(IMAGIFY), "ingest", str(load.path)], env=env, capture_output=True, text=True)
         secs = time.perf_counter() - t0
@@ -89,7 +89,7 @@ def producers_once(load: wl.Workload, work: Path, procs: int) -> dict:
     jobs = [(str(stream_dir), str(load.path), i * share, min(load.records, (i + 1) * share), barrier)
             for i in range(procs)]  # fmt: skip
     load_before = load_average()
-    with TreeSampler(include_root=False) as sampler:
+    with TreeSampler(include_root=False, interval_s=0.05) as sampler:
         queue = ctx.SimpleQueue()
         ps = [ctx.Process(target=_run_and_report, args=(job, queue)) for job in jobs]
         for p in ps:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ class Profile:
     publish_records: int
     producer_procs: tuple[int, ...]
     landing_records: int
+    landing_baseline: bool
     freshness_rate: float
     freshness_seconds: float
     freshness_marts: bool
@@ -63,13 +65,15 @@ class Profile:
 
 FULL = Profile(
     name="full", repeats=3, publish_records=1_000_000, producer_procs=(1, 2, 4), landing_records=1_000_000,
-    freshness_rate=5000, freshness_seconds=120, freshness_marts=True, build_events=(1_000_000, 10_000_000),
-    build_repeats=2, scale_records=(3_000_000, 10_000_000), api_args=("--seconds", "10"),
+    landing_baseline=True,
+    freshness_rate=5000, freshness_seconds=120, freshness_marts=True, build_events=(1_000_000,),
+    build_repeats=3, scale_records=(3_000_000, 10_000_000), api_args=("--seconds", "10"),
     producer_args=(),
 )  # fmt: skip
 QUICK = Profile(
     name="quick", repeats=1, publish_records=20_000, producer_procs=(1, 2), landing_records=20_000,
-    freshness_rate=500, freshness_seconds=8, freshness_marts=True, build_events=(20_000,), build_repeats=1,
+    landing_baseline=False, freshness_rate=500, freshness_seconds=8, freshness_marts=False, build_events=(5_000,),
+    build_repeats=1,
     scale_records=(), api_args=("--seconds", "2", "--warmup", "0.5"),
     producer_args=("--events", "5000", "--moto-events", "0"),
 )  # fmt: skip
@@ -120,6 +124,7 @@ class Figure:
 class Suite:
     profile: Profile
     work: Path
+    stages: tuple[str, ...] = ()
     figures: list[Figure] = field(default_factory=list)
     details: dict = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -170,10 +175,32 @@ def _landing_figures(stage: str, res: dict, target: bool) -> list[Figure]:
     ]  # fmt: skip
 
 
+# the landing job as it was before the speed work: per-record table function in thread mode, lake
+# files made visible by auto-compaction, no object reuse (the validator's fast path is in both)
+BASELINE_LANDING = {
+    "IMAGIFY_FLINK_UDF": "row",
+    "IMAGIFY_FLINK_PYTHON_MODE": "thread",
+    "IMAGIFY_FLINK_JOB_ARGS": "--file-commit compact --object-reuse 0",
+}
+
+
 def stage_landing(s: Suite) -> None:
-    res = landing_bench.bench(s.work, s.profile.landing_records, s.profile.repeats)
+    keep = "scale" in s.stages and bool(s.profile.scale_records)  # the scale stage builds on this lake
+    res = landing_bench.bench(s.work, s.profile.landing_records, s.profile.repeats, keep_last=keep)
     s.details["landing"] = res
     s.add(*_landing_figures("landing", res, target=True))
+    if not s.profile.landing_baseline:
+        return
+    base = landing_bench.bench(s.work, s.profile.landing_records, 1, BASELINE_LANDING)
+    s.details["landing_baseline"] = base
+    ratio = res["rate"]["median"] / base["rate"]["median"] if base["rate"]["median"] else float("nan")
+    s.add(
+        Figure("landing", f"baseline: per-record UDTF, thread mode, compaction ({base['records']:,})", "records/s",
+               [r["rate"] for r in base["runs"]], [r["load_before"] for r in base["runs"]],
+               peak_rss_mb=max(r["peak_rss_mb"] for r in base["runs"])),
+        Figure("landing", "speed-up over the baseline (same invocation)", "x", [round(ratio, 2)],
+               [r["load_before"] for r in base["runs"]]),
+    )  # fmt: skip
 
 
 def stage_freshness(s: Suite) -> None:
@@ -232,24 +259,59 @@ def stage_build(s: Suite) -> None:
                          summary=(st["median_s"], st["min_s"], st["max_s"], p.build_repeats)))  # fmt: skip
 
 
+def _build_on_lake(lake: Path, records: int, work: Path) -> dict:
+    """Full dbt build of a landed lake, then one more landed hour and an incremental build (marts_bench's
+    own helpers: same commands, same extra hour)."""
+    from benchmarks import marts_bench
+
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    wh = work / f"scale-{records}.duckdb"
+    wh.unlink(missing_ok=True)
+    env = {**os.environ, "IMAGIFY_LAKE_DIR": str(lake), "IMAGIFY_WAREHOUSE": str(wh), "IMAGIFY_DBT_TARGET": "local"}
+    with TreeSampler(include_root=False) as sampler:
+        marts_bench.dbt(env, "seed")
+        full = marts_bench.dbt(env, "run", "--full-refresh")
+        added = marts_bench.add_landed_hour(lake, max(1000, records // (30 * 24)), end, seed=1)
+        inc = marts_bench.dbt(env, "run")
+    wh.unlink(missing_ok=True)
+    return {"full_s": round(full, 1), "incremental_s": round(inc, 1), "incremental_events": added,
+            "peak_rss_mb": round(sampler.peak_rss_mb)}  # fmt: skip
+
+
 def stage_scale(s: Suite) -> None:
+    """Land N records (the real job), then build the marts on that lake: full, then incremental."""
     p = s.profile
+    if not p.scale_records:
+        return
+    points = []
+    kept = (s.details.get("landing") or {}).get("runs", [{}])[-1].get("home")
+    sizes = ([] if kept else [p.landing_records]) + list(p.scale_records)
+    if kept:
+        points.append((s.details["landing"], Path(kept)))
+    for n in sizes:
+        res = landing_bench.bench(s.work, n, 1, keep_last=True)
+        points.append((res, Path(res["runs"][-1]["home"])))
     rows = []
-    for n in p.scale_records:
-        res = landing_bench.bench(s.work, n, 1)
-        rows.append(res)
-        s.add(*_landing_figures("scale", res, target=False)[:2])
-    s.details["scale_landing"] = rows
-    # full builds at the same sizes (1M comes from the build stage)
-    if p.scale_records:
+    for res, home in points:
+        run1 = res["runs"][-1]
         load = load_average()
-        res = _marts_bench(s, tuple(n for n in p.scale_records if n not in p.build_events), 1, "scale")
-        s.details["scale_build"] = res
-        for r in res:
-            st = r["full_build"]
-            s.add(Figure("scale", f"full build ({r['events']:,} events)", "s", [], [load],
-                         peak_rss_mb=r["peak_rss_mb_all_sizes"], note="benchmarks/marts_bench.py",
-                         summary=(st["median_s"], st["min_s"], st["max_s"], 1)))  # fmt: skip
+        try:
+            b = _build_on_lake(home / "lake", res["records"], s.work)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        rows.append({"records": res["records"], "landing": run1, "build": b})
+        n = f"{res['records']:,} records"
+        s.add(
+            Figure("scale", f"landing rate while reading ({n})", "records/s", [run1["rate"]], [run1["load_before"]],
+                   peak_rss_mb=run1["peak_rss_mb"]),
+            Figure("scale", f"landing wall time incl. JVM start ({n})", "s", [run1["seconds_total"]],
+                   [run1["load_before"]]),
+            Figure("scale", f"full dbt build of that lake ({n})", "s", [b["full_s"]], [load],
+                   peak_rss_mb=b["peak_rss_mb"]),
+            Figure("scale", f"incremental build after 1 landed hour ({n} history)", "s", [b["incremental_s"]], [load],
+                   note=f"{b['incremental_events']:,} new events"),
+        )  # fmt: skip
+    s.details["scale"] = rows
 
 
 def _external(s: Suite, stage: str, script_name: str, args: tuple[str, ...]) -> None:
@@ -317,7 +379,7 @@ def markdown(s: Suite, meta: dict) -> str:
 def run(profile: Profile, stages: list[str], work: Path, out: Path | None, repeats: int | None = None) -> dict:
     if repeats:
         profile = Profile(**{**profile.__dict__, "repeats": repeats})
-    suite = Suite(profile, work)
+    suite = Suite(profile, work, tuple(stages))
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     for name in stages:

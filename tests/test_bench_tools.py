@@ -97,3 +97,25 @@ def test_results_json_is_valid(tmp_path: Path) -> None:
     report = run.run(run.QUICK, [], tmp_path, out)
     data = json.loads(out.read_text())
     assert data["profile"]["name"] == "quick" and data["figures"] == [] and report["markdown"]
+
+
+def test_build_loop_notes_what_each_build_made_visible(tmp_path: Path) -> None:
+    wh = tmp_path / "wh.duckdb"
+    ids = tmp_path / "ids.txt"
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); con.execute('create schema if not exists staging');"
+        "con.execute('create or replace table staging.stg_events as select unnest(?) as event_id',"
+        " [open(sys.argv[2]).read().split()]); con.close()"
+    )
+    loop = freshness_bench.BuildLoop({}, wh, cmd=[sys.executable, "-c", code, str(wh), str(ids)])
+    ids.write_text("a b")
+    loop.build_once()
+    first = dict(loop.visible)
+    ids.write_text("a b c")
+    loop.build_once()
+    assert set(first) == {"a", "b"} and set(loop.visible) == {"a", "b", "c"}
+    assert loop.visible["a"] == first["a"] < loop.visible["c"]  # first build that showed it
+    assert [b["ok"] for b in loop.builds] == [True, True]
+    failing = freshness_bench.BuildLoop({}, wh, cmd=[sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(freshness_bench.BenchmarkError):
+        failing.build_once()
