@@ -102,3 +102,11 @@ soak: setup  ## Long fault-injection runs (issue 9): more kills, more events, ma
 	IMAGIFY_SOAK=1 $(VENV)/bin/pytest -q -s tests/test_fault_flink_crash.py tests/test_fault_build_interrupted.py \
 		tests/test_fault_disk_full.py tests/test_fault_hostile_records.py tests/api/test_api_hostile.py \
 		tests/api/test_api_schemathesis.py
+# -- benchmarks (issue 8) -----------------------------------------------------------------------
+.PHONY: bench bench-quick
+
+bench: setup  ## The benchmark suite (< 30 min): publish, landing, freshness, build, scale, API; table + JSON
+	$(VENV)/bin/python benchmarks/run.py
+
+bench-quick: setup  ## A small version of the suite (< 2 min; also run by `make test`)
+	$(VENV)/bin/python benchmarks/run.py --quick

@@ -64,7 +64,9 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         "execution.checkpointing.savepoint-dir": f"file://{flink_dir / 'savepoints'}",
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "execution.checkpointing.num-retained": "2",
-        "state.backend.type": "hashmap",
+        "state.backend.type": args.state_backend,
+        "execution.checkpointing.incremental": "true",
+        "pipeline.object-reuse": "true" if args.object_reuse else "false",
         "table.exec.state.ttl": f"{int(args.dedup_ttl_h * 3600 * 1000)} ms",
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3",
@@ -72,6 +74,8 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         "python.execution-mode": args.python_mode,
         "python.executable": sys.executable,
         "python.fn-execution.bundle.time": "200",
+        "python.fn-execution.bundle.size": str(args.bundle_size),
+        "python.fn-execution.arrow.batch.size": str(min(args.arrow_batch_size, args.bundle_size)),
         "pipeline.name": "imagify-landing",
     }
     if restore is not None:
@@ -104,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
         .build()
     )
     t_env = TableEnvironment.create(env_settings)
-    pipeline.create_tables(t_env, source_ddl, lake)
+    pipeline.create_tables(
+        t_env, source_ddl, lake, commit=args.file_commit, roll_ms=args.checkpoint_ms, udf=args.udf
+    )
     result = pipeline.statement_set(t_env).execute()
     client = result.get_job_client()
     job_id = str(client.get_job_id())
@@ -188,9 +194,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallelism", type=int, default=2)
     p.add_argument("--checkpoint-ms", type=int, default=2000)
     p.add_argument("--dedup-ttl-h", type=float, default=168.0)
-    p.add_argument("--python-mode", choices=["thread", "process"], default="thread")
+    p.add_argument("--python-mode", choices=["thread", "process"], default="process")
+    p.add_argument(
+        "--udf",
+        choices=["batch", "row"],
+        default="batch",
+        help="validation shape: batch = vectorized (pandas, process mode only), row = one call per record",
+    )
+    p.add_argument("--state-backend", choices=["hashmap", "rocksdb"], default="hashmap")
+    p.add_argument("--file-commit", choices=["roll", "compact"], default="roll",
+                   help="make lake files visible by rolling them on the checkpoint interval, or by compaction")
+    p.add_argument("--object-reuse", type=int, choices=[0, 1], default=1, help="pipeline.object-reuse")
+    p.add_argument("--bundle-size", type=int, default=100_000, help="python.fn-execution.bundle.size")
+    p.add_argument("--arrow-batch-size", type=int, default=10_000, help="python.fn-execution.arrow.batch.size")
     p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
     args = p.parse_args(argv)
+    if args.udf == "batch" and args.python_mode != "process":
+        p.error("--udf batch (a vectorized function) needs --python-mode process")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return run(args)
 

@@ -10,15 +10,19 @@ def lake_paths(lake_root: str) -> dict[str, str]:
     return {"events": f"{root}/events", "quarantine": f"{root}/quarantine", "audit": f"{root}/_landing_audit"}
 
 
-def create_tables(t_env, source_ddl: str, lake_root: str) -> None:  # type: ignore[no-untyped-def]
+def create_tables(  # type: ignore[no-untyped-def]
+    t_env, source_ddl: str, lake_root: str, *, commit: str = "roll", roll_ms: int = 2000, udf: str = "batch"
+) -> None:
+    """The source, the three lake sinks (files made visible by ``commit``: see
+    :func:`flink_jobs.sinks.events_sink`) and the validated ``checked`` view (``udf`` shape)."""
     from flink_jobs import sinks, transform  # PyFlink only where a job runs: lake_paths stays stdlib
 
     paths = lake_paths(lake_root)
     t_env.execute_sql(source_ddl)
-    t_env.execute_sql(sinks.events_sink(paths["events"]))
-    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"]))
-    t_env.execute_sql(sinks.audit_sink(paths["audit"]))
-    transform.register(t_env)
+    t_env.execute_sql(sinks.events_sink(paths["events"], commit, roll_ms))
+    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"], commit, roll_ms))
+    t_env.execute_sql(sinks.audit_sink(paths["audit"], commit, roll_ms))
+    transform.register(t_env, udf)
 
 
 def statement_set(t_env):  # type: ignore[no-untyped-def]

@@ -16,16 +16,28 @@ def _uri(path: str) -> str:
     return path if "://" in path else f"file://{path}"
 
 
-def _file_options(path: str, partitioned: bool) -> str:
+FILE_COMMITS = ("roll", "compact")
+
+
+def _file_options(path: str, partitioned: bool, commit: str = "roll", roll_ms: int = 2000) -> str:
     opts = [
         "'connector' = 'filesystem'",
         f"'path' = '{_uri(path)}'",
         "'format' = 'json'",
         "'json.timestamp-format.standard' = 'SQL'",
         "'json.encode.decimal-as-plain-number' = 'true'",
-        "'auto-compaction' = 'true'",
         "'sink.rolling-policy.file-size' = '128MB'",
     ]
+    if commit == "compact":
+        opts.append("'auto-compaction' = 'true'")
+    elif commit == "roll":
+        opts += [
+            f"'sink.rolling-policy.rollover-interval' = '{roll_ms} ms'",
+            f"'sink.rolling-policy.inactivity-interval' = '{roll_ms} ms'",
+            f"'sink.rolling-policy.check-interval' = '{max(100, roll_ms // 2)} ms'",
+        ]
+    else:
+        raise ValueError(f"unknown file commit {commit!r}; expected one of {FILE_COMMITS}")
     if partitioned:
         opts += [
             "'partition.time-extractor.timestamp-pattern' = '$dt $hr:00:00'",
@@ -36,7 +48,7 @@ def _file_options(path: str, partitioned: bool) -> str:
     return ",\n  ".join(opts)
 
 
-def events_sink(path: str) -> str:
+def events_sink(path: str, commit: str = "roll", roll_ms: int = 2000) -> str:
     """Valid, deduplicated events. ``properties`` stays the event's JSON object, as text."""
     return f"""
 CREATE TABLE {EVENTS_TABLE} (
@@ -53,11 +65,11 @@ CREATE TABLE {EVENTS_TABLE} (
   dt STRING,
   hr STRING
 ) PARTITIONED BY (dt, hr) WITH (
-  {_file_options(path, partitioned=True)}
+  {_file_options(path, True, commit, roll_ms)}
 )"""
 
 
-def quarantine_sink(path: str) -> str:
+def quarantine_sink(path: str, commit: str = "roll", roll_ms: int = 2000) -> str:
     """Rejected records: the raw payload exactly as received, with a machine-readable reason."""
     return f"""
 CREATE TABLE {QUARANTINE_TABLE} (
@@ -69,11 +81,11 @@ CREATE TABLE {QUARANTINE_TABLE} (
   dt STRING,
   hr STRING
 ) PARTITIONED BY (dt, hr) WITH (
-  {_file_options(path, partitioned=True)}
+  {_file_options(path, True, commit, roll_ms)}
 )"""
 
 
-def audit_sink(path: str) -> str:
+def audit_sink(path: str, commit: str = "roll", roll_ms: int = 2000) -> str:
     """Records read per segment and second: lets ``imagify land --until-idle`` know it is done."""
     return f"""
 CREATE TABLE {AUDIT_TABLE} (
@@ -81,5 +93,5 @@ CREATE TABLE {AUDIT_TABLE} (
   records BIGINT,
   window_end TIMESTAMP(3)
 ) WITH (
-  {_file_options(path, partitioned=False)}
+  {_file_options(path, False, commit, roll_ms)}
 )"""

@@ -42,11 +42,12 @@ def kinesis_source(
 ) -> str:
     """Amazon Kinesis Data Streams through the AWS connector's ``kinesis`` table (FLIP-27 source).
 
-    Same columns as the segment-log source: ``line`` is the record's bytes as UTF-8 text (``raw``
-    format), ``segment`` names the stream (the ``kinesis`` source cannot expose metadata columns as
-    VIRTUAL yet, FLINK-36671, so it is a constant per stream: the audit then counts records per
-    stream and second), ``pt`` the processing time. ``init_position`` applies only to a job that
-    starts without a snapshot; a restored job resumes at the sequence numbers in its state.
+    Same columns as the segment-log source: ``line`` is the record's bytes (``raw`` format; the
+    validator decodes them strictly, so invalid UTF-8 is quarantined), ``segment`` names the stream
+    (the ``kinesis`` source cannot expose metadata columns as VIRTUAL yet, FLINK-36671, so it is a
+    constant per stream: the audit then counts records per stream and second), ``pt`` the
+    processing time. ``init_position`` applies only to a job that starts without a snapshot; a
+    restored job resumes at the sequence numbers in its state.
     """
     if init_position not in INIT_POSITIONS:
         raise ValueError(f"init_position must be one of {INIT_POSITIONS}, got {init_position!r}")
@@ -63,7 +64,7 @@ def kinesis_source(
         extra = f",\n  'source.init.timestamp' = '{init_timestamp}'"
     return f"""
 CREATE TABLE {SOURCE_TABLE} (
-  line STRING,
+  line BYTES,
   segment AS CAST('{label}' AS STRING),
   pt AS PROCTIME()
 ) WITH (
@@ -71,6 +72,5 @@ CREATE TABLE {SOURCE_TABLE} (
   'stream.arn' = '{stream_arn}',
   'aws.region' = '{region}',
   'source.init.position' = '{init_position}'{extra},
-  'format' = 'raw',
-  'raw.charset' = 'UTF-8'
+  'format' = 'raw'
 )"""

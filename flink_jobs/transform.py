@@ -1,19 +1,32 @@
 """The landing transformation: validate every record against the contract, route rejects to the
 quarantine, drop repeats of an event_id, partition by landing time. Independent of where records
 come from (:mod:`flink_jobs.sources`) and where they go (:mod:`flink_jobs.sinks`).
+
+Validation runs in Python (the one contract, :mod:`ingestion.contract`), in one of two shapes that
+accept and reject exactly the same records and write exactly the same rows:
+
+``batch`` (default)
+    a vectorized (pandas) scalar function: Flink hands the Python worker Arrow batches of raw
+    lines, the function validates the whole batch in one call and returns the typed columns.
+    Needs ``python.execution-mode=process``.
+``row``
+    a table function called once per record (works in ``thread`` and ``process`` mode).
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from pyflink.common import Row
 from pyflink.table import DataTypes
-from pyflink.table.udf import udtf
+from pyflink.table.udf import udf, udtf
 
 from flink_jobs.sinks import AUDIT_TABLE, EVENTS_TABLE, QUARANTINE_TABLE
 from flink_jobs.sources import SOURCE_TABLE
-from ingestion.contract import ContractError, validate_line
+from ingestion.contract import ContractError, decode_line, properties_json, validate_fields
+
+UDF_SHAPES = ("batch", "row")
 
 CHECK_FIELDS = [
     ("ok", DataTypes.BOOLEAN()),
@@ -29,6 +42,7 @@ CHECK_FIELDS = [
     ("detail", DataTypes.STRING()),
     ("payload", DataTypes.STRING()),  # rejected rows only: the record as text (invalid bytes as \xNN)
 ]
+CHECK_NAMES = [name for name, _ in CHECK_FIELDS]
 
 
 def payload_text(line: bytes | str | None) -> str:
@@ -40,45 +54,106 @@ def payload_text(line: bytes | str | None) -> str:
     return bytes(line).decode("utf-8", errors="backslashreplace")
 
 
-def check_record(line: bytes | str | None) -> Row:
-    """One output row per input record: the typed event, or ok=false with reason, detail, payload."""
+def check_record(line: bytes | str | None, now: datetime | None = None) -> tuple:
+    """One output row per input record: the typed event, or ok=false with reason, detail, payload.
+
+    ``occurred_at`` is naive UTC. Rejected rows carry schema_version 0 (thread mode cannot pass a
+    null INT to the JVM); ``payload`` is null on valid rows.
+    """
     try:
-        ev = validate_line(bytes(line) if isinstance(line, bytearray) else (line if line is not None else b""))
+        raw = bytes(line) if isinstance(line, bytearray | memoryview) else (line if line is not None else b"")
+        event_id, event_type, version, occurred, user_id, session_id, source, props = validate_fields(
+            decode_line(raw), now
+        )
     except ContractError as err:
-        # thread mode cannot pass a null INT to the JVM: schema_version is 0 on rejected rows
-        return Row(False, None, None, 0, None, None, None, None, None, err.reason, err.detail, payload_text(line))
-    occurred = ev.occurred_at.astimezone(UTC).replace(tzinfo=None)
-    return Row(
+        return (False, None, None, 0, None, None, None, None, None, err.reason, err.detail, payload_text(line))
+    return (
         True,
-        ev.event_id,
-        ev.event_type,
-        ev.schema_version,
-        occurred,
-        ev.user_id,
-        ev.session_id,
-        ev.source,
-        ev.properties_json(),
+        event_id,
+        event_type,
+        version,
+        occurred.replace(tzinfo=None),
+        user_id,
+        session_id,
+        source,
+        properties_json(props),
         None,
         None,
         None,
     )
+
+
+def check_records(lines: Iterable[bytes | str | None]) -> list[tuple]:
+    """:func:`check_record` for a batch (one clock reading for the whole batch)."""
+    now = datetime.now(UTC)
+    return [check_record(line, now) for line in lines]
 
 
 @udtf(result_types=[t for _, t in CHECK_FIELDS])
 def validate_record(line: bytes | None):  # type: ignore[no-untyped-def]
-    yield check_record(line)
+    yield Row(*check_record(line))
 
 
-def register(t_env) -> None:  # type: ignore[no-untyped-def]
-    """Register the UDTF and the ``checked`` view (one row per source record, validated)."""
+def _check_batch(lines):  # type: ignore[no-untyped-def]
+    """pandas.Series of raw records (bytes) → pandas.DataFrame of the CHECK_FIELDS columns. ``payload``
+    is null on valid rows: the quarantine branch needs no second copy of the line, and both
+    branches share one evaluation of this function."""
+    import numpy as np
+    import pandas as pd
+
+    raw = lines.tolist()
+    rows = check_records(raw)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(CHECK_FIELDS)
+    # TIMESTAMP(3) travels as Arrow timestamp[ms]: truncate to the millisecond, as the row path
+    # does, in a millisecond-resolution array (a nanosecond one could not hold years < 1677).
+    occurred = np.array(cols[4], dtype="datetime64[ms]")
+    data = {
+        "ok": np.array(cols[0], dtype=bool),
+        "event_id": pd.Series(cols[1], dtype=object),
+        "event_type": pd.Series(cols[2], dtype=object),
+        "schema_version": np.array(cols[3], dtype=np.int32),
+        "occurred_at": pd.Series(occurred),
+        "user_id": pd.Series(cols[5], dtype=object),
+        "session_id": pd.Series(cols[6], dtype=object),
+        "source": pd.Series(cols[7], dtype=object),
+        "properties": pd.Series(cols[8], dtype=object),
+        "reason": pd.Series(cols[9], dtype=object),
+        "detail": pd.Series(cols[10], dtype=object),
+        "payload": pd.Series(cols[11], dtype=object),
+    }
+    return pd.DataFrame(data, columns=CHECK_NAMES)
+
+
+validate_batch = udf(
+    _check_batch,
+    result_type=DataTypes.ROW([DataTypes.FIELD(name, t) for name, t in CHECK_FIELDS]),
+    func_type="pandas",
+)
+
+
+def register(t_env, shape: str = "batch") -> None:  # type: ignore[no-untyped-def]
+    """Register the validation function and the ``checked`` view (one row per source record)."""
+    cols = ", ".join(CHECK_NAMES)
+    # validate_record is always there: the real-time job validates with it (LATERAL TABLE)
     t_env.create_temporary_function("validate_record", validate_record)
-    cols = ", ".join(name for name, _ in CHECK_FIELDS)
-    t_env.execute_sql(
-        f"""
+    if shape == "row":
+        t_env.execute_sql(
+            f"""
 CREATE TEMPORARY VIEW checked AS
 SELECT s.segment, s.pt, {cols}
 FROM {SOURCE_TABLE} AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
-    )
+        )
+    elif shape == "batch":
+        t_env.create_temporary_function("validate_batch", validate_batch)
+        fields = ", ".join(f"v.{name} AS {name}" for name in CHECK_NAMES)
+        t_env.execute_sql(
+            f"""
+CREATE TEMPORARY VIEW checked AS
+SELECT segment, pt, {fields}
+FROM (SELECT segment, pt, validate_batch(line) AS v FROM {SOURCE_TABLE})"""
+        )
+    else:
+        raise ValueError(f"unknown validation shape {shape!r}; expected one of {UDF_SHAPES}")
 
 
 INSERT_EVENTS = f"""

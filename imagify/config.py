@@ -13,7 +13,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_FLINK_PARALLELISM | 2 | parallelism of the landing job |
 | IMAGIFY_FLINK_CHECKPOINT_MS | 2000 | checkpoint interval; lake files commit on checkpoints |
 | IMAGIFY_DEDUP_TTL_H | 168 | how long the landing job remembers an event_id to drop repeats |
-| IMAGIFY_FLINK_PYTHON_MODE | thread | python.execution-mode of the PyFlink UDFs (thread or process) |
+| IMAGIFY_FLINK_PYTHON_MODE | process | python.execution-mode of the UDFs: process or thread (row only) |
 | IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
 | IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
 | DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
@@ -112,6 +112,10 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
 | IMAGIFY_ALERT_SLACK_WEBHOOK | (unset) | Slack incoming-webhook URL: alerts are posted there too |
 | IMAGIFY_ALERT_SNS_TOPIC_ARN | (unset) | SNS topic ARN: alerts are published there too (boto3 credentials) |
+| IMAGIFY_FLINK_UDF | batch | validation shape: batch (vectorized, Arrow batches) or row (one Python call per record) |
+| IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
+| IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
+| IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
 """
 
 from __future__ import annotations
@@ -294,6 +298,10 @@ class Settings:
     @property
     def alert_rules_path(self) -> Path:
         return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
+    flink_udf: str = "batch"
+    flink_bundle_size: int = 100_000
+    flink_arrow_batch_size: int = 10_000
+    flink_job_args: str = ""
 
     @property
     def stream_dir(self) -> Path:
@@ -444,9 +452,14 @@ def _optional(name: str) -> str | None:
 
 def load() -> Settings:
     home = Path(_env("IMAGIFY_HOME", str(Path.cwd() / ".imagify"))).expanduser().resolve()
-    mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "thread")
+    mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "process")
     if mode not in {"thread", "process"}:
         raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
+    udf_shape = _env("IMAGIFY_FLINK_UDF", "batch")
+    if udf_shape not in {"batch", "row"}:
+        raise ValueError(f"IMAGIFY_FLINK_UDF must be 'batch' or 'row', got {udf_shape!r}")
+    if udf_shape == "batch" and mode != "process":
+        raise ValueError("IMAGIFY_FLINK_UDF=batch (vectorized) needs IMAGIFY_FLINK_PYTHON_MODE=process")
     env = _choice("IMAGIFY_ENV", "local", {"local", "aws"})
     target = _env("IMAGIFY_DBT_TARGET", "prod" if env == "aws" else "local")
     if target not in {"local", "prod"}:
@@ -509,6 +522,10 @@ def load() -> Settings:
         notifier=notifier,
         slack_webhook_url=_env("IMAGIFY_SLACK_WEBHOOK_URL", "") or None,
         sns_topic_arn=_env("IMAGIFY_SNS_TOPIC_ARN", "") or None,
+        flink_udf=udf_shape,
+        flink_bundle_size=_env_int("IMAGIFY_FLINK_BUNDLE_SIZE", 100_000),
+        flink_arrow_batch_size=_env_int("IMAGIFY_FLINK_ARROW_BATCH_SIZE", 10_000),
+        flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -196,7 +197,11 @@ def land(
         "--checkpoint-ms", str(settings.flink_checkpoint_ms),
         "--dedup-ttl-h", str(settings.dedup_ttl_h),
         "--python-mode", settings.flink_python_mode,
+        "--udf", settings.flink_udf,
+        "--bundle-size", str(settings.flink_bundle_size),
+        "--arrow-batch-size", str(settings.flink_arrow_batch_size),
     ]  # fmt: skip
+    cmd += shlex.split(settings.flink_job_args)
     job_log = settings.flink_dir / "log" / "landing-job.out"
     result = LandResult()
     t0 = time.monotonic()

@@ -114,11 +114,22 @@ class Event:
     properties: dict[str, Any]
 
     def properties_json(self) -> str:
-        return json.dumps(self.properties, ensure_ascii=False, separators=(",", ":"))
+        return properties_json(self.properties)
 
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Built once: ``json.dumps(o, ...)`` builds a new encoder on every call.
+_PROPERTIES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_REQUIRED = ("event_id", "event_type", "schema_version", "occurred_at", "user_id", "properties")
+_REQUIRED_SET = frozenset(_REQUIRED)
+
+
+def properties_json(properties: dict[str, Any]) -> str:
+    """The properties object as compact JSON text (UTF-8 kept as is), as the lake stores it."""
+    return _PROPERTIES_ENCODER.encode(properties)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -128,18 +139,17 @@ def parse_timestamp(value: str) -> datetime:
         raise ContractError("bad_timestamp", "occurred_at")
     year, month, day, hour, minute, second, frac, tz = m.groups()
     try:
-        micro = int((frac or "0")[:6].ljust(6, "0"))
+        micro = int(frac[:6].ljust(6, "0")) if frac else 0
         sec = int(second)
         if sec == 60:  # a leap second is valid RFC 3339; fold it into the next second's start
             sec = 59
             micro = 999999
-        if tz in ("Z", "z"):
-            offset = timedelta(0)
-        else:
-            oh, om = int(tz[1:3]), int(tz[4:6])
-            if oh > 23 or om > 59:
-                raise ValueError("offset")
-            offset = timedelta(hours=oh, minutes=om) * (1 if tz[0] == "+" else -1)
+        if tz == "Z" or tz == "z":
+            return datetime(int(year), int(month), int(day), int(hour), int(minute), sec, micro, tzinfo=UTC)
+        oh, om = int(tz[1:3]), int(tz[4:6])
+        if oh > 23 or om > 59:
+            raise ValueError("offset")
+        offset = timedelta(hours=oh, minutes=om) * (1 if tz[0] == "+" else -1)
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), sec, micro)
         return (local - offset).replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
@@ -148,7 +158,7 @@ def parse_timestamp(value: str) -> datetime:
 
 def _check(value: Any, kind: str, bounds: tuple[float | None, float | None] | None, field: str) -> None:
     if kind == "str":
-        if not isinstance(value, str):
+        if value.__class__ is not str and not isinstance(value, str):
             raise ContractError("wrong_type", field)
         if bounds is not None:
             lo, hi = bounds
@@ -156,7 +166,7 @@ def _check(value: Any, kind: str, bounds: tuple[float | None, float | None] | No
                 raise ContractError("bad_value", field)
         return
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if value.__class__ is not int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ContractError("wrong_type", field)
     elif kind == "num":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -169,13 +179,17 @@ def _check(value: Any, kind: str, bounds: tuple[float | None, float | None] | No
             raise ContractError("bad_value", field)
 
 
-def validate_object(obj: Any, now: datetime | None = None) -> Event:
-    """Validate a decoded JSON value; return the normalised :class:`Event` or raise ContractError."""
+EventFields = tuple[str, str, int, datetime, str, "str | None", "str | None", dict[str, Any]]
+
+
+def validate_fields(obj: Any, now: datetime | None = None) -> EventFields:
+    """:func:`validate_object` returning a plain tuple in :class:`Event` field order (for hot loops)."""
     if not isinstance(obj, dict):
         raise ContractError("not_object")
-    for field in ("event_id", "event_type", "schema_version", "occurred_at", "user_id", "properties"):
-        if field not in obj:
-            raise ContractError("missing_field", field)
+    if not _REQUIRED_SET <= obj.keys():
+        for field in _REQUIRED:
+            if field not in obj:
+                raise ContractError("missing_field", field)
 
     event_id = obj["event_id"]
     if not isinstance(event_id, str):
@@ -191,7 +205,7 @@ def validate_object(obj: Any, now: datetime | None = None) -> Event:
         raise ContractError("unknown_event_type", "event_type")
 
     version = obj["schema_version"]
-    if isinstance(version, bool) or not isinstance(version, int):
+    if version.__class__ is not int and (isinstance(version, bool) or not isinstance(version, int)):
         raise ContractError("wrong_type", "schema_version")
     if version != SCHEMA_VERSION:
         raise ContractError("unsupported_schema_version", "schema_version")
@@ -224,16 +238,12 @@ def validate_object(obj: Any, now: datetime | None = None) -> Event:
             raise ContractError("missing_field", f"properties.{name}")
         _check(props[name], kind, bounds, f"properties.{name}")
 
-    return Event(
-        event_id=event_id.lower(),
-        event_type=event_type,
-        schema_version=version,
-        occurred_at=occurred_at,
-        user_id=user_id,
-        session_id=session_id,
-        source=source,
-        properties=props,
-    )
+    return (event_id.lower(), event_type, version, occurred_at, user_id, session_id, source, props)
+
+
+def validate_object(obj: Any, now: datetime | None = None) -> Event:
+    """Validate a decoded JSON value; return the normalised :class:`Event` or raise ContractError."""
+    return Event(*validate_fields(obj, now))
 
 
 def _finite_float(text: str) -> float:
@@ -243,38 +253,61 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def validate_line(line: str | bytes, now: datetime | None = None) -> Event:
-    """Validate one raw record as published to the stream (a JSON text).
+# Built once: ``json.loads(s, parse_constant=...)`` builds a new decoder on every call, which costs
+# more than validating a typical event.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def decode_line(line: str | bytes) -> Any:
+    """Decode one raw record into a JSON value; ContractError ``too_large`` or ``not_json`` if it cannot be.
 
     Hostile input is rejected, never raised: invalid UTF-8 and unpaired surrogates (``\\ud800``) are
     ``not_json``/``utf-8``, numbers out of the float range ``not_json``, nesting deeper than Python's
     recursion limit ``not_json``. Duplicate keys are legal JSON: the last one wins (as in JSON.parse).
     """
     if isinstance(line, str):
+        text = line
+        if len(text) > MAX_RECORD_BYTES:
+            raise ContractError("too_large")
+        if len(text) > MAX_RECORD_BYTES // 4:
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError as exc:  # a lone surrogate in a Python string
+                raise ContractError("not_json", "utf-8") from exc
+            if size > MAX_RECORD_BYTES:
+                raise ContractError("too_large")
+        elif not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ContractError("not_json", "utf-8") from exc
+    else:
         if len(line) > MAX_RECORD_BYTES:
             raise ContractError("too_large")
         try:
-            line = line.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate in a Python string
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise ContractError("not_json", "utf-8") from exc
-    if len(line) > MAX_RECORD_BYTES:
-        raise ContractError("too_large")
     try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContractError("not_json", "utf-8") from exc
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        if text.startswith("\ufeff"):  # as json.loads: a byte-order mark is not JSON
+            raise ValueError("Unexpected UTF-8 BOM")
+        obj = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise ContractError("not_json") from exc
-    if "\\u" in text and re.search(r"\\u[dD][89a-fA-F]", text):  # escaped surrogates: must be paired
+    if "\\u" in text and _ESCAPED_SURROGATE.search(text):  # escaped surrogates: must be paired
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ContractError("not_json", "utf-8") from exc
         except RecursionError as exc:
             raise ContractError("not_json") from exc
-    return validate_object(obj, now)
+    return obj
+
+
+def validate_line(line: str | bytes, now: datetime | None = None) -> Event:
+    """Validate one raw record as published to the stream (a JSON text); see :func:`decode_line`."""
+    return Event(*validate_fields(decode_line(line), now))
 
 
 def is_valid(line: str | bytes, now: datetime | None = None) -> bool:
