@@ -140,14 +140,15 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
             # (lake on the left, dashboards on the right) is on screen
             page.get_by_text("stg_events", exact=True).first.wait_for(timeout=30_000)
             zoom_out = page.locator('button:has([aria-label="zoom_out"])').first
-            for _ in range(30):
-                if (
-                    page.get_by_text("landing_job", exact=True).count()
-                    and page.get_by_text("marts_export", exact=True).count()
-                ):
-                    break
+            zoom_out.wait_for(timeout=30_000)
+            deadline = time.monotonic() + 90  # a loaded machine renders slowly: zoom, then give it time
+
+            def _whole_lineage_drawn() -> bool:
+                return all(page.get_by_text(n, exact=True).count() for n in ("landing_job", "marts_export"))
+
+            while not _whole_lineage_drawn() and time.monotonic() < deadline:
                 zoom_out.click()
-                page.wait_for_timeout(250)
+                page.wait_for_timeout(400)
             for _ in range(3):  # a margin around the whole lineage for the screenshot
                 zoom_out.click()
             try:
