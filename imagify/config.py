@@ -85,7 +85,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_MAX_VOLUME_DROP | 0.5 | check: events of the last complete business day drop at most this vs the day before |
 | IMAGIFY_MIN_DAILY_EVENTS | 200 | ... the volume check only applies when the day before had at least this many events |
 | IMAGIFY_REVENUE_BAND | 5.0 | check: daily revenue within [median / band, median x band] of the previous 28 days |
-| IMAGIFY_NOTIFIER | log | run/check failures to: log (+ $IMAGIFY_HOME/notifications.jsonl), slack or sns |
+| IMAGIFY_NOTIFIER | log | failures and real-time alerts to: log (+ $IMAGIFY_HOME/notifications.jsonl), slack or sns |
 | IMAGIFY_SLACK_WEBHOOK_URL | (none) | Slack incoming-webhook URL (IMAGIFY_NOTIFIER=slack); a secret: environment only |
 | IMAGIFY_SNS_TOPIC_ARN | (none) | SNS topic for IMAGIFY_NOTIFIER=sns (credentials from the usual AWS chain) |
 | IMAGIFY_DASHBOARDS_HOST | 127.0.0.1 | address `imagify dashboards serve` listens on |
@@ -110,8 +110,6 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_REALTIME_RETENTION_H | 48 | live store keeps this many hours (of event time) of windows |
 | IMAGIFY_REALTIME_POLL_S | 0.25 | how often the live store ingests newly committed realtime files |
 | IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
-| IMAGIFY_ALERT_SLACK_WEBHOOK | (unset) | Slack incoming-webhook URL: alerts are posted there too |
-| IMAGIFY_ALERT_SNS_TOPIC_ARN | (unset) | SNS topic ARN: alerts are published there too (boto3 credentials) |
 | IMAGIFY_FLINK_UDF | batch | validation shape: batch (vectorized, Arrow batches) or row (one Python call per record) |
 | IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
 | IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
@@ -279,8 +277,6 @@ class Settings:
     realtime_retention_h: float = 48.0
     realtime_poll_s: float = 0.25
     alert_rules: Path | None = None
-    alert_slack_webhook: str = ""
-    alert_sns_topic_arn: str = ""
 
     @property
     def realtime_state_dir(self) -> Path:
@@ -664,6 +660,4 @@ def _realtime_settings() -> dict:
         "realtime_retention_h": positive["IMAGIFY_REALTIME_RETENTION_H"],
         "realtime_poll_s": positive["IMAGIFY_REALTIME_POLL_S"],
         "alert_rules": Path(rules).expanduser().resolve() if rules else None,
-        "alert_slack_webhook": _env("IMAGIFY_ALERT_SLACK_WEBHOOK", ""),
-        "alert_sns_topic_arn": _env("IMAGIFY_ALERT_SNS_TOPIC_ARN", ""),
     }

@@ -1,13 +1,15 @@
-"""Pluggable notifications: log by default, a Slack incoming webhook and/or SNS when configured.
+"""Pluggable notifications: log by default, a Slack incoming webhook or SNS when configured.
 
-Neutral module (not tied to the real-time job) so that Dagster's failure/check notifications can use
-the same notifier: ``notifier_from_settings(settings).notify(Notification(...))``.
+One notifier for the whole platform: the real-time alerts (:mod:`imagify.realtime.alerts`) and
+Dagster's run/check failure alerts (:mod:`orchestration.defs.ops.notifier`, whose Slack and SNS
+channels send through the classes below) read the same settings and land in the same ledger,
+``$IMAGIFY_HOME/notifications.jsonl``, that ``imagify status`` shows.
 
 | setting | effect |
 |---|---|
-| (always) | every notification is logged (logger ``imagify.notify``) |
-| IMAGIFY_ALERT_SLACK_WEBHOOK | also POSTed to that Slack incoming webhook |
-| IMAGIFY_ALERT_SNS_TOPIC_ARN | also published to that SNS topic (boto3, default credential chain) |
+| (always) | every notification is logged (logger ``imagify.notify``) and appended to the ledger |
+| IMAGIFY_NOTIFIER=slack + IMAGIFY_SLACK_WEBHOOK_URL | also POSTed to that Slack incoming webhook |
+| IMAGIFY_NOTIFIER=sns + IMAGIFY_SNS_TOPIC_ARN | also published to that SNS topic (boto3, default credential chain) |
 
 A failing channel never loses the alert: the error is logged and the other channels still run;
 :meth:`MultiNotifier.notify` returns which channels delivered it.
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 log = logging.getLogger("imagify.notify")
@@ -133,10 +137,39 @@ class MultiNotifier:
         return delivered
 
 
+class LedgerNotifier:
+    """Appends each notification to the platform's alert ledger (the file ``imagify status`` reads)."""
+
+    name = "ledger"
+
+    def __init__(self, path: Path, kind: str = "realtime_alert") -> None:
+        self.path = path
+        self.kind = kind
+
+    def notify(self, note: Notification) -> None:
+        row = {
+            "kind": self.kind,
+            "key": f"{self.kind}:{note.title}:{note.status}:{time.time():.3f}",
+            "title": note.title,
+            "text": note.text,
+            "details": {"severity": note.severity, "status": note.status, **note.fields},
+            "at": time.time(),
+            "status": note.status,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, default=str) + "\n")
+
+
 def notifier_from_settings(settings: Any) -> MultiNotifier:
+    """Log (always), the ledger (when the settings name one), then the configured channel."""
     channels: list[Notifier] = [LogNotifier()]
-    if getattr(settings, "alert_slack_webhook", ""):
-        channels.append(SlackWebhookNotifier(settings.alert_slack_webhook))
-    if getattr(settings, "alert_sns_topic_arn", ""):
-        channels.append(SnsNotifier(settings.alert_sns_topic_arn))
+    ledger = getattr(settings, "notifications_log", None)
+    if ledger is not None:
+        channels.append(LedgerNotifier(Path(ledger)))
+    kind = getattr(settings, "notifier", "log")
+    if kind == "slack" and getattr(settings, "slack_webhook_url", None):
+        channels.append(SlackWebhookNotifier(settings.slack_webhook_url))
+    elif kind == "sns" and getattr(settings, "sns_topic_arn", None):
+        channels.append(SnsNotifier(settings.sns_topic_arn))
     return MultiNotifier(channels)

@@ -66,7 +66,9 @@ def test_sns_publish_parameters_are_valid(tmp_path: Path) -> None:
     arn = "arn:aws:sns:ap-southeast-1:123456789012:imagify-alerts"
     client = boto3.client("sns", region_name="ap-southeast-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
-        stub.add_response("publish", {"MessageId": "m-1"}, {"TopicArn": arn, "Subject": ALERT.title, "Message": ANY})
+        stub.add_response(
+            "publish", {"MessageId": "m-1"}, {"TopicArn": arn, "Subject": ANY, "Message": ANY, "MessageAttributes": ANY}
+        )
         n = Notifier(tmp_path / "n.jsonl", SnsChannel(arn, client=client))
         assert n.notify(ALERT)
         stub.assert_no_pending_responses()

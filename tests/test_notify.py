@@ -88,10 +88,19 @@ def test_a_failing_channel_does_not_lose_the_alert(caplog: pytest.LogCaptureFixt
     assert "channel broken failed: webhook down" in caplog.text
 
 
-def test_channels_from_settings() -> None:
-    names = [
-        c.name for c in notifier_from_settings(SimpleNamespace(alert_slack_webhook="", alert_sns_topic_arn="")).channels
-    ]
-    assert names == ["log"]
-    s = SimpleNamespace(alert_slack_webhook="https://hooks.slack.invalid/x", alert_sns_topic_arn="arn:aws:sns:x:1:t")
-    assert [c.name for c in notifier_from_settings(s).channels] == ["log", "slack", "sns"]
+def test_channels_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The real-time alerts use the same settings as Dagster's notifier (IMAGIFY_NOTIFIER & co.)."""
+    plain = SimpleNamespace(notifier="log", slack_webhook_url=None, sns_topic_arn=None)
+    assert [c.name for c in notifier_from_settings(plain).channels] == ["log"]
+    ledger = tmp_path / "notifications.jsonl"
+    slack = SimpleNamespace(notifier="slack", slack_webhook_url="https://hooks.slack.invalid/x", sns_topic_arn=None,
+                            notifications_log=ledger)  # fmt: skip
+    assert [c.name for c in notifier_from_settings(slack).channels] == ["log", "ledger", "slack"]
+    sns = SimpleNamespace(notifier="sns", slack_webhook_url=None, sns_topic_arn="arn:aws:sns:x:1:t")
+    assert [c.name for c in notifier_from_settings(sns).channels] == ["log", "sns"]
+    only_ledger = SimpleNamespace(notifier="log", notifications_log=ledger)
+    notifier_from_settings(only_ledger).notify(NOTE)
+    from orchestration.defs.ops.notifier import recent_alerts
+
+    row = recent_alerts(ledger)[-1]
+    assert row["kind"] == "realtime_alert" and row["title"] == NOTE.title and row["status"] == NOTE.status

@@ -29,7 +29,7 @@ examples:
 
 settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 5),
 IMAGIFY_REALTIME_LOOKBACK_MIN (first start: also read that many minutes back, default 0),
-IMAGIFY_ALERT_RULES, IMAGIFY_ALERT_SLACK_WEBHOOK, IMAGIFY_ALERT_SNS_TOPIC_ARN, ...
+IMAGIFY_ALERT_RULES, IMAGIFY_NOTIFIER (+ IMAGIFY_SLACK_WEBHOOK_URL / IMAGIFY_SNS_TOPIC_ARN), ...
 """
 
 

@@ -1,4 +1,5 @@
-"""Pluggable notifications of run and check failures: log (default), Slack webhook or SNS.
+"""Pluggable notifications of run and check failures: log (default), Slack webhook or SNS — sent
+through the platform's one notifier (:mod:`imagify.notify`, which the real-time alerts use too).
 
 Every alert is written to the log and to ``$IMAGIFY_HOME/notifications.jsonl`` (the ledger that
 ``imagify status`` reads and that de-duplicates: an alert key is sent once, however many sensors or
@@ -11,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from imagify.notify import Notification, SlackWebhookNotifier, SnsNotifier
 
 log = logging.getLogger("imagify.notify")
 
@@ -34,46 +36,35 @@ class Channel(Protocol):
     def send(self, alert: Alert) -> None: ...
 
 
+def _note(alert: Alert) -> Notification:
+    return Notification(title=alert.title, text=alert.text, severity="critical", fields=dict(alert.details))
+
+
 class SlackChannel:
+    """Slack through the platform's one Slack sender (:class:`imagify.notify.SlackWebhookNotifier`)."""
+
     name = "slack"
 
     def __init__(self, webhook_url: str, timeout_s: float = 10.0) -> None:
-        self.webhook_url = webhook_url
-        self.timeout_s = timeout_s
+        self._sender = SlackWebhookNotifier(webhook_url, timeout_s=timeout_s)
 
     def payload(self, alert: Alert) -> dict[str, Any]:
-        return {"text": f":red_circle: *{alert.title}*\n{alert.text}"}
+        return self._sender.payload(_note(alert))
 
     def send(self, alert: Alert) -> None:
-        req = urllib.request.Request(
-            self.webhook_url,
-            data=json.dumps(self.payload(alert)).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured https URL
-            if resp.status >= 300:
-                raise RuntimeError(f"Slack webhook answered {resp.status}")
+        self._sender.notify(_note(alert))
 
 
 class SnsChannel:
+    """SNS through the platform's one SNS sender (:class:`imagify.notify.SnsNotifier`)."""
+
     name = "sns"
 
     def __init__(self, topic_arn: str, client: Any = None) -> None:
-        self.topic_arn = topic_arn
-        self._client = client
+        self._sender = SnsNotifier(topic_arn, client=client)
 
     def send(self, alert: Alert) -> None:
-        client = self._client
-        if client is None:
-            import boto3
-
-            client = boto3.client("sns", region_name=self.topic_arn.split(":")[3])
-        client.publish(
-            TopicArn=self.topic_arn,
-            Subject=alert.title[:100],
-            Message=f"{alert.title}\n\n{alert.text}\n\n{json.dumps(alert.details, default=str, indent=1)}",
-        )
+        self._sender.notify(_note(alert))
 
 
 class Notifier:
