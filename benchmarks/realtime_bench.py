@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.proctree import TreeSampler  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 from ingestion.simulator import MODELS, MODIFIERS, STYLES, SUBJECTS  # noqa: E402
 
@@ -124,9 +125,12 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         time.sleep(0.2)
     time.sleep(3)  # the job runs; let it settle
 
+    load_start = os.getloadavg()[0]
     r = random.Random(1)
     producer = SegmentLogProducer(home / "stream" / "events")
     published: dict[int, list[float]] = {}  # minute (epoch s) -> publication times of its events
+    # CPU of the job (launcher, PyFlink client with the Python UDF worker, JVM) while publishing
+    sampler = TreeSampler(root=job.pid, interval_s=1.0).__enter__()
     t_start = time.time()
     sent = 0
     while True:
@@ -142,6 +146,8 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         sent += max(due, 0)
         time.sleep(0.005)
     t_end = time.time()
+    sampler.__exit__()
+    load_end = os.getloadavg()
     producer.close()
     # one more event far enough ahead to close the last full minute, then wait for it to show up
     closer = datetime.fromtimestamp(t_end + bound_s + 2, UTC)
@@ -159,6 +165,9 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         }
         arrivals = con.execute("SELECT window_end, MIN(visible_at), SUM(records) FROM arrivals GROUP BY 1").fetchall()
         late = con.execute("SELECT COUNT(*) FROM late_events").fetchone()[0]
+        late_by_window = dict(
+            con.execute("SELECT window_start || ' ' || reason, COUNT(*) FROM late_events GROUP BY 1 ORDER BY 1")
+        )
         con.close()
         keys = {datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S") for m in full}
         if keys <= set(rows):
@@ -200,6 +209,14 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         "events_in_full_windows": expected,
         "events_counted": counted,
         "late_events": late,
+        "late_events_by_window": late_by_window,
+        "job_cpu_s_while_publishing": round(sampler.cpu_s, 1),
+        "job_cpu_ms_per_1000_events": round(1e6 * sampler.cpu_s / max(sent, 1), 1),
+        "job_cpu_s_by_command": sampler.cpu_by_command,
+        "load_avg_1m_start": round(load_start, 2),
+        "load_avg_end_1_5_15m": [round(x, 2) for x in load_end],
+        "state_backend": env.get("IMAGIFY_REALTIME_STATE_BACKEND", "rocksdb"),
+        "udf": env.get("IMAGIFY_FLINK_UDF", "batch"),
         "after_window_end": _summary(after_end),
         "after_window_close": _summary(after_close),
         "event_to_visible_after_window_end": _summary(per_event),
@@ -222,7 +239,10 @@ def main() -> None:
           f"(job read p50 {res['read_rate_eps_p50']:,}/s); bound {res['out_of_orderness_s']}s; "
           f"{res['windows_visible']}/{res['full_windows']} full minute windows; "
           f"{res['events_counted']:,}/{res['events_in_full_windows']:,} events counted, "
-          f"{res['late_events']} late\n")  # fmt: skip
+          f"{res['late_events']} late; load average {res['load_avg_1m_start']} at start, "
+          f"{res['load_avg_end_1_5_15m']} (1/5/15 min) at end; "
+          f"state {res['state_backend']}, udf {res['udf']}; job CPU {res['job_cpu_ms_per_1000_events']} ms "
+          f"per 1,000 events {res['job_cpu_s_by_command']}\n")  # fmt: skip
     print("| delay (s) | n | p50 | p95 | max |")
     print("|---|---|---|---|---|")
     for key, label in [

@@ -1,11 +1,12 @@
 """The real-time transformation: per-minute event-time windows, late events, trending terms, arrivals.
 
 Shares the source (:func:`flink_jobs.sources.segment_log_source`) and the contract validation
-(:func:`flink_jobs.transform.register` → UDTF ``validate_record``) with the landing job.
+(:func:`flink_jobs.transform.register`: vectorized ``validate_batch`` by default, or the per-record
+UDTF ``validate_record``) with the landing job.
 
 Pipeline (one Flink job, every record read and validated once)::
 
-    stream_source ─ validate_record ─┬─ arrivals: records per arrival second, segment, outcome (valid/reason)
+    stream_source ─ validate_batch ──┬─ arrivals: records per arrival second, segment, outcome (valid/reason)
                                      └─ valid ─ dedup (event_id; payment_id for payment successes)
                                           ─ watermark: occurred_at - out-of-orderness bound
                                           ─ classify once: late if the minute already closed
@@ -32,9 +33,11 @@ from pyflink.table.udf import udtf
 from flink_jobs import realtime_sinks as rs
 from flink_jobs.realtime_terms import prompt_terms
 from flink_jobs.sources import SOURCE_TABLE
-from flink_jobs.transform import CHECK_FIELDS
+from flink_jobs.transform import CHECK_NAMES, UDF_SHAPES
 
 GENERATION_TYPES = "('generation_requested', 'generation_completed', 'generation_failed')"
+# the validation columns the real-time metrics use
+REALTIME_FIELDS = ("ok", "reason", "event_id", "event_type", "occurred_at", "user_id", "properties")
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,36 @@ class RealtimeOptions:
     # Flink does not checkpoint watermarks; without this floor an old event read just after a restore
     # would reopen a window that was already emitted.
     min_watermark: str | None = None
+    # contract validation: "batch" (vectorized, process mode) or "row" (per-record UDTF, any mode)
+    udf: str = "batch"
 
 
 @udtf(result_types=[DataTypes.STRING()])
 def extract_prompt_terms(prompt: str | None):  # type: ignore[no-untyped-def]
     for term in prompt_terms(prompt):
         yield Row(term)
+
+
+def checked_sql(options: RealtimeOptions) -> str:
+    """One row per record of the segments published since ``start_ms``: the contract's verdict.
+
+    ``batch``: the landing job's vectorized ``validate_batch`` (Arrow batches, one Python call per
+    batch, process mode); ``row``: the per-record UDTF ``validate_record`` (thread or process mode).
+    Both accept and reject exactly the same records. The segment filter runs before validation.
+    """
+    source = f"""SELECT segment, line FROM {SOURCE_TABLE}
+  WHERE CAST(REGEXP_EXTRACT(segment, '([0-9]{{13}})-[^/]*$', 1) AS BIGINT) >= {int(options.start_ms)}"""
+    if options.udf == "row":
+        cols = ", ".join(CHECK_NAMES)
+        return f"""
+SELECT s.segment, {cols}
+FROM ({source}) AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
+    if options.udf != "batch":
+        raise ValueError(f"unknown validation shape {options.udf!r}; expected one of {UDF_SHAPES}")
+    fields = ", ".join(f"v.{name} AS {name}" for name in REALTIME_FIELDS)
+    return f"""
+SELECT segment, {fields}
+FROM (SELECT segment, validate_batch(line) AS v FROM ({source}))"""
 
 
 def _current_watermark(options: RealtimeOptions) -> str:
@@ -73,17 +100,8 @@ def build(t_env, options: RealtimeOptions):  # type: ignore[no-untyped-def]
     :func:`flink_jobs.transform.register` already applied.
     """
     t_env.create_temporary_function("extract_prompt_terms", extract_prompt_terms)
-    cols = ", ".join(name for name, _ in CHECK_FIELDS)
     # 1. every record of the segments published since start_ms, validated once
-    t_env.execute_sql(
-        f"""
-CREATE TEMPORARY VIEW rt_checked AS
-SELECT s.segment, {cols}
-FROM (
-  SELECT * FROM {SOURCE_TABLE}
-  WHERE CAST(REGEXP_EXTRACT(segment, '([0-9]{{13}})-[^/]*$', 1) AS BIGINT) >= {int(options.start_ms)}
-) AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
-    )
+    t_env.execute_sql(f"CREATE TEMPORARY VIEW rt_checked AS {checked_sql(options)}")
     checked_ds = t_env.to_data_stream(
         t_env.sql_query(
             """

@@ -114,6 +114,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
 | IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
 | IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
+| IMAGIFY_REALTIME_STATE_BACKEND | rocksdb | real-time job state: rocksdb (incremental checkpoints) or hashmap (heap) |
 """
 
 from __future__ import annotations
@@ -298,6 +299,7 @@ class Settings:
     flink_bundle_size: int = 100_000
     flink_arrow_batch_size: int = 10_000
     flink_job_args: str = ""
+    realtime_state_backend: str = "rocksdb"
 
     @property
     def stream_dir(self) -> Path:
@@ -522,7 +524,15 @@ def load() -> Settings:
         flink_bundle_size=_env_int("IMAGIFY_FLINK_BUNDLE_SIZE", 100_000),
         flink_arrow_batch_size=_env_int("IMAGIFY_FLINK_ARROW_BATCH_SIZE", 10_000),
         flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
+        realtime_state_backend=_realtime_state_backend(),
     )
+
+
+def _realtime_state_backend() -> str:
+    backend = _env("IMAGIFY_REALTIME_STATE_BACKEND", "rocksdb")
+    if backend not in {"rocksdb", "hashmap"}:
+        raise ValueError(f"IMAGIFY_REALTIME_STATE_BACKEND must be 'rocksdb' or 'hashmap', got {backend!r}")
+    return backend
 
 
 def _api_settings(home: Path) -> dict[str, object]:

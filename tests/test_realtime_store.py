@@ -149,6 +149,7 @@ def test_prompt_terms_match_the_marts_rules() -> None:
         ("IMAGIFY_REALTIME_CHECKPOINT_MS", "0", "must be positive"),
         ("IMAGIFY_REALTIME_LOOKBACK_MIN", "-1", ">= 0"),
         ("IMAGIFY_REALTIME_TOP_TERMS", "ten", "must be an integer"),
+        ("IMAGIFY_REALTIME_STATE_BACKEND", "memory", "'rocksdb' or 'hashmap'"),
     ],
 )
 def test_realtime_settings_are_validated(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
@@ -164,3 +165,24 @@ def test_realtime_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert s.realtime_state_dir == tmp_path / "flink" / "realtime"
     assert (s.realtime_out_of_orderness_s, s.realtime_parallelism, s.realtime_top_terms) == (5.0, 1, 10)
     assert s.alert_rules_path.is_file()
+    assert s.realtime_state_backend == "rocksdb"
+
+
+def test_job_command_passes_validation_shape_and_state_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from flink_jobs import realtime_job
+    from imagify.realtime.launcher import job_command
+
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    monkeypatch.setenv("IMAGIFY_FLINK_UDF", "row")
+    monkeypatch.setenv("IMAGIFY_REALTIME_STATE_BACKEND", "hashmap")
+    cmd = job_command(config.load(), 0, tmp_path / "control")
+    assert cmd[cmd.index("--udf") + 1] == "row"
+    assert cmd[cmd.index("--state-backend") + 1] == "hashmap"
+    assert realtime_job.state_backend_settings("rocksdb")["execution.checkpointing.incremental"] == "true"
+    assert realtime_job.state_backend_settings("hashmap") == {"state.backend.type": "hashmap"}
+    with pytest.raises(ValueError, match="unknown state backend"):
+        realtime_job.state_backend_settings("memory")
+    # the vectorized validation needs process mode: refused before anything starts
+    with pytest.raises(SystemExit):
+        realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path),
+                           "--udf", "batch", "--python-mode", "thread"])  # fmt: skip

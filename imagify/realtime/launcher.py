@@ -93,6 +93,8 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
         "--top-terms", str(settings.realtime_top_terms),
         "--trend-minutes", str(settings.realtime_trend_minutes),
         "--python-mode", settings.flink_python_mode,
+        "--udf", settings.flink_udf,
+        "--state-backend", settings.realtime_state_backend,
         *extra,
     ]  # fmt: skip
 
