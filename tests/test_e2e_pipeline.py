@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from contract_cases import cases, event
+from fault_helpers import NO_VOLUME_CHECK
 from mart_reference import compare as compare_marts
 
 from ingestion.contract import ContractError, Event, validate_line
@@ -152,7 +153,7 @@ def _landed_records(stdout: str) -> int:
 
 def test_ingest_land_build_twice(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000"}
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000", **NO_VOLUME_CHECK}
     env.pop("DAGSTER_HOME", None)
     end = datetime.now(UTC) - timedelta(minutes=5)
 
@@ -253,7 +254,7 @@ def test_land_runs_until_ctrl_c_and_stops_with_a_savepoint(tmp_path: Path) -> No
     import time
 
     home = tmp_path / "home"
-    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000"}
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000", **NO_VOLUME_CHECK}
     lines = [c.record for c in cases() if c.reason is None]
     f = tmp_path / "f.jsonl"
     f.write_text("\n".join(lines) + "\n", encoding="utf-8")
