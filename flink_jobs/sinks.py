@@ -70,7 +70,9 @@ CREATE TABLE {EVENTS_TABLE} (
 
 
 def quarantine_sink(path: str, commit: str = "roll", roll_ms: int = 2000) -> str:
-    """Rejected records: the raw payload exactly as received, with a machine-readable reason."""
+    """Rejected records: the raw payload exactly as received, with a machine-readable reason, and its
+    ``record_key`` (sha256 of the raw bytes, :func:`ingestion.contract.record_key`): the identity that
+    lets dbt count a record once however often it is quarantined (re-sent, replayed, re-read)."""
     return f"""
 CREATE TABLE {QUARANTINE_TABLE} (
   payload STRING,
@@ -78,6 +80,7 @@ CREATE TABLE {QUARANTINE_TABLE} (
   detail STRING,
   segment STRING,
   landed_at TIMESTAMP(3),
+  record_key STRING,
   dt STRING,
   hr STRING
 ) PARTITIONED BY (dt, hr) WITH (

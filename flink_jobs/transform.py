@@ -24,7 +24,7 @@ from pyflink.table.udf import udf, udtf
 
 from flink_jobs.sinks import AUDIT_TABLE, EVENTS_TABLE, QUARANTINE_TABLE
 from flink_jobs.sources import SOURCE_TABLE
-from ingestion.contract import ContractError, decode_line, properties_json, validate_fields
+from ingestion.contract import ContractError, decode_line, properties_json, record_key, validate_fields
 
 UDF_SHAPES = ("batch", "row")
 
@@ -41,6 +41,7 @@ CHECK_FIELDS = [
     ("reason", DataTypes.STRING()),
     ("detail", DataTypes.STRING()),
     ("payload", DataTypes.STRING()),  # rejected rows only: the record as text (invalid bytes as \xNN)
+    ("record_key", DataTypes.STRING()),  # rejected rows only: sha256 of the raw bytes (contract.record_key)
 ]
 CHECK_NAMES = [name for name, _ in CHECK_FIELDS]
 
@@ -55,10 +56,11 @@ def payload_text(line: bytes | str | None) -> str:
 
 
 def check_record(line: bytes | str | None, now: datetime | None = None) -> tuple:
-    """One output row per input record: the typed event, or ok=false with reason, detail, payload.
+    """One output row per input record: the typed event, or ok=false with reason, detail, payload and
+    record_key (sha256 of the raw bytes: the same record quarantined twice has the same key).
 
     ``occurred_at`` is naive UTC. Rejected rows carry schema_version 0 (thread mode cannot pass a
-    null INT to the JVM); ``payload`` is null on valid rows.
+    null INT to the JVM); ``payload`` and ``record_key`` are null on valid rows.
     """
     try:
         raw = bytes(line) if isinstance(line, bytearray | memoryview) else (line if line is not None else b"")
@@ -66,7 +68,10 @@ def check_record(line: bytes | str | None, now: datetime | None = None) -> tuple
             decode_line(raw), now
         )
     except ContractError as err:
-        return (False, None, None, 0, None, None, None, None, None, err.reason, err.detail, payload_text(line))
+        return (
+            False, None, None, 0, None, None, None, None, None, err.reason, err.detail, payload_text(line),
+            record_key(line),
+        )  # fmt: skip
     return (
         True,
         event_id,
@@ -77,6 +82,7 @@ def check_record(line: bytes | str | None, now: datetime | None = None) -> tuple
         session_id,
         source,
         properties_json(props),
+        None,
         None,
         None,
         None,
@@ -120,6 +126,7 @@ def _check_batch(lines):  # type: ignore[no-untyped-def]
         "reason": pd.Series(cols[9], dtype=object),
         "detail": pd.Series(cols[10], dtype=object),
         "payload": pd.Series(cols[11], dtype=object),
+        "record_key": pd.Series(cols[12], dtype=object),
     }
     return pd.DataFrame(data, columns=CHECK_NAMES)
 
@@ -168,7 +175,7 @@ FROM (
 
 INSERT_QUARANTINE = f"""
 INSERT INTO {QUARANTINE_TABLE}
-SELECT payload, reason, detail, segment, CAST(pt AS TIMESTAMP(3)) AS landed_at,
+SELECT payload, reason, detail, segment, CAST(pt AS TIMESTAMP(3)) AS landed_at, record_key,
        DATE_FORMAT(pt, 'yyyy-MM-dd') AS dt, DATE_FORMAT(pt, 'HH') AS hr
 FROM checked WHERE NOT ok"""
 

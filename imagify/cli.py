@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     from imagify.realtime.cli import add_parser as add_realtime_parser
 
     add_realtime_parser(sub)
+    from imagify import replay  # issue 9: imagify replay --from-quarantine | --lake FROM TO
+
+    replay.add_parser(sub)
     return p
 
 

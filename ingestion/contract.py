@@ -13,6 +13,7 @@ files, and the shared test table says so).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -257,6 +258,20 @@ def _finite_float(text: str) -> float:
 # more than validating a typical event.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def record_key(line: str | bytes | None) -> str:
+    """The stable identity of a raw record: lower-case hex SHA-256 of its bytes exactly as published
+    (a ``str`` is taken as its UTF-8 bytes, lone surrogates kept). The landing job stamps every
+    quarantined record with it, dbt counts each key once, and ``imagify replay`` logs it: the same
+    record quarantined again (re-sent, replayed, or read twice after a restore) counts once."""
+    if line is None:
+        data = b""
+    elif isinstance(line, str):
+        data = line.encode("utf-8", "surrogatepass")
+    else:
+        data = bytes(line)
+    return hashlib.sha256(data).hexdigest()
 
 
 def decode_line(line: str | bytes) -> Any:

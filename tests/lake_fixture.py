@@ -1,7 +1,7 @@
 """A lake written directly in the landing job's documented layout (no Flink): for fast tests.
 
     <home>/lake/events/dt=YYYY-MM-DD/hr=HH/part-<n>.json   JSON Lines, the sink's columns
-    <home>/lake/quarantine/dt=.../hr=.../part-<n>.json      {payload, reason, detail, segment, landed_at}
+    <home>/lake/quarantine/dt=.../hr=.../part-<n>.json      {payload, reason, detail, segment, landed_at, record_key}
     _SUCCESS in each committed partition
 
 Records are validated with the real contract validator: valid ones (first copy of an event_id)
@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion.contract import ContractError, validate_line
+from ingestion.contract import ContractError, record_key, validate_line
 
 _TS = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -42,7 +42,7 @@ def write_batch(
         except ContractError as err:
             rejects.append(
                 {"payload": line, "reason": err.reason, "detail": err.detail, "segment": segment,
-                 "landed_at": _ts(landed_at)}
+                 "landed_at": _ts(landed_at), "record_key": record_key(line)}
             )  # fmt: skip
             continue
         if ev.event_id in seen:

@@ -11,7 +11,7 @@ import pytest
 from imagify.cli import main
 from ingestion.segment_log import SegmentLog
 
-COMMANDS = ["ingest", "land", "build", "simulate", "demo", "dagster-dev", "status", "ui"]
+COMMANDS = ["ingest", "land", "build", "simulate", "demo", "dagster-dev", "status", "ui", "replay"]
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,6 +38,11 @@
 {% macro default__percentile(expr, fraction) %}approx_percentile({{ expr }}, {{ fraction }}){% endmacro %}
 {% macro duckdb__percentile(expr, fraction) %}quantile_cont({{ expr }}, {{ fraction }}){% endmacro %}
 
+{# Lower-case hex SHA-256 of a varchar's UTF-8 bytes (= ingestion.contract.record_key of that text). #}
+{% macro sha256_hex(expr) %}{{ return(adapter.dispatch('sha256_hex', 'imagify')(expr)) }}{% endmacro %}
+{% macro default__sha256_hex(expr) %}lower(to_hex(sha256(to_utf8({{ expr }})))){% endmacro %}
+{% macro duckdb__sha256_hex(expr) %}sha256({{ expr }}){% endmacro %}
+
 {# Monday of the ISO week of a date. #}
 {% macro week_start(expr) %}cast({{ dbt.date_trunc('week', expr) }} as date){% endmacro %}
 

@@ -15,7 +15,7 @@
                'source': 'VARCHAR', 'properties': 'VARCHAR', 'landed_at': 'TIMESTAMP', 'segment': 'VARCHAR'}) }}
   {%- else -%}
     {{ return({'payload': 'VARCHAR', 'reason': 'VARCHAR', 'detail': 'VARCHAR', 'segment': 'VARCHAR',
-               'landed_at': 'TIMESTAMP'}) }}
+               'landed_at': 'TIMESTAMP', 'record_key': 'VARCHAR'}) }}
   {%- endif -%}
 {%- endmacro %}
 
