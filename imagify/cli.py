@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     from imagify.realtime.cli import add_parser as add_realtime_parser
 
     add_realtime_parser(sub)
+    from imagify.privacy_cli import add_parsers as add_privacy_parsers  # issue 9: privacy expire-prompts, forget
+
+    add_privacy_parsers(sub)
     return p
 
 
