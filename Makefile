@@ -29,7 +29,7 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-test: setup lint browser-deps  ## Lint, unit tests, then the end-to-end test (real Flink, dbt, Dagster)
+test: setup lint audit browser-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
 	$(VENV)/bin/pytest -q tests
 
 test-unit: setup browser-deps  ## Fast unit tests only
@@ -110,3 +110,8 @@ bench: setup  ## The benchmark suite (< 30 min): publish, landing, freshness, bu
 
 bench-quick: setup  ## A small version of the suite (< 2 min; also run by `make test`)
 	$(VENV)/bin/python benchmarks/run.py --quick
+
+audit: $(APP_STAMP)  ## pip-audit of requirements/*.lock; fails on findings not in requirements/audit-allowlist.toml
+	$(VENV)/bin/python -m imagify.dep_audit
+
+.PHONY: audit

@@ -1,7 +1,9 @@
 """Prompt terms for "trending now", redacted exactly as the marts do it (stdlib only: runs inside Flink).
 
 The rules are the dbt macro ``redact_pii`` and model ``int_prompt_terms``: remove URLs, e-mail
-addresses, bare domains and phone numbers, lower-case, split into runs of letters (any script,
+addresses, bare domains, payment card numbers (any 13-19 digits, spaces/dashes between: every
+Luhn-valid number and more) and phone numbers (Vietnamese and international formats), lower-case,
+split into runs of letters (any script,
 combining marks included, so Vietnamese words stay whole), keep words of three or more letters that
 are not stop-words (``dbt/seeds/prompt_stopwords.csv``). Each distinct term counts once per prompt.
 """
@@ -22,7 +24,9 @@ _EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(\.[\w\-]+)*")
 _DOMAIN = re.compile(
     r"(?i)([\w\-]+\.)+(com|net|org|vn|io|co|info|biz|edu|gov|me|app|dev|ai|xyz|shop|online)([/:?#]\S*)?"
 )
+_CARD = re.compile(r"[0-9]([ \-]?[0-9]){12,18}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-]{6,}[0-9]")
+PATTERNS = {"url": _URL, "email": _EMAIL, "domain": _DOMAIN, "card": _CARD, "phone": _PHONE}  # in order
 
 
 @lru_cache(maxsize=1)
@@ -34,8 +38,8 @@ def stopwords() -> frozenset[str]:
 
 
 def redact(text: str) -> str:
-    """The prompt with URLs, e-mail addresses, domains and phone numbers replaced by a space."""
-    for rx in (_URL, _EMAIL, _DOMAIN, _PHONE):
+    """The prompt with URLs, e-mail addresses, domains, card and phone numbers replaced by a space."""
+    for rx in PATTERNS.values():
         text = rx.sub(" ", text)
     return text
 

@@ -24,6 +24,7 @@ from generation_service.cache import open_cache
 from generation_service.errors import ApiError, IdempotentReplay, error_body
 from generation_service.events import OutboxRelay
 from generation_service.fast_path import GenerationFastPath
+from generation_service.http_security import install as install_http_security
 from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
@@ -209,7 +210,8 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     if not blocking and settings.api_fast_path:
         app.add_middleware(GenerationFastPath, service=svc, rate_headers=rate_headers)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any path
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any path
+    install_http_security(app, settings.cors_origins)  # outermost: CORS, security headers on every answer
 
     async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):

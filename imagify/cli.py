@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     from imagify import replay  # issue 9: imagify replay --from-quarantine | --lake FROM TO
 
     replay.add_parser(sub)
+    from imagify.privacy_cli import add_parsers as add_privacy_parsers  # issue 9: privacy expire-prompts, forget
+
+    add_privacy_parsers(sub)
     return p
 
 

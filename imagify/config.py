@@ -115,6 +115,8 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
 | IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
 | IMAGIFY_REALTIME_STATE_BACKEND | rocksdb | real-time job state: rocksdb (incremental checkpoints) or hashmap (heap) |
+| IMAGIFY_RAW_PROMPT_RETENTION_DAYS | 90 | raw prompts kept N days of landing date (`dt`), then only their terms |
+| IMAGIFY_CORS_ORIGINS | (none) | origins (https://app.example.com, ...) the API allows; none: no CORS |
 """
 
 from __future__ import annotations
@@ -278,6 +280,9 @@ class Settings:
     realtime_retention_h: float = 48.0
     realtime_poll_s: float = 0.25
     alert_rules: Path | None = None
+    # privacy and API security (issue 9)
+    raw_prompt_retention_days: int = 90
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def realtime_state_dir(self) -> Path:
@@ -525,6 +530,7 @@ def load() -> Settings:
         flink_arrow_batch_size=_env_int("IMAGIFY_FLINK_ARROW_BATCH_SIZE", 10_000),
         flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
         realtime_state_backend=_realtime_state_backend(),
+        **_privacy_settings(),
     )
 
 
@@ -671,3 +677,18 @@ def _realtime_settings() -> dict:
         "realtime_poll_s": positive["IMAGIFY_REALTIME_POLL_S"],
         "alert_rules": Path(rules).expanduser().resolve() if rules else None,
     }
+
+
+def _privacy_settings() -> dict:
+    days = _env_int("IMAGIFY_RAW_PROMPT_RETENTION_DAYS", 90)
+    if days < 1:
+        raise ValueError(f"IMAGIFY_RAW_PROMPT_RETENTION_DAYS must be at least 1 day, got {days}")
+    origins = _env_list("IMAGIFY_CORS_ORIGINS")
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if origin == "*" or scheme not in ("http", "https") or not rest or "/" in rest:
+            raise ValueError(
+                f"IMAGIFY_CORS_ORIGINS: {origin!r} is not an origin; list them explicitly as scheme://host[:port] "
+                "(a wildcard would let any site call the API with a user's token)"
+            )
+    return {"raw_prompt_retention_days": days, "cors_origins": origins}

@@ -11,10 +11,13 @@ ARTICLES = re.compile(r"^(a|an|the)\s+")
 
 
 def top_terms(prompts: list[str], n: int = 10) -> list[tuple[str, int]]:
-    """Most frequent prompt terms: comma-separated phrases, lower-cased, without leading articles."""
+    """Most frequent prompt terms: comma-separated phrases, lower-cased, without leading articles, of the
+    prompts with personal data removed (as the marts do: e-mails, URLs, domains, card and phone numbers)."""
+    from flink_jobs.realtime_terms import redact
+
     counts: Counter[str] = Counter()
     for p in prompts:
-        terms = dict.fromkeys(ARTICLES.sub("", t.strip().lower()) for t in p.split(","))
+        terms = dict.fromkeys(ARTICLES.sub("", " ".join(t.split()).lower()) for t in redact(p or "").split(","))
         counts.update(t for t in terms if t)
     return counts.most_common(n)
 

@@ -18,6 +18,8 @@ from orchestration.defs.lake.assets import lake_observations, stream_spec
 from orchestration.defs.lake.resources import flink_resource, lake_resource
 from orchestration.defs.ops.resources import notifier_resource
 from orchestration.defs.ops.sensors import notify_check_failures, notify_run_failures
+from orchestration.defs.privacy.jobs import expire_raw_prompts
+from orchestration.defs.privacy.schedules import expire_raw_prompts_daily
 from orchestration.defs.quality.checks import build_gx_checks
 from orchestration.defs.warehouse.assets import imagify_dbt_marts, imagify_dbt_staging
 from orchestration.defs.warehouse.freshness import freshness_checks, freshness_sensor
@@ -43,9 +45,15 @@ defs = Definitions(
         refresh_marts,
         backfill_marts,
         observe_sources,
+        expire_raw_prompts,
         *([build_daily_marts] if DAILY_MART_KEYS else []),
     ],
-    schedules=[hourly_build, observe_every_5_minutes, *([daily_marts] if DAILY_MART_KEYS else [])],
+    schedules=[
+        hourly_build,
+        observe_every_5_minutes,
+        expire_raw_prompts_daily,
+        *([daily_marts] if DAILY_MART_KEYS else []),
+    ],
     sensors=[lake_partitions_sensor, freshness_sensor, notify_run_failures, notify_check_failures],
     resources={
         "dbt": dbt_resource,

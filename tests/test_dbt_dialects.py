@@ -131,3 +131,26 @@ def test_athena_sql_of_full_and_incremental_builds(aws_env: dict[str, str], tmp_
     _check_athena_sql(incremental)
     assert "not exists" in incremental["stg_events"].lower(), "stg_events compiled its incremental branch"
     assert "max(built_at)" in incremental["revenue_daily"].lower()
+
+
+def test_redact_pii_compiles_for_athena_with_the_duckdb_patterns(aws_env: dict[str, str], tmp_path: Path) -> None:
+    """Athena's redact_pii: valid Trino, one regexp_replace per rule, the same patterns (in the same order) as
+    the DuckDB macro that tests/test_privacy_redaction.py executes (card numbers included)."""
+    sql = "select {{ redact_pii('t') }} as r from (values ('x')) as v (t)"
+    out = {}
+    for target in ("prod", "local"):
+        env = {**aws_env, "IMAGIFY_WAREHOUSE": str(tmp_path / "w.duckdb"), "IMAGIFY_LAKE_DIR": str(tmp_path / "lake")}
+        proc = subprocess.run(
+            [DBT, "compile", "--inline", sql, "--profiles-dir", ".", "--target", target,
+             "--target-path", str(tmp_path / target), "--quiet"],
+            cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        out[target] = proc.stdout.strip()
+    tree = sqlglot.parse_one(out["prod"], read="trino")
+    assert len(list(tree.find_all(exp.RegexpReplace))) + out["prod"].lower().count("regexp_replace(") >= 5
+    assert ", 'g')" not in out["prod"] and out["local"].count(", 'g')") == 5
+    literals = {t: re.findall(r"'((?:[^']|'')*)'", s) for t, s in out.items()}
+    patterns = {t: [x for x in lits if x not in (" ", "g", "x")] for t, lits in literals.items()}
+    assert patterns["prod"] == patterns["local"] and len(patterns["prod"]) == 5
+    assert "[0-9]([ \\-]?[0-9]){12,18}" in patterns["prod"]

@@ -43,3 +43,31 @@
     {%- endif -%}
   {{ return(statements | join(';\n')) }}
 {% endmacro %}
+
+{#-
+  Forgotten users (`imagify forget`): DuckDB's main.privacy_tombstones is a view over
+  $IMAGIFY_HOME/privacy/forgotten_users.jsonl (user_hash = sha256 hex of the user id), empty while no
+  user was forgotten. stg_events never loads an event of a forgotten user (not_forgotten), so a replay
+  or a re-landing of the same events cannot bring them back. Athena: not built yet (no filter).
+-#}
+{% macro register_tombstones() %}{{ return(adapter.dispatch('register_tombstones', 'imagify')()) }}{% endmacro %}
+{% macro default__register_tombstones() %}select 1{% endmacro %}
+{% macro duckdb__register_tombstones() %}
+  {%- set path = env_var('IMAGIFY_HOME', '../.imagify') ~ '/privacy/forgotten_users.jsonl' -%}
+  {%- set n_files = 0 -%}
+  {%- if execute -%}
+    {%- set n_files = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
+  {%- endif -%}
+  {%- if n_files > 0 -%}
+    create or replace view main.privacy_tombstones as select user_hash from read_json('{{ path }}',
+      format = 'newline_delimited', columns = {'user_hash': 'VARCHAR', 'forgotten_at': 'VARCHAR'})
+  {%- else -%}
+    create or replace view main.privacy_tombstones as select cast(null as varchar) as user_hash where false
+  {%- endif -%}
+{% endmacro %}
+
+{% macro not_forgotten(user_col) %}{{ return(adapter.dispatch('not_forgotten', 'imagify')(user_col)) }}{% endmacro %}
+{% macro default__not_forgotten(user_col) %}true{% endmacro %}
+{% macro duckdb__not_forgotten(user_col) -%}
+    ({{ user_col }} is null or sha256({{ user_col }}) not in (select user_hash from main.privacy_tombstones))
+{%- endmacro %}

@@ -40,6 +40,7 @@ new_events as (
     select f.*
     from first_copy as f
     where f.copy_rank = 1
+      and {{ not_forgotten('f.user_id') }}  -- `imagify forget`: never load a forgotten user's events again
     {% if is_incremental() %}
       and not exists (select 1 from {{ this }} as t where t.event_id = f.event_id)
     {% endif %}

@@ -1,0 +1,1 @@
+"""Privacy domain: the daily retention of raw prompts (``imagify privacy expire-prompts``)."""

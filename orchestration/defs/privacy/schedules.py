@@ -1,0 +1,20 @@
+"""Schedule ``expire_raw_prompts_daily``: the retention of raw prompts, every day at 03:15 business time
+(after the daily marts at 02:30)."""
+
+from __future__ import annotations
+
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+
+from orchestration.defs.privacy.jobs import expire_raw_prompts
+from orchestration.defs.warehouse.resources import SETTINGS
+
+
+@schedule(
+    job=expire_raw_prompts,
+    cron_schedule="15 3 * * *",
+    execution_timezone=SETTINGS.business_tz,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Daily retention of raw prompts (IMAGIFY_RAW_PROMPT_RETENTION_DAYS).",
+)
+def expire_raw_prompts_daily(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(tags={"imagify/trigger": "privacy_schedule"})

@@ -1,0 +1,232 @@
+"""Privacy on the real dbt project (DuckDB), on a small lake written in the documented layout (no Flink).
+
+- ``imagify privacy expire-prompts``: lake files of partitions older than the retention are rewritten with each
+  prompt replaced by its terms; other columns, other partitions, file names and ``_SUCCESS`` are kept; staging
+  follows; the marts do not change (also after a full rebuild); a second run changes nothing.
+- ``imagify forget USER_ID``: afterwards no row of the user in the lake (events, quarantine), in any staging
+  table or mart; every mart equals a build made from a lake that never had the user; a tombstone (hash, not
+  the id) is recorded; the user's events landed again (a replay) never come back; the API store's prompts of the
+  user are blanked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from lake_fixture import write_batch
+
+from imagify import config, privacy
+from ingestion.simulator import Simulator
+
+pytestmark = pytest.mark.e2e
+DBT = str(Path(sys.executable).parent / "dbt")
+NOW = datetime.now(UTC).replace(microsecond=0)
+OLD = NOW - timedelta(days=10)
+RECENT = NOW - timedelta(hours=1)
+
+
+def _settings(home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    monkeypatch.setenv("IMAGIFY_HOME", str(home))
+    for var in ("DAGSTER_HOME", "IMAGIFY_LAKE_DIR", "IMAGIFY_WAREHOUSE", "IMAGIFY_ENV", "IMAGIFY_DBT_TARGET"):
+        monkeypatch.delenv(var, raising=False)
+    return config.load()
+
+
+def _dbt_build(settings: config.Settings) -> None:
+    project = str(settings.dbt_project_dir)
+    proc = subprocess.run(
+        [DBT, "build", "--project-dir", project, "--profiles-dir", project, "--target", "local", "--quiet"],
+        cwd=project, env=settings.env_for_children(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def _owner(line: str) -> str | None:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj.get("user_id") if isinstance(obj, dict) and isinstance(obj.get("user_id"), str) else None
+
+
+def _land(home: Path, lines: list[str], old: set[int]) -> None:
+    """Lines whose index (in the full list) is in ``old`` land 10 days ago, the others an hour ago."""
+    seen: set[str] = set()
+    write_batch(home, [x for i, x in lines if i in old], OLD, name="part-old", seen=seen)
+    write_batch(home, [x for i, x in lines if i not in old], RECENT, name="part-new", seen=seen)
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' "
+        "order by 1", [schema]).fetchall()]  # fmt: skip
+
+
+def _content(path: Path, schema: str) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for t in _tables(con, schema):
+            cols = [r[0] for r in con.execute(f"describe {schema}.{t}").fetchall()
+                    if r[0] not in ("built_at", "loaded_at")]  # fmt: skip
+            rows = con.execute(f"select {', '.join(cols)} from {schema}.{t}").fetchall()
+            # sums of doubles may differ in the last bits with the order of rows: compare 9 significant digits
+            rows = [tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in r) for r in rows]
+            out[t] = sorted(rows, key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def _user_rows(path: Path, user_id: str) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        found = {}
+        for schema in ("staging", "marts"):
+            for t in _tables(con, schema):
+                cols = [r[0] for r in con.execute(f"describe {schema}.{t}").fetchall()]
+                if "user_id" in cols:
+                    n = con.execute(f"select count(*) from {schema}.{t} where user_id = ?", [user_id]).fetchone()[0]
+                    if n:
+                        found[f"{schema}.{t}"] = n
+                if "payload" in cols:
+                    n = con.execute(f"select count(*) from {schema}.{t} where payload like ?",
+                                    [f"%{user_id}%"]).fetchone()[0]  # fmt: skip
+                    if n:
+                        found[f"{schema}.{t}.payload"] = n
+        return found
+    finally:
+        con.close()
+
+
+def _lake_rows(home: Path) -> list[str]:
+    return [line for f in sorted((home / "lake").rglob("*.json")) for line in f.read_text().splitlines() if line]
+
+
+def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = list(Simulator(users=40, days=6, seed=9, end=RECENT).records())
+    counts = Counter(o for o in map(_owner, lines) if o)
+    payers = {o for line in lines if '"payment_succeeded"' in line and (o := _owner(line))}
+    victim = next(u for u, _ in counts.most_common() if u in payers)
+    # a rejected record of the victim (a raw payload in the quarantine) and an unparseable one naming them
+    bad = json.loads(next(line for line in lines if _owner(line) == victim))
+    bad["event_type"] = "no_such_type"
+    lines += [json.dumps(bad), '{"user_id": ' + json.dumps(victim) + ', "truncated']
+    lines += ['{"event_type": "broken", "user_id": "someone-else"}']
+
+    # --- home A: everything landed and built; home B: the same lake without the victim -----------------------
+    home_a, home_b = tmp_path / "a", tmp_path / "b"
+    indexed = list(enumerate(lines))
+    old = set(range(len(lines) // 2))
+    without = [(i, x) for i, x in indexed if _owner(x) != victim and json.dumps(victim) not in x]
+    assert len(lines) - len(without) >= 12
+    b = _settings(home_b, monkeypatch)
+    _land(home_b, without, old)
+    _dbt_build(b)
+    a = _settings(home_a, monkeypatch)
+    _land(home_a, indexed, old)
+    _dbt_build(a)
+    assert _user_rows(a.warehouse_path, victim), "the victim is in the warehouse before forget"
+    marts_before = _content(a.warehouse_path, "marts")
+
+    # an API store with the victim's prompts
+    a.api_dir.mkdir(parents=True, exist_ok=True)
+    api = sqlite3.connect(a.api_dir / "imagify.db")
+    api.execute("create table generations (id text primary key, user_id text not null, prompt text not null)")
+    api.executemany("insert into generations values (?, ?, ?)",
+                    [("g1", victim, "cat, call me 0912 345 678"), ("g2", "other", "dog")])  # fmt: skip
+    api.commit()
+    api.close()
+
+    # --- retention: partitions older than 5 days lose their raw prompts ------------------------------------------
+    old_dir = home_a / "lake" / "events" / f"dt={OLD:%Y-%m-%d}" / f"hr={OLD:%H}"
+    new_dir = home_a / "lake" / "events" / f"dt={RECENT:%Y-%m-%d}" / f"hr={RECENT:%H}"
+    old_before = [json.loads(x) for x in (old_dir / "part-old.json").read_text().splitlines()]
+    new_before = (new_dir / "part-new.json").read_text()
+    dry = privacy.expire_prompts(a, days=5, dry_run=True)
+    assert dry.prompts_expired > 0 and (old_dir / "part-old.json").read_text().splitlines()[0] == json.dumps(
+        old_before[0]
+    )
+    report = privacy.expire_prompts(a, days=5)
+    assert report.prompts_expired == dry.prompts_expired == sum(
+        1 for r in old_before if "prompt" in json.loads(r["properties"])
+    )
+    assert report.staging_rows == report.prompts_expired
+    old_after = [json.loads(x) for x in (old_dir / "part-old.json").read_text().splitlines()]
+    assert len(old_after) == len(old_before) and (old_dir / "_SUCCESS").exists()
+    assert not [p for p in old_dir.iterdir() if p.name.startswith(".")], "no temporary file left"
+    for before, after in zip(old_before, old_after, strict=True):
+        assert {k: v for k, v in before.items() if k != "properties"} == {
+            k: v for k, v in after.items() if k != "properties"
+        }
+        pb, pa = json.loads(before["properties"]), json.loads(after["properties"])
+        if "prompt" in pb:
+            assert pa["prompt"] == privacy.expired_prompt(pb["prompt"]) and pa["prompt_expired"] == f"{NOW:%Y-%m-%d}"
+            assert {k: v for k, v in pa.items() if k not in ("prompt", "prompt_expired")} == {
+                k: v for k, v in pb.items() if k != "prompt"
+            }
+        else:
+            assert pa == pb
+    assert (new_dir / "part-new.json").read_text() == new_before, "recent partitions keep their prompts"
+    con = duckdb.connect(str(a.warehouse_path), read_only=True)
+    left = con.execute(
+        "select count(*) from staging.stg_events where landed_dt < ? and prompt is not null "
+        "and json_extract_string(properties, '$.prompt_expired') is null", [report.cutoff]).fetchone()[0]  # fmt: skip
+    con.close()
+    assert left == 0
+    assert _content(a.warehouse_path, "marts") == marts_before, "expiring prompts changes no mart"
+    assert privacy.expire_prompts(a, days=5).prompts_expired == 0, "idempotent"
+    privacy.expire_prompts(b, days=5)  # the reference gets the same treatment
+
+    # --- forget ----------------------------------------------------------------------------------------------
+    in_quarantine = sum(1 for f in (home_a / "lake" / "quarantine").rglob("*.json")
+                        for row in f.read_text().splitlines() if victim in row)  # fmt: skip
+    in_events = sum(1 for f in (home_a / "lake" / "events").rglob("*.json")
+                    for row in f.read_text().splitlines() if json.loads(row)["user_id"] == victim)  # fmt: skip
+    out = privacy.forget(a, victim)
+    assert in_quarantine >= 2 and out.lake_quarantine == in_quarantine
+    assert in_events >= 10 and out.lake_events == in_events and out.marts_rebuilt
+    assert out.api_prompts == 1
+    assert not [row for row in _lake_rows(home_a) if victim in row], "no row of the user in the lake"
+    assert sum(1 for row in _lake_rows(home_a) if "someone-else" in row) == 1, "other rejects kept"
+    assert _user_rows(a.warehouse_path, victim) == {}
+    ma, mb = _content(a.warehouse_path, "marts"), _content(b.warehouse_path, "marts")
+    for t in mb:
+        diff = [(x, y) for x, y in zip(ma[t], mb[t], strict=False) if x != y]
+        assert len(ma[t]) == len(mb[t]) and not diff, (t, diff[:3])
+    sa, sb = _content(a.warehouse_path, "staging"), _content(b.warehouse_path, "staging")
+    for t in sb:
+        diff = [(x, y) for x, y in zip(sa[t], sb[t], strict=False) if x != y]
+        detail = [(i, x[i], y[i]) for x, y in diff[:1] for i in range(len(x)) if x[i] != y[i]]
+        assert len(sa[t]) == len(sb[t]) and not diff, (t, detail)
+    tomb = (home_a / "privacy" / "forgotten_users.jsonl").read_text()
+    assert privacy.user_hash(victim) in tomb and victim not in tomb
+    api = sqlite3.connect(a.api_dir / "imagify.db")
+    assert dict(api.execute("select id, prompt from generations").fetchall()) == {"g1": "[forgotten]", "g2": "dog"}
+    api.close()
+    marts_a = _content(a.warehouse_path, "marts")
+
+    # --- the same events landed again (a replay): they stay forgotten ----------------------------------------
+    victim_lines = [line for line in lines if _owner(line) == victim]
+    write_batch(home_a, victim_lines, NOW - timedelta(minutes=5), name="part-replay")
+    _dbt_build(a)
+    # valid events: filtered by the tombstone. A replayed *rejected* record shows again in stg_rejected_events
+    # (not filtered yet, documented in RELIABILITY.md) until `imagify forget` is rerun.
+    assert set(_user_rows(a.warehouse_path, victim)) <= {"staging.stg_rejected_events.payload"}
+    assert _content(a.warehouse_path, "marts") == marts_a
+    # rerunning forget is safe and removes the replayed copies from the lake and the warehouse
+    again = privacy.forget(a, victim)
+    assert _user_rows(a.warehouse_path, victim) == {}
+    assert again.lake_events == len({json.loads(x)["event_id"] for x in victim_lines if '"no_such_type"' not in x})
+    assert not [row for row in _lake_rows(home_a) if victim in row]
+    assert (home_a / "privacy" / "forgotten_users.jsonl").read_text() == tomb, "one tombstone per user"
+    assert os.environ["IMAGIFY_HOME"] == str(home_a)
