@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
+from generation_service.events import dumps
+from generation_service.ids import time_ordered_id
 from generation_service.repository import (
     EmailTaken,
     Events,
@@ -33,6 +34,7 @@ from generation_service.repository import (
 )
 
 OUTBOX_DELETE_CHUNK = 500
+_INSERT_OUTBOX = "INSERT INTO outbox (record, partition_key) VALUES (?, ?)"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -75,8 +77,17 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 
 class SqliteRepository(Repository):
-    def __init__(self, path: Path) -> None:
+    """``checkpoint_pages``: the WAL size (in pages) at which a commit of this process copies the WAL
+    back into the database (SQLite's ``wal_autocheckpoint``, default 1000). The API process of
+    ``imagify serve`` sets it high: its commits would otherwise run the checkpoint — page copies and
+    two fsyncs — on the event loop, stalling every request, while the background process, which
+    commits every few milliseconds too, runs it at the default threshold (a PASSIVE checkpoint does
+    not block writers). Past the high threshold (the background process is down) the API checkpoints
+    again, so the WAL stays bounded."""
+
+    def __init__(self, path: Path, checkpoint_pages: int | None = None) -> None:
         self.path = Path(path)
+        self.checkpoint_pages = checkpoint_pages
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -97,6 +108,8 @@ class SqliteRepository(Repository):
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute("PRAGMA foreign_keys=ON")
             c.execute("PRAGMA busy_timeout=30000")
+            if self.checkpoint_pages is not None:
+                c.execute(f"PRAGMA wal_autocheckpoint={int(self.checkpoint_pages)}")
             self._local.conn = c
             with self._all_lock:
                 self._all.append(c)
@@ -146,10 +159,10 @@ class SqliteRepository(Repository):
 
     @staticmethod
     def _emit(c: sqlite3.Connection, events: Events) -> None:
-        c.executemany(
-            "INSERT INTO outbox (record, partition_key) VALUES (?, ?)",
-            [(json.dumps(e, ensure_ascii=False, separators=(",", ":")), e["user_id"]) for e in events],
-        )
+        if len(events) == 1:  # the common case: one statement, no parameter list to build
+            c.execute(_INSERT_OUTBOX, (dumps(events[0]), events[0]["user_id"]))
+        elif events:
+            c.executemany(_INSERT_OUTBOX, [(dumps(e), e["user_id"]) for e in events])
 
     @staticmethod
     def _balance(c: sqlite3.Connection, user_id: str) -> int:
@@ -167,7 +180,7 @@ class SqliteRepository(Repository):
         c.execute(
             "INSERT INTO ledger (entry_id, user_id, kind, amount, balance_after, ref, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), user_id, kind, amount, after, ref, at),
+            (time_ordered_id(), user_id, kind, amount, after, ref, at),  # appends to the entry_id index
         )
         return before, after
 
