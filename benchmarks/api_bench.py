@@ -9,7 +9,20 @@ latency. Generations really run in the background while POSTs are measured (loca
 
 Target (issue 4): POST throughput at least half of /healthz's, POST p99 under 100 ms.
 
+Method, the same for both endpoints: a fresh server; measuring starts only once it is fully up —
+one generation accepted and completed end to end (so the background process has started and is
+idle, not importing while /healthz is measured); then /healthz (warm-up, then measured), then
+POST (warm-up, then measured; the generations it queues render meanwhile, as in production).
+/healthz goes first so that it never shares the CPU with the backlog POST leaves behind. The
+load average of the machine is recorded at the start of each measured run.
+
+Comparing two versions of the code on a shared, noisy machine: ``--baseline DIR`` (a checkout of
+the other version, e.g. ``git worktree add /tmp/base main``) runs ``--rounds`` interleaved rounds —
+baseline, current, baseline, current... each on a fresh server of its own, the baseline's with
+``PYTHONPATH=DIR`` (same virtualenv) — and prints one row per round.
+
     .venv/bin/python benchmarks/api_bench.py [--concurrency 16] [--seconds 10]
+    .venv/bin/python benchmarks/api_bench.py --baseline /tmp/base --rounds 3
 
 Writes benchmarks/results/api_bench.json and prints a Markdown table.
 """
@@ -120,20 +133,16 @@ async def drive(port: int, raw: bytes, concurrency: int, seconds: float, expect:
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--concurrency", type=int, default=16, help="concurrent keep-alive connections (default 16)")
-    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint (default 10)")
-    ap.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per endpoint first (default 2)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "api_bench.json"))
-    args = ap.parse_args()
-
+def run_once(concurrency: int, seconds: float, warmup: float, code: str | None = None) -> dict:
+    """One fresh server (from ``code``, a checkout, when given), both endpoints measured; the results."""
     port = free_port()
     home = tempfile.mkdtemp(prefix="imagify-api-bench-")
     env = dict(os.environ, IMAGIFY_HOME=home, IMAGIFY_API_PORT=str(port), IMAGIFY_RATE_LIMIT="1000000000",
                IMAGIFY_SIGNUP_CREDITS="100000000", IMAGIFY_GENERATION_WORKERS="1")
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(code).resolve()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     exe = Path(sys.executable).parent / "imagify"
-    server = subprocess.Popen([str(exe), "serve", "--log-level", "warning"], env=env, cwd=ROOT)
+    server = subprocess.Popen([str(exe), "serve", "--log-level", "warning"], env=env, cwd=code or ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -148,38 +157,83 @@ def main() -> int:
         creds = {"email": "bench@example.com", "password": "bench-password"}
         http_json(f"{base}/v1/auth/register", creds)
         token = http_json(f"{base}/v1/auth/login", creds)["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        # fully up: one generation accepted and completed (the background process runs and is idle)
+        gen = http_json(f"{base}/v1/generations", {"prompt": "ready", "size": "512x512"}, auth)
+        while http_json(f"{base}/v1/generations/{gen['id']}", headers=auth)["status"] in ("queued", "running"):
+            if time.monotonic() > deadline + 60:
+                raise SystemExit("the first generation did not complete")
+            time.sleep(0.1)
         reqs = build_requests(port, token)
         results: dict[str, dict] = {}
         for name, expect in (("GET /healthz", 200), ("POST /v1/generations", 202)):
-            asyncio.run(drive(port, reqs[name], args.concurrency, args.warmup, expect))
-            results[name] = asyncio.run(drive(port, reqs[name], args.concurrency, args.seconds, expect))
-        me = http_json(f"{base}/v1/me", headers={"Authorization": f"Bearer {token}"})
+            asyncio.run(drive(port, reqs[name], concurrency, warmup, expect))
+            load = os.getloadavg()[0]
+            results[name] = asyncio.run(drive(port, reqs[name], concurrency, seconds, expect))
+            results[name]["load_1m"] = round(load, 2)
+        me = http_json(f"{base}/v1/me", headers=auth)
     finally:
         server.terminate()
         try:
             server.wait(60)
         except subprocess.TimeoutExpired:
             server.kill()
-
     health, post = results["GET /healthz"], results["POST /v1/generations"]
     ratio = post["rps"] / health["rps"] if health["rps"] else 0.0
+    return {"results": results, "post_vs_health_throughput": round(ratio, 3), "credits_left": me["credits"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent keep-alive connections (default 16)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint (default 10)")
+    ap.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per endpoint first (default 2)")
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="a checkout of another version: run interleaved rounds baseline/current and compare")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 1, or 3 with --baseline)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "api_bench.json"))
+    args = ap.parse_args()
+    if args.baseline and not (Path(args.baseline) / "generation_service").is_dir():
+        ap.error(f"--baseline {args.baseline}: not a checkout of this repository (no generation_service/)")
+    rounds = args.rounds or (3 if args.baseline else 1)
+
+    runs: list[dict] = []
+    for i in range(rounds):
+        for label, code in ([("baseline", args.baseline)] if args.baseline else []) + [("current", None)]:
+            run = run_once(args.concurrency, args.seconds, args.warmup, code)
+            runs.append({"round": i + 1, "code": label, **run})
+            print(f"round {i + 1} {label}: POST/health {run['post_vs_health_throughput']:.2f}", file=sys.stderr)
+
+    last = next(r for r in reversed(runs) if r["code"] == "current")
+    results, ratio = last["results"], last["post_vs_health_throughput"]
+    post = results["POST /v1/generations"]
     report = {
         "benchmark": "api_bench", "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "concurrency": args.concurrency, "seconds": args.seconds, "results": results,
-        "post_vs_health_throughput": round(ratio, 3),
+        "post_vs_health_throughput": ratio,
         "targets": {"post_at_least_half_of_health": ratio >= 0.5, "post_p99_under_100ms": post["p99_ms"] < 100},
-        "credits_left": me["credits"],
+        "credits_left": last["credits_left"],
+        "runs": runs,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nAPI benchmark — {os.cpu_count()} cores, concurrency {args.concurrency}, {args.seconds:g}s per endpoint\n")
-    print("| endpoint | requests | errors | req/s | p50 ms | p99 ms | max ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in results.items():
-        print(f"| {name} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} | {r['p50_ms']} | {r['p99_ms']} "
-              f"| {r['max_ms']} |")
+    print("| round | code | endpoint | requests | errors | req/s | p50 ms | p99 ms | max ms | load 1m |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for run in runs:
+        for name, r in run["results"].items():
+            print(f"| {run['round']} | {run['code']} | {name} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} "
+                  f"| {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['load_1m']} |")
+    if args.baseline:
+        print("\n| code | POST/health per round | POST p99 ms per round |")
+        print("|---|---|---|")
+        for label in ("baseline", "current"):
+            mine = [r for r in runs if r["code"] == label]
+            ratios = " / ".join(f"{r['post_vs_health_throughput']:.2f}" for r in mine)
+            p99s = " / ".join(str(r["results"]["POST /v1/generations"]["p99_ms"]) for r in mine)
+            print(f"| {label} | {ratios} | {p99s} |")
     print(f"\nPOST/health throughput: {ratio:.2f} (target ≥ 0.5); POST p99 {post['p99_ms']} ms (target < 100 ms)")
     print(f"results: {out}")
     return 0

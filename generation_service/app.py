@@ -43,7 +43,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def open_repository(settings: Settings) -> Repository:
+# the API process of the process mode leaves WAL checkpoints to the background process (see
+# SqliteRepository): past this many pages (~80 MiB) it runs them itself
+API_CHECKPOINT_PAGES = 20_000
+
+
+def open_repository(settings: Settings, checkpoint_pages: int | None = None) -> Repository:
     if settings.api_store == "dynamodb":
         from generation_service.dynamodb_repository import DynamoRepository
 
@@ -51,7 +56,7 @@ def open_repository(settings: Settings) -> Repository:
                                 endpoint_url=settings.dynamodb_endpoint)
     from generation_service.sqlite_repository import SqliteRepository
 
-    return SqliteRepository(settings.api_dir / "imagify.db")
+    return SqliteRepository(settings.api_dir / "imagify.db", checkpoint_pages)
 
 
 def build_service(
@@ -69,7 +74,7 @@ def build_service(
     if mode == "process" and (adapter is not None or producer_factory is not None):
         raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")
 
-    repo = open_repository(settings)
+    repo = open_repository(settings, API_CHECKPOINT_PAGES if mode == "process" else None)
     config = ServiceConfig(
         token_ttl_s=settings.token_ttl_s, scrypt_n=settings.scrypt_n, signup_credits=settings.signup_credits,
         low_credits=settings.low_credits, image_backend=settings.image_backend, public_url=settings.api_public_url,

@@ -16,13 +16,13 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from generation_service.ids import random_id
 from generation_service.repository import Repository
-from ingestion.contract import validate_object
+from ingestion.contract import validate_fields
 from ingestion.producer import Producer
 
 log = logging.getLogger(__name__)
@@ -33,18 +33,20 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event(event_type: str, user_id: str, properties: dict[str, Any], session_id: str | None = None) -> dict[str, Any]:
+def event(event_type: str, user_id: str, properties: dict[str, Any], session_id: str | None = None,
+          occurred_at: str | None = None) -> dict[str, Any]:
+    """A contract-v1 record, validated; ``occurred_at`` (RFC 3339, UTC) defaults to now."""
     record = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": random_id(),
         "event_type": event_type,
         "schema_version": 1,
-        "occurred_at": now_iso(),
+        "occurred_at": occurred_at or now_iso(),
         "user_id": user_id,
         "session_id": session_id,
         "source": SOURCE,
         "properties": properties,
     }
-    validate_object(record)  # a bug here must fail loudly, not land in quarantine
+    validate_fields(record)  # a bug here must fail loudly, not land in quarantine
     return record
 
 
@@ -140,5 +142,10 @@ class OutboxRelay:
             self._wake.clear()
 
 
+# built once: ``json.dumps`` with options builds a new encoder on every call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """A record as the outbox and the stream carry it: compact JSON, UTF-8 kept as is."""
+    return _ENCODER.encode(record)

@@ -72,7 +72,7 @@ class GenerationFastPath:
         self.served += 1
         try:
             headers = self.rate_headers(f"user:{p.user_id}")
-            idem = self.svc.idem(p.user_id, idem_key, "POST", PATH, body.model_dump())
+            idem = None if idem_key is None else self.svc.idem(p.user_id, idem_key, "POST", PATH, body.model_dump())
             out = await self.svc.create_generation_async(p, body.prompt, body.model, body.n_images, body.size,
                                                          body.enhance_prompt, body.seed, idem)
             payload = schemas.GenerationOut.model_validate(out).model_dump_json().encode()

@@ -74,8 +74,16 @@ class TokenError(ValueError):
     pass
 
 
+VERIFIED_TOKENS_MAX = 10_000
+
+
 class TokenSigner:
-    """Compact JWS (HS256) access tokens: ``{"sub", "sid", "iat", "exp", "typ": "access"}``."""
+    """Compact JWS (HS256) access tokens: ``{"sub", "sid", "iat", "exp", "typ": "access"}``.
+
+    A token that verified once is remembered (up to ``VERIFIED_TOKENS_MAX``, then forgotten all at
+    once): a client sends the same token with every request for its 15 minutes, and its signature
+    and claims cannot change — only its expiry is checked again. (Revocation is the session's
+    business: :meth:`Service.authenticate` looks the session up on every request.)"""
 
     _HEADER = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
 
@@ -83,6 +91,7 @@ class TokenSigner:
         self._key = hashlib.sha256(("token:" + secret).encode()).digest()
         self._link_key = hashlib.sha256(("link:" + secret).encode()).digest()
         self.ttl_s = ttl_s
+        self._verified: dict[str, TokenClaims] = {}
 
     def issue(self, user_id: str, session_id: str, now: float | None = None) -> tuple[str, int]:
         iat = int(now if now is not None else time.time())
@@ -94,6 +103,17 @@ class TokenSigner:
         return f"{signing_input}.{sig}", exp
 
     def verify(self, token: str, now: float | None = None) -> TokenClaims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token, now)
+            if len(self._verified) >= VERIFIED_TOKENS_MAX:
+                self._verified.clear()
+            self._verified[token] = claims
+        elif claims.expires_at <= (now if now is not None else time.time()):
+            raise TokenError("token expired")
+        return claims
+
+    def _verify(self, token: str, now: float | None) -> TokenClaims:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != self._HEADER:
             raise TokenError("malformed token")

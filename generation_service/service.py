@@ -23,6 +23,7 @@ from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_T
 from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
 from generation_service.events import OutboxRelay, event, now_iso
 from generation_service.group_commit import GroupCommit
+from generation_service.ids import time_ordered_id
 from generation_service.notifications import NotificationHub
 from generation_service.object_store import ObjectStore
 from generation_service.rate_limit import RateDecision, RateLimiter
@@ -294,11 +295,12 @@ class Service:
             raise ApiError(422, "unknown_model", f"model {model!r} is not served here; choose one of {names}",
                            [{"field": "model"}]) from exc
         width, height, _ = catalog.SIZES[size]
+        created_at = now_iso()
         gen = Generation(
-            id=str(uuid.uuid4()), user_id=p.user_id, prompt=prompt, model_requested=model, model=info.id,
+            id=time_ordered_id(), user_id=p.user_id, prompt=prompt, model_requested=model, model=info.id,
             n_images=n_images, width=width, height=height, enhance_prompt=enhance_prompt,
             seed=seed if seed is not None else secrets.randbelow(2**31), status="queued",
-            credits=info.credits * n_images, cost_usd=round(info.cost_usd * n_images, 6), created_at=now_iso(),
+            credits=info.credits * n_images, cost_usd=round(info.cost_usd * n_images, 6), created_at=created_at,
         )
         body = self._generation_view(gen)
         low: list[int] = []
@@ -307,9 +309,9 @@ class Service:
             low.clear()
             evs = [event("generation_requested", p.user_id,
                          {"generation_id": gen.id, "prompt": prompt, "model_requested": model,
-                          "n_images": n_images, "model": info.id, "size": size}, p.session_id)]
+                          "n_images": n_images, "model": info.id, "size": size}, p.session_id, created_at)]
             if after < self.config.low_credits <= before:
-                evs.append(event("credits_low", p.user_id, {"balance": after}, p.session_id))
+                evs.append(event("credits_low", p.user_id, {"balance": after}, p.session_id, created_at))
                 low.append(after)
             return evs
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
+from generation_service.events import dumps
+from generation_service.ids import time_ordered_id
 from generation_service.repository import (
     EmailTaken,
     Events,
@@ -33,6 +34,10 @@ from generation_service.repository import (
 )
 
 OUTBOX_DELETE_CHUNK = 500
+# entry ids are time-ordered: a new one appends to the entry_id index (see generation_service.ids)
+_INSERT_LEDGER = ("INSERT INTO ledger (entry_id, user_id, kind, amount, balance_after, ref, created_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_INSERT_OUTBOX = "INSERT INTO outbox (record, partition_key) VALUES (?, ?)"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -74,9 +79,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+class _WriteFailed(Exception):
+    """A write of a batched accept failed after others of the batch were written."""
+
+
 class SqliteRepository(Repository):
-    def __init__(self, path: Path) -> None:
+    """``checkpoint_pages``: the WAL size (in pages) at which a commit of this process copies the WAL
+    back into the database (SQLite's ``wal_autocheckpoint``, default 1000). The API process of
+    ``imagify serve`` sets it high: its commits would otherwise run the checkpoint — page copies and
+    two fsyncs — on the event loop, stalling every request, while the background process, which
+    commits every few milliseconds too, runs it at the default threshold (a PASSIVE checkpoint does
+    not block writers). Past the high threshold (the background process is down) the API checkpoints
+    again, so the WAL stays bounded."""
+
+    def __init__(self, path: Path, checkpoint_pages: int | None = None) -> None:
         self.path = Path(path)
+        self.checkpoint_pages = checkpoint_pages
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -97,6 +115,8 @@ class SqliteRepository(Repository):
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute("PRAGMA foreign_keys=ON")
             c.execute("PRAGMA busy_timeout=30000")
+            if self.checkpoint_pages is not None:
+                c.execute(f"PRAGMA wal_autocheckpoint={int(self.checkpoint_pages)}")
             self._local.conn = c
             with self._all_lock:
                 self._all.append(c)
@@ -146,10 +166,10 @@ class SqliteRepository(Repository):
 
     @staticmethod
     def _emit(c: sqlite3.Connection, events: Events) -> None:
-        c.executemany(
-            "INSERT INTO outbox (record, partition_key) VALUES (?, ?)",
-            [(json.dumps(e, ensure_ascii=False, separators=(",", ":")), e["user_id"]) for e in events],
-        )
+        if len(events) == 1:  # the common case: one statement, no parameter list to build
+            c.execute(_INSERT_OUTBOX, (dumps(events[0]), events[0]["user_id"]))
+        elif events:
+            c.executemany(_INSERT_OUTBOX, [(dumps(e), e["user_id"]) for e in events])
 
     @staticmethod
     def _balance(c: sqlite3.Connection, user_id: str) -> int:
@@ -164,11 +184,7 @@ class SqliteRepository(Repository):
         after = before + amount
         if after < 0:
             raise InsufficientCredits(before, -amount)
-        c.execute(
-            "INSERT INTO ledger (entry_id, user_id, kind, amount, balance_after, ref, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), user_id, kind, amount, after, ref, at),
-        )
+        c.execute(_INSERT_LEDGER, (time_ordered_id(), user_id, kind, amount, after, ref, at))
         return before, after
 
     # -- users & sessions -------------------------------------------------------------------------
@@ -223,37 +239,74 @@ class SqliteRepository(Repository):
     # -- generations ------------------------------------------------------------------------------
     def accept_generation(self, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
         with self._tx() as c:
-            return self._accept(c, gen, events_for, idem)
+            before, after, events = self._accept_checks(c, gen, events_for, idem)
+            self._accept_writes(c, gen, idem, before, after, events)
+            return after
 
     def accept_many(
         self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
     ) -> list[int | Exception]:
-        """One transaction (one commit) for all; each accept in a savepoint of its own, so a refused
-        one (InsufficientCredits, idempotent replay...) leaves no trace and the others stand."""
-        results: list[int | Exception] = []
+        """One transaction (one commit) for all; a refused accept (InsufficientCredits, idempotent
+        replay...) leaves no trace and the others stand.
+
+        An accept is refused before its first write (the checks read, then build the events), so
+        the common case needs no savepoint. Should one of its writes fail, the whole transaction is
+        rolled back and the batch runs again with each accept in a savepoint of its own."""
+        try:
+            with self._tx() as c:
+                results: list[int | Exception] = []
+                for gen, events_for, idem in accepts:
+                    try:
+                        before, after, events = self._accept_checks(c, gen, events_for, idem)
+                    except Exception as exc:  # noqa: BLE001 - refused before any write: handed to its request
+                        results.append(exc)
+                        continue
+                    try:
+                        self._accept_writes(c, gen, idem, before, after, events)
+                    except Exception as exc:  # a write failed half-way: undo all, then one savepoint each
+                        raise _WriteFailed from exc
+                    results.append(after)
+                return results
+        except _WriteFailed:
+            pass
+        results = []
         with self._tx() as c:
             for gen, events_for, idem in accepts:
                 c.execute("SAVEPOINT accept")
                 try:
-                    results.append(self._accept(c, gen, events_for, idem))
+                    before, after, events = self._accept_checks(c, gen, events_for, idem)
+                    self._accept_writes(c, gen, idem, before, after, events)
+                    results.append(after)
                 except Exception as exc:  # noqa: BLE001 - handed to its own request
                     c.execute("ROLLBACK TO accept")
                     results.append(exc)
                 c.execute("RELEASE accept")
         return results
 
-    def _accept(self, c: sqlite3.Connection, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
+    def _accept_checks(
+        self, c: sqlite3.Connection, gen: Generation, events_for: EventsForBalance, idem: Idem | None
+    ) -> tuple[int, int, Events]:
+        """Reads only: the idempotency key, the balance; then the events. Raises to refuse."""
         self._check_idem(c, idem)
-        before, after = self._append(c, gen.user_id, "charge", -gen.credits, gen.id, gen.created_at)
+        before = self._balance(c, gen.user_id)
+        after = before - gen.credits
+        if after < 0:
+            raise InsufficientCredits(before, gen.credits)
+        return before, after, events_for(before, after)
+
+    def _accept_writes(
+        self, c: sqlite3.Connection, gen: Generation, idem: Idem | None, before: int, after: int, events: Events
+    ) -> None:
+        c.execute(_INSERT_LEDGER, (time_ordered_id(), gen.user_id, "charge", -gen.credits, after, gen.id,
+                                   gen.created_at))
         c.execute(
             "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
             "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
              gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
         )
-        self._emit(c, events_for(before, after))
+        self._emit(c, events)
         self._store_idem(c, idem)
-        return after
 
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         with self._tx() as c:

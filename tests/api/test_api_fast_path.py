@@ -148,3 +148,74 @@ def test_background_process_runs_generations_notifies_and_relays(api_env) -> Non
     assert types.count("generation_completed") == 2 and types.count("generation_requested") == 2
     assert types[:2] == ["user_signed_up", "user_logged_in"]
 
+
+
+def test_a_write_failing_half_way_through_a_batch_undoes_only_its_accept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Accepts of a batch share a transaction without savepoints; when one fails after its first
+    write (here its generation id is taken: the ledger row is written, the generation is not), the
+    transaction is rolled back and the batch runs again, each accept in its own savepoint."""
+    import sqlite3
+
+    from generation_service.sqlite_repository import SqliteRepository
+
+    repo = SqliteRepository(tmp_path / "db.sqlite")
+    uid = str(uuid.uuid4())
+    repo.create_user(User(uid, f"{uid}@example.com", "h", "u", AT), 10, [], None)
+    first, third = _gen(uid, 2), _gen(uid, 3)
+    clash = _gen(uid, 4)
+    clash.id = first.id
+
+    def events(g: Generation) -> Any:
+        return lambda b, a: [{"user_id": uid, "generation_id": g.id, "balance": a}]
+
+    results = repo.accept_many([(first, events(first), None), (clash, events(clash), None),
+                                (third, events(third), None)])
+    assert results[0] == 8 and results[2] == 5
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert repo.balance(uid) == 5 and repo.verify_ledger(uid)
+    assert [e.amount for e in repo.ledger(uid)] == [-3, -2, 10]  # no trace of the failed one
+    assert [r[1] for r in repo.outbox_fetch(10)] == [
+        f'{{"user_id":"{uid}","generation_id":"{first.id}","balance":8}}',
+        f'{{"user_id":"{uid}","generation_id":"{third.id}","balance":5}}',
+    ]
+    assert repo.get_generation(first.id).credits == 2  # type: ignore[union-attr]
+
+
+def test_ids_are_valid_uuids_and_the_time_ordered_ones_sort_by_time() -> None:
+    from generation_service.ids import random_id, time_ordered_id
+
+    randoms = [random_id() for _ in range(1000)]
+    assert all(uuid.UUID(r).version == 4 and str(uuid.UUID(r)) == r for r in randoms) and len(set(randoms)) == 1000
+    t = 1_764_000_000_000_000_000  # ns
+    ordered = [time_ordered_id(t + i * 1_000_000) for i in range(1000)]  # one per millisecond
+    assert all(uuid.UUID(o).version == 7 and uuid.UUID(o).variant == uuid.RFC_4122 for o in ordered)
+    assert ordered == sorted(ordered) and len(set(ordered)) == 1000
+    assert int(ordered[0].replace("-", "")[:12], 16) == t // 1_000_000  # the first 48 bits: Unix milliseconds
+    same_ms = {time_ordered_id(t) for _ in range(1000)}
+    assert len(same_ms) == 1000  # random bits keep ids of the same millisecond apart
+
+
+def test_a_remembered_token_still_expires_and_forgeries_are_still_refused() -> None:
+    from generation_service import security
+    from generation_service.security import TokenError, TokenSigner
+
+    signer = TokenSigner("s3cret", ttl_s=900)
+    token, _ = signer.issue("u1", "s1", now=1000.0)
+    assert signer.verify(token, now=1001.0).session_id == "s1"  # verified, remembered
+    assert signer.verify(token, now=1002.0).session_id == "s1"  # from memory
+    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), token + "x", token.replace(".", "", 1)):
+        try:
+            signer.verify(bad, now=1002.0)
+        except TokenError:
+            pass
+        else:
+            raise AssertionError(f"accepted {bad!r}")
+    try:
+        signer.verify(token, now=1900.0)
+    except TokenError as err:
+        assert "expired" in str(err)
+    else:
+        raise AssertionError("a remembered token outlived its expiry")
+    for i in range(security.VERIFIED_TOKENS_MAX + 5):  # memory is bounded
+        signer.verify(signer.issue(f"u{i}", "s", now=1000.0)[0], now=1001.0)
+    assert len(signer._verified) <= security.VERIFIED_TOKENS_MAX
