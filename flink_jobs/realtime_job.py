@@ -18,24 +18,14 @@ window exactly once.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
+from flink_jobs import job_control
+
 log = logging.getLogger("imagify.realtime")
-
-
-def latest_restore_point(state_dir: Path) -> Path | None:
-    """The newest completed savepoint or retained checkpoint (a directory with ``_metadata``)."""
-    candidates: list[tuple[float, Path]] = []
-    for base in (state_dir / "savepoints", state_dir / "checkpoints"):
-        if base.is_dir():
-            candidates += [(meta.stat().st_mtime, meta.parent) for meta in base.glob("**/_metadata")]
-    return max(candidates)[1] if candidates else None
 
 
 STATE_BACKENDS = ("rocksdb", "hashmap")
@@ -106,7 +96,6 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
 
 def run(args: argparse.Namespace) -> int:
     from pyflink.datastream import StreamExecutionEnvironment
-    from pyflink.java_gateway import get_gateway
     from pyflink.table import StreamTableEnvironment
 
     from flink_jobs import realtime_sinks, realtime_transform, sources, transform
@@ -116,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     control = Path(args.control).resolve()
     control.mkdir(parents=True, exist_ok=True)
     (control / "stop").unlink(missing_ok=True)
-    restore = None if args.fresh else latest_restore_point(state_dir)
+    restore = None if args.fresh else job_control.latest_restore_point(state_dir)
 
     env = StreamExecutionEnvironment.get_execution_environment(build_config(state_dir, restore, args))
     t_env = StreamTableEnvironment.create(env)
@@ -140,55 +129,13 @@ def run(args: argparse.Namespace) -> int:
     stmts.attach_as_datastream()
     client = env.execute_async("imagify-realtime")
     job_id = str(client.get_job_id())
-    _write_json(
+    job_control.write_json(
         control / "job.json",
         {"job_id": job_id, "pid": os.getpid(), "restored_from": str(restore) if restore else None},
     )
     log.info("realtime job running job_id=%s restored_from=%s start_ms=%s", job_id, restore, args.start_ms)
 
-    stop_requested = False
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    parent = os.getppid()
-
-    while True:
-        time.sleep(0.2)
-        try:
-            status = str(client.get_job_status().result())
-        except Exception:  # noqa: BLE001 — the mini-cluster shuts down when the job fails
-            status = "FAILED"
-        if status in ("FAILED", "CANCELED", "FINISHED"):
-            msg = f"realtime job ended unexpectedly with status {status}; see the JVM logs"
-            _write_json(control / "result.json", {"ok": False, "error": msg, "job_id": job_id})
-            log.error(msg)
-            return 1
-        if stop_requested or (control / "stop").exists() or os.getppid() != parent:
-            break
-
-    gw = get_gateway()
-    fmt = gw.jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
-    savepoint_dir = f"file://{state_dir / 'savepoints'}"
-    log.info("stopping with a savepoint into %s", savepoint_dir)
-    try:
-        # no drain: open windows stay in the savepoint and continue when the job resumes
-        savepoint = client._j_job_client.stopWithSavepoint(False, savepoint_dir, fmt).get()
-    except Exception as exc:  # noqa: BLE001 — report any JVM error to the launcher
-        _write_json(control / "result.json", {"ok": False, "error": f"stop-with-savepoint failed: {exc}"})
-        return 1
-    _write_json(control / "result.json", {"ok": True, "job_id": job_id, "savepoint": str(savepoint)})
-    log.info("stopped; savepoint %s", savepoint)
-    return 0
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
-    os.replace(tmp, path)
+    return job_control.supervise(client, job_id, control, state_dir / "savepoints", "realtime", log)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -228,7 +228,7 @@ def land(
     old_int = signal.signal(signal.SIGINT, _on_sigint)
     old_term = signal.signal(signal.SIGTERM, _on_sigint)
     try:
-        job = _wait_for_job(control, proc, job_log)
+        job = wait_for_job(control, proc, job_log)
         result.restored_from = job.get("restored_from")
         t_running = time.monotonic()
         if progress:
@@ -238,7 +238,7 @@ def land(
         job_id, checkpoints, swept = str(job.get("job_id", "")), set(), False
         while True:
             if proc.poll() is not None:
-                raise LandingError(_failure_message(control, job_log))
+                raise LandingError(failure_message(control, job_log))
             if stop_requested:
                 break
             if not swept and job_id:
@@ -272,7 +272,7 @@ def land(
         rc = proc.wait(timeout=300)
         res = _read_json(control / "result.json")
         if rc != 0 or not res.get("ok"):
-            raise LandingError(_failure_message(control, job_log))
+            raise LandingError(failure_message(control, job_log))
         result.savepoint = res.get("savepoint")
     finally:
         signal.signal(signal.SIGINT, old_int)
@@ -291,19 +291,23 @@ def land(
         result.processing_seconds = (max(ends) - min(ends)).total_seconds() + 1.0
     result.segments = len(set(landed) - {n for n, c in already.items() if landed.get(n) == c})
     result.seconds_total = time.monotonic() - t0
-    _prune_old_checkpoints(settings.flink_dir, result.savepoint)
+    prune_old_checkpoints(settings.flink_dir, result.savepoint)
     return result
 
 
-def _wait_for_job(control: Path, proc: subprocess.Popen, job_log: Path, timeout_s: float = 180) -> dict:
+def wait_for_job(
+    control: Path, proc: subprocess.Popen, job_log: Path, name: str = "landing",
+    error: type[Exception] = LandingError, timeout_s: float = 180,
+) -> dict:  # fmt: skip
+    """The job's ``job.json`` once it runs (shared by ``imagify land`` and ``imagify realtime``)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if (control / "job.json").exists():
             return _read_json(control / "job.json")
         if proc.poll() is not None:
-            raise LandingError(_failure_message(control, job_log))
+            raise error(failure_message(control, job_log, name))
         time.sleep(0.2)
-    raise LandingError(f"the landing job did not start within {timeout_s:.0f}s; see {job_log}")
+    raise error(f"the {name} job did not start within {timeout_s:.0f}s; see {job_log}")
 
 
 def _read_json(path: Path) -> dict:
@@ -313,20 +317,21 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _failure_message(control: Path, job_log: Path) -> str:
+def failure_message(control: Path, job_log: Path, name: str = "landing") -> str:
+    """What the job reported in ``result.json`` and the last lines of its log."""
     res = _read_json(control / "result.json")
     tail = ""
     if job_log.exists():
         lines = job_log.read_text(errors="replace").splitlines()
         tail = "\n".join(lines[-15:])
     return (
-        f"landing job failed: {res.get('error', 'process exited')}\n"
+        f"{name} job failed: {res.get('error', 'process exited')}\n"
         f"--- last lines of {job_log} ---\n{tail}\n"
         f"(JVM logs: {job_log.parent})"
     )
 
 
-def _prune_old_checkpoints(flink_dir: Path, keep_savepoint: str | None) -> None:
+def prune_old_checkpoints(flink_dir: Path, keep_savepoint: str | None) -> None:
     """Keep the newest savepoint; drop older savepoints and checkpoints of finished jobs."""
     import shutil
 

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from flink_jobs.landing_job import latest_restore_point
+from flink_jobs.job_control import latest_restore_point
 from imagify.landing import AuditReader, pending_lake_files
 
 

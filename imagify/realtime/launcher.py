@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flink_jobs.realtime_job import latest_restore_point
+from flink_jobs.job_control import latest_restore_point
 from imagify.config import REPO_ROOT, Settings
-from imagify.landing import _flink_env, _flink_python, _read_json
+from imagify.landing import _flink_env, _flink_python, _read_json, failure_message, prune_old_checkpoints, wait_for_job
 from imagify.notify import notifier_from_settings
 from imagify.realtime import store
 from imagify.realtime.alerts import AlertEngine, Transition, load_rules
@@ -160,7 +160,7 @@ def run(
     old_int = signal.signal(signal.SIGINT, _on_signal)
     old_term = signal.signal(signal.SIGTERM, _on_signal)
     try:
-        job = _wait_for_job(control, proc, job_log)
+        job = wait_for_job(control, proc, job_log, "realtime", RealtimeError)
         result.restored_from = job.get("restored_from")
         t_running = time.monotonic()
         if progress:
@@ -170,7 +170,7 @@ def run(
         last_progress, last_done, last_print, all_read_at = time.monotonic(), -1, 0.0, None
         while True:
             if proc.poll() is not None:
-                raise RealtimeError(_failure_message(control, job_log))
+                raise RealtimeError(failure_message(control, job_log, "realtime"))
             polled = tailer.poll()
             if on_poll is not None:
                 on_poll(polled)
@@ -208,7 +208,7 @@ def run(
         rc = proc.wait(timeout=300)
         res = _read_json(control / "result.json")
         if rc != 0 or not res.get("ok"):
-            raise RealtimeError(_failure_message(control, job_log))
+            raise RealtimeError(failure_message(control, job_log, "realtime"))
         result.savepoint = res.get("savepoint")
         tailer.poll()  # the job is stopped: everything it committed is visible now
         result.transitions += engine.evaluate(settled=True)
@@ -228,42 +228,5 @@ def run(
     result.windows = con.execute("SELECT COUNT(*) FROM minute").fetchone()[0]
     result.seconds_total = time.monotonic() - t0
     con.close()
-    _prune(state, result.savepoint)
+    prune_old_checkpoints(state, result.savepoint)
     return result
-
-
-def _wait_for_job(control: Path, proc: subprocess.Popen, job_log: Path, timeout_s: float = 180) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (control / "job.json").exists():
-            return _read_json(control / "job.json")
-        if proc.poll() is not None:
-            raise RealtimeError(_failure_message(control, job_log))
-        time.sleep(0.2)
-    raise RealtimeError(f"the realtime job did not start within {timeout_s:.0f}s; see {job_log}")
-
-
-def _failure_message(control: Path, job_log: Path) -> str:
-    res = _read_json(control / "result.json")
-    tail = ""
-    if job_log.exists():
-        tail = "\n".join(job_log.read_text(errors="replace").splitlines()[-15:])
-    return (
-        f"realtime job failed: {res.get('error', 'process exited')}\n"
-        f"--- last lines of {job_log} ---\n{tail}\n(JVM logs: {job_log.parent})"
-    )
-
-
-def _prune(state: Path, keep_savepoint: str | None) -> None:
-    """Keep the newest savepoint; drop older savepoints and the checkpoints of the stopped job."""
-    import shutil
-
-    if not keep_savepoint:
-        return
-    keep = Path(keep_savepoint.removeprefix("file:")).resolve()
-    for sub in ("savepoints", "checkpoints"):
-        base = state / sub
-        if base.is_dir():
-            for p in base.iterdir():
-                if p.resolve() != keep:
-                    shutil.rmtree(p, ignore_errors=True)

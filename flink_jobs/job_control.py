@@ -1,0 +1,94 @@
+"""What every local Flink job of ours does around its pipeline: find the state to resume from, report
+to its launcher through a control directory, and stop with a savepoint on request.
+
+The launcher (``imagify land``, ``imagify realtime``) and the job talk through files in the control
+directory: the job writes ``job.json`` when it runs and ``result.json`` when it ends; the launcher
+asks it to stop by creating ``stop`` (or by SIGTERM/SIGINT, or by dying).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+
+def latest_restore_point(state_dir: Path) -> Path | None:
+    """The newest completed savepoint or retained checkpoint (a directory with a non-empty ``_metadata``).
+
+    Checkpoints are retained on cancellation and survive a SIGKILL of the whole process group (JVM
+    included): the restarted job resumes from the last checkpoint that completed. Lake files the
+    killed job wrote after it are left hidden, never committed; ``imagify land`` sweeps them away.
+    """
+    candidates: list[tuple[float, Path]] = []
+    for base in (state_dir / "savepoints", state_dir / "checkpoints"):
+        if not base.is_dir():
+            continue
+        for meta in base.glob("**/_metadata"):
+            try:
+                st = meta.stat()
+            except FileNotFoundError:  # pruned meanwhile
+                continue
+            if st.st_size > 0:  # a JVM killed while writing it can leave an empty file
+                candidates.append((st.st_mtime, meta.parent))
+    if not candidates:
+        return None
+    return max(candidates)[1]
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Replace ``path`` atomically (the launcher polls it)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    os.replace(tmp, path)
+
+
+def supervise(client: Any, job_id: str, control: Path, savepoint_dir: Path, name: str, log: logging.Logger) -> int:
+    """Wait until the launcher asks the job to stop, then stop it with a savepoint; 0 if it stopped cleanly.
+
+    A job that ends by itself (failed, cancelled, finished) is an error for a streaming job: reported
+    in ``result.json`` and as exit status 1. The savepoint is taken without draining, so open windows
+    and dedup state continue when the job resumes from it.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    stop_requested = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    parent = os.getppid()
+
+    while True:
+        time.sleep(0.2)
+        try:
+            status = str(client.get_job_status().result())
+        except Exception:  # noqa: BLE001 — the mini-cluster shuts down when the job fails
+            status = "FAILED"
+        if status in ("FAILED", "CANCELED", "FINISHED"):
+            msg = f"{name} job ended unexpectedly with status {status}; see pyflink's log/ folder"
+            write_json(control / "result.json", {"ok": False, "error": msg, "job_id": job_id})
+            log.error(msg)
+            return 1
+        if stop_requested or (control / "stop").exists() or os.getppid() != parent:
+            break
+
+    # PyFlink 2.3's JobClient.stop_with_savepoint lacks the format argument: call the Java client
+    fmt = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    target = f"file://{savepoint_dir}"
+    log.info("stopping with a savepoint into %s", target)
+    try:
+        savepoint = client._j_job_client.stopWithSavepoint(False, target, fmt).get()
+    except Exception as exc:  # noqa: BLE001 — report any JVM error to the launcher
+        write_json(control / "result.json", {"ok": False, "error": f"stop-with-savepoint failed: {exc}"})
+        return 1
+    write_json(control / "result.json", {"ok": True, "job_id": job_id, "savepoint": str(savepoint)})
+    log.info("stopped; savepoint %s", savepoint)
+    return 0
