@@ -38,13 +38,10 @@ if str(REPO) not in sys.path:
 
 from benchmarks import workload as wl  # noqa: E402
 from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
+from benchmarks.workload import BenchmarkError  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 
 IMAGIFY = Path(sys.executable).parent / "imagify"
-
-
-class BenchmarkError(RuntimeError):
-    pass
 
 
 def percentile(xs: list[float], q: float) -> float:

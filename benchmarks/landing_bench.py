@@ -35,12 +35,9 @@ if str(REPO) not in sys.path:
 
 from benchmarks import workload as wl  # noqa: E402
 from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
+from benchmarks.workload import BenchmarkError  # noqa: E402
 from imagify import config  # noqa: E402
 from imagify.landing import land  # noqa: E402
-
-
-class BenchmarkError(RuntimeError):
-    pass
 
 
 @contextlib.contextmanager

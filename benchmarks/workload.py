@@ -33,6 +33,10 @@ MAX_BASE = 1_100_000  # larger inputs are copies of a base of at most this many 
 _ID_KEY = '"event_id": "'
 
 
+class BenchmarkError(RuntimeError):
+    """A benchmark whose output is wrong (or that could not run): its figures must not be reported."""
+
+
 @dataclass(frozen=True)
 class Workload:
     path: Path  # JSON Lines, one record per line

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboards.quicksight.compiler import DATA_SET_OWNER_ACTIONS
+
 ACCOUNT_PLACEHOLDER = "111122223333"
 DATA_SOURCE_PLACEHOLDER = "arn:aws:quicksight:ap-southeast-1:111122223333:datasource/imagify-athena"
 DATABASE = "imagify_lake"
@@ -175,18 +177,7 @@ def dataset_definitions(
             req["Permissions"] = [
                 {
                     "Principal": owner_arn,
-                    "Actions": [
-                        "quicksight:DescribeDataSet",
-                        "quicksight:DescribeDataSetPermissions",
-                        "quicksight:PassDataSet",
-                        "quicksight:DescribeIngestion",
-                        "quicksight:ListIngestions",
-                        "quicksight:UpdateDataSet",
-                        "quicksight:DeleteDataSet",
-                        "quicksight:CreateIngestion",
-                        "quicksight:CancelIngestion",
-                        "quicksight:UpdateDataSetPermissions",
-                    ],
+                    "Actions": list(DATA_SET_OWNER_ACTIONS),
                 }  # fmt: skip
             ]
         out.append(req)
