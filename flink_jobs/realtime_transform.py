@@ -197,13 +197,8 @@ def _dt(col: str) -> str:
 def inserts(options: RealtimeOptions) -> list[str]:
     done = "event_type = 'generation_completed'"
     failed = "event_type = 'generation_failed'"
-    minute = f"""
-INSERT INTO {rs.MINUTE_TABLE}
-SELECT window_start, window_end,
-  COUNT(*) AS events,
-  COUNT(DISTINCT user_id) AS active_users,
-  COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'user_signed_up') AS signups,
-  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
+    # the generation columns of the whole minute and of each model's minute
+    generations = f"""  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
   COUNT(*) FILTER (WHERE {done}) AS generations_completed,
   COUNT(*) FILTER (WHERE {failed}) AS generations_failed,
   CAST(COUNT(*) FILTER (WHERE {failed}) AS DOUBLE)
@@ -211,7 +206,14 @@ SELECT window_start, window_end,
   PERCENTILE(latency_ms, 0.5) FILTER (WHERE {done}) AS p50_latency_ms,
   PERCENTILE(latency_ms, 0.95) FILTER (WHERE {done}) AS p95_latency_ms,
   COALESCE(SUM(n_images) FILTER (WHERE {done}), 0) AS images,
-  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,
+  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,"""
+    minute = f"""
+INSERT INTO {rs.MINUTE_TABLE}
+SELECT window_start, window_end,
+  COUNT(*) AS events,
+  COUNT(DISTINCT user_id) AS active_users,
+  COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'user_signed_up') AS signups,
+{generations}
   COUNT(*) FILTER (WHERE event_type = 'payment_succeeded') AS payments,
   COUNT(*) FILTER (WHERE event_type = 'payment_failed') AS payments_failed,
   COALESCE(SUM(amount_vnd) FILTER (WHERE event_type = 'payment_succeeded'), 0) AS revenue_vnd,
@@ -223,15 +225,7 @@ GROUP BY window_start, window_end"""
     model_minute = f"""
 INSERT INTO {rs.MODEL_MINUTE_TABLE}
 SELECT window_start, window_end, model,
-  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
-  COUNT(*) FILTER (WHERE {done}) AS generations_completed,
-  COUNT(*) FILTER (WHERE {failed}) AS generations_failed,
-  CAST(COUNT(*) FILTER (WHERE {failed}) AS DOUBLE)
-    / NULLIF(COUNT(*) FILTER (WHERE {done} OR {failed}), 0) AS failure_rate,
-  PERCENTILE(latency_ms, 0.5) FILTER (WHERE {done}) AS p50_latency_ms,
-  PERCENTILE(latency_ms, 0.95) FILTER (WHERE {done}) AS p95_latency_ms,
-  COALESCE(SUM(n_images) FILTER (WHERE {done}), 0) AS images,
-  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,
+{generations}
   CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at,
   {_dt("window_start")} AS dt
 FROM TABLE(TUMBLE(TABLE rt_ontime, DESCRIPTOR(et), INTERVAL '1' MINUTE))
