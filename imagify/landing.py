@@ -268,21 +268,11 @@ def land(
             time.sleep(0.25)
         if not until_idle:
             result.seconds_running = time.monotonic() - t_running
-        (control / "stop").touch()
-        rc = proc.wait(timeout=300)
-        res = _read_json(control / "result.json")
-        if rc != 0 or not res.get("ok"):
-            raise LandingError(failure_message(control, job_log))
-        result.savepoint = res.get("savepoint")
+        result.savepoint = stop_job(control, proc, job_log)
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-        if proc.poll() is None:
-            (control / "stop").touch()
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        ensure_stopped(control, proc)
     landed = audit.refresh()
     result.records = sum(landed.values()) - sum(already.values())
     if audit.windows:
@@ -308,6 +298,28 @@ def wait_for_job(
             raise error(failure_message(control, job_log, name))
         time.sleep(0.2)
     raise error(f"the {name} job did not start within {timeout_s:.0f}s; see {job_log}")
+
+
+def stop_job(
+    control: Path, proc: subprocess.Popen, job_log: Path, name: str = "landing", error: type[Exception] = LandingError
+) -> str | None:
+    """Ask the job to stop with a savepoint and wait for it; the savepoint's path."""
+    (control / "stop").touch()
+    rc = proc.wait(timeout=300)
+    res = _read_json(control / "result.json")
+    if rc != 0 or not res.get("ok"):
+        raise error(failure_message(control, job_log, name))
+    return res.get("savepoint")
+
+
+def ensure_stopped(control: Path, proc: subprocess.Popen) -> None:
+    """After an error or Ctrl-C: ask the job to stop (savepoint), then kill its process group if it hangs."""
+    if proc.poll() is None:
+        (control / "stop").touch()
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _read_json(path: Path) -> dict:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,16 @@ from pathlib import Path
 
 from flink_jobs.job_control import latest_restore_point
 from imagify.config import REPO_ROOT, Settings
-from imagify.landing import _flink_env, _flink_python, _read_json, failure_message, prune_old_checkpoints, wait_for_job
+from imagify.landing import (
+    _flink_env,
+    _flink_python,
+    _read_json,
+    ensure_stopped,
+    failure_message,
+    prune_old_checkpoints,
+    stop_job,
+    wait_for_job,
+)
 from imagify.notify import notifier_from_settings
 from imagify.realtime import store
 from imagify.realtime.alerts import AlertEngine, Transition, load_rules
@@ -204,23 +212,13 @@ def run(
             time.sleep(settings.realtime_poll_s)
         if not until_idle:
             result.seconds_running = time.monotonic() - t_running
-        (control / "stop").touch()
-        rc = proc.wait(timeout=300)
-        res = _read_json(control / "result.json")
-        if rc != 0 or not res.get("ok"):
-            raise RealtimeError(failure_message(control, job_log, "realtime"))
-        result.savepoint = res.get("savepoint")
+        result.savepoint = stop_job(control, proc, job_log, "realtime", RealtimeError)
         tailer.poll()  # the job is stopped: everything it committed is visible now
         result.transitions += engine.evaluate(settled=True)
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-        if proc.poll() is None:
-            (control / "stop").touch()
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        ensure_stopped(control, proc)
         if server is not None:
             server.shutdown()
     read = store.records_by_segment(con)
