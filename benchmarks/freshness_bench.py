@@ -190,7 +190,10 @@ def bench(work: Path, rate: float, seconds: float, marts: bool, drain_timeout_s:
     load = wl.make(work / "input", records)
     home = work / "freshness-home"
     shutil.rmtree(home, ignore_errors=True)
-    env = {**os.environ, "IMAGIFY_HOME": str(home)}
+    # The day-over-day volume check guards real traffic. The benchmark publishes 30 simulated days in two
+    # minutes: the business days are not a traffic curve (a day can be empty) and would fail it, stopping
+    # the build loop.
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_MAX_VOLUME_DROP": "1.0"}
     env.pop("DAGSTER_HOME", None)
     stream_dir = home / "stream" / "events"
     SegmentLogProducer(stream_dir).close()  # create the stream before the job watches it

@@ -31,7 +31,7 @@ def test_bench_quick_runs_every_stage_and_writes_the_table(tmp_path: Path) -> No
     for f in report["figures"]:
         figures[f["stage"]].append(f)
         assert f["runs"] >= 1 and f["median"] == f["median"] and f["median"] > 0, f  # no NaN, no zero
-    assert {"publish", "landing", "freshness", "build"} <= set(figures)
+    assert {"publish", "landing", "freshness", "build", "scale", "api", "producer"} <= set(figures)
     assert not [k for k, v in report["skipped"].items() if v.startswith("FAILED")], report["skipped"]
     landing = report["details"]["landing"]
     assert landing["runs"][0]["records"] == landing["records"] > 10_000

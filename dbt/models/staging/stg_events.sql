@@ -23,8 +23,11 @@
 with landed as (
     select * from {{ source('lake', 'events') }}
     {% if is_incremental() and watermark is not none %}
-    -- literal bounds so that both engines prune landing partitions (dt) instead of scanning the lake
+    -- literal bounds so that both engines prune landing partitions (dt, then hr: an hourly build reads
+    -- the look-back hours, not the whole day so far) instead of scanning the lake; the partitions are
+    -- those of landed_at, so these bounds drop no row that the landed_at bound keeps
     where dt >= '{{ watermark[:10] }}'
+      and (dt > '{{ watermark[:10] }}' or hr >= '{{ watermark[11:13] }}')
       and landed_at > cast('{{ watermark }}' as timestamp)
     {% endif %}
 ),
