@@ -273,6 +273,9 @@ def bench(work: Path, rate: float, seconds: float, marts: bool, drain_timeout_s:
         result["builds"] = builder.builds
         lake_ids = set(watcher.visible)
         result["landed_not_in_marts"] = len([e for e in first_put if e in lake_ids and e not in builder.visible])
+    lost = {k: result.get(k, 0) for k in ("not_in_lake", "landed_not_in_marts") if result.get(k, 0)}
+    if lost:  # a latency of the events that arrived says nothing if some never did; keep the home to look
+        raise BenchmarkError(f"published events went missing: {lost} of {len(first_put):,} (home {home})")
     shutil.rmtree(home, ignore_errors=True)
     return result
 
