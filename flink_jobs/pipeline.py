@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from ingestion import lake
+
 
 def lake_paths(lake_root: str) -> dict[str, str]:
     """events/, quarantine/, _landing_audit/ under a local directory or an ``s3://`` prefix."""
-    root = lake_root.rstrip("/")
-    return {"events": f"{root}/events", "quarantine": f"{root}/quarantine", "audit": f"{root}/_landing_audit"}
+    return {
+        "events": lake.table_path(lake_root, lake.EVENTS),
+        "quarantine": lake.table_path(lake_root, lake.QUARANTINE),
+        "audit": lake.table_path(lake_root, lake.AUDIT),
+    }
 
 
 def create_tables(  # type: ignore[no-untyped-def]
@@ -19,8 +24,8 @@ def create_tables(  # type: ignore[no-untyped-def]
 
     paths = lake_paths(lake_root)
     t_env.execute_sql(source_ddl)
-    t_env.execute_sql(sinks.events_sink(paths["events"], commit, roll_ms))
-    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"], commit, roll_ms))
+    t_env.execute_sql(sinks.events_sink(paths["events"]))
+    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"]))
     t_env.execute_sql(sinks.audit_sink(paths["audit"], commit, roll_ms))
     transform.register(t_env, udf)
 

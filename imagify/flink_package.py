@@ -5,7 +5,7 @@ Layout of the zip (deterministic: sorted entries, fixed timestamps; its name car
     main.py                        entry point (run option ``python``): runs flink_jobs.managed_app
     application_properties.json    the runtime property groups (the same ones `imagify deploy` gives the service)
     python/flink_jobs/*.py         the landing job: sources, sinks, transform, pipeline, managed_app
-    python/ingestion/*.py          the event contract (stdlib only) used by the validation UDTF
+    python/ingestion/*.py          the event contract and the lake layout (stdlib only)
     lib/<connector>.jar            the declared connector jar(s) (run option ``jarfile``)
     CONNECTORS.txt                 which jars, versions and SHA-256 went in
 
@@ -61,7 +61,7 @@ CONNECTORS: tuple[Connector, ...] = (
 
 PYTHON_SOURCES = {
     "flink_jobs": ["__init__.py", "sources.py", "sinks.py", "transform.py", "pipeline.py", "managed_app.py"],
-    "ingestion": ["__init__.py", "contract.py"],
+    "ingestion": ["__init__.py", "contract.py", "lake.py"],
 }
 
 MAIN_PY = '''"""Managed Service for Apache Flink entry point (run option `python`): the Imagify landing job."""

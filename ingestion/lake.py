@@ -1,0 +1,471 @@
+"""The lake layout: the one module that knows where landed data lives and how it is stored.
+
+Every reader and writer of the lake goes through here: the Flink sinks (table columns, file format
+options, partition commit), dbt's lake views (the glob of committed files), Dagster's lake scan and
+pending-build logic, replay, the privacy rewrites (``imagify forget``, prompt expiry), the real-time
+store, the benchmarks and the tests. Change the layout or the format here, and only here.
+
+Layout (a local directory or an ``s3://bucket/prefix``)::
+
+    <lake>/events/dt=YYYY-MM-DD/hr=HH/part-<uuid>-<subtask>-<n>   valid, deduplicated events
+    <lake>/quarantine/dt=YYYY-MM-DD/hr=HH/part-...                 rejected records with reasons
+    <lake>/<table>/dt=.../hr=.../_SUCCESS                           the partition has committed files
+    <lake>/_landing_audit/part-...                                  records read per segment and second
+    <lake>/realtime/<table>/dt=.../[hr=.../]part-...                the real-time job's windows
+
+``dt``/``hr`` are the UTC date and hour of *landing*. A data file is visible (committed) when its
+name starts with neither ``.`` (the Flink file sink's in-progress files) nor ``_`` (markers).
+
+Format: events and quarantine are Parquet, zstd-compressed (:data:`FORMAT`), rolled on every
+checkpoint (a bulk format: at most one file per partition per checkpoint per writer). A lake landed
+by a version before Parquet holds JSON Lines files under the same names: the readers here accept
+both (told apart by the Parquet magic bytes), and :func:`migrate` rewrites them as Parquet in place
+(``imagify lake migrate``: atomic per file, resumable).
+
+Stdlib only at import: the Flink jobs (``.venv-flink``) use the layout and the sink options; the
+readers and writers import DuckDB (``.venv``) when called.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+EVENTS = "events"
+QUARANTINE = "quarantine"
+AUDIT = "_landing_audit"
+REALTIME = "realtime"
+LANDED_TABLES = (EVENTS, QUARANTINE)
+
+SUCCESS_FILE = "_SUCCESS"
+PARQUET_MAGIC = b"PAR1"
+FORMAT = "parquet"
+COMPRESSION = "zstd"
+PARTITION_KEYS = ("dt", "hr")
+
+# Columns of the landed tables: (name, Flink SQL type, DuckDB type, Glue/Hive type). The partition
+# columns dt/hr (strings) come from the directory names.
+COLUMNS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    EVENTS: (
+        ("event_id", "STRING", "VARCHAR", "string"),
+        ("event_type", "STRING", "VARCHAR", "string"),
+        ("schema_version", "INT", "INTEGER", "int"),
+        ("occurred_at", "TIMESTAMP(3)", "TIMESTAMP_MS", "timestamp"),
+        ("user_id", "STRING", "VARCHAR", "string"),
+        ("session_id", "STRING", "VARCHAR", "string"),
+        ("source", "STRING", "VARCHAR", "string"),
+        ("properties", "STRING", "VARCHAR", "string"),  # the event's properties object, as JSON text
+        ("landed_at", "TIMESTAMP(3)", "TIMESTAMP_MS", "timestamp"),
+        ("segment", "STRING", "VARCHAR", "string"),
+    ),
+    QUARANTINE: (
+        ("payload", "STRING", "VARCHAR", "string"),  # the record as received (invalid bytes as \\xNN)
+        ("reason", "STRING", "VARCHAR", "string"),
+        ("detail", "STRING", "VARCHAR", "string"),
+        ("segment", "STRING", "VARCHAR", "string"),
+        ("landed_at", "TIMESTAMP(3)", "TIMESTAMP_MS", "timestamp"),
+        ("record_key", "STRING", "VARCHAR", "string"),  # sha256 of the raw bytes
+    ),
+    AUDIT: (
+        ("segment", "STRING", "VARCHAR", "string"),
+        ("records", "BIGINT", "BIGINT", "bigint"),
+        ("window_end", "TIMESTAMP(3)", "TIMESTAMP_MS", "timestamp"),
+    ),
+}
+
+PARTITION_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+HOUR_DIR = re.compile(r"^hr=(\d{2})$")
+
+
+class LakeError(RuntimeError):
+    """A lake file that cannot be read or rewritten (the message names the file)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# paths and partitions
+# ------------------------------------------------------------------------------------------------
+def table_path(lake_root: str | Path, table: str) -> str:
+    """``<lake>/<table>`` for a local directory or an ``s3://`` prefix (as a string)."""
+    return f"{str(lake_root).rstrip('/')}/{table}"
+
+
+def table_dir(lake_dir: Path, table: str) -> Path:
+    return Path(lake_dir) / table
+
+
+def partition_values(landed_at: datetime) -> tuple[str, str]:
+    """(dt, hr) of a landing time (naive UTC or aware)."""
+    return landed_at.strftime("%Y-%m-%d"), landed_at.strftime("%H")
+
+
+def partition_dir(lake_dir: Path, table: str, dt: str, hr: str) -> Path:
+    return Path(lake_dir) / table / f"dt={dt}" / f"hr={hr}"
+
+
+def partition_of(path: Path) -> tuple[str | None, str | None]:
+    """(dt, hr) of a file or directory inside a partition (None where the path has no such level)."""
+    dt = hr = None
+    for p in (path, *path.parents):
+        if hr is None and (m := HOUR_DIR.match(p.name)):
+            hr = m.group(1)
+        elif m := PARTITION_DIR.match(p.name):
+            dt = m.group(1)
+            break
+    return dt, hr
+
+
+def is_visible(name: str) -> bool:
+    """A committed data file's name: not in progress (``.``-prefixed) and not a marker (``_``)."""
+    return not name.startswith((".", "_"))
+
+
+def is_in_progress(name: str) -> bool:
+    return name.startswith(".")
+
+
+def visible_glob(lake_dir: str | Path, table: str) -> str:
+    """Glob of the committed data files of a partitioned table (DuckDB / dbt lake views)."""
+    return f"{str(lake_dir).rstrip('/')}/{table}/dt=*/hr=*/[!._]*"
+
+
+@dataclass
+class Partition:
+    table: str
+    dt: str
+    hr: str
+    path: Path
+    committed: bool  # has _SUCCESS
+    files: list[Path] = field(default_factory=list)  # visible data files, sorted
+
+    @property
+    def key(self) -> str:
+        return f"{self.dt}/{self.hr}"
+
+
+def partitions(lake_dir: Path, table: str, since_dt: str | None = None) -> Iterator[Partition]:
+    """The dt=/hr= partitions of a table, oldest first, with their visible files."""
+    base = table_dir(lake_dir, table)
+    if not base.is_dir():
+        return
+    for dt_dir in sorted(base.iterdir()):
+        m = PARTITION_DIR.match(dt_dir.name)
+        if m is None or not dt_dir.is_dir() or (since_dt is not None and m.group(1) < since_dt):
+            continue
+        for hr_dir in sorted(dt_dir.iterdir()):
+            h = HOUR_DIR.match(hr_dir.name)
+            if h is None or not hr_dir.is_dir():
+                continue
+            try:
+                names = sorted(os.listdir(hr_dir))
+            except FileNotFoundError:
+                continue
+            files = [hr_dir / n for n in names if is_visible(n)]
+            yield Partition(table, m.group(1), h.group(1), hr_dir, SUCCESS_FILE in names, files)
+
+
+def data_files(lake_dir: Path, table: str) -> list[Path]:
+    """Every visible data file of a partitioned table, oldest partition first."""
+    return [f for p in partitions(lake_dir, table) for f in p.files]
+
+
+def in_progress_files(lake_dir: Path, tables: Iterable[str] = (*LANDED_TABLES, AUDIT)) -> list[Path]:
+    """Hidden, non-empty files of the sinks: written but not (yet) committed."""
+    out = []
+    for table in tables:
+        base = table_dir(lake_dir, table)
+        if not base.is_dir():
+            continue
+        for path in base.rglob(".*"):
+            try:
+                if path.is_file() and path.stat().st_size > 0:
+                    out.append(path)
+            except FileNotFoundError:
+                continue
+    return out
+
+
+def unpartitioned_files(directory: Path) -> list[Path]:
+    """Visible files of an unpartitioned table (the landing audit), sorted."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if is_visible(p.name) and p.is_file())
+
+
+# ------------------------------------------------------------------------------------------------
+# file format
+# ------------------------------------------------------------------------------------------------
+def file_format(path: Path) -> str:
+    """``parquet`` or ``json`` (JSON Lines, written by versions before the Parquet lake)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == PARQUET_MAGIC:
+        return "parquet"
+    return "json"
+
+
+def _duckdb():  # type: ignore[no-untyped-def]
+    import duckdb  # .venv only: the Flink side never reads the lake
+
+    return duckdb.connect(":memory:")
+
+
+def _sql_str(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _table_of(path: Path) -> str | None:
+    for p in (path, *path.parents):
+        if p.name in COLUMNS:
+            return p.name
+    return None
+
+
+def read_rows(path: Path, columns: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of one data file as dicts (timestamps as ``datetime``), Parquet or JSON Lines.
+
+    JSON Lines rows are decoded as written (timestamps as text ``YYYY-MM-DD HH:MM:SS[.fff]``);
+    use :func:`normalise_row` when the two must compare equal.
+    """
+    if file_format(path) == "json":
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    row = json.loads(line)
+                    yield row if columns is None else {c: row.get(c) for c in columns}
+        return
+    con = _duckdb()
+    try:
+        select = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+        cur = con.execute(f"SELECT {select} FROM read_parquet({_sql_str(path)})")
+        names = [d[0] for d in cur.description]
+        while batch := cur.fetchmany(10_000):
+            for values in batch:
+                yield dict(zip(names, values, strict=True))
+    except Exception as exc:  # duckdb.Error has no common base we can import lazily
+        raise LakeError(f"cannot read {path}: {exc}") from exc
+    finally:
+        con.close()
+
+
+def normalise_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with timestamps as ``YYYY-MM-DD HH:MM:SS.fff`` text, whatever the file format."""
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, datetime):
+            v = v.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        elif isinstance(v, str) and k in ("occurred_at", "landed_at", "window_end") and len(v) >= 19:
+            v = (v + ".000")[:23] if len(v) == 19 else v[:23].ljust(23, "0")
+        out[k] = v
+    return out
+
+
+def count_rows(path: Path) -> int:
+    """Rows in a data file: Parquet footer metadata, or non-empty lines of a JSON Lines file."""
+    if file_format(path) == "parquet":
+        con = _duckdb()
+        try:
+            row = con.execute(
+                f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata({_sql_str(path)})"
+            ).fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            con.close()
+    n = 0
+    last = b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (0 if last == b"\n" else 1)
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_parquet(path: Path, table: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows of a lake table as one Parquet file (zstd, the table's column types), atomically:
+    a hidden temporary file in the same directory, fsynced, then renamed over ``path``."""
+    import pandas as pd  # .venv only
+
+    cols = COLUMNS[table]
+    names = [c[0] for c in cols]
+    frame = pd.DataFrame([[r.get(n) for n in names] for r in rows], columns=names, dtype=object)
+    tmp = path.with_name(f".{path.name}.rewrite")
+    con = _duckdb()
+    try:
+        con.register("rows_in", frame)
+        select = ", ".join(f'CAST("{n}" AS {duck}) AS "{n}"' for n, _flink, duck, _glue in cols)
+        con.execute(
+            f"COPY (SELECT {select} FROM rows_in) TO {_sql_str(tmp)} "
+            f"(FORMAT parquet, COMPRESSION {COMPRESSION}, ROW_GROUP_SIZE 1000000)"
+        )
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise LakeError(f"cannot write {path}: {exc}") from exc
+    finally:
+        con.close()
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return len(frame)
+
+
+def rewrite_file(
+    path: Path, transform: Callable[[dict[str, Any]], dict[str, Any] | None], table: str | None = None
+) -> tuple[int, int]:
+    """Rewrite a committed data file through ``transform`` (row → new row, or None to drop it).
+
+    Atomic (the old file stays whole until the new one replaces it) and always written as Parquet:
+    a rewritten legacy JSON file is migrated on the way. A file whose rows all go is replaced by an
+    empty one (its partition and ``_SUCCESS`` stay). Returns (rows kept, rows dropped); a file that
+    nothing changes is left untouched.
+    """
+    table = table or _table_of(path)
+    if table is None or table not in COLUMNS:
+        raise LakeError(f"{path} is not in a lake table ({', '.join(COLUMNS)})")
+    legacy = file_format(path) == "json"
+    kept: list[dict[str, Any]] = []
+    dropped = changed = 0
+    for row in read_rows(path):
+        new = transform(row)
+        if new is None:
+            dropped += 1
+            continue
+        if new != row:
+            changed += 1
+        kept.append(new)
+    if dropped or changed or legacy:
+        if legacy:
+            kept = [_typed(r, table) for r in kept]
+        write_parquet(path, table, kept)
+    return len(kept), dropped
+
+
+def _typed(row: dict[str, Any], table: str) -> dict[str, Any]:
+    """A JSON Lines row with its timestamp text parsed (for writing it as Parquet)."""
+    out = dict(row)
+    for name, flink_type, _duck, _glue in COLUMNS[table]:
+        v = out.get(name)
+        if flink_type.startswith("TIMESTAMP") and isinstance(v, str):
+            out[name] = datetime.fromisoformat(v.replace("T", " ").rstrip("Z"))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# upgrade path: JSON Lines lake → Parquet
+# ------------------------------------------------------------------------------------------------
+def legacy_files(lake_dir: Path, tables: Iterable[str] = LANDED_TABLES) -> list[Path]:
+    """Visible data files still in JSON Lines (written before the Parquet lake)."""
+    out = []
+    for table in tables:
+        for f in data_files(lake_dir, table):
+            try:
+                if f.stat().st_size and file_format(f) == "json":
+                    out.append(f)
+            except FileNotFoundError:
+                continue
+    return out
+
+
+def migrate(lake_dir: Path, progress: Callable[[int, int, Path], None] | None = None) -> tuple[int, int]:
+    """Rewrite every legacy JSON Lines data file of events/quarantine as Parquet, in place.
+
+    Each file is replaced atomically by a Parquet file of the same name and rows, so an interrupted
+    migration leaves every file whole, in one format or the other, and a second run carries on
+    where the first stopped. Empty JSON files become empty Parquet files. Returns (files, rows).
+    """
+    todo = [f for t in LANDED_TABLES for f in data_files(lake_dir, t) if _is_legacy(f)]
+    rows = 0
+    for i, f in enumerate(todo, 1):
+        kept, _ = rewrite_file(f, lambda r: r)
+        rows += kept
+        if progress:
+            progress(i, len(todo), f)
+    return len(todo), rows
+
+
+def _is_legacy(path: Path) -> bool:
+    try:
+        return file_format(path) == "json"
+    except FileNotFoundError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# Flink sink options (the landing and real-time jobs)
+# ------------------------------------------------------------------------------------------------
+FILE_COMMITS = ("roll", "compact")
+
+
+def uri(path: str | Path) -> str:
+    path = str(path)
+    return path if "://" in path else f"file://{path}"
+
+
+def flink_columns(table: str) -> str:
+    """The column list of a landed table in Flink SQL DDL (without the partition columns)."""
+    return ",\n  ".join(f"{name} {flink}" for name, flink, _duck, _glue in COLUMNS[table])
+
+
+def flink_sink_options(
+    path: str, *, partitioned: bool, fmt: str = FORMAT, commit: str = "roll", roll_ms: int = 2000
+) -> str:
+    """The WITH options of a lake sink (Flink filesystem connector).
+
+    ``parquet`` is a bulk format: its files roll on every checkpoint (exactly-once, at most one file
+    per partition per checkpoint per writer; ``commit``/``roll_ms`` do not apply). ``json`` (the
+    landing audit, the real-time tables) rolls on ``roll_ms`` or compacts (``commit``).
+    Partitions get a ``_SUCCESS`` file once files are committed into them.
+    """
+    opts = [
+        "'connector' = 'filesystem'",
+        f"'path' = '{uri(path)}'",
+        f"'format' = '{fmt}'",
+        "'sink.rolling-policy.file-size' = '128MB'",
+    ]
+    if fmt == "parquet":
+        opts += [
+            f"'parquet.compression' = '{COMPRESSION.upper()}'",
+            "'parquet.write.int64.timestamp' = 'true'",
+            "'parquet.timestamp.time.unit' = 'millis'",
+            "'parquet.utc-timezone' = 'true'",
+        ]
+    elif fmt == "json":
+        opts += ["'json.timestamp-format.standard' = 'SQL'", "'json.encode.decimal-as-plain-number' = 'true'"]
+        if commit == "compact":
+            opts.append("'auto-compaction' = 'true'")
+        elif commit == "roll":
+            opts += [
+                f"'sink.rolling-policy.rollover-interval' = '{roll_ms} ms'",
+                f"'sink.rolling-policy.inactivity-interval' = '{roll_ms} ms'",
+                f"'sink.rolling-policy.check-interval' = '{max(100, roll_ms // 2)} ms'",
+            ]
+        else:
+            raise ValueError(f"unknown file commit {commit!r}; expected one of {FILE_COMMITS}")
+    else:
+        raise ValueError(f"unknown lake format {fmt!r}")
+    if partitioned:
+        opts += [
+            "'partition.time-extractor.timestamp-pattern' = '$dt $hr:00:00'",
+            "'sink.partition-commit.trigger' = 'process-time'",
+            "'sink.partition-commit.delay' = '0 s'",
+            f"'sink.partition-commit.policy.kind' = 'success-file'",
+        ]
+    return ",\n  ".join(opts)
