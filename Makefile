@@ -11,7 +11,14 @@ PIP_FLAGS := --disable-pip-version-check --quiet
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(APP_STAMP) $(FLINK_STAMP)  ## Create .venv and .venv-flink (only what changed)
+JVM_ARTIFACTS_STAMP := build/jvm-artifacts/.verified
+
+setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP)  ## Create .venv and .venv-flink, fetch the pinned JVM jars (only what changed)
+
+$(JVM_ARTIFACTS_STAMP): requirements/jvm.lock imagify/jvm_artifacts.py
+	@echo "==> fetching the pinned JVM artefacts (requirements/jvm.lock)"
+	@$(PYTHON) -m imagify.jvm_artifacts fetch
+	@touch $@
 
 $(APP_STAMP): $(wildcard requirements/*.txt) requirements/app.lock pyproject.toml
 	@echo "==> setting up $(VENV) (dbt, Dagster, CLI, tests)"
@@ -57,8 +64,7 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 # -- AWS production path (issue 5) --------------------------------------------------------------
 .PHONY: flink-jars flink-package deploy bench-producer
 
-flink-jars: $(APP_STAMP)  ## Download the declared Flink connector jars into build/flink-jars (needs internet)
-	$(VENV)/bin/python -m imagify.flink_package fetch-jars
+flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (requirements/jvm.lock) into build/jvm-artifacts
 
 flink-package: $(APP_STAMP)  ## Build the Managed Flink application zip into build/flink (needs make flink-jars)
 	$(VENV)/bin/python -m imagify.flink_package build

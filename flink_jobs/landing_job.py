@@ -46,6 +46,9 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3",
         "restart-strategy.fixed-delay.delay": "2 s",
+        # RocksDB's TTL clean-up runs in its compactions (nothing per access) and keeps the dedup
+        # state off the heap: memory stays bounded however many event_ids the TTL covers
+        **({"state.backend.rocksdb.memory.managed": "true"} if args.state_backend == "rocksdb" else {}),
         "python.execution-mode": args.python_mode,
         "python.executable": sys.executable,
         "python.fn-execution.bundle.time": "200",
@@ -136,11 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python-mode", choices=["thread", "process"], default="process")
     p.add_argument(
         "--udf",
-        choices=["batch", "row"],
-        default="batch",
-        help="validation shape: batch = vectorized (pandas, process mode only), row = one call per record",
+        choices=["jvm", "batch", "row"],
+        default="jvm",
+        help="validation shape: jvm = the contract's Java implementation, no Python worker (needs the "
+        "imagify jar on --jars); batch = vectorized Python (process mode only); row = one Python call per record",
     )
-    p.add_argument("--state-backend", choices=["hashmap", "rocksdb"], default="hashmap")
+    p.add_argument(
+        "--state-backend",
+        choices=["hashmap", "rocksdb"],
+        default="rocksdb",
+        help="dedup state: rocksdb (default: off-heap, TTL clean-up in compactions, bounded memory) or hashmap",
+    )
     p.add_argument(
         "--file-commit",
         choices=["roll", "compact"],

@@ -89,6 +89,8 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
     }
     if restore is not None:
         settings["execution.state-recovery.path"] = str(restore)
+    if getattr(args, "jars", None):
+        settings["pipeline.jars"] = args.jars
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
@@ -165,9 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python-mode", choices=["thread", "process"], default="process")
     p.add_argument(
         "--udf",
-        choices=["batch", "row"],
-        default="batch",
-        help="validation shape: batch = vectorized (pandas/Arrow, process mode only), row = one call per record",
+        choices=["jvm", "batch", "row"],
+        default="jvm",
+        help="validation shape: jvm = the contract in Java (needs --jars), batch = vectorized (pandas/Arrow, "
+        "process mode only), row = one call per record",
+    )
+    p.add_argument("--jars", help="pipeline.jars: ';'-separated file:// URLs (the launcher passes ours)",
     )
     p.add_argument(
         "--state-backend",

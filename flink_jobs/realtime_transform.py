@@ -33,7 +33,7 @@ from pyflink.table.udf import udtf
 from flink_jobs import realtime_sinks as rs
 from flink_jobs.realtime_terms import prompt_terms
 from flink_jobs.sources import SOURCE_TABLE
-from flink_jobs.transform import CHECK_NAMES, UDF_SHAPES
+from flink_jobs.transform import CHECK_NAMES, JVM_FUNCTION, UDF_SHAPES
 
 GENERATION_TYPES = "('generation_requested', 'generation_completed', 'generation_failed')"
 # the validation columns the real-time metrics use
@@ -64,7 +64,8 @@ def extract_prompt_terms(prompt: str | None):  # type: ignore[no-untyped-def]
 def checked_sql(options: RealtimeOptions) -> str:
     """One row per record of the segments published since ``start_ms``: the contract's verdict.
 
-    ``batch``: the landing job's vectorized ``validate_batch`` (Arrow batches, one Python call per
+    ``jvm``: the landing job's Java ``validate_jvm`` (no Python call); ``batch``: the vectorized
+    ``validate_batch`` (Arrow batches, one Python call per
     batch, process mode); ``row``: the per-record UDTF ``validate_record`` (thread or process mode).
     Both accept and reject exactly the same records. The segment filter runs before validation.
     """
@@ -75,12 +76,13 @@ def checked_sql(options: RealtimeOptions) -> str:
         return f"""
 SELECT s.segment, {cols}
 FROM ({source}) AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
-    if options.udf != "batch":
+    if options.udf not in ("batch", "jvm"):
         raise ValueError(f"unknown validation shape {options.udf!r}; expected one of {UDF_SHAPES}")
     fields = ", ".join(f"v.{name} AS {name}" for name in REALTIME_FIELDS)
+    function = JVM_FUNCTION if options.udf == "jvm" else "validate_batch"
     return f"""
 SELECT segment, {fields}
-FROM (SELECT segment, validate_batch(line) AS v FROM ({source}))"""
+FROM (SELECT segment, {function}(line) AS v FROM ({source}))"""
 
 
 def _current_watermark(options: RealtimeOptions) -> str:

@@ -2,10 +2,14 @@
 quarantine, drop repeats of an event_id, partition by landing time. Independent of where records
 come from (:mod:`flink_jobs.sources`) and where they go (:mod:`flink_jobs.sinks`).
 
-Validation runs in Python (the one contract, :mod:`ingestion.contract`), in one of two shapes that
-accept and reject exactly the same records and write exactly the same rows:
+The contract is defined once, in Python (:mod:`ingestion.contract`: the spec and the oracle). It is
+checked in one of three shapes that accept and reject exactly the same records and write exactly the
+same rows (``tests/test_contract_jvm_parity.py`` proves it for the JVM one on a large corpus):
 
-``batch`` (default)
+``jvm`` (default)
+    the contract's Java implementation (``jvm/``, built by ``make setup``), a Flink scalar function
+    ``ai.imagify.flink.ValidateRecord`` called in the JVM: no Python worker at all.
+``batch``
     a vectorized (pandas) scalar function: Flink hands the Python worker Arrow batches of raw
     lines, the function validates the whole batch in one call and returns the typed columns.
     Needs ``python.execution-mode=process``.
@@ -26,7 +30,9 @@ from flink_jobs.sinks import AUDIT_TABLE, EVENTS_TABLE, QUARANTINE_TABLE
 from flink_jobs.sources import SOURCE_TABLE
 from ingestion.contract import ContractError, decode_line, properties_json, record_key, validate_fields
 
-UDF_SHAPES = ("batch", "row")
+UDF_SHAPES = ("jvm", "batch", "row")
+JVM_FUNCTION = "validate_jvm"
+JVM_CLASS = "ai.imagify.flink.ValidateRecord"
 
 CHECK_FIELDS = [
     ("ok", DataTypes.BOOLEAN()),
@@ -138,10 +144,23 @@ validate_batch = udf(
 )
 
 
-def register(t_env, shape: str = "batch") -> None:  # type: ignore[no-untyped-def]
-    """Register the validation function and the ``checked`` view (one row per source record)."""
+def register(t_env, shape: str = "jvm") -> None:  # type: ignore[no-untyped-def]
+    """Register the validation function and the ``checked`` view (one row per source record).
+
+    The ``jvm`` shape registers no Python function, so the job starts no Python worker (the class
+    comes from the job's ``pipeline.jars``)."""
     cols = ", ".join(CHECK_NAMES)
-    # validate_record is always there: the real-time job validates with it (LATERAL TABLE)
+    if shape == "jvm":
+        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {JVM_FUNCTION} AS '{JVM_CLASS}' LANGUAGE JAVA")
+        fields = ", ".join(f"v.{name} AS {name}" for name in CHECK_NAMES)
+        t_env.execute_sql(
+            f"""
+CREATE TEMPORARY VIEW checked AS
+SELECT segment, pt, {fields}
+FROM (SELECT segment, pt, {JVM_FUNCTION}(line) AS v FROM {SOURCE_TABLE})"""
+        )
+        return
+    # validate_record: the real-time job's row shape validates with it (LATERAL TABLE)
     t_env.create_temporary_function("validate_record", validate_record)
     if shape == "row":
         t_env.execute_sql(

@@ -110,7 +110,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_REALTIME_RETENTION_H | 48 | live store keeps this many hours (of event time) of windows |
 | IMAGIFY_REALTIME_POLL_S | 0.25 | how often the live store ingests newly committed realtime files |
 | IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
-| IMAGIFY_FLINK_UDF | batch | validation shape: batch (vectorized, Arrow batches) or row (one Python call per record) |
+| IMAGIFY_FLINK_UDF | jvm | validation: jvm (contract in Java, no Python worker), batch (vectorized Python) or row |
 | IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
 | IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
 | IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
@@ -300,7 +300,7 @@ class Settings:
     @property
     def alert_rules_path(self) -> Path:
         return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
-    flink_udf: str = "batch"
+    flink_udf: str = "jvm"
     flink_bundle_size: int = 100_000
     flink_arrow_batch_size: int = 10_000
     flink_job_args: str = ""
@@ -458,9 +458,9 @@ def load() -> Settings:
     mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "process")
     if mode not in {"thread", "process"}:
         raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
-    udf_shape = _env("IMAGIFY_FLINK_UDF", "batch")
-    if udf_shape not in {"batch", "row"}:
-        raise ValueError(f"IMAGIFY_FLINK_UDF must be 'batch' or 'row', got {udf_shape!r}")
+    udf_shape = _env("IMAGIFY_FLINK_UDF", "jvm")
+    if udf_shape not in {"jvm", "batch", "row"}:
+        raise ValueError(f"IMAGIFY_FLINK_UDF must be 'jvm', 'batch' or 'row', got {udf_shape!r}")
     if udf_shape == "batch" and mode != "process":
         raise ValueError("IMAGIFY_FLINK_UDF=batch (vectorized) needs IMAGIFY_FLINK_PYTHON_MODE=process")
     env = _choice("IMAGIFY_ENV", "local", {"local", "aws"})

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from imagify import jvm_artifacts
 from imagify.config import REPO_ROOT, Settings
 from ingestion.segment_log import SegmentLog
 
@@ -144,6 +145,14 @@ def _flink_python(settings: Settings) -> Path:
     return py
 
 
+def _job_jars() -> str:
+    """``--jars`` of our Flink jobs: the pinned Parquet/Hadoop jars and the contract's JVM jar."""
+    try:
+        return jvm_artifacts.pipeline_jars("landing")
+    except jvm_artifacts.ArtifactError as err:
+        raise LandingError(str(err)) from err
+
+
 def _flink_env(settings: Settings) -> dict[str, str]:
     env = settings.env_for_children()
     py = _flink_python(settings)
@@ -198,6 +207,7 @@ def land(
         "--dedup-ttl-h", str(settings.dedup_ttl_h),
         "--python-mode", settings.flink_python_mode,
         "--udf", settings.flink_udf,
+        "--jars", _job_jars(),
         "--bundle-size", str(settings.flink_bundle_size),
         "--arrow-batch-size", str(settings.flink_arrow_batch_size),
     ]  # fmt: skip

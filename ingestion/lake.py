@@ -466,6 +466,6 @@ def flink_sink_options(
             "'partition.time-extractor.timestamp-pattern' = '$dt $hr:00:00'",
             "'sink.partition-commit.trigger' = 'process-time'",
             "'sink.partition-commit.delay' = '0 s'",
-            f"'sink.partition-commit.policy.kind' = 'success-file'",
+            "'sink.partition-commit.policy.kind' = 'success-file'",
         ]
     return ",\n  ".join(opts)

@@ -28,6 +28,7 @@ from imagify.config import REPO_ROOT, Settings
 from imagify.landing import (
     _flink_env,
     _flink_python,
+    _job_jars,
     _read_json,
     ensure_stopped,
     failure_message,
@@ -102,6 +103,7 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
         "--trend-minutes", str(settings.realtime_trend_minutes),
         "--python-mode", settings.flink_python_mode,
         "--udf", settings.flink_udf,
+        "--jars", _job_jars(),
         "--state-backend", settings.realtime_state_backend,
         *extra,
     ]  # fmt: skip
