@@ -242,7 +242,7 @@ def read_rows(path: Path, columns: Iterable[str] | None = None) -> Iterator[dict
     con = _duckdb()
     try:
         select = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
-        cur = con.execute(f"SELECT {select} FROM read_parquet({_sql_str(path)})")
+        cur = con.execute(f"SELECT {select} FROM read_parquet({_sql_str(path)}, hive_partitioning = false)")
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(10_000):
             for values in batch:
