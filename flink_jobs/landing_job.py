@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         # RocksDB's TTL clean-up runs in its compactions (nothing per access) and keeps the dedup
         # state off the heap: memory stays bounded however many event_ids the TTL covers
         **({"state.backend.rocksdb.memory.managed": "true"} if args.state_backend == "rocksdb" else {}),
+        "taskmanager.memory.managed.size": args.managed_memory,
         "python.execution-mode": args.python_mode,
         "python.executable": sys.executable,
         "python.fn-execution.bundle.time": "200",
@@ -65,7 +67,17 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
     return conf
 
 
+def jvm_args(args: argparse.Namespace) -> str:
+    """Options of the JVM that PyFlink starts (it runs the whole local mini-cluster): a bounded heap.
+
+    The dedup state lives in RocksDB (native memory bounded by Flink's managed memory), so the heap
+    only holds the records in flight and the Parquet writers' open row groups."""
+    return f"-Xms{args.jvm_heap} -Xmx{args.jvm_heap} -XX:+UseG1GC -XX:MaxDirectMemorySize=512m"
+
+
 def run(args: argparse.Namespace) -> int:
+    # read by pyflink when it launches the gateway JVM, i.e. at the first PyFlink call below
+    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} {jvm_args(args)}".strip()
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     from flink_jobs import pipeline
@@ -155,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         choices=["roll", "compact"],
         default="roll",
         help="make lake files visible by rolling them on the checkpoint interval, or by compaction",
+    )
+    p.add_argument("--jvm-heap", default="1g", help="heap of the mini-cluster's JVM (-Xmx; default 1g)")
+    p.add_argument(
+        "--managed-memory", default="256m", help="Flink managed memory: RocksDB's block cache and memtables (256m)"
     )
     p.add_argument("--object-reuse", type=int, choices=[0, 1], default=1, help="pipeline.object-reuse")
     p.add_argument("--bundle-size", type=int, default=100_000, help="python.fn-execution.bundle.size")
