@@ -38,6 +38,7 @@ from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
 from benchmarks.workload import BenchmarkError  # noqa: E402
 from imagify import config  # noqa: E402
 from imagify.landing import land  # noqa: E402
+from ingestion import lake  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -98,9 +99,13 @@ def land_once(
             f"landing produced a wrong lake: read {res.records:,}/{load.records:,} records, "
             f"{events:,}/{load.distinct_valid:,} events, {rejected:,}/{load.rejected:,} rejects (home {home})"
         )
+    event_files = lake.data_files(settings.lake_dir, lake.EVENTS)
+    events_bytes = sum(f.stat().st_size for f in event_files)
     if not keep:
         shutil.rmtree(home, ignore_errors=True)
     return {
+        "lake_bytes_per_event": round(events_bytes / events, 1) if events else 0,
+        "lake_event_files": len(event_files),
         "home": str(home) if keep else None,
         "records": res.records,
         "rate": round(res.events_per_second),
