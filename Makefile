@@ -13,7 +13,13 @@ help:  ## Show the targets
 
 JVM_ARTIFACTS_STAMP := build/jvm-artifacts/.verified
 
-setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP)  ## Create .venv and .venv-flink, fetch the pinned JVM jars (only what changed)
+JVM_JAR := build/jvm/imagify-jvm.jar
+
+setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) $(JVM_JAR)  ## Create .venv and .venv-flink, fetch the pinned JVM jars, build jvm/ (only what changed)
+
+$(JVM_JAR): $(FLINK_STAMP) jvm/build.sh $(shell find jvm/src -name '*.java' 2>/dev/null)
+	@echo "==> building $(JVM_JAR) (the contract in Java, jvm/)"
+	@jvm/build.sh $(FLINK_VENV)
 
 $(JVM_ARTIFACTS_STAMP): requirements/jvm.lock imagify/jvm_artifacts.py
 	@echo "==> fetching the pinned JVM artefacts (requirements/jvm.lock)"

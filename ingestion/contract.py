@@ -24,6 +24,7 @@ from typing import Any
 SCHEMA_VERSION = 1
 MAX_RECORD_BYTES = 1024 * 1024  # a record over 1 MB is rejected
 MAX_FUTURE = timedelta(hours=24)
+MAX_DEPTH = 500  # arrays/objects nested deeper than this are not_json (explicit, so every validator agrees)
 
 REASONS = (
     "too_large",
@@ -279,7 +280,8 @@ def decode_line(line: str | bytes) -> Any:
 
     Hostile input is rejected, never raised: invalid UTF-8 and unpaired surrogates (``\\ud800``) are
     ``not_json``/``utf-8``, numbers out of the float range ``not_json``, nesting deeper than Python's
-    recursion limit ``not_json``. Duplicate keys are legal JSON: the last one wins (as in JSON.parse).
+    recursion limit or than :data:`MAX_DEPTH` ``not_json``. Duplicate keys are legal JSON: the last one wins
+    (as in JSON.parse).
     """
     if isinstance(line, str):
         text = line
@@ -310,6 +312,8 @@ def decode_line(line: str | bytes) -> Any:
         obj = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise ContractError("not_json") from exc
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nesting_depth(text) > MAX_DEPTH:
+        raise ContractError("not_json")
     if "\\u" in text and _ESCAPED_SURROGATE.search(text):  # escaped surrogates: must be paired
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -318,6 +322,31 @@ def decode_line(line: str | bytes) -> Any:
         except RecursionError as exc:
             raise ContractError("not_json") from exc
     return obj
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest nesting of arrays/objects in a valid JSON text (brackets inside strings do not count).
+
+    Python's decoder fails at a depth that depends on the interpreter's stack (its recursion limit);
+    the contract states the limit instead (:data:`MAX_DEPTH`), the same for the Java implementation."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def validate_line(line: str | bytes, now: datetime | None = None) -> Event:

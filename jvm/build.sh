@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Build build/jvm/imagify-jvm.jar from jvm/src (the contract's Java implementation and its Flink
+# function). Plain javac against the Flink runtime jars of the pinned PyFlink wheel: the very
+# classes the job runs with, no build plugins to resolve. Idempotent: rebuilds only when a source
+# changed. Usage: jvm/build.sh [FLINK_VENV]   (default .venv-flink)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${1:-.venv-flink}
+lib=$(echo "$venv"/lib/python3*/site-packages/pyflink/lib)
+[ -d "$lib" ] || { echo "jvm/build.sh: $lib not found: create $venv first (make setup)" >&2; exit 1; }
+out=build/jvm
+jar=$out/imagify-jvm.jar
+srcs=$(find jvm/src/main/java -name '*.java' | sort)
+if [ -f "$jar" ] && [ -z "$(find jvm/src/main/java jvm/build.sh -newer "$jar" -print -quit)" ]; then
+  exit 0
+fi
+rm -rf "$out/classes" && mkdir -p "$out/classes"
+# shellcheck disable=SC2086
+javac --release 17 -Xlint:all,-processing -Werror -encoding UTF-8 -cp "$lib/*" -d "$out/classes" $srcs
+tmp=$(mktemp "$out/.imagify-jvm.XXXXXX")
+# fixed timestamps: the same sources give the same jar
+find "$out/classes" -exec touch -d '1980-01-01T00:00:00Z' {} +
+(cd "$out/classes" && jar --create --file "../$(basename "$tmp")" --date=1980-01-01T00:00:02Z .)
+mv "$tmp" "$jar"
+echo "jvm/build.sh: built $jar"
