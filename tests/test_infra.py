@@ -20,6 +20,7 @@ from imagify import config
 from imagify.cli import main
 from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, DeployError, flink_parameters, platform_parameters
 from imagify.flink_package import build
+from ingestion import lake
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
 
@@ -80,23 +81,41 @@ def test_platform_template_fits_in_a_request() -> None:
 
 def _flink_columns(ddl: str) -> list[tuple[str, str]]:
     body = ddl[ddl.index("(") + 1 : ddl.index(") PARTITIONED BY")]
-    types = {"STRING": "string", "INT": "int", "BIGINT": "bigint", "TIMESTAMP(3)": "timestamp"}
-    return [(line.split()[0], types[line.split()[1].rstrip(",")]) for line in body.strip().splitlines()]
+    return [(line.split()[0], line.split()[1].rstrip(",")) for line in body.strip().splitlines()]
 
 
-@pytest.mark.parametrize(("table", "ddl"), [("EventsTable", sinks.events_sink("/x")),
-                                            ("QuarantineTable", sinks.quarantine_sink("/x"))])
-def test_glue_tables_match_what_the_landing_job_writes(table: str, ddl: str) -> None:
+GLUE_TABLES = {"EventsTable": lake.EVENTS, "QuarantineTable": lake.QUARANTINE}
+
+
+@pytest.mark.parametrize(("table", "lake_table"), sorted(GLUE_TABLES.items()))
+def test_glue_tables_match_the_lake_layout(table: str, lake_table: str) -> None:
+    """One owner: the Glue columns are ingestion.lake.COLUMNS (names, order, Glue types), then dt/hr."""
     t = load("platform.yaml")["Resources"][table]["Properties"]["TableInput"]
-    flink = _flink_columns(ddl)
-    glue = [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]]
-    glue += [(c["Name"], c["Type"]) for c in t["PartitionKeys"]]
-    assert glue == flink  # same names, order and types; dt/hr are the partition keys
-    assert [c["Name"] for c in t["PartitionKeys"]] == ["dt", "hr"]
-    assert t["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
-    p = t["Parameters"]
+    expected = [(name, glue) for name, _flink, _duck, glue in lake.COLUMNS[lake_table]]
+    assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == expected
+    assert [(c["Name"], c["Type"]) for c in t["PartitionKeys"]] == [(k, "string") for k in lake.PARTITION_KEYS]
+    sd, p = t["StorageDescriptor"], t["Parameters"]
+    assert lake.FORMAT == "parquet" and lake.COMPRESSION == "zstd"  # what the settings below describe
+    assert sd["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    assert sd["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    assert sd["OutputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+    assert p["classification"] == lake.FORMAT
+    assert p["compressionType"] == lake.COMPRESSION and p["parquet.compression"] == lake.COMPRESSION.upper()
     assert p["projection.enabled"] == "true" and p["projection.dt.format"] == "yyyy-MM-dd"
     assert p["projection.hr.values"].split(",") == [f"{h:02d}" for h in range(24)]
+    assert p["storage.location.template"] == {
+        "Fn::Sub": f"s3://${{LakeBucketName}}/lake/{lake_table}/dt=${{!dt}}/hr=${{!hr}}/"
+    }
+
+
+@pytest.mark.parametrize(("lake_table", "ddl"), [(lake.EVENTS, sinks.events_sink("/x")),
+                                                 (lake.QUARANTINE, sinks.quarantine_sink("/x"))])
+def test_landing_sinks_write_the_lake_columns(lake_table: str, ddl: str) -> None:
+    """The Flink sinks write the same columns (Flink types from the same owner), then dt/hr, as Parquet."""
+    expected = [(name, flink) for name, flink, _duck, _glue in lake.COLUMNS[lake_table]]
+    assert _flink_columns(ddl) == [*expected, ("dt", "STRING"), ("hr", "STRING")]
+    assert f"'format' = '{lake.FORMAT}'" in ddl
+    assert f"'parquet.compression' = '{lake.COMPRESSION.upper()}'" in ddl
 
 
 def test_glue_tables_are_valid_glue_api_input(monkeypatch: pytest.MonkeyPatch) -> None:
