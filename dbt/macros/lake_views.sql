@@ -1,8 +1,20 @@
 {#-
-  Sources over the lake. On Athena they are Glue tables (issue #5, partition projection).
+  Sources over the lake. On Athena they are Glue tables (infra/platform.yaml: Parquet, partition projection).
   On DuckDB, on-run-start (re)creates main.lake_events / main.lake_quarantine as views over the
-  committed JSON files only (hidden .inprogress/.uncompacted files and _SUCCESS are skipped),
-  or as empty typed views while nothing has landed yet.
+  committed Parquet files only (hidden in-progress files and _SUCCESS markers are skipped), or as
+  empty typed views while nothing has landed yet.
+
+  The layout is owned by ingestion/lake.py: `imagify` commands and Dagster pass its visible-file glob
+  as IMAGIFY_LAKE_GLOB (lake.visible_glob with the placeholders {lake_dir} and {table}) next to
+  IMAGIFY_LAKE_DIR (imagify/config.py env_for_children); the default below is the same glob, for a
+  bare `dbt` run. The views read only what a query needs: dt/hr are Hive partitions (a filter on them
+  skips files), and Parquet is columnar (unused columns are not read). They keep the column types the
+  models have always seen (timestamps as TIMESTAMP, not the files' TIMESTAMP_MS).
+
+  A lake landed before the Parquet format holds JSON Lines files under the same names: the Dagster dbt
+  resource (orchestration/defs/warehouse/resources.py), which every `imagify build` and Dagster run goes
+  through, migrates them first (ingestion.lake.migrate); a bare `dbt` run on such a lake fails on the
+  first JSON file: run `imagify lake migrate`.
 -#}
 {% macro register_lake_view(table) %}{{ return(adapter.dispatch('register_lake_view', 'imagify')(table)) }}{% endmacro %}
 
@@ -19,29 +31,30 @@
   {%- endif -%}
 {%- endmacro %}
 
+{% macro lake_glob(table) -%}
+  {%- set lake = env_var('IMAGIFY_LAKE_DIR', '../.imagify/lake').rstrip('/') -%}
+  {%- set template = env_var('IMAGIFY_LAKE_GLOB', '') or '{lake_dir}/{table}/dt=*/hr=*/[!._]*' -%}
+  {{- return(template.replace('{lake_dir}', lake).replace('{table}', table)) -}}
+{%- endmacro %}
+
 {% macro duckdb__register_lake_view(table) %}
-  {%- set lake = env_var('IMAGIFY_LAKE_DIR', '../.imagify/lake') -%}
-  {%- set statements = [] -%}
-    {%- set cols = lake_columns(table) -%}
-    {%- set pattern = lake ~ '/' ~ table ~ '/dt=*/hr=*/[!._]*' -%}
-    {%- set n_files = 0 -%}
-    {%- if execute -%}
-      {%- set n_files = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if n_files > 0 -%}
-      {%- set col_struct = [] -%}
-      {%- for name, type in cols.items() -%}{%- do col_struct.append("'" ~ name ~ "': '" ~ type ~ "'") -%}{%- endfor -%}
-      {%- do statements.append(
-        "create or replace view main.lake_" ~ table ~ " as select * from read_json('" ~ pattern ~ "', "
-        ~ "format = 'newline_delimited', hive_partitioning = true, "
-        ~ "hive_types = {'dt': 'VARCHAR', 'hr': 'VARCHAR'}, columns = {" ~ col_struct | join(', ') ~ "})") -%}
-    {%- else -%}
-      {%- set nulls = [] -%}
-      {%- for name, type in cols.items() -%}{%- do nulls.append("cast(null as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
-      {%- do statements.append("create or replace view main.lake_" ~ table ~ " as select " ~ nulls | join(', ')
-            ~ ", cast(null as varchar) as dt, cast(null as varchar) as hr where false") -%}
-    {%- endif -%}
-  {{ return(statements | join(';\n')) }}
+  {%- set cols = lake_columns(table) -%}
+  {%- set pattern = lake_glob(table) | replace("'", "''") -%}
+  {%- set n_files = 0 -%}
+  {%- if execute -%}
+    {%- set n_files = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
+  {%- endif -%}
+  {%- set select = [] -%}
+  {%- if n_files > 0 -%}
+    {%- for name, type in cols.items() -%}{%- do select.append("cast(" ~ name ~ " as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
+    {{ return("create or replace view main.lake_" ~ table ~ " as select " ~ select | join(', ') ~ ", dt, hr "
+        ~ "from read_parquet('" ~ pattern ~ "', hive_partitioning = true, "
+        ~ "hive_types = {'dt': 'VARCHAR', 'hr': 'VARCHAR'}, hive_types_autocast = false, union_by_name = true)") }}
+  {%- else -%}
+    {%- for name, type in cols.items() -%}{%- do select.append("cast(null as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
+    {{ return("create or replace view main.lake_" ~ table ~ " as select " ~ select | join(', ')
+        ~ ", cast(null as varchar) as dt, cast(null as varchar) as hr where false") }}
+  {%- endif -%}
 {% endmacro %}
 
 {#-

@@ -3,6 +3,7 @@ warehouse itself (DuckDB locally, Athena in prod) for the data-quality checks an
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 
 from imagify import config
+from ingestion import lake
 
 SETTINGS = config.load()
 # dbt's profiles.yml and the lake views read these; `imagify` commands set them, `dagster dev`
@@ -58,7 +60,43 @@ def ensure_manifest(force: bool = False) -> Path:
 
 ensure_manifest(force=os.environ.get("IMAGIFY_DBT_PARSE") == "1")
 
-dbt_resource = DbtCliResource(
+
+def migrate_legacy_lake(log: logging.Logger | None = None) -> tuple[int, int]:
+    """Rewrite the lake's legacy JSON Lines files as Parquet before dbt reads it (DuckDB target only).
+
+    dbt's lake views read Parquet only; a lake landed before the Parquet format is upgraded here, in
+    the one place every dbt invocation of `imagify build` and of the Dagster jobs goes through
+    (:class:`ImagifyDbtCliResource`).
+    The lake is the one the dbt subprocess will read: ``IMAGIFY_LAKE_DIR`` of this process.
+    """
+    target = os.environ.get("IMAGIFY_DBT_TARGET", dbt_project.target or SETTINGS.dbt_target)
+    lake_dir = Path(os.environ.get("IMAGIFY_LAKE_DIR") or SETTINGS.lake_dir)
+    if target != "local" or "://" in str(lake_dir) or not lake_dir.is_dir():
+        return 0, 0
+    log = log or logging.getLogger(__name__)
+
+    def progress(done: int, total: int, _path: Path) -> None:
+        if done == 1:
+            log.info(f"lake {lake_dir}: {total} legacy JSON Lines files; migrating them to Parquet before dbt "
+                     "(as `imagify lake migrate`)")
+        elif done % 1000 == 0:
+            log.info(f"lake migration: {done}/{total} files")
+
+    files, rows = lake.migrate(lake_dir, progress)  # every file's first 4 bytes: cheap when all are Parquet
+    if files:
+        log.info(f"lake {lake_dir}: migrated {files} JSON Lines files ({rows} rows) to Parquet")
+    return files, rows
+
+
+class ImagifyDbtCliResource(DbtCliResource):
+    """The dbt CLI, with the lake upgraded to Parquet first (see :func:`migrate_legacy_lake`)."""
+
+    def cli(self, args, *, context=None, **kwargs):  # type: ignore[no-untyped-def,override]
+        migrate_legacy_lake(context.log if context is not None else None)
+        return super().cli(args, context=context, **kwargs)
+
+
+dbt_resource = ImagifyDbtCliResource(
     project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
 )
 
