@@ -343,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     from imagify.privacy_cli import add_parsers as add_privacy_parsers  # issue 9: privacy expire-prompts, forget
 
     add_privacy_parsers(sub)
+    from imagify import lake_cli  # imagify lake migrate (JSON Lines lake → Parquet)
+
+    lake_cli.add_parser(sub)
     return p
 
 

@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,39 +134,79 @@ def visible_glob(lake_dir: str | Path, table: str) -> str:
     return f"{str(lake_dir).rstrip('/')}/{table}/dt=*/hr=*/[!._]*"
 
 
+def realtime_table(name: str) -> str:
+    """The table name (for :func:`partitions`, :func:`data_files`) of a real-time job's table."""
+    return f"{REALTIME}/{name}"
+
+
+def mark_committed(partition: Path) -> Path:
+    """Mark a partition directory committed (its ``_SUCCESS`` file), as the sinks' commit policy does."""
+    partition.mkdir(parents=True, exist_ok=True)
+    marker = partition / SUCCESS_FILE
+    marker.touch()
+    return marker
+
+
+def success_file(partition: Path) -> Path:
+    """The commit marker of a partition directory (its mtime is when files were last committed)."""
+    return partition / SUCCESS_FILE
+
+
 @dataclass
 class Partition:
     table: str
     dt: str
-    hr: str
+    hr: str | None  # None for the real-time tables partitioned by day only
     path: Path
     committed: bool  # has _SUCCESS
     files: list[Path] = field(default_factory=list)  # visible data files, sorted
 
     @property
     def key(self) -> str:
-        return f"{self.dt}/{self.hr}"
+        return self.dt if self.hr is None else f"{self.dt}/{self.hr}"
+
+    @property
+    def start(self) -> datetime:
+        """The start of the partition's landing hour (or day), naive UTC."""
+        return datetime.strptime(f"{self.dt} {self.hr or '00'}", "%Y-%m-%d %H")
+
+    @property
+    def hours(self) -> int:
+        return 24 if self.hr is None else 1
+
+
+def _listdir(d: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(d))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def partitions(lake_dir: Path, table: str, since_dt: str | None = None) -> Iterator[Partition]:
-    """The dt=/hr= partitions of a table, oldest first, with their visible files."""
+    """The dt=/hr= partitions of a table, oldest first, with their visible files.
+
+    ``table`` is ``events``, ``quarantine`` or a real-time table (:func:`realtime_table`); a real-time
+    table partitioned by day only (``dt=`` holding the files) yields partitions with ``hr`` None.
+    Partitions are listed whether committed (``_SUCCESS``) or not; files in progress are never listed.
+    """
     base = table_dir(lake_dir, table)
-    if not base.is_dir():
-        return
-    for dt_dir in sorted(base.iterdir()):
-        m = PARTITION_DIR.match(dt_dir.name)
+    for dt_name in _listdir(base):
+        m = PARTITION_DIR.match(dt_name)
+        dt_dir = base / dt_name
         if m is None or not dt_dir.is_dir() or (since_dt is not None and m.group(1) < since_dt):
             continue
-        for hr_dir in sorted(dt_dir.iterdir()):
-            h = HOUR_DIR.match(hr_dir.name)
-            if h is None or not hr_dir.is_dir():
-                continue
-            try:
-                names = sorted(os.listdir(hr_dir))
-            except FileNotFoundError:
-                continue
-            files = [hr_dir / n for n in names if is_visible(n)]
-            yield Partition(table, m.group(1), h.group(1), hr_dir, SUCCESS_FILE in names, files)
+        names = _listdir(dt_dir)
+        hours = [n for n in names if HOUR_DIR.match(n) and (dt_dir / n).is_dir()]
+        if not hours:
+            files = [dt_dir / n for n in names if is_visible(n) and (dt_dir / n).is_file()]
+            if files or SUCCESS_FILE in names:
+                yield Partition(table, m.group(1), None, dt_dir, SUCCESS_FILE in names, files)
+            continue
+        for hr_name in hours:
+            hr_dir = dt_dir / hr_name
+            inner = _listdir(hr_dir)
+            files = [hr_dir / n for n in inner if is_visible(n)]
+            yield Partition(table, m.group(1), hr_name[3:], hr_dir, SUCCESS_FILE in inner, files)
 
 
 def data_files(lake_dir: Path, table: str) -> list[Path]:
@@ -192,9 +232,7 @@ def in_progress_files(lake_dir: Path, tables: Iterable[str] = (*LANDED_TABLES, A
 
 def unpartitioned_files(directory: Path) -> list[Path]:
     """Visible files of an unpartitioned table (the landing audit), sorted."""
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if is_visible(p.name) and p.is_file())
+    return [directory / n for n in _listdir(directory) if is_visible(n) and (directory / n).is_file()]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -212,18 +250,22 @@ def file_format(path: Path) -> str:
 def _duckdb():  # type: ignore[no-untyped-def]
     import duckdb  # .venv only: the Flink side never reads the lake
 
-    return duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:")
+    try:  # timestamps stored as UTC instants (isAdjustedToUTC) come back in UTC, not the machine's zone
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error:  # pragma: no cover - no ICU: TIMESTAMPTZ is UTC already
+        pass
+    return con
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _table_of(path: Path) -> str | None:
-    for p in (path, *path.parents):
-        if p.name in COLUMNS:
-            return p.name
-    return None
 
 
 def read_rows(path: Path, columns: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -244,9 +286,14 @@ def read_rows(path: Path, columns: Iterable[str] | None = None) -> Iterator[dict
         select = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
         cur = con.execute(f"SELECT {select} FROM read_parquet({_sql_str(path)}, hive_partitioning = false)")
         names = [d[0] for d in cur.description]
+        aware = [i for i, d in enumerate(cur.description) if "TIME ZONE" in str(d[1]).upper()]
         while batch := cur.fetchmany(10_000):
             for values in batch:
-                yield dict(zip(names, values, strict=True))
+                row = dict(zip(names, values, strict=True))
+                for i in aware:
+                    if row[names[i]] is not None:
+                        row[names[i]] = _naive_utc(row[names[i]])
+                yield row
     except Exception as exc:  # duckdb.Error has no common base we can import lazily
         raise LakeError(f"cannot read {path}: {exc}") from exc
     finally:
@@ -274,15 +321,43 @@ def count_rows(path: Path) -> int:
                 f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata({_sql_str(path)})"
             ).fetchone()
             return int(row[0]) if row else 0
+        except Exception as exc:
+            raise LakeError(f"cannot read {path}: {exc}") from exc
         finally:
             con.close()
-    n = 0
-    last = b"\n"
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (0 if last == b"\n" else 1)
+        return sum(1 for line in fh if line.strip())
+
+
+def sql_source(files: Iterable[Path], table: str, columns: Iterable[str] | None = None) -> str | None:
+    """A DuckDB ``FROM`` expression over the given data files of a landed table, whatever their format:
+    Parquet files through ``read_parquet``, legacy JSON Lines through ``read_json`` with the table's
+    types, combined ``UNION ALL BY NAME``; the partition columns ``dt``/``hr`` come from the paths.
+    None when there are no files."""
+    cols = [c for c in COLUMNS[table] if columns is None or c[0] in set(columns)]
+    by_format: dict[str, list[Path]] = {"parquet": [], "json": []}
+    for f in files:
+        try:
+            if f.stat().st_size == 0:
+                continue  # an empty legacy file: no rows (and not a Parquet file)
+            by_format[file_format(f)].append(f)
+        except FileNotFoundError:
+            continue
+    hive = "hive_partitioning = true, hive_types = {'dt': 'VARCHAR', 'hr': 'VARCHAR'}"
+    select = ", ".join([*(f'"{c[0]}"' for c in cols), "dt", "hr"])
+    parts = []
+    if by_format["parquet"]:
+        paths = ", ".join(_sql_str(f) for f in by_format["parquet"])
+        parts.append(f"SELECT {select} FROM read_parquet([{paths}], {hive}, union_by_name = true)")
+    if by_format["json"]:
+        paths = ", ".join(_sql_str(f) for f in by_format["json"])
+        types = ", ".join(f"'{n}': '{duck}'" for n, _f, duck, _g in COLUMNS[table])
+        parts.append(
+            f"SELECT {select} FROM read_json([{paths}], format = 'newline_delimited', {hive}, columns = {{{types}}})"
+        )
+    if not parts:
+        return None
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
 def _fsync_dir(d: Path) -> None:
@@ -298,33 +373,99 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
+def _timestamp(value: Any) -> datetime | None:
+    """A timestamp value for a Parquet column: naive UTC ``datetime`` from a datetime or SQL/ISO text."""
+    if value is None or isinstance(value, datetime):
+        return None if value is None else _naive_utc(value)
+    if isinstance(value, str):
+        text = value.strip().replace("T", " ")
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            return _naive_utc(datetime.fromisoformat(text))
+        except ValueError:
+            raise LakeError(f"not a timestamp: {value!r}") from None
+    raise LakeError(f"not a timestamp: {value!r}")
+
+
 def write_parquet(path: Path, table: str, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows of a lake table as one Parquet file (zstd, the table's column types), atomically:
-    a hidden temporary file in the same directory, fsynced, then renamed over ``path``."""
+    a hidden temporary file in the same directory, fsynced, then renamed over ``path``.
+
+    Timestamps may be ``datetime`` (naive = UTC; aware ones are converted) or SQL/ISO text; they are
+    stored with millisecond precision. Returns the number of rows written."""
     import pandas as pd  # .venv only
 
+    if table not in COLUMNS:
+        raise LakeError(f"{table!r} is not a lake table ({', '.join(COLUMNS)})")
     cols = COLUMNS[table]
-    names = [c[0] for c in cols]
-    frame = pd.DataFrame([[r.get(n) for n in names] for r in rows], columns=names, dtype=object)
+    rows = list(rows)
+    data: dict[str, Any] = {}
+    for name, _flink, duck, _glue in cols:
+        values = [r.get(name) for r in rows]
+        if duck.startswith("TIMESTAMP"):
+            data[name] = pd.Series([_timestamp(v) for v in values], dtype="datetime64[ns]")
+        elif duck in ("INTEGER", "BIGINT"):
+            try:
+                data[name] = pd.Series(values, dtype="Int64")
+            except (TypeError, ValueError) as exc:
+                raise LakeError(f"cannot write {path}: column {name}: {exc}") from exc
+        else:
+            bad = next((v for v in values if v is not None and not isinstance(v, str)), None)
+            if bad is not None:
+                raise LakeError(f"cannot write {path}: column {name} holds {type(bad).__name__}, not text")
+            data[name] = pd.Series(values, dtype="string")
+    frame = pd.DataFrame(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.rewrite")
     con = _duckdb()
     try:
         con.register("rows_in", frame)
-        select = ", ".join(f'CAST("{n}" AS {duck}) AS "{n}"' for n, _flink, duck, _glue in cols)
+        select = ", ".join(
+            f'CAST(CAST("{n}" AS TIMESTAMP) AS {duck}) AS "{n}"' if duck.startswith("TIMESTAMP") else
+            f'CAST("{n}" AS {duck}) AS "{n}"'
+            for n, _flink, duck, _glue in cols
+        )  # fmt: skip
         con.execute(
             f"COPY (SELECT {select} FROM rows_in) TO {_sql_str(tmp)} "
             f"(FORMAT parquet, COMPRESSION {COMPRESSION}, ROW_GROUP_SIZE 1000000)"
         )
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         raise LakeError(f"cannot write {path}: {exc}") from exc
     finally:
         con.close()
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
     return len(frame)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def write_json_lines(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows as JSON Lines (the landing audit, the real-time tables, a legacy lake), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.rewrite")
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+                n += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return n
 
 
 def rewrite_file(
@@ -332,56 +473,54 @@ def rewrite_file(
 ) -> tuple[int, int]:
     """Rewrite a committed data file through ``transform`` (row → new row, or None to drop it).
 
-    Atomic (the old file stays whole until the new one replaces it) and always written as Parquet:
-    a rewritten legacy JSON file is migrated on the way. A file whose rows all go is replaced by an
-    empty one (its partition and ``_SUCCESS`` stay). Returns (rows kept, rows dropped); a file that
-    nothing changes is left untouched.
+    ``transform`` gets a copy of each row (changing it in place counts as a change). Atomic: every row
+    is read and transformed before anything is written, and the new file replaces the old one by a
+    rename, so a transform that raises (or a crash) leaves the original whole. Files of the landed
+    tables (events, quarantine) are always written as Parquet: a rewritten legacy JSON file is migrated
+    on the way. Other tables (the real-time job's, the audit) stay JSON Lines. A file whose rows all go
+    is replaced by an empty one (its partition and ``_SUCCESS`` stay). Returns (rows kept, rows
+    dropped); a file that nothing changes (and that needs no migration) is left untouched.
     """
     table = table or _table_of(path)
-    if table is None or table not in COLUMNS:
-        raise LakeError(f"{path} is not in a lake table ({', '.join(COLUMNS)})")
+    if table is None:
+        raise LakeError(f"{path} is not in a lake table")
     legacy = file_format(path) == "json"
+    to_parquet = table in LANDED_TABLES
     kept: list[dict[str, Any]] = []
     dropped = changed = 0
     for row in read_rows(path):
-        new = transform(row)
+        new = transform(dict(row))
         if new is None:
             dropped += 1
             continue
         if new != row:
             changed += 1
         kept.append(new)
-    if dropped or changed or legacy:
-        if legacy:
-            kept = [_typed(r, table) for r in kept]
+    if to_parquet and (dropped or changed or legacy):
         write_parquet(path, table, kept)
+    elif not to_parquet and (dropped or changed):
+        if not legacy:
+            raise LakeError(f"{path}: a Parquet file outside the landed tables ({table})")
+        write_json_lines(path, kept)
     return len(kept), dropped
 
 
-def _typed(row: dict[str, Any], table: str) -> dict[str, Any]:
-    """A JSON Lines row with its timestamp text parsed (for writing it as Parquet)."""
-    out = dict(row)
-    for name, flink_type, _duck, _glue in COLUMNS[table]:
-        v = out.get(name)
-        if flink_type.startswith("TIMESTAMP") and isinstance(v, str):
-            out[name] = datetime.fromisoformat(v.replace("T", " ").rstrip("Z"))
-    return out
+def _table_of(path: Path) -> str | None:
+    """The table a data file belongs to: the directory above its ``dt=`` partition (``events``,
+    ``quarantine``, a real-time table's name), or the landing audit."""
+    for p in path.parents:
+        if PARTITION_DIR.match(p.name):
+            return p.parent.name
+    return AUDIT if path.parent.name == AUDIT else None
 
 
 # ------------------------------------------------------------------------------------------------
 # upgrade path: JSON Lines lake → Parquet
 # ------------------------------------------------------------------------------------------------
 def legacy_files(lake_dir: Path, tables: Iterable[str] = LANDED_TABLES) -> list[Path]:
-    """Visible data files still in JSON Lines (written before the Parquet lake)."""
-    out = []
-    for table in tables:
-        for f in data_files(lake_dir, table):
-            try:
-                if f.stat().st_size and file_format(f) == "json":
-                    out.append(f)
-            except FileNotFoundError:
-                continue
-    return out
+    """Visible data files of events/quarantine still in JSON Lines (written before the Parquet lake),
+    oldest partition first; empty files included (they are not Parquet files either)."""
+    return [f for table in tables for f in data_files(lake_dir, table) if _is_legacy(f)]
 
 
 def migrate(lake_dir: Path, progress: Callable[[int, int, Path], None] | None = None) -> tuple[int, int]:
@@ -390,8 +529,9 @@ def migrate(lake_dir: Path, progress: Callable[[int, int, Path], None] | None = 
     Each file is replaced atomically by a Parquet file of the same name and rows, so an interrupted
     migration leaves every file whole, in one format or the other, and a second run carries on
     where the first stopped. Empty JSON files become empty Parquet files. Returns (files, rows).
+    ``progress(i, n, path)`` is called after each file.
     """
-    todo = [f for t in LANDED_TABLES for f in data_files(lake_dir, t) if _is_legacy(f)]
+    todo = legacy_files(lake_dir)
     rows = 0
     for i, f in enumerate(todo, 1):
         kept, _ = rewrite_file(f, lambda r: r)
