@@ -3,8 +3,9 @@
 **Raw prompts** (``imagify privacy expire-prompts``): prompts are personal data. They stay raw only in the
 lake's ``events/`` zone (and the staging table that mirrors it) for ``IMAGIFY_RAW_PROMPT_RETENTION_DAYS``
 (default 90) days of landing date (partition ``dt``, UTC). After that, each lake file of an older partition is
-rewritten atomically (hidden temporary file in the same folder, fsync, ``os.replace``: a reader sees the old
-file or the new one, never a half) with every prompt replaced by its **terms** — the words the marts keep
+rewritten atomically by ``ingestion.lake.rewrite_file`` (hidden temporary Parquet file in the same folder,
+fsync, ``os.replace``: a reader sees the old file or the new one, never a half; a legacy JSON Lines file is
+migrated to Parquet on the way) with every prompt replaced by its **terms** — the words the marts keep
 (``flink_jobs.realtime_terms.prompt_terms``: personal data removed, lower-cased, stop-words dropped) — and a
 property ``prompt_expired`` (the date it was done), so the marts stay identical and a rebuild from the lake
 gives the same terms. A prompt without terms becomes ``-`` (the contract needs a non-empty prompt). Every
@@ -39,19 +40,19 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from imagify.config import Settings
+from ingestion import lake
 
 log = logging.getLogger("imagify.privacy")
 
 EXPIRED_MARK = "prompt_expired"
 EMPTY_PROMPT = "-"
 FORGOTTEN_PROMPT = "[forgotten]"
-TMP_SUFFIX = ".privacy-tmp"
 
 
 def user_hash(user_id: str) -> str:
@@ -74,61 +75,14 @@ def forgotten_hashes(settings: Settings) -> set[str]:
     return out
 
 
-# -- atomic rewrite of JSON Lines files ----------------------------------------------------------------------
+# -- the lake files (layout, format and atomic rewrites: ingestion.lake) --------------------------------------
 
 
-def rewrite_jsonl(path: Path, transform: Callable[[str], str | None]) -> tuple[int, int]:
-    """Rewrite ``path`` line by line (``transform`` returns the new line, or None to drop it), atomically.
-
-    Returns (lines changed, lines dropped); the file is left untouched when nothing changes. A file left
-    without lines is replaced by an empty one (its partition and ``_SUCCESS`` stay)."""
-    changed = dropped = 0
-    out: list[str] = []
-    with path.open("r", encoding="utf-8", newline="") as f:
-        for raw in f:
-            line = raw.rstrip("\n")
-            if not line.strip():
-                out.append(line)
-                continue
-            new = transform(line)
-            if new is None:
-                dropped += 1
-            else:
-                if new != line:
-                    changed += 1
-                out.append(new)
-    if not changed and not dropped:
-        return 0, 0
-    tmp = path.with_name("." + path.name + TMP_SUFFIX)  # hidden: lake readers skip names starting with "."
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        f.write("".join(line + "\n" for line in out))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return changed, dropped
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _data_files(table_dir: Path) -> Iterator[tuple[str, Path]]:
-    """(dt, file) of every committed-or-not data file under ``table_dir/dt=*/**`` (hidden files skipped)."""
-    if not table_dir.exists():
-        return
-    for part in sorted(table_dir.glob("dt=*")):
-        dt = part.name[3:]
-        for f in sorted(part.rglob("*")):
-            if f.is_file() and not f.name.startswith((".", "_")):
-                yield dt, f
+def _data_files(lake_dir: Path, table: str) -> Iterator[tuple[str, Path]]:
+    """(dt, file) of every visible data file of a lake table, committed or not, oldest partition first."""
+    for part in lake.partitions(lake_dir, table):
+        for f in part.files:
+            yield part.dt, f
 
 
 # -- retention of raw prompts --------------------------------------------------------------------------------
@@ -180,29 +134,25 @@ def expire_prompts(
     today = now.astimezone(UTC).date().isoformat()
     report = ExpiryReport(cutoff=cutoff)
 
-    def transform(line: str) -> str | None:
-        row = json.loads(line)
+    def transform(row: dict) -> dict:
         new_props = _expire_properties(row.get("properties"), today)
         if new_props is None:
-            return line
+            return row
         report.prompts_expired += 1
-        if dry_run:
-            return line
-        row["properties"] = new_props
-        return json.dumps(row, ensure_ascii=False)
+        if not dry_run:
+            row["properties"] = new_props
+        return row
 
-    for dt, f in _data_files(settings.events_dir):
+    for dt, f in _data_files(settings.lake_dir, lake.EVENTS):
         if dt >= cutoff:
             continue
         report.files_scanned += 1
         before = report.prompts_expired
         if dry_run:
-            with f.open(encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        transform(line)
+            for row in lake.read_rows(f):
+                transform(row)
         else:
-            rewrite_jsonl(f, transform)
+            lake.rewrite_file(f, transform, lake.EVENTS)
         if report.prompts_expired > before:
             report.files_rewritten += 1
             if dt not in report.partitions:
@@ -284,45 +234,35 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
     _record_tombstone(settings, report.user_hash)
     quoted = json.dumps(user_id)
 
-    def drop_event(line: str) -> str | None:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            return line
+    def drop_event(row: dict) -> dict | None:
         if row.get("user_id") == user_id:
             report.lake_events += 1
             return None
-        return line
+        return row
 
-    def drop_quarantined(line: str) -> str | None:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            return line
+    def drop_quarantined(row: dict) -> dict | None:
         payload = row.get("payload")
         owner = _quarantine_user(payload)
         if owner == user_id or (owner is None and isinstance(payload, str) and quoted in payload):
             report.lake_quarantine += 1
             return None
-        return line
+        return row
 
-    def drop_late(line: str) -> str | None:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            return line
-        if row.get("user_id") == user_id or quoted in line:
+    def drop_late(row: dict) -> dict | None:
+        if row.get("user_id") == user_id or any(
+            isinstance(v, str) and (v == user_id or quoted in v) for v in row.values()
+        ):
             report.lake_realtime_late += 1
             return None
-        return line
+        return row
 
-    for table_dir, fn in (
-        (settings.events_dir, drop_event),
-        (settings.quarantine_dir, drop_quarantined),
-        (settings.lake_dir / "realtime" / "late_events", drop_late),
+    for table, fn in (
+        (lake.EVENTS, drop_event),
+        (lake.QUARANTINE, drop_quarantined),
+        (lake.realtime_table("late_events"), drop_late),
     ):
-        for _, f in _data_files(table_dir):
-            _, dropped = rewrite_jsonl(f, fn)
+        for _, f in _data_files(settings.lake_dir, table):
+            _, dropped = lake.rewrite_file(f, fn, table.rsplit("/", 1)[-1])
             report.files_rewritten += 1 if dropped else 0
 
     report.staging_rows = _forget_staging(settings, user_id)

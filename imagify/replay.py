@@ -26,7 +26,7 @@ Why it can never double-count:
 Times are UTC: a bare date ``YYYY-MM-DD`` is that day's 00:00 as a start (``--since``, FROM) and the
 end of that day as an end (``--until``, TO: the whole day is included); a timestamp
 (``2026-11-20T08:30``, ``...Z`` or ``+07:00``; no offset = UTC) is exact, and an end timestamp is
-exclusive. Landing times are the lake's ``landed_at`` (its dt=/hr= partitions).
+exclusive. Landing times are the lake's ``landed_at`` (its landing-hour partitions).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from imagify import config
+from ingestion import lake
 from ingestion.contract import REASONS, ContractError, record_key, validate_line
 
 log = logging.getLogger("imagify.replay")
@@ -76,45 +77,45 @@ def parse_time(text: str, *, end: bool, what: str) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def _landed(value: str) -> datetime:
+def _landed(value: str | datetime) -> datetime:
+    """A lake timestamp as aware UTC: a Parquet ``datetime`` (naive UTC) or a legacy JSON Lines
+    SQL timestamp text (``YYYY-MM-DD HH:MM:SS[.fff]``)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     v = value.replace("T", " ")
     return datetime.strptime(v if "." in v else v + ".000", _LAKE_TS).replace(tzinfo=UTC)
 
 
-# -- reading the lake ---------------------------------------------------------------------------
-def _partitions(table_dir: Path, since: datetime | None, until: datetime | None) -> Iterator[Path]:
-    """Committed-visible partitions dt=/hr= whose hour overlaps [since, until), oldest first."""
-    if not table_dir.is_dir():
-        return
-    for dt_dir in sorted(table_dir.glob("dt=*")):
-        for hr_dir in sorted(dt_dir.glob("hr=*")):
+# -- reading the lake (layout and formats: ingestion.lake) --------------------------------------
+def _partitions(lake_dir: Path, table: str, since: datetime | None, until: datetime | None) -> Iterator[lake.Partition]:
+    """Partitions of a lake table whose landing hour overlaps [since, until), oldest first."""
+    since_dt = since.astimezone(UTC).strftime("%Y-%m-%d") if since is not None else None
+    for part in lake.partitions(lake_dir, table, since_dt):
+        start = part.start.replace(tzinfo=UTC)
+        if (until is None or start < until) and (since is None or start + timedelta(hours=part.hours) > since):
+            yield part
+
+
+def read_rows(
+    lake_dir: Path, table: str, since: datetime | None = None, until: datetime | None = None
+) -> Iterator[dict]:
+    """Rows of a lake table (events or quarantine) with since <= landed_at < until, from visible files
+    only (the landing job's in-progress files are hidden), Parquet or legacy JSON Lines."""
+    for part in _partitions(lake_dir, table, since, until):
+        for path in part.files:
             try:
-                start = datetime.strptime(f"{dt_dir.name[3:]} {hr_dir.name[3:]}", "%Y-%m-%d %H").replace(tzinfo=UTC)
-            except ValueError:
-                continue
-            if (until is None or start < until) and (since is None or start + timedelta(hours=1) > since):
-                yield hr_dir
-
-
-def read_rows(table_dir: Path, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict]:
-    """Rows of a lake table (events/ or quarantine/) with since <= landed_at < until, from committed
-    files only (the landing job's in-progress files are hidden: ``.``-prefixed; ``_SUCCESS`` skipped)."""
-    for part in _partitions(table_dir, since, until):
-        for path in sorted(part.iterdir()):
-            if path.name.startswith((".", "_")) or not path.is_file():
-                continue
-            with open(path, encoding="utf-8") as fh:
-                for n, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
+                for row in lake.read_rows(path):
                     try:
-                        row = json.loads(line)
                         at = _landed(row["landed_at"])
-                    except (ValueError, KeyError, TypeError) as err:
-                        raise ReplayError(f"{path}:{n}: not a lake row ({err})") from None
+                    except (ValueError, KeyError, TypeError, AttributeError) as err:
+                        raise ReplayError(f"{path}: not a lake row ({err!r})") from None
                     if (since is None or at >= since) and (until is None or at < until):
                         row["_landed"] = at
                         yield row
+            except (lake.LakeError, ValueError) as err:
+                raise ReplayError(f"{path}: not a lake file ({err})") from None
+            except FileNotFoundError:
+                continue
 
 
 # -- what to publish ----------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def quarantine_record(row: dict) -> tuple[str, bytes | None, str | None]:
     return key, data, None
 
 
-def _occurred(value: str) -> str:
+def _occurred(value: str | datetime) -> str:
     return _landed(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -258,8 +259,8 @@ def plan(
                    and e["target"] == p.target]  # fmt: skip
     before = {} if again else replayed_keys(settings, mode, p.target)
     seen: set[str] = set()
-    table = lake_dir / ("quarantine" if mode == "quarantine" else "events")
-    for row in read_rows(table, since, until):
+    table = lake.QUARANTINE if mode == "quarantine" else lake.EVENTS
+    for row in read_rows(lake_dir, table, since, until):
         if mode == "quarantine" and reasons and row.get("reason") not in reasons:
             continue
         p.rows += 1

@@ -1,26 +1,39 @@
-"""A lake written directly in the landing job's documented layout (no Flink): for fast tests.
+"""A lake written directly in the landing job's layout (no Flink), through ``ingestion.lake``: for fast tests.
 
-    <home>/lake/events/dt=YYYY-MM-DD/hr=HH/part-<n>.json   JSON Lines, the sink's columns
-    <home>/lake/quarantine/dt=.../hr=.../part-<n>.json      {payload, reason, detail, segment, landed_at, record_key}
-    _SUCCESS in each committed partition
+    <home>/lake/events/<partition of landed_at>/<name>       Parquet (zstd), the sink's columns
+    <home>/lake/quarantine/<partition>/<name>                {payload, reason, detail, segment, landed_at, record_key}
+    each partition committed (``lake.mark_committed``) unless ``commit=False``
 
-Records are validated with the real contract validator: valid ones (first copy of an event_id)
-go to events, the others to quarantine with the validator's reason.
+``fmt="json"`` writes the legacy format instead (JSON Lines, SQL timestamp text), as the landing job
+wrote it before the Parquet lake: the upgrade path. Records are validated with the real contract
+validator: valid ones (first copy of an event_id) go to events, the others to quarantine with the
+validator's reason.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion import lake
 from ingestion.contract import ContractError, record_key, validate_line
 
-_TS = "%Y-%m-%d %H:%M:%S.%f"
+
+def _ms(dt: datetime) -> datetime:
+    """Naive UTC with millisecond precision: what a lake timestamp holds."""
+    dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
 
 
-def _ts(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime(_TS)[:-3]
+def batch_path(home: Path, table: str, landed_at: datetime, name: str = "part-0") -> Path:
+    """The file :func:`write_batch` writes for ``table``."""
+    dt, hr = lake.partition_values(landed_at.astimezone(UTC))
+    return lake.partition_dir(home / "lake", table, dt, hr) / name
+
+
+def table_rows(home: Path, table: str) -> list[dict]:
+    """Every row of a lake table's visible files (any format), timestamps normalised to text."""
+    return [lake.normalise_row(r) for f in lake.data_files(home / "lake", table) for r in lake.read_rows(f)]
 
 
 def write_batch(
@@ -30,19 +43,20 @@ def write_batch(
     name: str = "part-0",
     commit: bool = True,
     seen: set | None = None,
+    fmt: str = lake.FORMAT,
 ) -> dict[str, int]:
     """Land ``lines`` at ``landed_at`` (one partition); returns counts {events, quarantine}."""
     seen = seen if seen is not None else set()
-    part = f"dt={landed_at:%Y-%m-%d}/hr={landed_at:%H}"
     events, rejects = [], []
     segment = f"fixture-{name}"
+    landed = _ms(landed_at)
     for line in lines:
         try:
             ev = validate_line(line)
         except ContractError as err:
             rejects.append(
                 {"payload": line, "reason": err.reason, "detail": err.detail, "segment": segment,
-                 "landed_at": _ts(landed_at), "record_key": record_key(line)}
+                 "landed_at": landed, "record_key": record_key(line)}
             )  # fmt: skip
             continue
         if ev.event_id in seen:
@@ -50,15 +64,18 @@ def write_batch(
         seen.add(ev.event_id)
         events.append(
             {"event_id": ev.event_id, "event_type": ev.event_type, "schema_version": ev.schema_version,
-             "occurred_at": _ts(ev.occurred_at), "user_id": ev.user_id, "session_id": ev.session_id,
-             "source": ev.source, "properties": ev.properties_json(), "landed_at": _ts(landed_at),
+             "occurred_at": _ms(ev.occurred_at), "user_id": ev.user_id, "session_id": ev.session_id,
+             "source": ev.source, "properties": ev.properties_json(), "landed_at": landed,
              "segment": segment}
         )  # fmt: skip
-    for table, rows in (("events", events), ("quarantine", rejects)):
-        d = home / "lake" / table / part
-        d.mkdir(parents=True, exist_ok=True)
+    for table, rows in ((lake.EVENTS, events), (lake.QUARANTINE, rejects)):
+        path = batch_path(home, table, landed_at, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if rows:
-            (d / f"{name}.json").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+            if fmt == "json":
+                lake.write_json_lines(path, rows)
+            else:
+                lake.write_parquet(path, table, rows)
         if commit:
-            (d / "_SUCCESS").touch()
+            lake.mark_committed(path.parent)
     return {"events": len(events), "quarantine": len(rejects)}

@@ -1,5 +1,6 @@
 """Retention of raw prompts without a warehouse (fast): the Dagster job and the CLI rewrite old partitions only,
-atomically, keep ``_SUCCESS``; the settings are validated."""
+atomically, keep the commit markers and file names; a legacy JSON Lines file is rewritten as Parquet on the
+way; the settings are validated."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from lake_fixture import write_batch
+from lake_fixture import batch_path, write_batch
 
 from imagify import config, privacy
+from ingestion import lake
 from ingestion.simulator import Simulator
 
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
@@ -20,8 +22,8 @@ IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 def _prompts(path: Path) -> list[str]:
     out = []
-    for line in path.read_text().splitlines():
-        props = json.loads(json.loads(line)["properties"])
+    for row in lake.read_rows(path):
+        props = json.loads(row["properties"])
         if "prompt" in props:
             out.append(props["prompt"])
     return out
@@ -35,25 +37,34 @@ def test_dagster_job_and_cli_expire_only_old_partitions(tmp_path: Path, monkeypa
     lines = list(Simulator(users=10, days=2, seed=4, end=now - timedelta(days=1)).records())
     old, recent = now - timedelta(days=31), now - timedelta(days=29)
     write_batch(home, lines, old, name="part-0")
+    write_batch(home, lines, old, name="part-1", seen=set(), fmt="json")  # legacy JSON Lines, same partition
     write_batch(home, lines, recent, name="part-0")  # a second landing (other partition): kept raw
-    old_file = home / "lake" / "events" / f"dt={old:%Y-%m-%d}" / f"hr={old:%H}" / "part-0.json"
-    recent_file = home / "lake" / "events" / f"dt={recent:%Y-%m-%d}" / f"hr={recent:%H}" / "part-0.json"
+    old_file = batch_path(home, lake.EVENTS, old, "part-0")
+    legacy_file = batch_path(home, lake.EVENTS, old, "part-1")
+    recent_file = batch_path(home, lake.EVENTS, recent, "part-0")
     raw = _prompts(old_file)
-    assert raw and raw == _prompts(recent_file)
+    assert raw and raw == _prompts(recent_file) == _prompts(legacy_file)
+    assert lake.file_format(legacy_file) == "json" and lake.file_format(old_file) == "parquet"
+    rows_before = [lake.normalise_row(r) for r in lake.read_rows(old_file)]
 
     proc = subprocess.run([IMAGIFY, "privacy", "expire-prompts", "--dry-run"], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["prompts_expired"] == len(raw) and _prompts(old_file) == raw
+    assert json.loads(proc.stdout)["prompts_expired"] == 2 * len(raw) and _prompts(old_file) == raw
+    assert lake.file_format(legacy_file) == "json", "a dry run changes nothing"
 
     from orchestration.defs.privacy.jobs import expire_raw_prompts
 
     result = expire_raw_prompts.execute_in_process()
-    assert result.success and result.output_for_node("expire_raw_prompts_op")["prompts_expired"] == len(raw)
-    assert _prompts(old_file) == [privacy.expired_prompt(p) for p in raw]
+    assert result.success and result.output_for_node("expire_raw_prompts_op")["prompts_expired"] == 2 * len(raw)
+    assert _prompts(old_file) == _prompts(legacy_file) == [privacy.expired_prompt(p) for p in raw]
+    assert lake.file_format(legacy_file) == "parquet", "a rewritten legacy file is Parquet"
     assert _prompts(recent_file) == raw
-    assert (old_file.parent / "_SUCCESS").exists()
-    assert sorted(p.name for p in old_file.parent.iterdir()) == ["_SUCCESS", "part-0.json"]
+    rows_after = [lake.normalise_row(r) for r in lake.read_rows(old_file)]
+    assert [{**r, "properties": None} for r in rows_after] == [{**r, "properties": None} for r in rows_before]
+    part = next(p for p in lake.partitions(home / "lake", lake.EVENTS) if p.path == old_file.parent)
+    assert part.committed and [f.name for f in part.files] == ["part-0", "part-1"]
+    assert not lake.in_progress_files(home / "lake"), "no temporary file left behind"
     proc = subprocess.run([IMAGIFY, "privacy", "expire-prompts"], capture_output=True, text=True, timeout=120)
     assert json.loads(proc.stdout)["prompts_expired"] == 0, "idempotent"
 

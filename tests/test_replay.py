@@ -15,6 +15,7 @@ from lake_fixture import write_batch
 
 from imagify import replay
 from imagify.cli import main
+from ingestion import lake
 from ingestion.contract import record_key, validate_line
 from ingestion.segment_log import SegmentLog
 
@@ -111,16 +112,16 @@ def test_filters_select_exactly(home: Path, capsys: pytest.CaptureFixture, args:
 def test_invalid_utf8_is_skipped_and_counted_never_altered(home: Path, capsys: pytest.CaptureFixture) -> None:
     raw = b'{"event_id": "\xff\xfe", "x": 1}'
     text = raw.decode("utf-8", "backslashreplace")
-    part = home / "lake" / "quarantine" / "dt=2026-11-20" / "hr=08"
-    part.mkdir(parents=True)
-    at = "2026-11-20 08:00:00.000"
+    part = lake.partition_dir(home / "lake", lake.QUARANTINE, "2026-11-20", "08")
+    at = datetime(2026, 11, 20, 8)
     rows = [
         {"payload": text, "reason": "not_json", "detail": "utf-8", "segment": "s", "landed_at": at,
          "record_key": record_key(raw)},
         {"payload": "[1]", "reason": "not_object", "detail": "", "segment": "s", "landed_at": at,
          "record_key": None},  # landed before record_key existed
     ]  # fmt: skip
-    (part / "part-0").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    lake.write_parquet(part / "part-0", lake.QUARANTINE, rows)
+    lake.mark_committed(part)
     rc, out = _run(capsys, "--from-quarantine")
     assert rc == 0, out
     assert _published(home) == [b"[1]"]
@@ -235,17 +236,44 @@ def test_aws_without_a_local_lake_copy_says_what_to_do(home: Path, capsys, monke
     assert rc == 2 and "--lake-dir" in out and "aws s3 sync" in out
 
 
-def test_a_corrupt_lake_file_is_named(home: Path, capsys: pytest.CaptureFixture) -> None:
-    part = home / "lake" / "quarantine" / "dt=2026-11-20" / "hr=08"
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_a_corrupt_lake_file_is_named(home: Path, capsys: pytest.CaptureFixture, fmt: str) -> None:
+    part = lake.partition_dir(home / "lake", lake.QUARANTINE, "2026-11-20", "08")
     part.mkdir(parents=True)
-    (part / "part-0").write_text('{"payload": "x"\n')
+    if fmt == "json":
+        (part / "part-0").write_text('{"payload": "x"\n')
+    else:  # a Parquet file cut short
+        row = {"payload": "x", "reason": "not_json", "landed_at": datetime(2026, 11, 20, 8)}
+        lake.write_parquet(part / "part-0", lake.QUARANTINE, [row] * 50)
+        data = (part / "part-0").read_bytes()
+        (part / "part-0").write_bytes(data[: len(data) // 2])
     rc, out = _run(capsys, "--from-quarantine")
-    assert rc == 2 and "part-0:1: not a lake row" in out
+    assert rc == 2 and "part-0: not a lake" in out, out
 
 
 def test_hidden_and_uncommitted_files_are_not_read(home: Path, capsys: pytest.CaptureFixture) -> None:
     _quarantine_lake(home)
-    part = home / "lake" / "quarantine" / "dt=2026-11-20" / "hr=08"
-    (part / ".part-x.inprogress").write_text(json.dumps({"payload": "zzz", "landed_at": "2026-11-20 08:00:00"}) + "\n")
+    part = lake.partition_dir(home / "lake", lake.QUARANTINE, "2026-11-20", "08")
+    lake.write_parquet(part / ".part-x.inprogress", lake.QUARANTINE, [{"payload": "zzz", "landed_at": T1}])
     _run(capsys, "--from-quarantine")
     assert b"zzz" not in _published(home)
+
+
+def test_lake_record_is_the_same_from_parquet_and_json_lines(home: Path, capsys: pytest.CaptureFixture) -> None:
+    """The same landing as Parquet and as legacy JSON Lines (a mixed lake) rebuilds the same event JSON."""
+    evs = [event("user_logged_in", occurred_at=f"2026-11-19T1{i}:00:00.{i}2{i}+07:00") for i in range(3)]
+    evs.append(event("generation_requested", occurred_at="2026-11-19T10:00:00Z"))
+    lines = [json.dumps(e) for e in evs]
+    write_batch(home, lines, T1, name="new")
+    write_batch(home, lines, T1, name="old", seen=set(), fmt="json")
+    files = lake.data_files(home / "lake", lake.EVENTS)
+    assert sorted(lake.file_format(f) for f in files) == ["json", "parquet"]
+    by_file = {f.name: [replay.lake_record(r) for r in lake.read_rows(f)] for f in files}
+    assert by_file["new"] == by_file["old"] and all(skip is None for _, _, skip in by_file["new"])
+    for (_, data, _), e in zip(by_file["new"], evs, strict=True):
+        assert (
+            json.loads(data)["occurred_at"]
+            == validate_line(json.dumps(e)).occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        )
+    rc, out = _run(capsys, "--lake", "2026-11-20", "2026-11-21", "--to-stream", "mixed")
+    assert rc == 0 and "matched: 8 rows, 4 distinct records" in out, out
