@@ -73,18 +73,27 @@ def migrate_legacy_lake(log: logging.Logger | None = None) -> tuple[int, int]:
     lake_dir = Path(os.environ.get("IMAGIFY_LAKE_DIR") or SETTINGS.lake_dir)
     if target != "local" or "://" in str(lake_dir) or not lake_dir.is_dir():
         return 0, 0
+    legacy = lake.legacy_files(lake_dir)  # every data file's first 4 bytes: cheap when all are Parquet
+    if not legacy:
+        return 0, 0
     log = log or logging.getLogger(__name__)
+    log.info(
+        f"lake {lake_dir}: {len(legacy)} legacy JSON Lines files (landed before the Parquet format); "
+        "migrating them to Parquet before dbt runs, as `imagify lake migrate` does"
+    )
 
     def progress(done: int, total: int, _path: Path) -> None:
-        if done == 1:
-            log.info(f"lake {lake_dir}: {total} legacy JSON Lines files; migrating them to Parquet before dbt "
-                     "(as `imagify lake migrate`)")
-        elif done % 1000 == 0:
+        if done % 1000 == 0:
             log.info(f"lake migration: {done}/{total} files")
 
-    files, rows = lake.migrate(lake_dir, progress)  # every file's first 4 bytes: cheap when all are Parquet
-    if files:
-        log.info(f"lake {lake_dir}: migrated {files} JSON Lines files ({rows} rows) to Parquet")
+    try:
+        files, rows = lake.migrate(lake_dir, progress)
+    except (lake.LakeError, ValueError, OSError) as exc:
+        raise RuntimeError(
+            f"lake {lake_dir} still holds legacy JSON Lines files and migrating them to Parquet failed: {exc}. "
+            "dbt reads Parquet only: fix the file, then run `imagify lake migrate` (resumable) before building"
+        ) from exc
+    log.info(f"lake {lake_dir}: migrated {files} JSON Lines files ({rows} rows) to Parquet")
     return files, rows
 
 
