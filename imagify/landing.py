@@ -22,6 +22,7 @@ from pathlib import Path
 
 from imagify import jvm_artifacts
 from imagify.config import REPO_ROOT, Settings
+from ingestion import lake
 from ingestion.segment_log import SegmentLog
 
 log = logging.getLogger(__name__)
@@ -57,35 +58,21 @@ class AuditReader:
     windows: list[tuple[str, int]] = field(default_factory=list)  # (window_end, records) per audit row
 
     def refresh(self) -> dict[str, int]:
-        if self.directory.is_dir():
-            for path in self.directory.iterdir():
-                name = path.name
-                if name in self.seen or name.startswith((".", "_")):
-                    continue
-                with open(path, encoding="utf-8") as fh:
-                    for line in fh:
-                        row = json.loads(line)
-                        seg = Path(row["segment"]).name
-                        self.landed[seg] = self.landed.get(seg, 0) + int(row["records"])
-                        self.windows.append((row["window_end"], int(row["records"])))
-                self.seen.add(name)
+        for path in lake.unpartitioned_files(self.directory):
+            if path.name in self.seen:
+                continue
+            for row in lake.read_rows(path):
+                row = lake.normalise_row(row)
+                seg = Path(row["segment"]).name
+                self.landed[seg] = self.landed.get(seg, 0) + int(row["records"])
+                self.windows.append((row["window_end"], int(row["records"])))
+            self.seen.add(path.name)
         return self.landed
 
 
-def pending_lake_files(lake_dir: Path, tables: tuple[str, ...] = ("events", "quarantine")) -> list[Path]:
+def pending_lake_files(lake_dir: Path, tables: tuple[str, ...] = lake.LANDED_TABLES) -> list[Path]:
     """Hidden, non-empty files of the events/quarantine sinks: written but not yet committed."""
-    out = []
-    for table in tables:
-        base = lake_dir / table
-        if not base.is_dir():
-            continue
-        for path in base.rglob(".*"):
-            try:
-                if path.is_file() and path.stat().st_size > 0:
-                    out.append(path)
-            except FileNotFoundError:
-                continue
-    return out
+    return lake.in_progress_files(lake_dir, tables)
 
 
 def orphaned_lake_files(lake_dir: Path, started_at: float) -> list[Path]:
@@ -97,7 +84,7 @@ def orphaned_lake_files(lake_dir: Path, started_at: float) -> list[Path]:
     (everything its restored state refers to is committed by then), they are orphans.
     """
     out = []
-    for path in pending_lake_files(lake_dir, ("events", "quarantine", "_landing_audit")):
+    for path in lake.in_progress_files(lake_dir, (*lake.LANDED_TABLES, lake.AUDIT)):
         try:
             if path.stat().st_mtime < started_at:
                 out.append(path)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from flink_jobs.job_control import latest_restore_point
 from imagify.landing import AuditReader, pending_lake_files
+from ingestion import lake
 
 
 def test_audit_reader_sums_committed_files_only_once(tmp_path: Path) -> None:
     d = tmp_path / "_landing_audit"
     d.mkdir()
+
     def row(seg: str, n: int) -> str:
         return json.dumps({"segment": f"/x/segments/{seg}", "records": n, "window_end": "2026-11-27 00:00:01"})
 
@@ -27,10 +29,9 @@ def test_audit_reader_sums_committed_files_only_once(tmp_path: Path) -> None:
 
 
 def test_pending_files_are_hidden_non_empty_sink_files(tmp_path: Path) -> None:
-    part = tmp_path / "events" / "dt=2026-11-27" / "hr=00"
-    part.mkdir(parents=True)
-    (part / "compacted-part-1").write_text("x")
-    (part / "_SUCCESS").write_text("")
+    part = lake.partition_dir(tmp_path, lake.EVENTS, "2026-11-27", "00")
+    lake.write_parquet(part / "compacted-part-1", lake.EVENTS, [{"event_id": "e"}])
+    lake.mark_committed(part)
     (part / ".part-2.inprogress.abc").write_text("")
     assert pending_lake_files(tmp_path) == []
     (part / ".uncompacted-part-3").write_text("x")
@@ -60,7 +61,7 @@ def test_orphans_of_a_killed_run_are_swept_out_of_the_lake(tmp_path: Path) -> No
         settings = config.load()
     finally:
         os.environ.pop("IMAGIFY_HOME")
-    part = settings.lake_dir / "events" / "dt=2026-11-27" / "hr=00"
+    part = lake.partition_dir(settings.lake_dir, lake.EVENTS, "2026-11-27", "00")
     part.mkdir(parents=True)
     audit = settings.lake_dir / "_landing_audit"
     audit.mkdir(parents=True)
@@ -71,12 +72,12 @@ def test_orphans_of_a_killed_run_are_swept_out_of_the_lake(tmp_path: Path) -> No
     live = part / ".part-3.inprogress.z"
     live.write_text("{}\n")
     committed = part / "part-0"
-    committed.write_text("{}\n")
+    lake.write_parquet(committed, lake.EVENTS, [])
     started = time.time() - 5
     assert sorted(orphaned_lake_files(settings.lake_dir, started)) == sorted(old)
     assert sweep_orphans(settings, started, "job1") == 2
     assert not any(p.exists() for p in old) and live.exists() and committed.exists()
-    kept = settings.flink_dir / "orphaned" / "job1" / "events" / "dt=2026-11-27" / "hr=00" / ".part-1.inprogress.x"
+    kept = settings.flink_dir / "orphaned" / "job1" / part.relative_to(settings.lake_dir) / ".part-1.inprogress.x"
     assert kept.read_text() == "{}\n", "kept aside, not deleted"
 
 

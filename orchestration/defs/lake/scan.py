@@ -1,15 +1,11 @@
-"""What is in the lake and how far the landing job has got, read from the files alone (stdlib only).
+"""What is in the lake and how far the landing job has got, read from the files alone.
 
-Used by the lake observations, the lake sensor and ``imagify status``. The layout (written by the
-Flink landing job, see flink_jobs/sinks.py)::
-
-    <lake>/events/dt=YYYY-MM-DD/hr=HH/<visible data files>, _SUCCESS once committed
-    <lake>/quarantine/... the same
-    <lake>/_landing_audit/<files of JSON rows {segment, records, window_end}>
-
-Hidden files (``.part-*``, in progress) are never counted; a partition is *committed* when it has
-``_SUCCESS``. Row counts are newline counts of the data files, cached by (path, size, mtime) so a
-sensor tick re-reads only files it has not seen.
+Used by the lake observations, the lake sensor and ``imagify status``. The layout, the visibility
+and commit rules and the file formats are ``ingestion.lake``'s: partitions of events/quarantine by
+landing hour, files in progress never counted, a partition *committed* once its commit marker is
+there, and the landing audit (rows {segment, records, window_end}). Row counts come from
+``lake.count_rows`` (the Parquet footer, or the lines of a legacy JSON Lines file), cached by
+(path, size, mtime) so a sensor tick re-reads only files it has not seen.
 """
 
 from __future__ import annotations
@@ -21,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PARTITION_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
-HOUR_DIR = re.compile(r"^hr=(\d{2})$")
+from ingestion import lake
+
 SEGMENT_NAME = re.compile(r"^(?P<ts>\d{13})-[A-Za-z0-9]+-\d{6,}-(?P<count>\d+)\.jsonl$")
 
 _ROWS_CACHE: dict[tuple[str, int, int], int] = {}
@@ -37,7 +33,7 @@ class LakePartition:
     rows: int
     bytes: int
     committed: bool
-    committed_at: float | None  # mtime of _SUCCESS (epoch seconds): re-written when more files commit
+    committed_at: float | None  # mtime of the commit marker (epoch seconds): re-written when more files commit
 
     @property
     def key(self) -> str:
@@ -50,52 +46,40 @@ class LakePartition:
 
 
 def count_rows(path: Path) -> int:
+    """Rows of a data file (``lake.count_rows``), cached by (path, size, mtime)."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     cached = _ROWS_CACHE.get(key)
     if cached is not None:
         return cached
-    n = 0
-    last = b"\n"
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    if last != b"\n":  # a last line without newline is a row too
-        n += 1
+    n = lake.count_rows(path)
     _ROWS_CACHE[key] = n
     return n
 
 
 def scan_table(lake_dir: Path, table: str) -> list[LakePartition]:
     """Every partition of ``table`` (events or quarantine), oldest first."""
-    base = lake_dir / table
     out: list[LakePartition] = []
-    if not base.is_dir():
-        return out
-    for day in sorted(base.iterdir()):
-        m_day = PARTITION_DIR.match(day.name)
-        if not m_day or not day.is_dir():
+    for part in lake.partitions(lake_dir, table):
+        if part.hr is None:
             continue
-        for hour in sorted(day.iterdir()):
-            m_hr = HOUR_DIR.match(hour.name)
-            if not m_hr or not hour.is_dir():
+        files = rows = size = 0
+        success: float | None = None
+        if part.committed:
+            try:
+                success = lake.success_file(part.path).stat().st_mtime
+            except FileNotFoundError:
+                pass
+        for f in part.files:
+            try:
+                if not f.is_file():
+                    continue
+                rows += count_rows(f)
+                size += f.stat().st_size
+                files += 1
+            except FileNotFoundError:  # compacted away between listing and reading
                 continue
-            files = rows = size = 0
-            success: float | None = None
-            for f in hour.iterdir():
-                if f.name == "_SUCCESS":
-                    success = f.stat().st_mtime
-                    continue
-                if f.name.startswith((".", "_")) or not f.is_file():
-                    continue
-                try:
-                    rows += count_rows(f)
-                    size += f.stat().st_size
-                    files += 1
-                except FileNotFoundError:  # compacted away between listing and reading
-                    continue
-            out.append(LakePartition(table, m_day[1], m_hr[1], files, rows, size, success is not None, success))
+        out.append(LakePartition(table, part.dt, part.hr, files, rows, size, success is not None, success))
     return out
 
 
@@ -138,7 +122,7 @@ def summarize(parts: list[LakePartition], table: str) -> TableSummary:
     )
 
 
-def committed_fingerprints(lake_dir: Path, tables: tuple[str, ...] = ("events", "quarantine")) -> dict[str, str]:
+def committed_fingerprints(lake_dir: Path, tables: tuple[str, ...] = lake.LANDED_TABLES) -> dict[str, str]:
     """``{"events/2026-09-12/07": fingerprint, ...}`` of every committed partition: the sensor's cursor."""
     out: dict[str, str] = {}
     for table in tables:
@@ -205,19 +189,15 @@ def _newest_metadata(base: Path) -> tuple[Path | None, float | None]:
 
 
 def landed_per_segment(audit_dir: Path) -> tuple[dict[str, int], str | None]:
+    """Records landed per stream segment (file name), and the newest audit window end, from the
+    visible files of the landing audit."""
     landed: dict[str, int] = {}
     last_window: str | None = None
-    if audit_dir.is_dir():
-        for path in audit_dir.iterdir():
-            if path.name.startswith((".", "_")) or not path.is_file():
-                continue
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError:
-                continue
-            for line in lines:
+    for path in lake.unpartitioned_files(audit_dir):
+        try:
+            for raw in lake.read_rows(path):
                 try:
-                    row = json.loads(line)
+                    row = lake.normalise_row(raw)
                     seg = Path(str(row["segment"])).name
                     landed[seg] = landed.get(seg, 0) + int(row["records"])
                     w = str(row.get("window_end") or "")
@@ -225,6 +205,8 @@ def landed_per_segment(audit_dir: Path) -> tuple[dict[str, int], str | None]:
                         last_window = w
                 except (ValueError, KeyError, TypeError):
                     continue
+        except (OSError, ValueError, lake.LakeError):
+            continue
     return landed, last_window
 
 

@@ -2,7 +2,8 @@
 lake that are not in ``staging.stg_events`` yet. This is the partition range an incremental run is
 labelled with (so the UI shows which days a build changed), computed before the run starts.
 
-Local target: one DuckDB query over the committed lake files of the recent landing days, anti-joined
+Local target: one DuckDB query over the visible lake files of the recent landing days (listed and
+read through ``ingestion.lake``: Parquet, or a legacy JSON Lines file not migrated yet), anti-joined
 with staging. Prod (Athena): not computed from the lake; the last ``PROD_FALLBACK_DAYS`` are used.
 """
 
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from imagify import config
+from ingestion import lake
 from orchestration.defs.warehouse.partitions import business_today, clamp_range
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,13 @@ class WarehouseLocked(RuntimeError):
 def pending_business_dates(settings: config.Settings) -> list[date]:
     import duckdb
 
-    pattern = str(settings.events_dir / "dt=*" / "hr=*" / "[!._]*")
+    if not any(p.files for p in lake.partitions(settings.lake_dir, lake.EVENTS)):
+        return []
     try:
         con = duckdb.connect()  # in-memory; the warehouse is attached read-only if it exists
     except duckdb.Error as exc:  # pragma: no cover
         raise WarehouseLocked(str(exc)) from exc
     try:
-        if not duckdb.sql(f"select count(*) from glob('{pattern}')").fetchone()[0]:  # type: ignore[index]
-            return []
         since = "0000-01-01"
         staged = False
         wh: Path = settings.warehouse_path
@@ -51,14 +52,16 @@ def pending_business_dates(settings: config.Settings) -> list[date]:
                 hw = con.execute("select max(landed_at) from wh.staging.stg_events").fetchone()[0]  # type: ignore[index]
                 if hw is not None:
                     since = (hw.date() - timedelta(days=1)).isoformat()  # landing dt is UTC; 1 day margin
+        files = [f for p in lake.partitions(settings.lake_dir, lake.EVENTS, since_dt=since) for f in p.files]
+        source = lake.sql_source(files, lake.EVENTS, ("event_id", "occurred_at"))
+        if source is None:
+            return []
         anti = "and not exists (select 1 from wh.staging.stg_events s where s.event_id = l.event_id)" if staged else ""
         tz = settings.business_tz.replace("'", "")
         rows = con.execute(
             f"""
             select distinct cast(timezone('{tz}', cast(l.occurred_at as timestamp) at time zone 'UTC') as date) as d
-            from read_json('{pattern}', format = 'newline_delimited', hive_partitioning = true,
-                           hive_types = {{'dt': 'VARCHAR', 'hr': 'VARCHAR'}},
-                           columns = {{'event_id': 'VARCHAR', 'occurred_at': 'TIMESTAMP'}}) as l
+            from {source} as l
             where l.dt >= ? {anti}
             order by d
             """,

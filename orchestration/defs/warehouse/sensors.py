@@ -1,4 +1,4 @@
-"""The lake sensor: newly committed lake partitions (a new ``_SUCCESS``, or more files committed
+"""The lake sensor: newly committed lake partitions (a new commit marker, or more files committed
 into a partition) trigger an incremental build."""
 
 from __future__ import annotations
