@@ -104,8 +104,10 @@ def partition_values(landed_at: datetime) -> tuple[str, str]:
     return landed_at.strftime("%Y-%m-%d"), landed_at.strftime("%H")
 
 
-def partition_dir(lake_dir: Path, table: str, dt: str, hr: str) -> Path:
-    return Path(lake_dir) / table / f"dt={dt}" / f"hr={hr}"
+def partition_dir(lake_dir: Path, table: str, dt: str, hr: str | None) -> Path:
+    """The directory of a partition (``hr`` None: a day partition of a real-time table)."""
+    day = Path(lake_dir) / table / f"dt={dt}"
+    return day if hr is None else day / f"hr={hr}"
 
 
 def partition_of(path: Path) -> tuple[str | None, str | None]:

@@ -17,12 +17,12 @@ from flink_jobs.realtime_terms import prompt_terms
 from imagify import config
 from imagify.realtime import quicksight, store
 from imagify.realtime.serve import live_data, start_server
+from ingestion import lake
 from ingestion.simulator import Simulator
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    lake.write_json_lines(path, rows)  # the real-time job's format
     return path
 
 
@@ -32,15 +32,15 @@ def _minute_row(start: str, end: str, events: int) -> dict:
 
 
 def test_tailer_ingests_each_committed_file_once(tmp_path: Path) -> None:
-    lake = tmp_path / "lake" / "realtime"
+    root = tmp_path / "lake" / "realtime"
     con = store.connect(tmp_path / "live.sqlite")
-    tailer = store.LakeTailer(lake, con)
-    part = lake / "minute" / "dt=2026-09-01"
+    tailer = store.LakeTailer(root, con)
+    part = lake.partition_dir(root, "minute", "2026-09-01", None)
     _write(part / "compacted-part-1", [_minute_row("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5)])
     _write(part / ".uncompacted-part-2", [_minute_row("2026-09-01 10:01:00", "2026-09-01 10:02:00", 7)])
-    _write(part / "_SUCCESS", [])
+    lake.mark_committed(part)
     now = datetime.now(UTC)  # arrivals are by arrival time: recent
-    arr = lake / "arrivals" / f"dt={now:%Y-%m-%d}" / f"hr={now:%H}"
+    arr = lake.partition_dir(root, "arrivals", *lake.partition_values(now))
     seg = "/x/segments/1000000000000-w-000001-9.jsonl"
     sec, nxt = f"{now:%Y-%m-%d %H:%M:%S}", f"{now + timedelta(seconds=1):%Y-%m-%d %H:%M:%S}"
     _write(arr / "part-a", [{"window_start": sec, "window_end": nxt, "segment": seg, "outcome": "valid", "records": 8},
@@ -62,7 +62,7 @@ def test_tailer_ingests_each_committed_file_once(tmp_path: Path) -> None:
     assert tuple(con.execute("SELECT COUNT(*), SUM(events) FROM minute").fetchone()) == (2, 12)
 
     # a new tailer (restart) remembers what was ingested
-    again = store.LakeTailer(lake, store.connect(tmp_path / "live.sqlite"))
+    again = store.LakeTailer(root, store.connect(tmp_path / "live.sqlite"))
     assert again.poll().files == 0
 
 

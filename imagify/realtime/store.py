@@ -10,7 +10,6 @@ Times are UTC text ``YYYY-MM-DD HH:MM:SS`` (as in the lake files), so they sort 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
@@ -18,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from ingestion import lake
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _norm_ts(value: object) -> object:
-    """Lake timestamps ('2026-09-01 10:00:00' or with '.123') → whole-second text for window keys."""
+    """Lake timestamps ('2026-09-01 10:00:00' or with '.123', or a ``datetime``) → whole-second text for
+    window keys."""
+    if isinstance(value, datetime):
+        value = value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     if isinstance(value, str) and len(value) >= 19 and value[10] == " ":
         return value[:19] if value.endswith(".000") or len(value) == 19 else value
     return value
@@ -182,49 +186,30 @@ class LakeTailer:
         days = int(self.retention_h // 24) + 1
         return (datetime.strptime(latest, "%Y-%m-%d") - timedelta(days=days)).strftime("%Y-%m-%d")
 
-    def _partition_dirs(self, table_dir: Path, cutoff: str) -> list[Path]:
-        out = []
-        if not table_dir.is_dir():
-            return out
-        for dt_dir in table_dir.iterdir():
-            if not dt_dir.name.startswith("dt=") or dt_dir.name[3:] < cutoff:
-                continue
-            subs = [p for p in dt_dir.iterdir() if p.is_dir() and p.name.startswith("hr=")]
-            out.extend(subs if subs else [dt_dir])
-        return out
-
     def poll(self) -> PollResult:
         if not self._loaded:
             self._load()
         res = PollResult()
         for directory, (table, key, columns) in TABLES.items():
-            for part in self._partition_dirs(self.lake_dir / directory, self._cutoff_dt(table)):
+            for part in lake.partitions(self.lake_dir, directory, since_dt=self._cutoff_dt(table)):
                 try:
-                    mtime = part.stat().st_mtime_ns
+                    mtime = part.path.stat().st_mtime_ns
                 except FileNotFoundError:
                     continue
-                if self._mtimes.get(part) == mtime:
+                if self._mtimes.get(part.path) == mtime:
                     continue
-                new = sorted(
-                    p for p in part.iterdir()
-                    if not p.name.startswith((".", "_")) and str(p) not in self._seen and p.is_file()
-                )  # fmt: skip
+                new = [p for p in part.files if str(p) not in self._seen and p.is_file()]
                 for path in new:
                     n = self._ingest(path, table, key, columns)
                     res.files += 1
                     res.rows[table] = res.rows.get(table, 0) + n
-                self._mtimes[part] = mtime
+                self._mtimes[part.path] = mtime
         if res.files:
             self._after_ingest()
         return res
 
     def _ingest(self, path: Path, table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> int:
-        rows = []
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    obj = json.loads(line)
-                    rows.append([_norm_ts(obj.get(c)) for c in columns])
+        rows = [[_norm_ts(obj.get(c)) for c in columns] for obj in lake.read_rows(path)]
         now = time.time()
         cols = ", ".join((*columns, "visible_at"))
         marks = ", ".join("?" * (len(columns) + 1))
@@ -233,7 +218,7 @@ class LakeTailer:
         else:  # windows and late events are final when emitted: a repeat replaces, never adds
             updates = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "visible_at") if c not in key)
             conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-        dt = next((p.name[3:] for p in path.parents if p.name.startswith("dt=")), "")
+        dt = lake.partition_of(path)[0] or ""
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
