@@ -1,7 +1,8 @@
 """Benchmark: full and incremental dbt builds of the marts on N generated events (DuckDB, local).
 
-Generates a landed lake directly in the landing job's layout (events/dt=/hr=/ JSON files, 30 days,
-landed a few seconds after they occurred, 0.5% landed days late), then times:
+Generates a landed lake directly in the landing job's layout and format (``ingestion.lake``: Parquet
+files by landing hour, committed; 30 days, landed a few seconds after they occurred, 0.5% landed days
+late), then times:
   full         `dbt run --full-refresh` of every model
   incremental  the hourly build, `dbt run --exclude tag:daily`, after one more landed hour (new traffic,
                5% of it late by 2-25 days); then the daily models (`--select tag:daily`) on top
@@ -28,35 +29,39 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from ingestion import lake as lake_layout  # noqa: E402
 from ingestion.simulator import Simulator  # noqa: E402
 
 EVENTS_PER_USER_30D = 31.0  # what the simulator produces on average over 30 days
 
 
-def _lake_row(ev: dict, landed: datetime) -> tuple[str, str]:
+def _lake_row(ev: dict, landed: datetime) -> dict:
+    """The events row the landing job writes for ``ev`` (timestamps naive UTC, milliseconds)."""
     occurred = datetime.strptime(ev["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    row = {
+    landed = landed.astimezone(UTC).replace(tzinfo=None)
+    return {
         "event_id": ev["event_id"],
         "event_type": ev["event_type"],
         "schema_version": 1,
-        "occurred_at": occurred.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "occurred_at": occurred.replace(microsecond=occurred.microsecond // 1000 * 1000),
         "user_id": ev["user_id"],
         "session_id": ev["session_id"],
         "source": ev["source"],
         "properties": json.dumps(ev["properties"], ensure_ascii=False, separators=(",", ":")),
-        "landed_at": landed.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "landed_at": landed.replace(microsecond=landed.microsecond // 1000 * 1000),
         "segment": "bench",
     }
-    return landed.strftime("dt=%Y-%m-%d/hr=%H"), json.dumps(row, ensure_ascii=False)
 
 
 def _generate(args: tuple[str, int, int, int, float, str]) -> int:
+    """Land the events of a range of users: streamed to one JSON Lines file per hour partition (bounded
+    memory), then each rewritten in place as Parquet by ``ingestion.lake`` (as ``imagify lake migrate`` does)."""
     lake, first_user, n_users, seed, days, end_iso = args
     end = datetime.fromisoformat(end_iso)
     sim = Simulator(users=first_user + n_users, days=days, seed=seed, end=end, duplicate_rate=0, malformed_rate=0)
     sim._end_iso = end.strftime("%Y-%m-%dT%H:%M:%S.") + f"{end.microsecond // 1000:03d}Z"
     rng = random.Random(seed)
-    handles: dict[str, object] = {}
+    handles: dict[Path, object] = {}
     n = 0
     try:
         for i in range(first_user, first_user + n_users):
@@ -66,17 +71,23 @@ def _generate(args: tuple[str, int, int, int, float, str]) -> int:
                 if rng.random() < 0.005:
                     delay += timedelta(days=rng.uniform(1, 5))
                 landed = min(occurred + delay, end - timedelta(seconds=1))
-                part, line = _lake_row(ev, landed)
-                fh = handles.get(part)
+                row = _lake_row(ev, landed)
+                path = (
+                    lake_layout.partition_dir(
+                        Path(lake), lake_layout.EVENTS, *lake_layout.partition_values(row["landed_at"])
+                    )
+                    / f"compacted-part-bench-{first_user}"
+                )
+                fh = handles.get(path)
                 if fh is None:
-                    d = Path(lake) / "events" / part
-                    d.mkdir(parents=True, exist_ok=True)
-                    fh = handles[part] = open(d / f"compacted-part-bench-{first_user}", "w", encoding="utf-8")  # noqa: SIM115
-                fh.write(line + "\n")  # type: ignore[attr-defined]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fh = handles[path] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")  # type: ignore[attr-defined]
                 n += 1
     finally:
         for fh in handles.values():
             fh.close()  # type: ignore[attr-defined]
+    lake_layout.migrate_files(handles)  # JSON Lines → Parquet in place, same rows
     return n
 
 
@@ -86,39 +97,45 @@ def generate_lake(lake: Path, events: int, end: datetime, procs: int = 2) -> int
     jobs = [(str(lake), u, min(chunk, users - u), 1000 + u, 30.0, end.isoformat()) for u in range(0, users, chunk)]
     with mp.get_context("fork").Pool(procs) as pool:
         total = sum(pool.map(_generate, jobs))
-    for d in (lake / "events").glob("dt=*/hr=*"):
-        (d / "_SUCCESS").touch()
-    (lake / "quarantine").mkdir(parents=True, exist_ok=True)
+    for part in lake_layout.partitions(lake, lake_layout.EVENTS):
+        lake_layout.mark_committed(part.path)
+    if lake_layout.legacy_files(lake):
+        raise RuntimeError("the generated lake still holds JSON Lines files")
+    (lake / lake_layout.QUARANTINE).mkdir(parents=True, exist_ok=True)
     return total
 
 
 def add_landed_hour(lake: Path, events: int, end: datetime, seed: int) -> int:
     """One more landed hour: fresh traffic of new users in the hour after `end`, 5% late events."""
     users = max(5, int(events / 4))
-    sim = Simulator(users=users, days=1 / 24, seed=seed, end=end + timedelta(hours=1), user_prefix="inc_",
-                    duplicate_rate=0, malformed_rate=0)
+    sim = Simulator(
+        users=users,
+        days=1 / 24,
+        seed=seed,
+        end=end + timedelta(hours=1),
+        user_prefix="inc_",
+        duplicate_rate=0,
+        malformed_rate=0,
+    )
     recs = [json.loads(r) for r in sim.records() if r.startswith("{")]
     rng = random.Random(seed)
     landed = end + timedelta(minutes=30)
-    part = landed.strftime("dt=%Y-%m-%d/hr=%H")
-    d = lake / "events" / part
-    d.mkdir(parents=True, exist_ok=True)
-    n = 0
+    d = lake_layout.partition_dir(lake, lake_layout.EVENTS, *lake_layout.partition_values(landed.astimezone(UTC)))
+    rows = []
     seen = set()
-    with open(d / "compacted-part-bench-inc", "w", encoding="utf-8") as fh:
-        for ev in recs:
-            if not isinstance(ev, dict) or "event_id" not in ev or ev["event_id"] in seen:
-                continue
-            seen.add(ev["event_id"])
-            if rng.random() < 0.05:  # a late event from weeks ago
-                late = end - timedelta(days=rng.uniform(2, 25))
-                ev["occurred_at"] = late.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            try:
-                fh.write(_lake_row(ev, landed)[1] + "\n")
-                n += 1
-            except (KeyError, ValueError):
-                continue
-    (d / "_SUCCESS").touch()
+    for ev in recs:
+        if not isinstance(ev, dict) or "event_id" not in ev or ev["event_id"] in seen:
+            continue
+        seen.add(ev["event_id"])
+        if rng.random() < 0.05:  # a late event from weeks ago
+            late = end - timedelta(days=rng.uniform(2, 25))
+            ev["occurred_at"] = late.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        try:
+            rows.append(_lake_row(ev, landed))
+        except (KeyError, ValueError):
+            continue
+    n = lake_layout.write_parquet(d / "compacted-part-bench-inc", lake_layout.EVENTS, rows)
+    lake_layout.mark_committed(d)
     return n
 
 
@@ -134,8 +151,11 @@ def dbt(env: dict[str, str], *args: str) -> float:
     if os.environ.get("BENCH_VERBOSE"):
         results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
         slow = sorted(results, key=lambda r: -r["execution_time"])[:6]
-        print(f"  dbt {' '.join(args)}: {secs:.1f}s; slowest: "
-              + ", ".join(f"{r['unique_id'].split('.')[-1]}={r['execution_time']:.1f}" for r in slow), file=sys.stderr)
+        print(
+            f"  dbt {' '.join(args)}: {secs:.1f}s; slowest: "
+            + ", ".join(f"{r['unique_id'].split('.')[-1]}={r['execution_time']:.1f}" for r in slow),
+            file=sys.stderr,
+        )
     return secs
 
 
@@ -152,7 +172,9 @@ def bench(events: int, repeats: int, workdir: Path) -> dict:
         env = {**os.environ, "IMAGIFY_LAKE_DIR": str(lake), "IMAGIFY_WAREHOUSE": str(wh), "IMAGIFY_DBT_TARGET": "local"}
         dbt(env, "seed")
         full.append(dbt(env, "run", "--full-refresh"))
-        hour_dir = lake / "events" / (end + timedelta(minutes=30)).strftime("dt=%Y-%m-%d/hr=%H")
+        hour_dir = lake_layout.partition_dir(
+            lake, lake_layout.EVENTS, *lake_layout.partition_values((end + timedelta(minutes=30)).astimezone(UTC))
+        )
         inc_events = add_landed_hour(lake, int(n / (30 * 24)), end, seed=r)
         inc.append(dbt(env, "run", "--exclude", "tag:daily"))  # the hourly build
         daily.append(dbt(env, "run", "--select", "tag:daily"))  # the daily job, after it
@@ -187,8 +209,10 @@ def main() -> None:
         for n in sizes:
             print(f"marts bench: {n:,} events ...", file=sys.stderr, flush=True)
             results.append(bench(n, args.repeats, Path(tmp)))
-    print("| events | full build s (median [min–max]) | hourly incremental after 1 h s | incremental / full "
-          "| daily models after s |")
+    print(
+        "| events | full build s (median [min–max]) | hourly incremental after 1 h s | incremental / full "
+        "| daily models after s |"
+    )
     print("|---:|---|---|---:|---|")
     for r in results:
         f, i = r["full_build"], r["incremental_build"]

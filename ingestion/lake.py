@@ -390,6 +390,24 @@ def _timestamp(value: Any) -> datetime | None:
     raise LakeError(f"not a timestamp: {value!r}")
 
 
+def _utf8_text(value: str | None) -> str | None:
+    """Text Parquet can hold: a string with lone surrogates (undecodable bytes kept by a
+    ``surrogateescape`` decode, or a ``\\udcXX`` JSON escape) gets them as ``\\xNN`` text, the lake's
+    convention for bytes that are not UTF-8 (DuckDB would drop them silently)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape" if _escapable(value) else "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _escapable(value: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
 def write_parquet(path: Path, table: str, rows: Iterable[dict[str, Any]]) -> int:
     """Write rows of a lake table as one Parquet file (zstd, the table's column types), atomically:
     a hidden temporary file in the same directory, fsynced, then renamed over ``path``.
@@ -416,7 +434,7 @@ def write_parquet(path: Path, table: str, rows: Iterable[dict[str, Any]]) -> int
             bad = next((v for v in values if v is not None and not isinstance(v, str)), None)
             if bad is not None:
                 raise LakeError(f"cannot write {path}: column {name} holds {type(bad).__name__}, not text")
-            data[name] = pd.Series(values, dtype="string")
+            data[name] = pd.Series([_utf8_text(v) for v in values], dtype="string")
     frame = pd.DataFrame(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.rewrite")
@@ -533,14 +551,77 @@ def migrate(lake_dir: Path, progress: Callable[[int, int, Path], None] | None = 
     where the first stopped. Empty JSON files become empty Parquet files. Returns (files, rows).
     ``progress(i, n, path)`` is called after each file.
     """
-    todo = legacy_files(lake_dir)
+    return migrate_files(legacy_files(lake_dir), progress)
+
+
+def migrate_files(files: Iterable[Path], progress: Callable[[int, int, Path], None] | None = None) -> tuple[int, int]:
+    """Rewrite the given legacy JSON Lines files of events/quarantine as Parquet, each atomically.
+
+    DuckDB converts a file in one pass (``read_json`` with the table's types → ``COPY ... parquet``);
+    a file it cannot parse (e.g. text that is not valid Unicode) goes through :func:`rewrite_file`.
+    """
+    todo = [f for f in files if _is_legacy(f)]
     rows = 0
-    for i, f in enumerate(todo, 1):
-        kept, _ = rewrite_file(f, lambda r: r)
-        rows += kept
-        if progress:
-            progress(i, len(todo), f)
+    con = _duckdb()
+    try:
+        for i, f in enumerate(todo, 1):
+            table = _table_of(f)
+            if table not in LANDED_TABLES:
+                raise LakeError(f"{f} is not a data file of {' or '.join(LANDED_TABLES)}")
+            try:
+                rows += _convert_json(con, f, table)
+            except LakeError:
+                rows += rewrite_file(f, lambda r: r, table)[0]
+            if progress:
+                progress(i, len(todo), f)
+    finally:
+        con.close()
     return len(todo), rows
+
+
+def _convert_json(con: Any, path: Path, table: str) -> int:
+    cols = COLUMNS[table]
+    if path.stat().st_size == 0 or not any(line.strip() for line in _head_lines(path)):
+        raise LakeError(f"{path}: empty")  # no rows to infer from: the Python path writes the empty file
+    if _has_surrogate_escape(path):
+        raise LakeError(f"{path}: text that is not Unicode")  # DuckDB would drop it: the Python path keeps it
+    types = ", ".join(f"'{n}': '{duck}'" for n, _f, duck, _g in cols)
+    select = ", ".join(f'"{n}"' for n, _f, _d, _g in cols)
+    tmp = path.with_name(f".{path.name}.rewrite")
+    try:
+        copied = con.execute(
+            f"COPY (SELECT {select} FROM read_json({_sql_str(path)}, format = 'newline_delimited', "
+            f"columns = {{{types}}})) TO {_sql_str(tmp)} "
+            f"(FORMAT parquet, COMPRESSION {COMPRESSION}, ROW_GROUP_SIZE 1000000)"
+        ).fetchone()
+        n = int(copied[0]) if copied else -1
+        expected = count_rows(path)
+        if n != expected:
+            raise LakeError(f"{path}: {n} rows converted, {expected} in the file")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise LakeError(f"cannot convert {path}: {exc}") from exc
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return n
+
+
+def _has_surrogate_escape(path: Path) -> bool:
+    pattern = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if pattern.search(tail + chunk):
+                return True
+            tail = chunk[-8:]
+    return False
+
+
+def _head_lines(path: Path, n: int = 4) -> list[bytes]:
+    with open(path, "rb") as fh:
+        return [fh.readline() for _ in range(n)]
 
 
 def _is_legacy(path: Path) -> bool:

@@ -220,24 +220,18 @@ def test_migrate_rewrites_json_as_parquet_with_identical_rows(tmp_path: Path, ca
     assert [f.stat().st_mtime_ns for f in files] == mtimes, "a second run does nothing"
 
 
-def test_an_interrupted_migration_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_migration_resumes(tmp_path: Path) -> None:
     _legacy_lake(tmp_path)
     root = tmp_path / "lake"
     before = {t: table_rows(tmp_path, t) for t in lake.LANDED_TABLES}
     total = len(lake.legacy_files(root))
-    real = lake.write_parquet
-    calls = {"n": 0}
 
-    def dying(path: Path, table: str, rows) -> int:  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # killed while writing the third file
-        return real(path, table, rows)
+    def killed_after_two(i: int, n: int, path: Path) -> None:
+        if i == 2:
+            raise KeyboardInterrupt  # killed after the second file
 
-    monkeypatch.setattr(lake, "write_parquet", dying)
     with pytest.raises(KeyboardInterrupt):
-        lake.migrate(root)
-    monkeypatch.setattr(lake, "write_parquet", real)
+        lake.migrate(root, killed_after_two)
     assert len(lake.legacy_files(root)) == total - 2, "two files done, the rest untouched"
     assert {t: table_rows(tmp_path, t) for t in lake.LANDED_TABLES} == before, "every file whole, mixed formats"
     assert lake.migrate(root)[0] == total - 2
@@ -283,3 +277,37 @@ def test_migrate_help_teaches() -> None:
                          capture_output=True, text=True, timeout=60).stdout  # fmt: skip
     for words in ("atomic per file", "resumable", "--dry-run", "_SUCCESS", "examples:"):
         assert words in out
+
+
+def test_a_conversion_that_fails_leaves_the_json_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _legacy_lake(tmp_path, hours=1)
+    root = tmp_path / "lake"
+    (first, *_) = lake.legacy_files(root)
+    before = first.read_bytes()
+
+    def no_rename(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lake.os, "replace", no_rename)
+    with pytest.raises(OSError, match="disk full"):
+        lake.migrate(root)
+    monkeypatch.undo()
+    assert first.read_bytes() == before and lake.file_format(first) == "json"
+
+
+def test_migrate_keeps_text_that_duckdb_cannot_parse(tmp_path: Path) -> None:
+    """A quarantined payload that is not valid Unicode (a lone surrogate escape) survives the migration."""
+    part = lake.partition_dir(tmp_path, lake.QUARANTINE, "2026-11-20", "08")
+    rows = [{"payload": "bad \udcff byte", "reason": "not_json", "detail": "utf-8", "segment": "s",
+             "landed_at": "2026-11-20 08:00:00.5", "record_key": "k"},
+            {"payload": "[1]", "reason": "not_object", "detail": "", "segment": "s",
+             "landed_at": "2026-11-20 08:00:01", "record_key": None}]  # fmt: skip
+    f = part / "part-0"
+    f.parent.mkdir(parents=True)
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    before = [lake.normalise_row(r) for r in lake.read_rows(f)]
+    assert lake.migrate(tmp_path) == (1, 2) and lake.file_format(f) == "parquet"
+    after = [lake.normalise_row(r) for r in lake.read_rows(f)]
+    assert before[0]["payload"] == "bad \udcff byte"
+    assert [r["payload"] for r in after] == ["bad \\xff byte", "[1]"], "the byte kept as \\xNN text, never dropped"
+    assert [{**r, "payload": None} for r in after] == [{**r, "payload": None} for r in before]
