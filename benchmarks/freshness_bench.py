@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:
 from benchmarks import workload as wl  # noqa: E402
 from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
 from benchmarks.workload import BenchmarkError  # noqa: E402
+from ingestion import lake  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 
 IMAGIFY = Path(sys.executable).parent / "imagify"
@@ -129,19 +130,13 @@ class LakeWatcher(threading.Thread):
         self.stop = threading.Event()
 
     def poll(self) -> None:
-        if not self.events_dir.is_dir():
-            return
-        for path in self.events_dir.glob("dt=*/hr=*/[!._]*"):
+        for path in lake.data_files(self.events_dir.parent, self.events_dir.name):
             if path in self.seen_files:
                 continue
             t = time.time()
             self.seen_files.add(path)
-            with open(path, "rb") as fh:
-                for line in fh:
-                    i = line.find(b'"event_id":"')
-                    if i >= 0:
-                        eid = line[i + 12 : i + 48].decode()
-                        self.visible.setdefault(eid, t)
+            for row in lake.read_rows(path, ["event_id"]):
+                self.visible.setdefault(row["event_id"], t)
 
     def run(self) -> None:
         while not self.stop.wait(self.interval_s):

@@ -7,8 +7,8 @@ checked in one of three shapes that accept and reject exactly the same records a
 same rows (``tests/test_contract_jvm_parity.py`` proves it for the JVM one on a large corpus):
 
 ``jvm`` (default)
-    the contract's Java implementation (``jvm/``, built by ``make setup``), a Flink scalar function
-    ``ai.imagify.flink.ValidateRecord`` called in the JVM: no Python worker at all.
+    the contract's Java implementation (``jvm/``, built by ``make setup``), a Flink table function
+    ``ai.imagify.flink.ValidateRecord`` called once per record in the JVM: no Python worker at all.
 ``batch``
     a vectorized (pandas) scalar function: Flink hands the Python worker Arrow batches of raw
     lines, the function validates the whole batch in one call and returns the typed columns.
@@ -152,12 +152,11 @@ def register(t_env, shape: str = "jvm") -> None:  # type: ignore[no-untyped-def]
     cols = ", ".join(CHECK_NAMES)
     if shape == "jvm":
         t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {JVM_FUNCTION} AS '{JVM_CLASS}' LANGUAGE JAVA")
-        fields = ", ".join(f"v.{name} AS {name}" for name in CHECK_NAMES)
         t_env.execute_sql(
             f"""
 CREATE TEMPORARY VIEW checked AS
-SELECT segment, pt, {fields}
-FROM (SELECT segment, pt, {JVM_FUNCTION}(line) AS v FROM {SOURCE_TABLE})"""
+SELECT s.segment, s.pt, {cols}
+FROM {SOURCE_TABLE} AS s, LATERAL TABLE({JVM_FUNCTION}(s.line)) AS v({cols})"""
         )
         return
     # validate_record: the real-time job's row shape validates with it (LATERAL TABLE)

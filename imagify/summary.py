@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 from imagify.config import Settings
+from ingestion import lake
 
 ARTICLES = re.compile(r"^(a|an|the)\s+")
 
@@ -70,7 +71,7 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
         print(f"  {d!s:<12}{p:>10,}{r:>16,}{u:>8,}{nu:>6,}")
     print("\noutputs:")
     print(f"  stream     {settings.stream_dir}")
-    print(f"  lake       {settings.lake_dir}  (events/, quarantine/ — dt=/hr= partitions, _SUCCESS)")
+    print(f"  lake       {settings.lake_dir}  (events/, quarantine/ — {lake.FORMAT} files by landing hour, committed)")
     print(f"  warehouse  {settings.warehouse_path}  (schemas staging, marts)")
     print(f"  Dagster    {settings.dagster_home}  — see the runs with `make dagster-dev`")
     if elapsed is not None:

@@ -3,18 +3,18 @@ pipeline must produce from the records sent, and check the lake and warehouse ag
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 from mart_reference import compare as compare_marts
 
+from ingestion import lake
 from ingestion.contract import ContractError, Event, record_key, validate_line
 from ingestion.segment_log import SegmentLog
 
@@ -113,11 +113,9 @@ def check_audit_matches_stream(home: Path, max_reread: int = 0) -> int:
     per split in flight when restored from a checkpoint (the event is then dropped by the dedup state;
     the audit counts it twice). Returns how many records were read twice."""
     audit: Counter = Counter()
-    for path in (home / "lake" / "_landing_audit").iterdir():
-        if not path.name.startswith((".", "_")):
-            for line in path.read_text().splitlines():
-                row = json.loads(line)
-                audit[Path(row["segment"]).name] += row["records"]
+    for path in lake.unpartitioned_files(home / "lake" / lake.AUDIT):
+        for row in lake.read_rows(path):
+            audit[Path(row["segment"]).name] += row["records"]
     published = {s.path.name: s.count for s in SegmentLog(home / "stream" / "events").segments()}
     short = {k: (audit.get(k, 0), n) for k, n in published.items() if audit.get(k, 0) < n}
     assert not short, f"records never read; (audit, published): {sorted(short.items())[:10]}"
@@ -175,33 +173,30 @@ def corrupt_segment(segments_dir: Path, lines: list[str], rng) -> list[bytes]:  
     return out
 
 
-def write_lake(lake: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:
-    """Write lake files exactly as the landing job commits them (JSON Lines, dt=/hr= of landing,
-    _SUCCESS), for tests of the warehouse side that need no JVM: valid events not in ``seen``, and
-    every rejected record with its reason."""
-    dt, hr = landed_at.strftime("%Y-%m-%d"), landed_at.strftime("%H")
-    stamp = landed_at.strftime("%Y-%m-%d %H:%M:%S.000")
+def write_lake(lake_dir: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:
+    """Write lake files as the landing job commits them (``ingestion.lake``: Parquet, partition of the
+    landing hour, committed), for tests of the warehouse side that need no JVM: valid events not in
+    ``seen``, and every rejected record with its reason."""
+    landed = landed_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     events, rejects = [], []
     for line in lines:
         try:
             ev = validate_line(line)
         except ContractError as err:
             rejects.append({"payload": line, "reason": err.reason, "detail": err.detail, "segment": name,
-                            "landed_at": stamp, "record_key": record_key(line)})  # fmt: skip
+                            "landed_at": landed, "record_key": record_key(line)})  # fmt: skip
             continue
         if ev.event_id in seen:
             continue
         seen.add(ev.event_id)
+        occurred = ev.occurred_at.astimezone(UTC).replace(tzinfo=None)
         events.append({
             "event_id": ev.event_id, "event_type": ev.event_type, "schema_version": ev.schema_version,
-            "occurred_at": ev.occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], "user_id": ev.user_id,
+            "occurred_at": occurred.replace(microsecond=occurred.microsecond // 1000 * 1000), "user_id": ev.user_id,
             "session_id": ev.session_id, "source": ev.source, "properties": ev.properties_json(),
-            "landed_at": stamp, "segment": name,
+            "landed_at": landed, "segment": name,
         })  # fmt: skip
-    for table, rows in (("events", events), ("quarantine", rejects)):
-        part = lake / table / f"dt={dt}" / f"hr={hr}"
-        part.mkdir(parents=True, exist_ok=True)
-        with open(part / f"part-{name}", "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (part / "_SUCCESS").touch()
+    for table, rows in ((lake.EVENTS, events), (lake.QUARANTINE, rejects)):
+        part = lake.partition_dir(lake_dir, table, *lake.partition_values(landed))
+        lake.write_parquet(part / f"part-{name}", table, rows)
+        lake.mark_committed(part)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from contract_cases import cases, event
 
+from ingestion import lake
 from ingestion.contract import ContractError, validate_line
 from ingestion.simulator import Simulator
 
@@ -25,9 +26,8 @@ IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 def _lake_rows(home: Path, table: str) -> Counter:
     rows: Counter = Counter()
-    for path in (home / "lake" / table).glob("dt=*/hr=*/[!._]*"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+    for path in lake.data_files(home / "lake", table):
+        for row in map(lake.normalise_row, lake.read_rows(path)):
             for volatile in ("landed_at", "segment", "dt", "hr"):
                 row.pop(volatile, None)
             rows[json.dumps(row, sort_keys=True, ensure_ascii=False)] += 1

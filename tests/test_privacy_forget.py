@@ -22,9 +22,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from lake_fixture import write_batch
+from lake_fixture import batch_path, table_rows, write_batch
 
 from imagify import config, privacy
+from ingestion import lake
 from ingestion.simulator import Simulator
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +110,12 @@ def _user_rows(path: Path, user_id: str) -> dict[str, int]:
 
 
 def _lake_rows(home: Path) -> list[str]:
-    return [line for f in sorted((home / "lake").rglob("*.json")) for line in f.read_text().splitlines() if line]
+    """Every row of the events and quarantine tables, as JSON text."""
+    return [json.dumps(r, ensure_ascii=False) for t in (lake.EVENTS, lake.QUARANTINE) for r in table_rows(home, t)]
+
+
+def _file_rows(path: Path) -> list[dict]:
+    return [lake.normalise_row(r) for r in lake.read_rows(path)]
 
 
 def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,21 +154,23 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     api.close()
 
     # --- retention: partitions older than 5 days lose their raw prompts ------------------------------------------
-    old_dir = home_a / "lake" / "events" / f"dt={OLD:%Y-%m-%d}" / f"hr={OLD:%H}"
-    new_dir = home_a / "lake" / "events" / f"dt={RECENT:%Y-%m-%d}" / f"hr={RECENT:%H}"
-    old_before = [json.loads(x) for x in (old_dir / "part-old.json").read_text().splitlines()]
-    new_before = (new_dir / "part-new.json").read_text()
+    old_file = batch_path(home_a, lake.EVENTS, OLD, "part-old")
+    new_file = batch_path(home_a, lake.EVENTS, RECENT, "part-new")
+    old_dir = old_file.parent
+    old_before = _file_rows(old_file)
+    new_before = new_file.read_bytes()
     dry = privacy.expire_prompts(a, days=5, dry_run=True)
-    assert dry.prompts_expired > 0 and (old_dir / "part-old.json").read_text().splitlines()[0] == json.dumps(
-        old_before[0]
-    )
+    assert dry.prompts_expired > 0 and _file_rows(old_file) == old_before, "a dry run changes nothing"
     report = privacy.expire_prompts(a, days=5)
-    assert report.prompts_expired == dry.prompts_expired == sum(
-        1 for r in old_before if "prompt" in json.loads(r["properties"])
+    assert (
+        report.prompts_expired
+        == dry.prompts_expired
+        == sum(1 for r in old_before if "prompt" in json.loads(r["properties"]))
     )
     assert report.staging_rows == report.prompts_expired
-    old_after = [json.loads(x) for x in (old_dir / "part-old.json").read_text().splitlines()]
-    assert len(old_after) == len(old_before) and (old_dir / "_SUCCESS").exists()
+    old_after = _file_rows(old_file)
+    assert len(old_after) == len(old_before) and lake.success_file(old_dir).exists()
+    assert lake.file_format(old_file) == lake.FORMAT, "rewritten in the lake's format"
     assert not [p for p in old_dir.iterdir() if p.name.startswith(".")], "no temporary file left"
     for before, after in zip(old_before, old_after, strict=True):
         assert {k: v for k, v in before.items() if k != "properties"} == {
@@ -176,7 +184,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
             }
         else:
             assert pa == pb
-    assert (new_dir / "part-new.json").read_text() == new_before, "recent partitions keep their prompts"
+    assert new_file.read_bytes() == new_before, "recent partitions keep their prompts"
     con = duckdb.connect(str(a.warehouse_path), read_only=True)
     left = con.execute(
         "select count(*) from staging.stg_events where landed_dt < ? and prompt is not null "
@@ -188,10 +196,8 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     privacy.expire_prompts(b, days=5)  # the reference gets the same treatment
 
     # --- forget ----------------------------------------------------------------------------------------------
-    in_quarantine = sum(1 for f in (home_a / "lake" / "quarantine").rglob("*.json")
-                        for row in f.read_text().splitlines() if victim in row)  # fmt: skip
-    in_events = sum(1 for f in (home_a / "lake" / "events").rglob("*.json")
-                    for row in f.read_text().splitlines() if json.loads(row)["user_id"] == victim)  # fmt: skip
+    in_quarantine = sum(1 for row in table_rows(home_a, lake.QUARANTINE) if victim in row["payload"])
+    in_events = sum(1 for row in table_rows(home_a, lake.EVENTS) if row["user_id"] == victim)
     out = privacy.forget(a, victim)
     assert in_quarantine >= 2 and out.lake_quarantine == in_quarantine
     assert in_events >= 10 and out.lake_events == in_events and out.marts_rebuilt

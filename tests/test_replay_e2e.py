@@ -16,6 +16,7 @@ import pytest
 from contract_cases import event
 from fault_helpers import Expected, check_lake_and_warehouse, env_for, expected, imagify, mart_rows
 
+from ingestion import lake
 from ingestion.contract import record_key, validate_line
 from ingestion.simulator import Simulator
 
@@ -31,9 +32,8 @@ def _count(out: str, what: str) -> int:
 def _old_contract_rejects(home: Path, lines: list[str], landed_at: datetime) -> Counter:
     """Quarantine rows as the landing job wrote them under an older contract that rejected these
     (now valid) records: amounts above an old limit (bad_value) and an event type it did not know."""
-    part = home / "lake" / "quarantine" / f"dt={landed_at:%Y-%m-%d}" / f"hr={landed_at:%H}"
-    part.mkdir(parents=True, exist_ok=True)
-    stamp = landed_at.strftime("%Y-%m-%d %H:%M:%S.000")
+    part = lake.partition_dir(home / "lake", lake.QUARANTINE, *lake.partition_values(landed_at))
+    stamp = landed_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     rows, rejected = [], Counter()
     for line in lines:
         kind = json.loads(line)["event_type"]
@@ -41,8 +41,8 @@ def _old_contract_rejects(home: Path, lines: list[str], landed_at: datetime) -> 
         rows.append({"payload": line, "reason": reason, "detail": detail, "segment": "old-contract",
                      "landed_at": stamp, "record_key": record_key(line)})  # fmt: skip
         rejected[(line, reason, detail)] = 1
-    (part / "part-old-contract-0").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (part / "_SUCCESS").touch()
+    lake.write_parquet(part / "part-old-contract-0", lake.QUARANTINE, rows)
+    lake.mark_committed(part)
     return rejected
 
 
@@ -59,13 +59,9 @@ def _staging(home: Path) -> tuple[list[str], list[tuple]]:
 
 
 def _lake_events(home: Path) -> list[tuple]:
-    con = duckdb.connect()
-    rows = con.sql(
-        "select event_id, event_type, schema_version, occurred_at, user_id, session_id, source, properties "
-        f"from read_json('{home}/lake/events/dt=*/hr=*/[!._]*', format='newline_delimited') order by 1"
-    ).fetchall()
-    con.close()
-    return rows
+    cols = ("event_id", "event_type", "schema_version", "occurred_at", "user_id", "session_id", "source", "properties")
+    rows = (r for f in lake.data_files(home / "lake", lake.EVENTS) for r in lake.read_rows(f, cols))
+    return sorted(tuple(r[c] for c in cols) for r in rows)
 
 
 def test_replay_after_a_contract_fix_lands_once_and_replays_change_nothing(tmp_path: Path) -> None:
@@ -86,8 +82,8 @@ def test_replay_after_a_contract_fix_lands_once_and_replays_change_nothing(tmp_p
     exp = expected(sent)
 
     # the Flink job stamps every quarantined record with sha256 of its raw bytes
-    keys = {json.loads(r)["record_key"] for p in (home / "lake" / "quarantine").glob("dt=*/hr=*/[!._]*")
-            for r in p.read_text().splitlines()}  # fmt: skip
+    keys = {r["record_key"] for p in lake.data_files(home / "lake", lake.QUARANTINE)
+            for r in lake.read_rows(p, ["record_key"])}  # fmt: skip
     raw_rejected = [x if isinstance(x, bytes) else x.encode() for x in sent if not _valid(x)]
     assert keys == {record_key(x) for x in raw_rejected}
     assert record_key(broken) in keys

@@ -3,20 +3,24 @@ package ai.imagify.flink;
 import ai.imagify.contract.Result;
 import ai.imagify.contract.Validator;
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ScalarFunction;
+import org.apache.flink.table.functions.TableFunction;
 
 /**
- * The landing job's validation in the JVM ({@code validate_jvm(line)} in flink_jobs/transform.py):
- * one raw record (BYTES) → the contract's verdict as the ROW of flink_jobs.transform.CHECK_FIELDS.
+ * The landing job's validation in the JVM ({@code LATERAL TABLE(validate_jvm(line))} in
+ * flink_jobs/transform.py): one raw record (BYTES) → one row, the contract's verdict, with the columns
+ * of flink_jobs.transform.CHECK_FIELDS. A table function, not a scalar one returning a ROW: the
+ * planner expands {@code f(x).field} into one call per field, a correlate calls it once per record.
  * The contract itself is {@link Validator}; this is only the Flink adapter. occurred_at is
  * TIMESTAMP(3): the event time truncated (floored) to the millisecond, as the Python shapes write it.
  */
-public final class ValidateRecord extends ScalarFunction {
+@FunctionHint(output = @DataTypeHint(value = ValidateRecord.ROW_TYPE, bridgedTo = RowData.class))
+public final class ValidateRecord extends TableFunction<RowData> {
     private static final long serialVersionUID = 1L;
     public static final String ROW_TYPE = "ROW<ok BOOLEAN, event_id STRING, event_type STRING, schema_version INT, "
         + "occurred_at TIMESTAMP(3), user_id STRING, session_id STRING, source STRING, properties STRING, "
@@ -29,7 +33,7 @@ public final class ValidateRecord extends ScalarFunction {
         validator = new Validator();
     }
 
-    public @DataTypeHint(value = ROW_TYPE, bridgedTo = RowData.class) RowData eval(byte[] line) {
+    public void eval(byte[] line) {
         if (validator == null) {
             validator = new Validator();
         }
@@ -53,7 +57,7 @@ public final class ValidateRecord extends ScalarFunction {
             row.setField(11, StringData.fromString(r.payload));
             row.setField(12, StringData.fromString(r.recordKey));
         }
-        return row;
+        collect(row);
     }
 
     /** Reads the clock (the 24 h future rule): never constant-folded or merged away. */
