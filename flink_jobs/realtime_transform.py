@@ -76,17 +76,13 @@ def checked_sql(options: RealtimeOptions) -> str:
         return f"""
 SELECT s.segment, {cols}
 FROM ({source}) AS s, LATERAL TABLE(validate_record(s.line)) AS v({cols})"""
-    if options.udf == "jvm":
-        cols = ", ".join(CHECK_NAMES)
-        return f"""
-SELECT s.segment, {", ".join(f"v.{name} AS {name}" for name in REALTIME_FIELDS)}
-FROM ({source}) AS s, LATERAL TABLE({JVM_FUNCTION}(s.line)) AS v({cols})"""
-    if options.udf != "batch":
+    if options.udf not in ("batch", "jvm"):
         raise ValueError(f"unknown validation shape {options.udf!r}; expected one of {UDF_SHAPES}")
     fields = ", ".join(f"v.{name} AS {name}" for name in REALTIME_FIELDS)
+    function = JVM_FUNCTION if options.udf == "jvm" else "validate_batch"
     return f"""
 SELECT segment, {fields}
-FROM (SELECT segment, validate_batch(line) AS v FROM ({source}))"""
+FROM (SELECT segment, {function}(line) AS v FROM ({source}))"""
 
 
 def _current_watermark(options: RealtimeOptions) -> str:

@@ -152,11 +152,12 @@ def register(t_env, shape: str = "jvm") -> None:  # type: ignore[no-untyped-def]
     cols = ", ".join(CHECK_NAMES)
     if shape == "jvm":
         t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {JVM_FUNCTION} AS '{JVM_CLASS}' LANGUAGE JAVA")
+        fields = ", ".join(f"v.{name} AS {name}" for name in CHECK_NAMES)
         t_env.execute_sql(
             f"""
 CREATE TEMPORARY VIEW checked AS
-SELECT s.segment, s.pt, {cols}
-FROM {SOURCE_TABLE} AS s, LATERAL TABLE({JVM_FUNCTION}(s.line)) AS v({cols})"""
+SELECT segment, pt, {fields}
+FROM (SELECT segment, pt, {JVM_FUNCTION}(line) AS v FROM {SOURCE_TABLE})"""
         )
         return
     # validate_record: the real-time job's row shape validates with it (LATERAL TABLE)

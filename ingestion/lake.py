@@ -669,6 +669,11 @@ def flink_sink_options(
             "'parquet.write.int64.timestamp' = 'true'",
             "'parquet.timestamp.time.unit' = 'millis'",
             "'parquet.utc-timezone' = 'true'",
+            # no dictionary encoding: most columns are unique per row (event_id, properties, occurred_at),
+            # so the writer filled a dictionary per column and file, then threw it away (a fifth of the
+            # landing job's CPU, measured: 28k → 35k records/s on 2 cores); zstd alone keeps the few
+            # repetitive columns small (about 51 bytes per event with, 52 without)
+            "'parquet.enable.dictionary' = 'false'",
         ]
     elif fmt == "json":
         opts += ["'json.timestamp-format.standard' = 'SQL'", "'json.encode.decimal-as-plain-number' = 'true'"]

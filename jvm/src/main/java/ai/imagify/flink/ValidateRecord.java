@@ -3,24 +3,27 @@ package ai.imagify.flink;
 import ai.imagify.contract.Result;
 import ai.imagify.contract.Validator;
 import org.apache.flink.table.annotation.DataTypeHint;
-import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.TableFunction;
+import org.apache.flink.table.functions.ScalarFunction;
 
 /**
- * The landing job's validation in the JVM ({@code LATERAL TABLE(validate_jvm(line))} in
- * flink_jobs/transform.py): one raw record (BYTES) → one row, the contract's verdict, with the columns
- * of flink_jobs.transform.CHECK_FIELDS. A table function, not a scalar one returning a ROW: the
- * planner expands {@code f(x).field} into one call per field, a correlate calls it once per record.
- * The contract itself is {@link Validator}; this is only the Flink adapter. occurred_at is
- * TIMESTAMP(3): the event time truncated (floored) to the millisecond, as the Python shapes write it.
+ * The landing job's validation in the JVM ({@code validate_jvm(line)} in flink_jobs/transform.py): one
+ * raw record (BYTES) → one ROW, the contract's verdict, with the columns of
+ * flink_jobs.transform.CHECK_FIELDS. The contract itself is {@link Validator}; this is only the Flink
+ * adapter. occurred_at is TIMESTAMP(3): the event time truncated (floored) to the millisecond, as the
+ * Python shapes write it.
+ *
+ * <p>A scalar function declared non-deterministic (it reads the clock, for the 24 h future rule): the
+ * planner then never merges the projection that calls it into the projections that read its fields,
+ * so the call stays one operator that both sinks (events, quarantine) reuse, once per record. A
+ * table function in a LATERAL join gets each sink's filter pushed into its own copy of the join, and
+ * ran twice per record.
  */
-@FunctionHint(output = @DataTypeHint(value = ValidateRecord.ROW_TYPE, bridgedTo = RowData.class))
-public final class ValidateRecord extends TableFunction<RowData> {
+public final class ValidateRecord extends ScalarFunction {
     private static final long serialVersionUID = 1L;
     public static final String ROW_TYPE = "ROW<ok BOOLEAN, event_id STRING, event_type STRING, schema_version INT, "
         + "occurred_at TIMESTAMP(3), user_id STRING, session_id STRING, source STRING, properties STRING, "
@@ -33,7 +36,7 @@ public final class ValidateRecord extends TableFunction<RowData> {
         validator = new Validator();
     }
 
-    public void eval(byte[] line) {
+    public @DataTypeHint(value = ROW_TYPE, bridgedTo = RowData.class) RowData eval(byte[] line) {
         if (validator == null) {
             validator = new Validator();
         }
@@ -57,10 +60,10 @@ public final class ValidateRecord extends TableFunction<RowData> {
             row.setField(11, StringData.fromString(r.payload));
             row.setField(12, StringData.fromString(r.recordKey));
         }
-        collect(row);
+        return row;
     }
 
-    /** Reads the clock (the 24 h future rule): never constant-folded or merged away. */
+    /** Reads the clock: never constant-folded, and its projection is never merged (see above). */
     @Override
     public boolean isDeterministic() {
         return false;
