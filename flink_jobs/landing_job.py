@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--jvm-heap", default="1g", help="heap of the mini-cluster's JVM (-Xmx; default 1g)")
     p.add_argument(
-        "--managed-memory", default="256m", help="Flink managed memory: RocksDB's block cache and memtables (256m)"
+        "--managed-memory",
+        default="1g",
+        help="Flink managed memory: RocksDB's block cache and memtables (default 1g: with 256m the dedup of "
+        "3M records ran at 12k records/s, every checkpoint's flushed files read back from disk; with 1g, 53k/s)",
     )
     p.add_argument("--object-reuse", type=int, choices=[0, 1], default=1, help="pipeline.object-reuse")
     p.add_argument("--bundle-size", type=int, default=100_000, help="python.fn-execution.bundle.size")
