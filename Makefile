@@ -17,7 +17,7 @@ JVM_JAR := build/jvm/imagify-jvm.jar
 
 setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) $(JVM_JAR)  ## Create .venv and .venv-flink, fetch the pinned JVM jars, build jvm/ (only what changed)
 
-$(JVM_JAR): $(FLINK_STAMP) jvm/build.sh $(shell find jvm/src -name '*.java' 2>/dev/null)
+$(JVM_JAR): $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) jvm/build.sh dbt/seeds/prompt_stopwords.csv $(shell find jvm/src -type f 2>/dev/null)
 	@echo "==> building $(JVM_JAR) (the contract in Java, jvm/)"
 	@jvm/build.sh $(FLINK_VENV)
 

@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK_FILE = REPO_ROOT / "requirements" / "jvm.lock"
 ARTIFACTS_DIR = REPO_ROOT / "build" / "jvm-artifacts"
 MAVEN_REPOSITORY = os.environ.get("IMAGIFY_MAVEN_REPOSITORY", "https://repo.maven.apache.org/maven2")
-SETS = ("landing", "s3")
+SETS = ("landing", "s3", "realtime")
 # Our own jar: the contract's Java implementation (jvm/, built by `make setup` with jvm/build.sh)
 PROJECT_JAR = REPO_ROOT / "build" / "jvm" / "imagify-jvm.jar"
 
