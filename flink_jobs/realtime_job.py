@@ -53,8 +53,27 @@ def state_backend_settings(backend: str) -> dict[str, str]:
     raise ValueError(f"unknown state backend {backend!r}; expected one of {STATE_BACKENDS}")
 
 
+def options_from_args(args: argparse.Namespace, restore: Path | None):  # type: ignore[no-untyped-def]
+    from flink_jobs.realtime_transform import RealtimeOptions
+
+    return RealtimeOptions(
+        start_ms=args.start_ms,
+        out_of_orderness_s=args.out_of_orderness_s,
+        max_ahead_s=args.max_ahead_s,
+        top_terms=args.top_terms,
+        trend_minutes=args.trend_minutes,
+        min_watermark=args.min_watermark if restore is not None else None,
+        udf=args.udf,
+        allowed_lateness_s=args.allowed_lateness_s,
+        store_path=str(Path(args.store).resolve()) if args.store else None,
+        store_flush_ms=args.store_flush_ms,
+    )
+
+
 def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pyflink.common import Configuration
+
+    from flink_jobs.realtime_transform import JOB_SETTINGS
 
     conf = Configuration()
     settings = {
@@ -86,6 +105,7 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
         # a reference to an input row they do not own
         "pipeline.object-reuse": "true",
         "pipeline.name": "imagify-realtime",
+        **JOB_SETTINGS,
     }
     if restore is not None:
         settings["execution.state-recovery.path"] = str(restore)
@@ -112,18 +132,13 @@ def run(args: argparse.Namespace) -> int:
     env = StreamExecutionEnvironment.get_execution_environment(build_config(state_dir, restore, args))
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval))
-    for ddl in realtime_sinks.all_sinks(str(home / "lake" / "realtime")):
+    options = options_from_args(args, restore)
+    ddls = realtime_sinks.all_sinks(str(home / "lake" / "realtime"))
+    if options.store_path:
+        ddls += realtime_sinks.store_sinks(options.store_path, options.store_flush_ms)
+    for ddl in ddls:
         t_env.execute_sql(ddl)
     transform.register(t_env, args.udf)
-    options = realtime_transform.RealtimeOptions(
-        start_ms=args.start_ms,
-        out_of_orderness_s=args.out_of_orderness_s,
-        max_ahead_s=args.max_ahead_s,
-        top_terms=args.top_terms,
-        trend_minutes=args.trend_minutes,
-        min_watermark=args.min_watermark if restore is not None else None,
-        udf=args.udf,
-    )
     stmts = realtime_transform.build(t_env, options)
     if args.explain:
         print(stmts.explain())
@@ -156,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-of-orderness-s", type=float, default=5.0)
     p.add_argument("--max-ahead-s", type=float, default=300.0)
     p.add_argument("--dedup-ttl-min", type=float, default=60.0)
+    p.add_argument(
+        "--allowed-lateness-s",
+        type=float,
+        default=600.0,
+        help="a late event still updates its minute this long after the minute closed (event time); "
+        "later ones are only recorded in late_events (reason too_late)",
+    )
+    p.add_argument("--store", help="live store (SQLite file, schema created by the launcher): window results "
+                   "are upserted into it as they fire; without it they go to lake/realtime only")
+    p.add_argument("--store-flush-ms", type=int, default=200, help="upserts are buffered at most this long")
     p.add_argument("--top-terms", type=int, default=10)
     p.add_argument("--trend-minutes", type=int, default=5)
     p.add_argument(
@@ -169,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         "--udf",
         choices=["jvm", "batch", "row"],
         default="jvm",
-        help="validation shape: jvm = the contract in Java (needs --jars), batch = vectorized (pandas/Arrow, "
-        "process mode only), row = one call per record",
+        help="validation and prompt terms: jvm = in Java, no Python worker (needs --jars); batch = vectorized "
+        "validation (pandas/Arrow, process mode only); row = one Python call per record",
     )
     p.add_argument("--jars", help="pipeline.jars: ';'-separated file:// URLs (the launcher passes ours)",
     )

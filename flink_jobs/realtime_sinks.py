@@ -1,17 +1,23 @@
 """Sink tables of the real-time job: the ``realtime`` area of the lake (``$IMAGIFY_HOME/lake/realtime``).
 
+Window results (``minute``, ``model_minute``, ``trending_terms``) also go to the live store directly
+(:func:`store_sink`: upserts, visible as soon as a window fires); the lake keeps every version of them
+(a minute re-fired by late events is a new row with a later ``emitted_at``: readers keep the newest).
+
 Embedded default: JSON Lines files, Hive-partitioned by ``dt`` (UTC date of the window; ``arrivals``: date
 and hour of arrival), rolled and committed on every checkpoint (exactly-once; a ``_SUCCESS`` file
 marks a committed partition). Production: the same tables on S3 (a path with a scheme), queried by
 Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests the committed files.
 
-- ``minute`` (one row per event-time minute): active users, events, sign-ups, generations
-  requested/completed/failed, failure rate, p50/p95 latency, images, cost, payments, revenue (VND).
+- ``minute`` (one row per event-time minute and version): active users, events, sign-ups, generations
+  requested/completed/failed, failure rate, p50/p95 latency, images, cost, payments, revenue (VND),
+  ``late_events`` (how many of its events arrived after the minute closed, within the allowed lateness).
 - ``model_minute`` (minute x model): generations requested (by ``model_requested``, ``auto`` included)
   and completed/failed (by ``model``), failure rate, p50/p95 latency, images, cost.
 - ``trending_terms`` (5-minute window sliding by 1 minute x rank): top prompt terms, PII removed.
-- ``late_events`` (one row per event): valid events whose minute had already closed (``late``), or
-  too far ahead of the clock (``ahead``), with the watermark they were compared with.
+- ``late_events`` (one row per event): valid events whose minute had already closed (``late``: still
+  counted, the minute re-fired), or closed longer ago than the allowed lateness (``too_late``: not
+  counted), or too far ahead of the clock (``ahead``), with the watermark they were compared with.
 - ``arrivals`` (arrival second x segment x outcome): records read; ``outcome`` = ``valid`` or the
   reject reason.
 """
@@ -52,6 +58,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("payments_failed", "BIGINT"),
         ("revenue_vnd", "BIGINT"),
         ("paying_users", "BIGINT"),
+        ("late_events", "BIGINT"),
         ("emitted_at", "TIMESTAMP(3)"),
     ],
     MODEL_MINUTE_TABLE: [
@@ -130,3 +137,64 @@ CREATE TABLE {table} (
 
 def all_sinks(base: str) -> list[str]:
     return [realtime_sink(t, base) for t in DIRECTORIES]
+
+
+# window results upserted into the live store (imagify.realtime.store owns its schema: same table
+# names as the lake directories, same columns, plus visible_at): key columns of each
+STORE_KEYS = {
+    MINUTE_TABLE: ("window_start",),
+    MODEL_MINUTE_TABLE: ("window_start", "model"),
+    TERMS_TABLE: ("window_end", "term_rank"),
+}
+
+
+def store_table(table: str) -> str:
+    return f"{table}_store"
+
+
+def _store_type(typ: str) -> str:
+    # the store keeps times as UTC text and money as REAL (SQLite has neither type)
+    return "STRING" if typ.startswith("TIMESTAMP") else "DOUBLE" if typ.startswith("DECIMAL") else typ
+
+
+def store_select(table: str) -> str:
+    """Columns of a window result in the store's representation."""
+    out = []
+    for name, typ in COLUMNS[table]:
+        if typ.startswith("TIMESTAMP"):
+            fmt = "yyyy-MM-dd HH:mm:ss.SSS" if name == "emitted_at" else "yyyy-MM-dd HH:mm:ss"
+            out.append(f"DATE_FORMAT({name}, '{fmt}') AS {name}")
+        elif typ.startswith("DECIMAL"):
+            out.append(f"CAST({name} AS DOUBLE) AS {name}")
+        else:
+            out.append(name)
+    return ", ".join(out)
+
+
+def store_sink(table: str, store_path: str, flush_ms: int = 200) -> str:
+    """DDL of the upsert sink of a window result into the live store (SQLite, through JDBC).
+
+    Written as soon as a window fires (buffered at most ``flush_ms``, and on every checkpoint), not
+    when a checkpoint commits: at-least-once, made exact by the upsert on the key. The SQLite dialect
+    is ours (``ai.imagify.jdbc``); the store's schema, created by the launcher before the job starts,
+    declares the keys.
+    """
+    cols = ",\n  ".join(f"`{name}` {_store_type(typ)}" for name, typ in COLUMNS[table])
+    keys = ", ".join(f"`{k}`" for k in STORE_KEYS[table])
+    return f"""
+CREATE TABLE {store_table(table)} (
+  {cols},
+  PRIMARY KEY ({keys}) NOT ENFORCED
+) WITH (
+  'connector' = 'jdbc',
+  'url' = 'jdbc:sqlite:{store_path}?busy_timeout=10000',
+  'table-name' = '{DIRECTORIES[table]}',
+  'sink.buffer-flush.interval' = '{int(flush_ms)} ms',
+  'sink.buffer-flush.max-rows' = '1000',
+  'sink.max-retries' = '5',
+  'sink.parallelism' = '1'
+)"""
+
+
+def store_sinks(store_path: str, flush_ms: int = 200) -> list[str]:
+    return [store_sink(t, store_path, flush_ms) for t in STORE_KEYS]

@@ -1,25 +1,32 @@
-"""The real-time transformation: per-minute event-time windows, late events, trending terms, arrivals.
+"""The real-time transformation: per-minute event-time windows with late updates, trending terms, arrivals.
 
 Shares the source (:func:`flink_jobs.sources.segment_log_source`) and the contract validation
-(:func:`flink_jobs.transform.register`: vectorized ``validate_batch`` by default, or the per-record
-UDTF ``validate_record``) with the landing job.
+(:func:`flink_jobs.transform.register`) with the landing job. With ``udf="jvm"`` (the default) the
+validation and the prompt terms run in the JVM (``ai.imagify.flink``): the job starts no Python worker.
 
 Pipeline (one Flink job, every record read and validated once)::
 
-    stream_source ─ validate_batch ──┬─ arrivals: records per arrival second, segment, outcome (valid/reason)
-                                     └─ valid ─ dedup (event_id; payment_id for payment successes)
-                                          ─ watermark: occurred_at - out-of-orderness bound
-                                          ─ classify once: late if the minute already closed
-                                            (window_end - 1 ms <= current watermark) or too far ahead
-                                            ┬─ on time ─┬─ TUMBLE 1 min ─ minute, model_minute
-                                            │           └─ prompt terms ─ HOP 5 min / 1 min ─ top-N
-                                            └─ late ─ late_events (each event kept, with the watermark)
+    stream_source ─ validate ──┬─ arrivals: records per arrival second, segment, outcome (valid/reason)
+                               └─ valid ─ dedup (event_id; payment_id for payment successes)
+                                    ─ watermark: occurred_at - out-of-orderness bound
+                                    ─ classify once against this operator's watermark:
+                                        late      the minute already closed (window_end - 1 ms <= watermark)
+                                        too_late  ... and its allowed lateness has passed as well
+                                        ahead     too far ahead of the wall clock
+                                      ┬─ on time + late ─ TUMBLE 1 min ─ minute, model_minute
+                                      │     fired when the watermark passes the minute, re-fired (an update
+                                      │     of the same key) for the late events of its allowed lateness
+                                      ├─ on time ─ prompt terms ─ HOP 5 min / 1 min ─ top-N
+                                      └─ late, too_late, ahead ─ late_events (each event, with the watermark)
 
-The late/on-time decision is taken in one operator and materialised (``to_data_stream``) before the
-branches, so a row is counted in exactly one place: its window, or the late events. Downstream window
-operators see the same watermarks (``SOURCE_WATERMARK()``), never a higher one, so they drop nothing.
-An event too far ahead of the wall clock (a wrong client clock) gets rowtime 1970 so it cannot push
-the watermark forward, and goes to ``late_events`` with reason ``ahead``.
+Window results are updating: every (re-)firing is a new version of the row of its key. They go to
+two sinks: the live store by upsert (JDBC, flushed every few hundred ms: a minute is visible as soon
+as it fires, and a replay after a restore rewrites the same rows), and the lake as versions (files,
+committed on checkpoints, exactly-once; readers keep the newest ``emitted_at`` of each key).
+
+Downstream window operators see the same watermarks as the classifier (``SOURCE_WATERMARK()``), never
+a higher one, so an event the classifier counts is never dropped by its window. An event too far ahead
+of the wall clock (a wrong client clock) gets rowtime 1970 so it cannot push the watermark forward.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyflink.common import Row
+from pyflink.datastream import DataStream
 from pyflink.table import DataTypes, Schema
 from pyflink.table.udf import udtf
 
@@ -51,14 +59,50 @@ class RealtimeOptions:
     # Flink does not checkpoint watermarks; without this floor an old event read just after a restore
     # would reopen a window that was already emitted.
     min_watermark: str | None = None
-    # contract validation: "batch" (vectorized, process mode) or "row" (per-record UDTF, any mode)
-    udf: str = "batch"
+    # contract validation and prompt terms: "jvm" (Java, no Python worker), "batch" (vectorized,
+    # process mode) or "row" (per-record UDTF, any mode)
+    udf: str = "jvm"
+    # how long after its minute closed a late event still updates the minute (event time)
+    allowed_lateness_s: float = 600.0
+    # the live store the window results are upserted into (a SQLite file), or None: lake only
+    store_path: str | None = None
+    store_flush_ms: int = 200
 
 
 @udtf(result_types=[DataTypes.STRING()])
 def extract_prompt_terms(prompt: str | None):  # type: ignore[no-untyped-def]
     for term in prompt_terms(prompt):
         yield Row(term)
+
+
+TERMS_JVM_CLASS = "ai.imagify.flink.ExtractPromptTerms"
+UPSERTS_AS_INSERTS_CLASS = "ai.imagify.flink.UpsertsAsInserts"
+
+
+# the store sinks read append-only versions (no upsert key): the newest version of a key is the right
+# row, so no materializer (state with every version) between them and the upsert
+JOB_SETTINGS = {"table.exec.sink.upsert-materialize": "NONE"}
+
+
+def late_fire_settings(options: RealtimeOptions) -> dict[str, str]:
+    """Planner settings of the minute windows: fire at the watermark, re-fire for late events.
+
+    Late firing is an experimental option honoured by group windows (``GROUP BY TUMBLE(...)``), which
+    is why the minute windows use that syntax; window TVFs (the trending terms, the arrivals) refuse
+    it. The planner reads it when a query is translated, so :func:`build` sets it only while the minute
+    queries are (``to_changelog_stream`` translates at once) and restores :data:`NO_LATE_FIRE` after.
+    """
+    return {
+        "table.exec.emit.late-fire.enabled": "true",
+        # every late event re-fires its minute at once. A delay (re-fire at most every N ms) did not
+        # re-fire at all after a restore from a checkpoint in our end-to-end test (Flink 2.3); the JDBC
+        # sink still writes one row per key per flush, the lake keeps each version.
+        "table.exec.emit.late-fire.delay": "0 ms",
+        "table.exec.emit.allow-lateness": f"{int(options.allowed_lateness_s * 1000)} ms",
+    }
+
+
+NO_LATE_FIRE = {"table.exec.emit.late-fire.enabled": "false", "table.exec.emit.allow-lateness": "0 ms"}
 
 
 def checked_sql(options: RealtimeOptions) -> str:
@@ -95,13 +139,33 @@ def _current_watermark(options: RealtimeOptions) -> str:
     )
 
 
+def _register_functions(t_env, options: RealtimeOptions) -> None:  # type: ignore[no-untyped-def]
+    if options.udf == "jvm":
+        t_env.execute_sql(
+            f"CREATE TEMPORARY SYSTEM FUNCTION extract_prompt_terms AS '{TERMS_JVM_CLASS}' LANGUAGE JAVA"
+        )
+    else:
+        t_env.create_temporary_function("extract_prompt_terms", extract_prompt_terms)
+
+
+def _versions(t_env, sql: str):  # type: ignore[no-untyped-def]
+    """An updating query as an append-only table of versions (``ai.imagify.flink.UpsertsAsInserts``)."""
+    from pyflink.util.java_utils import load_java_class
+
+    changelog = t_env.to_changelog_stream(t_env.sql_query(sql))._j_data_stream
+    fn = load_java_class(UPSERTS_AS_INSERTS_CLASS).newInstance()
+    versions = DataStream(changelog.process(fn, changelog.getType()).name("upserts as inserts"))
+    return t_env.from_data_stream(versions)
+
+
 def build(t_env, options: RealtimeOptions):  # type: ignore[no-untyped-def]
     """Register the views and return the statement set with every INSERT of the job.
 
-    ``t_env`` is a StreamTableEnvironment with the source table, the realtime sinks and
-    :func:`flink_jobs.transform.register` already applied.
+    ``t_env`` is a StreamTableEnvironment with the source table, the realtime sinks (and, with
+    ``options.store_path``, the store sinks), :func:`flink_jobs.transform.register` applied and
+    :data:`JOB_SETTINGS` in its configuration.
     """
-    t_env.create_temporary_function("extract_prompt_terms", extract_prompt_terms)
+    _register_functions(t_env, options)
     # 1. every record of the segments published since start_ms, validated once
     t_env.execute_sql(f"CREATE TEMPORARY VIEW rt_checked AS {checked_sql(options)}")
     checked_ds = t_env.to_data_stream(
@@ -156,21 +220,29 @@ FROM (
         ),
     )
 
-    # 3. late or on time, decided once against this operator's watermark, then materialised
+    # 3. on time, late (still counted) or too late, decided once against this operator's watermark.
+    # A minute [s, s + 1 min) closes when the watermark reaches s + 1 min - 1 ms; its group window
+    # drops events once the watermark reaches that plus the allowed lateness: the same bounds here.
     current_wm = _current_watermark(options)
+    closes = "FLOOR(et TO MINUTE) + INTERVAL '1' MINUTE - INTERVAL '0.001' SECOND"
+    lateness_ms = int(options.allowed_lateness_s * 1000)
     classified_ds = t_env.to_data_stream(
         t_env.sql_query(
             f"""
 SELECT *,
   CASE WHEN is_ahead THEN 'ahead'
-       WHEN wm IS NOT NULL AND FLOOR(et TO MINUTE) + INTERVAL '1' MINUTE - INTERVAL '0.001' SECOND <= wm
-       THEN 'late' END AS late_reason
+       WHEN wm IS NOT NULL AND TIMESTAMPADD(MILLISECOND, {lateness_ms}, {closes}) <= wm THEN 'too_late'
+       WHEN wm IS NOT NULL AND {closes} <= wm THEN 'late' END AS late_reason
 FROM (SELECT *, {current_wm} AS wm FROM rt_events)"""
         )
     )
     t_env.create_temporary_view(
         "rt_classified",
         t_env.from_data_stream(classified_ds, Schema.new_builder().watermark("et", "SOURCE_WATERMARK()").build()),
+    )
+    t_env.execute_sql(
+        "CREATE TEMPORARY VIEW rt_counted AS SELECT * FROM rt_classified "
+        "WHERE late_reason IS NULL OR late_reason = 'late'"
     )
     t_env.execute_sql("CREATE TEMPORARY VIEW rt_ontime AS SELECT * FROM rt_classified WHERE late_reason IS NULL")
     t_env.execute_sql(
@@ -180,11 +252,20 @@ SELECT e.et, e.user_id, w.term
 FROM rt_ontime AS e, LATERAL TABLE(extract_prompt_terms(e.prompt)) AS w(term)
 WHERE e.event_type = 'generation_requested'"""
     )
-
     t_env.execute_sql(
         "CREATE TEMPORARY VIEW rt_outcomes AS "
         "SELECT segment, CASE WHEN ok THEN 'valid' ELSE reason END AS outcome, pt FROM rt_records"
     )
+
+    # 4. window results: every (re-)firing a version of its row
+    config = t_env.get_config()
+    for key, value in late_fire_settings(options).items():
+        config.set(key, value)
+    t_env.create_temporary_view("rt_minute_versions", _versions(t_env, minute_sql()))
+    t_env.create_temporary_view("rt_model_minute_versions", _versions(t_env, model_minute_sql()))
+    for key, value in NO_LATE_FIRE.items():
+        config.set(key, value)
+    t_env.create_temporary_view("rt_terms_top", t_env.sql_query(terms_sql(options)))
 
     stmts = t_env.create_statement_set()
     for sql in inserts(options):
@@ -196,47 +277,55 @@ def _dt(col: str) -> str:
     return f"DATE_FORMAT({col}, 'yyyy-MM-dd')"
 
 
-def inserts(options: RealtimeOptions) -> list[str]:
-    done = "event_type = 'generation_completed'"
-    failed = "event_type = 'generation_failed'"
-    # the generation columns of the whole minute and of each model's minute
-    generations = f"""  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
-  COUNT(*) FILTER (WHERE {done}) AS generations_completed,
-  COUNT(*) FILTER (WHERE {failed}) AS generations_failed,
-  CAST(COUNT(*) FILTER (WHERE {failed}) AS DOUBLE)
-    / NULLIF(COUNT(*) FILTER (WHERE {done} OR {failed}), 0) AS failure_rate,
-  PERCENTILE(latency_ms, 0.5) FILTER (WHERE {done}) AS p50_latency_ms,
-  PERCENTILE(latency_ms, 0.95) FILTER (WHERE {done}) AS p95_latency_ms,
-  COALESCE(SUM(n_images) FILTER (WHERE {done}), 0) AS images,
-  COALESCE(SUM(cost_usd) FILTER (WHERE {done}), 0) AS cost_usd,"""
-    minute = f"""
-INSERT INTO {rs.MINUTE_TABLE}
-SELECT window_start, window_end,
+DONE = "event_type = 'generation_completed'"
+FAILED = "event_type = 'generation_failed'"
+# the generation columns of the whole minute and of each model's minute
+GENERATIONS = f"""  COUNT(*) FILTER (WHERE event_type = 'generation_requested') AS generations_requested,
+  COUNT(*) FILTER (WHERE {DONE}) AS generations_completed,
+  COUNT(*) FILTER (WHERE {FAILED}) AS generations_failed,
+  CAST(COUNT(*) FILTER (WHERE {FAILED}) AS DOUBLE)
+    / NULLIF(COUNT(*) FILTER (WHERE {DONE} OR {FAILED}), 0) AS failure_rate,
+  PERCENTILE(latency_ms, 0.5) FILTER (WHERE {DONE}) AS p50_latency_ms,
+  PERCENTILE(latency_ms, 0.95) FILTER (WHERE {DONE}) AS p95_latency_ms,
+  COALESCE(SUM(n_images) FILTER (WHERE {DONE}), 0) AS images,
+  COALESCE(SUM(cost_usd) FILTER (WHERE {DONE}), 0) AS cost_usd,"""
+MINUTE_WINDOW = "TUMBLE(et, INTERVAL '1' MINUTE)"
+
+
+def minute_sql() -> str:
+    """One row per event-time minute: on-time and late events (``late_events`` of them arrived late)."""
+    return f"""
+SELECT TUMBLE_START(et, INTERVAL '1' MINUTE) AS window_start, TUMBLE_END(et, INTERVAL '1' MINUTE) AS window_end,
   COUNT(*) AS events,
   COUNT(DISTINCT user_id) AS active_users,
   COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'user_signed_up') AS signups,
-{generations}
+{GENERATIONS}
   COUNT(*) FILTER (WHERE event_type = 'payment_succeeded') AS payments,
   COUNT(*) FILTER (WHERE event_type = 'payment_failed') AS payments_failed,
   COALESCE(SUM(amount_vnd) FILTER (WHERE event_type = 'payment_succeeded'), 0) AS revenue_vnd,
   COUNT(DISTINCT user_id) FILTER (WHERE event_type = 'payment_succeeded') AS paying_users,
-  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at,
-  {_dt("window_start")} AS dt
-FROM TABLE(TUMBLE(TABLE rt_ontime, DESCRIPTOR(et), INTERVAL '1' MINUTE))
-GROUP BY window_start, window_end"""
-    model_minute = f"""
-INSERT INTO {rs.MODEL_MINUTE_TABLE}
-SELECT window_start, window_end, model,
-{generations}
-  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at,
-  {_dt("window_start")} AS dt
-FROM TABLE(TUMBLE(TABLE rt_ontime, DESCRIPTOR(et), INTERVAL '1' MINUTE))
+  COUNT(*) FILTER (WHERE late_reason = 'late') AS late_events,
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at
+FROM rt_counted
+GROUP BY {MINUTE_WINDOW}"""
+
+
+def model_minute_sql() -> str:
+    return f"""
+SELECT TUMBLE_START(et, INTERVAL '1' MINUTE) AS window_start, TUMBLE_END(et, INTERVAL '1' MINUTE) AS window_end,
+  model,
+{GENERATIONS}
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at
+FROM rt_counted
 WHERE event_type IN {GENERATION_TYPES}
-GROUP BY window_start, window_end, model"""
-    terms = f"""
-INSERT INTO {rs.TERMS_TABLE}
+GROUP BY {MINUTE_WINDOW}, model"""
+
+
+def terms_sql(options: RealtimeOptions) -> str:
+    """Top prompt terms of each 5-minute window sliding by 1 minute (on-time events: emitted once)."""
+    return f"""
 SELECT window_start, window_end, term_rank, term, generations, users,
-  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at, {_dt("window_start")} AS dt
+  CAST(PROCTIME() AS TIMESTAMP(3)) AS emitted_at
 FROM (
   SELECT *, ROW_NUMBER() OVER (
     PARTITION BY window_start, window_end ORDER BY generations DESC, users DESC, term ASC) AS term_rank
@@ -246,6 +335,17 @@ FROM (
     GROUP BY window_start, window_end, term
   )
 ) WHERE term_rank <= {int(options.top_terms)}"""
+
+
+def inserts(options: RealtimeOptions) -> list[str]:
+    results = {rs.MINUTE_TABLE: "rt_minute_versions", rs.MODEL_MINUTE_TABLE: "rt_model_minute_versions",
+               rs.TERMS_TABLE: "rt_terms_top"}  # fmt: skip
+    out = []
+    for table, view in results.items():
+        cols = ", ".join(name for name, _ in rs.COLUMNS[table])
+        out.append(f"INSERT INTO {table} SELECT {cols}, {_dt('window_start')} AS dt FROM {view}")
+        if options.store_path:
+            out.append(f"INSERT INTO {rs.store_table(table)} SELECT {rs.store_select(table)} FROM {view}")
     late = f"""
 INSERT INTO {rs.LATE_TABLE}
 SELECT event_id, event_type, user_id, occurred_at, FLOOR(occurred_at TO MINUTE) AS window_start,
@@ -257,4 +357,4 @@ SELECT window_start, window_end, segment, outcome, COUNT(*) AS records,
   {_dt("window_start")} AS dt, DATE_FORMAT(window_start, 'HH') AS hr
 FROM TABLE(TUMBLE(TABLE rt_outcomes, DESCRIPTOR(pt), INTERVAL '1' SECOND))
 GROUP BY window_start, window_end, segment, outcome"""
-    return [minute, model_minute, terms, late, arrivals]
+    return [*out, late, arrivals]

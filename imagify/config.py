@@ -104,6 +104,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
 | IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first real-time run: also read segments published N min before |
 | IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time: how long an event_id/payment_id is kept to drop repeats |
+| IMAGIFY_REALTIME_ALLOWED_LATENESS_S | 600 | real-time: late events update their minute this long after it closed |
 | IMAGIFY_REALTIME_TOP_TERMS | 10 | "trending now": terms kept per sliding window |
 | IMAGIFY_REALTIME_TREND_MINUTES | 5 | "trending now": length of the sliding window (slides every minute) |
 | IMAGIFY_REALTIME_STORE | $IMAGIFY_HOME/realtime.sqlite | live store (SQLite) read by the live view and the alerts |
@@ -274,6 +275,7 @@ class Settings:
     realtime_parallelism: int = 1
     realtime_lookback_min: float = 0.0
     realtime_dedup_ttl_min: float = 60.0
+    realtime_allowed_lateness_s: float = 600.0
     realtime_top_terms: int = 10
     realtime_trend_minutes: int = 5
     realtime_store: Path | None = None
@@ -662,6 +664,7 @@ def _realtime_settings() -> dict:
         "IMAGIFY_REALTIME_TREND_MINUTES": _env_int("IMAGIFY_REALTIME_TREND_MINUTES", 5),
         "IMAGIFY_REALTIME_MAX_AHEAD_S": _env_float("IMAGIFY_REALTIME_MAX_AHEAD_S", 300.0),
         "IMAGIFY_REALTIME_DEDUP_TTL_MIN": _env_float("IMAGIFY_REALTIME_DEDUP_TTL_MIN", 60.0),
+        "IMAGIFY_REALTIME_ALLOWED_LATENESS_S": _env_float("IMAGIFY_REALTIME_ALLOWED_LATENESS_S", 600.0),
         "IMAGIFY_REALTIME_RETENTION_H": _env_float("IMAGIFY_REALTIME_RETENTION_H", 48.0),
         "IMAGIFY_REALTIME_POLL_S": _env_float("IMAGIFY_REALTIME_POLL_S", 0.25),
     }
@@ -680,6 +683,7 @@ def _realtime_settings() -> dict:
         "realtime_parallelism": positive["IMAGIFY_REALTIME_PARALLELISM"],
         "realtime_lookback_min": lookback,
         "realtime_dedup_ttl_min": positive["IMAGIFY_REALTIME_DEDUP_TTL_MIN"],
+        "realtime_allowed_lateness_s": positive["IMAGIFY_REALTIME_ALLOWED_LATENESS_S"],
         "realtime_top_terms": positive["IMAGIFY_REALTIME_TOP_TERMS"],
         "realtime_trend_minutes": positive["IMAGIFY_REALTIME_TREND_MINUTES"],
         "realtime_store": Path(store).expanduser().resolve() if store else None,

@@ -153,16 +153,17 @@ def jars(set_: str = "landing", directory: Path = ARTIFACTS_DIR) -> list[Path]:
     return [a.path(directory) for a in selected]
 
 
-def job_jars(set_: str = "landing", directory: Path = ARTIFACTS_DIR) -> list[Path]:
-    """What a Flink job of ours puts on ``pipeline.jars``: a set's jars and the project's own jar."""
+def job_jars(*sets: str, directory: Path = ARTIFACTS_DIR) -> list[Path]:
+    """What a Flink job of ours puts on ``pipeline.jars``: the jars of its sets (default ``landing``) and
+    the project's own jar."""
     if not PROJECT_JAR.is_file():
         raise ArtifactError(f"{PROJECT_JAR} not built: run `make setup` (it builds jvm/ with jvm/build.sh)")
-    return [*jars(set_, directory), PROJECT_JAR]
+    return [*(j for s in sets or ("landing",) for j in jars(s, directory)), PROJECT_JAR]
 
 
-def pipeline_jars(set_: str = "landing") -> str:
+def pipeline_jars(*sets: str) -> str:
     """``pipeline.jars`` value of :func:`job_jars`: ``;``-separated file:// URLs."""
-    return ";".join(p.resolve().as_uri() for p in job_jars(set_))
+    return ";".join(p.resolve().as_uri() for p in job_jars(*sets))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@ real-time figure computed from it independently of the Flink SQL, in plain Pytho
 
 The stream is built so that which events are late does not depend on timing: every on-time event is
 at most 1.9 s behind the newest event before it (the watermark bound is 3 s), and every late event is
-minutes behind a window that has certainly closed.
+minutes behind a window that has certainly closed: those of minute 7 within the allowed lateness the
+test sets (240 s: counted, the minute updated), those of minute 2 beyond it (too late: set aside).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Stream:
     t0: datetime
     phase1: list[str] = field(default_factory=list)
     phase2: list[str] = field(default_factory=list)
-    late_ids: set[str] = field(default_factory=set)  # expected in late_events with reason 'late'
+    late_ids: set[str] = field(default_factory=set)  # expected in late_events with reason 'late' (and counted)
+    too_late_ids: set[str] = field(default_factory=set)  # ... with reason 'too_late' (not counted)
     ahead_ids: set[str] = field(default_factory=set)  # ... with reason 'ahead'
     malformed: int = 0
 
@@ -116,7 +118,7 @@ def _bounded_shuffle(items: list[tuple[float, dict]], rng: random.Random) -> lis
 
 def build_stream(now: datetime, seed: int = 7) -> Stream:
     """Phase 1: minutes 0-8 and the first half of minute 9 (window 9 stays open). Phase 2, read after
-    a crash and a restart from a checkpoint: late events of minute 2, a re-sent phase-1 event, the
+    a crash and a restart from a checkpoint: late events of minutes 7 and 2, a re-sent phase-1 event, the
     rest of minute 9, minutes 10-12 and an event at 14:30 that closes every window up to minute 13."""
     t0 = (now - timedelta(minutes=40)).replace(second=0, microsecond=0)
     r = random.Random(seed)
@@ -140,10 +142,15 @@ def build_stream(now: datetime, seed: int = 7) -> Stream:
     lines.insert(100, json.dumps(ahead))
     s.phase1 = lines
 
-    late = [g.ev("user_logged_in", 2 * 60 + 10 + i, f"late_{i}") for i in range(3)]
-    late.append(g.ev("generation_completed", 2 * 60 + 30, "late_3", generation_id="g_late", model=MODELS[0],
-                     n_images=2, latency_ms=99_000, cost_usd=0.08, credits_charged=4))  # fmt: skip
+    too_late = [g.ev("user_logged_in", 2 * 60 + 10 + i, f"late_{i}") for i in range(3)]
+    too_late.append(g.ev("generation_completed", 2 * 60 + 30, "late_3", generation_id="g_late", model=MODELS[0],
+                         n_images=2, latency_ms=99_000, cost_usd=0.08, credits_charged=4))  # fmt: skip
+    s.too_late_ids = {e["event_id"] for e in too_late}
+    late = [g.ev("user_logged_in", 7 * 60 + 12 + i, f"late7_{i}") for i in range(2)]
+    late.append(g.ev("generation_completed", 7 * 60 + 40, "late7_2", generation_id="g_late7", model=MODELS[2],
+                     n_images=3, latency_ms=77_000, cost_usd=0.12, credits_charged=6))  # fmt: skip
     s.late_ids = {e["event_id"] for e in late}
+    late = too_late[:2] + late + too_late[2:]
     rest: list[tuple[float, dict]] = g.minute(9, 30, 60)
     for m in (10, 11, 12):
         rest += g.minute(m)
@@ -170,7 +177,7 @@ class Expected:
     minute: dict[str, dict]
     model_minute: dict[tuple[str, str], dict]
     trending: dict[str, list[tuple[str, int, int]]]  # window_end -> [(term, generations, users)] ranked
-    late: dict[str, str]  # event_id -> reason
+    late: dict[str, str]  # event_id -> reason (late, too_late, ahead)
     rejected: int
     records: int
 
@@ -194,9 +201,11 @@ def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5) -> Expecte
         seen_keys.add(key)
         if ev.event_id in stream.ahead_ids:
             late[ev.event_id] = "ahead"
-        elif ev.event_id in stream.late_ids:
-            late[ev.event_id] = "late"
+        elif ev.event_id in stream.too_late_ids:
+            late[ev.event_id] = "too_late"
         else:
+            if ev.event_id in stream.late_ids:
+                late[ev.event_id] = "late"  # after its minute closed, within the allowed lateness: counted
             ontime.append(ev)
     # windows that closed: the final watermark is the newest event time minus 3 s
     wm = max(e.occurred_at for e in ontime).replace(tzinfo=None) - timedelta(seconds=3)
@@ -238,11 +247,12 @@ def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5) -> Expecte
             "payments_failed": sum(e.event_type == "payment_failed" for e in evs),
             "revenue_vnd": sum(e.properties["amount_vnd"] for e in pays),
             "paying_users": len({e.user_id for e in pays}),
+            "late_events": sum(e.event_id in stream.late_ids for e in evs),
         }
     model_minute = {(_key(m), model): gen_figures(evs) for (m, model), evs in by_model.items()}
 
     # trending: sliding windows [end - trend_minutes, end) that the watermark closed
-    requests = [e for e in ontime if e.event_type == "generation_requested"]
+    requests = [e for e in ontime if e.event_type == "generation_requested" and e.event_id not in stream.late_ids]
     ends = sorted({_minute(e) + timedelta(minutes=k) for e in requests for k in range(1, trend_minutes + 1)})
     trending = {}
     for end in ends:

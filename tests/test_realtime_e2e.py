@@ -83,9 +83,17 @@ def _check_store(db: Path, exp: Expected) -> None:
         trending.setdefault(r[0], []).append((r[1], r[2], r[3]))
     assert trending == exp.trending, "trending terms (ranked) per sliding window"
     late = dict(con.execute("SELECT event_id, reason FROM late_events").fetchall())
-    assert late == exp.late, "late and ahead events are counted apart, each once"
-    late_per_minute = {r[0]: r[1] for r in con.execute("SELECT window_start, late_events FROM live_minute")}
-    assert sum(late_per_minute.values()) == sum(1 for r in exp.late.values() if r == "late")
+    assert late == exp.late, "late, too-late and ahead events are each recorded once"
+    late_per_minute = {r[0]: r[1] for r in con.execute("SELECT window_start, late_events FROM live_minute") if r[1]}
+    assert late_per_minute == {k: v["late_events"] for k, v in exp.minute.items() if v["late_events"]}
+    assert len(late_per_minute) == 1, "the late events of minute 7 updated minute 7"
+    too_late = con.execute("SELECT SUM(too_late_events) FROM live_minute").fetchone()[0]
+    assert too_late == sum(1 for r in exp.late.values() if r == "too_late") == 4
+    # the job wrote the windows (upserts as they fired): stamped by the store's triggers
+    unstamped = "SELECT COUNT(*) FROM minute WHERE first_visible_at IS NULL OR visible_at IS NULL"
+    assert con.execute(unstamped).fetchone()[0] == 0
+    updated = con.execute("SELECT COUNT(*) FROM minute WHERE visible_at > first_visible_at").fetchone()[0]
+    assert updated >= 1, "the minute updated by late events was first visible before its update"
     records, rejected = con.execute("SELECT SUM(records), SUM(rejected) FROM arrival_minute").fetchone()
     assert (records, rejected) == (exp.records, exp.rejected), "every record read once, rejects counted"
     con.close()
@@ -107,6 +115,7 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
         IMAGIFY_REALTIME_LOOKBACK_MIN="60",
         IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S="3",
         IMAGIFY_REALTIME_POLL_S="0.2",
+        IMAGIFY_REALTIME_ALLOWED_LATENESS_S="240",
     )
     env.pop("IMAGIFY_ALERT_RULES", None)  # the default rules
     stream_dir = home / "stream" / "events"
@@ -142,13 +151,20 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
 
     _check_store(db, exp)
 
-    # the lake: every window committed exactly once, equal to the store
+    # the lake: every version of a window committed once (minute 7 has two: fired, then updated by its
+    # late events), the newest equal to the store; every late event once
     lake = home / "lake"
     for table, key in (("minute", ("window_start",)), ("model_minute", ("window_start", "model")),
                        ("trending_terms", ("window_end", "term_rank")), ("late_events", ("event_id",))):  # fmt: skip
-        keys = Counter(tuple(r[k] for k in key) for r in _lake_rows(lake, table))
-        assert keys and max(keys.values()) == 1, f"lake {table}: a window committed twice {keys.most_common(2)}"
-    assert {r["window_start"] for r in _lake_rows(lake, "minute")} == set(exp.minute)
+        rows = _lake_rows(lake, table)
+        versions = Counter(tuple(r[k] for k in (*key, "emitted_at") if k in r) for r in rows)
+        assert versions and max(versions.values()) == 1, f"lake {table}: committed twice {versions.most_common(2)}"
+    newest: dict[str, dict] = {}
+    for r in sorted(_lake_rows(lake, "minute"), key=lambda r: r["emitted_at"]):
+        newest[r["window_start"]] = r
+    assert set(newest) == set(exp.minute)
+    for key, want in exp.minute.items():
+        assert (newest[key]["events"], newest[key]["late_events"]) == (want["events"], want["late_events"]), key
     per_segment: Counter = Counter()
     for r in _lake_rows(lake, "arrivals"):
         per_segment[Path(r["segment"]).name] += r["records"]

@@ -5,6 +5,7 @@ redacted like the marts; settings are validated."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,19 +27,23 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _minute_row(start: str, end: str, events: int) -> dict:
-    return {"window_start": start, "window_end": end, "events": events, "active_users": 2, "failure_rate": None,
-            "cost_usd": 0.36, "revenue_vnd": 100000, "emitted_at": "2026-09-01 10:01:02.5"}  # fmt: skip
+def _late_row(event_id: str, start: str, reason: str = "late") -> dict:
+    return {"event_id": event_id, "event_type": "user_logged_in", "user_id": "u1", "occurred_at": start,
+            "window_start": start, "reason": reason, "watermark_at": "2026-09-01 10:05:00",
+            "arrived_at": "2026-09-01 10:05:01"}  # fmt: skip
 
 
 def test_tailer_ingests_each_committed_file_once(tmp_path: Path) -> None:
     root = tmp_path / "lake" / "realtime"
     con = store.connect(tmp_path / "live.sqlite")
     tailer = store.LakeTailer(root, con)
-    part = lake.partition_dir(root, "minute", "2026-09-01", None)
-    _write(part / "compacted-part-1", [_minute_row("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5)])
-    _write(part / ".uncompacted-part-2", [_minute_row("2026-09-01 10:01:00", "2026-09-01 10:02:00", 7)])
+    part = lake.partition_dir(root, "late_events", "2026-09-01", None)
+    _write(part / "compacted-part-1", [_late_row("e1", "2026-09-01 10:00:00")])
+    _write(part / ".uncompacted-part-2", [_late_row("e2", "2026-09-01 10:01:00", "too_late")])
     lake.mark_committed(part)
+    # window results are upserted by the job itself (JDBC), never read from the lake
+    minute_part = lake.partition_dir(root, "minute", "2026-09-01", None)
+    _write(minute_part / "part-1", [{"window_start": "2026-09-01 10:00:00", "events": 5}])
     now = datetime.now(UTC)  # arrivals are by arrival time: recent
     arr = lake.partition_dir(root, "arrivals", *lake.partition_values(now))
     seg = "/x/segments/1000000000000-w-000001-9.jsonl"
@@ -47,23 +52,56 @@ def test_tailer_ingests_each_committed_file_once(tmp_path: Path) -> None:
                             {"window_start": sec, "window_end": nxt, "segment": seg, "outcome": "not_json",
                              "records": 1}])  # fmt: skip
     res = tailer.poll()
-    assert (res.files, res.rows) == (2, {"minute": 1, "arrivals": 2})
+    assert (res.files, res.rows) == (2, {"late_events": 1, "arrivals": 2})
     assert tailer.poll().files == 0, "nothing new: nothing re-read"
-    assert [tuple(r) for r in con.execute("SELECT window_start, events, visible_at > 0 FROM minute")] == [
-        ("2026-09-01 10:00:00", 5, 1)
+    assert [tuple(r) for r in con.execute("SELECT event_id, reason, visible_at > 0 FROM late_events")] == [
+        ("e1", "late", 1)
     ]
+    assert con.execute("SELECT COUNT(*) FROM minute").fetchone()[0] == 0
     assert store.records_by_segment(con) == {"1000000000000-w-000001-9.jsonl": 9}
     assert tuple(con.execute("SELECT records, rejected FROM arrival_minute").fetchone()) == (9, 1)
 
-    # the hidden file is committed (renamed); a repeat of a window replaces it, never adds to it
+    # the hidden file is committed (renamed); a repeat of an event replaces it, never adds to it
     (part / ".uncompacted-part-2").rename(part / "compacted-part-2")
-    _write(part / "compacted-part-3", [_minute_row("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5)])
+    _write(part / "compacted-part-3", [_late_row("e1", "2026-09-01 10:00:00")])
     assert tailer.poll().files == 2
-    assert tuple(con.execute("SELECT COUNT(*), SUM(events) FROM minute").fetchone()) == (2, 12)
+    assert con.execute("SELECT COUNT(*) FROM late_events").fetchone()[0] == 2
 
     # a new tailer (restart) remembers what was ingested
     again = store.LakeTailer(root, store.connect(tmp_path / "live.sqlite"))
     assert again.poll().files == 0
+
+
+def test_upserted_windows_are_stamped_visible_and_keep_their_first_visibility(tmp_path: Path) -> None:
+    """The job's upserts carry no visible_at: the store's triggers stamp it, and first_visible_at once."""
+    con = store.connect(tmp_path / "live.sqlite")
+    upsert = ("INSERT INTO minute (window_start, window_end, events, late_events) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (window_start) DO UPDATE SET events = excluded.events, late_events = excluded.late_events")
+    con.execute(upsert, ("2026-09-01 10:00:00", "2026-09-01 10:01:00", 5, 0))
+    first, visible = con.execute("SELECT first_visible_at, visible_at FROM minute").fetchone()
+    assert first and first == visible and abs(first - time.time()) < 5
+    time.sleep(0.05)
+    con.execute(upsert, ("2026-09-01 10:00:00", "2026-09-01 10:01:00", 7, 2))  # re-fired by 2 late events
+    row = con.execute("SELECT events, late_events, first_visible_at, visible_at FROM minute").fetchone()
+    assert (row[0], row[1], row[2]) == (7, 2, first) and row[3] > first
+    # a writer that sets visible_at itself (tests, migrations) keeps it
+    con.execute("INSERT INTO model_minute (window_start, model, visible_at) VALUES ('2026-09-01 10:00:00', 'm', 1.5)")
+    assert tuple(con.execute("SELECT visible_at, first_visible_at FROM model_minute").fetchone()) == (1.5, 1.5)
+
+
+def test_store_created_by_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE minute (window_start TEXT PRIMARY KEY, window_end TEXT, events INTEGER, emitted_at TEXT, "
+                "visible_at REAL)")  # fmt: skip
+    old.execute("INSERT INTO minute VALUES ('2026-09-01 10:00:00', '2026-09-01 10:01:00', 3, NULL, 1.0)")
+    old.commit()
+    old.close()
+    con = store.connect(path)
+    row = con.execute("SELECT events, late_events, too_late_events FROM live_minute").fetchone()
+    assert tuple(row) == (3, 0, 0)
 
 
 def test_watermark_floor(tmp_path: Path) -> None:
@@ -88,12 +126,15 @@ def test_live_view_serves_page_and_data(tmp_path: Path, monkeypatch: pytest.Monk
             "INSERT INTO minute (window_start, window_end, events, active_users) VALUES (?, ?, ?, 2)",
             (f"2026-09-01 10:0{i}:00", f"2026-09-01 10:0{i + 1}:00", n),
         )
-    con.execute("INSERT INTO late_events (event_id, window_start, reason) VALUES ('e1', '2026-09-01 10:00:00', 'late')")
+    con.execute("INSERT INTO late_events (event_id, window_start, reason) "
+                "VALUES ('e1', '2026-09-01 10:00:00', 'too_late')")
+    con.execute("UPDATE minute SET late_events = 2 WHERE window_start = '2026-09-01 10:01:00'")
     con.execute("INSERT INTO trending_terms (window_start, window_end, term_rank, term, generations, users) "
                 "VALUES ('2026-09-01 09:57:00', '2026-09-01 10:02:00', 1, 'lanterns', 4, 3)")  # fmt: skip
     data = live_data(con, 60)
-    assert [m["events"] for m in data["minutes"]] == [5, 9] and data["minutes"][0]["late_events"] == 1
-    assert data["trending"][0]["term"] == "lanterns" and data["late_events"] == 1
+    assert [m["events"] for m in data["minutes"]] == [5, 9] and data["minutes"][0]["too_late_events"] == 1
+    assert data["minutes"][1]["late_events"] == 2
+    assert data["trending"][0]["term"] == "lanterns" and (data["late_events"], data["too_late_events"]) == (2, 1)
     server = start_server(settings, 0)
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -19,6 +19,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS imagify_lake.realtime_minute (
   `payments_failed` bigint,
   `revenue_vnd` bigint,
   `paying_users` bigint,
+  `late_events` bigint,
   `emitted_at` timestamp
 )
 PARTITIONED BY (dt string)

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flink_jobs.job_control import latest_restore_point
+from imagify import jvm_artifacts
 from imagify.config import REPO_ROOT, Settings
 from imagify.landing import (
     _flink_env,
     _flink_python,
-    _job_jars,
     _read_json,
     ensure_stopped,
     failure_message,
@@ -85,6 +85,14 @@ def pending_files(lake_dir: Path) -> list[Path]:
     return out
 
 
+def _realtime_jars() -> str:
+    """The landing job's jars (contract, formats) and the JDBC sink into the live store."""
+    try:
+        return jvm_artifacts.pipeline_jars("landing", "realtime")
+    except jvm_artifacts.ArtifactError as err:
+        raise RealtimeError(str(err)) from err
+
+
 def job_command(settings: Settings, start: int, control: Path, min_watermark: str | None = None) -> list[str]:
     extra = ["--min-watermark", min_watermark] if min_watermark else []
     return [
@@ -99,11 +107,13 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
         "--out-of-orderness-s", str(settings.realtime_out_of_orderness_s),
         "--max-ahead-s", str(settings.realtime_max_ahead_s),
         "--dedup-ttl-min", str(settings.realtime_dedup_ttl_min),
+        "--allowed-lateness-s", str(settings.realtime_allowed_lateness_s),
+        "--store", str(settings.realtime_store_path),
         "--top-terms", str(settings.realtime_top_terms),
         "--trend-minutes", str(settings.realtime_trend_minutes),
         "--python-mode", settings.flink_python_mode,
         "--udf", settings.flink_udf,
-        "--jars", _job_jars(),
+        "--jars", _realtime_jars(),
         "--state-backend", settings.realtime_state_backend,
         *extra,
     ]  # fmt: skip

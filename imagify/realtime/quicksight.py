@@ -28,7 +28,8 @@ _ATHENA: dict[str, list[tuple[str, str]]] = {
         ("generations_completed", "bigint"), ("generations_failed", "bigint"), ("failure_rate", "double"),
         ("p50_latency_ms", "double"), ("p95_latency_ms", "double"), ("images", "bigint"),
         ("cost_usd", "decimal(18,6)"), ("payments", "bigint"), ("payments_failed", "bigint"),
-        ("revenue_vnd", "bigint"), ("paying_users", "bigint"), ("emitted_at", "timestamp"),
+        ("revenue_vnd", "bigint"), ("paying_users", "bigint"), ("late_events", "bigint"),
+        ("emitted_at", "timestamp"),
     ],
     "model_minute": [
         ("window_start", "timestamp"), ("window_end", "timestamp"), ("model", "string"),
@@ -96,28 +97,36 @@ def _columns(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
 _RECENT = "dt >= date_format(current_date - interval '1' day, '%Y-%m-%d')"
 
 
+def _newest(database: str, table: str, key: str) -> str:
+    """The newest version of each window (a minute re-fired by late events has several: ``emitted_at``)."""
+    return (
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY emitted_at DESC) AS version\n"
+        f"  FROM {database}.realtime_{table} WHERE {_RECENT}) WHERE version = 1"
+    )
+
+
 def _sql(database: str) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
     """data set id suffix -> (name, SQL, output columns)."""
-    minute_cols = [c for c in _ATHENA["minute"] if c[0] != "emitted_at"] + [("late_events", "bigint")]
+    minute_cols = [c for c in _ATHENA["minute"] if c[0] != "emitted_at"] + [("too_late_events", "bigint")]
     cols = ", ".join(f"m.{c}" for c, _ in minute_cols[:-1])
+    model_cols = [c for c in _ATHENA["model_minute"] if c[0] != "emitted_at"]
     arrival_cols = [("minute", "timestamp"), ("records", "bigint"), ("rejected", "bigint"),
                     ("rejected_share", "double")]  # fmt: skip
     return {
         "minute": (
             "Imagify real-time: per minute",
-            f"SELECT {cols}, COALESCE(l.late_events, 0) AS late_events\n"
-            f"FROM {database}.realtime_minute AS m\n"
-            f"LEFT JOIN (SELECT window_start, COUNT(*) AS late_events FROM {database}.realtime_late_events\n"
-            f"           WHERE reason = 'late' AND {_RECENT} GROUP BY window_start) AS l\n"
-            f"  ON l.window_start = m.window_start\n"
-            f"WHERE m.{_RECENT}",
+            f"SELECT {cols}, COALESCE(l.too_late_events, 0) AS too_late_events\n"
+            f"FROM ({_newest(database, 'minute', 'window_start')}) AS m\n"
+            f"LEFT JOIN (SELECT window_start, COUNT(*) AS too_late_events FROM {database}.realtime_late_events\n"
+            f"           WHERE reason = 'too_late' AND {_RECENT} GROUP BY window_start) AS l\n"
+            f"  ON l.window_start = m.window_start",
             minute_cols,
         ),
         "model-minute": (
             "Imagify real-time: per model and minute",
-            f"SELECT {', '.join(c for c, _ in _ATHENA['model_minute'] if c != 'emitted_at')}\n"
-            f"FROM {database}.realtime_model_minute\nWHERE {_RECENT}",
-            [c for c in _ATHENA["model_minute"] if c[0] != "emitted_at"],
+            f"SELECT {', '.join(c for c, _ in model_cols)}\n"
+            f"FROM ({_newest(database, 'model_minute', 'window_start, model')})",
+            model_cols,
         ),
         "trending-terms": (
             "Imagify real-time: trending prompt terms (5-minute sliding windows)",

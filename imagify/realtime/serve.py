@@ -73,7 +73,9 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
             (now - 24 * 3600,),
         )
     ]
-    late_total = con.execute("SELECT COUNT(*) FROM late_events WHERE window_start >= ?", (since,)).fetchone()[0]
+    # late events: counted in their minute (within the allowed lateness) and too late to be counted
+    late_total = sum(r.get("late_events") or 0 for r in rows)
+    too_late_total = sum(r.get("too_late_events") or 0 for r in rows)
     return {
         "generated_at": now,
         "latest_window": latest,
@@ -85,6 +87,7 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
         "arrivals": arrivals,
         "alerts": alerts,
         "late_events": late_total,
+        "too_late_events": too_late_total,
     }
 
 

@@ -1,9 +1,15 @@
 """The live store: a SQLite file (``$IMAGIFY_HOME/realtime.sqlite``) that the live view and the alerts read.
 
-It is fed from the committed files of ``lake/realtime`` (:class:`LakeTailer`), each file exactly
-once: the file name is recorded in ``ingested_files`` in the same transaction as its rows. Windows
-are upserted by key, so even a file ingested twice could not double-count a window. Every row gets
-``visible_at`` (epoch seconds when it became visible here) — what the latency benchmark measures.
+Two writers feed it:
+
+- the real-time job upserts its window results (``minute``, ``model_minute``, ``trending_terms``)
+  through JDBC as soon as a window fires or re-fires for late events (``flink_jobs.realtime_sinks.
+  store_sink``); a replay after a restore rewrites the same rows. Triggers stamp ``first_visible_at``
+  (when the minute first appeared: what the latency benchmark measures) and ``visible_at`` (when its
+  current figures did);
+- :class:`LakeTailer` ingests the committed files of ``lake/realtime`` for the per-event and
+  per-arrival tables (``late_events``, ``arrivals``), each file exactly once: the file name is
+  recorded in ``ingested_files`` in the same transaction as its rows.
 
 Times are UTC text ``YYYY-MM-DD HH:MM:SS`` (as in the lake files), so they sort and compare as text.
 """
@@ -30,7 +36,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             "window_start", "window_end", "events", "active_users", "signups", "generations_requested",
             "generations_completed", "generations_failed", "failure_rate", "p50_latency_ms", "p95_latency_ms",
-            "images", "cost_usd", "payments", "payments_failed", "revenue_vnd", "paying_users", "emitted_at",
+            "images", "cost_usd", "payments", "payments_failed", "revenue_vnd", "paying_users", "late_events",
+            "emitted_at",
         ),
     ),
     "model_minute": (
@@ -58,22 +65,28 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("window_start", "window_end", "segment", "outcome", "records"),
     ),
 }  # fmt: skip
+# the tables the LakeTailer feeds (the job upserts the others itself)
+TAILED = ("late_events", "arrivals")
+# window results upserted by the job: visibility stamped by triggers
+UPSERTED = ("minute", "model_minute", "trending_terms")
+NOW_EPOCH = "((julianday('now') - 2440587.5) * 86400.0)"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS minute (
   window_start TEXT PRIMARY KEY, window_end TEXT, events INTEGER, active_users INTEGER, signups INTEGER,
   generations_requested INTEGER, generations_completed INTEGER, generations_failed INTEGER, failure_rate REAL,
   p50_latency_ms REAL, p95_latency_ms REAL, images INTEGER, cost_usd REAL, payments INTEGER,
-  payments_failed INTEGER, revenue_vnd INTEGER, paying_users INTEGER, emitted_at TEXT, visible_at REAL
+  payments_failed INTEGER, revenue_vnd INTEGER, paying_users INTEGER, late_events INTEGER DEFAULT 0,
+  emitted_at TEXT, visible_at REAL, first_visible_at REAL
 );
 CREATE TABLE IF NOT EXISTS model_minute (
   window_start TEXT, window_end TEXT, model TEXT, generations_requested INTEGER, generations_completed INTEGER,
   generations_failed INTEGER, failure_rate REAL, p50_latency_ms REAL, p95_latency_ms REAL, images INTEGER,
-  cost_usd REAL, emitted_at TEXT, visible_at REAL, PRIMARY KEY (window_start, model)
+  cost_usd REAL, emitted_at TEXT, visible_at REAL, first_visible_at REAL, PRIMARY KEY (window_start, model)
 );
 CREATE TABLE IF NOT EXISTS trending_terms (
   window_start TEXT, window_end TEXT, term_rank INTEGER, term TEXT, generations INTEGER, users INTEGER,
-  emitted_at TEXT, visible_at REAL, PRIMARY KEY (window_end, term_rank)
+  emitted_at TEXT, visible_at REAL, first_visible_at REAL, PRIMARY KEY (window_end, term_rank)
 );
 CREATE TABLE IF NOT EXISTS late_events (
   event_id TEXT PRIMARY KEY, event_type TEXT, user_id TEXT, occurred_at TEXT, window_start TEXT, reason TEXT,
@@ -101,13 +114,39 @@ SELECT substr(window_start, 1, 16) || ':00' AS minute,
        SUM(CASE WHEN outcome <> 'valid' THEN records ELSE 0 END) AS rejected,
        1.0 * SUM(CASE WHEN outcome <> 'valid' THEN records ELSE 0 END) / SUM(records) AS rejected_share
 FROM arrivals GROUP BY 1;
--- per event-time minute, with the late events of that minute (counted apart, never in the window)
-CREATE VIEW IF NOT EXISTS live_minute AS
-SELECT m.*, COALESCE(l.late_events, 0) AS late_events
+-- per event-time minute (late events within the allowed lateness are in its figures, late_events says
+-- how many), with the events that came too late to be counted in it
+DROP VIEW IF EXISTS live_minute;
+CREATE VIEW live_minute AS
+SELECT m.*, COALESCE(l.too_late_events, 0) AS too_late_events
 FROM minute AS m
-LEFT JOIN (SELECT window_start, COUNT(*) AS late_events FROM late_events WHERE reason = 'late' GROUP BY 1) AS l
-  ON l.window_start = m.window_start;
+LEFT JOIN (SELECT window_start, COUNT(*) AS too_late_events FROM late_events WHERE reason = 'too_late' GROUP BY 1)
+  AS l ON l.window_start = m.window_start;
 """
+# columns added since a store file was first created: (table, column, declaration)
+ADDED_COLUMNS = (
+    ("minute", "late_events", "INTEGER DEFAULT 0"),
+    ("minute", "first_visible_at", "REAL"),
+    ("model_minute", "first_visible_at", "REAL"),
+    ("trending_terms", "first_visible_at", "REAL"),
+)
+
+
+def _visibility_triggers() -> str:
+    """A row written without ``visible_at`` (the job's upserts) gets it, and ``first_visible_at`` once."""
+    out = []
+    for t in UPSERTED:
+        _, key, columns = TABLES[t]
+        data = ", ".join(c for c in columns if c not in key)
+        out.append(f"""
+CREATE TRIGGER IF NOT EXISTS {t}_visible_insert AFTER INSERT ON {t} WHEN NEW.visible_at IS NULL
+BEGIN UPDATE {t} SET visible_at = {NOW_EPOCH}, first_visible_at = {NOW_EPOCH} WHERE rowid = NEW.rowid; END;
+CREATE TRIGGER IF NOT EXISTS {t}_visible_update AFTER UPDATE OF {data} ON {t} WHEN NEW.visible_at IS OLD.visible_at
+BEGIN UPDATE {t} SET visible_at = {NOW_EPOCH} WHERE rowid = NEW.rowid; END;
+CREATE TRIGGER IF NOT EXISTS {t}_first_visible AFTER INSERT ON {t}
+  WHEN NEW.visible_at IS NOT NULL AND NEW.first_visible_at IS NULL
+BEGIN UPDATE {t} SET first_visible_at = NEW.visible_at WHERE rowid = NEW.rowid; END;""")
+    return "\n".join(out)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -118,7 +157,17 @@ def connect(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA busy_timeout=10000")
-    con.executescript(SCHEMA)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, decl in ADDED_COLUMNS:
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+            if have and column not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.executescript(SCHEMA + _visibility_triggers())
     return con
 
 
@@ -191,6 +240,8 @@ class LakeTailer:
             self._load()
         res = PollResult()
         for directory, (table, key, columns) in TABLES.items():
+            if table not in TAILED:
+                continue
             for part in lake.partitions(self.lake_dir, directory, since_dt=self._cutoff_dt(table)):
                 try:
                     mtime = part.path.stat().st_mtime_ns
@@ -227,7 +278,7 @@ class LakeTailer:
                 "INSERT INTO ingested_files (path, partition_dt, rows, ingested_at) VALUES (?, ?, ?, ?)",
                 (str(path), dt, len(rows), now),
             )
-            if table == "minute" and dt > (get_meta(con, "latest_dt") or ""):
+            if table in ("minute", "late_events") and dt > (get_meta(con, "latest_dt") or ""):
                 set_meta(con, "latest_dt", dt)
             con.execute("COMMIT")
         except BaseException:
@@ -274,7 +325,7 @@ def watermark_floor(con: sqlite3.Connection) -> str | None:
         con.execute("SELECT MAX(window_end) FROM trending_terms").fetchone()[0],
     ]
     marks = [datetime.fromisoformat(e) - timedelta(milliseconds=1) for e in ends if e]
-    late = con.execute("SELECT MAX(watermark_at) FROM late_events WHERE reason = 'late'").fetchone()[0]
+    late = con.execute("SELECT MAX(watermark_at) FROM late_events WHERE reason IN ('late', 'too_late')").fetchone()[0]
     if late:
         marks.append(datetime.fromisoformat(late))
     if not marks:
