@@ -131,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
 
     env = StreamExecutionEnvironment.get_execution_environment(build_config(state_dir, restore, args))
     t_env = StreamTableEnvironment.create(env)
-    t_env.execute_sql(sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval))
+    t_env.execute_sql(
+        sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval, since_ms=args.start_ms)
+    )
     options = options_from_args(args, restore)
     ddls = realtime_sinks.all_sinks(str(home / "lake" / "realtime"))
     if options.store_path:
@@ -165,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--control", required=True, help="control directory shared with the launcher")
     p.add_argument("--start-ms", type=int, default=0, help="read segments published at or after (epoch ms)")
     p.add_argument("--parallelism", type=int, default=1)
-    p.add_argument("--checkpoint-ms", type=int, default=1000)
+    p.add_argument("--checkpoint-ms", type=int, default=5000,
+                   help="checkpoint interval: lake/realtime commits on it; window results reach the store without it")
     p.add_argument("--watermark-interval-ms", type=int, default=200)
     p.add_argument("--monitor-interval", default="500ms", help="how often new segments are looked for")
     p.add_argument("--out-of-orderness-s", type=float, default=5.0)

@@ -108,13 +108,12 @@ NO_LATE_FIRE = {"table.exec.emit.late-fire.enabled": "false", "table.exec.emit.a
 def checked_sql(options: RealtimeOptions) -> str:
     """One row per record of the segments published since ``start_ms``: the contract's verdict.
 
-    ``jvm``: the landing job's Java ``validate_jvm`` (no Python call); ``batch``: the vectorized
-    ``validate_batch`` (Arrow batches, one Python call per
-    batch, process mode); ``row``: the per-record UDTF ``validate_record`` (thread or process mode).
-    Both accept and reject exactly the same records. The segment filter runs before validation.
+    The source lists only those segments (:func:`flink_jobs.sources.segment_log_source` with
+    ``since_ms``). ``jvm``: the landing job's Java ``validate_jvm`` (no Python call); ``batch``: the
+    vectorized ``validate_batch`` (Arrow batches, process mode); ``row``: the per-record UDTF
+    ``validate_record``. All accept and reject exactly the same records.
     """
-    source = f"""SELECT segment, line FROM {SOURCE_TABLE}
-  WHERE CAST(REGEXP_EXTRACT(segment, '([0-9]{{13}})-[^/]*$', 1) AS BIGINT) >= {int(options.start_ms)}"""
+    source = f"SELECT segment, line FROM {SOURCE_TABLE}"
     if options.udf == "row":
         cols = ", ".join(CHECK_NAMES)
         return f"""

@@ -100,7 +100,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
 | IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 5 | real-time watermark = latest event time minus this (0-60 s) |
 | IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
-| IMAGIFY_REALTIME_CHECKPOINT_MS | 1000 | real-time job checkpoint interval (lake/realtime commits) |
+| IMAGIFY_REALTIME_CHECKPOINT_MS | 5000 | real-time checkpoints: lake/realtime commits (the store needs none) |
 | IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
 | IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first real-time run: also read segments published N min before |
 | IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time: how long an event_id/payment_id is kept to drop repeats |
@@ -271,7 +271,7 @@ class Settings:
     # real-time metrics (issue 10)
     realtime_out_of_orderness_s: float = 5.0
     realtime_max_ahead_s: float = 300.0
-    realtime_checkpoint_ms: int = 1000
+    realtime_checkpoint_ms: int = 5000
     realtime_parallelism: int = 1
     realtime_lookback_min: float = 0.0
     realtime_dedup_ttl_min: float = 60.0
@@ -658,7 +658,7 @@ def _realtime_settings() -> dict:
     if not 0 <= ooo <= 60:
         raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
     positive = {
-        "IMAGIFY_REALTIME_CHECKPOINT_MS": _env_int("IMAGIFY_REALTIME_CHECKPOINT_MS", 1000),
+        "IMAGIFY_REALTIME_CHECKPOINT_MS": _env_int("IMAGIFY_REALTIME_CHECKPOINT_MS", 5000),
         "IMAGIFY_REALTIME_PARALLELISM": _env_int("IMAGIFY_REALTIME_PARALLELISM", 1),
         "IMAGIFY_REALTIME_TOP_TERMS": _env_int("IMAGIFY_REALTIME_TOP_TERMS", 10),
         "IMAGIFY_REALTIME_TREND_MINUTES": _env_int("IMAGIFY_REALTIME_TREND_MINUTES", 5),

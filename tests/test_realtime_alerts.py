@@ -177,7 +177,7 @@ def test_no_events_fires_after_silence_and_clears_on_arrival(tmp_path: Path) -> 
 def test_default_rules_file_is_valid_and_documented() -> None:
     rules = load_rules(config.load().alert_rules_path)
     kinds = {r.kind for r in rules}
-    assert kinds == {"failure_rate", "no_events", "rejected_share", "revenue_drop"}
+    assert kinds == {"failure_rate", "no_events", "rejected_share", "revenue_drop", "job_behind"}
     fail = next(r for r in rules if r.kind == "failure_rate")
     assert (fail["threshold"], fail["minutes"]) == (0.05, 3)
 
@@ -218,3 +218,25 @@ def test_engine_uses_wall_clock_by_default(tmp_path: Path) -> None:
     con = store.connect(tmp_path / "live.sqlite")
     eng = AlertEngine(con, [], MultiNotifier([]))
     assert abs(eng.started_at - time.time()) < 5
+
+
+def test_job_behind_alert_fires_and_resolves(tmp_path: Path) -> None:
+    rule = {"name": "behind", "kind": "job_behind", "max_lag_s": 120}
+    now = (T0 + timedelta(minutes=10)).replace(tzinfo=UTC).timestamp()
+    eng, rec, clock = _engine(tmp_path, [rule], now=now)
+
+    def progress(pending: int) -> None:
+        store.record_job_progress(eng.con, running=True, last_checkpoint_at=clock.t - 1, pending_records=pending,
+                                  checkpoint_interval_s=1, out_of_orderness_s=5, now=clock.t)  # fmt: skip
+
+    _minute(eng.con, 9, visible_at=now)  # minute 9 closed at T0 + 10 min: lag 0
+    eng.con.execute("INSERT INTO arrivals VALUES (?, ?, 's1', 'valid', 100, 0)", (_m(9), _m(10)))
+    progress(0)
+    assert eng.evaluate() == []
+    clock.t = now + 200  # events arrive, no minute closes: behind
+    eng.con.execute("INSERT INTO arrivals VALUES (?, ?, 's1', 'valid', 100, 0)", (_m(13), _m(13)[:-2] + "20"))
+    progress(0)
+    fired = eng.evaluate()
+    assert [t.status for t in fired] == ["firing"] and "behind" in rec.notes[0].text
+    _minute(eng.con, 12, visible_at=clock.t)  # caught up
+    assert [t.status for t in eng.evaluate()] == ["resolved"]

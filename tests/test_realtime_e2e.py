@@ -116,6 +116,7 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
         IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S="3",
         IMAGIFY_REALTIME_POLL_S="0.2",
         IMAGIFY_REALTIME_ALLOWED_LATENESS_S="240",
+        IMAGIFY_REALTIME_CHECKPOINT_MS="1000",  # the crash below waits for a checkpoint after phase 1
     )
     env.pop("IMAGIFY_ALERT_RULES", None)  # the default rules
     stream_dir = home / "stream" / "events"
@@ -124,6 +125,10 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
     exp = expected(s)
     assert exp.late and exp.rejected == s.malformed and len(exp.minute) == 14  # minutes 0-13 closed
 
+    # a segment published before the lookback: never listed by the job's source (nor counted)
+    old = stream_dir / "segments" / f"{int((time.time() - 2 * 3600) * 1000):013d}-w0-000001-2.jsonl"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(s.phase1[0] + "\n" + s.phase1[1] + "\n")
     # run 1: phase 1 (minutes 0-8 close, minute 9 stays open), then a crash
     _publish(stream_dir, s.phase1)
     run1 = subprocess.Popen([IMAGIFY, "realtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -171,8 +176,13 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
     assert sorted(per_segment.values()) == sorted([len(s.phase1), len(s.phase2)]), "each record read exactly once"
 
     # alerts: the failure spike of one model raised exactly one alert, resolved by its recovery
-    alerts = _query(db, "SELECT rule, subject, status, window_start, resolved_window FROM alerts")
+    alerts = _query(db, "SELECT rule, subject, status, window_start, resolved_window FROM alerts "
+                        "WHERE rule <> 'job_behind'")
     assert [(a[0], a[1], a[2]) for a in alerts] == [("model_failure_rate", SPIKY, "resolved")], alerts
+    # the stream is 40 minutes of history replayed now: the job rightly says its minutes are not current
+    behind = _query(db, "SELECT status, message FROM alerts WHERE rule = 'job_behind'")
+    assert behind and "behind the clock" in behind[0][1], behind
+    assert behind[-1][0] == "resolved", "stopping the job resolves it: the live view then says 'not running'"
     t0 = s.t0.replace(tzinfo=None)
 
     def minute_no(text: str) -> int:
@@ -182,4 +192,4 @@ def test_realtime_windows_late_events_restart_and_alerts(tmp_path: Path) -> None
     assert minute_no(alerts[0][4]) == 7, "resolves once 3 clean minutes have passed"
 
     listing = subprocess.run([IMAGIFY, "realtime", "alerts"], env=env, capture_output=True, text=True, timeout=60)
-    assert "model_failure_rate" in listing.stdout and "1 alert(s)" in listing.stdout
+    assert "model_failure_rate" in listing.stdout and f"{1 + len(behind)} alert(s)" in listing.stdout

@@ -227,3 +227,50 @@ def test_job_command_passes_validation_shape_and_state_backend(monkeypatch: pyte
     with pytest.raises(SystemExit):
         realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path),
                            "--udf", "batch", "--python-mode", "thread"])  # fmt: skip
+
+
+def test_segment_filter_regex_matches_exactly_the_later_segments() -> None:
+    """The real-time source lists segments published at or after its start by a regex on their names."""
+    import random
+    import re
+
+    from flink_jobs.sources import at_least_regex, segment_log_source
+
+    r = random.Random(1)
+    for _ in range(500):
+        n = r.randrange(10**13)
+        rx = re.compile(at_least_regex(n) + "$")
+        probes = [n, n - 1, n + 1, 0, 10**13 - 1, r.randrange(10**13)]
+        probes += [int(str(n).zfill(13)[:k] + c * (13 - k)) for k in range(13) for c in "09"]
+        for m in probes:
+            if 0 <= m < 10**13:
+                assert bool(rx.match(f"{m:013d}")) == (m >= n), (n, m)
+    assert "source.path.regex-pattern" not in segment_log_source("/x")
+    assert "'.*/(?:1700000000000|" in segment_log_source("/x", since_ms=1_700_000_000_000)
+    with pytest.raises(ValueError):
+        at_least_regex(10**13)
+
+
+def test_job_status_says_when_the_numbers_are_not_current(tmp_path: Path) -> None:
+    con = store.connect(tmp_path / "live.sqlite")
+    now = datetime(2026, 9, 1, 10, 30, tzinfo=UTC).timestamp()
+    status = store.job_status(con, now)
+    assert status["behind"] and "not running" in status["reasons"][0], "no job: say so, never 'no events'"
+
+    def progress(at: float, checkpoint: float, pending: int) -> None:
+        store.record_job_progress(con, running=True, last_checkpoint_at=checkpoint, pending_records=pending,
+                                  checkpoint_interval_s=1, out_of_orderness_s=5, now=at)  # fmt: skip
+
+    con.execute("INSERT INTO minute (window_start, window_end) VALUES ('2026-09-01 10:29:00', '2026-09-01 10:30:00')")
+    con.execute("INSERT INTO arrivals VALUES ('2026-09-01 10:29:58', '2026-09-01 10:29:59', 's', 'valid', 5000, 0)")
+    progress(now, now - 1, 0)
+    status = store.job_status(con, now + 20)
+    assert not status["behind"] and status["watermark_lag_s"] == 20 and status["last_checkpoint_age_s"] == 21
+    # events keep arriving, no minute closes for 3 minutes, checkpoints stall, records pile up
+    con.execute("INSERT INTO arrivals VALUES ('2026-09-01 10:32:58', '2026-09-01 10:32:59', 's', 'valid', 5000, 0)")
+    progress(now + 180, now - 1, 250_000)
+    status = store.job_status(con, now + 180)
+    assert status["behind"] and len(status["reasons"]) == 3, status["reasons"]
+    assert "180 s behind" in status["reasons"][0] and "250,000" in status["reasons"][2]
+    # the launcher stopped: its heartbeat ages out
+    assert not store.job_status(con, now + 400)["running"]

@@ -13,6 +13,9 @@ Rules live in a JSON (or YAML) file, ``IMAGIFY_ALERT_RULES`` (default :file:`ale
   baseline is at least ``min_baseline_vnd`` (0) and the store holds that much history.
 - ``no_events`` — on the wall clock: no valid event arrived for ``minutes`` (2), counting from the
   start of the evaluator when nothing arrived yet.
+- ``job_behind`` — on the wall clock: the real-time job is behind (:func:`imagify.realtime.store.job_status`:
+  events arriving while the newest closed minute is more than ``max_lag_s`` (120) old, no checkpoint
+  for a minute, or more than a minute of published records unread), so its numbers are not current.
 
 Every rule also takes ``name`` (unique), ``severity`` (info/warning/critical, default warning) and
 ``description``. An alert fires once when its condition becomes true for a subject (a model, or
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from imagify.notify import MultiNotifier, Notification
-from imagify.realtime.store import get_meta, set_meta
+from imagify.realtime.store import get_meta, job_status, set_meta
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "rejected_share": {"threshold": None, "minutes": 5, "min_records": 100},
     "revenue_drop": {"minutes": 30, "baseline_periods": 4, "drop": 0.5, "min_baseline_vnd": 0},
     "no_events": {"minutes": 2},
+    "job_behind": {"max_lag_s": 120},
 }
 SEVERITIES = ("info", "warning", "critical")
 SETTLE_S = 2.0  # a window's sibling files (minute, model_minute) are all visible this long after the first
@@ -201,7 +205,14 @@ class AlertEngine:
         for rule in self.rules:
             if rule.kind == "no_events":
                 out += self._apply(rule, [self._no_events(rule, now)])
+            elif rule.kind == "job_behind":
+                out += self._apply(rule, [self._job_behind(rule, now)])
         return out
+
+    def job_stopped(self) -> list[Transition]:
+        """The job was stopped: a ``job_behind`` alert is resolved (the live view says "not running")."""
+        now = self.clock()
+        return [t for r in self.rules if r.kind == "job_behind" for t in self._apply(r, [self._job_behind(r, now)])]
 
     # -- rules ------------------------------------------------------------------------------------
     def _findings(self, rule: Rule, minute: str) -> list[Finding]:
@@ -285,6 +296,15 @@ class AlertEngine:
         since = f"since {last} UTC" if last else "since the alerts started"
         msg = f"no valid event arrived for {silent / 60:.1f} minutes ({since}; threshold {rule['minutes']} min)"
         return Finding(rule, "stream", firing, silent, None, msg)
+
+    def _job_behind(self, rule: Rule, now: float) -> Finding:
+        status = job_status(self.con, now, max_lag_s=float(rule["max_lag_s"]))
+        # a stopped job is not "behind" here: the launcher that evaluates alerts runs it
+        behind = status["running"] and status["behind"]
+        msg = "the real-time job keeps up"
+        if behind:
+            msg = "the real-time job is behind: " + "; ".join(status["reasons"])
+        return Finding(rule, "job", behind, status["watermark_lag_s"], None, msg)
 
     # -- transitions --------------------------------------------------------------------------------
     def _apply(self, rule: Rule, findings: list[Finding]) -> list[Transition]:

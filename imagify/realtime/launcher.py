@@ -85,6 +85,23 @@ def pending_files(lake_dir: Path) -> list[Path]:
     return out
 
 
+def last_checkpoint_at(state: Path, job_id: str) -> float | None:
+    """When the newest completed checkpoint of the job was written (its ``_metadata``), or None."""
+    newest = None
+    for meta in (state / "checkpoints" / job_id).glob("chk-*/_metadata"):
+        try:
+            mtime = meta.stat().st_mtime
+        except FileNotFoundError:  # pruned meanwhile
+            continue
+        newest = mtime if newest is None else max(newest, mtime)
+    return newest
+
+
+def pending_records(stream: SegmentLog, start: int, read: dict[str, int]) -> int:
+    """Records published since ``start`` (epoch ms) that the job has not read yet."""
+    return sum(max(0, s.count - read.get(s.path.name, 0)) for s in stream.segments() if s.published_ms >= start)
+
+
 def _realtime_jars() -> str:
     """The landing job's jars (contract, formats) and the JDBC sink into the live store."""
     try:
@@ -188,10 +205,19 @@ def run(
             print(f"realtime job running ({where}); live store {settings.realtime_store_path}; log {job_log}",
                   file=sys.stderr, flush=True)  # fmt: skip
         last_progress, last_done, last_print, all_read_at = time.monotonic(), -1, 0.0, None
+        last_status = 0.0
         while True:
             if proc.poll() is not None:
                 raise RealtimeError(failure_message(control, job_log, "realtime"))
             polled = tailer.poll()
+            if time.monotonic() - last_status >= 2:  # for the live view's and the alerts' "behind"
+                last_status = time.monotonic()
+                store.record_job_progress(
+                    con, running=True, last_checkpoint_at=last_checkpoint_at(state, str(job.get("job_id"))),
+                    pending_records=pending_records(stream, result.start_ms, store.records_by_segment(con)),
+                    checkpoint_interval_s=settings.realtime_checkpoint_ms / 1000,
+                    out_of_orderness_s=settings.realtime_out_of_orderness_s,
+                )  # fmt: skip
             if on_poll is not None:
                 on_poll(polled)
             result.transitions += engine.evaluate()
@@ -231,6 +257,10 @@ def run(
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
         ensure_stopped(control, proc)
+        store.record_job_progress(con, running=False, last_checkpoint_at=None, pending_records=None,
+                                  checkpoint_interval_s=settings.realtime_checkpoint_ms / 1000,
+                                  out_of_orderness_s=settings.realtime_out_of_orderness_s)  # fmt: skip
+        result.transitions += engine.job_stopped()
         if server is not None:
             server.shutdown()
     read = store.records_by_segment(con)

@@ -88,6 +88,7 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
         "alerts": alerts,
         "late_events": late_total,
         "too_late_events": too_late_total,
+        "job": store.job_status(con, now),
     }
 
 

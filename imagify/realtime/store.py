@@ -304,6 +304,77 @@ class LakeTailer:
             self._seen.difference_update(gone)
 
 
+def record_job_progress(
+    con: sqlite3.Connection, *, running: bool, last_checkpoint_at: float | None, pending_records: int | None,
+    checkpoint_interval_s: float, out_of_orderness_s: float, now: float | None = None,
+) -> None:
+    """What the launcher knows about the job, for :func:`job_status` (the live view, the alerts)."""
+    now = time.time() if now is None else now
+    values = {"job.running": "1" if running else "0", "job.heartbeat_at": f"{now:.3f}",
+              "job.checkpoint_interval_s": f"{checkpoint_interval_s:g}",
+              "job.out_of_orderness_s": f"{out_of_orderness_s:g}"}  # fmt: skip
+    if last_checkpoint_at is not None:
+        values["job.last_checkpoint_at"] = f"{last_checkpoint_at:.3f}"
+    if pending_records is not None:
+        values["job.pending_records"] = str(pending_records)
+    for key, value in values.items():
+        set_meta(con, key, value)
+
+
+def _epoch(text: str | None) -> float | None:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() if text else None
+
+
+def job_status(con: sqlite3.Connection, now: float | None = None, max_lag_s: float = 120.0) -> dict:
+    """Is the real-time job keeping up? What the live view shows above its numbers, and ``job_behind`` alerts on.
+
+    - ``closed_through``: end of the newest minute the job has emitted (its watermark passed it);
+      ``watermark_lag_s`` = now - that. Keeping up, it stays between the out-of-orderness bound and a
+      minute plus the bound; events arriving while it grows past ``max_lag_s`` mean the job is behind.
+    - ``last_checkpoint_age_s``: since the newest completed checkpoint (the lake commits on them; a job
+      that cannot checkpoint cannot commit, nor restart without re-reading).
+    - ``pending_records``: published to the stream and not read yet (the launcher counts them).
+    - ``running``: the launcher's heartbeat is recent and the job runs.
+    """
+    now = time.time() if now is None else now
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'job.%'").fetchall())
+    closed = _epoch(con.execute("SELECT MAX(window_end) FROM minute").fetchone()[0])
+    last_arrival = _epoch(con.execute("SELECT MAX(window_end) FROM arrivals").fetchone()[0])
+    heartbeat = float(meta.get("job.heartbeat_at", "0") or 0)
+    checkpoint = float(meta["job.last_checkpoint_at"]) if "job.last_checkpoint_at" in meta else None
+    interval = float(meta.get("job.checkpoint_interval_s", "1") or 1)
+    pending = int(meta["job.pending_records"]) if "job.pending_records" in meta else None
+    running = meta.get("job.running") == "1" and now - heartbeat < 30
+    lag = now - closed if closed else None
+    ckpt_age = now - checkpoint if checkpoint else None
+    reasons = []
+    if not running:
+        reasons.append("the real-time job is not running (start it: imagify realtime)")
+    else:
+        arriving = last_arrival is not None and now - last_arrival < 60
+        if arriving and lag is not None and lag > max_lag_s:
+            reasons.append(f"event time is {lag:.0f} s behind the clock (windows closed through "
+                           f"{datetime.fromtimestamp(closed, UTC):%H:%M:%S} UTC)")  # fmt: skip
+        if ckpt_age is not None and ckpt_age > max(60.0, 10 * interval):
+            reasons.append(f"no checkpoint for {ckpt_age:.0f} s")
+        if pending:
+            rate = con.execute(
+                "SELECT SUM(records) FROM arrivals WHERE window_start >= ?",
+                (datetime.fromtimestamp(now - 60, UTC).strftime("%Y-%m-%d %H:%M:%S"),),
+            ).fetchone()[0] or 0
+            if pending > max(rate, 1000):  # more than a minute of reading is waiting
+                reasons.append(f"{pending:,} published records not read yet")
+    return {
+        "running": running,
+        "behind": bool(reasons),
+        "reasons": reasons,
+        "closed_through": datetime.fromtimestamp(closed, UTC).strftime("%Y-%m-%d %H:%M:%S") if closed else None,
+        "watermark_lag_s": round(lag, 1) if lag is not None else None,
+        "last_checkpoint_age_s": round(ckpt_age, 1) if ckpt_age is not None else None,
+        "pending_records": pending,
+    }
+
+
 def records_by_segment(con: sqlite3.Connection) -> dict[str, int]:
     """Records read per segment file name (all outcomes), from the arrivals in the store."""
     out: dict[str, int] = {}
