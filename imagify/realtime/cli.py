@@ -13,10 +13,12 @@ DESCRIPTION = """\
 Real-time metrics. `run` (the default) starts the PyFlink real-time job (in .venv-flink): per-minute
 event-time windows with watermarks — active users, generations requested/completed/failed and
 failure rate and p50/p95 latency per model, images, cost, payments and revenue (VND) — late events
-counted apart, a sliding "trending now" top-N of prompt terms, rejected records by arrival minute.
-Results go to lake/realtime (committed on checkpoints) and to the live store
-($IMAGIFY_HOME/realtime.sqlite) that `serve` shows and the alert rules (IMAGIFY_ALERT_RULES) watch.
-Ctrl-C stops the job with a savepoint; the next run resumes from it."""
+update their minute within the allowed lateness (later ones are set aside as too late), a sliding
+"trending now" top-N of prompt terms, rejected records by arrival minute. A minute reaches the live
+store ($IMAGIFY_HOME/realtime.sqlite) as soon as it fires (upserts); every version also goes to
+lake/realtime (committed on checkpoints). `serve` shows the store — and says when the job is not
+running or behind — and the alert rules (IMAGIFY_ALERT_RULES) watch it. Ctrl-C stops the job with a
+savepoint; the next run resumes from it."""
 
 EPILOG = """\
 examples:
@@ -28,6 +30,7 @@ examples:
   imagify realtime quicksight            the QuickSight data set definitions (JSON) for production
 
 settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 5),
+IMAGIFY_REALTIME_ALLOWED_LATENESS_S (late events still update their minute, default 600),
 IMAGIFY_REALTIME_LOOKBACK_MIN (first start: also read that many minutes back, default 0),
 IMAGIFY_ALERT_RULES, IMAGIFY_NOTIFIER (+ IMAGIFY_SLACK_WEBHOOK_URL / IMAGIFY_SNS_TOPIC_ARN), ...
 """

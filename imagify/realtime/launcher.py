@@ -1,9 +1,10 @@
 """``imagify realtime``: run the Flink real-time job in ``.venv-flink``, feed the live store, evaluate alerts.
 
-One supervising loop (every ``IMAGIFY_REALTIME_POLL_S``): ingest the newly committed files of
-``lake/realtime`` into the live store, evaluate the alert rules, and with ``until_idle`` stop once
-every record published before the command started has been read and the windows it closed are
-committed and visible. Ctrl-C stops the job with a savepoint; the next run resumes from it (open
+The job upserts its window results into the live store itself (JDBC). One supervising loop (every
+``IMAGIFY_REALTIME_POLL_S``): ingest the newly committed late-event and arrival files of ``lake/realtime``
+into the live store, record the job's progress there (every 2 s), evaluate the alert rules, and
+with ``until_idle`` stop once every record published before the command started has been read and
+the windows it closed are visible. Ctrl-C stops the job with a savepoint; the next run resumes from it (open
 windows continue, nothing is counted twice).
 
 The first run starts at the segments published ``IMAGIFY_REALTIME_LOOKBACK_MIN`` minutes before it
