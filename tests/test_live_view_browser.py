@@ -75,4 +75,11 @@ def test_live_view_says_when_the_job_is_not_running_or_behind(tmp_path: Path) ->
             browser.close()
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            proc.kill()
+            detail = f"{status}\n{log.read_text()}"
+            raise AssertionError(f"`imagify realtime serve` ignored SIGTERM for 30 s:\n{detail}") from None
+    assert proc.returncode == 0 and "live view stopped" in log.read_text(), log.read_text()

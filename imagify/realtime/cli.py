@@ -105,16 +105,27 @@ def _run(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from imagify.realtime.serve import start_server
 
+    # a service stops on SIGTERM (systemd, a supervisor, a test) as on Ctrl-C, even when started by a
+    # process that had those signals blocked (the mask is inherited across exec)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server = start_server(settings, args.port, daemon=False)
     print(f"live view on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
-          f"store {settings.realtime_store_path}")  # fmt: skip
+          f"store {settings.realtime_store_path}", flush=True)  # fmt: skip
     try:
-        while True:
-            time.sleep(3600)
+        while not stop.wait(1.0):
+            pass
     except KeyboardInterrupt:
-        server.shutdown()
+        pass
+    server.shutdown()
+    server.server_close()
+    print("live view stopped", flush=True)
     return 0
 
 
