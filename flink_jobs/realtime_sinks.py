@@ -152,23 +152,19 @@ def store_table(table: str) -> str:
     return f"{table}_store"
 
 
-def _store_type(typ: str) -> str:
-    # the store keeps times as UTC text and money as REAL (SQLite has neither type)
-    return "STRING" if typ.startswith("TIMESTAMP") else "DOUBLE" if typ.startswith("DECIMAL") else typ
+def _in_store(name: str, typ: str) -> tuple[str, str]:
+    """(type, expression) of a column in the store: times as UTC text, money as REAL (SQLite has neither)."""
+    if typ.startswith("TIMESTAMP"):
+        fmt = "yyyy-MM-dd HH:mm:ss.SSS" if name == "emitted_at" else "yyyy-MM-dd HH:mm:ss"
+        return "STRING", f"DATE_FORMAT({name}, '{fmt}') AS {name}"
+    if typ.startswith("DECIMAL"):
+        return "DOUBLE", f"CAST({name} AS DOUBLE) AS {name}"
+    return typ, name
 
 
 def store_select(table: str) -> str:
     """Columns of a window result in the store's representation."""
-    out = []
-    for name, typ in COLUMNS[table]:
-        if typ.startswith("TIMESTAMP"):
-            fmt = "yyyy-MM-dd HH:mm:ss.SSS" if name == "emitted_at" else "yyyy-MM-dd HH:mm:ss"
-            out.append(f"DATE_FORMAT({name}, '{fmt}') AS {name}")
-        elif typ.startswith("DECIMAL"):
-            out.append(f"CAST({name} AS DOUBLE) AS {name}")
-        else:
-            out.append(name)
-    return ", ".join(out)
+    return ", ".join(_in_store(name, typ)[1] for name, typ in COLUMNS[table])
 
 
 def store_sink(table: str, store_path: str, flush_ms: int = 200) -> str:
@@ -179,7 +175,7 @@ def store_sink(table: str, store_path: str, flush_ms: int = 200) -> str:
     is ours (``ai.imagify.jdbc``); the store's schema, created by the launcher before the job starts,
     declares the keys.
     """
-    cols = ",\n  ".join(f"`{name}` {_store_type(typ)}" for name, typ in COLUMNS[table])
+    cols = ",\n  ".join(f"`{name}` {_in_store(name, typ)[0]}" for name, typ in COLUMNS[table])
     keys = ", ".join(f"`{k}`" for k in STORE_KEYS[table])
     return f"""
 CREATE TABLE {store_table(table)} (

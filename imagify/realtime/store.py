@@ -116,8 +116,7 @@ SELECT substr(window_start, 1, 16) || ':00' AS minute,
 FROM arrivals GROUP BY 1;
 -- per event-time minute (late events within the allowed lateness are in its figures, late_events says
 -- how many), with the events that came too late to be counted in it
-DROP VIEW IF EXISTS live_minute;
-CREATE VIEW live_minute AS
+CREATE VIEW IF NOT EXISTS live_minute AS
 SELECT m.*, COALESCE(l.too_late_events, 0) AS too_late_events
 FROM minute AS m
 LEFT JOIN (SELECT window_start, COUNT(*) AS too_late_events FROM late_events WHERE reason = 'too_late' GROUP BY 1)
@@ -157,18 +156,32 @@ def connect(path: Path) -> sqlite3.Connection:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA busy_timeout=10000")
+    _migrate(con)
+    con.executescript(SCHEMA + _visibility_triggers())
+    return con
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a store created by an older version up to date; reads only when it already is (the live
+    view connects per request, next to the job's writer)."""
+    missing = []
+    for table, column, decl in ADDED_COLUMNS:
+        have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+        if have and column not in have:
+            missing.append(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    view = con.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'live_minute'").fetchone()
+    if view and "too_late_events" not in view[0]:
+        missing.append("DROP VIEW live_minute")  # recreated by SCHEMA
+    if not missing:
+        return
     con.execute("BEGIN IMMEDIATE")
     try:
-        for table, column, decl in ADDED_COLUMNS:
-            have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-            if have and column not in have:
-                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        for statement in missing:
+            con.execute(statement)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    con.executescript(SCHEMA + _visibility_triggers())
-    return con
 
 
 def _norm_ts(value: object) -> object:
