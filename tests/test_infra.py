@@ -3,6 +3,8 @@ least-privilege IAM, bucket hygiene, and `imagify deploy` against moto."""
 
 from __future__ import annotations
 
+import fnmatch
+import importlib.util
 import json
 import re
 import subprocess
@@ -12,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_helpers import ACCOUNT, REGION, fake_credentials
+from boto_calls import BotoCalls
 from cfnlint.decode import decode_str
 from moto import mock_aws
 
@@ -161,6 +164,115 @@ def test_iam_roles_are_least_privilege() -> None:
         "kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kms:GenerateDataKey"}
     flink_writes = [st for r, st in statements if r == "FlinkRole" and "s3:PutObject" in st["Action"]]
     assert resolve(flink_writes[0]["Resource"], {}) == "<LakeBucket.Arn>/lake/*"  # only the lake prefix
+
+
+# -- the warehouse role against what dbt-athena calls ------------------------------------------------
+DBT_ATHENA = Path(importlib.util.find_spec("dbt.adapters.athena").origin).parent  # type: ignore[union-attr, arg-type]
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt"
+# S3 operations whose IAM action has another name (the others are s3:<Operation>)
+S3_IAM = {"ListObjects": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket", "DeleteObjects": "s3:DeleteObject",
+          "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
+          "CompleteMultipartUpload": "s3:PutObject"}
+
+
+def _dbt_project_text(*patterns: str) -> str:
+    return "\n".join(p.read_text() for pattern in patterns for p in sorted(DBT_PROJECT.glob(pattern)) if p.is_file())
+
+
+def _no_python_models() -> bool:
+    return not list((DBT_PROJECT / "models").rglob("*.py"))
+
+
+def _no_lake_formation_config() -> bool:
+    return not re.search(r"lf_(tags|grants)", _dbt_project_text("*.yml", "models/**/*", "seeds/*", "macros/*"))
+
+
+def _glue_catalog_only() -> bool:
+    profile = _dbt_project_text("profiles.yml")
+    return bool(re.search(r"database: \"\{\{ env_var\('IMAGIFY_ATHENA_CATALOG', 'awsdatacatalog'\) \}\}\"", profile)) \
+        and config.load().athena_catalog.lower() == "awsdatacatalog"
+
+
+def _no_schema_drops() -> bool:
+    return not re.search(r"drop_glue_database|drop_schema", _dbt_project_text("*.yml", "macros/*", "models/**/*"))
+
+
+def _no_assumed_role() -> bool:
+    return "assume_role" not in _dbt_project_text("profiles.yml")
+
+
+# Actions dbt-athena has code for that our dbt project never reaches, each with the fact that keeps it so
+# (checked below): the warehouse role does not get them.
+NOT_EXERCISED: dict[str, tuple[str, object]] = {
+    **{a: ("Lake Formation tags, grants and data-cell filters: only for a model or seed with lf_tags_config / "
+           "lf_grants or a profile with lf_tags_database; we set none (access is IAM only)", _no_lake_formation_config)
+       for a in ("lakeformation:AddLFTagsToResource", "lakeformation:GetResourceLFTags",
+                 "lakeformation:RemoveLFTagsFromResource", "lakeformation:ListDataCellsFilter",
+                 "lakeformation:CreateDataCellsFilter", "lakeformation:UpdateDataCellsFilter",
+                 "lakeformation:DeleteDataCellsFilter", "lakeformation:ListPermissions",
+                 "lakeformation:BatchGrantPermissions", "lakeformation:BatchRevokePermissions")},
+    **{a: ("Athena Spark sessions: only for Python models; dbt/models has none", _no_python_models)
+       for a in ("athena:StartSession", "athena:GetSessionStatus", "athena:StartCalculationExecution",
+                 "athena:GetCalculationExecution", "athena:StopCalculationExecution")},
+    **{a: ("only for an Athena catalog other than awsdatacatalog (the profile's database): the Glue catalog is "
+           "read with Glue calls", _glue_catalog_only)
+       for a in ("athena:GetDataCatalog", "athena:ListTableMetadata")},
+    "glue:DeleteDatabase": ("drop_glue_database: only `dbt run-operation` on a schema; the staging and marts "
+                            "databases belong to the platform stack, dbt must not drop them", _no_schema_drops),
+    "sts:AssumeRole": ("only with the profile's assume_role_arn; ours has none: whoever runs dbt has already "
+                       "assumed the warehouse role", _no_assumed_role),
+    "sts:GetCallerIdentity": ("needs no permission (STS answers any authenticated caller)", lambda: True),
+}
+
+
+def _iam_action(service: str, operation: str) -> str:
+    return S3_IAM.get(operation, f"s3:{operation}") if service == "s3" else f"{service}:{operation}"
+
+
+def _allows(statements: list[dict], action: str, resource: str) -> bool:
+    def listed(value: str | list[str]) -> list[str]:
+        return value if isinstance(value, list) else [value]
+
+    return any(st["Effect"] == "Allow"
+               and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in listed(st["Action"]))
+               and any(fnmatch.fnmatchcase(resource, r) for r in listed(st["Resource"])) for st in statements)
+
+
+def test_warehouse_role_allows_every_call_dbt_athena_makes() -> None:
+    """Every Glue, Athena, S3, Lake Formation and STS operation in the installed dbt-athena's source
+    (table, view, incremental and seed materializations, Hive and Iceberg: version expiry after each
+    model, partition clean-up, table swaps, seeds uploaded to S3) is allowed to the warehouse role on
+    the staging and marts databases and the warehouse prefix, except NOT_EXERCISED, each for a reason
+    checked here. Queries' own Glue/S3 needs (CTAS, MERGE, DROP run by Athena as the caller) are not in
+    dbt-athena's Python and are covered by the same statements."""
+    operations, unknown = BotoCalls(DBT_ATHENA).operations()
+    assert not unknown, f"client methods that are no API operation (map them in boto_calls.py): {unknown}"
+    by_service = {s for s, _ in operations}
+    assert {"glue", "athena", "s3"} <= by_service and ("glue", "GetTableVersions") in operations
+    actions = {_iam_action(s, op) for s, op in operations}
+    assert set(NOT_EXERCISED) <= actions, f"stale exceptions: {set(NOT_EXERCISED) - actions}"
+    for action, (reason, holds) in NOT_EXERCISED.items():
+        assert holds(), f"{action} is now exercised ({reason}): allow it to WarehouseRole"  # type: ignore[operator]
+
+    tpl = load("platform.yaml")
+    params = {k: str(v["Default"]) for k, v in tpl["Parameters"].items() if "Default" in v}
+    statements = [resolve(st, params) for role, st in _role_statements(tpl) if role == "WarehouseRole"]
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    models = [params["StagingDatabaseName"], params["MartsDatabaseName"]]
+    targets = {
+        "glue": [f"{glue}:catalog"] + [f"{glue}:{r}" for db in models for r in (f"database/{db}", f"table/{db}/m")],
+        "athena": [f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/<WorkGroup>"],
+        "s3": [f"<LakeBucket.Arn>/warehouse/{db}/m/0a1b/part.csv" for db in models],
+        "s3-bucket": ["<LakeBucket.Arn>"],
+    }
+    missing = []
+    for action in sorted(actions - set(NOT_EXERCISED)):
+        service = "s3-bucket" if action == "s3:ListBucket" else action.split(":")[0]
+        missing += [f"{action} on {arn}" for arn in targets[service] if not _allows(statements, action, arn)]
+    assert not missing, "WarehouseRole lacks what dbt-athena calls:\n  " + "\n  ".join(missing)
+    lake_table = f"{glue}:table/{params['LakeDatabaseName']}/events"  # the lake stays read-only to dbt
+    writes = {a for a in actions - set(NOT_EXERCISED) if a.startswith("glue:") and not a.startswith("glue:Get")}
+    assert writes and not {a for a in writes if _allows(statements, a, lake_table)}
 
 
 def test_buckets_are_encrypted_private_and_tiered() -> None:
