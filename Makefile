@@ -14,12 +14,14 @@ help:  ## Show the targets
 JVM_ARTIFACTS_STAMP := build/jvm-artifacts/.verified
 
 JVM_JAR := build/jvm/imagify-jvm.jar
+KINESIS_JAR := build/jvm/flink-connector-aws-kinesis-streams-6.0.1.jar
 
-setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) $(JVM_JAR)  ## Create .venv and .venv-flink, fetch the pinned JVM jars, build jvm/ (only what changed)
+setup: $(APP_STAMP) $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) $(JVM_JAR) $(KINESIS_JAR)  ## Create .venv and .venv-flink, fetch the pinned JVM jars, build jvm/ (only what changed)
 
-$(JVM_JAR): $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) jvm/build.sh dbt/seeds/prompt_stopwords.csv $(shell find jvm/src -type f 2>/dev/null)
-	@echo "==> building $(JVM_JAR) (the contract in Java, jvm/)"
+$(JVM_JAR) $(KINESIS_JAR) &: $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) jvm/build.sh dbt/seeds/prompt_stopwords.csv $(shell find jvm/src jvm/vendor -type f 2>/dev/null)
+	@echo "==> building $(JVM_JAR) (the contract in Java, jvm/src) and $(KINESIS_JAR) (jvm/vendor)"
 	@jvm/build.sh $(FLINK_VENV)
+	@touch $(JVM_JAR) $(KINESIS_JAR)
 
 $(JVM_ARTIFACTS_STAMP): requirements/jvm.lock imagify/jvm_artifacts.py
 	@echo "==> fetching the pinned JVM artefacts (requirements/jvm.lock)"

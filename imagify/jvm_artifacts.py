@@ -30,9 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK_FILE = REPO_ROOT / "requirements" / "jvm.lock"
 ARTIFACTS_DIR = REPO_ROOT / "build" / "jvm-artifacts"
 MAVEN_REPOSITORY = os.environ.get("IMAGIFY_MAVEN_REPOSITORY", "https://repo.maven.apache.org/maven2")
-SETS = ("landing", "s3", "realtime")
+SETS = ("landing", "s3", "realtime", "kinesis")
 # Our own jar: the contract's Java implementation (jvm/, built by `make setup` with jvm/build.sh)
 PROJECT_JAR = REPO_ROOT / "build" / "jvm" / "imagify-jvm.jar"
+# Apache's Kinesis connector (flink-connector-aws 6.0.1, the Flink 2.x line), compiled by jvm/build.sh
+# from jvm/vendor/: Maven Central does not serve it to this project's machines
+KINESIS_CONNECTOR = "org.apache.flink:flink-connector-aws-kinesis-streams:6.0.1"
+KINESIS_CONNECTOR_JAR = REPO_ROOT / "build" / "jvm" / "flink-connector-aws-kinesis-streams-6.0.1.jar"
 
 
 class ArtifactError(RuntimeError):
@@ -159,6 +163,13 @@ def job_jars(*sets: str, directory: Path = ARTIFACTS_DIR) -> list[Path]:
     if not PROJECT_JAR.is_file():
         raise ArtifactError(f"{PROJECT_JAR} not built: run `make setup` (it builds jvm/ with jvm/build.sh)")
     return [*(j for s in sets or ("landing",) for j in jars(s, directory)), PROJECT_JAR]
+
+
+def kinesis_jars(directory: Path = ARTIFACTS_DIR) -> list[Path]:
+    """The Kinesis source: the connector built from jvm/vendor and its pinned AWS SDK closure."""
+    if not KINESIS_CONNECTOR_JAR.is_file():
+        raise ArtifactError(f"{KINESIS_CONNECTOR_JAR} not built: run `make setup` (jvm/build.sh builds it)")
+    return [KINESIS_CONNECTOR_JAR, *jars("kinesis", directory)]
 
 
 def pipeline_jars(*sets: str) -> str:
