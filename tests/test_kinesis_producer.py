@@ -4,7 +4,10 @@ throttling, outages and crashes buffered on disk — no event lost, every one co
 from __future__ import annotations
 
 import collections
+import json
+import logging
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -21,7 +24,9 @@ from aws_helpers import (
     event,
     fake_credentials,
     read_all,
+    throttled,
 )
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from ingestion.disk_buffer import DiskBuffer, frame, unframe
@@ -29,12 +34,74 @@ from ingestion.kinesis_producer import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     MAX_RECORD_BYTES,
+    Failure,
     KinesisProducer,
     RecordTooLargeError,
+    classify_code,
+    classify_exception,
     partition_key_for,
 )
 
 STREAM = "imagify-events"
+
+
+def client_error(code: str, message: str, status: int = 400) -> ClientError:
+    """What botocore raises for an AWS error response (Kinesis answers 400 for all but its 5xx)."""
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "PutRecords")
+
+
+class FailFirstClient(ProxyClient):
+    """Raises ``errors`` on the first calls, one each, then forwards."""
+
+    def __init__(self, real, errors: list[Exception]) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(real)
+        self.errors = errors
+
+    def put_records(self, StreamName: str, Records: list[dict]) -> dict:  # noqa: N803 — boto3's names
+        with self.lock:
+            self.calls.append(list(Records))
+            if self.errors:
+                raise self.errors.pop(0)
+        return self.real.put_records(StreamName=StreamName, Records=Records)
+
+
+class PoisonRecordClient(ProxyClient):
+    """Kinesis refusing one record for good: records containing ``marker`` fail, the others reach the
+    stream. ``per_record``: as a failed entry with ``code`` in a partly failed batch; otherwise the
+    whole request fails with ``code`` (as Kinesis does when one record of it is invalid)."""
+
+    def __init__(self, real, marker: bytes, code: str = "ValidationException", per_record: bool = True) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(real)
+        self.marker = marker
+        self.code = code
+        self.per_record = per_record
+
+    def put_records(self, StreamName: str, Records: list[dict]) -> dict:  # noqa: N803
+        with self.lock:
+            self.calls.append(list(Records))
+        bad = [self.marker in r["Data"] for r in Records]
+        if not any(bad):
+            return self.real.put_records(StreamName=StreamName, Records=Records)
+        message = f"1 validation error detected: Value at 'records.{bad.index(True) + 1}.member.data' failed"
+        if not self.per_record:
+            raise client_error(self.code, message)
+        good = [r for r, b in zip(Records, bad, strict=True) if not b]
+        real = iter(self.real.put_records(StreamName=StreamName, Records=good)["Records"] if good else ())
+        results = [{"ErrorCode": self.code, "ErrorMessage": message} if b else next(real) for b in bad]
+        return {"FailedRecordCount": sum(bad), "Records": results}
+
+
+class DenyingClient(OutageClient):
+    """Refuses every call with AccessDeniedException (the role lacks kinesis:PutRecords) while ``down``
+    is set: a configuration error, where :class:`OutageClient` is a network one."""
+
+    def put_records(self, StreamName: str, Records: list[dict]) -> dict:  # noqa: N803 — boto3's names
+        try:
+            return super().put_records(StreamName=StreamName, Records=Records)
+        except EndpointConnectionError:
+            raise client_error("AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/imagify-"
+                               f"producer/x is not authorized to perform: kinesis:PutRecords on {StreamName}") from None
 
 
 @pytest.fixture
@@ -228,6 +295,130 @@ def test_unwritable_disk_buffer_is_the_only_loss_and_is_counted(kinesis, tmp_pat
     p.put_many([event(i) for i in range(10)])
     p.close()
     assert p.metrics.dropped == 10 and p.metrics.sent == 0
+
+
+# -- errors: transient (retry), one bad record (dead letter), configuration (hold on disk) ------------
+def dead_letters(p: KinesisProducer) -> list[dict]:
+    path = p.dead_letter_path
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("ProvisionedThroughputExceededException", 400, Failure.TRANSIENT),  # botocore's throttling codes
+        ("KMSThrottlingException", 400, Failure.TRANSIENT),  # Kinesis-specific, not in botocore's list
+        ("InternalFailure", 500, Failure.TRANSIENT),
+        ("ServiceUnavailable", 503, Failure.TRANSIENT),
+        ("SomethingNew", 502, Failure.TRANSIENT),  # any 5xx
+        ("SomethingNew", 429, Failure.TRANSIENT),
+        ("ValidationException", 400, Failure.RECORD),
+        ("InvalidArgumentException", 400, Failure.RECORD),
+        ("AccessDeniedException", 400, Failure.CONFIG),
+        ("ResourceNotFoundException", 400, Failure.CONFIG),
+        ("KMSDisabledException", 400, Failure.CONFIG),
+        ("KMSNotFoundException", 400, Failure.CONFIG),
+        ("KMSInvalidStateException", 400, Failure.CONFIG),
+        ("UnrecognizedClientException", 400, Failure.CONFIG),
+        ("ExpiredTokenException", 400, Failure.CONFIG),
+        ("SomethingNew", 400, Failure.CONFIG),  # unknown and not retryable: held on disk, never dropped
+    ],
+)
+def test_request_errors_are_classified(code: str, status: int, kind: Failure) -> None:
+    assert classify_code(code, status) is kind
+    assert classify_exception(client_error(code, "x", status))[0] is kind
+
+
+def test_per_record_error_codes_and_exceptions_are_classified() -> None:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+
+    assert classify_code("ProvisionedThroughputExceededException", per_record=True) is Failure.TRANSIENT
+    assert classify_code("InternalFailure", per_record=True) is Failure.TRANSIENT  # no HTTP status per record
+    assert classify_code("KMSThrottlingException", per_record=True) is Failure.TRANSIENT
+    assert classify_code("KMSAccessDeniedException", per_record=True) is Failure.CONFIG
+    assert classify_code("SomethingNew", per_record=True) is Failure.RECORD
+    assert classify_exception(EndpointConnectionError(endpoint_url="https://x"))[0] is Failure.TRANSIENT
+    assert classify_exception(ReadTimeoutError(endpoint_url="https://x"))[0] is Failure.TRANSIENT
+    assert classify_exception(NoCredentialsError()) == (Failure.CONFIG, "NoCredentialsError")
+    # a request refused because of the stream name is the configuration, not a record
+    stream_name = client_error("ValidationException", "Value 'a b' at 'streamName' failed to satisfy constraint")
+    assert classify_exception(stream_name)[0] is Failure.CONFIG
+
+
+def test_a_record_refused_for_good_is_dead_lettered_and_the_rest_flows(kinesis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    poison = event(7, pad=3).replace(b'"pad":"xxx"', b'"pad":"POISON"')
+    sent = [event(i) for i in range(200)]
+    client = PoisonRecordClient(kinesis, b"POISON", code="ValidationException", per_record=True)
+    with producer(tmp_path, client, linger_s=0.5) as p:  # one batch: the poison record among 200 good ones
+        p.put_many(sent[:100] + [poison] + sent[100:])
+        p.flush()
+        assert p.buffer.pending() == 0  # nothing waits on disk for a record that can never go
+    assert_exactly_once(data_of(read_all(kinesis, STREAM)), sent)
+    assert len(client.calls) == 1  # a permanent refusal is not retried
+    m = p.metrics
+    assert (m.sent, m.dead_lettered, m.retried, m.buffered, m.outages, m.dropped) == (200, 1, 0, 0, 0, 0)
+    [letter] = dead_letters(p)
+    assert letter["data"].encode() == poison and letter["partition_key"] == "u7"
+    assert letter["reason"].startswith("ValidationException: 1 validation error") and letter["stream"] == STREAM
+
+
+def test_a_request_refused_for_one_bad_record_dead_letters_only_that_record(kinesis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Kinesis refuses a whole PutRecords request when one record is invalid: the producer halves the
+    request until the bad record is alone, sends the rest, and dead-letters that record only."""
+    poison = event(3).replace(b"user_logged_in", b"POISON")
+    sent = [event(i) for i in range(300)]
+    client = PoisonRecordClient(kinesis, b"POISON", per_record=False)
+    with producer(tmp_path, client, linger_s=0.5) as p:
+        p.put_many(sent[:150] + [poison] + sent[150:])
+        p.flush()
+        p.put_many([event(i) for i in range(300, 310)])  # later traffic is not held up
+    assert_exactly_once(data_of(read_all(kinesis, STREAM)), sent + [event(i) for i in range(300, 310)])
+    m = p.metrics
+    assert (m.sent, m.dead_lettered, m.buffered, m.outages, m.dropped) == (310, 1, 0, 0, 0)
+    assert [d["data"].encode() for d in dead_letters(p)] == [poison]
+    assert len(client.calls) <= 2 * 10 + 2  # halving: about two requests per level of a 301-record batch
+
+
+def test_kms_throttling_is_retried_not_an_outage(kinesis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    kms = "KMSThrottlingException"  # the stream's key is rate-limited: as the request says, retry it
+    client = FailFirstClient(kinesis, [client_error(kms, "Rate exceeded for KMS"), throttled(kms)])
+    sleeps: list[float] = []
+    sent = [event(i) for i in range(50)]
+    with producer(tmp_path, client, sleep=sleeps.append, linger_s=0.5) as p:
+        p.put_many(sent)
+    assert_exactly_once(data_of(read_all(kinesis, STREAM)), sent)
+    m = p.metrics
+    assert (m.throttled, m.retried, len(sleeps)) == (2, 100, 2)  # backed off twice, then sent
+    assert (m.sent, m.buffered, m.outages, m.dead_lettered, m.dropped) == (50, 0, 0, 0, 0)
+
+
+def test_access_denied_keeps_records_on_disk_says_what_to_fix_and_recovers(
+    kinesis, tmp_path: Path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    client = DenyingClient(kinesis)
+    client.down.set()
+    sent = [event(i) for i in range(500)]
+    caplog.set_level(logging.INFO, logger="ingestion.kinesis_producer")
+    # network outages are probed every 20-50 ms here; a configuration error waits 0.4 s between tries
+    with producer(tmp_path, client, config_retry_s=0.4, config_retry_max_s=0.4) as p:
+        t0 = time.monotonic()
+        for chunk in range(10):  # traffic keeps coming for about a second while access is denied
+            p.put_many(sent[chunk * 50 : (chunk + 1) * 50])
+            p.flush()
+            time.sleep(0.1)
+        elapsed = time.monotonic() - t0
+        assert p.buffer.pending() == 500 and p.metrics.buffered == 500  # kept, all of it
+        assert p.metrics.sent == p.metrics.dead_lettered == p.metrics.dropped == 0
+        assert 1 <= client.refused <= elapsed / 0.4 + 2, "retried like a network outage, not backing off"
+        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1, [r.getMessage() for r in errors]  # one clear error, not one per batch
+        text = errors[0].getMessage()
+        assert "AccessDeniedException" in text and "kinesis:PutRecords" in text and "disk buffer" in text
+        client.down.clear()  # the operator fixed the role's policy
+        assert p.wait_drained(timeout=10)
+    assert_exactly_once(data_of(read_all(kinesis, STREAM)), sent)
+    assert p.metrics.drained == 500 and p.metrics.dropped == 0
+    assert any("accepts records again" in r.getMessage() for r in caplog.records)
 
 
 # -- the disk buffer ----------------------------------------------------------------------------
