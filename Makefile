@@ -74,7 +74,7 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 
 flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (requirements/jvm.lock) into build/jvm-artifacts
 
-flink-package: $(APP_STAMP)  ## Build the Managed Flink application zip into build/flink (needs make flink-jars)
+flink-package: setup  ## Build the Managed Flink application zip into build/flink (its one jarfile merges the pinned jars)
 	$(VENV)/bin/python -m imagify.flink_package build
 
 deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)

@@ -7,8 +7,11 @@ snapshots, restarts and parallelism belong to the service (the CloudFormation ap
 
 Configuration comes from the application's runtime properties, which the service writes to
 ``/etc/flink/application_properties.json`` (property groups below; ``imagify deploy`` sets them
-from ``imagify.config``). Run elsewhere — e.g. to try the package on a workstation with the
-connector jar — with ``IMAGIFY_FLINK_PROPERTIES=<zip>/application_properties.json``.
+from ``imagify.config``). Run elsewhere — the packaged app on a local mini-cluster, as the AWS
+end-to-end test does against emulators — with ``IMAGIFY_FLINK_PROPERTIES=<properties.json>``: the
+package's own groups plus an optional ``imagify.local`` group (:data:`LOCAL_KEYS`), which stands in for
+what the service provides (endpoints, S3 file system, checkpoints, a restore path) and is ignored on
+the service.
 
 Stdlib-only until the PyFlink imports in :func:`main`, so the property handling is testable anywhere.
 """
@@ -26,6 +29,11 @@ RUN_OPTIONS = "kinesis.analytics.flink.run.options"
 SOURCE_GROUP = "imagify.source"
 LAKE_GROUP = "imagify.lake"
 JOB_GROUP = "imagify.job"
+LOCAL_GROUP = "imagify.local"
+# what the service owns and a local run must say itself (all optional); s3.* keys go to Flink's S3
+# file system (the flink-s3-fs-hadoop plugin in $FLINK_PLUGINS_DIR, with $FLINK_HOME set)
+LOCAL_KEYS = ("aws.endpoint", "checkpoint.dir", "checkpoint.interval.ms", "restore.path", "s3.endpoint",
+              "s3.path.style.access", "s3.access-key", "s3.secret-key")
 
 # every key the job reads, per group (the package test checks that deploy provides exactly these)
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -44,6 +52,7 @@ class AppConfig:
     lake_root: str
     dedup_ttl_h: float
     package_version: str
+    local: dict[str, str]  # the imagify.local group (empty on the service)
 
 
 def load_properties(path: Path | None = None) -> dict[str, dict[str, str]]:
@@ -66,9 +75,40 @@ def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
         ttl = float(groups[JOB_GROUP]["dedup.ttl.h"])
     except ValueError as exc:
         raise ValueError(f"{JOB_GROUP}/dedup.ttl.h must be a number of hours") from exc
+    local = dict(groups.get(LOCAL_GROUP, {}))
+    unknown = sorted(set(local) - set(LOCAL_KEYS))
+    if unknown:
+        raise ValueError(f"{LOCAL_GROUP}: unknown keys {', '.join(unknown)} (known: {', '.join(LOCAL_KEYS)})")
     src = groups[SOURCE_GROUP]
     return AppConfig(src["stream.arn"], src["aws.region"], src["source.init.position"], lake, ttl,
-                     groups[JOB_GROUP]["package.version"])
+                     groups[JOB_GROUP]["package.version"], local)
+
+
+def local_settings(local: dict[str, str]) -> dict[str, str]:
+    """Flink settings of a run outside the service: checkpoints (retained, so a killed run can resume
+    from the newest) and the restore path."""
+    out: dict[str, str] = {}
+    if "checkpoint.dir" in local:
+        out["execution.checkpointing.dir"] = local["checkpoint.dir"]
+        out["execution.checkpointing.interval"] = f"{int(local.get('checkpoint.interval.ms', '2000'))} ms"
+        out["execution.checkpointing.externalized-checkpoint-retention"] = "RETAIN_ON_CANCELLATION"
+    if "restore.path" in local:
+        out["execution.state-recovery.path"] = local["restore.path"]
+    return out
+
+
+def _init_file_systems(local: dict[str, str]) -> None:
+    """Outside the service, the mini-cluster runs in this process's JVM and does not load file-system
+    plugins: initialise them with the run's S3 settings (the service does this itself)."""
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    jconf = jvm.org.apache.flink.configuration.Configuration()
+    for key, value in local.items():
+        if key.startswith("s3."):
+            jconf.setString(key, value)
+    plugins = jvm.org.apache.flink.core.plugin.PluginUtils.createPluginManagerFromRootFolder(jconf)
+    jvm.org.apache.flink.core.fs.FileSystem.initialize(jconf, plugins)
 
 
 def main() -> None:
@@ -82,19 +122,22 @@ def main() -> None:
     conf.set("table.local-time-zone", "UTC")
     conf.set("table.exec.state.ttl", f"{int(cfg.dedup_ttl_h * 3600 * 1000)} ms")
     conf.set("pipeline.name", f"imagify-landing {cfg.package_version}")
-    # the Python UDF workers import flink_jobs and ingestion from the package's python/ folder
     python_root = Path(__file__).resolve().parent.parent
-    if python_root.name == "python":  # inside the package (not a source checkout)
-        t_env.add_python_file(str(python_root))
-    if not SERVICE_PROPERTIES.exists():  # outside the service: load the packaged connector jars ourselves
+    on_service = SERVICE_PROPERTIES.exists()
+    if not on_service:  # a local run: the package's jarfile, the S3 file system, checkpoints
         lib = python_root.parent / "lib"
         jars = ";".join(p.resolve().as_uri() for p in sorted(lib.glob("*.jar")))
         if jars:
             conf.set("pipeline.jars", jars)
-    pipeline.create_tables(t_env, sources.kinesis_source(cfg.stream_arn, cfg.region, cfg.init_position),
-                           cfg.lake_root)
+        for key, value in local_settings(cfg.local).items():
+            conf.set(key, value)
+        _init_file_systems(cfg.local)
+    source = sources.kinesis_source(cfg.stream_arn, cfg.region, cfg.init_position,
+                                    endpoint=None if on_service else cfg.local.get("aws.endpoint"))
+    # validation in Java (the jarfile carries it): the service starts no Python worker
+    pipeline.create_tables(t_env, source, cfg.lake_root, udf="jvm")
     result = pipeline.statement_set(t_env).execute()
-    if not SERVICE_PROPERTIES.exists():
+    if not on_service:
         result.wait()  # locally, keep the process alive; on the service, submit and return
 
 

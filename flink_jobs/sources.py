@@ -58,6 +58,7 @@ def kinesis_source(
     region: str,
     init_position: str = "TRIM_HORIZON",
     init_timestamp: str | None = None,
+    endpoint: str | None = None,
 ) -> str:
     """Amazon Kinesis Data Streams through the AWS connector's ``kinesis`` table (FLIP-27 source).
 
@@ -66,7 +67,8 @@ def kinesis_source(
     (the ``kinesis`` source cannot expose metadata columns as VIRTUAL yet, FLINK-36671, so it is a
     constant per stream: the audit then counts records per stream and second), ``pt`` the
     processing time. ``init_position`` applies only to a job that starts without a snapshot; a
-    restored job resumes at the sequence numbers in its state.
+    restored job resumes at the sequence numbers in its state. ``endpoint`` overrides the service
+    endpoint (an emulator).
     """
     if init_position not in INIT_POSITIONS:
         raise ValueError(f"init_position must be one of {INIT_POSITIONS}, got {init_position!r}")
@@ -81,6 +83,8 @@ def kinesis_source(
         if not init_timestamp:
             raise ValueError("AT_TIMESTAMP needs init_timestamp (yyyy-MM-dd'T'HH:mm:ss.SSSXXX)")
         extra = f",\n  'source.init.timestamp' = '{init_timestamp}'"
+    if endpoint:
+        extra += f",\n  'aws.endpoint' = '{endpoint}'"
     return f"""
 CREATE TABLE {SOURCE_TABLE} (
   line BYTES,

@@ -184,15 +184,14 @@ class Deployer:
             s3.put_object(Bucket=bucket, Key=key, Body=fh, ServerSideEncryption="aws:kms")
 
     # -- everything -----------------------------------------------------------------------------
-    def deploy(self, package: Any = None, allow_placeholder: bool = False, start: bool = False,
-               with_flink: bool = True) -> DeployResult:
+    def deploy(self, package: Any = None, start: bool = False, with_flink: bool = True) -> DeployResult:
         from imagify import flink_package
 
         s = self.settings
-        if with_flink and package is not None and package.placeholder and not allow_placeholder:
-            raise DeployError(f"{package.path} has placeholder jars: run `make flink-jars` and build again")
         account = s.aws_account_id or str(self.client("sts").get_caller_identity()["Account"])
         names = s.aws_names(account)
+        if with_flink and package is None:  # before any stack: a missing jar stops deploy with nothing changed
+            package = flink_package.build(s, names)
         p = s.aws_prefix
         stacks = [self.deploy_stack(f"{p}-platform", INFRA_DIR / "platform.yaml", platform_parameters(s, names))]
         platform = stacks[0].outputs
@@ -200,10 +199,6 @@ class Deployer:
             self.upload(names.artifacts_bucket, f"templates/{template.name}", template)
         key = version = None
         if with_flink:
-            if package is None:
-                package = flink_package.build(s, names)
-            if package.placeholder and not allow_placeholder:
-                raise DeployError(f"{package.path} has placeholder jars: run `make flink-jars` and build again")
             key, version = package.s3_key, package.version
             self.upload(names.artifacts_bucket, key, package.path)
             stacks.append(self.deploy_stack(
@@ -261,10 +256,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"imagify deploy: {path}: no such file", file=sys.stderr)
             return 2
-        if flink_package.is_placeholder(path):
-            print(f"imagify deploy: {path} has placeholder jars; run `make flink-jars` and build again",
-                  file=sys.stderr)
-            return 2
     t0 = time.monotonic()
     deployer = Deployer(settings)
     try:
@@ -275,7 +266,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             with zipfile.ZipFile(args.package) as zf:
                 props = json.loads(zf.read("application_properties.json"))
             version = next(g["PropertyMap"]["package.version"] for g in props if g["PropertyGroupId"] == "imagify.job")
-            package = flink_package.Package(Path(args.package), version, props, False)
+            package = flink_package.Package(Path(args.package), version, props)
         result = deployer.deploy(package=package, start=args.start, with_flink=not args.skip_flink)
     except (DeployError, FileNotFoundError, ValueError) as err:
         print(f"imagify deploy: {err}", file=sys.stderr)
@@ -297,7 +288,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="create/update the AWS stacks (stream, lake, Glue, Athena, IAM, Managed Flink, QuickSight)",
         description="With IMAGIFY_ENV=aws: create or update CloudFormation stacks <prefix>-platform, -flink and "
         "(if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, build the landing job's Managed Flink "
-        "package (needs the connector jars: make flink-jars) and upload it and the templates to the artefacts "
+        "package (its jars come from make setup) and upload it and the templates to the artefacts "
         "bucket. Names, region and sizes come from imagify/config.py. Prints the variables to export afterwards.",
         epilog="example: IMAGIFY_ENV=aws AWS_PROFILE=prod imagify deploy --start",
     )

@@ -6,13 +6,14 @@ Layout of the zip (deterministic: sorted entries, fixed timestamps; its name car
     application_properties.json    the runtime property groups (the same ones `imagify deploy` gives the service)
     python/flink_jobs/*.py         the landing job: sources, sinks, transform, pipeline, managed_app
     python/ingestion/*.py          the event contract and the lake layout (stdlib only)
-    lib/<connector>.jar            the declared connector jar(s) (run option ``jarfile``)
-    CONNECTORS.txt                 which jars, versions and SHA-256 went in
+    lib/imagify-landing.jar        the one jarfile (run option ``jarfile``): every JVM class the job needs
+    JARS.txt                       which jars went into it, with their SHA-256
 
-Connector jars are declared below with their versions. They are downloaded from a Maven repository
-by ``make flink-jars`` (``python -m imagify.flink_package fetch-jars``) on a machine with internet
-access, into ``build/flink-jars/`` — never by tests, which build with placeholder jars
-(``--placeholder-jars``; such a package is marked and ``imagify deploy`` refuses it).
+Managed Flink takes one ``jarfile``, so the jars the job needs are merged into one: the Kinesis
+connector (built by ``jvm/build.sh`` from Apache's flink-connector-aws 6.0.1 source in ``jvm/vendor``)
+and its AWS SDK closure, the Parquet format and its Hadoop classes, and the project's own jar (the
+contract in Java). All of them are pinned in ``requirements/jvm.lock`` and fetched by ``make setup``
+(:mod:`imagify.jvm_artifacts` owns them); the S3 file system ships with the service's runtime.
 
     python -m imagify.flink_package --help
 """
@@ -24,40 +25,15 @@ import hashlib
 import io
 import json
 import sys
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagify import jvm_artifacts
 from imagify.config import REPO_ROOT, AwsNames, Settings
 
-JARS_DIR = REPO_ROOT / "build" / "flink-jars"
 PACKAGE_DIR = REPO_ROOT / "build" / "flink"
-PLACEHOLDER_MARK = b"IMAGIFY PLACEHOLDER JAR - NOT DEPLOYABLE\n"
-MAVEN_REPOSITORY = "https://repo.maven.apache.org/maven2"
-
-
-@dataclass(frozen=True)
-class Connector:
-    group: str
-    artifact: str
-    version: str
-    purpose: str
-
-    @property
-    def jar_name(self) -> str:
-        return f"{self.artifact}-{self.version}.jar"
-
-    def url(self, repository: str = MAVEN_REPOSITORY) -> str:
-        return f"{repository}/{self.group.replace('.', '/')}/{self.artifact}/{self.version}/{self.jar_name}"
-
-
-# Managed Flink takes one ``jarfile``: the SQL connector is a shaded uber jar (S3 file system and the
-# json/raw formats ship with the service's Flink runtime). Flink 2.x line of flink-connector-aws.
-CONNECTORS: tuple[Connector, ...] = (
-    Connector("org.apache.flink", "flink-sql-connector-aws-kinesis-streams", "6.0.0-2.0",
-              "Kinesis table source ('connector' = 'kinesis', stream.arn / source.init.position)"),
-)
+JARFILE = "lib/imagify-landing.jar"
 
 PYTHON_SOURCES = {
     "flink_jobs": ["__init__.py", "sources.py", "sinks.py", "transform.py", "pipeline.py", "managed_app.py"],
@@ -77,13 +53,58 @@ if __name__ == "__main__":
 '''
 
 
+def app_jars() -> list[Path]:
+    """Every jar merged into the package's jarfile (ArtifactError naming `make setup` if one is missing)."""
+    return [*jvm_artifacts.kinesis_jars(), *jvm_artifacts.jars("landing"), jvm_artifacts.PROJECT_JAR]
+
+
+def _skipped(name: str) -> bool:
+    """Entries an uber jar must not copy: directories, signatures of the input jars (they would not match
+    the merged jar), their manifests and module descriptors (the merged jar is on the class path)."""
+    upper = name.upper()
+    return (name.endswith("/") or upper == "META-INF/MANIFEST.MF" or name.endswith("module-info.class")
+            or (upper.startswith("META-INF/") and upper.rsplit(".", 1)[-1] in {"SF", "DSA", "RSA", "EC"}))
+
+
+def merge_jars(paths: list[Path]) -> bytes:
+    """One jar of ``paths``: service files concatenated (every connector, format and file-system factory
+    stays registered), other META-INF files kept per source jar (licences, notices), classes taken from
+    the first jar that has them; two different classes of one name are an error, not a silent pick."""
+    entries: dict[str, bytes] = {}
+    origin: dict[str, str] = {}
+    services: dict[str, list[str]] = {}
+    for path in paths:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if _skipped(name):
+                    continue
+                data = zf.read(name)
+                if name.startswith("META-INF/services/"):
+                    lines = services.setdefault(name, [])
+                    lines += [ln for ln in data.decode().splitlines()
+                              if ln.strip() and not ln.startswith("#") and ln not in lines]
+                elif name.startswith("META-INF/") and not name.startswith("META-INF/versions/"):
+                    entries[f"META-INF/bundled/{path.stem}/{name.removeprefix('META-INF/')}"] = data
+                elif name in entries:
+                    if entries[name] != data and name.endswith(".class"):
+                        raise ValueError(f"{name} differs in {origin[name]} and {path.name}: cannot merge")
+                else:
+                    entries[name], origin[name] = data, path.name
+    entries["META-INF/MANIFEST.MF"] = b"Manifest-Version: 1.0\r\nCreated-By: imagify.flink_package\r\n\r\n"
+    for name, lines in services.items():
+        entries[name] = ("\n".join(lines) + "\n").encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in sorted(entries):  # ~80 MB: deflate level 1 is much faster than 6, hardly larger
+            zf.writestr(_entry(name), entries[name], compresslevel=1)
+    return buf.getvalue()
+
+
 def application_properties(settings: Settings, names: AwsNames, package_version: str) -> list[dict]:
     """The runtime property groups, in the service's format (read by flink_jobs.managed_app)."""
-    if len(CONNECTORS) != 1:
-        raise ValueError("Managed Flink takes one jarfile: merge the connectors into one uber jar")
     return [
         {"PropertyGroupId": "kinesis.analytics.flink.run.options",
-         "PropertyMap": {"python": "main.py", "jarfile": f"lib/{CONNECTORS[0].jar_name}"}},
+         "PropertyMap": {"python": "main.py", "jarfile": JARFILE}},
         {"PropertyGroupId": "imagify.source",
          "PropertyMap": {"stream.arn": names.stream_arn, "aws.region": names.region,
                          "source.init.position": settings.msf_init_position}},
@@ -98,7 +119,6 @@ class Package:
     path: Path
     version: str  # content hash of code + jars (not of the properties: they are set by deploy)
     properties: list[dict]
-    placeholder: bool
 
     @property
     def s3_key(self) -> str:
@@ -112,38 +132,24 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _jar_bytes(jars_dir: Path, placeholder: bool) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    missing = []
-    for c in CONNECTORS:
-        path = jars_dir / c.jar_name
-        if placeholder:
-            out[c.jar_name] = PLACEHOLDER_MARK + c.jar_name.encode()
-        elif path.is_file():
-            out[c.jar_name] = path.read_bytes()
-        else:
-            missing.append(f"{c.group}:{c.artifact}:{c.version}")
-    if missing:
-        raise FileNotFoundError(
-            f"connector jars not in {jars_dir}: {', '.join(missing)}. Fetch them on a machine with internet "
-            "access: `make flink-jars` (or copy the jars there)"
-        )
-    return out
-
-
-def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR, jars_dir: Path = JARS_DIR,
-          placeholder_jars: bool = False) -> Package:
+def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR) -> Package:
+    """The zip of the landing job. FileNotFoundError (naming ``make setup``) before anything is written
+    if a jar is missing."""
+    try:
+        jars = app_jars()
+    except jvm_artifacts.ArtifactError as err:
+        raise FileNotFoundError(str(err)) from err
     files: dict[str, bytes] = {"main.py": MAIN_PY.encode()}
     for package, modules in PYTHON_SOURCES.items():
         for module in modules:
             files[f"python/{package}/{module}"] = (REPO_ROOT / package / module).read_bytes()
-    jars = _jar_bytes(jars_dir, placeholder_jars)
-    for name, data in jars.items():
-        files[f"lib/{name}"] = data
-    files["CONNECTORS.txt"] = "".join(
-        f"{c.group}:{c.artifact}:{c.version}  sha256={hashlib.sha256(jars[c.jar_name]).hexdigest()}"
-        f"{'  PLACEHOLDER' if placeholder_jars else ''}  # {c.purpose}\n"
-        for c in CONNECTORS
+    files[JARFILE] = merge_jars(jars)
+    coordinates = {a.path().name: a.coordinates for a in jvm_artifacts.load()}
+    coordinates[jvm_artifacts.KINESIS_CONNECTOR_JAR.name] = (
+        f"{jvm_artifacts.KINESIS_CONNECTOR} (built from jvm/vendor)")
+    coordinates[jvm_artifacts.PROJECT_JAR.name] = "imagify-jvm (built from jvm/src)"
+    files["JARS.txt"] = "".join(
+        f"{coordinates.get(j.name, j.name)}  sha256={hashlib.sha256(j.read_bytes()).hexdigest()}\n" for j in jars
     ).encode()
     digest = hashlib.sha256()
     for name in sorted(files):
@@ -157,34 +163,9 @@ def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR, jars
         for name in sorted(files):
             zf.writestr(_entry(name), files[name])
     out_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "-PLACEHOLDER" if placeholder_jars else ""
-    path = out_dir / f"imagify-landing-{version}{suffix}.zip"
+    path = out_dir / f"imagify-landing-{version}.zip"
     path.write_bytes(buf.getvalue())
-    return Package(path, version, properties, placeholder_jars)
-
-
-def is_placeholder(zip_path: Path) -> bool:
-    with zipfile.ZipFile(zip_path) as zf:
-        return any(zf.read(n).startswith(PLACEHOLDER_MARK) for n in zf.namelist() if n.endswith(".jar"))
-
-
-def fetch_jars(jars_dir: Path = JARS_DIR, repository: str = MAVEN_REPOSITORY) -> list[Path]:
-    """Download the declared jars and check each against the repository's published SHA-1."""
-    jars_dir.mkdir(parents=True, exist_ok=True)
-    out = []
-    for c in CONNECTORS:
-        target = jars_dir / c.jar_name
-        with urllib.request.urlopen(c.url(repository), timeout=120) as resp:  # noqa: S310 — https only
-            data = resp.read()
-        with urllib.request.urlopen(c.url(repository) + ".sha1", timeout=60) as resp:  # noqa: S310
-            expected = resp.read().decode().split()[0].strip().lower()
-        actual = hashlib.sha1(data).hexdigest()  # noqa: S324 — the repository publishes SHA-1
-        if actual != expected:
-            raise ValueError(f"{c.jar_name}: SHA-1 {actual} does not match the repository's {expected}")
-        target.write_bytes(data)
-        print(f"{c.jar_name}: {len(data):,} bytes, sha256={hashlib.sha256(data).hexdigest()}")
-        out.append(target)
-    return out
+    return Package(path, version, properties)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,35 +174,25 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(
         prog="python -m imagify.flink_package",
-        description="Build the Managed Flink application zip of the landing job, or fetch its connector jars.",
-        epilog="`make flink-jars` then `make flink-package`; `imagify deploy` does the build itself.",
+        description="Build the Managed Flink application zip of the landing job (code, properties, one jarfile).",
+        epilog="`make setup` fetches and builds the jars it merges; `imagify deploy` builds the zip itself.",
     )
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help=f"build the zip into {PACKAGE_DIR.relative_to(REPO_ROOT)}/")
-    b.add_argument("--jars-dir", type=Path, default=JARS_DIR, help="where the connector jars are")
     b.add_argument("--out-dir", type=Path, default=PACKAGE_DIR)
-    b.add_argument("--placeholder-jars", action="store_true",
-                   help="use placeholder jars (tests, layout checks); the zip is marked and cannot be deployed")
-    f = sub.add_parser("fetch-jars", help="download the declared connector jars (needs internet)")
-    f.add_argument("--jars-dir", type=Path, default=JARS_DIR)
-    f.add_argument("--repository", default=MAVEN_REPOSITORY, help="Maven repository base URL (a mirror)")
-    sub.add_parser("list-jars", help="print the declared connector jars and their URLs")
+    sub.add_parser("list-jars", help="print the jars merged into the package's jarfile")
     args = p.parse_args(argv)
     if args.cmd == "list-jars":
-        for c in CONNECTORS:
-            print(f"{c.group}:{c.artifact}:{c.version}\t{c.url()}\t{c.purpose}")
-        return 0
-    if args.cmd == "fetch-jars":
-        fetch_jars(args.jars_dir, args.repository)
+        for jar in app_jars():
+            print(jar)
         return 0
     settings = config.load()
     try:
-        pkg = build(settings, settings.aws_names(account_id(settings)), args.out_dir, args.jars_dir,
-                    args.placeholder_jars)
+        pkg = build(settings, settings.aws_names(account_id(settings)), args.out_dir)
     except (FileNotFoundError, ValueError) as err:
         print(f"flink-package: {err}", file=sys.stderr)
         return 2
-    print(f"{pkg.path}  (version {pkg.version}{', PLACEHOLDER jars: not deployable' if pkg.placeholder else ''})")
+    print(f"{pkg.path}  (version {pkg.version})")
     return 0
 
 

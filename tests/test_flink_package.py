@@ -1,5 +1,5 @@
-"""The Managed Flink package (built with placeholder jars), the Kinesis source DDL, and the
-application properties the job reads."""
+"""The Managed Flink package (its one jarfile merged from the pinned jars), the Kinesis source DDL,
+and the application properties the job reads. The package running for real: tests/test_e2e_aws.py."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 
 from flink_jobs import managed_app, sinks, sources
 from flink_jobs.pipeline import lake_paths
-from imagify import config
+from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
-from imagify.flink_package import CONNECTORS, PYTHON_SOURCES, build, is_placeholder
+from imagify.flink_package import JARFILE, PYTHON_SOURCES, app_jars, build, merge_jars
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:kinesis:ap-southeast-1:{ACCOUNT}:stream/imagify-events"
@@ -33,16 +33,20 @@ def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> config.Settings
 
 def test_package_layout_and_properties(settings: config.Settings, tmp_path: Path) -> None:
     names = settings.aws_names()
-    pkg = build(settings, names, out_dir=tmp_path / "out", jars_dir=tmp_path / "nojars", placeholder_jars=True)
-    assert pkg.path.name == f"imagify-landing-{pkg.version}-PLACEHOLDER.zip" and is_placeholder(pkg.path)
+    pkg = build(settings, names, out_dir=tmp_path / "out")
+    assert pkg.path.name == f"imagify-landing-{pkg.version}.zip"
     with zipfile.ZipFile(pkg.path) as zf:
         listing = set(zf.namelist())
-        expected = {"main.py", "application_properties.json", "CONNECTORS.txt"}
+        expected = {"main.py", "application_properties.json", "JARS.txt", JARFILE}
         expected |= {f"python/{pkg_}/{m}" for pkg_, mods in PYTHON_SOURCES.items() for m in mods}
-        expected |= {f"lib/{c.jar_name}" for c in CONNECTORS}
         assert listing == expected
         props = json.loads(zf.read("application_properties.json"))
+        provenance = zf.read("JARS.txt").decode()
         zf.extractall(tmp_path / "x")
+    # every merged jar is named with its pinned coordinates (or what built it) and its SHA-256
+    assert len(provenance.splitlines()) == len(app_jars())
+    assert f"{jvm_artifacts.KINESIS_CONNECTOR} (built from jvm/vendor)" in provenance
+    assert "org.apache.flink:flink-sql-parquet:2.3.0" in provenance and "software.amazon.awssdk:kinesis:" in provenance
     groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in props}
     run = groups["kinesis.analytics.flink.run.options"]
     assert run["python"] in listing and run["jarfile"] in listing
@@ -59,14 +63,56 @@ def test_package_layout_and_properties(settings: config.Settings, tmp_path: Path
 
 def test_package_is_deterministic_and_versioned_by_content(settings: config.Settings, tmp_path: Path) -> None:
     names = settings.aws_names()
-    a = build(settings, names, out_dir=tmp_path / "a", placeholder_jars=True)
-    b = build(settings, names, out_dir=tmp_path / "b", placeholder_jars=True)
+    a = build(settings, names, out_dir=tmp_path / "a")
+    b = build(settings, names, out_dir=tmp_path / "b")
     assert a.version == b.version and a.path.read_bytes() == b.path.read_bytes()
 
 
-def test_package_without_jars_says_how_to_get_them(settings: config.Settings, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="make flink-jars"):
-        build(settings, settings.aws_names(), out_dir=tmp_path, jars_dir=tmp_path / "empty")
+def test_package_without_jars_says_how_to_get_them(settings: config.Settings, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jvm_artifacts, "ARTIFACTS_DIR", tmp_path / "empty")
+    monkeypatch.setattr(jvm_artifacts.jars, "__defaults__", ("landing", tmp_path / "empty"))
+    monkeypatch.setattr(jvm_artifacts.kinesis_jars, "__defaults__", (tmp_path / "empty",))
+    with pytest.raises(FileNotFoundError, match="make setup"):
+        build(settings, settings.aws_names(), out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_merged_jar_keeps_every_service_and_refuses_clashing_classes(tmp_path: Path) -> None:
+    def jar(name: str, entries: dict[str, bytes]) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            for entry, data in entries.items():
+                zf.writestr(entry, data)
+        return path
+
+    svc = "META-INF/services/org.apache.flink.table.factories.Factory"
+    a = jar("a.jar", {svc: b"# licence\na.Factory\n", "a/A.class": b"A", "META-INF/NOTICE": b"a",
+                      "META-INF/MANIFEST.MF": b"x", "META-INF/SIGNER.SF": b"s", "module-info.class": b"m"})
+    b = jar("b.jar", {svc: b"b.Factory\na.Factory\n", "a/A.class": b"A", "META-INF/NOTICE": b"b"})
+    out = tmp_path / "out.jar"
+    out.write_bytes(merge_jars([a, b]))
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read(svc).decode().splitlines() == ["a.Factory", "b.Factory"]
+        assert zf.read("META-INF/bundled/a/NOTICE") == b"a" and zf.read("META-INF/bundled/b/NOTICE") == b"b"
+        assert "META-INF/SIGNER.SF" not in zf.namelist() and "module-info.class" not in zf.namelist()
+    clash = jar("c.jar", {"a/A.class": b"other"})
+    with pytest.raises(ValueError, match="a/A.class differs"):
+        merge_jars([a, clash])
+
+
+def test_the_jarfile_carries_the_connector_the_formats_and_the_contract(settings: config.Settings,
+                                                                         tmp_path: Path) -> None:
+    pkg = build(settings, settings.aws_names(), out_dir=tmp_path)
+    with zipfile.ZipFile(pkg.path) as zf:
+        (tmp_path / "app.jar").write_bytes(zf.read(JARFILE))
+    with zipfile.ZipFile(tmp_path / "app.jar") as jar:
+        names = set(jar.namelist())
+        factories = jar.read("META-INF/services/org.apache.flink.table.factories.Factory").decode()
+    assert "org.apache.flink.connector.kinesis.table.KinesisDynamicTableFactory" in factories
+    assert "org.apache.flink.formats.parquet.ParquetFileFormatFactory" in factories
+    assert "ai/imagify/flink/ValidateRecord.class" in names
+    assert "software/amazon/awssdk/services/kinesis/KinesisAsyncClient.class" in names
 
 
 def test_every_module_the_job_imports_is_packaged() -> None:
