@@ -2,10 +2,14 @@
 
 Order (each step waits for the previous one):
 
+0. before any stack is created or updated, every input is checked: the landing job's package is built
+   (its jars: ``make setup``) or, with ``--package``, read, and must hold its entry point and one jarfile;
+   the templates must fit in a request. A missing input stops deploy with nothing changed;
 1. stack ``<prefix>-platform`` (infra/platform.yaml): KMS key, Kinesis stream, buckets, Glue lake
    tables, Athena workgroup, IAM roles;
 2. the landing job's package (:mod:`imagify.flink_package`) and the templates are uploaded to the
-   artefacts bucket (``flink/imagify-landing-<content hash>.zip``, ``templates/``);
+   artefacts bucket (``flink/imagify-landing-<content hash>.zip``, ``templates/``), SSE-KMS under the
+   project's key (the platform stack's output ``DataKeyArn``);
 3. stack ``<prefix>-flink`` (infra/flink-app.yaml): the Managed Flink application on that zip, with
    the package's property groups;
 4. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
@@ -19,9 +23,12 @@ A stack that is unchanged is left alone ("no updates"); a stack whose first crea
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import logging
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,10 @@ _FAILED = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLL
 
 class DeployError(RuntimeError):
     pass
+
+
+HOW_TO_GET_JARS = ("`make setup` fetches the pinned jars (requirements/jvm.lock) and builds the Kinesis connector "
+                   "and the contract's jar (jvm/build.sh); `python -m imagify.flink_package list-jars` lists them")
 
 
 @dataclass
@@ -178,29 +189,50 @@ class Deployer:
                          for e in reversed(bad[:20])) or "  (no failure reasons)"
 
     # -- artefacts ------------------------------------------------------------------------------
-    def upload(self, bucket: str, key: str, path: Path) -> None:
+    def upload(self, bucket: str, key: str, path: Path, kms_key: str) -> None:
+        """SSE-KMS under ``kms_key``, the project's key: ServerSideEncryption without a key id would
+        encrypt under the AWS-managed ``aws/s3`` key, not the bucket's default."""
         s3 = self.client("s3")
         with open(path, "rb") as fh:
-            s3.put_object(Bucket=bucket, Key=key, Body=fh, ServerSideEncryption="aws:kms")
+            s3.put_object(Bucket=bucket, Key=key, Body=fh, ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key,
+                          BucketKeyEnabled=True)
+
+    def package(self, names: AwsNames, package: Any = None) -> Any:
+        """The landing job's package, built when not given, checked: DeployError saying what is missing
+        and how to get it."""
+        from imagify import flink_package, jvm_artifacts
+
+        if package is None:
+            try:
+                package = flink_package.build(self.settings, names)
+            except (FileNotFoundError, ValueError, jvm_artifacts.ArtifactError) as err:
+                raise DeployError(f"cannot build the landing job's package: {err}\n{HOW_TO_GET_JARS}; then run "
+                                  "imagify deploy again (no stack was created or updated)") from err
+        check_package(package.path, package.properties)
+        return package
 
     # -- everything -----------------------------------------------------------------------------
     def deploy(self, package: Any = None, start: bool = False, with_flink: bool = True) -> DeployResult:
-        from imagify import flink_package
-
         s = self.settings
         account = s.aws_account_id or str(self.client("sts").get_caller_identity()["Account"])
         names = s.aws_names(account)
-        if with_flink and package is None:  # before any stack: a missing jar stops deploy with nothing changed
-            package = flink_package.build(s, names)
+        # every input before any stack: a missing jar or a broken package stops deploy with nothing changed
+        if with_flink:
+            package = self.package(names, package)
+        templates = sorted(INFRA_DIR.glob("*.yaml"))
+        for template in templates:
+            if len(template.read_bytes()) > MAX_TEMPLATE_BODY:
+                raise DeployError(f"{template} is over {MAX_TEMPLATE_BODY} bytes: deploy it through S3")
         p = s.aws_prefix
         stacks = [self.deploy_stack(f"{p}-platform", INFRA_DIR / "platform.yaml", platform_parameters(s, names))]
         platform = stacks[0].outputs
-        for template in sorted(INFRA_DIR.glob("*.yaml")):
-            self.upload(names.artifacts_bucket, f"templates/{template.name}", template)
+        data_key = platform["DataKeyArn"]
+        for template in templates:
+            self.upload(names.artifacts_bucket, f"templates/{template.name}", template, data_key)
         key = version = None
         if with_flink:
             key, version = package.s3_key, package.version
-            self.upload(names.artifacts_bucket, key, package.path)
+            self.upload(names.artifacts_bucket, key, package.path, data_key)
             stacks.append(self.deploy_stack(
                 f"{p}-flink", INFRA_DIR / "flink-app.yaml",
                 flink_parameters(s, names, package.properties, key, platform["FlinkRoleArn"])))
@@ -226,6 +258,38 @@ class Deployer:
         })
 
 
+def check_package(path: Path, properties: list[dict]) -> None:
+    """What Managed Flink runs from the zip is in it: the entry point and the one jarfile its run options
+    name, that jarfile a jar of classes (DeployError otherwise)."""
+    run = {g["PropertyGroupId"]: g["PropertyMap"] for g in properties}.get("kinesis.analytics.flink.run.options", {})
+    wanted = [run.get("python", "<run option python>"), run.get("jarfile", "<run option jarfile>")]
+    rebuild = f"rebuild it with `make flink-package` ({HOW_TO_GET_JARS})"
+    with zipfile.ZipFile(path) as zf:
+        missing = [name for name in wanted if name not in zf.namelist()]
+        if missing:
+            raise DeployError(f"{path} lacks {', '.join(missing)}: {rebuild}")
+        jar = zf.read(wanted[1])
+    classes = zipfile.is_zipfile(io.BytesIO(jar)) and any(
+        n.endswith(".class") for n in zipfile.ZipFile(io.BytesIO(jar)).namelist())
+    if not classes:
+        raise DeployError(f"{path}: {wanted[1]} is not a jar of classes: {rebuild}")
+
+
+def read_package(path: Path) -> Any:
+    """A package built before (``make flink-package``), checked as deploy checks the one it builds."""
+    from imagify import flink_package
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            props = json.loads(zf.read("application_properties.json"))
+        version = next(g["PropertyMap"]["package.version"] for g in props if g["PropertyGroupId"] == "imagify.job")
+    except (OSError, KeyError, TypeError, ValueError, StopIteration, zipfile.BadZipFile) as err:
+        raise DeployError(f"{path} is not a landing job package ({err!r}): build one with `make flink-package`") \
+            from err
+    check_package(path, props)
+    return flink_package.Package(path, version, props)
+
+
 def environment_exports(result: DeployResult) -> str:
     """What to export so every command uses the deployed resources."""
     n = result.names
@@ -244,7 +308,7 @@ def environment_exports(result: DeployResult) -> str:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from imagify import config, flink_package
+    from imagify import config
 
     settings = config.load()
     if settings.env != "aws":
@@ -260,13 +324,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployer = Deployer(settings)
     try:
         if args.package:
-            import json
-            import zipfile
-
-            with zipfile.ZipFile(args.package) as zf:
-                props = json.loads(zf.read("application_properties.json"))
-            version = next(g["PropertyMap"]["package.version"] for g in props if g["PropertyGroupId"] == "imagify.job")
-            package = flink_package.Package(Path(args.package), version, props)
+            package = read_package(Path(args.package))
         result = deployer.deploy(package=package, start=args.start, with_flink=not args.skip_flink)
     except (DeployError, FileNotFoundError, ValueError) as err:
         print(f"imagify deploy: {err}", file=sys.stderr)

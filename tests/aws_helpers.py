@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -156,3 +158,24 @@ def event(i: int, user: str | None = None, pad: int = 0) -> bytes:
 def iter_events(n: int, pad: int = 0) -> Iterator[bytes]:
     for i in range(n):
         yield event(i, pad=pad)
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port (real HTTP, as boto3 talks to AWS), empty: its endpoint URL.
+    (Moto's state is per process, shared by every server and mock: it is reset when the server starts.)"""
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).close()
+        yield url
+    finally:
+        server.stop()

@@ -9,19 +9,22 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from aws_helpers import ACCOUNT, REGION, fake_credentials
+from aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from boto_calls import BotoCalls
 from cfnlint.decode import decode_str
 from moto import mock_aws
 
 from flink_jobs import sinks
-from imagify import config
+from imagify import config, flink_package, jvm_artifacts
+from imagify.aws_clients import client
 from imagify.cli import main
-from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, DeployError, flink_parameters, platform_parameters
+from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platform_parameters
 from imagify.flink_package import build
 from ingestion import lake
 
@@ -314,11 +317,12 @@ def test_cost_table_prices_the_stream_retention() -> None:
 
 def test_flink_app_properties_are_the_packages(settings: config.Settings, tmp_path: Path) -> None:
     names = settings.aws_names(ACCOUNT)
-    pkg = build(settings, names, out_dir=tmp_path, placeholder_jars=True)
+    pkg = build(settings, names, out_dir=tmp_path)
     params = flink_parameters(settings, names, pkg.properties, pkg.s3_key, "arn:aws:iam::1:role/x")
     tpl = load("flink-app.yaml")
     assert set(params) <= set(tpl["Parameters"])
-    app = resolve(tpl["Resources"]["Application"]["Properties"], params)
+    defaults = {k: str(v["Default"]) for k, v in tpl["Parameters"].items() if "Default" in v}
+    app = resolve(tpl["Resources"]["Application"]["Properties"], {**defaults, **params})  # as CloudFormation does
     assert app["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"] == pkg.properties
     assert app["RuntimeEnvironment"] == settings.msf_runtime
     assert set(platform_parameters(settings, names)) <= set(load("platform.yaml")["Parameters"])
@@ -328,11 +332,9 @@ def test_flink_app_properties_are_the_packages(settings: config.Settings, tmp_pa
 def test_deploy_creates_then_updates_the_stacks(settings: config.Settings, tmp_path: Path) -> None:
     with mock_aws():
         names = settings.aws_names(ACCOUNT)
-        pkg = build(settings, names, out_dir=tmp_path, placeholder_jars=True)
+        pkg = build(settings, names, out_dir=tmp_path)
         deployer = Deployer(settings, poll_s=0)
-        with pytest.raises(DeployError, match="placeholder"):
-            deployer.deploy(package=pkg)
-        result = deployer.deploy(package=pkg, allow_placeholder=True)
+        result = deployer.deploy(package=pkg)
         assert [(s.name, s.action) for s in result.stacks] == [("imagify-platform", "created"),
                                                                ("imagify-flink", "created")]
         out = result.stack("platform").outputs
@@ -352,8 +354,73 @@ def test_deploy_creates_then_updates_the_stacks(settings: config.Settings, tmp_p
         roles = {r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]}
         assert {"imagify-producer", "imagify-flink", "imagify-warehouse", "imagify-quicksight"} <= roles
 
-        again = deployer.deploy(package=pkg, allow_placeholder=True)
+        again = deployer.deploy(package=pkg)
         assert {s.action for s in again.stacks} <= {"updated", "unchanged"}
+
+
+@pytest.fixture
+def server_settings(settings: config.Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[config.Settings]:
+    """Settings whose every AWS call goes over HTTP to a moto server on loopback."""
+    with moto_server() as endpoint:
+        monkeypatch.setenv("IMAGIFY_AWS_ENDPOINT_URL", endpoint)
+        yield config.load()
+
+
+def test_deploy_encrypts_the_artefacts_with_the_project_key(server_settings: config.Settings,
+                                                            tmp_path: Path) -> None:
+    """Uploads are SSE-KMS under the platform stack's key (output DataKeyArn), not the AWS-managed aws/s3."""
+    names = server_settings.aws_names(ACCOUNT)
+    pkg = build(server_settings, names, out_dir=tmp_path)
+    s3 = client(server_settings, "s3")
+    sent: list[dict] = []  # moto stores the bucket's default key where S3 would use aws/s3: check the requests too
+    s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: sent.append(dict(params)))
+    result = Deployer(server_settings, clients={"s3": s3}, poll_s=0).deploy(package=pkg)
+    key_arn = result.stack("platform").outputs["DataKeyArn"]
+    assert sorted((p["Key"], p.get("ServerSideEncryption"), p.get("SSEKMSKeyId")) for p in sent) == sorted(
+        (k, "aws:kms", key_arn) for k in [pkg.s3_key, *(f"templates/{t.name}" for t in TEMPLATES)])
+    aliases = client(server_settings, "kms").list_aliases()["Aliases"]  # (moto cannot DescribeKey a stack's key)
+    project_key = next(a["TargetKeyId"] for a in aliases if a["AliasName"] == "alias/imagify-data")
+    assert key_arn.endswith(f":key/{project_key}")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=names.artifacts_bucket)["Contents"]]
+    assert set(keys) == {pkg.s3_key, *(f"templates/{t.name}" for t in TEMPLATES)}
+    for k in keys:
+        head = s3.head_object(Bucket=names.artifacts_bucket, Key=k)
+        assert (k, head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == (k, "aws:kms", key_arn)
+
+
+def _stacks_and_buckets(settings: config.Settings) -> tuple[list, list]:
+    stacks = client(settings, "cloudformation").list_stacks()["StackSummaries"]
+    return stacks, client(settings, "s3").list_buckets()["Buckets"]
+
+
+def test_deploy_without_the_connector_jar_touches_no_stack(server_settings: config.Settings, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / jvm_artifacts.KINESIS_CONNECTOR_JAR.name
+    monkeypatch.setattr(jvm_artifacts, "KINESIS_CONNECTOR_JAR", missing)
+    assert main(["deploy"]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and "`make setup`" in err and "no stack was created or updated" in err
+    assert _stacks_and_buckets(server_settings) == ([], [])
+
+
+@pytest.mark.parametrize("jar", [None, b"PK not a jar"])
+def test_deploy_of_a_package_without_its_jar_touches_no_stack(server_settings: config.Settings, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              jar: bytes | None) -> None:
+    pkg = build(server_settings, server_settings.aws_names(ACCOUNT), out_dir=tmp_path)
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(pkg.path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            if item.filename != flink_package.JARFILE:
+                dst.writestr(item, src.read(item))
+            elif jar is not None:
+                dst.writestr(item, jar)
+    assert main(["deploy", "--package", str(broken)]) == 1
+    err = capsys.readouterr().err
+    wanted = f"{broken} lacks {flink_package.JARFILE}" if jar is None else f"{flink_package.JARFILE} is not a jar"
+    assert wanted in err and "`make setup`" in err
+    assert _stacks_and_buckets(server_settings) == ([], [])
 
 
 def test_deploy_command_needs_env_aws(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
