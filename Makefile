@@ -77,7 +77,7 @@ flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (req
 flink-package: setup  ## Build the Managed Flink application zip into build/flink (its one jarfile merges the pinned jars)
 	$(VENV)/bin/python -m imagify.flink_package build
 
-deploy: $(APP_STAMP)  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
+deploy: setup  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
 	IMAGIFY_ENV=aws $(VENV)/bin/imagify deploy
 
 bench-producer: $(APP_STAMP)  ## Kinesis producer: CPU µs/event and events/s (stubbed client, stubbed HTTP, moto server)
