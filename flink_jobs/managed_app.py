@@ -3,7 +3,9 @@
 Same tables and transformation as the local job (:mod:`flink_jobs.pipeline`); only the source
 (:func:`flink_jobs.sources.kinesis_source`) and the lake root (``s3://...``) differ. Checkpoints,
 snapshots, restarts and parallelism belong to the service (the CloudFormation application's
-``FlinkApplicationConfiguration``), so the job sets none of them.
+``FlinkApplicationConfiguration``), so the job sets none of them; it reads the checkpoint interval
+(``imagify.job/checkpoint.interval.ms``, the template's same parameter) to roll lake files once per
+checkpoint (:func:`table_ddls`).
 
 Configuration comes from the application's runtime properties, which the service writes to
 ``/etc/flink/application_properties.json`` (property groups below; ``imagify deploy`` sets them
@@ -40,8 +42,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     RUN_OPTIONS: ("python", "jarfile"),
     SOURCE_GROUP: ("stream.arn", "aws.region", "source.init.position"),
     LAKE_GROUP: ("path",),
-    JOB_GROUP: ("dedup.ttl.h", "package.version"),
+    JOB_GROUP: ("dedup.ttl.h", "package.version", "checkpoint.interval.ms"),
 }
+LOCAL_CHECKPOINT_MS = 2000  # a local run's checkpoint interval unless imagify.local says otherwise
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class AppConfig:
     lake_root: str
     dedup_ttl_h: float
     package_version: str
+    checkpoint_ms: int  # the service's checkpoint interval (the application's CheckpointInterval)
     local: dict[str, str]  # the imagify.local group (empty on the service)
 
 
@@ -75,13 +79,39 @@ def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
         ttl = float(groups[JOB_GROUP]["dedup.ttl.h"])
     except ValueError as exc:
         raise ValueError(f"{JOB_GROUP}/dedup.ttl.h must be a number of hours") from exc
+    checkpoint = groups[JOB_GROUP]["checkpoint.interval.ms"]
+    if not checkpoint.isdigit() or int(checkpoint) < 1000:
+        raise ValueError(f"{JOB_GROUP}/checkpoint.interval.ms must be a number of milliseconds >= 1000, "
+                         f"got {checkpoint!r}")
     local = dict(groups.get(LOCAL_GROUP, {}))
     unknown = sorted(set(local) - set(LOCAL_KEYS))
     if unknown:
         raise ValueError(f"{LOCAL_GROUP}: unknown keys {', '.join(unknown)} (known: {', '.join(LOCAL_KEYS)})")
     src = groups[SOURCE_GROUP]
     return AppConfig(src["stream.arn"], src["aws.region"], src["source.init.position"], lake, ttl,
-                     groups[JOB_GROUP]["package.version"], local)
+                     groups[JOB_GROUP]["package.version"], int(checkpoint), local)
+
+
+def checkpoint_interval_ms(cfg: AppConfig, on_service: bool = True) -> int:
+    """How often the job checkpoints: on the service, its CheckpointInterval (which the service hands
+    the job as ``imagify.job/checkpoint.interval.ms``); outside it, the local run's own."""
+    return cfg.checkpoint_ms if on_service or "checkpoint.dir" not in cfg.local else _local_checkpoint_ms(cfg.local)
+
+
+def _local_checkpoint_ms(local: dict[str, str]) -> int:
+    return int(local.get("checkpoint.interval.ms", LOCAL_CHECKPOINT_MS))
+
+
+def table_ddls(cfg: AppConfig, on_service: bool = True) -> list[str]:
+    """The source and lake sink tables the job creates (stdlib: checked without Flink). Files commit
+    on checkpoints, and the row-format sink (the landing audit) rolls once per checkpoint interval, not
+    every 2 s: each writer commits at most one file per partition per checkpoint (Parquet rolls on
+    checkpoints anyway)."""
+    from flink_jobs import pipeline, sources
+
+    source = sources.kinesis_source(cfg.stream_arn, cfg.region, cfg.init_position,
+                                    endpoint=None if on_service else cfg.local.get("aws.endpoint"))
+    return pipeline.table_ddls(source, cfg.lake_root, roll_ms=checkpoint_interval_ms(cfg, on_service))
 
 
 def local_settings(local: dict[str, str]) -> dict[str, str]:
@@ -90,7 +120,7 @@ def local_settings(local: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     if "checkpoint.dir" in local:
         out["execution.checkpointing.dir"] = local["checkpoint.dir"]
-        out["execution.checkpointing.interval"] = f"{int(local.get('checkpoint.interval.ms', '2000'))} ms"
+        out["execution.checkpointing.interval"] = f"{_local_checkpoint_ms(local)} ms"
         out["execution.checkpointing.externalized-checkpoint-retention"] = "RETAIN_ON_CANCELLATION"
     if "restore.path" in local:
         out["execution.state-recovery.path"] = local["restore.path"]
@@ -114,7 +144,7 @@ def _init_file_systems(local: dict[str, str]) -> None:
 def main() -> None:
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
-    from flink_jobs import pipeline, sources
+    from flink_jobs import pipeline
 
     cfg = app_config(load_properties())
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
@@ -132,10 +162,8 @@ def main() -> None:
         for key, value in local_settings(cfg.local).items():
             conf.set(key, value)
         _init_file_systems(cfg.local)
-    source = sources.kinesis_source(cfg.stream_arn, cfg.region, cfg.init_position,
-                                    endpoint=None if on_service else cfg.local.get("aws.endpoint"))
     # validation in Java (the jarfile carries it): the service starts no Python worker
-    pipeline.create_tables(t_env, source, cfg.lake_root, udf="jvm")
+    pipeline.create_tables(t_env, table_ddls(cfg, on_service), udf="jvm")
     result = pipeline.statement_set(t_env).execute()
     if not on_service:
         result.wait()  # locally, keep the process alive; on the service, submit and return

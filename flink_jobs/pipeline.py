@@ -15,18 +15,27 @@ def lake_paths(lake_root: str) -> dict[str, str]:
     }
 
 
-def create_tables(  # type: ignore[no-untyped-def]
-    t_env, source_ddl: str, lake_root: str, *, commit: str = "roll", roll_ms: int = 2000, udf: str = "batch"
-) -> None:
-    """The source, the three lake sinks (files made visible by ``commit``: see
-    :func:`flink_jobs.sinks.events_sink`) and the validated ``checked`` view (``udf`` shape)."""
-    from flink_jobs import sinks, transform  # PyFlink only where a job runs: lake_paths stays stdlib
+def table_ddls(source_ddl: str, lake_root: str, *, commit: str = "roll", roll_ms: int = 2000) -> list[str]:
+    """The DDL of the source and the three lake sinks, in creation order (stdlib: testable without
+    Flink). Files are made visible by ``commit``; the row-format audit rolls every ``roll_ms`` (see
+    :func:`ingestion.lake.flink_sink_options`)."""
+    from flink_jobs import sinks
 
     paths = lake_paths(lake_root)
-    t_env.execute_sql(source_ddl)
-    t_env.execute_sql(sinks.events_sink(paths["events"]))
-    t_env.execute_sql(sinks.quarantine_sink(paths["quarantine"]))
-    t_env.execute_sql(sinks.audit_sink(paths["audit"], commit, roll_ms))
+    return [
+        source_ddl,
+        sinks.events_sink(paths["events"]),
+        sinks.quarantine_sink(paths["quarantine"]),
+        sinks.audit_sink(paths["audit"], commit, roll_ms),
+    ]
+
+
+def create_tables(t_env, ddls: list[str], udf: str = "batch") -> None:  # type: ignore[no-untyped-def]
+    """The tables of ``ddls`` (:func:`table_ddls`) and the validated ``checked`` view (``udf`` shape)."""
+    from flink_jobs import transform  # PyFlink only where a job runs: lake_paths and table_ddls stay stdlib
+
+    for ddl in ddls:
+        t_env.execute_sql(ddl)
     transform.register(t_env, udf)
 
 

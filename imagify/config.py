@@ -70,6 +70,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_MSF_RUNTIME | FLINK-2_3 | Managed Flink runtime environment |
 | IMAGIFY_MSF_PARALLELISM | 1 | landing job parallelism on Managed Flink (1 KPU per 1 parallelism) |
 | IMAGIFY_MSF_INIT_POSITION | TRIM_HORIZON | where a job without a snapshot starts: TRIM_HORIZON or LATEST |
+| IMAGIFY_MSF_CHECKPOINT_MS | 60000 | Managed Flink checkpoint interval: lake files roll and commit once per interval |
 | IMAGIFY_QUICKSIGHT_PRINCIPAL | (none: no QuickSight stack) | QuickSight user/group ARN given the data source |
 | IMAGIFY_PRODUCER_QUEUE_MAX | 100000 | Kinesis producer: records in memory before put() spills to disk |
 | IMAGIFY_PRODUCER_LINGER_MS | 50 | Kinesis producer: wait up to this long to fill a PutRecords batch |
@@ -240,6 +241,7 @@ class Settings:
     msf_runtime: str = "FLINK-2_3"
     msf_parallelism: int = 1
     msf_init_position: str = "TRIM_HORIZON"
+    msf_checkpoint_ms: int = 60_000
     quicksight_principal: str | None = None
     producer_queue_max: int = 100_000
     producer_linger_ms: int = 50
@@ -624,6 +626,9 @@ def _aws_settings(env: str) -> dict:
     scan_limit = _env_int("IMAGIFY_ATHENA_SCAN_LIMIT_MB", 10240)
     if scan_limit < 10:
         raise ValueError("IMAGIFY_ATHENA_SCAN_LIMIT_MB must be at least 10 (Athena's minimum)")
+    checkpoint_ms = _env_int("IMAGIFY_MSF_CHECKPOINT_MS", 60_000)
+    if checkpoint_ms < 1000:
+        raise ValueError("IMAGIFY_MSF_CHECKPOINT_MS must be at least 1000 (Managed Flink's minimum)")
     queue_max = _env_int("IMAGIFY_PRODUCER_QUEUE_MAX", 100_000)
     if queue_max < 500:
         raise ValueError("IMAGIFY_PRODUCER_QUEUE_MAX must be at least 500 (one PutRecords batch)")
@@ -646,6 +651,7 @@ def _aws_settings(env: str) -> dict:
         msf_runtime=_env("IMAGIFY_MSF_RUNTIME", "FLINK-2_3"),
         msf_parallelism=_env_int("IMAGIFY_MSF_PARALLELISM", 1),
         msf_init_position=_choice("IMAGIFY_MSF_INIT_POSITION", "TRIM_HORIZON", {"TRIM_HORIZON", "LATEST"}),
+        msf_checkpoint_ms=checkpoint_ms,
         quicksight_principal=_optional("IMAGIFY_QUICKSIGHT_PRINCIPAL"),
         producer_queue_max=queue_max,
         producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),

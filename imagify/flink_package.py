@@ -110,7 +110,8 @@ def application_properties(settings: Settings, names: AwsNames, package_version:
                          "source.init.position": settings.msf_init_position}},
         {"PropertyGroupId": "imagify.lake", "PropertyMap": {"path": names.lake_uri}},
         {"PropertyGroupId": "imagify.job",
-         "PropertyMap": {"dedup.ttl.h": f"{settings.dedup_ttl_h:g}", "package.version": package_version}},
+         "PropertyMap": {"dedup.ttl.h": f"{settings.dedup_ttl_h:g}", "package.version": package_version,
+                         "checkpoint.interval.ms": str(settings.msf_checkpoint_ms)}},
     ]  # fmt: skip
 
 

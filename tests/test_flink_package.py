@@ -4,19 +4,22 @@ and the application properties the job reads. The package running for real: test
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from cfnlint.decode import decode_str
 
 from flink_jobs import managed_app, sinks, sources
 from flink_jobs.pipeline import lake_paths
 from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
-from imagify.flink_package import JARFILE, PYTHON_SOURCES, app_jars, build, merge_jars
+from imagify.flink_package import JARFILE, PYTHON_SOURCES, app_jars, application_properties, build, merge_jars
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:kinesis:ap-southeast-1:{ACCOUNT}:stream/imagify-events"
@@ -130,6 +133,38 @@ def test_every_module_the_job_imports_is_packaged() -> None:
 def test_application_properties_missing_keys_are_named() -> None:
     with pytest.raises(ValueError, match="imagify.source/stream.arn"):
         managed_app.app_config({"imagify.source": {"aws.region": "x"}})
+
+
+ROLL_INTERVAL = re.compile(r"'sink\.rolling-policy\.(?:rollover|inactivity)-interval' = '(\d+) ms'")
+
+
+def test_managed_app_rolls_lake_files_once_per_service_checkpoint(settings: config.Settings) -> None:
+    """On the service the job checkpoints every CheckpointInterval of infra/flink-app.yaml. The template
+    hands the job that same parameter; the job rolls lake files no more often (with a 60 s checkpoint,
+    a 2 s roll made 30 files a minute per writer, all committed at once)."""
+    template, errors = decode_str((REPO_ROOT / "infra" / "flink-app.yaml").read_text())
+    assert not errors
+    app = template["Resources"]["Application"]["Properties"]["ApplicationConfiguration"]
+    interval = app["FlinkApplicationConfiguration"]["CheckpointConfiguration"]["CheckpointInterval"]
+    groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in app["EnvironmentProperties"]["PropertyGroups"]}
+    assert groups[managed_app.JOB_GROUP]["checkpoint.interval.ms"] == interval == {"Ref": "CheckpointIntervalMs"}
+    service_ms = int(template["Parameters"]["CheckpointIntervalMs"]["Default"])
+    # the properties imagify deploy gives the service carry it, and the app reads them
+    props = application_properties(settings, settings.aws_names(), "v1")
+    cfg = managed_app.app_config({g["PropertyGroupId"]: g["PropertyMap"] for g in props})
+    assert cfg.checkpoint_ms == service_ms == settings.msf_checkpoint_ms
+    for ms in (service_ms, 300_000):
+        ddls = managed_app.table_ddls(dataclasses.replace(cfg, checkpoint_ms=ms))
+        rolls = [int(v) for ddl in ddls for v in ROLL_INTERVAL.findall(ddl)]
+        assert len(rolls) == 2 and min(rolls) >= ms, rolls  # the audit's; Parquet rolls on checkpoints
+    # a local run (imagify.local) rolls with its own checkpoints; on the service that group is ignored
+    local = dataclasses.replace(cfg, local={"checkpoint.dir": "file:///tmp/c", "checkpoint.interval.ms": "2000"})
+    assert managed_app.checkpoint_interval_ms(local, on_service=False) == 2000
+    assert managed_app.checkpoint_interval_ms(local, on_service=True) == service_ms
+    with pytest.raises(ValueError, match="checkpoint.interval.ms"):
+        managed_app.app_config({**{g["PropertyGroupId"]: g["PropertyMap"] for g in props},
+                                managed_app.JOB_GROUP: {"dedup.ttl.h": "1", "package.version": "v",
+                                                        "checkpoint.interval.ms": "60 s"}})
 
 
 def test_kinesis_source_ddl() -> None:
