@@ -103,6 +103,7 @@ def flink_parameters(settings: Settings, names: AwsNames, properties: list[dict]
         "LakePath": g["imagify.lake"]["path"],
         "DedupTtlHours": g["imagify.job"]["dedup.ttl.h"],
         "PackageVersion": g["imagify.job"]["package.version"],
+        "CheckpointIntervalMs": g["imagify.job"]["checkpoint.interval.ms"],  # the job rolls files on it
         "Parallelism": str(settings.msf_parallelism),
     }
 

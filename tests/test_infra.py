@@ -328,6 +328,20 @@ def test_flink_app_properties_are_the_packages(settings: config.Settings, tmp_pa
     assert set(platform_parameters(settings, names)) <= set(load("platform.yaml")["Parameters"])
 
 
+def test_service_checkpoints_on_the_interval_the_job_rolls_files_on(monkeypatch: pytest.MonkeyPatch,
+                                                                   settings: config.Settings, tmp_path: Path) -> None:
+    monkeypatch.setenv("IMAGIFY_MSF_CHECKPOINT_MS", "30000")
+    settings = config.load()
+    names = settings.aws_names(ACCOUNT)
+    pkg = build(settings, names, out_dir=tmp_path)
+    params = flink_parameters(settings, names, pkg.properties, pkg.s3_key, "arn:aws:iam::1:role/x")
+    app = resolve(load("flink-app.yaml")["Resources"]["Application"]["Properties"], params)
+    snapshots = app["ApplicationConfiguration"]["FlinkApplicationConfiguration"]["CheckpointConfiguration"]
+    job = next(g["PropertyMap"] for g in app["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]
+               if g["PropertyGroupId"] == "imagify.job")
+    assert snapshots["CheckpointInterval"] == job["checkpoint.interval.ms"] == "30000"
+
+
 # -- deploy against moto ------------------------------------------------------------------------
 def test_deploy_creates_then_updates_the_stacks(settings: config.Settings, tmp_path: Path) -> None:
     with mock_aws():
