@@ -70,7 +70,10 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 	$(VENV)/bin/python benchmarks/api_bench.py
 
 # -- AWS production path (issue 5) --------------------------------------------------------------
-.PHONY: flink-jars flink-package deploy bench-producer
+.PHONY: flink-jars flink-package deploy bench-producer e2e-aws
+
+e2e-aws: setup  ## The production path on emulators: deploy onto moto, the packaged Flink app on Kinesis + S3, kill and resume (in make test)
+	$(VENV)/bin/pytest -q tests/test_e2e_aws.py
 
 flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (requirements/jvm.lock) into build/jvm-artifacts
 
