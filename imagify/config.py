@@ -394,6 +394,8 @@ class Settings:
             IMAGIFY_LAKE_GLOB=lake_glob_template(),
             IMAGIFY_WAREHOUSE=str(self.warehouse_path),
             IMAGIFY_ENV=self.env,
+            # dbt's stg_events dedups within the days of its new events widened by the landing job's TTL
+            IMAGIFY_DEDUP_TTL_H=f"{self.dedup_ttl_h:g}",
         )
         if self.env == "aws":
             env.update(

@@ -10,13 +10,16 @@ to it, none to AWS. With an empty catalog the models compile as a first build; a
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import athena_answers
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
@@ -68,7 +71,9 @@ def compiled(tmp: Path, model: str) -> str:
     return next((tmp / "target" / "compiled").rglob(f"{model}.sql")).read_text()
 
 
-def test_dbt_parse_and_compile_prod_offline(moto_endpoint: str, tmp_path: Path) -> None:
+def test_dbt_parse_and_compile_prod_offline(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = prod_env(moto_endpoint)
     p = dbt(["parse"], env, tmp_path)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -90,7 +95,9 @@ def test_dbt_parse_and_compile_prod_offline(moto_endpoint: str, tmp_path: Path) 
         "Name": "stg_events", "TableType": "EXTERNAL_TABLE", "Parameters": {"table_type": "ICEBERG"},
         "StorageDescriptor": {"Columns": [{"Name": "event_id", "Type": "string"}],
                               "Location": "s3://placeholder-lake/warehouse/staging/stg_events"}})  # fmt: skip
-    p = dbt(["compile", "--no-populate-cache", "--select", "stg_events"], env, tmp_path)
+    # (moto answers its watermark queries as Athena would: see athena_answers)
+    with athena_answers.answering(monkeypatch, athena_answers.project_answers()):
+        p = dbt(["compile", "--no-populate-cache", "--select", "stg_events"], env, tmp_path)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     stg = compiled(tmp_path, "stg_events")
     assert "not exists" in stg and '"awsdatacatalog"."staging"."stg_events"' in stg
@@ -101,3 +108,95 @@ def test_prod_target_without_its_settings_is_a_clear_error(tmp_path: Path) -> No
     del env["AWS_REGION"]
     p = dbt(["parse"], env, tmp_path)
     assert p.returncode != 0 and "AWS_REGION" in p.stdout
+
+
+# -- bounded reads on Athena (issue 16) ----------------------------------------------------------------
+def _incremental_tables(glue: Any, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Register every incremental model as an existing Iceberg table (so dbt compiles its incremental SQL)."""
+    nodes = [n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"]  # fmt: skip
+    for schema in {n["schema"] for n in nodes}:
+        try:
+            glue.create_database(DatabaseInput={"Name": schema})
+        except glue.exceptions.AlreadyExistsException:
+            pass
+    for n in nodes:  # (moto keeps one in-process state: other tests may have created some already)
+        try:
+            glue.delete_table(DatabaseName=n["schema"], Name=n["alias"])
+        except glue.exceptions.EntityNotFoundException:
+            pass
+        glue.create_table(DatabaseName=n["schema"], TableInput={
+            "Name": n["alias"], "TableType": "EXTERNAL_TABLE", "Parameters": {"table_type": "ICEBERG"},
+            "StorageDescriptor": {"Columns": [{"Name": "built_at", "Type": "timestamp"}],
+                                  "Location": f"s3://placeholder-lake/warehouse/{n['alias']}"}})  # fmt: skip
+    return nodes
+
+
+def _unbounded(tmp: Path, nodes: list[dict[str, Any]], sources: list[tuple[str, str]]) -> list[str]:
+    problems = []
+    for n in nodes:
+        sql = compiled(tmp, n["name"])
+        own = athena_answers.partition_columns(n["config"].get("partitioned_by"))
+        if not own:  # an unpartitioned table: bounded on its key (Iceberg skips files by their key bounds)
+            key = n["config"]["unique_key"]
+            own = {k.lower() for k in ([key] if isinstance(key, str) else key)}
+        for bad in athena_answers.unbounded_reads(sql, (n["schema"], n["alias"]), own):
+            problems.append(f"{n['name']} reads its own table unbounded on {sorted(own)}: {bad}")
+        for src in sources:
+            for bad in athena_answers.unbounded_reads(sql, src, {"dt"}):
+                problems.append(f"{n['name']} reads the lake {src[1]} unbounded on dt: {bad}")
+    return problems
+
+
+def _compile_and_check(
+    env: dict[str, str], tmp: Path, nodes: list[dict[str, Any]], sources: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:  # fmt: skip
+    """Compile as an hourly build, as a from_date/to_date build and (user_activity_daily) with gaps in
+    the dates it holds; every unbounded read, those of the compile-time queries of the lake included."""
+    problems = []
+    date_range = ["--vars", "{from_date: 2026-11-01, to_date: 2026-11-07}"]
+    for label, extra, gaps in (("range", date_range, False), ("gaps", ["--select", "user_activity_daily"], True),
+                               ("hourly", [], False)):  # fmt: skip
+        with athena_answers.answering(monkeypatch, athena_answers.project_answers(gaps)) as queries:
+            p = dbt(["compile", "--no-populate-cache", *extra], env, tmp)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+        problems += [f"[{label}] {x}" for x in _unbounded(tmp, nodes, sources)]
+        for q in queries:
+            for src in sources:
+                problems += [f"[{label}] compile-time query reads the lake unbounded: {b}"
+                             for b in athena_answers.unbounded_reads(q, src, {"dt"})]  # fmt: skip
+    return problems
+
+
+def test_incremental_models_read_bounded_windows_on_athena(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every incremental model states its strategy and unique key, and its Athena SQL reads its own table
+    and the lake only through literal predicates on a column Athena prunes on (the lake's dt, the table's
+    Iceberg partition column, or the key of an unpartitioned one): no build scans a whole history."""
+    env = prod_env(moto_endpoint)
+    p = dbt(["parse"], env, tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION,
+                        aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+    nodes = _incremental_tables(glue, manifest)
+    try:
+        assert {"stg_events", "int_user_activity_daily", "int_prompt_terms", "prompt_terms_daily"} <= {
+            n["name"] for n in nodes
+        }
+        for n in nodes:
+            assert n["config"].get("incremental_strategy") and n["config"].get("unique_key"), n["name"]
+        sources = [(s["schema"].lower(), s["identifier"].lower()) for s in manifest["sources"].values()]
+        assert ("placeholder_lake", "events") in sources
+        problems = _compile_and_check(env, tmp_path, nodes, sources, monkeypatch)
+    finally:  # leave no tables behind for other tests
+        for n in nodes:
+            glue.delete_table(DatabaseName=n["schema"], Name=n["alias"])
+    assert not problems, "\n".join(problems)
+
+    stg = compiled(tmp_path, "stg_events")  # the hourly compile: its dedup window, the new days ± the TTL
+    assert "not exists" in stg
+    for bound in ("2026-09-25 00:00:00", "2026-10-10 00:00:00", "2026-11-12 00:00:00", "2026-11-28 00:00:00"):
+        assert f"cast('{bound}' as timestamp)" in stg, f"the dedup window is the new days ± the 168 h TTL: {bound}"

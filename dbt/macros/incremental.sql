@@ -1,11 +1,25 @@
 {#-
   Incremental conventions shared by every incremental model:
-  - strategy: merge on Athena (Iceberg), delete+insert on DuckDB; always with a unique_key.
+  - strategy: merge on Athena (Iceberg), delete+insert on DuckDB; always with a unique_key. Models that
+    only ever insert rows the table does not hold yet (their SELECT anti-joins or takes only new
+    input) use imagify_insert_strategy(): append on Athena, so the write reads nothing of the table.
   - each row carries `built_at` = this run's start; "new" upstream rows are those loaded after the
     model's own max(built_at), so an interrupted build is caught up by the next one.
   - vars `from_date` / `to_date` (business dates, inclusive) force a rebuild of exactly that range.
+  - bounded reads (Athena bills and caps every query by the bytes it scans): every read of the model's
+    own table ({{ this }}) and of a lake source carries a literal predicate on a column the engine
+    prunes on (the lake's dt/hr partitions, the Iceberg table's partition column from
+    athena_partitioned_by). The literals come from small queries run while the model compiles
+    (compile_texts), never from a subquery: engines prune partitions on literals, not on the result
+    of a subquery. Watermarks (built_at, loaded_at) are literals too: every Iceberg data file is
+    written by one build, so a predicate on them skips older files by their column statistics.
 -#}
 {% macro imagify_strategy() %}{{ return('merge' if target.type == 'athena' else 'delete+insert') }}{% endmacro %}
+
+{% macro imagify_insert_strategy(local='delete+insert') %}{{ return('append' if target.type == 'athena' else local) }}{% endmacro %}
+
+{# Iceberg partition spec on Athena (e.g. ['day(occurred_at)']); DuckDB tables are not partitioned. #}
+{% macro athena_partitioned_by(spec) %}{{ return(spec if target.type == 'athena' else none) }}{% endmacro %}
 
 {% macro imagify_table_type() %}{{ return('iceberg' if target.type == 'athena' else none) }}{% endmacro %}
 
@@ -13,18 +27,17 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
 {%- endmacro %}
 
-{# This model's last build time (epoch if the existing table predates the built_at column). #}
+{# This model's last build time, a literal (epoch if the existing table predates the built_at column).
+   One column that is constant within each data file: cheap to aggregate on either engine. #}
 {% macro last_build_ts() -%}
-    {%- set has_built_at = true -%}
+    {%- set wm = none -%}
     {%- if execute -%}
         {%- set cols = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {%- set has_built_at = 'built_at' in cols -%}
+        {%- if 'built_at' in cols -%}
+            {%- set wm = compile_text("select cast(max(built_at) as varchar) from " ~ this) -%}
+        {%- endif -%}
     {%- endif -%}
-    {%- if has_built_at -%}
-    (select coalesce(max(built_at), cast('1970-01-01 00:00:00' as timestamp)) from {{ this }})
-    {%- else -%}
-    cast('1970-01-01 00:00:00' as timestamp)
-    {%- endif -%}
+    {{ ts_literal((wm or '1970-01-01 00:00:00')[:19]) }}
 {%- endmacro %}
 
 {# Upstream rows loaded after this model's last build. #}
@@ -41,4 +54,65 @@
 {# Post-hook: drop rows an incremental run emitted only to clear a key that no longer has data. #}
 {% macro delete_where(condition) -%}
     delete from {{ this }} where {{ condition }}
+{%- endmacro %}
+
+{#- Compile-time values: the first column of a small query run while the model compiles (none / []
+    while dbt only parses), as text. Callers bound the query itself (partition or watermark). -#}
+{% macro compile_texts(sql) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set values = [] -%}
+    {%- for row in run_query(sql).rows -%}
+        {%- if row[0] is not none -%}{%- do values.append(row[0] | string) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(values | unique | sort) }}
+{%- endmacro %}
+
+{% macro compile_text(sql) -%}
+    {%- set values = compile_texts(sql) -%}
+    {{ return(values[0] if values else none) }}
+{%- endmacro %}
+
+{% macro ts_literal(text) %}cast('{{ text }}' as timestamp){% endmacro %}
+{% macro date_literal(text) %}cast('{{ text[:10] }}' as date){% endmacro %}
+
+{# col is one of these dates (yyyy-mm-dd texts); false when there are none. #}
+{% macro in_dates(col, dates) -%}
+    {%- if dates -%}
+    {{ col }} in ({% for d in dates %}{{ date_literal(d) }}{{ ", " if not loop.last }}{% endfor %})
+    {%- else -%}
+    1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{# UTC days (yyyy-mm-dd texts), each widened by margin_hours on both sides, as disjoint [start, end)
+   windows (texts 'yyyy-mm-dd HH:MM:SS'), sorted. #}
+{% macro day_windows(days, margin_hours) -%}
+    {%- set dt = modules.datetime -%}
+    {%- set margin = dt.timedelta(hours=margin_hours | float) -%}
+    {%- set windows = [] -%}
+    {%- for d in days | sort -%}
+        {%- set day = dt.datetime.strptime(d[:10], '%Y-%m-%d') -%}
+        {%- set start = day - margin -%}
+        {%- set end = day + dt.timedelta(days=1) + margin -%}
+        {%- if windows and start <= windows[-1][1] -%}
+            {%- set last = windows.pop() -%}
+            {%- do windows.append([last[0], [last[1], end] | max]) -%}
+        {%- else -%}
+            {%- do windows.append([start, end]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set out = [] -%}
+    {%- for w in windows -%}
+        {%- do out.append([w[0].strftime('%Y-%m-%d %H:%M:%S'), w[1].strftime('%Y-%m-%d %H:%M:%S')]) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{# col falls in one of the [start, end) windows of day_windows; false when there are none. #}
+{% macro in_windows(col, windows) -%}
+    {%- if windows -%}
+    ({% for w in windows %}({{ col }} >= {{ ts_literal(w[0]) }} and {{ col }} < {{ ts_literal(w[1]) }}){{ " or " if not loop.last }}{% endfor %})
+    {%- else -%}
+    1 = 0
+    {%- endif -%}
 {%- endmacro %}

@@ -84,3 +84,13 @@
 {% macro duckdb__not_forgotten(user_col) -%}
     ({{ user_col }} is null or sha256({{ user_col }}) not in (select user_hash from main.privacy_tombstones))
 {%- endmacro %}
+
+{#- Lake rows landed after a watermark ('yyyy-mm-dd HH:MM:SS', UTC), as literal bounds on the landing
+    partitions (dt, then hr: an hourly build reads the look-back hours, not the whole day so far) so that
+    both engines prune them instead of scanning the lake. The partitions are those of landed_at, so these
+    bounds drop no row that the landed_at bound keeps. -#}
+{% macro landed_after(watermark) -%}
+    dt >= '{{ watermark[:10] }}'
+      and (dt > '{{ watermark[:10] }}' or hr >= '{{ watermark[11:13] }}')
+      and landed_at > {{ ts_literal(watermark) }}
+{%- endmacro %}

@@ -1,18 +1,29 @@
 {{
   config(
     materialized='incremental',
-    incremental_strategy=imagify_strategy(),
+    incremental_strategy=imagify_insert_strategy(),
     unique_key=['user_id', 'activity_date'],
-    table_type=imagify_table_type()
+    table_type=imagify_table_type(),
+    partitioned_by=athena_partitioned_by(['activity_date'])
   )
 }}
 {#- One row per user and business date with at least one valid event (activity = any valid event).
-    Incremental: only pairs first seen in this run are inserted; built_at tells marts what is new. -#}
+    Incremental, unique key (user_id, activity_date): only pairs first seen in this run are inserted
+    (delete+insert on DuckDB, append on Athena: nothing to merge); built_at tells marts what is new.
+    Bounded reads: the dates of the new events are found at compile time (stg_events rows loaded since
+    the last build), and the table is read only in those dates' partitions. -#}
+{%- set new_dates = [] -%}
+{%- if is_incremental() -%}
+  {%- set loaded_since = loaded_since_last_build() -%}
+  {%- set new_dates = compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
+        ~ " where " ~ loaded_since) -%}
+{%- endif %}
 with pairs as (
     select distinct user_id, occurred_date as activity_date
     from {{ ref('stg_events') }}
     {% if is_incremental() %}
-    where {{ loaded_since_last_build() }}
+    where {{ loaded_since }}
+      and {{ in_dates('occurred_date', new_dates) }}
     {% endif %}
 )
 
@@ -25,5 +36,6 @@ from pairs as p
 where not exists (
     select 1 from {{ this }} as t
     where t.user_id = p.user_id and t.activity_date = p.activity_date
+      and {{ in_dates('t.activity_date', new_dates) }}
 )
 {% endif %}

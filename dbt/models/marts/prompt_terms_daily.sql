@@ -3,18 +3,25 @@
     materialized='incremental',
     incremental_strategy=imagify_strategy(),
     unique_key=['activity_date', 'term'],
-    table_type=imagify_table_type()
+    table_type=imagify_table_type(),
+    partitioned_by=athena_partitioned_by(['activity_date'])
   )
 }}
 {#- Per business date (of the request) and prompt term: requested generations whose prompt contains
     the term (once per generation) and distinct users. Terms come from redacted prompts
     (int_prompt_terms). Incremental and additive: the (date, term) pairs of new requests grow by
-    the generations and users new to them; vars from_date/to_date recount a range from scratch. -#}
+    the generations and users new to them; vars from_date/to_date recount a range from scratch.
+    Bounded reads: the dates of the new term rows are found at compile time; this table and the
+    history of int_prompt_terms (both partitioned by activity_date on Athena) are read in those
+    dates only. -#}
 {% if is_incremental() and not has_date_range() %}
+{%- set wm = last_build_ts() -%}
+{%- set touched_dates = compile_texts("select distinct cast(activity_date as varchar) from " ~ ref('int_prompt_terms')
+      ~ " where built_at > " ~ wm) -%}
 -- additive: a pair's counts grow by the generations / users that are new to that pair, found by
 -- probing the history with the (small) set of new rows instead of re-counting popular terms
 with watermark as (
-    select {{ last_build_ts() }} as wm
+    select {{ wm }} as wm
 ),
 
 new_rows as (
@@ -22,6 +29,7 @@ new_rows as (
     from {{ ref('int_prompt_terms') }} as t
     cross join watermark as w
     where t.built_at > w.wm
+      and {{ in_dates('t.activity_date', touched_dates) }}
 ),
 
 -- history rows that share a (pair, generation) or (pair, user) with a new row: an inner join whose
@@ -33,6 +41,7 @@ old_generation_hits as (
         on o.activity_date = n.activity_date and o.term = n.term and o.generation_id = n.generation_id
     cross join watermark as w
     where o.built_at <= w.wm
+      and {{ in_dates('o.activity_date', touched_dates) }}
 ),
 
 old_user_hits as (
@@ -42,6 +51,7 @@ old_user_hits as (
         on o.activity_date = n.activity_date and o.term = n.term and o.user_id = n.user_id
     cross join watermark as w
     where o.built_at <= w.wm
+      and {{ in_dates('o.activity_date', touched_dates) }}
 ),
 
 new_generations as (
@@ -77,7 +87,9 @@ select
     {{ run_ts() }} as built_at
 from touched as k
 cross join watermark as w
-left join {{ this }} as p on k.activity_date = p.activity_date and k.term = p.term
+left join (
+    select * from {{ this }} where {{ in_dates('activity_date', touched_dates) }}
+) as p on k.activity_date = p.activity_date and k.term = p.term
 left join new_generations as g on k.activity_date = g.activity_date and k.term = g.term
 left join new_users as u on k.activity_date = u.activity_date and k.term = u.term
 {% elif is_incremental() %}

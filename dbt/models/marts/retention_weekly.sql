@@ -13,6 +13,11 @@
     0). Week 0 includes the sign-up itself.
     Incremental: cohorts of users with new activity or a new sign-up (before and after a move) are
     recomputed; when the calendar reaches a new week, every cohort gets its new row. -#}
+{%- set covered_through = none -%}
+{%- if is_incremental() and not has_date_range() -%}
+  {%- set covered_through = compile_text("select cast(max(" ~ dbt.dateadd('day', '7 * week_number', 'cohort_week')
+        ~ ") as varchar) from " ~ this) -%}
+{%- endif %}
 with weeks as (
     select distinct {{ week_start('activity_date') }} as activity_week
     from {{ ref('int_user_activity_daily') }}
@@ -39,10 +44,9 @@ affected_cohorts as (
     union
     select distinct u.cohort_week from {{ ref('int_users') }} as u
     where u.cohort_week is not null
-      and (select last_week from last_week) > (
-        select coalesce(max({{ dbt.dateadd('day', '7 * week_number', 'cohort_week') }}), cast('1970-01-05' as date))
-        from {{ this }}
-      )
+      -- the last week this table covers: a literal read at compile time (the table has one row per
+      -- cohort and week), so the query does not scan this table again
+      and (select last_week from last_week) > {{ date_literal(covered_through or '1970-01-05') }}
     {% endif %}
 ),
 {% else %}

@@ -10,7 +10,15 @@
 {#- One row per business date from the first to the last date with events: daily, weekly (7 days
     ending that date) and monthly (30 days) active users, and users who signed up that day.
     Incremental: a new active (user, date) changes that date and the 29 following ones (rolling
-    windows); a late sign-up changes its date; dates new to the calendar are added. -#}
+    windows); a late sign-up changes its date; dates new to the calendar are added.
+    Bounded reads: this table (one row per date) is not re-read to find the dates new to the calendar:
+    the dates it holds are known at compile time (first, last, count); while they have no gap (every
+    build writes every calendar date it lacks), the new dates are those outside [first, last]. -#}
+{%- set known = none -%}
+{%- if is_incremental() and not has_date_range() -%}
+  {%- set known = compile_text("select cast(min(activity_date) as varchar) || ' ' || cast(max(activity_date) as varchar)"
+        ~ " || ' ' || cast(count(*) as varchar) from " ~ this) -%}
+{%- endif %}
 with bounds as (
     select min(activity_date) as first_date, max(activity_date) as last_date
     from {{ ref('int_user_activity_daily') }}
@@ -40,7 +48,22 @@ affected as (
         select occurred_date from {{ ref('stg_events') }}
         where event_type = 'user_signed_up' and {{ loaded_since_last_build() }}
     )
-    or not exists (select 1 from {{ this }} as t where t.activity_date = c.activity_date)
+    {% if known is none %}
+    or 1 = 1  -- the table is empty: every date is new
+    {% else %}
+    {%- set first_known, last_known, n_known = known.split(' ') -%}
+    or c.activity_date < {{ date_literal(first_known) }}
+    or c.activity_date > {{ date_literal(last_known) }}
+    {%- set span = (modules.datetime.date.fromisoformat(last_known[:10]) - modules.datetime.date.fromisoformat(first_known[:10])).days + 1 %}
+    {% if n_known | int < span %}
+    -- dates missing inside [first, last] (a from_date/to_date build writes only its range)
+    or not exists (
+        select 1 from {{ this }} as t
+        where t.activity_date = c.activity_date
+          and t.activity_date between {{ date_literal(first_known) }} and {{ date_literal(last_known) }}
+    )
+    {% endif %}
+    {% endif %}
     {% endif %}
 ),
 {% else %}

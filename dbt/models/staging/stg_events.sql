@@ -1,34 +1,54 @@
 {{
   config(
     materialized='incremental',
-    incremental_strategy=imagify_strategy(),
+    incremental_strategy=imagify_insert_strategy(),
     unique_key='event_id',
     table_type=imagify_table_type(),
-    partitioned_by=(['day(occurred_at)'] if target.type == 'athena' else none),
+    partitioned_by=athena_partitioned_by(['day(occurred_at)']),
     on_schema_change='append_new_columns'
   )
 }}
 {#-
   One row per distinct event_id among all valid events ever landed, properties typed.
-  Incremental: reads only partitions landed since the last run (with a look-back for files that
-  were committed out of order) and never re-inserts an event_id already present, so a copy that
-  arrives after the landing job's dedup TTL still counts once (the first landing wins).
+  Incremental, unique key event_id: reads only partitions landed since the last run (with a look-back
+  for files that were committed out of order) and never re-inserts an event_id already present, so a
+  copy that arrives after the landing job's dedup TTL still counts once (the first landing wins).
+  Strategy: delete+insert on DuckDB, append on Athena (the SELECT already excludes every event_id the
+  table holds, so the write needs no merge and reads nothing of the table).
+
+  Bounded reads (Athena caps every query at the workgroup's scan limit): the dedup does not compare the
+  new rows with the whole event_id history but only with the existing rows whose occurred_at lies in
+  the UTC days of the new rows widened by the landing job's dedup TTL (var dedup_ttl_hours =
+  IMAGIFY_DEDUP_TTL_H) on each side. A copy of an event is the same event (same occurred_at: re-sends
+  and replays are verbatim), so it always lies in the window of its day; the TTL margin covers a
+  producer that re-stamped a retried event within the TTL while the landing job's dedup state was lost.
+  The window is literal (computed at compile time from the new landing partitions) so that Iceberg
+  prunes the day(occurred_at) partitions: at 10M events a day an hourly build reads ~15 days of
+  event_id, not the whole history. New rows outside the window (committed after it was computed) wait
+  for the next build, which re-reads them through the landing look-back.
 -#}
 {%- set lookback_hours = var('landing_lookback_hours') | int -%}
+{%- set ttl_hours = var('dedup_ttl_hours') | float -%}
 {%- set watermark = none -%}
+{%- set windows = [] -%}
 {%- if is_incremental() and execute -%}
-  {%- set row = run_query("select cast(" ~ dbt.dateadd('hour', -1 * lookback_hours, 'max(landed_at)') ~ " as varchar) from " ~ this).rows -%}
-  {%- if row and row[0][0] is not none -%}{%- set watermark = row[0][0][:19] -%}{%- endif -%}
+  {%- set dt = modules.datetime -%}
+  {#- newest landing in the table: first among the rows landed within the TTL before this run (Iceberg
+      skips older files by their landed_at bounds), the whole table only when there is none -#}
+  {%- set recent = (run_started_at.replace(tzinfo=none) - dt.timedelta(hours=ttl_hours)).strftime('%Y-%m-%d %H:%M:%S') -%}
+  {%- set newest = compile_text("select cast(max(landed_at) as varchar) from " ~ this ~ " where landed_at > " ~ ts_literal(recent))
+        or compile_text("select cast(max(landed_at) as varchar) from " ~ this) -%}
+  {%- if newest is not none -%}
+    {%- set watermark = (dt.datetime.strptime(newest[:19], '%Y-%m-%d %H:%M:%S') - dt.timedelta(hours=lookback_hours)).strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set days = compile_texts("select distinct cast(cast(occurred_at as date) as varchar) from "
+          ~ source('lake', 'events') ~ " where " ~ landed_after(watermark)) -%}
+    {%- set windows = day_windows(days, ttl_hours) -%}
+  {%- endif -%}
 {%- endif %}
 with landed as (
     select * from {{ source('lake', 'events') }}
-    {% if is_incremental() and watermark is not none %}
-    -- literal bounds so that both engines prune landing partitions (dt, then hr: an hourly build reads
-    -- the look-back hours, not the whole day so far) instead of scanning the lake; the partitions are
-    -- those of landed_at, so these bounds drop no row that the landed_at bound keeps
-    where dt >= '{{ watermark[:10] }}'
-      and (dt > '{{ watermark[:10] }}' or hr >= '{{ watermark[11:13] }}')
-      and landed_at > cast('{{ watermark }}' as timestamp)
+    {% if watermark is not none %}
+    where {{ landed_after(watermark) }}
     {% endif %}
 ),
 
@@ -44,8 +64,13 @@ new_events as (
     from first_copy as f
     where f.copy_rank = 1
       and {{ not_forgotten('f.user_id') }}  -- `imagify forget`: never load a forgotten user's events again
-    {% if is_incremental() %}
-      and not exists (select 1 from {{ this }} as t where t.event_id = f.event_id)
+    {% if watermark is not none %}
+      -- the rows the dedup window was computed from, compared with the table's rows in that window only
+      and {{ in_windows('f.occurred_at', windows) }}
+      and not exists (
+          select 1 from {{ this }} as t
+          where t.event_id = f.event_id and {{ in_windows('t.occurred_at', windows) }}
+      )
     {% endif %}
 )
 
