@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -200,3 +201,54 @@ def test_incremental_models_read_bounded_windows_on_athena(
     assert "not exists" in stg
     for bound in ("2026-09-25 00:00:00", "2026-10-10 00:00:00", "2026-11-12 00:00:00", "2026-11-28 00:00:00"):
         assert f"cast('{bound}' as timestamp)" in stg, f"the dedup window is the new days ± the 168 h TTL: {bound}"
+
+
+def _reads_iceberg(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[str]:
+    """The Iceberg tables a model reads, directly or through views."""
+    out = []
+    for dep in node["depends_on"]["nodes"]:
+        up = nodes.get(dep)
+        if up is None or up["resource_type"] != "model":
+            continue
+        if up["config"]["materialized"] == "view":
+            out += _reads_iceberg(up, nodes)
+        elif up["config"].get("table_type") == "iceberg":
+            out.append(up["name"])
+    return out
+
+
+def test_tables_built_from_iceberg_are_iceberg_on_athena(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CTAS that `dbt run` sends to Athena for every table model: a table that reads an Iceberg table
+    (directly or through views) is Iceberg too. A Hive CTAS of stg_events' microsecond timestamps (as
+    int_sessions' started_at) fails on engine v3: Hive tables take milliseconds only."""
+    env = prod_env(moto_endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION,
+                      aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+    for bucket in ("placeholder-lake", "placeholder-athena"):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    with athena_answers.answering(monkeypatch, lambda q: None) as queries:
+        p = dbt(["run", "--no-populate-cache", "--select", "config.materialized:table"], env, tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    ctas = {}
+    for q in queries:
+        m = re.search(r'create table "[^"]+"\."([^"]+)"\."([^"]+)"\s+with \((.*?)\)\s+as', q, re.S | re.I)
+        if m:
+            ctas[(m.group(1), m.group(2))] = re.search(r"table_type='(\w+)'", m.group(3)).group(1)  # type: ignore[union-attr]
+    tables = [n for n in nodes.values() if n["resource_type"] == "model" and n["config"]["materialized"] == "table"]
+    assert {"int_sessions", "stg_rejected_events"} <= {n["name"] for n in tables}
+    problems = []
+    for n in tables:
+        kind = ctas.get((n["schema"], n["alias"]))
+        assert kind, f"no CTAS of {n['name']} was sent"
+        iceberg_inputs = _reads_iceberg(n, nodes)
+        if iceberg_inputs and kind != "iceberg":
+            problems.append(f"{n['name']}: a {kind} CTAS of the Iceberg tables {iceberg_inputs}")
+    assert not problems, problems
+    assert ctas[("staging", "int_sessions")] == "iceberg"

@@ -3,13 +3,18 @@
     materialized=('table' if target.type == 'athena' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='user_id',
+    table_type=imagify_table_type(),
     tags=['daily']
   )
 }}
 {#- Sessions: a user's consecutive valid events with no gap longer than 30 minutes (event time).
     Incremental (DuckDB): every session of a user with new events is recomputed — delete+insert on
     user_id replaces all of that user's sessions, since a late event can merge or split them.
-    On Athena (Iceberg merge cannot replace a variable set of rows per key) it is a table. -#}
+    On Athena (Iceberg merge cannot replace a variable set of rows per key) it is a table, an Iceberg
+    one: started_at/ended_at are stg_events' Iceberg timestamps (microseconds), which a Hive CTAS
+    refuses on engine v3 (Hive tables take milliseconds only). Iceberg rather than a cast to
+    milliseconds: no dialect cast to remember on every timestamp column (a forgotten one fails only in
+    production), the same table format as the rest of the warehouse, no precision dropped. -#}
 with ordered as (
     select
         user_id,

@@ -1,5 +1,6 @@
-{{ config(materialized='table', tags=['daily']) }}
-{#- Revenue per business date and credit package (package from the payment's initiation). -#}
+{{ config(materialized='table', table_type=imagify_table_type(), tags=['daily']) }}
+{#- Revenue per business date and credit package (package from the payment's initiation).
+    Iceberg on Athena, as every table built from the Iceberg staging tables (see int_sessions). -#}
 select
     succeeded_date as revenue_date,
     coalesce(package, 'unknown') as package,
