@@ -75,6 +75,13 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_PRODUCER_QUEUE_MAX | 100000 | Kinesis producer: records in memory before put() spills to disk |
 | IMAGIFY_PRODUCER_LINGER_MS | 50 | Kinesis producer: wait up to this long to fill a PutRecords batch |
 | IMAGIFY_PRODUCER_MAX_ATTEMPTS | 8 | Kinesis producer: attempts per record before it is moved to the disk buffer |
+| IMAGIFY_PRODUCER_METRICS_S | 60 | Kinesis producer: counters to CloudWatch every N seconds (0 = off) |
+| IMAGIFY_PRODUCER_METRICS_NAMESPACE | Imagify/Producer | their namespace (the only one the producer may write) |
+| IMAGIFY_ALARM_EMAIL | (none) | e-mail subscribed to the alarm topic `<prefix>-alarms` |
+| IMAGIFY_ALARM_ITERATOR_AGE_S | 60 | alarm: the landing job reads the stream this far behind, 5 min long |
+| IMAGIFY_BUILD_IMAGE_TAG | (none: no schedule) | build image tag in ECR `<prefix>-build`: scheduled `imagify build` |
+| IMAGIFY_BUILD_SCHEDULE | cron(10 * * * ? *) | EventBridge Scheduler expression (UTC) of that build |
+| IMAGIFY_MAINTENANCE_SCHEDULE | cron(40 3 * * ? *) | ... of the Iceberg maintenance (OPTIMIZE, VACUUM) |
 | IMAGIFY_DBT_PROJECT_DIR | <repo>/dbt | dbt project Dagster builds (tests point it at fixture projects) |
 | IMAGIFY_BUSINESS_TZ | Asia/Ho_Chi_Minh | time zone of business dates (daily partitions; dbt var business_timezone) |
 | IMAGIFY_PARTITIONS_START | 2025-01-01 | first business date of the marts' daily partitions (earliest backfill) |
@@ -246,6 +253,13 @@ class Settings:
     producer_queue_max: int = 100_000
     producer_linger_ms: int = 50
     producer_max_attempts: int = 8
+    producer_metrics_s: float = 60.0
+    producer_metrics_namespace: str = "Imagify/Producer"
+    alarm_email: str | None = None
+    alarm_iterator_age_s: int = 60
+    build_image_tag: str | None = None
+    build_schedule: str = "cron(10 * * * ? *)"
+    maintenance_schedule: str = "cron(40 3 * * ? *)"
     dbt_project_dir_override: Path | None = None
     business_tz: str = "Asia/Ho_Chi_Minh"
     partitions_start: str = "2025-01-01"
@@ -658,6 +672,32 @@ def _aws_settings(env: str) -> dict:
         producer_queue_max=queue_max,
         producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),
         producer_max_attempts=max(1, _env_int("IMAGIFY_PRODUCER_MAX_ATTEMPTS", 8)),
+        **_operations_settings(),
+    )
+
+
+def _operations_settings() -> dict:
+    """Alarms, the producer's CloudWatch metrics and the scheduled build (infra/operations.yaml)."""
+    metrics_s = _env_float("IMAGIFY_PRODUCER_METRICS_S", 60.0)
+    if metrics_s < 0:
+        raise ValueError(f"IMAGIFY_PRODUCER_METRICS_S must be >= 0 (0 = off), got {metrics_s}")
+    iterator_age_s = _env_int("IMAGIFY_ALARM_ITERATOR_AGE_S", 60)
+    if iterator_age_s < 1:
+        raise ValueError(f"IMAGIFY_ALARM_ITERATOR_AGE_S must be at least 1 second, got {iterator_age_s}")
+    schedules = {name: _env(name, default) for name, default in (
+        ("IMAGIFY_BUILD_SCHEDULE", "cron(10 * * * ? *)"), ("IMAGIFY_MAINTENANCE_SCHEDULE", "cron(40 3 * * ? *)"))}
+    for name, expression in schedules.items():
+        if not expression.startswith(("cron(", "rate(")) or not expression.endswith(")"):
+            raise ValueError(f"{name} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
+                             f"got {expression!r}")
+    return dict(
+        producer_metrics_s=metrics_s,
+        producer_metrics_namespace=_env("IMAGIFY_PRODUCER_METRICS_NAMESPACE", "Imagify/Producer"),
+        alarm_email=_optional("IMAGIFY_ALARM_EMAIL"),
+        alarm_iterator_age_s=iterator_age_s,
+        build_image_tag=_optional("IMAGIFY_BUILD_IMAGE_TAG"),
+        build_schedule=schedules["IMAGIFY_BUILD_SCHEDULE"],
+        maintenance_schedule=schedules["IMAGIFY_MAINTENANCE_SCHEDULE"],
     )
 
 

@@ -12,8 +12,11 @@ Order (each step waits for the previous one):
    project's key (the platform stack's output ``DataKeyArn``);
 3. stack ``<prefix>-flink`` (infra/flink-app.yaml): the Managed Flink application on that zip, with
    the package's property groups;
-4. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
-5. with ``--start``, the application is started (restoring from its latest snapshot).
+4. stack ``<prefix>-operations`` (infra/operations.yaml): CloudWatch alarms to the platform's alarm
+   topic, the build image's ECR repository and, with IMAGIFY_BUILD_IMAGE_TAG, the scheduled
+   ``imagify build`` and Iceberg maintenance (ECS Fargate tasks started by EventBridge Scheduler);
+5. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
+6. with ``--start``, the application is started (restoring from its latest snapshot).
 
 A stack that is unchanged is left alone ("no updates"); a stack whose first creation failed
 (ROLLBACK_COMPLETE) is deleted and created again; a failed create/update raises
@@ -83,6 +86,28 @@ def platform_parameters(settings: Settings, names: AwsNames) -> dict[str, str]:
         "WorkGroupName": names.athena_workgroup,
         "ScanLimitBytes": str(settings.athena_scan_limit_mb * 1024 * 1024),
         "FlinkApplicationName": names.msf_application,
+        "ProducerMetricsNamespace": settings.producer_metrics_namespace,
+        "AlarmEmail": settings.alarm_email or "",
+    }
+
+
+def operations_parameters(settings: Settings, names: AwsNames, platform: dict[str, str]) -> dict[str, str]:
+    """The operations stack's parameters: alarms on this installation's resources, the scheduled build."""
+    return {
+        "Prefix": settings.aws_prefix,
+        "AlarmTopicArn": platform["AlarmTopicArn"],
+        "StreamName": names.stream,
+        "FlinkApplicationName": names.msf_application,
+        "WorkGroupName": names.athena_workgroup,
+        "ProducerMetricsNamespace": settings.producer_metrics_namespace,
+        "IteratorAgeThresholdMs": str(settings.alarm_iterator_age_s * 1000),
+        "WarehouseRoleArn": platform["WarehouseRoleArn"],
+        "BuildImageTag": settings.build_image_tag or "",
+        "BuildSchedule": settings.build_schedule,
+        "MaintenanceSchedule": settings.maintenance_schedule,
+        "AthenaResultsUri": names.athena_results_uri,
+        "WarehouseUri": names.warehouse_uri,
+        "GlueDatabase": names.glue_database,
     }
 
 
@@ -237,6 +262,8 @@ class Deployer:
             stacks.append(self.deploy_stack(
                 f"{p}-flink", INFRA_DIR / "flink-app.yaml",
                 flink_parameters(s, names, package.properties, key, platform["FlinkRoleArn"])))
+        stacks.append(self.deploy_stack(f"{p}-operations", INFRA_DIR / "operations.yaml",
+                                        operations_parameters(s, names, platform)))
         if s.quicksight_principal:
             stacks.append(self.deploy_stack(f"{p}-quicksight", INFRA_DIR / "quicksight.yaml", {
                 "DataSourceId": f"{p}-athena", "WorkGroupName": names.athena_workgroup,
@@ -305,6 +332,9 @@ def environment_exports(result: DeployResult) -> str:
         "IMAGIFY_ATHENA_S3_STAGING_DIR": n.athena_results_uri,
         "IMAGIFY_ATHENA_S3_DATA_DIR": n.warehouse_uri,
     }
+    topic = result.stack("platform").outputs.get("AlarmTopicArn")
+    if topic:  # failed builds and checks to the alarm topic, as the scheduled build sends them
+        lines.update(IMAGIFY_NOTIFIER="sns", IMAGIFY_SNS_TOPIC_ARN=topic)
     return "\n".join(f"export {k}={v}" for k, v in lines.items())
 
 
@@ -344,10 +374,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser(
         "deploy",
-        help="create/update the AWS stacks (stream, lake, Glue, Athena, IAM, Managed Flink, QuickSight)",
-        description="With IMAGIFY_ENV=aws: create or update CloudFormation stacks <prefix>-platform, -flink and "
-        "(if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, build the landing job's Managed Flink "
-        "package (its jars come from make setup) and upload it and the templates to the artefacts "
+        help="create/update the AWS stacks (stream, lake, Glue, Athena, IAM, Managed Flink, alarms, QuickSight)",
+        description="With IMAGIFY_ENV=aws: create or update CloudFormation stacks <prefix>-platform, -flink, "
+        "-operations and (if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, build the landing job's "
+        "Managed Flink package (its jars come from make setup) and upload it and the templates to the artefacts "
         "bucket. Names, region and sizes come from imagify/config.py. Prints the variables to export afterwards.",
         epilog="example: IMAGIFY_ENV=aws AWS_PROFILE=prod imagify deploy --start",
     )
