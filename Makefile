@@ -70,7 +70,7 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 	$(VENV)/bin/python benchmarks/api_bench.py
 
 # -- AWS production path (issue 5) --------------------------------------------------------------
-.PHONY: flink-jars flink-package deploy bench-producer e2e-aws
+.PHONY: flink-jars flink-package deploy bench-producer e2e-aws smoke-aws
 
 e2e-aws: setup  ## The production path on emulators: deploy onto moto, the packaged Flink app on Kinesis + S3, kill and resume (in make test)
 	$(VENV)/bin/pytest -q tests/test_e2e_aws.py
@@ -82,6 +82,9 @@ flink-package: setup  ## Build the Managed Flink application zip into build/flin
 
 deploy: setup  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)
 	IMAGIFY_ENV=aws $(VENV)/bin/imagify deploy
+
+smoke-aws: setup  ## REAL AWS account (costs money): deploy, simulate, land, build, publish, check, tear down (IMAGIFY_SMOKE_ACCOUNT, IMAGIFY_AWS_REGION)
+	$(VENV)/bin/imagify smoke-aws $(if $(YES),--yes,)
 
 bench-producer: $(APP_STAMP)  ## Kinesis producer: CPU µs/event and events/s (stubbed client, stubbed HTTP, moto server)
 	$(VENV)/bin/python benchmarks/producer_bench.py

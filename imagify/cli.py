@@ -346,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     from imagify import lake_cli  # imagify lake migrate (JSON Lines lake → Parquet)
 
     lake_cli.add_parser(sub)
+    from imagify import cost, smoke_aws  # issue 16: imagify cost, imagify smoke-aws
+
+    cost.add_parser(sub)
+    smoke_aws.add_parser(sub)
     return p
 
 
