@@ -6,11 +6,16 @@ producer; the job is SIGKILLed halfway and resumed from its newest checkpoint in
 event is in the S3 lake exactly once, every reject in the quarantine with its reason, every partition
 committed, and the marts DuckDB builds over that lake equal the independent reference.
 
+IAM by the calls: the job and the producer talk to the emulator through recording proxies
+(tests/aws_calls.py); every call each made (plus the KMS calls S3 and Kinesis make on its behalf) must
+be allowed by its role in infra/platform.yaml, and each role may grant only what was called or what
+the service does for it (documented below).
+
 Emulator notes: kinesalite 3.3.3 (the newest on npm) refuses the ``StreamARN`` parameter the
 connector sends on every call ("Either NextToken or StreamName should be provided"), so moto serves
 Kinesis too; moto answers JSON only, so the job's AWS SDK runs with CBOR off (``CBOR_ENABLED=false``;
 Kinesis itself speaks both). The service's own part — Managed Flink starting the app, its IAM role —
-is not emulated: the app runs with the test's credentials (IAM by calls: issue 16, not yet)."""
+is not emulated: the app runs with the test's credentials, its calls are checked against its role."""
 
 from __future__ import annotations
 
@@ -25,18 +30,39 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_calls import RecordingProxy, denied, role_statements, unused, with_kms
 from aws_helpers import ACCOUNT, REGION, moto_server
+from cfnlint.decode import decode_str
 from fault_helpers import NO_VOLUME_CHECK, check_lake_and_warehouse, expected, imagify
 
 from flink_jobs import managed_app
-from imagify import jvm_artifacts
+from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
+from imagify.deploy import platform_parameters
 from ingestion import lake
 
 pytestmark = pytest.mark.e2e
 
 FLINK_PYTHON = REPO_ROOT / ".venv-flink" / "bin" / "python"
 PYFLINK_HOME = next((REPO_ROOT / ".venv-flink" / "lib").glob("python3*/site-packages/pyflink"), None)
+# the service keeps a running application's checkpoints itself; the local run keeps them in a bucket of
+# its own, outside what the Flink role is checked against
+CHECKPOINTS_BUCKET = "local-flink-checkpoints"
+# what a role may grant without the component calling it here, and why
+SERVICE_DOES = {
+    "FlinkRole": {
+        "s3:GetObject", "s3:GetObjectVersion",  # the service reads the application code from the artefacts
+        "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:DescribeLogGroups",  # the service logs the job
+        "kinesis:DescribeStream",  # the connector's older readers; 6.0.1 uses DescribeStreamSummary
+        # the S3 writer deletes the temporary objects of abandoned in-progress files, aborts multipart
+        # uploads it gives up and lists the parts of one interrupted mid-part: recovery paths this kill's
+        # timing may not take
+        "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+    },
+    "ProducerRole": {
+        "kinesis:PutRecord",  # single-record puts: the API's low-volume path; the simulator batches
+    },
+}
 
 
 def _aws_env(home: Path, endpoint: str) -> dict[str, str]:
@@ -53,6 +79,7 @@ class App:
     local stand-ins of what the service provides (managed_app.LOCAL_GROUP)."""
 
     def __init__(self, root: Path, env: dict[str, str], endpoint: str, checkpoints: str, plugins: Path) -> None:
+        """``endpoint``: where the job's Kinesis and S3 calls go (the recording proxy)."""
         self.root, self.checkpoints = root, checkpoints
         self.env = {**env, "FLINK_HOME": str(PYFLINK_HOME), "FLINK_PLUGINS_DIR": str(plugins),
                     "CBOR_ENABLED": "false"}
@@ -110,6 +137,28 @@ def _download_lake(s3, bucket: str, target: Path) -> None:  # type: ignore[no-un
         s3.download_file(bucket, key, str(path))
 
 
+def _platform_template(env: dict[str, str], key_arn: str):  # type: ignore[no-untyped-def]
+    """role -> (template, role, Ref values, GetAtt values) of infra/platform.yaml as deploy created it."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = config.load()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    names = settings.aws_names(ACCOUNT)
+    template, errors = decode_str((REPO_ROOT / "infra" / "platform.yaml").read_text())
+    assert not errors
+    refs = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+    refs |= platform_parameters(settings, names)
+    refs |= {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
+    attributes = {"LakeBucket.Arn": f"arn:aws:s3:::{names.lake_bucket}",
+                  "ArtifactsBucket.Arn": f"arn:aws:s3:::{names.artifacts_bucket}",
+                  "AthenaResultsBucket.Arn": f"arn:aws:s3:::{names.athena_results_bucket}",
+                  "EventStream.Arn": names.stream_arn, "DataKey.Arn": key_arn}
+    return lambda role: (template, role, refs, attributes)
+
+
 def _landed_ids(lake_dir: Path) -> list[str]:
     return [r["event_id"] for p in lake.data_files(lake_dir, lake.EVENTS) for r in lake.read_rows(p, ["event_id"])]
 
@@ -122,6 +171,9 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
     with moto_server() as endpoint:
         env = _aws_env(tmp_path / "home", endpoint)
         out = imagify(env, "deploy")
+        job_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
+        producer_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
+        producer_env = {**env, "IMAGIFY_AWS_ENDPOINT_URL": producer_calls.url}
         keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **keys)
         kinesis = boto3.client("kinesis", endpoint_url=endpoint, region_name=REGION, **keys)
@@ -130,18 +182,19 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
         assert len(packages) == 1, (packages, out)
         app_dir = tmp_path / "app"
         zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=artifacts, Key=packages[0])["Body"].read())).extractall(app_dir)
-        app = App(app_dir, env, endpoint, f"s3://{artifacts}/checkpoints", plugins.parent)
+        s3.create_bucket(Bucket=CHECKPOINTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        app = App(app_dir, env, job_calls.url, f"s3://{CHECKPOINTS_BUCKET}/checkpoints", plugins.parent)
 
-        imagify(env, "simulate", "--users", "30", "--days", "2", "--seed", "11")
+        imagify(producer_env, "simulate", "--users", "30", "--days", "2", "--seed", "11")
         app.start()
         deadline = time.monotonic() + 240
-        while not (_newest_checkpoint(s3, artifacts) and _keys(s3, lake_bucket, "lake/events/")):
+        while not (_newest_checkpoint(s3, CHECKPOINTS_BUCKET) and _keys(s3, lake_bucket, "lake/events/")):
             app.check_alive()
             assert time.monotonic() < deadline, "no checkpoint with landed events within 240 s"
             time.sleep(1)
         app.kill()  # as a crashed task manager: no savepoint, no clean stop
-        restore = _newest_checkpoint(s3, artifacts)
-        imagify(env, "simulate", "--users", "30", "--days", "2", "--seed", "12")
+        restore = _newest_checkpoint(s3, CHECKPOINTS_BUCKET)
+        imagify(producer_env, "simulate", "--users", "30", "--days", "2", "--seed", "12")
 
         stream = env.get("IMAGIFY_KINESIS_STREAM", "imagify-events")
         records = []
@@ -155,7 +208,7 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
         exp = expected(records)
         assert len(exp.valid) > 500 and exp.rejected, "the simulation sends valid events and malformed ones"
 
-        app.start(restore=f"s3://{artifacts}/{restore}")
+        app.start(restore=f"s3://{CHECKPOINTS_BUCKET}/{restore}")
         local_lake = tmp_path / "s3-lake"
         deadline = time.monotonic() + 300
         while True:
@@ -170,12 +223,30 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
             time.sleep(3)
         time.sleep(6)  # a further checkpoint: the quarantine's last files commit too
         app.kill()
+        job_calls.close()
+        producer_calls.close()
+        key_arn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION, **keys).describe_stacks(
+            StackName="imagify-platform")["Stacks"][0]["Outputs"]
+        key_arn = next(o["OutputValue"] for o in key_arn if o["OutputKey"] == "DataKeyArn")
 
         local_lake = tmp_path / "s3-lake-final"
         _download_lake(s3, lake_bucket, local_lake)
         for table in lake.LANDED_TABLES:
             parts = list(lake.partitions(local_lake / "lake", table))
             assert parts and all(p.committed for p in parts), f"{table}: uncommitted partitions {parts}"
+
+    # IAM by the calls: each component's calls against its role, and nothing granted that nobody uses
+    called = {
+        "FlinkRole": with_kms({c for c in job_calls.calls if f":::{CHECKPOINTS_BUCKET}" not in c.resource}, key_arn),
+        "ProducerRole": with_kms(producer_calls.calls, key_arn),
+    }
+    assert {c.action for c in called["FlinkRole"]} >= {"kinesis:GetRecords", "s3:PutObject"}, called
+    template = _platform_template(env, key_arn)
+    for role, calls in called.items():
+        statements = role_statements(*template(role))
+        assert not denied(statements, calls), f"{role} does not allow: {denied(statements, calls)}"
+        assert unused(statements, calls) <= SERVICE_DOES[role], (
+            f"{role} grants what nobody called: {unused(statements, calls) - SERVICE_DOES[role]}")
 
     # the marts DuckDB builds over the S3 lake (the embedded path's warehouse, reading these files)
     home = tmp_path / "warehouse-home"

@@ -180,7 +180,7 @@ def test_iam_roles_are_least_privilege() -> None:
             assert text != '"*"' and not text.endswith(':*"') or "log-group" in text, f"{role}: {text}"
     producer = [st for r, st in statements if r == "ProducerRole"]
     assert {a for st in producer for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])} == {
-        "kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kms:GenerateDataKey",
+        "kinesis:PutRecord", "kinesis:PutRecords", "kms:GenerateDataKey",
         "cloudwatch:PutMetricData"}
     flink_writes = [st for r, st in statements if r == "FlinkRole" and "s3:PutObject" in st["Action"]]
     assert resolve(flink_writes[0]["Resource"], {}) == "<LakeBucket.Arn>/lake/*"  # only the lake prefix
