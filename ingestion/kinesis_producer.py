@@ -34,7 +34,8 @@ What callers get (the :class:`~ingestion.producer.Producer` contract):
 * Metrics: ``sent`` (acknowledged), ``retried`` (record re-sends after a failure), ``buffered``
   (records written to the disk buffer), ``drained`` (buffered records later acknowledged),
   ``dead_lettered`` (records Kinesis refuses for good, in the dead-letter file), ``dropped``
-  (records lost — only if the disk buffer or dead-letter file cannot be written; must stay 0).
+  (records lost — only if the disk buffer or dead-letter file cannot be written; must stay 0). With a
+  ``cloudwatch`` publisher (:mod:`ingestion.producer_metrics`) they also go to CloudWatch, for the alarms.
 
 Record order is kept per shard only until a retry: a retried or buffered record can arrive after
 later ones (as with the KPL); the pipeline never relies on arrival order.
@@ -62,6 +63,7 @@ from typing import Any
 
 from ingestion.disk_buffer import DiskBuffer
 from ingestion.producer import Producer, ProducerMetrics
+from ingestion.producer_metrics import CloudWatchPublisher
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +238,7 @@ class KinesisProducer(Producer):
         config_retry_s: float = 30.0,
         config_retry_max_s: float = 300.0,
         sleep: Callable[[float], None] | None = None,
+        cloudwatch: CloudWatchPublisher | None = None,
     ) -> None:
         self.stream_name = stream_name
         self.client = client if client is not None else make_client(region, endpoint_url)
@@ -251,6 +254,7 @@ class KinesisProducer(Producer):
         self.config_retry_max_s = config_retry_max_s
         self._sleep_fn = sleep
         self.metrics = KinesisProducerMetrics()
+        self._cloudwatch = cloudwatch  # publishes the counters for the alarms; its last increase on close()
         self.buffer = DiskBuffer(spool_dir)
         self.buffer.recover()
         self.dead_letter_path = Path(spool_dir) / DEAD_LETTER_FILE
@@ -271,6 +275,8 @@ class KinesisProducer(Producer):
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._run, name=f"kinesis-sender-{stream_name}", daemon=True)
         self._sender.start()
+        if cloudwatch is not None:
+            cloudwatch.start(self.metrics.as_dict)
 
     # -- the Producer interface ---------------------------------------------------------------
     def put(self, record: str | bytes, partition_key: str | None = None) -> None:
@@ -334,6 +340,8 @@ class KinesisProducer(Producer):
         self._sender.join()
         self.buffer.close()
         self._closed = True
+        if self._cloudwatch is not None:
+            self._cloudwatch.close()
         pending = self.buffer.pending()
         level = logging.WARNING if pending else logging.INFO
         log.log(level, "kinesis producer closed", extra={"stream": self.stream_name, **self.metrics.as_dict(),

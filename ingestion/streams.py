@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 def open_producer(settings: Settings) -> Producer:
     if settings.env == "aws":
         from ingestion.kinesis_producer import KinesisProducer
+        from ingestion.producer_metrics import CloudWatchPublisher
 
+        cloudwatch = None
+        if settings.producer_metrics_s > 0:  # the counters the producer alarms read (infra/operations.yaml)
+            cloudwatch = CloudWatchPublisher(settings.producer_metrics_namespace, settings.kinesis_stream,
+                                             interval_s=settings.producer_metrics_s, region=settings.aws_region,
+                                             endpoint_url=settings.aws_endpoint_url)
         return KinesisProducer(
             settings.kinesis_stream,
             spool_dir=settings.producer_spool_dir,
@@ -24,6 +30,7 @@ def open_producer(settings: Settings) -> Producer:
             queue_max_records=settings.producer_queue_max,
             linger_s=settings.producer_linger_ms / 1000,
             max_attempts=settings.producer_max_attempts,
+            cloudwatch=cloudwatch,
         )
     return SegmentLogProducer(
         settings.stream_dir,
