@@ -303,3 +303,15 @@ def test_no_publisher_when_metrics_are_off(producer_settings: config.Settings,
         assert producer._cloudwatch is None  # type: ignore[attr-defined]
     finally:
         producer.close()
+
+
+def test_readme_lists_every_alarm_and_the_schedules(settings: config.Settings) -> None:
+    section = (INFRA.parent / "README.md").read_text(encoding="utf-8").split(
+        "### Operations on AWS")[1].split("\n### ")[0]
+    names = {r["Properties"]["AlarmName"].replace("imagify-", "<prefix>-") for r in operations(settings).values()
+             if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {n for n in names if f"`{n}`" not in section} == set()
+    defaults = config.Settings.__dataclass_fields__
+    assert f"`IMAGIFY_ALARM_ITERATOR_AGE_S` ({defaults['alarm_iterator_age_s'].default} s)" in section
+    assert "minute 10 of every hour" in section and defaults["build_schedule"].default == "cron(10 * * * ? *)"
+    assert "daily at 03:40 UTC" in section and defaults["maintenance_schedule"].default == "cron(40 3 * * ? *)"
