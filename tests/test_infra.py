@@ -313,25 +313,6 @@ def test_buckets_are_encrypted_private_and_tiered() -> None:
     assert res["EventStream"]["Properties"]["StreamEncryption"]["EncryptionType"] == "KMS"
 
 
-README = INFRA.parent / "README.md"
-KINESIS_EXTENDED_RETENTION_USD = 0.02  # per shard-hour while retention is over 24 h, up to 7 days (AWS list price)
-HOURS_PER_MONTH = 730
-
-
-def test_cost_table_prices_the_stream_retention() -> None:
-    """README's cost drivers bill the stream's retention as deployed: past 24 h, every shard-hour costs extra."""
-    params = load("platform.yaml")["Parameters"]
-    hours, shards = int(params["RetentionHours"]["Default"]), int(params["ShardCount"]["Default"])
-    assert (hours, shards) == (config.Settings.kinesis_retention_h, config.Settings.kinesis_shards)
-    section = README.read_text(encoding="utf-8").split("### Cost drivers")[1].split("\n### ")[0]
-    rows = [r for r in section.splitlines() if r.startswith("| Kinesis extended retention")]
-    assert len(rows) == (1 if hours > 24 else 0), f"the stream keeps {hours} h: its cost line is {rows}"
-    if rows:
-        monthly = round(shards * HOURS_PER_MONTH * KINESIS_EXTENDED_RETENTION_USD)
-        assert f"keeps {hours} h" in rows[0] and f"${KINESIS_EXTENDED_RETENTION_USD:.2f} per shard-hour" in rows[0]
-        assert f"{shards} shard × {HOURS_PER_MONTH} h: ≈ ${monthly} |" in rows[0]
-
-
 def test_flink_app_properties_are_the_packages(settings: config.Settings, tmp_path: Path) -> None:
     names = settings.aws_names(ACCOUNT)
     pkg = build(settings, names, out_dir=tmp_path)
