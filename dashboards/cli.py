@@ -101,8 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems += [f"{d.source}: {p}" for p in check.problems_of(d, catalog.load())]
     target = compiler.QuickSightTarget(account_id="123456789012", region=settings.quicksight_region)
     compiled = compiler.compile_all(dashboards, target)
-    n_requests = 1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)
-    problems += [f"CreateDataSource: {p}" for p in validate.validate("CreateDataSource", compiled.data_source)]
+    n_requests = len(compiled.data_sets) + 2 * len(compiled.dashboards)
     for ds_id, req in compiled.data_sets.items():
         problems += [f"CreateDataSet {ds_id}: {p}" for p in validate.validate("CreateDataSet", req)]
     for cd in compiled.dashboards:
@@ -140,17 +139,28 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from dashboards.quicksight import compiler, validate
-    from dashboards.quicksight.publish import Publisher, PublishError
+    from dashboards.quicksight.publish import Publisher, PublishError, stack_data_source_arn
 
     settings = config.load()
     dashboards = _dashboards(args.dashboard)
     account = settings.quicksight_account_id
     session = None
-    if not account and not args.dry_run:
+    source_arn = ""  # dry run: the ARN the stack gives its data source
+    if not args.dry_run:
         import boto3
 
+        from imagify import aws_clients
+
         session = boto3.session.Session(region_name=settings.quicksight_region)
-        account = session.client("sts").get_caller_identity()["Account"]
+        if not account:
+            account = session.client("sts").get_caller_identity()["Account"]
+        # the data source is CloudFormation's (infra/quicksight.yaml), never created or updated here
+        stack = f"{settings.aws_prefix}-quicksight"
+        try:
+            source_arn = stack_data_source_arn(aws_clients.client(settings, "cloudformation"), stack)
+        except PublishError as err:
+            print(f"imagify dashboards publish: {err}", file=sys.stderr)
+            return 1
     target = compiler.QuickSightTarget(
         account_id=account or "123456789012",
         region=settings.quicksight_region,
@@ -160,9 +170,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
         import_mode=settings.quicksight_import_mode,
         owners=settings.quicksight_owners,
         viewers=settings.quicksight_viewers,
+        data_source_arn=source_arn,
     )
     compiled = compiler.compile_all(dashboards, target)
-    problems = validate.validate("CreateDataSource", compiled.data_source)
+    problems: list[str] = []
     for req in compiled.data_sets.values():
         problems += validate.validate("CreateDataSet", req)
     for cd in compiled.dashboards:
@@ -176,22 +187,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.dry_run:
         out = Path(args.out).resolve() if args.out else settings.home / "quicksight"
         out.mkdir(parents=True, exist_ok=True)
-        (out / "data_source.json").write_text(json.dumps(compiled.data_source, indent=2))
         for ds_id, req in compiled.data_sets.items():
             (out / f"data_set.{ds_id}.json").write_text(json.dumps(req, indent=2))
         for cd in compiled.dashboards:
             (out / f"analysis.{cd.dashboard_id}.json").write_text(json.dumps(cd.analysis, indent=2))
             (out / f"dashboard.{cd.dashboard_id}.json").write_text(json.dumps(cd.dashboard, indent=2))
-        print(f"dry run: {1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)} valid requests written to {out}")
+        print(f"dry run: {len(compiled.data_sets) + 2 * len(compiled.dashboards)} valid requests written to {out} "
+              f"(data sets over {target.source_arn}, the data source of infra/quicksight.yaml's stack)")
         return 0
     if not settings.quicksight_owners:
         print(
             "warning: IMAGIFY_QUICKSIGHT_OWNERS is empty: nobody will see the resources in the QuickSight console",
             file=sys.stderr,
         )
-    import boto3
-
-    session = session or boto3.session.Session(region_name=settings.quicksight_region)
+    assert session is not None
     publisher = Publisher(session.client("quicksight"), target)
     try:
         res = publisher.publish(compiled)

@@ -3,7 +3,8 @@
 A data set's ``sql`` is a Jinja template; write it once, portable, and use these where the engines
 differ::
 
-    {{ marts }}.revenue_daily, {{ staging }}.int_generations   -- schema names
+    {{ marts }}.revenue_daily                                  -- the schema (marts only: QuickSight's
+                                                               -- role reads nothing else)
     {{ percentile('latency_ms', 0.95) }}                       -- quantile_cont / approx_percentile
     {{ seconds_between('occurred_at', 'landed_at') }}
     {{ business_date('landed_at') }}                           -- UTC timestamp → business date (UTC+7)
@@ -38,7 +39,6 @@ def _helpers(dialect: str) -> dict[str, object]:
     return {
         "dialect": dialect,
         "marts": "marts",
-        "staging": "staging",
         "percentile": percentile,
         "seconds_between": seconds_between,
         "business_date": business_date,

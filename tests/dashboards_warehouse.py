@@ -83,11 +83,12 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                     dict(
                         payment_id=f"p{pid}",
                         user_id=u,
-                        succeeded_date=d,
+                        revenue_date=d,
                         amount_vnd=amount,
                         credits_added=credits,
                         package=pkg,
                         is_first_payment_of_user=firstpay,
+                        built_at=built,
                     )
                 )
         for m_i, model in enumerate(MODELS):
@@ -110,23 +111,9 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                     built_at=built,
                 )
             )
-            for g in range(completed):
-                generations.append(
-                    dict(
-                        generation_id=f"g{d}{m_i}{g}",
-                        user_id=rnd.choice(users),
-                        requested_date=d,
-                        model=model,
-                        status="completed",
-                        images=1 + m_i % 2,
-                        cost_usd=cost / completed,
-                        credits_charged=2,
-                        latency_ms=4000,
-                        finished_at=datetime.combine(d, datetime.min.time()),
-                        finished_date=d,
-                        error_code=None,
-                    )
-                )
+            generations += [
+                dict(user_id=rnd.choice(users), finished_date=d, credits_charged=2) for _ in range(completed)
+            ]
         for t_i, term in enumerate(TERMS):
             n = rnd.randrange(1, 12) + (days - (dates[-1] - d).days if t_i == 1 else 0)  # 'dragon' rises
             terms.append(dict(activity_date=d, term=term, generations=n, users=max(1, n // 2), built_at=built))
@@ -142,22 +129,38 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                 built_at=built,
             )
         )
-    _insert(con, "staging.int_payments", payments)
-    _insert(con, "staging.int_generations", generations)
+    _insert(con, "marts.payments", payments)
+    used: dict[date, list[dict]] = {}
+    for g in generations:
+        used.setdefault(g["finished_date"], []).append(g)
+    _insert(
+        con,
+        "marts.credits_used_daily",
+        [
+            dict(
+                activity_date=d,
+                generations_completed=len(gs),
+                users=len({g["user_id"] for g in gs}),
+                credits_used=sum(g["credits_charged"] for g in gs),
+                built_at=built,
+            )
+            for d, gs in sorted(used.items())
+        ],
+    )
     _insert(con, "marts.model_usage_daily", usage)
     _insert(con, "marts.prompt_terms_daily", terms)
     _insert(con, "marts.sessions_daily", sessions)
 
     rev, by_pkg = {}, {}
     for p in payments:
-        r = rev.setdefault(p["succeeded_date"], dict(payments=0, gross=0, users=set(), new=set(), credits=0))
+        r = rev.setdefault(p["revenue_date"], dict(payments=0, gross=0, users=set(), new=set(), credits=0))
         r["payments"] += 1
         r["gross"] += p["amount_vnd"]
         r["users"].add(p["user_id"])
         r["credits"] += p["credits_added"]
         if p["is_first_payment_of_user"]:
             r["new"].add(p["user_id"])
-        k = by_pkg.setdefault((p["succeeded_date"], p["package"]), dict(payments=0, gross=0, users=set(), credits=0))
+        k = by_pkg.setdefault((p["revenue_date"], p["package"]), dict(payments=0, gross=0, users=set(), credits=0))
         k["payments"] += 1
         k["gross"] += p["amount_vnd"]
         k["users"].add(p["user_id"])
@@ -264,31 +267,24 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
             for u in users
         ],
     )
-    events, rejected = [], []
+    lags, rejected = [], []
     for i, d in enumerate(dates):
-        for k in range(5):
-            occurred = datetime.combine(d, datetime.min.time()) + timedelta(hours=3, minutes=k)
-            events.append(
-                dict(
-                    event_id=f"e{i}-{k}",
-                    event_type="user_logged_in",
-                    occurred_at=occurred,
-                    occurred_date=d,
-                    user_id=users[k],
-                    landed_at=occurred + timedelta(seconds=5 + 10 * k),
-                    landed_dt=d.isoformat(),
-                )
-            )
-        rejected.append(
+        lag = [5 + 10 * k for k in range(5)]  # five events landed 5..45 s after they occurred
+        lags.append(
             dict(
-                reason=("not_json", "missing_field")[i % 2],
-                detail="x",
-                landed_at=datetime.combine(d, datetime.min.time()) + timedelta(hours=2),
-                landed_dt=d.isoformat(),
+                landed_date=d,
+                events=len(lag),
+                avg_lag_s=sum(lag) / len(lag),
+                p50_lag_s=float(lag[2]),
+                p95_lag_s=lag[3] + 0.8 * (lag[4] - lag[3]),
+                max_lag_s=max(lag),
+                built_at=built,
             )
         )
-    _insert(con, "staging.stg_events", events)
-    _insert(con, "staging.stg_rejected_events", rejected)
+        n = 1 + i % 3
+        rejected.append(dict(landed_date=d, reason=("not_json", "missing_field")[i % 2], rejected=n, quarantined=n + 1))
+    _insert(con, "marts.landing_lag_daily", lags)
+    _insert(con, "marts.rejected_records_daily", rejected)
 
 
 @pytest.fixture(scope="session")

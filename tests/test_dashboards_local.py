@@ -53,18 +53,18 @@ def _run(con, dash_id: str, visual: str, params: dict[str, list[str]] | None = N
 
 def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:  # noqa: F811
     with query.open_warehouse(tiny_warehouse) as con:
-        total = con.sql("select sum(amount_vnd), count(distinct user_id) from staging.int_payments").fetchone()
+        total = con.sql("select sum(amount_vnd), count(distinct user_id) from marts.payments").fetchone()
         assert _run(con, "business-overview", "kpi_revenue") == [(total[0],)]
         assert _run(con, "business-overview", "kpi_paying_users") == [(total[1],)]
-        pro = con.sql("select sum(amount_vnd) from staging.int_payments where package = 'pro'").fetchone()[0]
+        pro = con.sql("select sum(amount_vnd) from marts.payments where package = 'pro'").fetchone()[0]
         assert _run(con, "business-overview", "kpi_revenue", {"package": ["pro"]}) == [(pro,)]
-        both = con.sql("select sum(amount_vnd) from staging.int_payments where package in ('pro', 'starter')")
+        both = con.sql("select sum(amount_vnd) from marts.payments where package in ('pro', 'starter')")
         assert _run(con, "business-overview", "kpi_revenue", {"package": ["pro", "starter"]}) == [both.fetchone()]
         # a date range: inclusive on both ends
         last = query.business_today()
         lo = last - timedelta(days=2)
         in_range = con.execute(
-            "select sum(amount_vnd) from staging.int_payments where succeeded_date between ? and ?", [lo, last]
+            "select sum(amount_vnd) from marts.payments where revenue_date between ? and ?", [lo, last]
         ).fetchone()
         got = _run(
             con, "business-overview", "kpi_revenue", {"date_from": [lo.isoformat()], "date_to": [last.isoformat()]}

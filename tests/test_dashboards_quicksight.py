@@ -4,16 +4,28 @@ publishes the new version — against botocore's Stubber, which also validates e
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import copy
+import dataclasses
+import io
+import re
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import sqlglot
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
+from cfnlint.decode import decode_str
+from moto import mock_aws
+from sqlglot import exp
 
+from dashboards import cli as dashboards_cli
 from dashboards import spec
 from dashboards.quicksight import compiler, validate
-from dashboards.quicksight.publish import Publisher, PublishError
+from dashboards.quicksight.publish import Publisher, PublishError, stack_data_source_arn
 
 OWNER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/analysts"
 VIEWER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/business"
@@ -28,7 +40,6 @@ def compiled() -> compiler.Compiled:
 
 
 def test_every_request_passes_botocore_and_our_checks(compiled: compiler.Compiled) -> None:
-    assert validate.validate("CreateDataSource", compiled.data_source) == []
     assert len(compiled.data_sets) == 15  # 9 marts (shared) + 6 SQL data sets
     for req in compiled.data_sets.values():
         assert validate.validate("CreateDataSet", req) == []
@@ -92,8 +103,7 @@ def test_data_sets_are_athena_tables_or_custom_sql(compiled: compiler.Compiled) 
     assert {"Name": "cohort_week", "Type": "DATETIME"} in mart["InputColumns"]
     assert {"Name": "retention_rate", "Type": "DECIMAL"} in mart["InputColumns"]
     sql = compiled.data_sets["imagify-operations-landing-lag"]["PhysicalTableMap"]["source"]["CustomSql"]
-    assert "approx_percentile(date_diff('second', occurred_at, landed_at), 0.95)" in sql["SqlQuery"]
-    assert "from staging.stg_events" in sql["SqlQuery"]
+    assert "from marts.landing_lag_daily" in sql["SqlQuery"]
     assert [c["Name"] for c in sql["Columns"]] == [
         "landed_date",
         "events",
@@ -145,18 +155,9 @@ def _not_found(stub: Stubber, method: str) -> None:
 
 def _expect_run(stub: Stubber, c: compiler.Compiled, exists: bool, version: int) -> None:
     acct = {"AwsAccountId": TARGET.account_id}
-    ds_key = {**acct, "DataSourceId": c.data_source["DataSourceId"]}
-    if exists:
-        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}}, ds_key)
-        update = {k: v for k, v in c.data_source.items() if k not in ("Type", "Permissions")}
-        stub.add_response("update_data_source", {"UpdateStatus": "UPDATE_IN_PROGRESS"}, update)
-        stub.add_response("update_data_source_permissions", {}, {**ds_key, "GrantPermissions": ANY})
-        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_IN_PROGRESS"}}, ds_key)
-        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_SUCCESSFUL"}}, ds_key)
-    else:
-        _not_found(stub, "describe_data_source")
-        stub.add_response("create_data_source", {"CreationStatus": "CREATION_IN_PROGRESS"}, c.data_source)
-        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}}, ds_key)
+    # the data source is CloudFormation's: described, never created or updated
+    ds_key = {**acct, "DataSourceId": "imagify-athena"}
+    stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}}, ds_key)
     for ds_id, req in c.data_sets.items():
         key = {**acct, "DataSetId": ds_id}
         if exists:
@@ -204,7 +205,7 @@ def test_publish_creates_then_updates_and_publishes_the_new_version(compiled: co
         _expect_run(stub, compiled, exists=True, version=2)
         second = publisher.publish(compiled)
         stub.assert_no_pending_responses()
-    n = 1 + len(compiled.data_sets) + 2 * len(compiled.dashboards)
+    n = len(compiled.data_sets) + 2 * len(compiled.dashboards)
     assert len(first.created) == n and first.updated == []
     assert second.created == [] and len(second.updated) == n
     assert set(second.updated) == set(first.created)  # the same resources, updated in place
@@ -220,9 +221,6 @@ def test_publish_reports_a_failed_dashboard_version() -> None:
     client = _client()
     with Stubber(client) as stub:
         stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
-        stub.add_response("update_data_source", {})
-        stub.add_response("update_data_source_permissions", {})
-        stub.add_response("describe_data_source", {"DataSource": {"Status": "UPDATE_SUCCESSFUL"}})
         stub.add_response("describe_analysis", {"Analysis": {"Status": "CREATION_SUCCESSFUL"}})
         stub.add_response("update_analysis", {})
         stub.add_response("update_analysis_permissions", {})
@@ -240,9 +238,10 @@ def test_publish_turns_an_api_error_into_a_clear_message() -> None:
     c = compiler.compile_all(spec.load_all()[:1], TARGET)
     client = _client()
     with Stubber(client) as stub:
-        _not_found(stub, "describe_data_source")
-        stub.add_client_error("create_data_source", "AccessDeniedException", "user is not authorized", 403)
-        with pytest.raises(PublishError, match="create_data_source failed: AccessDeniedException: user is not auth"):
+        stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
+        _not_found(stub, "describe_data_set")
+        stub.add_client_error("create_data_set", "AccessDeniedException", "user is not authorized", 403)
+        with pytest.raises(PublishError, match="create_data_set failed: AccessDeniedException: user is not auth"):
             Publisher(client, TARGET, sleep=lambda s: None).publish(c)
 
 
@@ -252,8 +251,6 @@ def test_spice_mode_starts_an_ingestion_per_data_set() -> None:
     c.dashboards = []
     client = _client()
     with Stubber(client) as stub:
-        _not_found(stub, "describe_data_source")
-        stub.add_response("create_data_source", {})
         stub.add_response("describe_data_source", {"DataSource": {"Status": "CREATION_SUCCESSFUL"}})
         for ds_id, req in c.data_sets.items():
             assert req["ImportMode"] == "SPICE" and "Permissions" not in req
@@ -272,3 +269,128 @@ def test_spice_mode_starts_an_ingestion_per_data_set() -> None:
         res = Publisher(client, target, sleep=lambda s: None).publish(c)
         stub.assert_no_pending_responses()
     assert len(res.ingestions) == len(c.data_sets) == 5
+
+
+# -- the data source is CloudFormation's; every data set reads the marts only (issue 16) -------------
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+STACK_SOURCE = "arn:aws:quicksight:ap-southeast-1:111122223333:datasource/imagify-athena"
+
+
+class RecordingQuickSight:
+    """A QuickSight client that records every call and answers like an account holding only the stack's
+    data source (moto has no QuickSight): describe_* of anything else is ResourceNotFoundException."""
+
+    KINDS = {"data_source": "DataSource", "data_set": "DataSet", "analysis": "Analysis", "dashboard": "Dashboard"}
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.existing = {("data_source", "imagify-athena")}
+
+    def __getattr__(self, method: str) -> Any:
+        verb, _, kind = method.partition("_")
+
+        def call(**kw: Any) -> dict[str, Any]:
+            self.calls.append((method, kw))
+            key = (kind, kw.get(f"{self.KINDS.get(kind, '')}Id"))
+            if verb == "create":
+                self.existing.add(key)
+            if verb == "describe":
+                if key not in self.existing:
+                    raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no"}}, method)
+                if "VersionNumber" in kw:
+                    return {"Dashboard": {"Version": {"Status": "CREATION_SUCCESSFUL"}}}
+                return {self.KINDS[kind]: {"Status": "CREATION_SUCCESSFUL"}}
+            if method == "create_dashboard":
+                return {"VersionArn": TARGET.arn("dashboard", kw["DashboardId"]) + "/version/1"}
+            return {}
+
+        return call
+
+
+def _stack(status: str = "CREATE_COMPLETE") -> dict[str, Any]:
+    return {"Stacks": [{"StackName": "imagify-quicksight", "CreationTime": "2026-12-01T00:00:00Z",
+                        "StackStatus": status,
+                        "Outputs": [{"OutputKey": "DataSourceArn", "OutputValue": STACK_SOURCE}]}]}  # fmt: skip
+
+
+def _schemas(req: dict[str, Any]) -> set[str]:
+    """The schemas (Glue databases) a data set request reads."""
+    physical = req["PhysicalTableMap"]["source"]
+    if "RelationalTable" in physical:
+        return {physical["RelationalTable"]["Schema"]}
+    tree = sqlglot.parse_one(physical["CustomSql"]["SqlQuery"], read="trino")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    return {t.db or "<no schema>" for t in tree.find_all(exp.Table) if not (t.name in ctes and not t.db)}
+
+
+def test_publish_uses_the_stack_data_source_and_data_sets_read_only_marts() -> None:
+    cfn = boto3.client("cloudformation", region_name="ap-southeast-1", aws_access_key_id="t", aws_secret_access_key="t")
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", _stack(), {"StackName": "imagify-quicksight"})
+        arn = stack_data_source_arn(cfn, "imagify-quicksight")
+    assert arn == STACK_SOURCE
+    target = dataclasses.replace(TARGET, data_source_arn=arn)
+    qs = RecordingQuickSight()
+    res = Publisher(qs, target, sleep=lambda s: None).publish(compiler.compile_all(spec.load_all(), target))
+    methods = [m for m, _ in qs.calls]
+    assert not {m for m in methods if "data_source" in m} - {"describe_data_source"}, "the data source is the stack's"
+    data_sets = [kw for m, kw in qs.calls if m == "create_data_set"]
+    assert len(data_sets) == 15 and len(res.published) == 4
+    for req in data_sets:
+        physical = next(iter(req["PhysicalTableMap"]["source"].values()))
+        assert physical["DataSourceArn"] == STACK_SOURCE
+        assert _schemas(req) == {"marts"}, f"{req['DataSetId']} reads {_schemas(req)}"
+
+
+def test_publish_fails_clearly_without_the_stack() -> None:
+    cfn = boto3.client("cloudformation", region_name="ap-southeast-1", aws_access_key_id="t", aws_secret_access_key="t")
+    with Stubber(cfn) as stub:
+        stub.add_client_error("describe_stacks", "ValidationError", "Stack with id imagify-quicksight does not exist")
+        with pytest.raises(PublishError, match="stack imagify-quicksight not found: deploy it first"):
+            stack_data_source_arn(cfn, "imagify-quicksight")
+        stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"))
+        with pytest.raises(PublishError, match="is ROLLBACK_COMPLETE"):
+            stack_data_source_arn(cfn, "imagify-quicksight")
+    # and the command stops before any QuickSight call (moto's CloudFormation: no stack)
+    with mock_aws():
+        env = {"IMAGIFY_ENV": "aws", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+               "IMAGIFY_QUICKSIGHT_ACCOUNT_ID": "111122223333", "IMAGIFY_AWS_REGION": "ap-southeast-1"}  # fmt: skip
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in env.items():
+                mp.setenv(k, v)
+            for k in ("AWS_PROFILE", "IMAGIFY_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL", "IMAGIFY_AWS_PREFIX"):
+                mp.delenv(k, raising=False)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                rc = dashboards_cli.cmd_publish(argparse.Namespace(dashboard=None, dry_run=False, out=None))
+    assert rc == 1 and "CloudFormation stack imagify-quicksight not found" in err.getvalue()
+
+
+def _cfn(name: str) -> dict[str, Any]:
+    return decode_str((INFRA / name).read_text())[0]
+
+
+def test_quicksight_role_reads_every_database_the_data_sets_reference(compiled: compiler.Compiled) -> None:
+    """infra/quicksight.yaml's data source runs as the role it is given, the platform's QuickSightRole
+    (imagify deploy passes QuickSightRoleArn): that role can read every database a data set reads."""
+    source = _cfn("quicksight.yaml")["Resources"]["AthenaDataSource"]["Properties"]
+    assert source["DataSourceParameters"]["AthenaParameters"]["RoleArn"] == {"Ref": "RoleArn"}
+    platform = _cfn("platform.yaml")
+    defaults = {k: v.get("Default") for k, v in platform["Parameters"].items()}
+    role = platform["Resources"]["QuickSightRole"]["Properties"]
+    statements = [st for pol in role["Policies"] for st in pol["PolicyDocument"]["Statement"]]
+
+    def resources(action: str) -> list[str]:
+        out = []
+        for st in statements:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if st["Effect"] == "Allow" and action in actions:
+                res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                out += [r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else str(r) for r in res]
+        return [re.sub(r"\$\{(\w+)\}", lambda m: str(defaults.get(m.group(1)) or m.group(0)), r) for r in out]
+
+    readable = {m.group(1) for r in resources("glue:GetTable") for m in [re.search(r":table/(\w+)/\*$", r)] if m}
+    readable &= {m.group(1) for r in resources("glue:GetDatabase") for m in [re.search(r":database/(\w+)$", r)] if m}
+    readable &= {m.group(1) for r in resources("s3:GetObject") for m in [re.search(r"/warehouse/(\w+)/\*$", r)] if m}
+    referenced = set().union(*(_schemas(req) for req in compiled.data_sets.values()))
+    assert referenced and referenced <= readable, f"data sets read {sorted(referenced - readable)}, the role cannot"

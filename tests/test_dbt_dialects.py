@@ -27,6 +27,7 @@ DUCKDB_ONLY = re.compile(r"(?<![a-z_])(quantile_cont|json_extract_string|strftim
 INCREMENTAL = [
     "stg_events", "int_user_activity_daily", "int_users", "int_prompt_terms", "revenue_daily", "user_activity_daily",
     "retention_weekly", "conversion_funnel", "model_usage_daily", "prompt_terms_daily", "sessions_daily",
+    "payments", "credits_used_daily", "landing_lag_daily",
 ]  # fmt: skip
 
 

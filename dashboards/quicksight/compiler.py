@@ -1,7 +1,9 @@
 """Definition → QuickSight API requests (keyword arguments of the boto3 ``quicksight`` client).
 
-One Athena data source; one data set per mart (shared by the dashboards that read it) and per SQL
-data set (custom SQL, per dashboard); per dashboard one analysis and one dashboard with the same full
+One data set per mart (shared by the dashboards that read it) and per SQL data set (custom SQL, per
+dashboard), all over the Athena data source that CloudFormation owns (infra/quicksight.yaml: its role
+reads the marts database only; publishing never creates or updates it, see publish.py); per dashboard
+one analysis and one dashboard with the same full
 ``Definition``: data set identifiers, calculated fields (the named and composite measures),
 parameters with controls, filter groups bound to the parameters, one sheet per definition sheet with
 its visuals laid out on QuickSight's 36-column grid.
@@ -38,14 +40,6 @@ _QS_TYPES = {
 }
 _GRANULARITY = {None: "DAY", "day": "DAY", "week": "WEEK", "month": "MONTH"}
 
-DATA_SOURCE_OWNER_ACTIONS = [
-    "quicksight:DescribeDataSource",
-    "quicksight:DescribeDataSourcePermissions",
-    "quicksight:PassDataSource",
-    "quicksight:UpdateDataSource",
-    "quicksight:DeleteDataSource",
-    "quicksight:UpdateDataSourcePermissions",
-]
 DATA_SET_OWNER_ACTIONS = [
     "quicksight:DescribeDataSet",
     "quicksight:DescribeDataSetPermissions",
@@ -94,13 +88,16 @@ class QuickSightTarget:
     import_mode: str = "DIRECT_QUERY"  # or SPICE (publish then starts an ingestion per data set)
     owners: tuple[str, ...] = ()  # user/group ARNs: full rights on everything published
     viewers: tuple[str, ...] = ()  # user/group ARNs: may view the dashboards
+    # the data source of the CloudFormation stack <prefix>-quicksight (publish reads it from the stack);
+    # empty: the ARN that stack gives it, for offline checks and dry runs
+    data_source_arn: str = ""
 
     def arn(self, kind: str, resource_id: str) -> str:
         return f"arn:aws:quicksight:{self.region}:{self.account_id}:{kind}/{resource_id}"
 
     @property
-    def data_source_id(self) -> str:
-        return f"{self.prefix}-athena"
+    def source_arn(self) -> str:
+        return self.data_source_arn or self.arn("datasource", f"{self.prefix}-athena")
 
 
 @dataclass
@@ -114,31 +111,17 @@ class CompiledDashboard:
 
 @dataclass
 class Compiled:
-    data_source: dict[str, Any]  # create_data_source kwargs
     data_sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> create_data_set kwargs
     dashboards: list[CompiledDashboard] = field(default_factory=list)
 
 
 def compile_all(dashboards: list[Dashboard], target: QuickSightTarget, catalog: Catalog | None = None) -> Compiled:
     catalog = catalog or load_catalog()
-    out = Compiled(data_source=data_source_request(target))
+    out = Compiled()
     for dash in dashboards:
         compiled = compile_dashboard(dash, target, catalog, out.data_sets)
         out.dashboards.append(compiled)
     return out
-
-
-def data_source_request(target: QuickSightTarget) -> dict[str, Any]:
-    req: dict[str, Any] = {
-        "AwsAccountId": target.account_id,
-        "DataSourceId": target.data_source_id,
-        "Name": f"{target.prefix} Athena",
-        "Type": "ATHENA",
-        "DataSourceParameters": {"AthenaParameters": {"WorkGroup": target.athena_workgroup}},
-    }
-    if target.owners:
-        req["Permissions"] = [{"Principal": p, "Actions": DATA_SOURCE_OWNER_ACTIONS} for p in target.owners]
-    return req
 
 
 def data_set_id(dash: Dashboard, ds: Dataset, target: QuickSightTarget) -> str:
@@ -150,7 +133,7 @@ def data_set_id(dash: Dashboard, ds: Dataset, target: QuickSightTarget) -> str:
 def data_set_request(dash: Dashboard, ds: Dataset, target: QuickSightTarget, catalog: Catalog) -> dict[str, Any]:
     cols = dataset_columns(ds, catalog)
     input_columns = [{"Name": c, "Type": _QS_TYPES[t]} for c, t in cols.items()]
-    source_arn = target.arn("datasource", target.data_source_id)
+    source_arn = target.source_arn
     if ds.table:
         schema, table = ds.table.split(".")
         physical = {

@@ -1,4 +1,10 @@
-"""Create or update everything in QuickSight, idempotently, and publish the new dashboard versions.
+"""Create or update the data sets, analyses and dashboards in QuickSight, idempotently, and publish the
+new dashboard versions.
+
+The Athena data source is not ours: CloudFormation owns it (infra/quicksight.yaml, stack
+``<prefix>-quicksight``, with the least-privilege role that reads the marts database only). Publishing
+reads its ARN from the stack's ``DataSourceArn`` output (:func:`stack_data_source_arn`; no stack, no
+publishing) and never creates or updates it, so it neither drops that role nor fights the stack.
 
 Resource ids are fixed by the definitions (``<prefix>-<dashboard id>``, ``<prefix>-marts-<mart>``...),
 so a second run finds what the first created and updates it: describe → update (or create when
@@ -22,7 +28,6 @@ from dashboards.quicksight.compiler import (
     DASHBOARD_OWNER_ACTIONS,
     DASHBOARD_VIEWER_ACTIONS,
     DATA_SET_OWNER_ACTIONS,
-    DATA_SOURCE_OWNER_ACTIONS,
     Compiled,
     QuickSightTarget,
 )
@@ -31,10 +36,31 @@ log = logging.getLogger("imagify.dashboards.publish")
 
 _IN_PROGRESS = {"CREATION_IN_PROGRESS", "UPDATE_IN_PROGRESS"}
 _FAILED = {"CREATION_FAILED", "UPDATE_FAILED", "DELETED"}
+_STACK_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 
 
 class PublishError(RuntimeError):
     """QuickSight refused a request or failed to build a resource."""
+
+
+def stack_data_source_arn(cloudformation: Any, stack_name: str) -> str:
+    """The ARN of the Athena data source that the CloudFormation stack ``stack_name`` (infra/quicksight.yaml)
+    owns; PublishError saying how to get it when the stack is absent, unfinished or has no such output."""
+    how = (f"deploy it first: `imagify deploy` with IMAGIFY_QUICKSIGHT_PRINCIPAL set creates {stack_name} "
+           "(publishing uses its data source and never creates one)")  # fmt: skip
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as err:
+        if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+            raise PublishError(f"CloudFormation stack {stack_name} not found: {how}") from err
+        raise PublishError(f"cannot read the CloudFormation stack {stack_name}: {err}") from err
+    stack = stacks[0]
+    if stack["StackStatus"] not in _STACK_OK:
+        raise PublishError(f"CloudFormation stack {stack_name} is {stack['StackStatus']}: {how}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if not outputs.get("DataSourceArn"):
+        raise PublishError(f"CloudFormation stack {stack_name} has no DataSourceArn output: {how}")
+    return outputs["DataSourceArn"]
 
 
 @dataclass
@@ -96,7 +122,7 @@ class Publisher:
 
     def publish(self, compiled: Compiled) -> PublishResult:
         res = PublishResult()
-        self._data_source(compiled.data_source, res)
+        self._check_data_source()
         for req in compiled.data_sets.values():
             self._data_set(req, res)
         for dash in compiled.dashboards:
@@ -105,16 +131,24 @@ class Publisher:
         return res
 
     # -- resources ---------------------------------------------------------------------------------
-    def _data_source(self, req: dict[str, Any], res: PublishResult) -> None:
-        key = {**self.account, "DataSourceId": req["DataSourceId"]}
-        if _exists(self.qs.describe_data_source, **key):
-            self._call("update_data_source", **_strip(req, "Type", "Permissions"))
-            self._grant("update_data_source_permissions", key, _grant(self.target, DATA_SOURCE_OWNER_ACTIONS))
-            res.updated.append(f"data source {req['DataSourceId']}")
-        else:
-            self._call("create_data_source", **req)
-            res.created.append(f"data source {req['DataSourceId']}")
-        self._wait("data source", req["DataSourceId"], lambda: self.qs.describe_data_source(**key)["DataSource"])
+    def _check_data_source(self) -> None:
+        """The stack's data source exists and is usable (described only: CloudFormation owns it)."""
+        arn = self.target.source_arn
+        where = arn.split(":")[3:5]
+        if where != [self.target.region, self.target.account_id]:
+            raise PublishError(f"data source {arn} is not in QuickSight's region and account "
+                               f"({self.target.region}, {self.target.account_id}): set IMAGIFY_QUICKSIGHT_REGION "
+                               "to the stack's region")  # fmt: skip
+        try:
+            source = self.qs.describe_data_source(**self.account, DataSourceId=arn.rsplit("/", 1)[1])["DataSource"]
+        except ClientError as err:
+            if _not_found(err):
+                raise PublishError(f"data source {arn} not found: the CloudFormation stack of "
+                                   "infra/quicksight.yaml creates it (`imagify deploy`)") from err  # fmt: skip
+            raise
+        if source.get("Status") in _FAILED:
+            detail = (source.get("ErrorInfo") or {}).get("Message", "no detail")
+            raise PublishError(f"data source {arn} is {source['Status']}: {detail}")
 
     def _data_set(self, req: dict[str, Any], res: PublishResult) -> None:
         key = {**self.account, "DataSetId": req["DataSetId"]}

@@ -1,0 +1,58 @@
+-- depends_on: {{ ref('stg_events') }}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key='activity_date',
+    table_type=imagify_table_type(),
+    post_hook=["{{ delete_where('generations_completed = 0') }}"]
+  )
+}}
+{#- Credits used per business date: completed generations (int_generations: one outcome per
+    generation_id, completed preferred, first by time), their users and the credits they charged, on
+    the date of that completion.
+    Incremental: a new completion of a generation can move its date (an earlier completion arriving
+    late), so every completion date of the generations with a new completion is recomputed (a date
+    left without completions is emitted with zeros and removed by the post-hook). -#}
+{% if is_incremental() %}
+with affected as (
+    {% if has_date_range() %}
+    select distinct finished_date as activity_date from {{ ref('int_generations') }}
+    where status = 'completed' and {{ in_date_range('finished_date') }}
+    union
+    select activity_date from {{ this }} where {{ in_date_range('activity_date') }}
+    {% else %}
+    select distinct occurred_date as activity_date
+    from {{ ref('stg_events') }}
+    where event_type = 'generation_completed'
+      and generation_id in (
+        select generation_id from {{ ref('stg_events') }}
+        where event_type = 'generation_completed' and {{ loaded_since_last_build() }}
+      )
+    {% endif %}
+),
+{% else %}
+with affected as (
+    select distinct finished_date as activity_date from {{ ref('int_generations') }} where status = 'completed'
+),
+{% endif %}
+
+per_date as (
+    select
+        finished_date as activity_date,
+        count(*) as generations_completed,
+        count(distinct user_id) as users,
+        coalesce(sum(credits_charged), 0) as credits_used
+    from {{ ref('int_generations') }}
+    where status = 'completed' and finished_date in (select activity_date from affected)
+    group by finished_date
+)
+
+select
+    a.activity_date,
+    coalesce(p.generations_completed, 0) as generations_completed,
+    coalesce(p.users, 0) as users,
+    coalesce(p.credits_used, 0) as credits_used,
+    {{ run_ts() }} as built_at
+from affected as a
+left join per_date as p on a.activity_date = p.activity_date
