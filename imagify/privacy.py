@@ -29,7 +29,14 @@ rows of those events are updated the same way. Running it again changes nothing.
 4. the generation API's SQLite store (if there is one): the user's prompts are blanked (``[forgotten]``);
    the ledger is append-only and keeps the money history (amounts, no prompt).
 
-Athena (``IMAGIFY_ENV=aws``) is not handled by this command yet: it refuses with a clear message.
+**On AWS** (``IMAGIFY_ENV=aws``) both commands work on the S3 lake and the Athena warehouse: the lake files
+are rewritten through ``ingestion.lake.rewrite_s3_file`` (the same transforms; the new object staged under a
+hidden temporary key, then copied onto the file's own key: readers see the old file or the new one, never
+both), and the warehouse gets the statements :mod:`imagify.privacy_athena` derives from the dbt project and
+the Glue catalog (DELETE / MERGE on the Iceberg tables, ``dbt run --full-refresh`` of the Hive tables holding
+user data). The tombstone is recorded first, as on the embedded path; prompt expiry journals the partitions
+it rewrote (``$IMAGIFY_HOME/privacy/expired_partitions.jsonl``) until Athena has them, so an interrupted run
+completes on the next one. The marts without a user column (aggregates) are not rebuilt on Athena.
 """
 
 from __future__ import annotations
@@ -38,9 +45,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +62,22 @@ log = logging.getLogger("imagify.privacy")
 EXPIRED_MARK = "prompt_expired"
 EMPTY_PROMPT = "-"
 FORGOTTEN_PROMPT = "[forgotten]"
+# The ids `imagify forget` accepts: the contract's user_id (a non-empty string) limited to the characters ids
+# are made of, so that one can be written as a SQL literal (Athena DELETE) without any doubt about escaping.
+USER_ID_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,255}$")
+
+
+def check_user_id(user_id: str) -> str:
+    """The user id, stripped, or ValueError before anything is touched."""
+    user_id = user_id.strip() if isinstance(user_id, str) else ""
+    if not user_id:
+        raise ValueError("give the user id to forget (the stable user_id of the events, not an e-mail)")
+    if not USER_ID_FORMAT.match(user_id):
+        raise ValueError(
+            f"not a user id: {user_id!r} (letters, digits and _ . : @ + - only, at most 256, as the events' "
+            "user_id); nothing was changed"
+        )
+    return user_id
 
 
 def user_hash(user_id: str) -> str:
@@ -83,6 +108,50 @@ def _data_files(lake_dir: Path, table: str) -> Iterator[tuple[str, Path]]:
     for part in lake.partitions(lake_dir, table):
         for f in part.files:
             yield part.dt, f
+
+
+Transform = Callable[[dict], dict | None]
+
+
+def _rewrite_table(
+    settings: Settings,
+    table: str,
+    transform: Transform,
+    before_dt: str | None = None,
+    dry_run: bool = False,
+    starting: Callable[[str], None] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """Pass every data file of a lake table (partitions ``dt < before_dt`` if given) through ``transform``,
+    each rewritten atomically by ``ingestion.lake`` (local directory, or the S3 lake on AWS); yields
+    (dt, rows dropped) after each file; ``starting(dt)`` is called before each. ``dry_run``: the transform
+    sees every row, nothing is written."""
+    name = table.rsplit("/", 1)[-1]
+    if settings.env != "aws":
+        for dt, f in _data_files(settings.lake_dir, table):
+            if before_dt is not None and dt >= before_dt:
+                continue
+            if starting:
+                starting(dt)
+            if dry_run:
+                yield dt, sum(1 for row in lake.read_rows(f) if transform(dict(row)) is None)
+            else:
+                yield dt, lake.rewrite_file(f, transform, name)[1]
+        return
+    from imagify import aws_clients
+
+    s3 = aws_clients.client(settings, "s3")
+    lake_uri = settings.aws_names(aws_clients.account_id(settings)).lake_uri
+    files = lake.s3_data_files(s3, lake_uri, table, before_dt=before_dt)
+    with tempfile.TemporaryDirectory(prefix="imagify-privacy-") as work:
+        for i, f in enumerate(files, 1):
+            if starting:
+                starting(f.dt)
+            _, dropped, replaced = lake.rewrite_s3_file(s3, f, transform, Path(work), dry_run=dry_run)
+            if replaced:
+                log.info("lake file rewritten", extra={"privacy": {"file": f.uri, "done": i, "of": len(files)}})
+            yield f.dt, dropped
+    if not dry_run:
+        lake.s3_remove_leftover_rewrites(s3, lake_uri, table)
 
 
 # -- retention of raw prompts --------------------------------------------------------------------------------
@@ -116,6 +185,7 @@ class ExpiryReport:
     prompts_expired: int = 0
     staging_rows: int = 0
     partitions: list[str] = field(default_factory=list)
+    athena_statements: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -125,7 +195,7 @@ def expire_prompts(
     settings: Settings, days: int | None = None, now: datetime | None = None, dry_run: bool = False
 ) -> ExpiryReport:
     """Expire the raw prompts of lake partitions (``dt``) older than ``days`` (default: the setting)."""
-    _require_local(settings)
+    _require_supported(settings)
     days = settings.raw_prompt_retention_days if days is None else days
     if days < 0:
         raise ValueError(f"the retention must be >= 0 days, got {days}")
@@ -133,34 +203,59 @@ def expire_prompts(
     cutoff = (now.astimezone(UTC).date() - timedelta(days=days)).isoformat()  # dt < cutoff expires
     today = now.astimezone(UTC).date().isoformat()
     report = ExpiryReport(cutoff=cutoff)
+    journal = settings.env == "aws" and not dry_run
+    current = {"dt": "", "journaled": ""}
 
     def transform(row: dict) -> dict:
         new_props = _expire_properties(row.get("properties"), today)
         if new_props is None:
             return row
         report.prompts_expired += 1
+        if journal and current["journaled"] != current["dt"]:
+            # before the file is replaced (rewrites transform every row first): a crash after it still
+            # leaves the partition for the next run to MERGE into Athena
+            _append_line(expiry_journal_path(settings), {"dt": current["dt"]})
+            current["journaled"] = current["dt"]
         if not dry_run:
             row["properties"] = new_props
         return row
 
-    for dt, f in _data_files(settings.lake_dir, lake.EVENTS):
-        if dt >= cutoff:
-            continue
+    before = 0
+    files = _rewrite_table(settings, lake.EVENTS, transform, before_dt=cutoff, dry_run=dry_run,
+                           starting=lambda dt: current.update(dt=dt))  # fmt: skip
+    for dt, _ in files:
         report.files_scanned += 1
-        before = report.prompts_expired
-        if dry_run:
-            for row in lake.read_rows(f):
-                transform(row)
-        else:
-            lake.rewrite_file(f, transform, lake.EVENTS)
         if report.prompts_expired > before:
             report.files_rewritten += 1
             if dt not in report.partitions:
                 report.partitions.append(dt)
-    if not dry_run:
+        before = report.prompts_expired
+    if not dry_run and settings.env == "aws":
+        report.athena_statements = _expire_athena(settings)
+    elif not dry_run:
         report.staging_rows = _expire_staging(settings, cutoff, today)
     log.info("raw prompts expired", extra={"privacy": report.as_dict()})
     return report
+
+
+def expiry_journal_path(settings: Settings) -> Path:
+    """Lake partitions whose prompts were expired but whose Athena tables may not be yet (AWS only)."""
+    return settings.home / "privacy" / "expired_partitions.jsonl"
+
+
+def _expire_athena(settings: Settings) -> list[str]:
+    """MERGE the expired prompts of every journaled partition into the Iceberg tables, then clear the journal."""
+    from imagify import privacy_athena
+
+    path = expiry_journal_path(settings)
+    if not path.exists():
+        return []
+    dts = {json.loads(line)["dt"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    rels = privacy_athena.warehouse_relations(settings)
+    statements = privacy_athena.expiry_statements(rels, settings.glue_database, dts)
+    privacy_athena.run_statements(settings, statements)
+    path.unlink()
+    return statements
 
 
 def _expire_staging(settings: Settings, cutoff: str, today: str) -> int:
@@ -207,6 +302,8 @@ class ForgetReport:
     staging_rows: dict[str, int] = field(default_factory=dict)
     marts_rebuilt: bool = False
     api_prompts: int = 0
+    athena_statements: list[str] = field(default_factory=list)
+    rebuilt_tables: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -226,10 +323,8 @@ def _quarantine_user(payload: object) -> str | None:
 
 def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetReport:
     """Remove every row of ``user_id`` from the lake and the warehouse, and record a tombstone first."""
-    _require_local(settings)
-    user_id = user_id.strip()
-    if not user_id:
-        raise ValueError("give the user id to forget (the stable user_id of the events, not an e-mail)")
+    _require_supported(settings)
+    user_id = check_user_id(user_id)
     report = ForgetReport(user_hash=user_hash(user_id))
     _record_tombstone(settings, report.user_hash)
     quoted = json.dumps(user_id)
@@ -261,10 +356,14 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
         (lake.QUARANTINE, drop_quarantined),
         (lake.realtime_table("late_events"), drop_late),
     ):
-        for _, f in _data_files(settings.lake_dir, table):
-            _, dropped = lake.rewrite_file(f, fn, table.rsplit("/", 1)[-1])
+        for _, dropped in _rewrite_table(settings, table, fn):
             report.files_rewritten += 1 if dropped else 0
 
+    if settings.env == "aws":
+        _forget_athena(settings, user_id, report, rebuild)
+        report.api_prompts = _forget_api_store(settings, user_id)
+        log.info("user forgotten", extra={"privacy": report.as_dict()})
+        return report
     report.staging_rows = _forget_staging(settings, user_id)
     if rebuild and report.staging_rows:
         rebuild_after_forget(settings)
@@ -274,14 +373,31 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
     return report
 
 
+def _forget_athena(settings: Settings, user_id: str, report: ForgetReport, rebuild: bool) -> None:
+    """DELETE the user's rows from the Iceberg tables, rebuild the Hive tables holding user data."""
+    from imagify import privacy_athena
+
+    deletes, hive = privacy_athena.forget_plan(privacy_athena.warehouse_relations(settings), user_id)
+    privacy_athena.run_statements(settings, deletes)
+    report.athena_statements = deletes
+    if rebuild and hive:
+        privacy_athena.rebuild(settings, hive)
+        report.rebuilt_tables = [f"{t.schema}.{t.name}" for t in hive]
+
+
 def _record_tombstone(settings: Settings, uhash: str) -> None:
-    path = tombstones_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if uhash in forgotten_hashes(settings):
         return
+    _append_line(
+        tombstones_path(settings), {"user_hash": uhash, "forgotten_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+
+
+def _append_line(path: Path, obj: dict) -> None:
+    """Append one JSON line durably (fsynced): the journals a rerun completes from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"user_hash": uhash, "forgotten_at": datetime.now(UTC).isoformat(timespec="seconds")})
-                + "\n")  # fmt: skip
+        f.write(json.dumps(obj) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -350,11 +466,13 @@ def _forget_api_store(settings: Settings, user_id: str) -> int:
 # -- helpers -------------------------------------------------------------------------------------------------
 
 
-def _require_local(settings: Settings) -> None:
-    if settings.env == "aws" or settings.dbt_target != "local":
+def _require_supported(settings: Settings) -> None:
+    """The embedded lake with DuckDB, or (IMAGIFY_ENV=aws) the S3 lake with Athena: not a mix."""
+    if (settings.env == "aws") != (settings.dbt_target != "local"):
         raise RuntimeError(
-            "imagify privacy commands work on the embedded lake and DuckDB warehouse only: on AWS the lake is "
-            "S3 and the warehouse Athena/Iceberg, not handled yet"
+            f"imagify privacy commands work on the embedded lake with the local DuckDB warehouse, or with "
+            f"IMAGIFY_ENV=aws on the S3 lake with Athena: got IMAGIFY_ENV={settings.env} and dbt target "
+            f"{settings.dbt_target}"
         )
 
 

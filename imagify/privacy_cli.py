@@ -12,7 +12,11 @@ def cmd_expire_prompts(args: argparse.Namespace) -> int:
     from imagify import privacy
 
     settings = config.load()
-    report = privacy.expire_prompts(settings, days=args.days, dry_run=args.dry_run)
+    try:
+        report = privacy.expire_prompts(settings, days=args.days, dry_run=args.dry_run)
+    except (RuntimeError, ValueError) as exc:
+        print(f"imagify privacy expire-prompts: {exc}")
+        return 1
     print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))
     return 0
 
@@ -23,7 +27,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     settings = config.load()
     try:
         report = privacy.forget(settings, args.user_id, rebuild=not args.no_rebuild)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:
         print(f"imagify forget: {exc}")
         return 1
     print(json.dumps(report.as_dict(), indent=2))
@@ -38,7 +42,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "IMAGIFY_RAW_PROMPT_RETENTION_DAYS (default 90) days of landing date; `expire-prompts` rewrites the lake "
         "files of older partitions atomically with each prompt replaced by its terms (what the marts count: "
         "e-mails, phones, URLs, card numbers removed) and the same in staging. The marts do not change. "
-        "Dagster runs it daily (schedule expire_raw_prompts_daily).",
+        "Dagster runs it daily (schedule expire_raw_prompts_daily). With IMAGIFY_ENV=aws: the S3 lake's files "
+        "are replaced in place (staged under a hidden key, then copied onto their own key) and staging's Iceberg "
+        "table gets a MERGE from the rewritten partitions through Athena.",
     )
     psub = p.add_subparsers(dest="privacy_command", required=True, metavar="ACTION")
     s = psub.add_parser("expire-prompts", help="replace raw prompts older than the retention by their terms",
@@ -57,7 +63,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "loads the user's events again (replays, re-landing), rewrite every lake file (events, quarantine, "
         "real-time late events) without the user's rows, delete them from the staging tables, rebuild the "
         "intermediate models and marts from staging (dbt build --full-refresh, bounded by the size of staging), "
-        "and blank the user's prompts in the API's SQLite store. Safe to rerun. Local installation only.",
+        "and blank the user's prompts in the API's SQLite store. Safe to rerun. With IMAGIFY_ENV=aws: the S3 lake's "
+        "files are replaced in place, every Iceberg table with a user_id column (from the dbt project and Glue) "
+        "gets a DELETE through Athena (each waited for), and the Hive tables holding user data "
+        "(stg_rejected_events) are rebuilt with dbt run --full-refresh; aggregate marts are not rebuilt there. "
+        "User ids: letters, digits and _ . : @ + - only (refused before anything changes).",
     )
     s.add_argument("user_id", help="the stable user_id of the events (not the e-mail)")
     s.add_argument("--no-rebuild", action="store_true", help="skip the rebuild of the marts (run `imagify forget` "

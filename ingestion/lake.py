@@ -697,3 +697,138 @@ def flink_sink_options(
             "'sink.partition-commit.policy.kind' = 'success-file'",
         ]
     return ",\n  ".join(opts)
+
+
+# ------------------------------------------------------------------------------------------------
+# the lake on S3 (IMAGIFY_ENV=aws): listing and rewriting committed files in place
+# ------------------------------------------------------------------------------------------------
+REWRITE_SUFFIX = ".rewrite"
+
+
+@dataclass
+class S3File:
+    """A visible data file of a lake table on S3."""
+
+    bucket: str
+    key: str
+    table: str
+    dt: str
+    hr: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def temporary_key(self) -> str:
+        """Where a rewrite stages the new file: hidden (``.``-prefixed) in the same partition, so neither
+        the lake's readers nor Athena (Hive tables skip ``.``/``_`` names) ever read it."""
+        head, _, name = self.key.rpartition("/")
+        return f"{head}/.{name}{REWRITE_SUFFIX}"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, prefix without trailing slash) of ``s3://bucket/prefix``."""
+    if not uri.startswith("s3://"):
+        raise LakeError(f"not an s3:// lake root: {uri}")
+    bucket, _, prefix = uri[5:].partition("/")
+    if not bucket:
+        raise LakeError(f"no bucket in {uri}")
+    return bucket, prefix.strip("/")
+
+
+def _s3_keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            yield obj["Key"]
+
+
+def _s3_partition_of(rel: str) -> tuple[str, str | None, str] | None:
+    """(dt, hr, file name) of a key relative to the table (``dt=../[hr=../]name``), None elsewhere."""
+    parts = rel.split("/")
+    if len(parts) not in (2, 3) or not (m := PARTITION_DIR.match(parts[0])):
+        return None
+    if len(parts) == 3:
+        h = HOUR_DIR.match(parts[1])
+        return (m.group(1), h.group(1), parts[2]) if h else None
+    return m.group(1), None, parts[1]
+
+
+def s3_data_files(s3: Any, lake_uri: str, table: str, before_dt: str | None = None) -> list[S3File]:
+    """Every visible data file of a table of an S3 lake (the same partitions and names as :func:`partitions`
+    lists locally), oldest partition first; ``before_dt``: only partitions ``dt < before_dt``."""
+    bucket, root = split_s3_uri(table_path(lake_uri, table))
+    out = []
+    for key in _s3_keys(s3, bucket, root + "/"):
+        where = _s3_partition_of(key[len(root) + 1 :])
+        if where is None or not is_visible(where[2]) or (before_dt is not None and where[0] >= before_dt):
+            continue
+        out.append(S3File(bucket, key, table.rsplit("/", 1)[-1], where[0], where[1]))
+    return sorted(out, key=lambda f: (f.dt, f.hr or "", f.key))
+
+
+def s3_leftover_rewrites(s3: Any, lake_uri: str, table: str) -> list[str]:
+    """Keys of temporary objects an interrupted :func:`rewrite_s3_file` left in a table (hidden: no reader
+    sees them)."""
+    bucket, root = split_s3_uri(table_path(lake_uri, table))
+    return [k for k in _s3_keys(s3, bucket, root + "/")
+            if (n := k.rsplit("/", 1)[-1]).startswith(".") and n.endswith(REWRITE_SUFFIX)]  # fmt: skip
+
+
+def s3_remove_leftover_rewrites(s3: Any, lake_uri: str, table: str) -> int:
+    """Delete the temporary objects of interrupted rewrites (after the rerun rewrote their files again)."""
+    bucket, _ = split_s3_uri(lake_uri)
+    keys = s3_leftover_rewrites(s3, lake_uri, table)
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+    return len(keys)
+
+
+def rewrite_s3_file(
+    s3: Any,
+    f: S3File,
+    transform: Callable[[dict[str, Any]], dict[str, Any] | None],
+    workdir: Path,
+    dry_run: bool = False,
+) -> tuple[int, int, bool]:
+    """:func:`rewrite_file` for a file of an S3 lake. Returns (rows kept, rows dropped, replaced).
+
+    The object is downloaded into ``workdir`` and rewritten there by :func:`rewrite_file` (same transform
+    rules, same format). When it changed, it replaces the object under the **same key**:
+
+    1. the new file is uploaded under :attr:`S3File.temporary_key` (hidden: invisible to every reader);
+    2. it is copied onto the file's own key (``CopyObject``): S3 replaces an object atomically and lists
+       strongly consistently, so a reader listing the partition sees exactly one object under that name,
+       with the old rows or the new ones — never both files (a copy to a *new* name then deleting the old
+       one would show both in between: the other rows twice, the removed ones still there) and never
+       neither (deleting first would hide the whole file for a while);
+    3. the temporary object is deleted.
+
+    An interruption leaves the old file (before 2) or the new one (after), plus at most a hidden temporary
+    object; rerunning the same rewrite is idempotent, and :func:`s3_remove_leftover_rewrites` deletes the
+    temporary objects after it. ``_SUCCESS`` and the names are kept.
+    A query already reading the object while it is replaced may fail (Athena reports the changed file);
+    it never mixes the two versions.
+    """
+    local = workdir / f.dt / (f.hr or "") / f.key.rsplit("/", 1)[-1]
+    local.parent.mkdir(parents=True, exist_ok=True)
+    s3.download_file(f.bucket, f.key, str(local))
+    before = local.read_bytes()
+    try:
+        if dry_run:
+            kept = dropped = 0
+            for row in read_rows(local):
+                if transform(dict(row)) is None:
+                    dropped += 1
+                else:
+                    kept += 1
+            return kept, dropped, False
+        kept, dropped = rewrite_file(local, transform, f.table)
+        changed = local.read_bytes() != before
+        if changed:
+            s3.upload_file(str(local), f.bucket, f.temporary_key)
+            s3.copy_object(Bucket=f.bucket, Key=f.key, CopySource={"Bucket": f.bucket, "Key": f.temporary_key})
+            s3.delete_object(Bucket=f.bucket, Key=f.temporary_key)
+        return kept, dropped, changed
+    finally:
+        local.unlink(missing_ok=True)

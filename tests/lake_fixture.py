@@ -12,6 +12,7 @@ validator's reason.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def batch_path(home: Path, table: str, landed_at: datetime, name: str = "part-0"
     """The file :func:`write_batch` writes for ``table``."""
     dt, hr = lake.partition_values(landed_at.astimezone(UTC))
     return lake.partition_dir(home / "lake", table, dt, hr) / name
+
+
+def record_owner(line: str) -> str | None:
+    """The user_id of a published record, None when it is not a JSON object with a string user_id."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj.get("user_id") if isinstance(obj, dict) and isinstance(obj.get("user_id"), str) else None
 
 
 def table_rows(home: Path, table: str) -> list[dict]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from lake_fixture import batch_path, table_rows, write_batch
+from lake_fixture import batch_path, record_owner, table_rows, write_batch
 
 from imagify import config, privacy
 from ingestion import lake
@@ -50,13 +50,6 @@ def _dbt_build(settings: config.Settings) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
-
-def _owner(line: str) -> str | None:
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    return obj.get("user_id") if isinstance(obj, dict) and isinstance(obj.get("user_id"), str) else None
 
 
 def _land(home: Path, lines: list[str], old: set[int]) -> None:
@@ -120,11 +113,11 @@ def _file_rows(path: Path) -> list[dict]:
 
 def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = list(Simulator(users=40, days=6, seed=9, end=RECENT).records())
-    counts = Counter(o for o in map(_owner, lines) if o)
-    payers = {o for line in lines if '"payment_succeeded"' in line and (o := _owner(line))}
+    counts = Counter(o for o in map(record_owner, lines) if o)
+    payers = {o for line in lines if '"payment_succeeded"' in line and (o := record_owner(line))}
     victim = next(u for u, _ in counts.most_common() if u in payers)
     # a rejected record of the victim (a raw payload in the quarantine) and an unparseable one naming them
-    bad = json.loads(next(line for line in lines if _owner(line) == victim))
+    bad = json.loads(next(line for line in lines if record_owner(line) == victim))
     bad["event_type"] = "no_such_type"
     lines += [json.dumps(bad), '{"user_id": ' + json.dumps(victim) + ', "truncated']
     lines += ['{"event_type": "broken", "user_id": "someone-else"}']
@@ -133,7 +126,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     home_a, home_b = tmp_path / "a", tmp_path / "b"
     indexed = list(enumerate(lines))
     old = set(range(len(lines) // 2))
-    without = [(i, x) for i, x in indexed if _owner(x) != victim and json.dumps(victim) not in x]
+    without = [(i, x) for i, x in indexed if record_owner(x) != victim and json.dumps(victim) not in x]
     assert len(lines) - len(without) >= 12
     b = _settings(home_b, monkeypatch)
     _land(home_b, without, old)
@@ -222,7 +215,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     marts_a = _content(a.warehouse_path, "marts")
 
     # --- the same events landed again (a replay): they stay forgotten ----------------------------------------
-    victim_lines = [line for line in lines if _owner(line) == victim]
+    victim_lines = [line for line in lines if record_owner(line) == victim]
     write_batch(home_a, victim_lines, NOW - timedelta(minutes=5), name="part-replay")
     _dbt_build(a)
     # valid events: filtered by the tombstone. A replayed *rejected* record shows again in stg_rejected_events
