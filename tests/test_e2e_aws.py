@@ -243,6 +243,7 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
     assert {c.action for c in called["FlinkRole"]} >= {"kinesis:GetRecords", "s3:PutObject"}, called
     template = _platform_template(env, key_arn)
     for role, calls in called.items():
+        print(f"{role} calls: {', '.join(sorted({c.action for c in calls}))}")
         statements = role_statements(*template(role))
         assert not denied(statements, calls), f"{role} does not allow: {denied(statements, calls)}"
         assert unused(statements, calls) <= SERVICE_DOES[role], (
