@@ -29,7 +29,7 @@ from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
 from generation_service.service import Principal, Service, ServiceConfig
-from imagify.config import Settings
+from imagify.config import Settings, require_api_secrets
 from ingestion.producer import Producer
 
 log = logging.getLogger("generation_service")
@@ -70,6 +70,7 @@ def build_service(
     serve``) its workers and event relay run in a separate process, "thread" keeps them here."""
     from ingestion.streams import open_producer
 
+    require_api_secrets(settings)  # the API and its background process both start here
     mode = background or settings.api_background
     if mode == "process" and (adapter is not None or producer_factory is not None):
         raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")

@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from generation_service.app import create_app
+    from generation_service.log_redaction import uvicorn_log_config
 
     settings = config.load()
     host = args.host or settings.api_host
@@ -65,8 +66,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                        vnpay_return_url=settings.vnpay_return_url.replace(
                                            settings.api_public_url, public, 1))
     logging.getLogger("generation_service").setLevel(logging.INFO)
+    app = create_app(settings)  # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level, access_log=False)
+    # uvicorn's handlers redact credentials (WebSocket ?access_token=...) from every line they write
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False,
+                log_config=uvicorn_log_config())
     return 0
 
 

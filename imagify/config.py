@@ -20,7 +20,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_API_HOST | 127.0.0.1 | interface `imagify serve` listens on |
 | IMAGIFY_API_PORT | 8000 | port `imagify serve` listens on |
 | IMAGIFY_API_PUBLIC_URL | http://<host>:<port> | base URL of the API for clients (download links, VNPAY return) |
-| IMAGIFY_API_SECRET | (made once: $IMAGIFY_HOME/api/secret) | signs access tokens and download links |
+| IMAGIFY_API_SECRET | (local: made once, $IMAGIFY_HOME/api/secret) | signs tokens, links; aws: required, >= 32 |
 | IMAGIFY_TOKEN_TTL_S | 900 | lifetime of an access token (seconds); log in again after it |
 | IMAGIFY_SCRYPT_N | 16384 | scrypt cost (N) for new password hashes; stored with each hash |
 | IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
@@ -41,7 +41,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_MAX_BODY_BYTES | 65536 | larger request bodies are refused with 413 |
 | REDIS_URL | (unset) | when set, the cache and rate limits use Redis instead of process memory |
 | IMAGIFY_VNPAY_TMN_CODE | IMAGIFYD | VNPAY terminal code (the default is a demo value) |
-| IMAGIFY_VNPAY_HASH_SECRET | imagify-demo-vnpay-secret | VNPAY hash secret (demo value; set the real one) |
+| IMAGIFY_VNPAY_HASH_SECRET | imagify-demo-vnpay-secret | VNPAY hash secret (demo: local only; aws: required, >= 16) |
 | IMAGIFY_VNPAY_PAY_URL | https://sandbox.vnpayment.vn/paymentv2/vpcpay.html | VNPAY payment page |
 | IMAGIFY_VNPAY_RETURN_URL | <public url>/v1/payments/vnpay/return | where VNPAY sends the buyer back |
 | IMAGIFY_VNPAY_EXPIRE_MIN | 15 | minutes a payment URL stays valid (vnp_ExpireDate) |
@@ -136,6 +136,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# the generation API's secrets: the demo VNPAY secret is documented, so it only serves IMAGIFY_ENV=local
+DEMO_VNPAY_HASH_SECRET = "imagify-demo-vnpay-secret"
+MIN_SECRET_CHARS = {"IMAGIFY_API_SECRET": 32, "IMAGIFY_VNPAY_HASH_SECRET": 16}
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
@@ -215,7 +219,7 @@ class Settings:
     max_body_bytes: int = 65536
     redis_url: str = ""
     vnpay_tmn_code: str = "IMAGIFYD"
-    vnpay_hash_secret: str = "imagify-demo-vnpay-secret"
+    vnpay_hash_secret: str = DEMO_VNPAY_HASH_SECRET
     vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
     vnpay_return_url: str = ""
     vnpay_expire_min: int = 15
@@ -619,7 +623,7 @@ def _api_settings(home: Path) -> dict[str, object]:
         max_body_bytes=positive["IMAGIFY_MAX_BODY_BYTES"],
         redis_url=_env("REDIS_URL", ""),
         vnpay_tmn_code=_env("IMAGIFY_VNPAY_TMN_CODE", "IMAGIFYD"),
-        vnpay_hash_secret=_env("IMAGIFY_VNPAY_HASH_SECRET", "imagify-demo-vnpay-secret"),
+        vnpay_hash_secret=_env("IMAGIFY_VNPAY_HASH_SECRET", DEMO_VNPAY_HASH_SECRET),
         vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
         vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
         vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
@@ -629,6 +633,32 @@ def _api_settings(home: Path) -> dict[str, object]:
         api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
         api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
     )
+
+
+def require_api_secrets(settings: Settings) -> None:
+    """Refuse to run the generation API (server or background workers) on ``IMAGIFY_ENV=aws`` with a
+    missing, demo or short secret: anyone could sign IPNs or tokens. Locally the demo values stay.
+
+    Rule: IMAGIFY_API_SECRET at least 32 characters, IMAGIFY_VNPAY_HASH_SECRET at least 16 (VNPAY
+    issues 32), neither the documented demo value. Raises ``ValueError`` naming the variable."""
+    if settings.env != "aws":
+        return
+    values = {"IMAGIFY_API_SECRET": settings.api_secret, "IMAGIFY_VNPAY_HASH_SECRET": settings.vnpay_hash_secret}
+    for name, value in values.items():
+        value = value.strip()
+        if not value:
+            problem = "is not set"
+        elif value == DEMO_VNPAY_HASH_SECRET:
+            problem = "is the documented demo value"
+        elif len(value) < MIN_SECRET_CHARS[name]:
+            problem = f"is shorter than {MIN_SECRET_CHARS[name]} characters"
+        else:
+            continue
+        raise ValueError(
+            f"{name} {problem}; IMAGIFY_ENV=aws refuses to start the generation API without a real secret. "
+            f"Store it in AWS Secrets Manager and inject it as the environment variable {name} "
+            f"(ECS task definition `secrets: [{{name: {name}, valueFrom: <secret ARN>}}]`)"
+        )
 
 
 def _aws_settings(env: str) -> dict:

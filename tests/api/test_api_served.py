@@ -1,0 +1,170 @@
+"""`imagify serve` as a real process: it refuses demo secrets on aws, and its log never holds a token."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD
+
+from generation_service.app import build_service
+from generation_service.log_redaction import redact
+from imagify import config
+
+STRONG_API_SECRET = "a" * 16 + "-production-secret-0123456789"  # 45 characters
+STRONG_VNPAY_SECRET = "VNPAYSECRET0123456789ABCDEFGHIJK"  # 32, as VNPAY issues them
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("IMAGIFY_", "REDIS_URL", "AWS_"))}  # fmt: skip
+    env.update(IMAGIFY_HOME=str(tmp_path / "home"), IMAGIFY_SCRYPT_N="1024", IMAGIFY_API_BACKGROUND="thread",
+               PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def _serve_cmd(port: int) -> list[str]:
+    return [sys.executable, "-m", "imagify.cli", "serve", "--port", str(port)]
+
+
+def _wait_for(check: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+@dataclass
+class Served:
+    base: str
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def post(self, path: str, body: dict[str, str]) -> dict[str, str]:
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+            return json.loads(resp.read())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(_serve_cmd(port), env=_serve_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path)
+    server = Served(f"http://127.0.0.1:{port}", log, proc)
+
+    def healthy() -> bool:
+        assert proc.poll() is None, f"imagify serve exited: {server.text()}"
+        try:
+            with urllib.request.urlopen(server.base + "/healthz", timeout=2) as resp:  # noqa: S310
+                return resp.status == 200
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    try:
+        _wait_for(healthy, "imagify serve to answer /healthz")
+        yield server
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(30)
+        proc.kill()  # nothing to do once it has exited
+        proc.wait(10)
+
+
+def test_the_server_log_never_holds_an_access_token(served: Served) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    served.post("/v1/auth/register", {"email": "lan@example.com", "password": PASSWORD, "display_name": "Lan"})
+    token = served.post("/v1/auth/login", {"email": "lan@example.com", "password": PASSWORD})["access_token"]
+    ws_base = served.base.replace("http://", "ws://") + "/v1/notifications/ws"
+    with connect(f"{ws_base}?access_token={token}", open_timeout=30) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+    forged = token[:-6] + "AAAAAA"
+    with pytest.raises(InvalidStatus):
+        connect(f"{ws_base}?x=1&access_token={forged}", open_timeout=30)
+
+    _wait_for(lambda: served.text().count('"WebSocket /v1/notifications/ws') >= 2, "both WebSocket log lines")
+    text = served.text()
+    assert token not in text and forged not in text and token.split(".")[-1] not in text
+    # the connections are still logged, with the token's value redacted
+    assert '"WebSocket /v1/notifications/ws?access_token=[redacted]" [accepted]' in text, text
+    assert '"WebSocket /v1/notifications/ws?x=1&access_token=[redacted]" 403' in text, text
+
+
+def test_redact_keeps_other_parameters() -> None:
+    assert redact("GET /v1/images/x.png?exp=9&sig=abc&size=2 HTTP/1.1") == \
+        "GET /v1/images/x.png?exp=9&sig=[redacted]&size=2 HTTP/1.1"
+    assert redact("/ipn?vnp_Amount=1&vnp_SecureHash=ff00") == "/ipn?vnp_Amount=1&vnp_SecureHash=[redacted]"
+    assert redact("/v1/notifications/ws?mytoken=kept") == "/v1/notifications/ws?mytoken=kept"
+
+
+# -- item 1: no demo secrets on aws --------------------------------------------------------------
+MISSING_OR_WEAK = [
+    ({"IMAGIFY_VNPAY_HASH_SECRET": STRONG_VNPAY_SECRET}, "IMAGIFY_API_SECRET is not set"),
+    ({"IMAGIFY_API_SECRET": "", "IMAGIFY_VNPAY_HASH_SECRET": STRONG_VNPAY_SECRET}, "IMAGIFY_API_SECRET is not set"),
+    ({"IMAGIFY_API_SECRET": "short-0123456789", "IMAGIFY_VNPAY_HASH_SECRET": STRONG_VNPAY_SECRET},
+     "IMAGIFY_API_SECRET is shorter than 32 characters"),
+    ({"IMAGIFY_API_SECRET": STRONG_API_SECRET}, "IMAGIFY_VNPAY_HASH_SECRET is the documented demo value"),
+    ({"IMAGIFY_API_SECRET": STRONG_API_SECRET, "IMAGIFY_VNPAY_HASH_SECRET": ""},
+     "IMAGIFY_VNPAY_HASH_SECRET is the documented demo value"),  # empty = unset = the demo default
+    ({"IMAGIFY_API_SECRET": STRONG_API_SECRET, "IMAGIFY_VNPAY_HASH_SECRET": "imagify-demo-vnpay-secret"},
+     "IMAGIFY_VNPAY_HASH_SECRET is the documented demo value"),
+    ({"IMAGIFY_API_SECRET": STRONG_API_SECRET, "IMAGIFY_VNPAY_HASH_SECRET": "vnp-0123456"},
+     "IMAGIFY_VNPAY_HASH_SECRET is shorter than 16 characters"),
+]
+
+
+@pytest.mark.parametrize(("secrets", "error"), MISSING_OR_WEAK)
+def test_aws_refuses_missing_or_demo_secrets(api_env: Callable[..., config.Settings], monkeypatch: pytest.MonkeyPatch,
+                                             secrets: dict[str, str], error: str) -> None:
+    monkeypatch.delenv("IMAGIFY_API_SECRET", raising=False)
+    monkeypatch.delenv("IMAGIFY_VNPAY_HASH_SECRET", raising=False)
+    settings = api_env(IMAGIFY_ENV="aws", **secrets)
+    for background in ("thread", "process"):  # the API and its background workers both build here
+        with pytest.raises(ValueError, match=error) as err:
+            build_service(settings, background=background)
+        assert "Secrets Manager" in str(err.value)
+        assert not (settings.api_dir / "secret").exists()  # no generated secret to fall back on
+
+
+def test_aws_starts_with_real_secrets_and_local_keeps_the_demo(api_env: Callable[..., config.Settings]) -> None:
+    local = api_env()  # IMAGIFY_ENV=local, no secrets: the demo values serve
+    assert local.vnpay_hash_secret == "imagify-demo-vnpay-secret"
+    config.require_api_secrets(local)
+    config.require_api_secrets(api_env(IMAGIFY_ENV="aws", IMAGIFY_API_SECRET=STRONG_API_SECRET,
+                                       IMAGIFY_VNPAY_HASH_SECRET=STRONG_VNPAY_SECRET))
+
+
+def test_imagify_serve_on_aws_without_secrets_exits_with_one_clear_error(tmp_path: Path) -> None:
+    proc = subprocess.run(_serve_cmd(_free_port()), env=_serve_env(tmp_path, IMAGIFY_ENV="aws"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("imagify: IMAGIFY_API_SECRET is not set"), proc.stderr
+    assert "AWS Secrets Manager" in proc.stderr and "Traceback" not in proc.stderr
