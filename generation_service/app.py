@@ -8,6 +8,7 @@
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -28,7 +29,7 @@ from generation_service.http_security import install as install_http_security
 from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
-from generation_service.service import Principal, Service, ServiceConfig
+from generation_service.service import SESSION_ENDED, Principal, Service, ServiceConfig
 from imagify.config import Settings, require_api_secrets
 from ingestion.producer import Producer
 
@@ -46,6 +47,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # the API process of the process mode leaves WAL checkpoints to the background process (see
 # SqliteRepository): past this many pages (~80 MiB) it runs them itself
 API_CHECKPOINT_PAGES = 20_000
+WS_RECHECK_S = 60.0  # an open WebSocket re-checks its session this often (and at its token's expiry)
 
 
 def open_repository(settings: Settings, checkpoint_pages: int | None = None) -> Repository:
@@ -345,23 +347,44 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         except ApiError:
             await ws.close(code=4401, reason="invalid or expired access token")
             return
+        expires_at = svc.signer.verify(access_token).expires_at
         await ws.accept()
         sub = svc.hub.subscribe(p.user_id)
+        receiver: asyncio.Future[str] | None = None
+        getter: asyncio.Future[dict[str, Any]] | None = None
         try:
             await ws.send_json({"type": "hello", "data": {"user_id": p.user_id}})
             receiver = asyncio.ensure_future(ws.receive_text())
+            getter = asyncio.ensure_future(sub.get())
             while True:
-                getter = asyncio.ensure_future(sub.get())
-                done, _ = await asyncio.wait({receiver, getter}, return_when=asyncio.FIRST_COMPLETED)
+                # wake at the token's expiry, and re-check the session every WS_RECHECK_S (a logout
+                # in another API process); a logout in this one arrives as a SESSION_ENDED message
+                wait_s = max(0.0, min(expires_at - time.time(), WS_RECHECK_S))
+                done, _ = await asyncio.wait({receiver, getter}, timeout=wait_s,
+                                             return_when=asyncio.FIRST_COMPLETED)
                 if receiver in done:
-                    getter.cancel()
                     receiver.result()  # raises WebSocketDisconnect when the client left
                     receiver = asyncio.ensure_future(ws.receive_text())  # pings from the client are ignored
                     continue
-                await ws.send_json(getter.result())
+                if getter in done:
+                    message = getter.result()
+                    getter = asyncio.ensure_future(sub.get())
+                    if message["type"] != SESSION_ENDED:
+                        await ws.send_json(message)
+                        continue
+                    if message["data"]["session_id"] != p.session_id:
+                        continue
+                try:
+                    await asyncio.to_thread(svc.authenticate, access_token)
+                except ApiError as err:
+                    await ws.close(code=4401, reason=err.message)
+                    return
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            for task in (receiver, getter):
+                if task is not None:
+                    task.cancel()
             sub.close()
 
     return app

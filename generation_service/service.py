@@ -50,6 +50,9 @@ LINK_TTL_S = 3600
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+SESSION_ENDED = "session.ended"  # internal hub message: never sent to a client
+
+
 @dataclass(frozen=True)
 class Principal:
     user_id: str
@@ -222,6 +225,8 @@ class Service:
     def logout(self, p: Principal) -> None:
         self.repo.revoke_session(p.session_id)
         self.cache.delete(f"session:{p.session_id}")
+        # this process's WebSockets of the session close now (others: at their next re-check)
+        self.hub.publish(p.user_id, SESSION_ENDED, {"session_id": p.session_id})
 
     def rate_check(self, subject: str) -> RateDecision:
         return self.limiter.hit(subject)

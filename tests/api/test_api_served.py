@@ -62,20 +62,31 @@ class Served:
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def post(self, path: str, body: dict[str, str]) -> dict[str, str]:
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"}, method="POST")
+    def post(self, path: str, body: dict[str, str], token: str = "") -> dict[str, str]:
+        headers = {"content-type": "application/json"} | ({"authorization": f"Bearer {token}"} if token else {})
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), headers=headers,
+                                     method="POST")
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
-            return json.loads(resp.read())
+            raw = resp.read()
+            return json.loads(raw) if raw else {}
+
+    def login(self, email: str = "lan@example.com", register: bool = True) -> str:
+        if register:
+            self.post("/v1/auth/register", {"email": email, "password": PASSWORD, "display_name": "Lan"})
+        return self.post("/v1/auth/login", {"email": email, "password": PASSWORD})["access_token"]
+
+    def ws_url(self, query: str) -> str:
+        return self.base.replace("http://", "ws://") + "/v1/notifications/ws?" + query
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+@contextlib.contextmanager
+def serve(tmp_path: Path, **env: str) -> Iterator[Served]:
+    """A real ``imagify serve`` process on a free loopback port, its stdout and stderr in a file."""
     port = _free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(_serve_cmd(port), env=_serve_env(tmp_path), stdout=out, stderr=subprocess.STDOUT,
-                                cwd=tmp_path)
+        proc = subprocess.Popen(_serve_cmd(port), env=_serve_env(tmp_path, **env), stdout=out,
+                                stderr=subprocess.STDOUT, cwd=tmp_path)
     server = Served(f"http://127.0.0.1:{port}", log, proc)
 
     def healthy() -> bool:
@@ -97,18 +108,22 @@ def served(tmp_path: Path) -> Iterator[Served]:
         proc.wait(10)
 
 
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serve(tmp_path) as server:
+        yield server
+
+
 def test_the_server_log_never_holds_an_access_token(served: Served) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
-    served.post("/v1/auth/register", {"email": "lan@example.com", "password": PASSWORD, "display_name": "Lan"})
-    token = served.post("/v1/auth/login", {"email": "lan@example.com", "password": PASSWORD})["access_token"]
-    ws_base = served.base.replace("http://", "ws://") + "/v1/notifications/ws"
-    with connect(f"{ws_base}?access_token={token}", open_timeout=30) as ws:
+    token = served.login()
+    with connect(served.ws_url(f"access_token={token}"), open_timeout=30) as ws:
         assert json.loads(ws.recv(timeout=30))["type"] == "hello"
     forged = token[:-6] + "AAAAAA"
     with pytest.raises(InvalidStatus):
-        connect(f"{ws_base}?x=1&access_token={forged}", open_timeout=30)
+        connect(served.ws_url(f"x=1&access_token={forged}"), open_timeout=30)
 
     _wait_for(lambda: served.text().count('"WebSocket /v1/notifications/ws') >= 2, "both WebSocket log lines")
     text = served.text()
@@ -116,6 +131,33 @@ def test_the_server_log_never_holds_an_access_token(served: Served) -> None:
     # the connections are still logged, with the token's value redacted
     assert '"WebSocket /v1/notifications/ws?access_token=[redacted]" [accepted]' in text, text
     assert '"WebSocket /v1/notifications/ws?x=1&access_token=[redacted]" 403' in text, text
+
+
+def test_a_websocket_closes_on_logout_and_when_its_token_expires(tmp_path: Path) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    ttl_s = 8
+    with serve(tmp_path, IMAGIFY_TOKEN_TTL_S=str(ttl_s)) as served:
+        # logout: the session's socket closes at once (well before the token would expire)
+        token = served.login()
+        with connect(served.ws_url(f"access_token={token}"), open_timeout=30) as ws:
+            assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+            other_session = served.login(register=False)
+            with connect(served.ws_url(f"access_token={other_session}"), open_timeout=30) as other:
+                assert json.loads(other.recv(timeout=30))["type"] == "hello"
+                served.post("/v1/auth/logout", {}, token=token)
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=ttl_s / 2)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, closed.value
+                assert "session ended" in closed.value.rcvd.reason
+                other.ping().wait(timeout=30)  # the user's other session stays open
+
+                # expiry: the other session's socket closes when its token expires
+                with pytest.raises(ConnectionClosed) as closed:
+                    other.recv(timeout=ttl_s + 30)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, closed.value
+                assert "expired" in closed.value.rcvd.reason
 
 
 def test_redact_keeps_other_parameters() -> None:
