@@ -26,6 +26,7 @@ import signal
 import subprocess
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -102,7 +103,8 @@ class App:
                                      start_new_session=True)
 
     def kill(self) -> None:
-        assert self.proc is not None
+        if self.proc is None:
+            return
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
@@ -163,8 +165,18 @@ def _landed_ids(lake_dir: Path) -> list[str]:
     return [r["event_id"] for p in lake.data_files(lake_dir, lake.EVENTS) for r in lake.read_rows(p, ["event_id"])]
 
 
+@pytest.fixture
+def on_exit() -> Iterator[list[Callable[[], None]]]:
+    """Clean-ups that run however the test ends (a failed assertion must not leave a Flink JVM running)."""
+    hooks: list[Callable[[], None]] = []
+    yield hooks
+    for hook in reversed(hooks):
+        hook()
+
+
 @pytest.mark.skipif(PYFLINK_HOME is None, reason=".venv-flink missing: run make setup")
-def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path: Path) -> None:
+def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
+        tmp_path: Path, on_exit: list[Callable[[], None]]) -> None:
     plugins = tmp_path / "plugins" / "s3-fs-hadoop"
     plugins.mkdir(parents=True)
     (plugins / "flink-s3-fs-hadoop.jar").symlink_to(jvm_artifacts.jars("s3")[0])
@@ -173,6 +185,7 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
         out = imagify(env, "deploy")
         job_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
         producer_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
+        on_exit += [job_calls.close, producer_calls.close]
         producer_env = {**env, "IMAGIFY_AWS_ENDPOINT_URL": producer_calls.url}
         keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **keys)
@@ -184,6 +197,7 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(tmp_path:
         zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=artifacts, Key=packages[0])["Body"].read())).extractall(app_dir)
         s3.create_bucket(Bucket=CHECKPOINTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         app = App(app_dir, env, job_calls.url, f"s3://{CHECKPOINTS_BUCKET}/checkpoints", plugins.parent)
+        on_exit.append(app.kill)
 
         imagify(producer_env, "simulate", "--users", "30", "--days", "2", "--seed", "11")
         app.start()
