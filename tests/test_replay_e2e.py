@@ -131,7 +131,8 @@ def test_replay_after_a_contract_fix_lands_once_and_replays_change_nothing(tmp_p
     imagify(env, "build")
     check_lake_and_warehouse(home, after_fix, len(sent) + len(fixed))
     assert _staging(home) == (ids, rejected), "each event_id once, each rejected record once"
-    assert mart_rows(home / "warehouse.duckdb") == marts, "replays changed no mart"
+    assert _without_quarantinings(mart_rows(home / "warehouse.duckdb")) == _without_quarantinings(marts), \
+        "replays changed no mart"
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     requarantined = con.sql("select count(*) from staging.stg_rejected_events where times_quarantined > 1").fetchone()
     con.close()
@@ -150,3 +151,9 @@ def _valid(line: str | bytes) -> bool:
     from ingestion.contract import is_valid
 
     return is_valid(line)
+
+
+def _without_quarantinings(marts: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """Marts but rejected_records_daily's ``quarantined``: it counts every time a record was quarantined,
+    replays included, by design (its ``rejected``, the distinct records, must not change)."""
+    return {**marts, "rejected_records_daily": [r[:3] for r in marts["rejected_records_daily"]]}
