@@ -221,20 +221,27 @@ def with_kms(calls: set[Call], key_arn: str) -> set[Call]:
     return calls | {Call(_KMS_ON_BEHALF[c.action], key_arn) for c in calls if c.action in _KMS_ON_BEHALF}
 
 
-def resolve(node: Any, refs: dict[str, str], attributes: dict[str, str]) -> Any:
-    """CloudFormation's Ref, Fn::Sub and Fn::GetAtt over a template node, from known values."""
+def resolve(node: Any, refs: dict[str, str], attributes: dict[str, str], placeholders: bool = False) -> Any:
+    """CloudFormation's Ref, Fn::Sub and Fn::GetAtt over a template node, from known values; with
+    ``placeholders`` an unknown name becomes ``<name>`` instead of an error. ``${!x}`` is a literal ``${x}``."""
+    def value(table: dict[str, str], name: str) -> str:
+        return str(table.get(name, f"<{name}>")) if placeholders else str(table[name])
+
     if isinstance(node, dict) and len(node) == 1:
         (k, v), = node.items()
         if k == "Ref":
-            return refs[v]
+            return value(refs, v)
         if k == "Fn::GetAtt":
-            return attributes[".".join(v) if isinstance(v, list) else v]
+            return value(attributes, ".".join(v) if isinstance(v, list) else v)
         if k == "Fn::Sub":
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: {**refs, **attributes}[m.group(1)], v)
+            def sub(m: re.Match) -> str:
+                name = m.group(1)
+                return "${" + name[1:] + "}" if name.startswith("!") else value({**refs, **attributes}, name)
+            return re.sub(r"\$\{([^}]+)\}", sub, v)
     if isinstance(node, dict):
-        return {k: resolve(v, refs, attributes) for k, v in node.items()}
+        return {k: resolve(v, refs, attributes, placeholders) for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve(v, refs, attributes) for v in node]
+        return [resolve(v, refs, attributes, placeholders) for v in node]
     return node
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_calls import resolve as resolve_template
 from aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from boto_calls import BotoCalls
 from cfnlint.decode import decode_str
@@ -41,26 +42,9 @@ def load(name: str) -> dict:
 
 
 def resolve(node, params: dict[str, str]):  # type: ignore[no-untyped-def]
-    """Enough of CloudFormation's intrinsics (Ref, Sub, GetAtt) to read resolved properties."""
+    """A template node with Ref/Sub/GetAtt resolved from ``params`` (unknown names: ``<name>``)."""
     pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
-    if isinstance(node, dict) and len(node) == 1:
-        (k, v), = node.items()
-        if k == "Ref":
-            return {**pseudo, **params}.get(v, f"<{v}>")
-        if k == "Fn::GetAtt":
-            return f"<{'.'.join(v) if isinstance(v, list) else v}>"
-        if k == "Fn::Sub":
-            def sub(m: re.Match) -> str:
-                name = m.group(1)
-                if name.startswith("!"):
-                    return "${" + name[1:] + "}"
-                return str({**pseudo, **params}.get(name, f"<{name}>"))
-            return re.sub(r"\$\{([^}]+)\}", sub, v)
-    if isinstance(node, dict):
-        return {k: resolve(v, params) for k, v in node.items()}
-    if isinstance(node, list):
-        return [resolve(v, params) for v in node]
-    return node
+    return resolve_template(node, {**pseudo, **params}, {}, placeholders=True)
 
 
 @pytest.fixture
