@@ -141,13 +141,10 @@ def _download_lake(s3, bucket: str, target: Path) -> None:  # type: ignore[no-un
 
 def _platform_template(env: dict[str, str], key_arn: str):  # type: ignore[no-untyped-def]
     """role -> (template, role, Ref values, GetAtt values) of infra/platform.yaml as deploy created it."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the settings of the deploy's environment
+        for name, value in env.items():
+            mp.setenv(name, value)
         settings = config.load()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     names = settings.aws_names(ACCOUNT)
     template, errors = decode_str((REPO_ROOT / "infra" / "platform.yaml").read_text())
     assert not errors
