@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cfnlint.decode import decode_str
+
+from imagify.config import REPO_ROOT, Settings
+from imagify.deploy import platform_parameters
+
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 # SigV4 signing names that differ from the service's IAM prefix
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
@@ -34,7 +39,7 @@ class Call:
     context: tuple[tuple[str, str], ...] = ()  # condition keys the call carries (s3:prefix)
 
 
-def _s3_calls(method: str, path: str, query: dict[str, list[str]], body: bytes) -> list[Call]:
+def _s3_calls(method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> list[Call]:
     bucket, _, key = path.lstrip("/").partition("/")
     key = urllib.parse.unquote(key)
     bucket_arn = f"arn:aws:s3:::{bucket}"
@@ -54,6 +59,9 @@ def _s3_calls(method: str, path: str, query: dict[str, list[str]], body: bytes) 
     arn = f"{bucket_arn}/{key}"
     if method in ("GET", "HEAD"):
         return [Call("s3:ListMultipartUploadParts" if "uploadId" in query else "s3:GetObject", arn)]
+    if method == "PUT" and (source := headers.get("x-amz-copy-source")):  # CopyObject reads its source too
+        source = urllib.parse.unquote(source.split("?versionId=")[0]).lstrip("/")
+        return [Call("s3:PutObject", arn), Call("s3:GetObject", f"arn:aws:s3:::{source}")]
     if method in ("PUT", "POST"):  # PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload
         return [Call("s3:PutObject", arn)]
     if method == "DELETE":
@@ -61,10 +69,35 @@ def _s3_calls(method: str, path: str, query: dict[str, list[str]], body: bytes) 
     return [Call(f"s3:{method}Object?", arn)]
 
 
-def _json_calls(service: str, target: str, body: bytes, region: str, account: str) -> list[Call]:
+def _glue_resources(operation: str, payload: dict[str, Any], region: str, account: str) -> list[str]:
+    """The ARNs Glue authorises a call on: the catalog, the database and the table it names (all of a
+    database's tables for the list calls)."""
+    arn = f"arn:aws:glue:{region}:{account}"
+    database = payload.get("DatabaseName") or (payload.get("Name") if operation.endswith("Database") else None)
+    out = [f"{arn}:catalog"]
+    if database:
+        out.append(f"{arn}:database/{database}")
+        table = payload.get("TableName") or (payload.get("Name") if "DatabaseName" in payload else None)
+        if table or operation in ("GetTables", "SearchTables"):
+            out.append(f"{arn}:table/{database}/{table or '*'}")
+    return out
+
+
+def _json_calls(service: str, target: str, body: bytes, region: str, account: str,
+                queries: dict[str, str] | None = None) -> list[Call]:
+    """``queries``: the workgroup ARN of each Athena query id seen started (IAM authorises a call on a
+    query against the workgroup it ran in)."""
     operation = target.rsplit(".", 1)[-1]
     payload: dict[str, Any] = json.loads(body or b"{}")
     resource = "*"
+    if service == "glue":
+        return [Call(f"glue:{operation}", r) for r in _glue_resources(operation, payload, region, account)]
+    if service == "athena":
+        if payload.get("WorkGroup"):
+            resource = athena_workgroup_arn(payload["WorkGroup"], region, account)
+        elif payload.get("QueryExecutionId"):
+            resource = (queries or {}).get(payload["QueryExecutionId"], "*")
+        return [Call(f"athena:{operation}", resource)]
     if service == "cloudwatch":
         return [Call(f"cloudwatch:{operation}", "*", _namespace(payload.get("Namespace")))]
     if service == "kinesis":
@@ -75,17 +108,22 @@ def _json_calls(service: str, target: str, body: bytes, region: str, account: st
     return [Call(f"{service}:{operation}", resource)]
 
 
-def calls_of(method: str, url: str, headers: dict[str, str], body: bytes, region: str, account: str) -> list[Call]:
-    """The IAM actions one HTTP request to an AWS endpoint needs."""
+def athena_workgroup_arn(workgroup: str, region: str, account: str) -> str:
+    return f"arn:aws:athena:{region}:{account}:workgroup/{workgroup}"
+
+
+def calls_of(method: str, url: str, headers: dict[str, str], body: bytes, region: str, account: str,
+             queries: dict[str, str] | None = None) -> list[Call]:
+    """The IAM actions one HTTP request to an AWS endpoint needs (``queries``: see :func:`_json_calls`)."""
     parsed = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
     auth = headers.get("authorization", "") or query.get("X-Amz-Credential", [""])[0]
     match = _CREDENTIAL.search(auth) or re.search(r"/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request", auth)
     service = _IAM_PREFIX.get(match.group(1), match.group(1)) if match else "?"
     if service == "s3":
-        return _s3_calls(method, parsed.path, query, body)
+        return _s3_calls(method, parsed.path, query, headers, body)
     if "x-amz-target" in headers:
-        return _json_calls(service, headers["x-amz-target"], body, region, account)
+        return _json_calls(service, headers["x-amz-target"], body, region, account, queries)
     form = urllib.parse.parse_qs(body.decode(errors="replace"))
     context = _namespace(form.get("Namespace", [None])[0]) if service == "cloudwatch" else ()
     return [Call(f"{service}:{form.get('Action', ['?'])[0]}", "*", context)]
@@ -101,6 +139,7 @@ class RecordingProxy:
 
     def __init__(self, upstream: str, region: str, account: str) -> None:
         self.calls: set[Call] = set()
+        self.queries: dict[str, str] = {}  # Athena query id -> its workgroup's ARN
         self._lock = threading.Lock()
         target = urllib.parse.urlsplit(upstream)
         proxy = self
@@ -127,7 +166,8 @@ class RecordingProxy:
                 body = self._body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with proxy._lock:
-                    proxy.calls.update(calls_of(self.command, self.path, headers, body, region, account))
+                    calls = calls_of(self.command, self.path, headers, body, region, account, proxy.queries)
+                    proxy.calls.update(calls)
                 conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
                 try:
                     out = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
@@ -136,6 +176,10 @@ class RecordingProxy:
                     data = resp.read()
                 finally:
                     conn.close()
+                started = [c for c in calls if c.action == "athena:StartQueryExecution"]
+                if started and resp.status == 200:
+                    with proxy._lock:
+                        proxy.queries[json.loads(data)["QueryExecutionId"]] = started[0].resource
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in _HOP:
@@ -249,3 +293,21 @@ def role_statements(template: dict, role: str, refs: dict[str, str], attributes:
     """The identity-policy statements of one role of a template, resolved."""
     policies = template["Resources"][role]["Properties"].get("Policies", [])
     return [resolve(st, refs, attributes) for p in policies for st in p["PolicyDocument"]["Statement"]]
+
+
+def platform_role(settings: Settings, role: str, key_arn: str, region: str, account: str) -> list[dict]:
+    """The statements of a role of infra/platform.yaml as ``imagify deploy`` creates it for ``settings``."""
+    names = settings.aws_names(account)
+    template, errors = decode_str((REPO_ROOT / "infra" / "platform.yaml").read_text())
+    assert not errors, errors
+    refs = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+    refs |= platform_parameters(settings, names)
+    refs |= {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws"}
+    # what a Ref of the stack's resources the roles name answers (a workgroup its name, a topic its ARN)
+    refs |= {"WorkGroup": names.athena_workgroup,
+             "AlarmTopic": f"arn:aws:sns:{region}:{account}:{refs['Prefix']}-alarms"}
+    attributes = {"LakeBucket.Arn": f"arn:aws:s3:::{names.lake_bucket}",
+                  "ArtifactsBucket.Arn": f"arn:aws:s3:::{names.artifacts_bucket}",
+                  "AthenaResultsBucket.Arn": f"arn:aws:s3:::{names.athena_results_bucket}",
+                  "EventStream.Arn": names.stream_arn, "DataKey.Arn": key_arn}
+    return role_statements(template, role, refs, attributes)

@@ -29,6 +29,9 @@ def test_s3_requests_are_named_as_iam_names_them() -> None:
     assert _calls("GET", "/b/k?uploadId=u", "s3") == [Call("s3:ListMultipartUploadParts", "arn:aws:s3:::b/k")]
     assert _calls("GET", "/b?list-type=2&prefix=lake/events/", "s3") == [
         Call("s3:ListBucket", "arn:aws:s3:::b", (("s3:prefix", "lake/events/"),))]
+    # CopyObject writes its key and reads its source
+    assert _calls("PUT", "/b/lake/f", "s3", **{"x-amz-copy-source": "b/lake/.f%20x.rewrite"}) == [
+        Call("s3:PutObject", "arn:aws:s3:::b/lake/f"), Call("s3:GetObject", "arn:aws:s3:::b/lake/.f x.rewrite")]
     deletes = b"<Delete><Object><Key>x/1</Key></Object><Object><Key>x/2</Key></Object></Delete>"
     assert _calls("POST", "/b?delete", "s3", deletes) == [Call("s3:DeleteObject", "arn:aws:s3:::b/x/1"),
                                                           Call("s3:DeleteObject", "arn:aws:s3:::b/x/2")]
@@ -46,6 +49,28 @@ def test_json_and_query_requests() -> None:
     # CloudWatch signs as "monitoring"; its namespace is the policy's condition key
     assert _calls("POST", "/", "monitoring", b"Action=PutMetricData&Namespace=Imagify%2FProducer") == [
         Call("cloudwatch:PutMetricData", "*", (("cloudwatch:namespace", "Imagify/Producer"),))]
+
+
+def test_glue_and_athena_calls_name_what_iam_authorises() -> None:
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    get_table = json.dumps({"DatabaseName": "marts", "Name": "revenue"}).encode()
+    assert _calls("POST", "/", "glue", get_table, **{"x-amz-target": "AWSGlue.GetTable"}) == [
+        Call("glue:GetTable", f"{glue}:catalog"), Call("glue:GetTable", f"{glue}:database/marts"),
+        Call("glue:GetTable", f"{glue}:table/marts/revenue")]
+    get_db = json.dumps({"Name": "marts"}).encode()
+    assert _calls("POST", "/", "glue", get_db, **{"x-amz-target": "AWSGlue.GetDatabase"}) == [
+        Call("glue:GetDatabase", f"{glue}:catalog"), Call("glue:GetDatabase", f"{glue}:database/marts")]
+    tables = json.dumps({"DatabaseName": "marts"}).encode()
+    assert _calls("POST", "/", "glue", tables, **{"x-amz-target": "AWSGlue.GetTables"})[-1] == Call(
+        "glue:GetTables", f"{glue}:table/marts/*")
+    workgroup = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/wg"
+    start = json.dumps({"QueryString": "SELECT 1", "WorkGroup": "wg"}).encode()
+    assert _calls("POST", "/", "athena", start, **{"x-amz-target": "AmazonAthena.StartQueryExecution"}) == [
+        Call("athena:StartQueryExecution", workgroup)]
+    poll = json.dumps({"QueryExecutionId": "q1"}).encode()
+    target = {"x-amz-target": "AmazonAthena.GetQueryExecution"}
+    assert calls_of("POST", "/", {"authorization": SIG["authorization"].format("athena"), **target}, poll,
+                    REGION, ACCOUNT, {"q1": workgroup}) == [Call("athena:GetQueryExecution", workgroup)]
 
 
 POLICY = [
@@ -99,9 +124,14 @@ def test_proxy_records_real_boto3_calls_and_passes_answers_through() -> None:
             assert s3.get_object(Bucket="bkt", Key="lake/x")["Body"].read() == b"12345"
             kinesis = boto3.client("kinesis", endpoint_url=proxy.url, **keys)
             kinesis.create_stream(StreamName="s", ShardCount=1)
+            athena = boto3.client("athena", endpoint_url=proxy.url, **keys)
+            athena.create_work_group(Name="wg")
+            qid = athena.start_query_execution(QueryString="SELECT 1", WorkGroup="wg")["QueryExecutionId"]
+            athena.get_query_execution(QueryExecutionId=qid)  # authorised on the workgroup it ran in
             with pytest.raises(urllib.error.HTTPError):  # an error answer passes through as it is
                 urllib.request.urlopen(proxy.url + "/no-such-bucket/k", timeout=10)  # noqa: S310 — loopback
         finally:
             proxy.close()
     assert {Call("s3:PutObject", "arn:aws:s3:::bkt/lake/x"), Call("s3:GetObject", "arn:aws:s3:::bkt/lake/x"),
-            Call("kinesis:CreateStream", STREAM)} <= proxy.calls
+            Call("kinesis:CreateStream", STREAM),
+            Call("athena:GetQueryExecution", f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/wg")} <= proxy.calls

@@ -31,15 +31,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_calls import RecordingProxy, denied, role_statements, unused, with_kms
+from aws_calls import RecordingProxy, denied, platform_role, unused, with_kms
 from aws_helpers import ACCOUNT, REGION, moto_server
-from cfnlint.decode import decode_str
 from fault_helpers import NO_VOLUME_CHECK, check_lake_and_warehouse, expected, imagify
 
 from flink_jobs import managed_app
 from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
-from imagify.deploy import platform_parameters
 from ingestion import lake
 
 pytestmark = pytest.mark.e2e
@@ -139,25 +137,6 @@ def _download_lake(s3, bucket: str, target: Path) -> None:  # type: ignore[no-un
         s3.download_file(bucket, key, str(path))
 
 
-def _platform_template(env: dict[str, str], key_arn: str):  # type: ignore[no-untyped-def]
-    """role -> (template, role, Ref values, GetAtt values) of infra/platform.yaml as deploy created it."""
-    with pytest.MonkeyPatch.context() as mp:  # the settings of the deploy's environment
-        for name, value in env.items():
-            mp.setenv(name, value)
-        settings = config.load()
-    names = settings.aws_names(ACCOUNT)
-    template, errors = decode_str((REPO_ROOT / "infra" / "platform.yaml").read_text())
-    assert not errors
-    refs = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
-    refs |= platform_parameters(settings, names)
-    refs |= {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
-    attributes = {"LakeBucket.Arn": f"arn:aws:s3:::{names.lake_bucket}",
-                  "ArtifactsBucket.Arn": f"arn:aws:s3:::{names.artifacts_bucket}",
-                  "AthenaResultsBucket.Arn": f"arn:aws:s3:::{names.athena_results_bucket}",
-                  "EventStream.Arn": names.stream_arn, "DataKey.Arn": key_arn}
-    return lambda role: (template, role, refs, attributes)
-
-
 def _landed_ids(lake_dir: Path) -> list[str]:
     return [r["event_id"] for p in lake.data_files(lake_dir, lake.EVENTS) for r in lake.read_rows(p, ["event_id"])]
 
@@ -252,10 +231,13 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
         "ProducerRole": with_kms(producer_calls.calls, key_arn),
     }
     assert {c.action for c in called["FlinkRole"]} >= {"kinesis:GetRecords", "s3:PutObject"}, called
-    template = _platform_template(env, key_arn)
+    with pytest.MonkeyPatch.context() as mp:  # the settings of the deploy's environment
+        for name, value in env.items():
+            mp.setenv(name, value)
+        deployed = config.load()
     for role, calls in called.items():
         print(f"{role} calls: {', '.join(sorted({c.action for c in calls}))}")
-        statements = role_statements(*template(role))
+        statements = platform_role(deployed, role, key_arn, REGION, ACCOUNT)
         assert not denied(statements, calls), f"{role} does not allow: {denied(statements, calls)}"
         assert unused(statements, calls) <= SERVICE_DOES[role], (
             f"{role} grants what nobody called: {unused(statements, calls) - SERVICE_DOES[role]}")

@@ -5,6 +5,10 @@ in the documented layout; the Glue catalog holds the tables dbt would have built
 (from ``dbt parse --target prod``). moto's Athena records queries without running them: the tests assert the
 exact statements, that each is polled until it ends before the next starts (moto's state manager makes each
 query take several polls), and that a failed one stops the command with Athena's reason.
+
+IAM by the calls: the commands reach moto through a recording proxy (tests/aws_calls.py); every call they
+make (S3 reads, the lake rewrite's upload, copy and delete, Glue reads, Athena queries, and the KMS calls S3
+makes for them under the project key) must be allowed by the warehouse role, the role they run as.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_calls import RecordingProxy, denied, platform_role, unused, with_kms
 from aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from lake_fixture import record_owner, write_batch
 
@@ -34,6 +39,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 OLD, RECENT = NOW - timedelta(days=10), NOW - timedelta(hours=1)
 POLLS = 3  # get_query_execution answers per state change (moto's manual progression)
 # columns dbt builds that the project does not document (the manifest lists only documented ones)
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/project-key"  # the lake's SSE-KMS key (moto's S3 ignores it)
 UNDOCUMENTED = {"stg_events": {"event_id", "user_id", "properties", "prompt", "landed_dt"},
                 "int_sessions": {"user_id", "session_id"}}  # fmt: skip
 
@@ -43,8 +49,18 @@ class Aws:
     endpoint: str
     settings: config.Settings
     bucket: str
+    proxy: RecordingProxy  # in front of ``endpoint``: records the commands' calls (the settings' endpoint)
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (service, operation, detail)
     fail: dict[str, Any] = field(default_factory=dict)
+
+    def assert_warehouse_role_allows_the_calls(self) -> set[str]:
+        """Every call the commands made is allowed by the warehouse role; returns the actions called."""
+        calls = with_kms(self.proxy.calls, KEY_ARN)
+        statements = platform_role(self.settings, "WarehouseRole", KEY_ARN, REGION, ACCOUNT)
+        assert not denied(statements, calls), f"WarehouseRole does not allow: {denied(statements, calls)}"
+        rewrite = [st for st in statements if st.get("Sid") == "RewriteLakeForPrivacy"]
+        assert rewrite and not unused(rewrite, calls), "the lake rewrite grant holds only what the commands call"
+        return {c.action for c in calls}
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
@@ -89,10 +105,11 @@ def _catalog(aws: Aws, manifest: dict[str, Any]) -> dict[str, tuple[bool, set[st
 def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     fake_credentials(monkeypatch)
     with moto_server() as endpoint:
+        proxy = RecordingProxy(endpoint, REGION, ACCOUNT)
         for name, value in {
             "IMAGIFY_HOME": str(tmp_path / "home"),
             "IMAGIFY_ENV": "aws",
-            "IMAGIFY_AWS_ENDPOINT_URL": endpoint,
+            "IMAGIFY_AWS_ENDPOINT_URL": proxy.url,
             "IMAGIFY_AWS_ACCOUNT_ID": ACCOUNT,
         }.items():
             monkeypatch.setenv(name, value)  # fmt: skip
@@ -100,7 +117,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             monkeypatch.delenv(name, raising=False)
         settings = config.load()
         names = settings.aws_names()
-        aws = Aws(endpoint, settings, names.lake_bucket)
+        aws = Aws(endpoint, settings, names.lake_bucket, proxy)
         aws.client("s3").create_bucket(Bucket=aws.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         aws.client("athena").create_work_group(Name=settings.athena_workgroup, Configuration={
             "ResultConfiguration": {"OutputLocation": names.athena_results_uri}})  # fmt: skip
@@ -121,7 +138,10 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
         monkeypatch.setattr(aws_clients, "client", client)
         monkeypatch.setattr(privacy_athena, "POLL_S", 0.01)
-        yield aws
+        try:
+            yield aws
+        finally:
+            proxy.close()
 
 
 def _before(aws: Aws, service: str, model: Any, params: dict) -> None:
@@ -228,6 +248,8 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
     hive = sorted(t.split(".")[1] for t, (iceberg, cols) in catalog.items() if not iceberg and cols & holding)
     assert hive == ["stg_rejected_events"] and rebuilt == [hive]
     assert privacy.user_hash(victim) in privacy.tombstones_path(aws.settings).read_text()
+    called = aws.assert_warehouse_role_allows_the_calls()
+    assert {"s3:PutObject", "s3:DeleteObject", "glue:GetTable", "athena:StartQueryExecution"} <= called
 
 
 def test_a_failed_athena_statement_stops_with_its_reason(aws: Aws, tmp_path: Path) -> None:
@@ -292,3 +314,4 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
     assert not privacy.expiry_journal_path(aws.settings).exists(), "journal cleared once Athena has it"
     aws.calls.clear()
     assert privacy.expire_prompts(aws.settings, days=5).athena_statements == [] and not aws.statements()
+    assert {"s3:PutObject", "s3:DeleteObject"} <= aws.assert_warehouse_role_allows_the_calls()
