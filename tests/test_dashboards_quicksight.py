@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import fnmatch
 import io
 import re
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 import boto3
 import pytest
 import sqlglot
+from aws_calls import Call, allows, denied, platform_role
+from aws_helpers import ACCOUNT, REGION
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from cfnlint.decode import decode_str
@@ -26,9 +29,12 @@ from dashboards import cli as dashboards_cli
 from dashboards import spec
 from dashboards.quicksight import compiler, validate
 from dashboards.quicksight.publish import Publisher, PublishError, stack_data_source_arn
+from imagify import config
+from imagify.realtime import quicksight as realtime_quicksight
 
 OWNER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/analysts"
 VIEWER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/business"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/project-key"
 TARGET = compiler.QuickSightTarget(
     account_id="111122223333", region="ap-southeast-1", owners=(OWNER,), viewers=(VIEWER,)
 )
@@ -313,14 +319,19 @@ def _stack(status: str = "CREATE_COMPLETE") -> dict[str, Any]:
                         "Outputs": [{"OutputKey": "DataSourceArn", "OutputValue": STACK_SOURCE}]}]}  # fmt: skip
 
 
-def _schemas(req: dict[str, Any]) -> set[str]:
-    """The schemas (Glue databases) a data set request reads."""
-    physical = req["PhysicalTableMap"]["source"]
+def _tables(req: dict[str, Any]) -> set[tuple[str, str]]:
+    """The (schema, table) pairs — Glue database and table — a data set request reads."""
+    physical = next(iter(req["PhysicalTableMap"].values()))
     if "RelationalTable" in physical:
-        return {physical["RelationalTable"]["Schema"]}
+        return {(physical["RelationalTable"]["Schema"], physical["RelationalTable"]["Name"])}
     tree = sqlglot.parse_one(physical["CustomSql"]["SqlQuery"], read="trino")
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    return {t.db or "<no schema>" for t in tree.find_all(exp.Table) if not (t.name in ctes and not t.db)}
+    return {(t.db or "<no schema>", t.name) for t in tree.find_all(exp.Table) if not (t.name in ctes and not t.db)}
+
+
+def _schemas(req: dict[str, Any]) -> set[str]:
+    """The schemas (Glue databases) a data set request reads."""
+    return {db for db, _ in _tables(req)}
 
 
 def test_publish_uses_the_stack_data_source_and_data_sets_read_only_marts() -> None:
@@ -370,27 +381,46 @@ def _cfn(name: str) -> dict[str, Any]:
     return decode_str((INFRA / name).read_text())[0]
 
 
-def test_quicksight_role_reads_every_database_the_data_sets_reference(compiled: compiler.Compiled) -> None:
+def test_quicksight_role_reads_exactly_the_tables_the_data_sets_read(compiled: compiler.Compiled) -> None:
     """infra/quicksight.yaml's data source runs as the role it is given, the platform's QuickSightRole
-    (imagify deploy passes QuickSightRoleArn): that role can read every database a data set reads."""
+    (imagify deploy passes QuickSightRoleArn). Every table a data set reads — the marts of the published
+    dashboards and the lake's real-time tables of the live view (imagify.realtime.quicksight) — is readable
+    by that role (Glue table and database, the table's objects in S3 under the project key), checked with
+    the IAM evaluator of tests/aws_calls.py; and the role reads nothing else of the lake: no Glue table and
+    no lake prefix that no data set reads (events and quarantine hold users' rows)."""
     source = _cfn("quicksight.yaml")["Resources"]["AthenaDataSource"]["Properties"]
     assert source["DataSourceParameters"]["AthenaParameters"]["RoleArn"] == {"Ref": "RoleArn"}
-    platform = _cfn("platform.yaml")
-    defaults = {k: v.get("Default") for k, v in platform["Parameters"].items()}
-    role = platform["Resources"]["QuickSightRole"]["Properties"]
-    statements = [st for pol in role["Policies"] for st in pol["PolicyDocument"]["Statement"]]
+    names = config.load().aws_names(ACCOUNT)
+    statements = platform_role(config.load(), "QuickSightRole", KEY_ARN, REGION, ACCOUNT)
+    live = realtime_quicksight.dataset_definitions(database=names.glue_database)
+    read = set().union(*(_tables(req) for req in [*compiled.data_sets.values(), *live]))
+    ddl = realtime_quicksight.athena_ddl(f"s3://{names.lake_bucket}/lake/realtime", names.glue_database)
+    lake_tables = {(db, t): loc for db, t, loc in re.findall(
+        r"CREATE EXTERNAL TABLE IF NOT EXISTS (\w+)\.(\w+) \(.*?LOCATION 's3://([^']+)'", ddl, re.S)}
+    assert {db for db, _ in read} == {"marts", names.glue_database}, read
 
-    def resources(action: str) -> list[str]:
-        out = []
-        for st in statements:
-            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            if st["Effect"] == "Allow" and action in actions:
-                res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
-                out += [r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else str(r) for r in res]
-        return [re.sub(r"\$\{(\w+)\}", lambda m: str(defaults.get(m.group(1)) or m.group(0)), r) for r in out]
+    def location(db: str, table: str) -> str:  # dbt-athena's s3_data_naming: schema_table_unique
+        return lake_tables[db, table] if (db, table) in lake_tables else f"{names.lake_bucket}/warehouse/{db}/{table}/"
 
-    readable = {m.group(1) for r in resources("glue:GetTable") for m in [re.search(r":table/(\w+)/\*$", r)] if m}
-    readable &= {m.group(1) for r in resources("glue:GetDatabase") for m in [re.search(r":database/(\w+)$", r)] if m}
-    readable &= {m.group(1) for r in resources("s3:GetObject") for m in [re.search(r"/warehouse/(\w+)/\*$", r)] if m}
-    referenced = set().union(*(_schemas(req) for req in compiled.data_sets.values()))
-    assert referenced and referenced <= readable, f"data sets read {sorted(referenced - readable)}, the role cannot"
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    needed = {Call("kms:Decrypt", KEY_ARN)}
+    for db, table in read:
+        for action in ("glue:GetTable", "glue:GetDatabase"):
+            needed |= {Call(action, f"{glue}:catalog"), Call(action, f"{glue}:database/{db}")}
+        needed |= {Call("glue:GetTable", f"{glue}:table/{db}/{table}"),
+                   Call("s3:GetObject", f"arn:aws:s3:::{location(db, table)}dt=2026-01-01/part-0")}
+    assert not denied(statements, needed), f"QuickSightRole cannot read: {denied(statements, needed)}"
+
+    granted = {r for st in statements if "glue:GetTable" in st["Action"] for r in st["Resource"]}
+    granted_objects = {r for st in statements if "s3:GetObject" in st["Action"] for r in
+                       (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])}
+    for pattern in granted - {f"{glue}:catalog"}:
+        assert any(fnmatch.fnmatchcase(f"{glue}:table/{db}/{t}", pattern)
+                   or pattern == f"{glue}:database/{db}" for db, t in read), f"granted, read by no data set: {pattern}"
+    for pattern in granted_objects:
+        if pattern.startswith(f"arn:aws:s3:::{names.lake_bucket}/"):
+            assert any(fnmatch.fnmatchcase(f"arn:aws:s3:::{location(db, t)}x", pattern) for db, t in read), (
+                f"granted, read by no data set: {pattern}")
+    for table in ("events", "quarantine"):  # the lake's user rows stay out of the dashboards
+        assert not allows(statements, Call("glue:GetTable", f"{glue}:table/{names.glue_database}/{table}"))
+        assert not allows(statements, Call("s3:GetObject", f"arn:aws:s3:::{names.lake_bucket}/lake/{table}/dt=x/p"))
