@@ -374,15 +374,16 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
 
 
 def _forget_athena(settings: Settings, user_id: str, report: ForgetReport, rebuild: bool) -> None:
-    """DELETE the user's rows from the Iceberg tables, rebuild the Hive tables holding user data."""
+    """DELETE the user's rows from the Iceberg tables, then rebuild the Hive tables holding user data and the
+    aggregates built from user data (see :func:`imagify.privacy_athena.forget_plan`)."""
     from imagify import privacy_athena
 
-    deletes, hive = privacy_athena.forget_plan(privacy_athena.warehouse_relations(settings), user_id)
+    deletes, to_rebuild = privacy_athena.forget_plan(privacy_athena.warehouse_relations(settings), user_id)
     privacy_athena.run_statements(settings, deletes)
     report.athena_statements = deletes
-    if rebuild and hive:
-        privacy_athena.rebuild(settings, hive)
-        report.rebuilt_tables = [f"{t.schema}.{t.name}" for t in hive]
+    if rebuild and to_rebuild:
+        privacy_athena.rebuild(settings, to_rebuild)
+        report.rebuilt_tables = [f"{t.schema}.{t.name}" for t in to_rebuild]
 
 
 def _record_tombstone(settings: Settings, uhash: str) -> None:

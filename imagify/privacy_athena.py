@@ -13,6 +13,12 @@ only some columns; Glue has the real schema, and ``table_type = ICEBERG`` for Ic
 - Hive (non-Iceberg) tables holding user data (a ``user_id`` or a raw ``payload`` column, i.e.
   ``stg_rejected_events``, rebuilt in full on every build from the quarantine) cannot take a DELETE: they
   are rebuilt with ``dbt run --full-refresh`` after the lake rewrite.
+- Aggregate tables built from user data (no user column of their own: the daily marts, retention, the
+  funnel, ``rejected_records_daily``…) still count the user after the DELETEs: every table downstream of a
+  table holding user data in the dbt graph (through views) is rebuilt in the same ``dbt run
+  --full-refresh``, after the statements (dbt orders them). As the embedded path's rebuild, a full one:
+  correct whatever dates the user touched, at the cost of reading their inputs' history once per forget.
+  Prompt expiry rebuilds nothing: it keeps each prompt's terms, which is all the marts count.
 
 Statements run one at a time in the warehouse workgroup (``StartQueryExecution``), each polled until it
 ends; a failed or cancelled one stops the command with Athena's reason (rerunning is safe: every statement
@@ -56,6 +62,12 @@ class Relation:
     name: str
     iceberg: bool
     columns: frozenset[str]
+    # (schema, name) of every table the model is built from, directly or through views
+    built_from: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def holds_user_data(self) -> bool:
+        return bool(self.columns & set(USER_DATA_COLUMNS))
 
     @property
     def sql(self) -> str:
@@ -88,13 +100,33 @@ def parse_manifest(settings: Settings, workdir: Path) -> dict[str, Any]:
     return json.loads((workdir / "target" / "manifest.json").read_text())
 
 
+def _is_table(node: dict[str, Any]) -> bool:
+    return node["resource_type"] == "model" and node["config"].get("materialized") in ("table", "incremental")
+
+
+def _built_from(nodes: dict[str, dict[str, Any]], unique_id: str) -> frozenset[tuple[str, str]]:
+    """The tables a model reads, directly or through views (the manifest's dependency graph)."""
+    out: set[tuple[str, str]] = set()
+    stack, seen = list(nodes[unique_id]["depends_on"]["nodes"]), set()
+    while stack:
+        up = nodes.get(stack.pop())
+        if up is None or up["resource_type"] != "model" or up["unique_id"] in seen:
+            continue
+        seen.add(up["unique_id"])
+        if _is_table(up):
+            out.add((up["schema"].lower(), up["alias"].lower()))
+        else:
+            stack += up["depends_on"]["nodes"]
+    return frozenset(out)
+
+
 def relations(settings: Settings, manifest: dict[str, Any], glue: Any | None = None) -> list[Relation]:
-    """Every table (not view) the project builds, with its columns and format from Glue; models never
-    built (no Glue table) are skipped."""
+    """Every table (not view) the project builds, with its columns and format from Glue and the tables it is
+    built from; models never built (no Glue table) are skipped."""
     glue = glue or aws_clients.client(settings, "glue")
     out = []
     for node in sorted(manifest["nodes"].values(), key=lambda n: n["unique_id"]):
-        if node["resource_type"] != "model" or node["config"].get("materialized") not in ("table", "incremental"):
+        if not _is_table(node):
             continue
         schema, name = node["schema"].lower(), node["alias"].lower()
         try:
@@ -104,20 +136,26 @@ def relations(settings: Settings, manifest: dict[str, Any], glue: Any | None = N
             continue
         cols = [*table.get("StorageDescriptor", {}).get("Columns", []), *table.get("PartitionKeys", [])]
         iceberg = table.get("Parameters", {}).get("table_type", "").upper() == "ICEBERG"
-        out.append(Relation(schema, name, iceberg, frozenset(c["Name"].lower() for c in cols)))
+        columns = frozenset(c["Name"].lower() for c in cols)
+        out.append(Relation(schema, name, iceberg, columns, _built_from(manifest["nodes"], node["unique_id"])))
     return out
 
 
 def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list[Relation]]:
-    """(DELETE statements of the Iceberg tables with a user_id, Hive tables holding user data to rebuild).
+    """(DELETE statements of the Iceberg tables with a user_id, tables to rebuild after them: the Hive tables
+    holding user data, then the aggregates built from any table holding user data).
     ``user_id`` must have passed :func:`imagify.privacy.check_user_id`."""
-    deletes, rebuild = [], []
+    rels = list(rels)
+    deletes, hive = [], []
     for r in rels:
         if r.iceberg and "user_id" in r.columns:
             deletes.append(f"DELETE FROM {r.sql} WHERE {quote_identifier('user_id')} = {string_literal(user_id)}")
-        elif not r.iceberg and r.columns & set(USER_DATA_COLUMNS):
-            rebuild.append(r)
-    return deletes, rebuild
+        elif not r.iceberg and r.holds_user_data:
+            hive.append(r)
+    # a table built from user data before the DELETEs (the user's rows are in its inputs' history)
+    holding = {(r.schema, r.name) for r in rels if r.holds_user_data}
+    aggregates = [r for r in rels if not r.holds_user_data and r.built_from & holding]
+    return deletes, hive + aggregates
 
 
 def expiry_statements(rels: Iterable[Relation], lake_database: str, partitions: Iterable[str]) -> list[str]:
@@ -176,7 +214,8 @@ def run_statements(
 
 
 def rebuild(settings: Settings, tables: list[Relation]) -> None:
-    """``dbt run --full-refresh`` of the given Hive tables (they are rebuilt from the rewritten lake)."""
+    """``dbt run --full-refresh`` of the given tables (Hive tables from the rewritten lake, aggregates from
+    their inputs without the user), in the dbt graph's order."""
     if not tables:
         return
     project = str(settings.dbt_project_dir)
