@@ -244,8 +244,13 @@ def allows(statements: list[dict], call: Call) -> bool:
     return False
 
 
+# actions IAM never denies: "No permissions are required to perform this operation" (STS API reference)
+NO_PERMISSION_NEEDED = frozenset({"sts:getcalleridentity"})
+
+
 def denied(statements: list[dict], calls: set[Call]) -> list[Call]:
-    return sorted((c for c in calls if not allows(statements, c)), key=lambda c: (c.action, c.resource))
+    refused = (c for c in calls if c.action.lower() not in NO_PERMISSION_NEEDED and not allows(statements, c))
+    return sorted(refused, key=lambda c: (c.action, c.resource))
 
 
 def unused(statements: list[dict], calls: set[Call]) -> set[str]:

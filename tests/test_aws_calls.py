@@ -109,6 +109,8 @@ def test_kms_calls_on_behalf_and_unused_grants() -> None:
     calls = with_kms({Call("s3:PutObject", "arn:aws:s3:::lake/lake/e/1")}, "arn:aws:kms:r:1:key/k")
     assert Call("kms:GenerateDataKey", "arn:aws:kms:r:1:key/k") in calls
     assert not denied(POLICY, calls)
+    assert not denied(POLICY, {Call("sts:GetCallerIdentity", "*")}), "STS answers any authenticated caller"
+    assert denied(POLICY, {Call("sts:AssumeRole", "*")}) == [Call("sts:AssumeRole", "*")]
     assert unused(POLICY, calls) == {"kinesis:GetRecords", "kinesis:ListShards", "s3:ListBucket"}
 
 

@@ -10,6 +10,7 @@ to it, none to AWS. With an empty catalog the models compile as a first build; a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import athena_answers
+import aws_helpers
 import boto3
 import pytest
+from aws_calls import RecordingProxy, denied, platform_role, with_kms
 from moto.server import ThreadedMotoServer
 
+from imagify import config
 from imagify.config import REPO_ROOT
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -252,3 +256,64 @@ def test_tables_built_from_iceberg_are_iceberg_on_athena(
             problems.append(f"{n['name']}: a {kind} CTAS of the Iceberg tables {iceberg_inputs}")
     assert not problems, problems
     assert ctas[("staging", "int_sessions")] == "iceberg"
+
+
+# -- IAM by the calls: the scheduled build's dbt-athena calls against the warehouse role (issue 16) ------
+def test_build_calls_are_allowed_to_the_warehouse_role(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dbt run` of the whole project on the prod target — what the scheduled build's Fargate task runs as
+    the warehouse role (infra/operations.yaml) — reaches moto through the recording proxy of
+    tests/aws_calls.py: every Glue, Athena and S3 call dbt-athena makes (plus the KMS calls S3 makes under
+    the project key) is allowed by WarehouseRole. moto runs no query (every CTAS, view and MERGE is
+    recorded, not executed), so the calls are those of a first build; tests/test_infra.py checks the
+    role against every call dbt-athena's source can make."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION,
+                      aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+    for bucket in ("placeholder-lake", "placeholder-athena"):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION,
+                        aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+    created = []  # the platform stack's databases (dbt writes into them, never creates them)
+    for database in ("staging", "marts"):
+        try:
+            glue.create_database(DatabaseInput={"Name": database})
+            created.append(database)
+        except glue.exceptions.AlreadyExistsException:  # (moto keeps one in-process state across servers)
+            pass
+    p = dbt(["parse"], prod_env(moto_endpoint), tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    # an hourly build: the incremental models exist (moto's Athena creates no table of a CTAS)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = _incremental_tables(glue, manifest)
+    views = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+             and n["config"]["materialized"] == "view"]  # fmt: skip
+    for n in views:  # and the views (dbt-athena expires the Glue versions of every view it replaces)
+        glue.create_table(DatabaseName=n["schema"], TableInput={"Name": n["alias"], "TableType": "VIRTUAL_VIEW"})
+    nodes += views
+    proxy = RecordingProxy(moto_endpoint, REGION, aws_helpers.ACCOUNT)
+    try:
+        env = {**prod_env(moto_endpoint), "AWS_ENDPOINT_URL": proxy.url}
+        with athena_answers.answering(monkeypatch, athena_answers.project_answers()):
+            p = dbt(["run", "--no-populate-cache"], env, tmp_path)
+    finally:
+        proxy.close()
+        for n in nodes:
+            glue.delete_table(DatabaseName=n["schema"], Name=n["alias"])
+        for database in created:
+            glue.delete_database(Name=database)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    # the deployed names prod_env stands for: its buckets, lake database and workgroup
+    settings = dataclasses.replace(config.load(), lake_bucket="placeholder-lake",
+                                   athena_results_bucket="placeholder-athena", glue_database="placeholder_lake",
+                                   athena_workgroup="primary")  # fmt: skip
+    key = f"arn:aws:kms:{REGION}:{aws_helpers.ACCOUNT}:key/project-key"
+    calls = with_kms(proxy.calls, key)
+    actions = {c.action for c in calls}
+    assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "glue:GetTable"} <= actions, actions
+    print(f"the build's calls: {', '.join(sorted(actions))}")
+    statements = platform_role(settings, "WarehouseRole", key, REGION, aws_helpers.ACCOUNT)
+    assert not denied(statements, calls), f"WarehouseRole does not allow: {denied(statements, calls)}"
