@@ -221,6 +221,17 @@ def _reads_iceberg(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> li
     return out
 
 
+def _placeholder_buckets(endpoint: str) -> None:
+    """prod_env's lake and Athena results buckets (the platform stack's)."""
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                      aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+    for bucket in ("placeholder-lake", "placeholder-athena"):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+
+
 def test_tables_built_from_iceberg_are_iceberg_on_athena(
     moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -228,13 +239,7 @@ def test_tables_built_from_iceberg_are_iceberg_on_athena(
     (directly or through views) is Iceberg too. A Hive CTAS of stg_events' microsecond timestamps (as
     int_sessions' started_at) fails on engine v3: Hive tables take milliseconds only."""
     env = prod_env(moto_endpoint)
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION,
-                      aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
-    for bucket in ("placeholder-lake", "placeholder-athena"):
-        try:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
+    _placeholder_buckets(moto_endpoint)
     with athena_answers.answering(monkeypatch, lambda q: None) as queries:
         p = dbt(["run", "--no-populate-cache", "--select", "config.materialized:table"], env, tmp_path)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -265,16 +270,12 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
     """`dbt run` of the whole project on the prod target — what the scheduled build's Fargate task runs as
     the warehouse role (infra/operations.yaml) — reaches moto through the recording proxy of
     tests/aws_calls.py: every Glue, Athena and S3 call dbt-athena makes (plus the KMS calls S3 makes under
-    the project key) is allowed by WarehouseRole. moto runs no query (every CTAS, view and MERGE is
-    recorded, not executed), so the calls are those of a first build; tests/test_infra.py checks the
-    role against every call dbt-athena's source can make."""
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION,
-                      aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
-    for bucket in ("placeholder-lake", "placeholder-athena"):
-        try:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
+    the project key) is allowed by WarehouseRole. The incremental models and views are registered in Glue
+    first, so the run takes an hourly build's paths. moto runs no query (CTAS, views and MERGEs are
+    recorded, not executed: the S3 and Glue work Athena does as the caller is not seen here);
+    tests/test_infra.py checks the role against every call dbt-athena's source can make. Not run here:
+    the rest of `imagify build` (Dagster, the checks, the SNS notifier)."""
+    _placeholder_buckets(moto_endpoint)
     glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION,
                         aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
     created = []  # the platform stack's databases (dbt writes into them, never creates them)
