@@ -14,16 +14,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dagster_dev import dagster_dev, runs_settled
 from lake_fixture import write_batch
 
 from imagify.config import REPO_ROOT
@@ -49,41 +46,6 @@ def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     assert found, "make browser-deps did not install chromium"
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"dagster dev exited:\n{log.read_text()[-4000:]}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")
-
-
-def _runs_settled(home: Path, timeout_s: float = 180) -> None:
-    """Wait until no run is queued or running (the sensors may have started one)."""
-    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-
-    active = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    try:
-        with DagsterInstance.get() as instance:
-            deadline = time.monotonic() + timeout_s
-            while instance.get_run_ids(RunsFilter(statuses=active)) and time.monotonic() < deadline:
-                time.sleep(1)
-    finally:
-        os.environ.pop("DAGSTER_HOME", None)
 
 
 def _check_page(page, name: str, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -116,17 +78,10 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
     write_batch(home, bad, end - timedelta(minutes=30), name="bad", seen=set())
     assert subprocess.run([IMAGIFY, "build"], env=env, capture_output=True, timeout=600).returncode == 1
 
-    port = _free_port()
     log = tmp_path / "dagster-dev.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [IMAGIFY, "ui", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        _wait_http(f"{base}/server_info", proc, log)
-        _runs_settled(home)
+    with dagster_dev(env, log) as base:
+        runs_settled(home)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             ctx = browser.new_context(viewport={"width": 1800, "height": 1050})
@@ -185,13 +140,5 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
             _check_page(page, "runs page", errors)
             page.screenshot(path=str(SHOTS / "runs.png"))
             browser.close()
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # dagster dev stops its webserver and daemon on Ctrl-C
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
     for name in ("asset_graph", "stg_events_checks", "revenue_daily_partitions", "runs"):
         assert (SHOTS / f"{name}.png").stat().st_size > 20_000, f"{name}.png looks empty"

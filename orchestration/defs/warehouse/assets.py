@@ -43,7 +43,6 @@ class ImagifyDbtTranslator(DagsterDbtTranslator):
             return "staging"
         return "marts"
 
-
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         """Marts also depend on the staged events and rejects directly: their blocking GX checks (share of
         rejects, volume, latency...) then gate every mart, not only the models built on them directly."""
@@ -61,14 +60,33 @@ translator = ImagifyDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_a
 business_days = business_daily_partitions(SETTINGS)
 
 
+def _timezone_vars() -> dict[str, str]:
+    """The business time zone, when it is not dbt_project.yml's default."""
+    return {"business_timezone": SETTINGS.business_tz} if SETTINGS.business_tz != DBT_DEFAULT_TIMEZONE else {}
+
+
+def rebuilt_dates(context: AssetExecutionContext) -> tuple[str, str] | None:
+    """The business dates a run of the marts recomputes, ``(first, last)``, or None for an incremental build.
+
+    Dagster tags a run of *one* partition (the UI's "Launch 1 run", an asset's "Materialize" of a day)
+    with ``dagster/partition`` and a run of a range (a single-run backfill, ``imagify build --from --to``)
+    with ``dagster/asset_partition_range_start/end``: both rebuild exactly their dates. Looking only at the
+    range tags once made a one-day run a plain ``dbt build`` that reported the day Materialized untouched.
+    """
+    if context.run.tags.get(MODE_TAG) == MODE_INCREMENTAL:
+        return None
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    keys = context.partition_key_range  # a single partition is the range (key, key)
+    return keys.start, keys.end
+
+
 def dbt_vars(context: AssetExecutionContext) -> dict[str, str]:
-    """``--vars`` of a dbt invocation: the backfilled date range, the business time zone."""
-    out: dict[str, str] = {}
-    if SETTINGS.business_tz != DBT_DEFAULT_TIMEZONE:
-        out["business_timezone"] = SETTINGS.business_tz
-    if context.has_partition_key_range and context.run.tags.get(MODE_TAG) != MODE_INCREMENTAL:
-        keys = context.partition_key_range
-        out["from_date"], out["to_date"] = keys.start, keys.end
+    """``--vars`` of a dbt invocation of the marts: the rebuilt date range, the business time zone."""
+    out = _timezone_vars()
+    dates = rebuilt_dates(context)
+    if dates is not None:
+        out["from_date"], out["to_date"] = dates
     return out
 
 
@@ -89,7 +107,7 @@ def _build_args(context: AssetExecutionContext) -> list[str]:
 )
 def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
     """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
-    v = {k: val for k, val in dbt_vars(context).items() if k == "business_timezone"}
+    v = _timezone_vars()
     args = ["build", "--vars", json.dumps(v)] if v else ["build"]
     yield from dbt.cli(args, context=context).stream()
 
@@ -104,9 +122,10 @@ def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  #
     name="dbt_marts",
 )
 def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
-    """``dbt build`` of the marts. A backfill of a partition range passes ``--vars {from_date, to_date}``:
-    the incremental marts recompute exactly those business dates. An incremental build (run tag
-    imagify/build_mode=incremental) passes no range: dbt recomputes what the new events touch."""
+    """``dbt build`` of the marts. A run of one partition or of a range (a backfill) passes
+    ``--vars {from_date, to_date}``: the incremental marts recompute exactly those business dates. An
+    incremental build (run tag imagify/build_mode=incremental) passes no range: dbt recomputes what the
+    new events touch."""
     args = _build_args(context)
     context.log.info(f"dbt {' '.join(args)}")
     yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,128 @@
+"""`imagify ui` (dagster dev: webserver + daemon) as the tests meet it: a real process on a free
+loopback port with its own log, its GraphQL API, stopped however the test ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+IMAGIFY = str(Path(sys.executable).parent / "imagify")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"dagster dev exited:\n{log.read_text()[-4000:]}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer in {timeout_s}s:\n{log.read_text()[-4000:]}")
+
+
+def runs_settled(home: Path, timeout_s: float = 180) -> None:
+    """Wait until no run is queued or running (the sensors may have started one)."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    active = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with DagsterInstance.get() as instance:
+            deadline = time.monotonic() + timeout_s
+            while instance.get_run_ids(RunsFilter(statuses=active)) and time.monotonic() < deadline:
+                time.sleep(1)
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+@contextmanager
+def dagster_dev(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Start `imagify ui` on a free port; yield its base URL once it answers; Ctrl-C it at the end."""
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [IMAGIFY, "ui", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/server_info", proc, log)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # dagster dev stops its webserver and daemon on Ctrl-C
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+
+
+def graphql(base: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One request to the webserver's GraphQL API (what the UI sends); errors fail the test."""
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    req = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        answer = json.loads(r.read())
+    assert not answer.get("errors"), answer["errors"]
+    return answer["data"]
+
+
+def repository(base: str) -> dict[str, str]:
+    """The repository selector of the (single) code location."""
+    repos = graphql(base, "{repositoriesOrError {... on RepositoryConnection {nodes {name location {name}}}}}")
+    repo = repos["repositoriesOrError"]["nodes"][0]
+    return {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
+
+
+SENSORS = """query ($repositorySelector: RepositorySelector!) {
+  sensorsOrError(repositorySelector: $repositorySelector) {
+    ... on Sensors {results {id name sensorState {ticks(limit: 1) {status}}}}
+  }
+}"""
+
+
+def stop_automation(base: str, home: Path, timeout_s: float = 180) -> list[str]:
+    """Switch off every sensor and schedule (the toggles of the UI's Automation page), wait for a tick
+    under way and the runs it started, so that from then on only the runs a test launches touch the
+    warehouse; returns their names."""
+    where = {"repositorySelector": repository(base)}
+    sensors = graphql(base, SENSORS, where)["sensorsOrError"]["results"]
+    schedules = graphql(
+        base,
+        "query ($repositorySelector: RepositorySelector!) {"
+        " schedulesOrError(repositorySelector: $repositorySelector) {... on Schedules {results {id name}}} }",
+        where,
+    )["schedulesOrError"]["results"]
+    for s in sensors:
+        graphql(base, "mutation ($id: String) { stopSensor(id: $id) { __typename } }", {"id": s["id"]})
+    for s in schedules:
+        graphql(base, "mutation ($id: String) { stopRunningSchedule(id: $id) { __typename } }", {"id": s["id"]})
+    deadline = time.monotonic() + timeout_s
+    while any(
+        t["status"] == "STARTED"
+        for s in graphql(base, SENSORS, where)["sensorsOrError"]["results"]
+        for t in s["sensorState"]["ticks"]
+    ):
+        assert time.monotonic() < deadline, f"a sensor tick still under way after {timeout_s}s"
+        time.sleep(1)
+    runs_settled(home)
+    return [s["name"] for s in [*sensors, *schedules]]
