@@ -33,6 +33,7 @@ import boto3
 import pytest
 from aws_calls import RecordingProxy, denied, platform_role, unused, with_kms
 from aws_helpers import ACCOUNT, REGION, moto_server
+from cfnlint.decode import decode_str
 from fault_helpers import NO_VOLUME_CHECK, check_lake_and_warehouse, expected, imagify
 
 from flink_jobs import managed_app
@@ -61,6 +62,26 @@ SERVICE_DOES = {
     "ProducerRole": {
         "kinesis:PutRecord",  # single-record puts: the API's low-volume path; the simulator batches
     },
+}
+# every IAM role of infra/*.yaml: the tests that record its calls against an emulator and check them ...
+CHECKED_BY_CALLS = {
+    "ProducerRole": ("tests/test_e2e_aws.py::test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill",),
+    "FlinkRole": ("tests/test_e2e_aws.py::test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill",),
+    "WarehouseRole": ("tests/test_dbt_prod.py::test_build_calls_are_allowed_to_the_warehouse_role",  # the build
+                      "tests/test_privacy_aws.py::test_forget_on_s3_and_athena",
+                      "tests/test_privacy_aws.py::test_expire_prompts_on_s3_and_athena"),
+}
+# ... or why no test records them (with what checks the role instead), and the commands that run as no role
+NOT_BY_CALLS = {
+    "QuickSightRole": "QuickSight's own Athena queries for the data source: moto has no QuickSight runtime. "
+                      "tests/test_dashboards_quicksight.py checks the role against every table the data sets read",
+    "StreamReaderRole": "imagify stream status/tail: their Kinesis reads are tested in process (moto's decorator, "
+                        "tests/test_stream_tail.py), not through the recording proxy",
+    "BuildExecutionRole": "the ECS agent pulling the build image and writing its logs: moto runs no Fargate task",
+    "BuildSchedulerRole": "EventBridge Scheduler starting the task (ecs:RunTask, iam:PassRole): moto runs no schedule",
+    "imagify deploy": "runs with the operator's credentials (it creates the roles themselves): no role of the "
+                      "templates to check against",
+    "imagify dashboards publish": "runs with the operator's QuickSight author credentials: no role of the templates",
 }
 
 
@@ -250,3 +271,21 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
     imagify({**local, "IMAGIFY_ENV": "local"}, "build")
     figures = check_lake_and_warehouse(home, exp, len(records))
     assert figures.lost == 0 and figures.doubled == 0
+
+
+def test_every_role_is_checked_by_its_calls_or_says_why_not() -> None:
+    """CHECKED_BY_CALLS and NOT_BY_CALLS cover every role of the templates, once; each named test exists and
+    checks that role against its recorded calls (platform_role + denied)."""
+    roles = set()
+    for template in sorted((REPO_ROOT / "infra").glob("*.yaml")):
+        resources = decode_str(template.read_text())[0]["Resources"]
+        roles |= {name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    excepted = {name for name in NOT_BY_CALLS if not name.startswith("imagify ")}
+    assert not set(CHECKED_BY_CALLS) & excepted
+    assert set(CHECKED_BY_CALLS) | excepted == roles, f"roles neither checked nor excepted: {roles}"
+    for role, tests in CHECKED_BY_CALLS.items():
+        for test in tests:
+            path, name = test.split("::")
+            source = (REPO_ROOT / path).read_text()
+            assert f"def {name}(" in source, f"{test} does not exist"
+            assert role in source and "denied(" in source, f"{path} does not check {role} by its calls"
