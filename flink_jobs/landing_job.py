@@ -78,10 +78,34 @@ def jvm_args(args: argparse.Namespace) -> str:
     return f"-Xms{args.jvm_heap} -Xmx{args.jvm_heap} -XX:+UseG1GC -XX:MaxDirectMemorySize=512m"
 
 
+# The operators whose state a savepoint holds. Version 2 (the DataStream core, ai.imagify.flink.LandingStreams)
+# cannot restore the state of version 1 (the SQL job before it): different operators, different ids.
+STATE_LAYOUT = "2"
+STATE_LAYOUT_FILE = "landing-state-layout"
+
+
+def check_state_layout(flink_dir: Path, restore: Path | None) -> None:
+    """Refuse, with what to do, to resume from state an incompatible earlier job wrote; then record the
+    layout of this job's state (a fresh start, or a restore of the same layout)."""
+    marker = flink_dir / STATE_LAYOUT_FILE
+    found = marker.read_text().strip() if marker.exists() else "1"
+    if restore is not None and found != STATE_LAYOUT:
+        raise SystemExit(
+            f"the landing state under {flink_dir} (savepoints/, checkpoints/) was written by an earlier landing "
+            f"job (state layout {found}; this job's is {STATE_LAYOUT}) and cannot be restored. Move "
+            f"{flink_dir / 'savepoints'} and {flink_dir / 'checkpoints'} aside and run `imagify land` again: the "
+            "job then re-reads the stream from its start; events landed twice that way are kept once by dbt "
+            "(stg_events keeps the first copy of each event_id)."
+        )
+    flink_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(STATE_LAYOUT + "\n")
+
+
 def run(args: argparse.Namespace) -> int:
     # read by pyflink when it launches the gateway JVM, i.e. at the first PyFlink call below
     os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} {jvm_args(args)}".strip()
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
 
     from flink_jobs import pipeline
 
@@ -92,17 +116,14 @@ def run(args: argparse.Namespace) -> int:
     lake = args.lake or str(home / "lake")
     source_ddl = select_source(args)
     restore = None if args.fresh else job_control.latest_restore_point(home / "flink")
+    check_state_layout(home / "flink", restore)
 
-    env_settings = (
-        EnvironmentSettings.new_instance()
-        .in_streaming_mode()
-        .with_configuration(build_config(home, restore, args))
-        .build()
+    # a StreamTableEnvironment: the jvm shape's core is a DataStream pipeline between SQL tables
+    t_env = StreamTableEnvironment.create(
+        StreamExecutionEnvironment.get_execution_environment(build_config(home, restore, args))
     )
-    t_env = TableEnvironment.create(env_settings)
     ddls = pipeline.table_ddls(source_ddl, lake, commit=args.file_commit, roll_ms=args.checkpoint_ms)
-    pipeline.create_tables(t_env, ddls, udf=args.udf)
-    result = pipeline.statement_set(t_env).execute()
+    result = pipeline.build(t_env, ddls, udf=args.udf).execute()
     client = result.get_job_client()
     job_id = str(client.get_job_id())
     job_control.write_json(control / "job.json", {"job_id": job_id, "restored_from": str(restore) if restore else None})

@@ -34,8 +34,16 @@ JOB_GROUP = "imagify.job"
 LOCAL_GROUP = "imagify.local"
 # what the service owns and a local run must say itself (all optional); s3.* keys go to Flink's S3
 # file system (the flink-s3-fs-hadoop plugin in $FLINK_PLUGINS_DIR, with $FLINK_HOME set)
-LOCAL_KEYS = ("aws.endpoint", "checkpoint.dir", "checkpoint.interval.ms", "restore.path", "s3.endpoint",
-              "s3.path.style.access", "s3.access-key", "s3.secret-key")
+LOCAL_KEYS = (
+    "aws.endpoint",
+    "checkpoint.dir",
+    "checkpoint.interval.ms",
+    "restore.path",
+    "s3.endpoint",
+    "s3.path.style.access",
+    "s3.access-key",
+    "s3.secret-key",
+)
 
 # every key the job reads, per group (the package test checks that deploy provides exactly these)
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -81,15 +89,24 @@ def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
         raise ValueError(f"{JOB_GROUP}/dedup.ttl.h must be a number of hours") from exc
     checkpoint = groups[JOB_GROUP]["checkpoint.interval.ms"]
     if not checkpoint.isdigit() or int(checkpoint) < 1000:
-        raise ValueError(f"{JOB_GROUP}/checkpoint.interval.ms must be a number of milliseconds >= 1000, "
-                         f"got {checkpoint!r}")
+        raise ValueError(
+            f"{JOB_GROUP}/checkpoint.interval.ms must be a number of milliseconds >= 1000, got {checkpoint!r}"
+        )
     local = dict(groups.get(LOCAL_GROUP, {}))
     unknown = sorted(set(local) - set(LOCAL_KEYS))
     if unknown:
         raise ValueError(f"{LOCAL_GROUP}: unknown keys {', '.join(unknown)} (known: {', '.join(LOCAL_KEYS)})")
     src = groups[SOURCE_GROUP]
-    return AppConfig(src["stream.arn"], src["aws.region"], src["source.init.position"], lake, ttl,
-                     groups[JOB_GROUP]["package.version"], int(checkpoint), local)
+    return AppConfig(
+        src["stream.arn"],
+        src["aws.region"],
+        src["source.init.position"],
+        lake,
+        ttl,
+        groups[JOB_GROUP]["package.version"],
+        int(checkpoint),
+        local,
+    )
 
 
 def checkpoint_interval_ms(cfg: AppConfig, on_service: bool = True) -> int:
@@ -109,8 +126,9 @@ def table_ddls(cfg: AppConfig, on_service: bool = True) -> list[str]:
     checkpoints anyway)."""
     from flink_jobs import pipeline, sources
 
-    source = sources.kinesis_source(cfg.stream_arn, cfg.region, cfg.init_position,
-                                    endpoint=None if on_service else cfg.local.get("aws.endpoint"))
+    source = sources.kinesis_source(
+        cfg.stream_arn, cfg.region, cfg.init_position, endpoint=None if on_service else cfg.local.get("aws.endpoint")
+    )
     return pipeline.table_ddls(source, cfg.lake_root, roll_ms=checkpoint_interval_ms(cfg, on_service))
 
 
@@ -142,29 +160,32 @@ def _init_file_systems(local: dict[str, str]) -> None:
 
 
 def main() -> None:
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
 
     from flink_jobs import pipeline
 
     cfg = app_config(load_properties())
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    python_root = Path(__file__).resolve().parent.parent
+    on_service = SERVICE_PROPERTIES.exists()
+    env_conf = Configuration()
+    if not on_service:  # a local run: the package's jarfile, the S3 file system, checkpoints
+        lib = python_root.parent / "lib"
+        jars = ";".join(p.resolve().as_uri() for p in sorted(lib.glob("*.jar")))
+        if jars:  # before the environment exists: its class loader is made from them
+            env_conf.set_string("pipeline.jars", jars)
+        for key, value in local_settings(cfg.local).items():
+            env_conf.set_string(key, value)
+        _init_file_systems(cfg.local)
+    # a StreamTableEnvironment: the landing core is a DataStream pipeline between SQL tables
+    t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(env_conf))
     conf = t_env.get_config()
     conf.set("table.local-time-zone", "UTC")
     conf.set("table.exec.state.ttl", f"{int(cfg.dedup_ttl_h * 3600 * 1000)} ms")
     conf.set("pipeline.name", f"imagify-landing {cfg.package_version}")
-    python_root = Path(__file__).resolve().parent.parent
-    on_service = SERVICE_PROPERTIES.exists()
-    if not on_service:  # a local run: the package's jarfile, the S3 file system, checkpoints
-        lib = python_root.parent / "lib"
-        jars = ";".join(p.resolve().as_uri() for p in sorted(lib.glob("*.jar")))
-        if jars:
-            conf.set("pipeline.jars", jars)
-        for key, value in local_settings(cfg.local).items():
-            conf.set(key, value)
-        _init_file_systems(cfg.local)
     # validation in Java (the jarfile carries it): the service starts no Python worker
-    pipeline.create_tables(t_env, table_ddls(cfg, on_service), udf="jvm")
-    result = pipeline.statement_set(t_env).execute()
+    result = pipeline.build(t_env, table_ddls(cfg, on_service), udf="jvm").execute()
     if not on_service:
         result.wait()  # locally, keep the process alive; on the service, submit and return
 

@@ -30,20 +30,15 @@ def table_ddls(source_ddl: str, lake_root: str, *, commit: str = "roll", roll_ms
     ]
 
 
-def create_tables(t_env, ddls: list[str], udf: str = "batch") -> None:  # type: ignore[no-untyped-def]
-    """The tables of ``ddls`` (:func:`table_ddls`) and the validated ``checked`` view (``udf`` shape)."""
+def build(t_env, ddls: list[str], udf: str = "jvm"):  # type: ignore[no-untyped-def]
+    """Create the tables of ``ddls`` (:func:`table_ddls`), register the transformation (``udf``
+    shape, :func:`flink_jobs.transform.landing_inserts`) and return the statement set of the job's
+    INSERTs. The ``jvm`` shape needs a StreamTableEnvironment."""
     from flink_jobs import transform  # PyFlink only where a job runs: lake_paths and table_ddls stay stdlib
 
     for ddl in ddls:
         t_env.execute_sql(ddl)
-    transform.register(t_env, udf)
-
-
-def statement_set(t_env):  # type: ignore[no-untyped-def]
-    from flink_jobs import transform
-
     stmts = t_env.create_statement_set()
-    stmts.add_insert_sql(transform.INSERT_EVENTS)
-    stmts.add_insert_sql(transform.INSERT_QUARANTINE)
-    stmts.add_insert_sql(transform.INSERT_AUDIT)
+    for insert in transform.landing_inserts(t_env, udf):
+        stmts.add_insert_sql(insert)
     return stmts

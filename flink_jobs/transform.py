@@ -7,8 +7,11 @@ checked in one of three shapes that accept and reject exactly the same records a
 same rows (``tests/test_contract_jvm_parity.py`` proves it for the JVM one on a large corpus):
 
 ``jvm`` (default)
-    the contract's Java implementation (``jvm/``, built by ``make setup``), a Flink table function
-    ``ai.imagify.flink.ValidateRecord`` called once per record in the JVM: no Python worker at all.
+    the contract's Java implementation (``jvm/``, built by ``make setup``): no Python worker at all.
+    The landing job runs it in ``ai.imagify.flink.LandingStreams``, a DataStream pipeline (validate and
+    route, audit counts, dedup by event_id) between the SQL source and sink tables
+    (:func:`landing_inserts`); the real-time job calls it as the SQL function
+    ``ai.imagify.flink.ValidateRecord`` in the ``checked`` view (:func:`register`).
 ``batch``
     a vectorized (pandas) scalar function: Flink hands the Python worker Arrow batches of raw
     lines, the function validates the whole batch in one call and returns the typed columns.
@@ -33,6 +36,12 @@ from ingestion.contract import ContractError, decode_line, properties_json, reco
 UDF_SHAPES = ("jvm", "batch", "row")
 JVM_FUNCTION = "validate_jvm"
 JVM_CLASS = "ai.imagify.flink.ValidateRecord"
+# the landing job's core in the JVM: validation, routing, audit counts and dedup as a DataStream
+# pipeline feeding three views (names as in the class); the sinks stay the SQL tables of sinks.py
+LANDING_STREAMS_CLASS = "ai.imagify.flink.LandingStreams"
+JVM_EVENTS_VIEW = "landed_events"
+JVM_QUARANTINE_VIEW = "quarantined_records"
+JVM_AUDIT_VIEW = "landing_audit_rows"
 
 CHECK_FIELDS = [
     ("ok", DataTypes.BOOLEAN()),
@@ -203,3 +212,35 @@ INSERT INTO {AUDIT_TABLE}
 SELECT segment, COUNT(*) AS records, window_end
 FROM TABLE(TUMBLE(TABLE {SOURCE_TABLE}, DESCRIPTOR(pt), INTERVAL '1' SECOND))
 GROUP BY segment, window_start, window_end"""
+
+
+def _column_list(table: str) -> str:
+    from ingestion import lake
+
+    return ", ".join(name for name, *_ in lake.COLUMNS[table])
+
+
+def landing_inserts(t_env, shape: str = "jvm") -> list[str]:  # type: ignore[no-untyped-def]
+    """Register the landing transformation in ``t_env`` and return its three INSERTs (events,
+    quarantine, audit), for a statement set.
+
+    ``jvm`` (the default): :data:`LANDING_STREAMS_CLASS` validates, routes, counts and deduplicates in a
+    DataStream pipeline (``t_env`` must be a StreamTableEnvironment) and the INSERTs copy its views
+    into the sinks: each record is parsed once and each row built once (the SQL form of the same job,
+    the other shapes, copies every string of a record two or three times). The Python shapes use the
+    ``checked`` view and the SQL statements above.
+    """
+    if shape != "jvm":
+        register(t_env, shape)
+        return [INSERT_EVENTS, INSERT_QUARANTINE, INSERT_AUDIT]
+    from pyflink.util.java_utils import load_java_class
+
+    from ingestion import lake
+
+    load_java_class(LANDING_STREAMS_CLASS).newInstance().register(t_env._j_tenv, SOURCE_TABLE)
+    parts = "dt, hr"
+    return [
+        f"INSERT INTO {EVENTS_TABLE} SELECT {_column_list(lake.EVENTS)}, {parts} FROM {JVM_EVENTS_VIEW}",
+        f"INSERT INTO {QUARANTINE_TABLE} SELECT {_column_list(lake.QUARANTINE)}, {parts} FROM {JVM_QUARANTINE_VIEW}",
+        f"INSERT INTO {AUDIT_TABLE} SELECT {_column_list(lake.AUDIT)} FROM {JVM_AUDIT_VIEW}",
+    ]

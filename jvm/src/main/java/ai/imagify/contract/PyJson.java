@@ -45,15 +45,17 @@ public final class PyJson {
 
     private static final DecodeError ERROR = new DecodeError();
 
-    private final String s;
+    private final char[] s;
     private final int n;
     private int pos;
     /** A \\u escape produced a surrogate: the caller checks for unpaired ones (Python: not_json/utf-8). */
     boolean escapedSurrogate;
 
-    private PyJson(String s) {
-        this.s = s;
-        this.n = s.length();
+    // the text as an array: the scanner reads it char by char (String.charAt checks the index and the
+    // coder on every call: a fifth of the parse time on the texts with non-Latin-1 prompts)
+    private PyJson(String text) {
+        this.s = text.toCharArray();
+        this.n = s.length;
     }
 
     /** Decode a JSON text as {@code json.loads} would (whole text, surrounding whitespace allowed). */
@@ -71,7 +73,7 @@ public final class PyJson {
 
     private void skipWs() {
         while (pos < n) {
-            char c = s.charAt(pos);
+            char c = s[pos];
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
                 pos++;
             } else {
@@ -84,7 +86,7 @@ public final class PyJson {
         if (pos >= n) {
             throw ERROR;
         }
-        char c = s.charAt(pos);
+        char c = s[pos];
         switch (c) {
             case '{':
                 return object(depth + 1);
@@ -107,8 +109,20 @@ public final class PyJson {
         }
     }
 
+    private boolean startsWith(String word) {
+        if (pos + word.length() > n) {
+            return false;
+        }
+        for (int i = 0; i < word.length(); i++) {
+            if (s[pos + i] != word.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private Object literal(String word, Object v) throws DecodeError {
-        if (s.startsWith(word, pos)) {
+        if (startsWith(word)) {
             pos += word.length();
             return v;
         }
@@ -122,18 +136,18 @@ public final class PyJson {
         pos++; // '{'
         LinkedHashMap<String, Object> m = new LinkedHashMap<>();
         skipWs();
-        if (pos < n && s.charAt(pos) == '}') {
+        if (pos < n && s[pos] == '}') {
             pos++;
             return m;
         }
         while (true) {
-            if (pos >= n || s.charAt(pos) != '"') {
+            if (pos >= n || s[pos] != '"') {
                 throw ERROR; // "Expecting property name enclosed in double quotes"
             }
             pos++;
             String key = string();
             skipWs();
-            if (pos >= n || s.charAt(pos) != ':') {
+            if (pos >= n || s[pos] != ':') {
                 throw ERROR;
             }
             pos++;
@@ -143,7 +157,7 @@ public final class PyJson {
             if (pos >= n) {
                 throw ERROR;
             }
-            char c = s.charAt(pos++);
+            char c = s[pos++];
             if (c == '}') {
                 return m;
             }
@@ -161,7 +175,7 @@ public final class PyJson {
         pos++; // '['
         ArrayList<Object> a = new ArrayList<>();
         skipWs();
-        if (pos < n && s.charAt(pos) == ']') {
+        if (pos < n && s[pos] == ']') {
             pos++;
             return a;
         }
@@ -171,7 +185,7 @@ public final class PyJson {
             if (pos >= n) {
                 throw ERROR;
             }
-            char c = s.charAt(pos++);
+            char c = s[pos++];
             if (c == ']') {
                 return a;
             }
@@ -187,9 +201,9 @@ public final class PyJson {
         int start = pos;
         // fast path: no escapes
         while (pos < n) {
-            char c = s.charAt(pos);
+            char c = s[pos];
             if (c == '"') {
-                String out = s.substring(start, pos);
+                String out = new String(s, start, pos - start);
                 pos++;
                 return out;
             }
@@ -202,9 +216,9 @@ public final class PyJson {
             pos++;
         }
         StringBuilder b = new StringBuilder(pos - start + 16);
-        b.append(s, start, pos);
+        b.append(s, start, pos - start);
         while (pos < n) {
-            char c = s.charAt(pos++);
+            char c = s[pos++];
             if (c == '"') {
                 return b.toString();
             }
@@ -218,7 +232,7 @@ public final class PyJson {
             if (pos >= n) {
                 throw ERROR;
             }
-            char e = s.charAt(pos++);
+            char e = s[pos++];
             switch (e) {
                 case '"': b.append('"'); break;
                 case '\\': b.append('\\'); break;
@@ -230,7 +244,7 @@ public final class PyJson {
                 case 't': b.append('\t'); break;
                 case 'u': {
                     int cp = hex4();
-                    if (cp >= 0xd800 && cp <= 0xdbff && pos + 6 <= n && s.charAt(pos) == '\\' && s.charAt(pos + 1) == 'u') {
+                    if (cp >= 0xd800 && cp <= 0xdbff && pos + 6 <= n && s[pos] == '\\' && s[pos + 1] == 'u') {
                         int save = pos;
                         pos += 2;
                         int lo = hex4();
@@ -259,7 +273,7 @@ public final class PyJson {
         }
         int v = 0;
         for (int i = 0; i < 4; i++) {
-            char c = s.charAt(pos++);
+            char c = s[pos++];
             int d;
             if (c >= '0' && c <= '9') {
                 d = c - '0';
@@ -278,17 +292,17 @@ public final class PyJson {
     /** {@code -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?} (ASCII digits, as CPython's scanner). */
     private Object number() throws DecodeError {
         int start = pos;
-        if (s.charAt(pos) == '-') {
+        if (s[pos] == '-') {
             pos++;
         }
         if (pos >= n) {
             throw ERROR;
         }
-        char c = s.charAt(pos);
+        char c = s[pos];
         if (c == '0') {
             pos++;
         } else if (c >= '1' && c <= '9') {
-            while (pos < n && isDigit(s.charAt(pos))) {
+            while (pos < n && isDigit(s[pos])) {
                 pos++;
             }
         } else {
@@ -296,27 +310,27 @@ public final class PyJson {
         }
         int intEnd = pos;
         boolean isFloat = false;
-        if (pos + 1 < n && s.charAt(pos) == '.' && isDigit(s.charAt(pos + 1))) {
+        if (pos + 1 < n && s[pos] == '.' && isDigit(s[pos + 1])) {
             pos += 2;
-            while (pos < n && isDigit(s.charAt(pos))) {
+            while (pos < n && isDigit(s[pos])) {
                 pos++;
             }
             isFloat = true;
         }
-        if (pos < n && (s.charAt(pos) == 'e' || s.charAt(pos) == 'E')) {
+        if (pos < n && (s[pos] == 'e' || s[pos] == 'E')) {
             int p = pos + 1;
-            if (p < n && (s.charAt(p) == '+' || s.charAt(p) == '-')) {
+            if (p < n && (s[p] == '+' || s[p] == '-')) {
                 p++;
             }
-            if (p < n && isDigit(s.charAt(p))) {
-                while (p < n && isDigit(s.charAt(p))) {
+            if (p < n && isDigit(s[p])) {
+                while (p < n && isDigit(s[p])) {
                     p++;
                 }
                 pos = p;
                 isFloat = true;
             }
         }
-        String text = s.substring(start, pos);
+        String text = new String(s, start, pos - start);
         if (isFloat) {
             double d = Double.parseDouble(text);
             if (Double.isInfinite(d) || Double.isNaN(d)) {
@@ -324,7 +338,7 @@ public final class PyJson {
             }
             return d;
         }
-        int digits = intEnd - start - (s.charAt(start) == '-' ? 1 : 0);
+        int digits = intEnd - start - (s[start] == '-' ? 1 : 0);
         if (digits > MAX_INT_DIGITS) {
             throw ERROR; // ValueError: Exceeds the limit for integer string conversion
         }
@@ -429,8 +443,22 @@ public final class PyJson {
         }
     }
 
+    private static boolean needsEscape(String v) {
+        for (int i = 0, len = v.length(); i < len; i++) {
+            char c = v.charAt(i);
+            if (c < 0x20 || c == '"' || c == '\\') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static void encodeString(String v, StringBuilder b) {
         b.append('"');
+        if (!needsEscape(v)) { // the common case: one bulk copy instead of a call per char
+            b.append(v).append('"');
+            return;
+        }
         for (int i = 0, len = v.length(); i < len; i++) {
             char c = v.charAt(i);
             switch (c) {

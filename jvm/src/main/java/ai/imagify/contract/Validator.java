@@ -179,6 +179,24 @@ public final class Validator {
         return true;
     }
 
+    /** The UUID pattern's plain case (36 characters, no final newline) without the regex. */
+    private static boolean isPlainUuid(String v) {
+        if (v.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char c = v.charAt(i);
+            if (i == 8 || i == 13 || i == 18 || i == 23) {
+                if (c != '-') {
+                    return false;
+                }
+            } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** validate_fields. */
     @SuppressWarnings("unchecked")
     void validate(Object o, long nowMicros, Result out) throws Reject {
@@ -195,7 +213,7 @@ public final class Validator {
         if (!(eventId instanceof String)) {
             throw new Reject("wrong_type", "event_id");
         }
-        if (!uuid.reset((String) eventId).find()) {
+        if (!isPlainUuid((String) eventId) && !uuid.reset((String) eventId).find()) {
             throw new Reject("bad_value", "event_id");
         }
         Object eventType = obj.get("event_type");
@@ -306,22 +324,25 @@ public final class Validator {
             return ((BigInteger) v).compareTo(BigInteger.valueOf(bound));
         }
         double d = (Double) v;
+        if (Math.abs(bound) <= (1L << 53)) { // the bound is exactly a double: compare as doubles (-0.0 == 0)
+            double b = bound;
+            return d < b ? -1 : (d > b ? 1 : 0);
+        }
         return new java.math.BigDecimal(d).compareTo(java.math.BigDecimal.valueOf(bound));
     }
 
     /** parse_timestamp: RFC 3339 with an offset → epoch microseconds UTC (Reject bad_timestamp). */
     long parseTimestamp(String value) throws Reject {
-        Matcher m = rfc3339.reset(value);
-        if (!m.find()) {
-            throw new Reject("bad_timestamp", "occurred_at");
-        }
-        try {
-            int year = digits(m.group(1));
-            int month = digits(m.group(2));
-            int day = digits(m.group(3));
-            int hour = digits(m.group(4));
-            int minute = digits(m.group(5));
-            int sec = digits(m.group(6));
+        // year, month, day, hour, minute, second, microsecond, offset sign (0: Z, 1: +, -1: -), hours, minutes
+        int[] f = tsFields;
+        if (!scanPlainTimestamp(value, f)) {
+            Matcher m = rfc3339.reset(value);
+            if (!m.find()) {
+                throw new Reject("bad_timestamp", "occurred_at");
+            }
+            for (int g = 1; g <= 6; g++) {
+                f[g - 1] = digits(m.group(g));
+            }
             String frac = m.group(7);
             int micro = 0;
             if (frac != null) { // int(frac[:6].ljust(6, "0")), in code points
@@ -335,6 +356,20 @@ public final class Validator {
                     micro *= 10;
                 }
             }
+            f[6] = micro;
+            String tz = m.group(8);
+            if (tz.equals("Z") || tz.equals("z")) {
+                f[7] = 0;
+            } else {
+                f[7] = m.group(9).equals("+") ? 1 : -1;
+                f[8] = digits(m.group(10));
+                f[9] = digits(m.group(11));
+            }
+        }
+        try {
+            int year = f[0];
+            int sec = f[5];
+            int micro = f[6];
             if (sec == 60) { // a leap second is valid RFC 3339; fold it into the next second's start
                 sec = 59;
                 micro = 999_999;
@@ -342,17 +377,16 @@ public final class Validator {
             if (year < 1 || year > 9999) {
                 throw new Reject("bad_timestamp", "occurred_at");
             }
-            LocalDateTime local = LocalDateTime.of(year, month, day, hour, minute, sec, micro * 1000);
-            String tz = m.group(8);
+            LocalDateTime local = LocalDateTime.of(year, f[1], f[2], f[3], f[4], sec, micro * 1000);
             LocalDateTime utc = local;
-            if (!(tz.equals("Z") || tz.equals("z"))) {
-                int oh = digits(m.group(10));
-                int om = digits(m.group(11));
+            if (f[7] != 0) {
+                int oh = f[8];
+                int om = f[9];
                 if (oh > 23 || om > 59) {
                     throw new Reject("bad_timestamp", "occurred_at");
                 }
                 long offset = oh * 60L + om;
-                utc = m.group(9).equals("+") ? local.minusMinutes(offset) : local.plusMinutes(offset);
+                utc = f[7] > 0 ? local.minusMinutes(offset) : local.plusMinutes(offset);
                 if (utc.getYear() < 1 || utc.getYear() > 9999) { // Python: OverflowError
                     throw new Reject("bad_timestamp", "occurred_at");
                 }
@@ -361,6 +395,92 @@ public final class Validator {
         } catch (DateTimeException e) {
             throw new Reject("bad_timestamp", "occurred_at");
         }
+    }
+
+    private final int[] tsFields = new int[10];
+
+    /**
+     * The RFC3339 pattern's fields for the plain form every producer writes (ASCII digits, nothing after
+     * the offset), without the regex: the same groups, read by position. Anything else (Unicode digits,
+     * a final newline that Python's {@code $} accepts, a malformed text) returns false: the regex decides.
+     */
+    private static boolean scanPlainTimestamp(String v, int[] f) {
+        int n = v.length();
+        if (n < 20 || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(13) != ':' || v.charAt(16) != ':') {
+            return false;
+        }
+        char t = v.charAt(10);
+        if (t != 'T' && t != 't') {
+            return false;
+        }
+        int y = num(v, 0, 4);
+        int mo = num(v, 5, 2);
+        int d = num(v, 8, 2);
+        int h = num(v, 11, 2);
+        int mi = num(v, 14, 2);
+        int s = num(v, 17, 2);
+        if ((y | mo | d | h | mi | s) < 0) {
+            return false;
+        }
+        int i = 19;
+        int micro = 0;
+        if (v.charAt(i) == '.') {
+            int j = i + 1;
+            int taken = 0;
+            while (j < n && v.charAt(j) >= '0' && v.charAt(j) <= '9') {
+                if (taken < 6) {
+                    micro = micro * 10 + (v.charAt(j) - '0');
+                    taken++;
+                }
+                j++;
+            }
+            if (j == i + 1 || j - i - 1 > 9) {
+                return false;
+            }
+            for (; taken < 6; taken++) {
+                micro *= 10;
+            }
+            i = j;
+        }
+        if (i >= n) {
+            return false;
+        }
+        char z = v.charAt(i);
+        if ((z == 'Z' || z == 'z') && i + 1 == n) {
+            f[7] = 0;
+        } else if ((z == '+' || z == '-') && i + 6 == n && v.charAt(i + 3) == ':') {
+            int oh = num(v, i + 1, 2);
+            int om = num(v, i + 4, 2);
+            if ((oh | om) < 0) {
+                return false;
+            }
+            f[7] = z == '+' ? 1 : -1;
+            f[8] = oh;
+            f[9] = om;
+        } else {
+            return false;
+        }
+        f[0] = y;
+        f[1] = mo;
+        f[2] = d;
+        f[3] = h;
+        f[4] = mi;
+        f[5] = s;
+        f[6] = micro;
+        return true;
+    }
+
+    /** The value of {@code len} ASCII digits at {@code at}, or -1. */
+    private static int num(String v, int at, int len) {
+        int x = 0;
+        for (int i = at; i < at + len; i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            x = x * 10 + (c - '0');
+        }
+        return x;
     }
 
     /** int() of a run of Unicode decimal digits (the regex admits only those). */

@@ -1,0 +1,37 @@
+"""The landing job refuses to resume from the state of an incompatible earlier job, and says what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flink_jobs.landing_job import STATE_LAYOUT, STATE_LAYOUT_FILE, check_state_layout
+
+
+def _savepoint(flink: Path) -> Path:
+    sp = flink / "savepoints" / "savepoint-1"
+    sp.mkdir(parents=True)
+    (sp / "_metadata").write_bytes(b"x")
+    return sp
+
+
+def test_fresh_start_records_the_layout(tmp_path: Path) -> None:
+    check_state_layout(tmp_path / "flink", None)
+    assert (tmp_path / "flink" / STATE_LAYOUT_FILE).read_text().strip() == STATE_LAYOUT
+
+
+def test_state_of_the_sql_job_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    flink = tmp_path / "flink"
+    sp = _savepoint(flink)  # written by the job before the layout file existed (layout 1)
+    with pytest.raises(SystemExit) as err:
+        check_state_layout(flink, sp)
+    msg = str(err.value)
+    assert "earlier landing job" in msg and "state layout 1" in msg and "savepoints" in msg
+    assert not (flink / STATE_LAYOUT_FILE).exists()  # nothing recorded: the state is left as it was
+
+
+def test_state_of_the_same_layout_is_restored(tmp_path: Path) -> None:
+    flink = tmp_path / "flink"
+    check_state_layout(flink, None)
+    check_state_layout(flink, _savepoint(flink))  # no error
