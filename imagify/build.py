@@ -51,9 +51,7 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
     if from_date and to_date and from_date > to_date:
         raise ValueError(f"--from {from_date} is after --to {to_date}")
     prepare_dagster_home(settings)
-    os.environ.update(
-        {k: v for k, v in settings.env_for_children().items() if k.startswith(("IMAGIFY_", "DAGSTER"))}
-    )
+    os.environ.update({k: v for k, v in settings.env_for_children().items() if k.startswith(("IMAGIFY_", "DAGSTER"))})
     os.environ["IMAGIFY_DBT_PARSE"] = "1"  # refresh the manifest: models may have changed
     t0 = time.monotonic()
     from dagster import DagsterInstance
@@ -117,12 +115,12 @@ def parse_dates(from_text: str | None, to_text: str | None) -> tuple[date | None
 
 
 def _within_partitions(settings: Settings, first: date, last: date) -> tuple[str, str]:
-    from orchestration.defs.warehouse.partitions import business_today
+    from orchestration.defs.warehouse.partitions import business_today, partitions_start
 
-    lo, today = date.fromisoformat(settings.partitions_start), business_today(settings)
+    lo, today = date.fromisoformat(partitions_start(settings)), business_today(settings)
     if first < lo or last > today:
         raise ValueError(
-            f"dates must be within the daily partitions {lo} .. {today} (IMAGIFY_PARTITIONS_START, business "
-            f"time zone {settings.business_tz}); got {first} .. {last}"
+            f"dates must be within the daily partitions {lo} .. {today} (first day of data or "
+            f"IMAGIFY_PARTITIONS_START, business time zone {settings.business_tz}); got {first} .. {last}"
         )
     return first.isoformat(), last.isoformat()

@@ -84,7 +84,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_MAINTENANCE_SCHEDULE | cron(40 3 * * ? *) | ... of the Iceberg maintenance (OPTIMIZE, VACUUM) |
 | IMAGIFY_DBT_PROJECT_DIR | <repo>/dbt | dbt project Dagster builds (tests point it at fixture projects) |
 | IMAGIFY_BUSINESS_TZ | Asia/Ho_Chi_Minh | time zone of business dates (daily partitions; dbt var business_timezone) |
-| IMAGIFY_PARTITIONS_START | 2025-01-01 | first business date of the marts' daily partitions (earliest backfill) |
+| IMAGIFY_PARTITIONS_START | (first day of data) | first business date of the daily partitions (earliest event's) |
 | IMAGIFY_DAILY_MODELS | (none) | extra marts for the daily job, besides the models dbt tags `daily` |
 | IMAGIFY_FRESH_HOURS | 2 | a mart of the incremental build older than this is stale (freshness check fails) |
 | IMAGIFY_DAILY_FRESH_HOURS | 26 | ... same for the marts of the daily job |
@@ -166,6 +166,8 @@ def _env_date(name: str, default: str) -> str:
     from datetime import date
 
     raw = _env(name, default)
+    if not raw:
+        return ""  # unset, without a default
     try:
         return date.fromisoformat(raw).isoformat()
     except ValueError as exc:
@@ -181,6 +183,8 @@ def _env_tz(name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"{name} must be an IANA time zone (e.g. Asia/Ho_Chi_Minh), got {raw!r}") from exc
     return raw
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
 
@@ -233,6 +237,7 @@ class Settings:
     def api_dir(self) -> Path:
         """State of the generation API: database, secret, local images."""
         return self.home / "api"
+
     # -- AWS production path (issue 5) --
     env: str = "local"
     aws_region: str = "ap-southeast-1"
@@ -266,7 +271,7 @@ class Settings:
     maintenance_schedule: str = "cron(40 3 * * ? *)"
     dbt_project_dir_override: Path | None = None
     business_tz: str = "Asia/Ho_Chi_Minh"
-    partitions_start: str = "2025-01-01"
+    partitions_start: str | None = None  # None: the first day of data (orchestration partitions.py)
     daily_models: tuple[str, ...] = ("retention_weekly", "conversion_funnel")
     fresh_hours: float = 2.0
     daily_fresh_hours: float = 26.0
@@ -322,6 +327,7 @@ class Settings:
     @property
     def alert_rules_path(self) -> Path:
         return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
+
     flink_udf: str = "jvm"
     flink_bundle_size: int = 100_000
     flink_arrow_batch_size: int = 10_000
@@ -543,12 +549,8 @@ def load() -> Settings:
             else None
         ),
         business_tz=_env_tz("IMAGIFY_BUSINESS_TZ", "Asia/Ho_Chi_Minh"),
-        partitions_start=_env_date("IMAGIFY_PARTITIONS_START", "2025-01-01"),
-        daily_models=tuple(
-            m.strip()
-            for m in _env("IMAGIFY_DAILY_MODELS", "").split(",")
-            if m.strip()
-        ),
+        partitions_start=_env_date("IMAGIFY_PARTITIONS_START", "") or None,
+        daily_models=tuple(m.strip() for m in _env("IMAGIFY_DAILY_MODELS", "").split(",") if m.strip()),
         fresh_hours=_env_float("IMAGIFY_FRESH_HOURS", 2.0),
         daily_fresh_hours=_env_float("IMAGIFY_DAILY_FRESH_HOURS", 26.0),
         sensor_interval_s=_env_int("IMAGIFY_SENSOR_INTERVAL_S", 30),
@@ -714,12 +716,18 @@ def _operations_settings() -> dict:
     iterator_age_s = _env_int("IMAGIFY_ALARM_ITERATOR_AGE_S", 60)
     if iterator_age_s < 1:
         raise ValueError(f"IMAGIFY_ALARM_ITERATOR_AGE_S must be at least 1 second, got {iterator_age_s}")
-    schedules = {name: _env(name, default) for name, default in (
-        ("IMAGIFY_BUILD_SCHEDULE", "cron(10 * * * ? *)"), ("IMAGIFY_MAINTENANCE_SCHEDULE", "cron(40 3 * * ? *)"))}
+    schedules = {
+        name: _env(name, default)
+        for name, default in (
+            ("IMAGIFY_BUILD_SCHEDULE", "cron(10 * * * ? *)"),
+            ("IMAGIFY_MAINTENANCE_SCHEDULE", "cron(40 3 * * ? *)"),
+        )
+    }
     for name, expression in schedules.items():
         if not expression.startswith(("cron(", "rate(")) or not expression.endswith(")"):
-            raise ValueError(f"{name} must be an EventBridge Scheduler cron(...) or rate(...) expression, "
-                             f"got {expression!r}")
+            raise ValueError(
+                f"{name} must be an EventBridge Scheduler cron(...) or rate(...) expression, got {expression!r}"
+            )
     return dict(
         producer_metrics_s=metrics_s,
         producer_metrics_namespace=_env("IMAGIFY_PRODUCER_METRICS_NAMESPACE", "Imagify/Producer"),

@@ -23,10 +23,27 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
+REMOTE_LAKE_START = "2025-01-01"  # an S3 lake is not read here: set IMAGIFY_PARTITIONS_START
+
+
+def partitions_start(settings: config.Settings) -> str:
+    """The first daily partition: IMAGIFY_PARTITIONS_START, else the first day of data (the business
+    date of the earliest event in the lake; today's while nothing landed), so that the partitions
+    before the data do not all show as missing."""
+    if settings.partitions_start:
+        return settings.partitions_start
+    if str(settings.lake_dir).startswith("s3://"):
+        return REMOTE_LAKE_START
+    from orchestration.defs.warehouse.pending import first_business_date  # pending imports this module
+
+    first = first_business_date(settings)
+    return min(first or business_today(settings), business_today(settings)).isoformat()
+
+
 def business_daily_partitions(settings: config.Settings | None = None) -> DailyPartitionsDefinition:
     s = settings or config.load()
     # end_offset=1: today's business date is a partition too (it fills up during the day)
-    return DailyPartitionsDefinition(start_date=s.partitions_start, timezone=s.business_tz, end_offset=1)
+    return DailyPartitionsDefinition(start_date=partitions_start(s), timezone=s.business_tz, end_offset=1)
 
 
 def business_today(settings: config.Settings, now: datetime | None = None) -> date:
@@ -37,7 +54,7 @@ def business_today(settings: config.Settings, now: datetime | None = None) -> da
 def clamp_range(settings: config.Settings, first: date, last: date, today: date | None = None) -> tuple[str, str]:
     """``(first, last)`` limited to the partitions that exist: start date .. today."""
     today = today or business_today(settings)
-    lo = date.fromisoformat(settings.partitions_start)
+    lo = date.fromisoformat(partitions_start(settings))
     first = min(max(first, lo), today)
     last = max(min(last, today), first)
     return first.isoformat(), last.isoformat()

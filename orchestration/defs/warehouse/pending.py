@@ -1,5 +1,6 @@
-"""Which business dates the next incremental build touches: the dates of events committed in the
-lake that are not in ``staging.stg_events`` yet. This is the partition range an incremental run is
+"""Which business dates the lake holds: the first one (where the daily partitions start) and those the
+next incremental build touches: the dates of events committed in the lake that are not in
+``staging.stg_events`` yet. This is the partition range an incremental run is
 labelled with (so the UI shows which days a build changed), computed before the run starts.
 
 Local target: one DuckDB query over the visible lake files of the recent landing days (listed and
@@ -57,10 +58,9 @@ def pending_business_dates(settings: config.Settings) -> list[date]:
         if source is None:
             return []
         anti = "and not exists (select 1 from wh.staging.stg_events s where s.event_id = l.event_id)" if staged else ""
-        tz = settings.business_tz.replace("'", "")
         rows = con.execute(
             f"""
-            select distinct cast(timezone('{tz}', cast(l.occurred_at as timestamp) at time zone 'UTC') as date) as d
+            select distinct {_business_date(settings, "l.occurred_at")} as d
             from {source} as l
             where l.dt >= ? {anti}
             order by d
@@ -70,6 +70,28 @@ def pending_business_dates(settings: config.Settings) -> list[date]:
         return [r[0] for r in rows if r[0] is not None]
     finally:
         con.close()
+
+
+def _business_date(settings: config.Settings, column: str) -> str:
+    """SQL: the business date (IMAGIFY_BUSINESS_TZ) of a UTC timestamp column."""
+    tz = settings.business_tz.replace("'", "")
+    return f"cast(timezone('{tz}', cast({column} as timestamp) at time zone 'UTC') as date)"
+
+
+def first_business_date(settings: config.Settings) -> date | None:
+    """The business date of the earliest event in the local lake; None when nothing landed (or the
+    lake is not on this machine). Reads one column of the visible files (no warehouse lock)."""
+    import duckdb
+
+    if str(settings.lake_dir).startswith("s3://"):
+        return None
+    files = [f for p in lake.partitions(settings.lake_dir, lake.EVENTS) for f in p.files]
+    source = lake.sql_source(files, lake.EVENTS, ("occurred_at",))
+    if source is None:
+        return None
+    with duckdb.connect() as con:
+        row = con.execute(f"select min({_business_date(settings, 'l.occurred_at')}) from {source} as l").fetchone()
+    return row[0] if row else None
 
 
 def incremental_range(settings: config.Settings) -> tuple[str, str, int]:
