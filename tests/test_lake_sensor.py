@@ -152,3 +152,31 @@ def test_hourly_schedule_requests_an_incremental_refresh_unless_a_build_is_runni
         create_run_for_test(instance, job_name="build_warehouse", tags=WAREHOUSE_TAGS, status=DagsterRunStatus.STARTED)
         res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
         assert not res.run_requests and "queued or running" in (res.skip_message or "")
+
+
+def test_hourly_schedule_skips_with_a_reason_when_nothing_landed_since_the_last_build(home: Path) -> None:
+    """Every event of the lake already staged: the hourly build would rebuild for minutes and change
+    nothing; it is skipped with a message saying why. One more landed batch: it runs again."""
+    import duckdb
+    from dagster import build_schedule_context, instance_for_test
+
+    from imagify import config
+    from orchestration.defs.warehouse.schedules import hourly_build
+
+    write_batch(home, list(Simulator(users=10, days=2, seed=5, end=END).records()), END - timedelta(hours=1))
+    staged = [(r["event_id"], r["landed_at"]) for r in _rows(home, "events")]
+    wh = config.load().warehouse_path
+    wh.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(wh)) as con:  # the staging table as a build leaves it: every landed event
+        con.execute("create schema staging")
+        con.execute("create table staging.stg_events (event_id varchar, landed_at timestamp)")
+        con.executemany("insert into staging.stg_events values (?, ?)", staged)
+    with instance_for_test() as instance:
+        res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
+        assert not res.run_requests
+        assert "nothing landed since the last build" in (res.skip_message or ""), res.skip_message
+        more = list(Simulator(users=5, days=1, seed=6, end=END, user_prefix="n_").records())
+        write_batch(home, more, END - timedelta(minutes=30), name="more", seen={e for e, _ in staged})
+        res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
+        assert len(res.run_requests or []) == 1, res.skip_message
+        assert int(res.run_requests[0].tags["imagify/touched_dates"]) >= 1  # type: ignore[index]

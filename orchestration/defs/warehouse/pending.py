@@ -94,12 +94,14 @@ def first_business_date(settings: config.Settings) -> date | None:
     return row[0] if row else None
 
 
-def incremental_range(settings: config.Settings) -> tuple[str, str, int]:
-    """``(first, last, n_dates)``: the partition range of the next incremental build."""
+def incremental_range(settings: config.Settings) -> tuple[str, str, int | None]:
+    """``(first, last, n_dates)``: the partition range of the next incremental build and how many
+    business dates have events not staged yet (0: nothing landed since the last build; None: not
+    known, on Athena)."""
     today = business_today(settings)
     if settings.dbt_target != "local":
         first, last = clamp_range(settings, today - timedelta(days=PROD_FALLBACK_DAYS - 1), today, today)
-        return first, last, 0
+        return first, last, None
     dates = pending_business_dates(settings)
     if not dates:
         first, last = clamp_range(settings, today, today, today)

@@ -21,13 +21,13 @@ DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts
     cron_schedule="5 * * * *",
     execution_timezone=SETTINGS.business_tz,
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Hourly incremental build, in case the sensor missed something (or nothing landed: the marts "
-    "still show the hour passed).",
+    description="Hourly incremental build, in case the sensor missed something; skipped (with the reason) when "
+    "nothing landed since the last build (Athena: always runs, the lake is not read here).",
 )
 def hourly_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     if build_in_flight(context.instance):
         return SkipReason("a build is queued or running")
-    return incremental_request(config.load(), "hourly_schedule")
+    return incremental_request(config.load(), "hourly_schedule", skip_when_nothing_landed=True)
 
 
 @schedule(

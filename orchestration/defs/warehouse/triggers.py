@@ -25,12 +25,21 @@ def build_in_flight(instance: DagsterInstance) -> bool:
 
 
 def incremental_request(
-    settings: config.Settings, trigger: str, run_key: str | None = None, extra_tags: dict[str, str] | None = None
+    settings: config.Settings,
+    trigger: str,
+    run_key: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    skip_when_nothing_landed: bool = False,
 ) -> RunRequest | SkipReason:
     try:
         first, last, n_dates = incremental_range(settings)
     except WarehouseLocked as exc:
         return SkipReason(f"warehouse busy, will retry: {exc}")
+    if skip_when_nothing_landed and n_dates == 0:
+        return SkipReason(
+            "nothing landed since the last build: every event in the lake is staged, no mart would change "
+            "(the lake sensor starts a build as soon as the landing job commits a partition)"
+        )
     tags = {**range_tags(first, last, MODE_INCREMENTAL), "imagify/trigger": trigger, **(extra_tags or {})}
-    tags["imagify/touched_dates"] = str(n_dates)
+    tags["imagify/touched_dates"] = "unknown" if n_dates is None else str(n_dates)
     return RunRequest(run_key=run_key, tags=tags)
