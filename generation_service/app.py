@@ -4,7 +4,6 @@
 (adapter, producer) through :func:`build_service`.
 """
 
-
 import asyncio
 import contextlib
 import logging
@@ -38,8 +37,12 @@ log = logging.getLogger("generation_service")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": schemas.ErrorOut, "description": desc}
     for code, desc in {
-        400: "bad request", 401: "missing, invalid or expired access token", 404: "not found",
-        413: "body too large", 422: "invalid input", 429: "rate limit exceeded",
+        400: "bad request",
+        401: "missing, invalid or expired access token",
+        404: "not found",
+        413: "body too large",
+        422: "invalid input",
+        429: "rate limit exceeded",
     }.items()
 }
 
@@ -54,8 +57,9 @@ def open_repository(settings: Settings, checkpoint_pages: int | None = None) -> 
     if settings.api_store == "dynamodb":
         from generation_service.dynamodb_repository import DynamoRepository
 
-        return DynamoRepository(settings.dynamodb_table, region=settings.dynamodb_region,
-                                endpoint_url=settings.dynamodb_endpoint)
+        return DynamoRepository(
+            settings.dynamodb_table, region=settings.dynamodb_region, endpoint_url=settings.dynamodb_endpoint
+        )
     from generation_service.sqlite_repository import SqliteRepository
 
     return SqliteRepository(settings.api_dir / "imagify.db", checkpoint_pages)
@@ -79,22 +83,38 @@ def build_service(
 
     repo = open_repository(settings, API_CHECKPOINT_PAGES if mode == "process" else None)
     config = ServiceConfig(
-        token_ttl_s=settings.token_ttl_s, scrypt_n=settings.scrypt_n, signup_credits=settings.signup_credits,
-        low_credits=settings.low_credits, image_backend=settings.image_backend, public_url=settings.api_public_url,
-        vnpay_tmn_code=settings.vnpay_tmn_code, vnpay_hash_secret=settings.vnpay_hash_secret,
-        vnpay_pay_url=settings.vnpay_pay_url, vnpay_return_url=settings.vnpay_return_url,
-        vnpay_expire_min=settings.vnpay_expire_min, rate_limit=settings.rate_limit,
+        token_ttl_s=settings.token_ttl_s,
+        scrypt_n=settings.scrypt_n,
+        signup_credits=settings.signup_credits,
+        low_credits=settings.low_credits,
+        image_backend=settings.image_backend,
+        public_url=settings.api_public_url,
+        vnpay_tmn_code=settings.vnpay_tmn_code,
+        vnpay_hash_secret=settings.vnpay_hash_secret,
+        vnpay_pay_url=settings.vnpay_pay_url,
+        vnpay_return_url=settings.vnpay_return_url,
+        vnpay_expire_min=settings.vnpay_expire_min,
+        rate_limit=settings.rate_limit,
         rate_window_s=settings.rate_window_s,
     )
-    relay = None if mode == "process" else OutboxRelay(
-        repo,
-        producer_factory or (lambda: open_producer(settings)),
-        flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
+    relay = (
+        None
+        if mode == "process"
+        else OutboxRelay(
+            repo,
+            producer_factory or (lambda: open_producer(settings)),
+            flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
+        )
     )
     svc = Service(
-        config, repo, adapter or make_adapter(settings.image_backend, settings.bedrock_region),
-        open_object_store(settings.object_store), open_cache(settings.redis_url),
-        load_or_create_secret(settings.api_secret, settings.api_dir), relay, settings.generation_workers,
+        config,
+        repo,
+        adapter or make_adapter(settings.image_backend, settings.bedrock_region),
+        open_object_store(settings.object_store),
+        open_cache(settings.redis_url),
+        load_or_create_secret(settings.api_secret, settings.api_dir),
+        relay,
+        settings.generation_workers,
     )
     if mode == "process":
         from generation_service.background import BackgroundProcess
@@ -138,8 +158,9 @@ class BodyLimit:
         await self.app(scope, _replay(chunks, None, receive), send)
 
     async def _too_large(self, send: Send) -> None:
-        resp = JSONResponse(error_body("body_too_large", f"request bodies are limited to {self.max_bytes} bytes"),
-                            status_code=413)
+        resp = JSONResponse(
+            error_body("body_too_large", f"request bodies are limited to {self.max_bytes} bytes"), status_code=413
+        )
         await send({"type": "http.response.start", "status": 413, "headers": resp.raw_headers})
         await send({"type": "http.response.body", "body": resp.body})
 
@@ -204,11 +225,18 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     def rate_headers(subject: str) -> dict[str, str]:
         d = svc.rate_check(subject)
-        headers = {"X-RateLimit-Limit": str(d.limit), "X-RateLimit-Remaining": str(d.remaining),
-                   "X-RateLimit-Reset": str(d.reset_s)}
+        headers = {
+            "X-RateLimit-Limit": str(d.limit),
+            "X-RateLimit-Remaining": str(d.remaining),
+            "X-RateLimit-Reset": str(d.reset_s),
+        }
         if not d.allowed:
-            raise ApiError(429, "rate_limited", f"too many requests; try again in {d.reset_s}s",
-                           headers={**headers, "Retry-After": str(d.reset_s)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests; try again in {d.reset_s}s",
+                headers={**headers, "Retry-After": str(d.reset_s)},
+            )
         return headers
 
     def rate_limited(subject: str, response: Response | None) -> None:
@@ -223,8 +251,12 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise ApiError(401, "missing_token", "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "missing_token",
+                "send Authorization: Bearer <access_token> (POST /v1/auth/login)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
         def check(token: str) -> Principal:
             p = svc.authenticate(token)
@@ -248,15 +280,21 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         return {"status": "ok"}
 
     # -- accounts -----------------------------------------------------------------------------------
-    @app.post("/v1/auth/register", status_code=201, response_model=schemas.RegisterOut, tags=["accounts"],
-              dependencies=[Depends(anonymous)], responses={409: {"model": schemas.ErrorOut}})
+    @app.post(
+        "/v1/auth/register",
+        status_code=201,
+        response_model=schemas.RegisterOut,
+        tags=["accounts"],
+        dependencies=[Depends(anonymous)],
+        responses={409: {"model": schemas.ErrorOut}},
+    )
     def register(body: schemas.RegisterIn, idempotency_key: IdemKey = None) -> dict[str, Any]:
-        idem = svc.idem("register", idempotency_key, "POST", "/v1/auth/register",
-                        {**body.model_dump(), "password": _digest(body.password)})
+        # the stored request hash covers no password material (not even a digest of it: a leaked
+        # row would be a fast, unsalted hash of the password); a retry is the same e-mail and name
+        idem = svc.idem("register", idempotency_key, "POST", "/v1/auth/register", body.model_dump(exclude={"password"}))
         return svc.register(body.email, body.password, body.display_name, idem)
 
-    @app.post("/v1/auth/login", response_model=schemas.TokenOut, tags=["accounts"],
-              dependencies=[Depends(anonymous)])
+    @app.post("/v1/auth/login", response_model=schemas.TokenOut, tags=["accounts"], dependencies=[Depends(anonymous)])
     def login(body: schemas.LoginIn) -> dict[str, Any]:
         return svc.login(body.email, body.password)
 
@@ -278,13 +316,19 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         return svc.models_view()
 
     # -- generations --------------------------------------------------------------------------------
-    @app.post("/v1/generations", status_code=202, response_model=schemas.GenerationOut, tags=["generations"],
-              responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}})
+    @app.post(
+        "/v1/generations",
+        status_code=202,
+        response_model=schemas.GenerationOut,
+        tags=["generations"],
+        responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}},
+    )
     async def create_generation(body: schemas.GenerationIn, p: User, idempotency_key: IdemKey = None) -> dict[str, Any]:
         args = (p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt, body.seed)
         if blocking:
-            idem = await run_in_threadpool(svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations",
-                                           body.model_dump())
+            idem = await run_in_threadpool(
+                svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump()
+            )
             return await run_in_threadpool(svc.create_generation, *args, idem)
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
         return await svc.create_generation_async(*args, idem)
@@ -299,11 +343,18 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
             return await run_in_threadpool(svc.get_generation, p, generation_id)
         return svc.get_generation(p, generation_id)
 
-    @app.get("/v1/generations/{generation_id}/images/{image_id}", tags=["generations"],
-             responses={200: {"content": {"image/png": {}}}, 403: {"model": schemas.ErrorOut}},
-             response_class=Response)
-    def download_image(generation_id: str, image_id: str, exp: Annotated[int, Query(ge=0, le=2**40)],
-                       sig: Annotated[str, Query(max_length=100)]) -> Response:
+    @app.get(
+        "/v1/generations/{generation_id}/images/{image_id}",
+        tags=["generations"],
+        responses={200: {"content": {"image/png": {}}}, 403: {"model": schemas.ErrorOut}},
+        response_class=Response,
+    )
+    def download_image(
+        generation_id: str,
+        image_id: str,
+        exp: Annotated[int, Query(ge=0, le=2**40)],
+        sig: Annotated[str, Query(max_length=100)],
+    ) -> Response:
         data, url = svc.download_image(generation_id, image_id, exp, sig)
         if url is not None:
             return RedirectResponse(url, status_code=307)
@@ -311,8 +362,9 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
 
     # -- payments -----------------------------------------------------------------------------------
     @app.post("/v1/payments/vnpay", status_code=201, response_model=schemas.PaymentCreatedOut, tags=["payments"])
-    def create_payment(body: schemas.PaymentIn, p: User, request: Request,
-                       idempotency_key: IdemKey = None) -> dict[str, Any]:
+    def create_payment(
+        body: schemas.PaymentIn, p: User, request: Request, idempotency_key: IdemKey = None
+    ) -> dict[str, Any]:
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/payments/vnpay", body.model_dump())
         return svc.create_payment(p, body.package, body.bank_code, body.locale, client_ip(request), idem)
 
@@ -331,8 +383,10 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         """Where VNPAY sends the buyer back: shows the result (HTML for browsers, else JSON)."""
         result = svc.handle_return(dict(request.query_params))
         if "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(f"<!doctype html><title>Imagify payment</title><h1>{_esc(result['message'])}</h1>"
-                                f"<p>Payment {_esc(result['payment_id'])}: {_esc(result['status'])}</p>")
+            return HTMLResponse(
+                f"<!doctype html><title>Imagify payment</title><h1>{_esc(result['message'])}</h1>"
+                f"<p>Payment {_esc(result['payment_id'])}: {_esc(result['status'])}</p>"
+            )
         return result
 
     @app.get("/v1/payments/{payment_id}", response_model=schemas.PaymentOut, tags=["payments"])
@@ -360,8 +414,7 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
                 # wake at the token's expiry, and re-check the session every WS_RECHECK_S (a logout
                 # in another API process); a logout in this one arrives as a SESSION_ENDED message
                 wait_s = max(0.0, min(expires_at - time.time(), WS_RECHECK_S))
-                done, _ = await asyncio.wait({receiver, getter}, timeout=wait_s,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({receiver, getter}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
                 if receiver in done:
                     receiver.result()  # raises WebSocketDisconnect when the client left
                     receiver = asyncio.ensure_future(ws.receive_text())  # pings from the client are ignored
@@ -390,12 +443,6 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     return app
 
 
-def _digest(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _esc(text: str) -> str:
     import html
 
@@ -417,14 +464,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", ""), "type": e.get("type")}
             for e in exc.errors()
         ]
-        return JSONResponse(error_body("invalid_request", "the request is not valid; see details", details),
-                            status_code=422)
+        return JSONResponse(
+            error_body("invalid_request", "the request is not valid; see details", details), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
-        return JSONResponse(error_body(codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:

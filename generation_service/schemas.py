@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from generation_service.catalog import PACKAGES, SIZES
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab/newline/CR
 
 
 def _utf8(value: str) -> str:
@@ -14,6 +17,8 @@ def _utf8(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates from JSON \ud800 escapes
         raise ValueError("must be valid Unicode text") from exc
+    if _CONTROL.search(value):  # NUL & co. truncate C strings, logs and the lake's text columns
+        raise ValueError("must not contain control characters (NUL, ESC, ...); tab and newlines are allowed")
     return value
 
 
@@ -23,7 +28,9 @@ PackageName = Literal[tuple(PACKAGES)]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields refused, and no coercion ("2", true and 2.0 are not the integer 2)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class RegisterIn(Strict):
@@ -39,8 +46,12 @@ class LoginIn(Strict):
 
 class GenerationIn(Strict):
     prompt: Text = Field(min_length=1, max_length=2000, examples=["a lighthouse at sunset, watercolor"])
-    model: Text = Field(default="auto", min_length=1, max_length=100,
-                        description="a model id from GET /v1/models, or auto (chosen from the prompt)")
+    model: Text = Field(
+        default="auto",
+        min_length=1,
+        max_length=100,
+        description="a model id from GET /v1/models, or auto (chosen from the prompt)",
+    )
     n_images: int = Field(default=1, ge=1, le=4)
     size: SizeName = "1024x1024"  # type: ignore[valid-type]
     enhance_prompt: bool = Field(default=False, description="add quality terms to the prompt sent to the model")

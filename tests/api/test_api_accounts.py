@@ -120,3 +120,25 @@ def test_register_is_idempotent_with_a_key(api: TestClient) -> None:
     assert b.headers.get("Idempotent-Replayed") == "true"
     other = api.post("/v1/auth/register", json={**body, "email": "else@example.com"}, headers=k)
     assert_error(other, 422, "idempotency_key_reused")
+
+
+def test_the_idempotency_table_holds_no_password_material(api: TestClient) -> None:
+    """Issue 17 item 3: the stored sign-up request held sha256(... sha256(password)), a fast unsalted
+    hash next to the scrypt one. Now the stored row depends on no password at all: a retry with
+    another password is the same request (the account keeps its first password), and neither the
+    password nor any SHA-256/SHA-512 digest of it appears in the row."""
+    import hashlib
+
+    body = {"email": "idem@example.com", "password": PASSWORD}
+    k = {"Idempotency-Key": "reg-pw"}
+    assert api.post("/v1/auth/register", json=body, headers=k).status_code == 201
+    again = api.post("/v1/auth/register", json={**body, "password": "another long password"}, headers=k)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    row = api.service.repo.get_idempotent("register", "reg-pw")  # type: ignore[attr-defined]
+    stored = f"{row.request_hash} {row.body}"
+    digests = {PASSWORD}
+    for _ in range(2):
+        digests |= {f(d.encode()).hexdigest() for d in digests for f in (hashlib.sha256, hashlib.sha512)}
+    assert not [d for d in digests if d in stored]
+    h = api.post("/v1/auth/login", json={"email": "idem@example.com", "password": "another long password"})
+    assert_error(h, 401, "invalid_credentials")

@@ -147,6 +147,24 @@ def test_generation_input_errors(api: TestClient) -> None:
     assert api.get("/v1/me", headers=h).json()["credits"] == 9  # only the valid request charged
 
 
+def test_types_are_strict_and_prompts_hold_no_control_characters(api: TestClient) -> None:
+    """Issue 17 item 5: "2", true and 2.0 are not a number of images (they were accepted and charged),
+    and NUL (or ESC) in a prompt is refused; the fast path and the FastAPI route answer alike."""
+    h = signup(api)
+    for bad in ({"prompt": "x", "n_images": "2"}, {"prompt": "x", "n_images": True}, {"prompt": "x", "n_images": 2.0},
+                {"prompt": "x", "seed": "7"}, {"prompt": "x", "enhance_prompt": 1},
+                {"prompt": "a\x00b"}, {"prompt": "\x00"}, {"prompt": "red \x1b[31m boat"}):
+        for headers in (h, {**h, "content-type": "application/json; charset=utf-8"}):
+            body = assert_error(api.post("/v1/generations", json=bad, headers=headers), 422, "invalid_request")
+            assert body["error"]["details"][0]["field"].startswith("body."), body
+    assert_error(api.post("/v1/auth/register", json={"email": "nul@example.com", "password": "correct\x00horse!"}),
+                 422, "invalid_request")
+    assert api.get("/v1/me", headers=h).json()["credits"] == 10  # nothing charged
+    ok = api.post("/v1/generations", json={"prompt": "two lines\n\tand a tab", "n_images": 2}, headers=h)
+    assert ok.status_code == 202, ok.text
+    assert api.get("/v1/me", headers=h).json()["credits"] == 8
+
+
 @both_stores
 def test_idempotency_key_charges_once(api: TestClient) -> None:
     h = {**signup(api), "Idempotency-Key": "gen-42"}
