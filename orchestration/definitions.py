@@ -2,7 +2,7 @@
 (or `make dagster` / `imagify ui`, which use the same DAGSTER_HOME as `imagify build`).
 
 Lineage, raw to dashboards:
-  stream/events → flink/landing_job → lake/events, lake/quarantine   (observed)
+  stream/event_stream → flink/landing_job → lake/events, lake/quarantine   (observed)
   → staging (dbt: stg_events, stg_rejected_events, int_*)            (GX + dbt checks, blocking)
   → marts (dbt, daily partitions by business date)                   (GX + dbt + freshness checks)
   → dashboards/marts_export
@@ -14,7 +14,7 @@ from dagster import Definitions
 
 from orchestration.defs.dashboards.assets import dashboards_export
 from orchestration.defs.dashboards.resources import dashboard_resource
-from orchestration.defs.lake.assets import lake_observations, stream_spec
+from orchestration.defs.lake.assets import lake_observations
 from orchestration.defs.lake.resources import flink_resource, lake_resource
 from orchestration.defs.ops.resources import notifier_resource
 from orchestration.defs.ops.sensors import notify_check_failures, notify_run_failures
@@ -38,7 +38,7 @@ from orchestration.defs.warehouse.sensors import lake_partitions_sensor
 _model_keys = {k.path[-1]: k for k in [*imagify_dbt_staging.keys, *imagify_dbt_marts.keys]}
 
 defs = Definitions(
-    assets=[stream_spec, lake_observations, imagify_dbt_staging, imagify_dbt_marts, dashboards_export],
+    assets=[lake_observations, imagify_dbt_staging, imagify_dbt_marts, dashboards_export],
     asset_checks=[*build_gx_checks(_model_keys), *freshness_checks],
     jobs=[
         build_warehouse,

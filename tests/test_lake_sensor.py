@@ -180,3 +180,36 @@ def test_hourly_schedule_skips_with_a_reason_when_nothing_landed_since_the_last_
         res = hourly_build.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=END))
         assert len(res.run_requests or []) == 1, res.skip_message
         assert int(res.run_requests[0].tags["imagify/touched_dates"]) >= 1  # type: ignore[index]
+
+
+def test_the_stream_is_observed_with_a_state(home: Path) -> None:
+    """The stream asset reports a status (it showed none): empty, then receiving, then idle."""
+    from dagster import AssetKey
+    from dagster._core.definitions.observe import observe
+
+    from orchestration.defs.lake.assets import STREAM_KEY, lake_observations
+    from orchestration.defs.lake.resources import FlinkResource, LakeResource
+
+    seg = home / "stream" / "events" / "segments"
+    resources = {
+        "lake": LakeResource(lake_dir=str(home / "lake")),
+        "flink": FlinkResource(flink_dir=str(home / "flink"), stream_segments_dir=str(seg), audit_dir=str(home / "a")),
+    }
+
+    def observed() -> dict:
+        with DagsterInstance.ephemeral() as instance:
+            result = observe([lake_observations], instance=instance, resources=resources)
+            events = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+            [obs] = [e.event_specific_data.asset_observation for e in events if e.asset_key == STREAM_KEY]  # type: ignore[union-attr]
+            return {k: v.value for k, v in obs.metadata.items()}
+
+    assert STREAM_KEY != AssetKey(["lake", "events"]) and STREAM_KEY.path[-1] != "events", "distinct labels"
+    assert observed()["state"] == "empty"
+    seg.mkdir(parents=True)
+    now = time.time()
+    (seg / f"{int((now - 3600) * 1000)}-w1-000001-100.jsonl").write_text("")
+    meta = observed()
+    assert meta["state"] == "idle" and meta["published_records"] == 100 and meta["newest_segment_age_s"] >= 3600
+    (seg / f"{int(now * 1000)}-w1-000002-40.jsonl").write_text("")
+    meta = observed()
+    assert meta["state"] == "receiving" and meta["published_records"] == 140 and meta["segments"] == 2

@@ -23,20 +23,15 @@ from dagster import (
 from orchestration.defs.lake import scan
 from orchestration.defs.lake.resources import FlinkResource, LakeResource
 
-STREAM_KEY = AssetKey(["stream", "events"])
+# labelled event_stream, not events: the UI labels an asset by the last part of its key, and
+# lake/events (the dbt source's key) is another asset
+STREAM_KEY = AssetKey(["stream", "event_stream"])
 LANDING_JOB_KEY = AssetKey(["flink", "landing_job"])
 LAKE_EVENTS_KEY = AssetKey(["lake", "events"])
 LAKE_QUARANTINE_KEY = AssetKey(["lake", "quarantine"])
 LAKE_KEYS = (LAKE_EVENTS_KEY, LAKE_QUARANTINE_KEY)
 GROUP = "lake"
 RECENT_PARTITIONS = 12  # how many of the newest partitions the metadata table lists
-
-stream_spec = AssetSpec(
-    STREAM_KEY,
-    group_name=GROUP,
-    kinds={"stream"},
-    description="Contract v1 events published by the generation API (segment log locally, Kinesis on AWS).",
-)
 
 
 def _partition_table(parts: list[scan.LakePartition]) -> str:
@@ -61,6 +56,14 @@ def _previous_scan(context: AssetExecutionContext, key: AssetKey) -> dict[str, i
 
 @multi_observable_source_asset(
     specs=[
+        AssetSpec(
+            STREAM_KEY,
+            group_name=GROUP,
+            kinds={"stream"},
+            description="Contract v1 events published by the generation API (segment log locally, Kinesis on AWS). "
+            "Observed: state (receiving: a segment in the last 5 minutes; idle; empty), segments, published "
+            "records, age of the newest segment.",
+        ),
         AssetSpec(
             LANDING_JOB_KEY,
             deps=[STREAM_KEY],
@@ -91,6 +94,11 @@ def lake_observations(
     context: AssetExecutionContext, lake: LakeResource, flink: FlinkResource
 ) -> Iterator[ObserveResult]:
     selected = context.selected_asset_keys
+    if STREAM_KEY in selected:
+        stream = flink.stream_status()
+        yield ObserveResult(
+            asset_key=STREAM_KEY, data_version=DataVersion(stream.version), metadata=stream.as_metadata()
+        )
     if LANDING_JOB_KEY in selected:
         st = flink.status()
         meta: dict[str, object] = dict(st.as_metadata())

@@ -32,6 +32,9 @@ class FlinkResource(ConfigurableResource):
     def status(self) -> scan.LandingStatus:
         return scan.landing_status(Path(self.flink_dir), Path(self.stream_segments_dir), Path(self.audit_dir))
 
+    def stream_status(self) -> scan.StreamStatus:
+        return scan.stream_status(Path(self.stream_segments_dir))
+
 
 def lake_resource(settings: config.Settings | None = None) -> LakeResource:
     s = settings or config.load()

@@ -235,17 +235,67 @@ def landing_status(
         st.last_checkpoint, st.last_checkpoint_age_s = st.last_savepoint, st.last_savepoint_age_s
     landed, st.last_landed_window = landed_per_segment(audit_dir)
     oldest: float | None = None
-    if stream_segments_dir.is_dir():
-        for p in stream_segments_dir.iterdir():
-            m = SEGMENT_NAME.match(p.name)
-            if not m:
-                continue
-            count = int(m["count"])
-            st.published_records += count
-            done = min(count, landed.get(p.name, 0))
-            st.landed_records += done
-            if done < count:
-                ts = int(m["ts"]) / 1000
-                oldest = ts if oldest is None else min(oldest, ts)
+    for seg in stream_segments(stream_segments_dir):
+        st.published_records += seg.records
+        done = min(seg.records, landed.get(seg.name, 0))
+        st.landed_records += done
+        if done < seg.records:
+            oldest = seg.published_at if oldest is None else min(oldest, seg.published_at)
     st.oldest_unlanded_age_s = max(0.0, now - oldest) if oldest is not None else 0.0
     return st
+
+
+# -- the stream ----------------------------------------------------------------------------------
+STREAM_ACTIVE_S = 300.0  # a segment published this recently: the stream is receiving events
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    published_at: float  # epoch seconds, from the segment's name
+    records: int
+
+
+def stream_segments(segments_dir: Path) -> list[Segment]:
+    """The published segments of the local stream (``<ms>-<writer>-<seq>-<count>.jsonl``), oldest first."""
+    out: list[Segment] = []
+    if segments_dir.is_dir():
+        for p in segments_dir.iterdir():
+            m = SEGMENT_NAME.match(p.name)
+            if m:
+                out.append(Segment(p.name, int(m["ts"]) / 1000, int(m["count"])))
+    return sorted(out, key=lambda s: (s.published_at, s.name))
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    state: str  # receiving | idle | empty
+    segments: int
+    records: int
+    newest_published_at: float | None
+    newest_age_s: float | None
+
+    @property
+    def version(self) -> str:
+        return f"{self.segments}:{self.records}:{self.newest_published_at or 0:.3f}"
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "segments": self.segments,
+            "published_records": self.records,
+            "newest_segment_age_s": round(self.newest_age_s, 1) if self.newest_age_s is not None else -1,
+        }
+
+
+def stream_status(segments_dir: Path, now: float | None = None) -> StreamStatus:
+    """What the local stream holds: ``receiving`` when a segment was published in the last
+    STREAM_ACTIVE_S seconds, ``idle`` otherwise, ``empty`` before the first event."""
+    now = time.time() if now is None else now
+    segs = stream_segments(segments_dir)
+    if not segs:
+        return StreamStatus("empty", 0, 0, None, None)
+    newest = segs[-1].published_at
+    age = max(0.0, now - newest)
+    state = "receiving" if age <= STREAM_ACTIVE_S else "idle"
+    return StreamStatus(state, len(segs), sum(s.records for s in segs), newest, age)

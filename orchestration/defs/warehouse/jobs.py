@@ -16,7 +16,7 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from orchestration.defs.dashboards.assets import DASHBOARDS_KEY
-from orchestration.defs.lake.assets import LAKE_KEYS, LANDING_JOB_KEY
+from orchestration.defs.lake.assets import LAKE_KEYS, LANDING_JOB_KEY, STREAM_KEY
 from orchestration.defs.warehouse.assets import imagify_dbt_marts, imagify_dbt_staging
 from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
 
@@ -27,7 +27,7 @@ BACKFILL_JOB_NAME = "backfill_marts"
 OBSERVE_JOB_NAME = "observe_sources"
 WAREHOUSE_TAGS = {"imagify/warehouse": "build"}  # one warehouse build at a time (run queue limit)
 
-_observed = AssetSelection.assets(LANDING_JOB_KEY, *LAKE_KEYS)
+_observed = AssetSelection.assets(STREAM_KEY, LANDING_JOB_KEY, *LAKE_KEYS)
 
 build_warehouse = define_asset_job(
     name=BUILD_JOB_NAME,
