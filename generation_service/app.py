@@ -324,14 +324,13 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         responses={402: {"model": schemas.ErrorOut, "description": "not enough credits"}},
     )
     async def create_generation(body: schemas.GenerationIn, p: User, idempotency_key: IdemKey = None) -> dict[str, Any]:
-        args = (p, body.prompt, body.model, body.n_images, body.size, body.enhance_prompt, body.seed)
         if blocking:
             idem = await run_in_threadpool(
                 svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump()
             )
-            return await run_in_threadpool(svc.create_generation, *args, idem)
+            return await run_in_threadpool(svc.create_generation, p, body, idem)
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
-        return await svc.create_generation_async(*args, idem)
+        return await svc.create_generation_async(p, body, idem)
 
     @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
     def list_generations(p: User, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:

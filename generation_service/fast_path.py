@@ -73,8 +73,7 @@ class GenerationFastPath:
         try:
             headers = self.rate_headers(f"user:{p.user_id}")
             idem = None if idem_key is None else self.svc.idem(p.user_id, idem_key, "POST", PATH, body.model_dump())
-            out = await self.svc.create_generation_async(p, body.prompt, body.model, body.n_images, body.size,
-                                                         body.enhance_prompt, body.seed, idem)
+            out = await self.svc.create_generation_async(p, body, idem)
             payload = schemas.GenerationOut.model_validate(out).model_dump_json().encode()
             await _respond(send, 202, payload, headers)
         except ApiError as exc:
@@ -85,8 +84,9 @@ class GenerationFastPath:
             log.exception("unhandled error on POST %s", PATH)
             await _respond(send, 500, _json(error_body("internal_error", "something went wrong on our side")), {})
 
-    async def _fall_through(self, scope: Scope, chunks: list[bytes], first: Message | None, receive: Receive,
-                            send: Send) -> None:
+    async def _fall_through(
+        self, scope: Scope, chunks: list[bytes], first: Message | None, receive: Receive, send: Send
+    ) -> None:
         self.fell_through += 1
         replayed = False
 

@@ -38,6 +38,7 @@ from generation_service.repository import (
     Repository,
     User,
 )
+from generation_service.schemas import GenerationIn
 from generation_service.security import TokenError, TokenSigner, dummy_verify, hash_password, verify_password
 from generation_service.worker import GenerationWorkers
 
@@ -176,12 +177,16 @@ class Service:
     def register(self, email: str, password: str, display_name: str, idem: Idem | None) -> dict[str, Any]:
         email = email.strip().lower()
         if not EMAIL_RE.match(email):
-            raise ApiError(422, "invalid_email", "that is not an e-mail address",
-                           [{"field": "email"}])
+            raise ApiError(422, "invalid_email", "that is not an e-mail address", [{"field": "email"}])
         if self.repo.get_user_by_email(email) is not None:
             raise ApiError(409, "email_taken", "an account with this e-mail already exists")
-        user = User(str(uuid.uuid4()), email, hash_password(password, self.config.scrypt_n),
-                    display_name.strip() or email.split("@")[0], now_iso())
+        user = User(
+            str(uuid.uuid4()),
+            email,
+            hash_password(password, self.config.scrypt_n),
+            display_name.strip() or email.split("@")[0],
+            now_iso(),
+        )
         body = {"user": self._user_view(user, self.config.signup_credits)}
         events = [event("user_signed_up", user.id, {"signup_method": "email"})]
         try:
@@ -203,23 +208,29 @@ class Service:
         self.cache.set(f"session:{session_id}", user.id, SESSION_TTL_S)
         self._emitted()
         token, exp = self.signer.issue(user.id, session_id)
-        return {"access_token": token, "token_type": "bearer", "expires_in": self.config.token_ttl_s,
-                "expires_at": datetime.fromtimestamp(exp, UTC).isoformat().replace("+00:00", "Z")}
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": self.config.token_ttl_s,
+            "expires_at": datetime.fromtimestamp(exp, UTC).isoformat().replace("+00:00", "Z"),
+        }
 
     def authenticate(self, token: str) -> Principal:
         try:
             claims = self.signer.verify(token)
         except TokenError as exc:
-            raise ApiError(401, "invalid_token", f"access token rejected: {exc}",
-                           headers={"WWW-Authenticate": "Bearer"}) from exc
+            raise ApiError(
+                401, "invalid_token", f"access token rejected: {exc}", headers={"WWW-Authenticate": "Bearer"}
+            ) from exc
         user_id = self.cache.get(f"session:{claims.session_id}")
         if user_id is None:
             user_id = self.repo.session_user(claims.session_id)
             if user_id is not None:
                 self.cache.set(f"session:{claims.session_id}", user_id, SESSION_TTL_S)
         if user_id != claims.user_id:
-            raise ApiError(401, "invalid_token", "access token rejected: session ended",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401, "invalid_token", "access token rejected: session ended", headers={"WWW-Authenticate": "Bearer"}
+            )
         return Principal(claims.user_id, claims.session_id)
 
     def logout(self, p: Principal) -> None:
@@ -239,15 +250,29 @@ class Service:
 
     @staticmethod
     def _user_view(user: User, credits: int) -> dict[str, Any]:
-        return {"id": user.id, "email": user.email, "display_name": user.display_name,
-                "created_at": user.created_at, "credits": credits}
+        return {
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "created_at": user.created_at,
+            "credits": credits,
+        }
 
     def ledger(self, p: Principal, limit: int) -> dict[str, Any]:
         entries = self.repo.ledger(p.user_id, limit)
         return {
             "balance": entries[0].balance_after if entries else 0,
-            "entries": [{"id": e.entry_id, "kind": e.kind, "amount": e.amount, "balance_after": e.balance_after,
-                         "ref": e.ref, "created_at": e.created_at} for e in entries],
+            "entries": [
+                {
+                    "id": e.entry_id,
+                    "kind": e.kind,
+                    "amount": e.amount,
+                    "balance_after": e.balance_after,
+                    "ref": e.ref,
+                    "created_at": e.created_at,
+                }
+                for e in entries
+            ],
         }
 
     # -- catalogue --------------------------------------------------------------------------------
@@ -259,62 +284,93 @@ class Service:
         body = {
             "backend": self.config.image_backend,
             "auto": {"general": general, "artistic": artistic},
-            "models": [{"id": m.id, "kind": m.kind, "credits_per_image": m.credits, "cost_usd_per_image": m.cost_usd,
-                        "description": m.description} for m in catalog.models_for_backend(self.config.image_backend)],
+            "models": [
+                {
+                    "id": m.id,
+                    "kind": m.kind,
+                    "credits_per_image": m.credits,
+                    "cost_usd_per_image": m.cost_usd,
+                    "description": m.description,
+                }
+                for m in catalog.models_for_backend(self.config.image_backend)
+            ],
             "sizes": list(catalog.SIZES),
-            "packages": [{"id": p.id, "amount_vnd": p.amount_vnd, "credits": p.credits}
-                         for p in catalog.PACKAGES.values()],
+            "packages": [
+                {"id": p.id, "amount_vnd": p.amount_vnd, "credits": p.credits} for p in catalog.PACKAGES.values()
+            ],
         }
         self.cache.set(f"resp:models:{self.config.image_backend}", body, RESPONSE_TTL_S)
         return body
 
     # -- generations ------------------------------------------------------------------------------
-    def create_generation(
-        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
-        seed: int | None, idem: Idem | None,
-    ) -> dict[str, Any]:
-        acc = self._prepare_generation(p, prompt, model, n_images, size, enhance_prompt, seed, idem)
+    def create_generation(self, p: Principal, req: GenerationIn, idem: Idem | None) -> dict[str, Any]:
+        acc = self._prepare_generation(p, req, idem)
         self.repo.accept_generation(acc.gen, acc.events_for, acc.idem)
         return self._accepted(p, acc)
 
-    async def create_generation_async(
-        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
-        seed: int | None, idem: Idem | None,
-    ) -> dict[str, Any]:
+    async def create_generation_async(self, p: Principal, req: GenerationIn, idem: Idem | None) -> dict[str, Any]:
         """The same on the event loop: concurrent accepts share one commit (group commit)."""
-        acc = self._prepare_generation(p, prompt, model, n_images, size, enhance_prompt, seed, idem)
+        acc = self._prepare_generation(p, req, idem)
         await self.accepts.accept(acc.gen, acc.events_for, acc.idem)
         return self._accepted(p, acc)
 
-    def _prepare_generation(
-        self, p: Principal, prompt: str, model: str, n_images: int, size: str, enhance_prompt: bool,
-        seed: int | None, idem: Idem | None,
-    ) -> _Accept:
-        prompt = prompt.strip()
+    def _prepare_generation(self, p: Principal, req: GenerationIn, idem: Idem | None) -> _Accept:
+        prompt, model, n_images, size, enhance_prompt, seed = (
+            req.prompt.strip(),
+            req.model,
+            req.n_images,
+            req.size,
+            req.enhance_prompt,
+            req.seed,
+        )
         if not prompt:
             raise ApiError(422, "invalid_prompt", "the prompt is empty", [{"field": "prompt"}])
         try:
             info = catalog.choose_model(model, prompt, self.config.image_backend)
         except ValueError as exc:
             names = ", ".join(["auto"] + [m.id for m in catalog.models_for_backend(self.config.image_backend)])
-            raise ApiError(422, "unknown_model", f"model {model!r} is not served here; choose one of {names}",
-                           [{"field": "model"}]) from exc
+            raise ApiError(
+                422, "unknown_model", f"model {model!r} is not served here; choose one of {names}", [{"field": "model"}]
+            ) from exc
         width, height, _ = catalog.SIZES[size]
         created_at = now_iso()
         gen = Generation(
-            id=time_ordered_id(), user_id=p.user_id, prompt=prompt, model_requested=model, model=info.id,
-            n_images=n_images, width=width, height=height, enhance_prompt=enhance_prompt,
-            seed=seed if seed is not None else secrets.randbelow(2**31), status="queued",
-            credits=info.credits * n_images, cost_usd=round(info.cost_usd * n_images, 6), created_at=created_at,
+            id=time_ordered_id(),
+            user_id=p.user_id,
+            prompt=prompt,
+            model_requested=model,
+            model=info.id,
+            n_images=n_images,
+            width=width,
+            height=height,
+            enhance_prompt=enhance_prompt,
+            seed=seed if seed is not None else secrets.randbelow(2**31),
+            status="queued",
+            credits=info.credits * n_images,
+            cost_usd=round(info.cost_usd * n_images, 6),
+            created_at=created_at,
         )
         body = self._generation_view(gen)
         low: list[int] = []
 
         def events_for(before: int, after: int) -> Events:  # may run more than once (optimistic retries)
             low.clear()
-            evs = [event("generation_requested", p.user_id,
-                         {"generation_id": gen.id, "prompt": prompt, "model_requested": model,
-                          "n_images": n_images, "model": info.id, "size": size}, p.session_id, created_at)]
+            evs = [
+                event(
+                    "generation_requested",
+                    p.user_id,
+                    {
+                        "generation_id": gen.id,
+                        "prompt": prompt,
+                        "model_requested": model,
+                        "n_images": n_images,
+                        "model": info.id,
+                        "size": size,
+                    },
+                    p.session_id,
+                    created_at,
+                )
+            ]
             if after < self.config.low_credits <= before:
                 evs.append(event("credits_low", p.user_id, {"balance": after}, p.session_id, created_at))
                 low.append(after)
@@ -358,14 +414,32 @@ class Service:
         for img in gen.images:
             path = f"/v1/generations/{gen.id}/images/{img.id}"
             url = f"{self.config.public_url}{path}?exp={expires}&sig={self.signer.sign_link(path, expires)}"
-            images.append({"id": img.id, "url": url, "width": img.width, "height": img.height, "bytes": img.bytes,
-                           "expires_at": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")})
+            images.append(
+                {
+                    "id": img.id,
+                    "url": url,
+                    "width": img.width,
+                    "height": img.height,
+                    "bytes": img.bytes,
+                    "expires_at": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z"),
+                }
+            )
         return {
-            "id": gen.id, "status": gen.status, "prompt": gen.prompt, "model_requested": gen.model_requested,
-            "model": gen.model, "n_images": gen.n_images, "size": f"{gen.width}x{gen.height}",
-            "enhance_prompt": gen.enhance_prompt, "seed": gen.seed, "credits_charged": gen.credits,
-            "cost_usd": gen.cost_usd, "created_at": gen.created_at, "started_at": gen.started_at,
-            "finished_at": gen.finished_at, "latency_ms": gen.latency_ms,
+            "id": gen.id,
+            "status": gen.status,
+            "prompt": gen.prompt,
+            "model_requested": gen.model_requested,
+            "model": gen.model,
+            "n_images": gen.n_images,
+            "size": f"{gen.width}x{gen.height}",
+            "enhance_prompt": gen.enhance_prompt,
+            "seed": gen.seed,
+            "credits_charged": gen.credits,
+            "cost_usd": gen.cost_usd,
+            "created_at": gen.created_at,
+            "started_at": gen.started_at,
+            "finished_at": gen.finished_at,
+            "latency_ms": gen.latency_ms,
             "error": {"code": gen.error_code, "message": gen.error_message} if gen.error_code else None,
             "images": images,
         }
@@ -394,24 +468,46 @@ class Service:
             latency = int((time.monotonic() - t0) * 1000)
 
             def events_for(before: int, after: int) -> Events:
-                return [event("generation_failed", gen.user_id,
-                              {"generation_id": gen.id, "model": gen.model, "error_code": code,
-                               "latency_ms": latency, "credits_refunded": gen.credits})]
+                return [
+                    event(
+                        "generation_failed",
+                        gen.user_id,
+                        {
+                            "generation_id": gen.id,
+                            "model": gen.model,
+                            "error_code": code,
+                            "latency_ms": latency,
+                            "credits_refunded": gen.credits,
+                        },
+                    )
+                ]
 
             balance = self.repo.fail_generation(gen.id, code, message, latency, now_iso(), events_for)
             self._emitted()
-            self.hub.publish(gen.user_id, "generation.failed",
-                             {"generation_id": gen.id, "error_code": code, "credits_refunded": gen.credits,
-                              "balance": balance})
+            self.hub.publish(
+                gen.user_id,
+                "generation.failed",
+                {"generation_id": gen.id, "error_code": code, "credits_refunded": gen.credits, "balance": balance},
+            )
             return
         latency = int((time.monotonic() - t0) * 1000)
-        done = event("generation_completed", gen.user_id,
-                     {"generation_id": gen.id, "model": gen.model, "n_images": gen.n_images, "latency_ms": latency,
-                      "cost_usd": gen.cost_usd, "credits_charged": gen.credits})
+        done = event(
+            "generation_completed",
+            gen.user_id,
+            {
+                "generation_id": gen.id,
+                "model": gen.model,
+                "n_images": gen.n_images,
+                "latency_ms": latency,
+                "cost_usd": gen.cost_usd,
+                "credits_charged": gen.credits,
+            },
+        )
         self.repo.complete_generation(gen.id, refs, latency, now_iso(), [done])
         self._emitted()
-        self.hub.publish(gen.user_id, "generation.completed",
-                         {"generation_id": gen.id, "n_images": len(refs), "latency_ms": latency})
+        self.hub.publish(
+            gen.user_id, "generation.completed", {"generation_id": gen.id, "n_images": len(refs), "latency_ms": latency}
+        )
 
     def download_image(self, gen_id: str, image_id: str, exp: int, sig: str) -> tuple[bytes | None, str | None]:
         """(PNG bytes, None) from a local store, or (None, presigned URL) from S3; emits image_downloaded."""
@@ -428,29 +524,60 @@ class Service:
         return (None, url) if url else (self.store.get(img.key), None)
 
     # -- payments ---------------------------------------------------------------------------------
-    def create_payment(self, p: Principal, package: str, bank_code: str, locale: str, ip: str,
-                       idem: Idem | None) -> dict[str, Any]:
+    def create_payment(
+        self, p: Principal, package: str, bank_code: str, locale: str, ip: str, idem: Idem | None
+    ) -> dict[str, Any]:
         pkg = catalog.PACKAGES.get(package)
         if pkg is None:
-            raise ApiError(422, "unknown_package", f"no package {package!r}; choose one of "
-                           + ", ".join(catalog.PACKAGES), [{"field": "package"}])
+            raise ApiError(
+                422,
+                "unknown_package",
+                f"no package {package!r}; choose one of " + ", ".join(catalog.PACKAGES),
+                [{"field": "package"}],
+            )
         created = datetime.now(UTC)
         order = Order(
-            id=uuid.uuid4().hex, user_id=p.user_id, package=pkg.id, amount_vnd=pkg.amount_vnd, credits=pkg.credits,
-            status="pending", created_at=now_iso(),
+            id=uuid.uuid4().hex,
+            user_id=p.user_id,
+            package=pkg.id,
+            amount_vnd=pkg.amount_vnd,
+            credits=pkg.credits,
+            status="pending",
+            created_at=now_iso(),
             expires_at=(created + timedelta(minutes=self.config.vnpay_expire_min)).isoformat().replace("+00:00", "Z"),
         )
         params = vnpay.payment_params(
-            vnpay.PaymentRequest(order.id, pkg.amount_vnd, f"Imagify {pkg.id} package {pkg.credits} credits",
-                                 ip or "127.0.0.1", created, self.config.vnpay_expire_min, locale, bank_code),
-            self.config.vnpay_tmn_code, self.config.vnpay_return_url,
+            vnpay.PaymentRequest(
+                order.id,
+                pkg.amount_vnd,
+                f"Imagify {pkg.id} package {pkg.credits} credits",
+                ip or "127.0.0.1",
+                created,
+                self.config.vnpay_expire_min,
+                locale,
+                bank_code,
+            ),
+            self.config.vnpay_tmn_code,
+            self.config.vnpay_return_url,
         )
         url = vnpay.payment_url(self.config.vnpay_pay_url, params, self.config.vnpay_hash_secret)
-        body = {"payment_id": order.id, "status": "pending", "package": pkg.id, "amount_vnd": pkg.amount_vnd,
-                "credits": pkg.credits, "payment_url": url, "expires_at": order.expires_at}
-        events = [event("payment_initiated", p.user_id, {"payment_id": order.id, "package": pkg.id,
-                                                         "amount_vnd": pkg.amount_vnd, "provider": "vnpay"},
-                        p.session_id)]
+        body = {
+            "payment_id": order.id,
+            "status": "pending",
+            "package": pkg.id,
+            "amount_vnd": pkg.amount_vnd,
+            "credits": pkg.credits,
+            "payment_url": url,
+            "expires_at": order.expires_at,
+        }
+        events = [
+            event(
+                "payment_initiated",
+                p.user_id,
+                {"payment_id": order.id, "package": pkg.id, "amount_vnd": pkg.amount_vnd, "provider": "vnpay"},
+                p.session_id,
+            )
+        ]
         self.repo.create_order(order, events, self._with(idem, 201, body))
         self._emitted()
         return body
@@ -463,15 +590,25 @@ class Service:
 
     @staticmethod
     def _order_view(order: Order) -> dict[str, Any]:
-        return {"payment_id": order.id, "status": order.status, "package": order.package,
-                "amount_vnd": order.amount_vnd, "credits": order.credits, "created_at": order.created_at,
-                "confirmed_at": order.confirmed_at, "response_code": order.response_code,
-                "transaction_status": order.transaction_status}
+        return {
+            "payment_id": order.id,
+            "status": order.status,
+            "package": order.package,
+            "amount_vnd": order.amount_vnd,
+            "credits": order.credits,
+            "created_at": order.created_at,
+            "confirmed_at": order.confirmed_at,
+            "response_code": order.response_code,
+            "transaction_status": order.transaction_status,
+        }
 
     def handle_ipn(self, params: dict[str, str]) -> tuple[str, str]:
         """VNPAY's IPN: signature (97), order (01), amount (04), already confirmed (02), then 00."""
         if not vnpay.verify(params, self.config.vnpay_hash_secret):
             return vnpay.IPN_INVALID_SIGNATURE
+        if params.get("vnp_TmnCode") != self.config.vnpay_tmn_code:  # signed for another terminal
+            log.warning("IPN refused: vnp_TmnCode is not this merchant's terminal")
+            return vnpay.IPN_ORDER_NOT_FOUND
         order = self.repo.get_order(params.get("vnp_TxnRef", ""))
         if order is None:
             return vnpay.IPN_ORDER_NOT_FOUND
@@ -479,23 +616,53 @@ class Service:
             return vnpay.IPN_INVALID_AMOUNT
         if order.status != "pending":
             return vnpay.IPN_ALREADY_CONFIRMED
+        # paid after the order's expiry (VNPAY's own pay date; a late IPN for an in-time payment is fine)
+        paid = vnpay.paid_at(params)
+        if paid is None or paid > datetime.fromisoformat(order.expires_at.replace("Z", "+00:00")):
+            log.warning("IPN refused: order %s paid after its expiry (%s)", order.id, order.expires_at)
+            return vnpay.IPN_ORDER_EXPIRED
         success = vnpay.is_success(params)
         response_code = params.get("vnp_ResponseCode", "")
 
         def events_for(before: int, after: int) -> Events:
             if success:
-                return [event("payment_succeeded", order.user_id,
-                              {"payment_id": order.id, "amount_vnd": order.amount_vnd,
-                               "credits_added": order.credits, "provider": "vnpay",
-                               "provider_transaction_id": params.get("vnp_TransactionNo", "")})]
-            return [event("payment_failed", order.user_id,
-                          {"payment_id": order.id, "amount_vnd": order.amount_vnd,
-                           "response_code": response_code or params.get("vnp_TransactionStatus", "")})]
+                return [
+                    event(
+                        "payment_succeeded",
+                        order.user_id,
+                        {
+                            "payment_id": order.id,
+                            "amount_vnd": order.amount_vnd,
+                            "credits_added": order.credits,
+                            "provider": "vnpay",
+                            "provider_transaction_id": params.get("vnp_TransactionNo", ""),
+                        },
+                    )
+                ]
+            return [
+                event(
+                    "payment_failed",
+                    order.user_id,
+                    {
+                        "payment_id": order.id,
+                        "amount_vnd": order.amount_vnd,
+                        "response_code": vnpay.failure_code(params),
+                        "vnp_response_code": response_code,
+                        "vnp_transaction_status": params.get("vnp_TransactionStatus", ""),
+                    },
+                )
+            ]
 
         outcome = self.repo.settle_order(
-            order.id, success, response_code, params.get("vnp_TransactionStatus", ""),
-            params.get("vnp_TransactionNo", ""), params.get("vnp_BankCode", ""), params.get("vnp_PayDate", ""),
-            now_iso(), events_for,
+            order.id,
+            success,
+            response_code,
+            params.get("vnp_TransactionStatus", ""),
+            params.get("vnp_TransactionNo", ""),
+            params.get("vnp_BankCode", ""),
+            params.get("vnp_PayDate", ""),
+            now_iso(),
+            events_for,
         )
         if outcome == "already_confirmed":
             return vnpay.IPN_ALREADY_CONFIRMED
@@ -503,9 +670,11 @@ class Service:
             return vnpay.IPN_ORDER_NOT_FOUND
         self._emitted()
         if success:
-            self.hub.publish(order.user_id, "payment.succeeded",
-                             {"payment_id": order.id, "credits_added": order.credits,
-                              "balance": self.repo.balance(order.user_id)})
+            self.hub.publish(
+                order.user_id,
+                "payment.succeeded",
+                {"payment_id": order.id, "credits_added": order.credits, "balance": self.repo.balance(order.user_id)},
+            )
         return vnpay.IPN_OK
 
     def handle_return(self, params: dict[str, str]) -> dict[str, Any]:
@@ -518,7 +687,7 @@ class Service:
         if order.status == "succeeded":
             message = f"Payment received: {order.credits} credits were added to your account."
         elif order.status == "failed" or not paid:
-            message = f"The payment did not go through (VNPAY code {params.get('vnp_ResponseCode', '?')})."
+            message = f"The payment did not go through (VNPAY code {vnpay.failure_code(params) or '?'})."
         else:
             message = "Payment made; waiting for VNPAY's confirmation. Your credits appear in a moment."
         return {**self._order_view(order), "vnpay_response_code": params.get("vnp_ResponseCode"), "message": message}

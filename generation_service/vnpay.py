@@ -22,10 +22,12 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 VERSION = "2.1.0"
 GMT7 = timezone(timedelta(hours=7), "GMT+7")
 _SAFE_ORDER_INFO = re.compile(r"[^A-Za-z0-9 ]+")
+_AMOUNT = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
 
 # IPN answers (RspCode, Message), as VNPAY expects them
 IPN_OK = ("00", "Confirm Success")
 IPN_ORDER_NOT_FOUND = ("01", "Order not found")
+IPN_ORDER_EXPIRED = ("01", "Order expired")  # VNPAY has no code of its own for it: the order is gone
 IPN_ALREADY_CONFIRMED = ("02", "Order already confirmed")
 IPN_INVALID_AMOUNT = ("04", "Invalid amount")
 IPN_INVALID_SIGNATURE = ("97", "Invalid signature")
@@ -112,10 +114,27 @@ def is_success(params: Mapping[str, str]) -> bool:
     return params.get("vnp_ResponseCode") == "00" and params.get("vnp_TransactionStatus") == "00"
 
 
+def failure_code(params: Mapping[str, str]) -> str:
+    """The code that says why a payment failed: ``vnp_ResponseCode`` unless it is 00 (then the
+    transaction status, e.g. 01 = not completed, 02 = error), "" for a success."""
+    if is_success(params):
+        return ""
+    response = params.get("vnp_ResponseCode", "")
+    return response if response != "00" else params.get("vnp_TransactionStatus", "")
+
+
+def paid_at(params: Mapping[str, str]) -> datetime | None:
+    """``vnp_PayDate`` (GMT+7), or None when it is missing or not a date."""
+    try:
+        return parse_vnp_date(params.get("vnp_PayDate", ""))
+    except ValueError:
+        return None
+
+
 def amount_vnd(params: Mapping[str, str]) -> int | None:
     """``vnp_Amount`` / 100, or None if it is not a whole number of VND."""
     raw = params.get("vnp_Amount", "")
-    if not raw.isdigit():
+    if not _AMOUNT.fullmatch(raw):
         return None
     value = int(raw)
     return value // 100 if value % 100 == 0 else None

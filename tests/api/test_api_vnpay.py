@@ -199,3 +199,53 @@ def test_create_payment_is_idempotent(api: TestClient) -> None:
     assert a.status_code == b.status_code == 201 and a.json() == b.json()
     c = api.post("/v1/payments/vnpay", json={"package": "pro"}, headers=k)
     assert_error(c, 422, "idempotency_key_reused")
+
+
+def _resign(params: dict[str, str], **changes: str) -> dict[str, str]:
+    """VNPAY's parameters with some changed and signed again (as VNPAY would sign them)."""
+    out = {**params, **changes}
+    out["vnp_SecureHash"] = vnpay.sign(out, "imagify-demo-vnpay-secret")
+    return out
+
+
+@both_stores
+def test_ipn_refuses_another_terminal_a_late_payment_and_an_unparsable_amount(api: TestClient) -> None:
+    """Issue 17 item 6: each of these was confirmed (or answered 99) before."""
+    from datetime import timedelta
+
+    h = signup(api)
+    order = _order(api, h)
+    secret = "imagify-demo-vnpay-secret"
+    good = pay(order["payment_url"], secret)
+    # signed correctly, but for another merchant terminal
+    assert _ipn(api, _resign(good, vnp_TmnCode="OTHERTMN"))["RspCode"] == "01"
+    # an amount int() cannot parse ("²" is a digit to str.isdigit) is an invalid amount, not an unknown error
+    for amount in ("5000000²", "５０００００００", "-5000000", "5e6", " 5000000"):
+        assert _ipn(api, _resign(good, vnp_Amount=amount)) == {"RspCode": "04", "Message": "Invalid amount"}
+    # paid after the order's expiry (15 min), or with no pay date: refused, the order stays pending
+    expires = datetime.fromisoformat(order["expires_at"].replace("Z", "+00:00"))
+    late = pay(order["payment_url"], secret, now=expires + timedelta(seconds=1))
+    assert _ipn(api, late) == {"RspCode": "01", "Message": "Order expired"}
+    assert _ipn(api, _resign({k: v for k, v in good.items() if k != "vnp_PayDate"}))["RspCode"] == "01"
+    assert api.get("/v1/me", headers=h).json()["credits"] == 10
+    assert api.get(f"/v1/payments/{order['payment_id']}", headers=h).json()["status"] == "pending"
+    # paid just in time, the IPN arriving late (VNPAY retries it): credited
+    in_time = pay(order["payment_url"], secret, now=expires)
+    assert _ipn(api, in_time)["RspCode"] == "00"
+    assert api.get("/v1/me", headers=h).json()["credits"] == 110
+
+
+def test_a_failed_transaction_status_is_reported_as_the_failure(api: TestClient) -> None:
+    """ResponseCode 00 with TransactionStatus 01 (not completed): the payment_failed event said "00"."""
+    h = signup(api)
+    order = _order(api, h)
+    half = pay(order["payment_url"], "imagify-demo-vnpay-secret", response_code="00", transaction_status="01")
+    assert _ipn(api, half)["RspCode"] == "00"
+    page = api.get(f"/v1/payments/vnpay/return?{urlencode(half)}").json()
+    assert page["status"] == "failed" and "VNPAY code 01" in page["message"]
+    api.service.relay.stop()  # type: ignore[attr-defined]
+    failed = [e for e in map(validate_line, stream_records_of(api)) if e.event_type == "payment_failed"]
+    assert len(failed) == 1
+    assert failed[0].properties["response_code"] == "01"
+    assert failed[0].properties["vnp_response_code"] == "00"
+    assert failed[0].properties["vnp_transaction_status"] == "01"
