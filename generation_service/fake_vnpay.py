@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from generation_service import vnpay
 
@@ -53,3 +53,12 @@ def pay(
 
 def callback_url(base_url: str, path: str, params: dict[str, str]) -> str:
     return f"{base_url.rstrip('/')}{path}?{urlencode(params)}"
+
+
+def api_origin(payment_url: str) -> str:
+    """``scheme://host:port`` of the API that made the payment URL: its signed ``vnp_ReturnUrl``
+    points back at it (VNPAY sends the buyer there; the IPN goes to the same API)."""
+    ret = urlsplit(vnpay.params_of_url(payment_url).get("vnp_ReturnUrl", ""))
+    if ret.scheme not in ("http", "https") or not ret.hostname:
+        raise FakeVnpayError("the payment URL has no http(s) vnp_ReturnUrl; pass --api")
+    return f"{ret.scheme}://{ret.netloc}"

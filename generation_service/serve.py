@@ -23,25 +23,41 @@ FAKE_VNPAY_HELP = """\
 Play VNPAY for a payment URL returned by POST /v1/payments/vnpay: check its signature, then send
 the signed IPN (server-to-server confirmation) to the API, as VNPAY would, and print the API's
 answer and the return URL the buyer's browser would open. Uses IMAGIFY_VNPAY_HASH_SECRET.
+The IPN goes to the API that made the payment URL: the scheme, host and port of its signed
+vnp_ReturnUrl (so `imagify serve --port 8123` is paid on 8123); --api overrides it.
 """
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    s = sub.add_parser("serve", help="run the generation API (FastAPI + uvicorn) with its workers",
-                       description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example: imagify serve --port 8000   then open http://127.0.0.1:8000/docs")
+    s = sub.add_parser(
+        "serve",
+        help="run the generation API (FastAPI + uvicorn) with its workers",
+        description=SERVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example: imagify serve --port 8000   then open http://127.0.0.1:8000/docs",
+    )
     s.add_argument("--host", default=None, help="interface (default IMAGIFY_API_HOST or 127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="port (default IMAGIFY_API_PORT or 8000)")
-    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   help="uvicorn log level (default info)")
+    s.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="uvicorn log level (default info)",
+    )
     s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("fake-vnpay", help="pay a VNPAY payment URL locally: send the signed IPN to the API",
-                       description=FAKE_VNPAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example: imagify fake-vnpay \"$PAYMENT_URL\"   (or --response-code 24 for a cancel)")
+    s = sub.add_parser(
+        "fake-vnpay",
+        help="pay a VNPAY payment URL locally: send the signed IPN to the API",
+        description=FAKE_VNPAY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='example: imagify fake-vnpay "$PAYMENT_URL"   (or --response-code 24 for a cancel)',
+    )
     s.add_argument("payment_url", help="the payment_url from POST /v1/payments/vnpay")
     s.add_argument("--response-code", default="00", help="vnp_ResponseCode to report (00 = paid, 24 = cancelled)")
-    s.add_argument("--api", default=None, help="API base URL (default IMAGIFY_API_PUBLIC_URL)")
+    s.add_argument(
+        "--api", default=None, help="API base URL (default: the origin of the URL's vnp_ReturnUrl, with its port)"
+    )
     s.add_argument("--print-only", action="store_true", help="print the signed IPN URL, do not send it")
     s.set_defaults(func=cmd_fake_vnpay)
 
@@ -62,25 +78,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         public = settings.api_public_url
         if public == f"http://{settings.api_host}:{settings.api_port}":
             public = f"http://{host}:{port}"
-        settings = dataclasses.replace(settings, api_host=host, api_port=port, api_public_url=public,
-                                       vnpay_return_url=settings.vnpay_return_url.replace(
-                                           settings.api_public_url, public, 1))
+        settings = dataclasses.replace(
+            settings,
+            api_host=host,
+            api_port=port,
+            api_public_url=public,
+            vnpay_return_url=settings.vnpay_return_url.replace(settings.api_public_url, public, 1),
+        )
     logging.getLogger("generation_service").setLevel(logging.INFO)
     app = create_app(settings)  # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
     # uvicorn's handlers redact credentials (WebSocket ?access_token=...) from every line they write
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False,
-                log_config=uvicorn_log_config())
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, log_config=uvicorn_log_config())
     return 0
 
 
 def cmd_fake_vnpay(args: argparse.Namespace) -> int:
-    from generation_service.fake_vnpay import FakeVnpayError, callback_url, pay
+    from generation_service.fake_vnpay import FakeVnpayError, api_origin, callback_url, pay
 
     settings = config.load()
-    base = args.api or settings.api_public_url
     try:
         params = pay(args.payment_url, settings.vnpay_hash_secret, response_code=args.response_code)
+        base = args.api or api_origin(args.payment_url)
     except (FakeVnpayError, KeyError) as err:
         print(f"imagify fake-vnpay: {err}", file=sys.stderr)
         return 2

@@ -210,3 +210,18 @@ def test_imagify_serve_on_aws_without_secrets_exits_with_one_clear_error(tmp_pat
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("imagify: IMAGIFY_API_SECRET is not set"), proc.stderr
     assert "AWS Secrets Manager" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fake_vnpay_pays_the_api_on_the_port_of_the_payment_url(served: Served) -> None:
+    """Issue 17 item 10: `imagify fake-vnpay URL` sent the IPN to IMAGIFY_API_PUBLIC_URL (port 8000)
+    whatever port the API that made the URL listens on. Real `imagify serve` on a free port, the
+    command as a user runs it, no --api and no IMAGIFY_API_PUBLIC_URL."""
+    token = served.login()
+    url = served.post("/v1/payments/vnpay", {"package": "starter"}, token=token)["payment_url"]
+    proc = subprocess.run([sys.executable, "-m", "imagify.cli", "fake-vnpay", url], env=_serve_env(served.log.parent),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "'RspCode': '00'" in proc.stdout and served.base + "/v1/payments/vnpay/return?" in proc.stdout
+    req = urllib.request.Request(served.base + "/v1/me", headers={"authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+        assert json.loads(resp.read())["credits"] == 110
