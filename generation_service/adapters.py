@@ -15,7 +15,6 @@ import json
 import logging
 import random
 import textwrap
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,13 +58,38 @@ PALETTES: dict[str, list[tuple[int, int, int]]] = {
     "desert": [(230, 180, 110), (200, 120, 60), (250, 230, 190)],
 }
 PALETTE_WORDS = {
-    "sunset": "sunset", "golden": "sunset", "fire": "sunset", "dragon": "sunset", "phoenix": "sunset",
-    "night": "night", "space": "night", "astronaut": "night", "moon": "night", "star": "night",
-    "forest": "forest", "tree": "forest", "jungle": "forest", "garden": "forest", "rice": "forest",
-    "ocean": "ocean", "sea": "ocean", "lake": "ocean", "river": "ocean", "underwater": "ocean", "bay": "ocean",
-    "neon": "neon", "cyberpunk": "neon", "vaporwave": "neon", "city": "neon",
-    "snow": "snow", "ice": "snow", "winter": "snow", "snowy": "snow",
-    "desert": "desert", "sand": "desert", "caravan": "desert",
+    "sunset": "sunset",
+    "golden": "sunset",
+    "fire": "sunset",
+    "dragon": "sunset",
+    "phoenix": "sunset",
+    "night": "night",
+    "space": "night",
+    "astronaut": "night",
+    "moon": "night",
+    "star": "night",
+    "forest": "forest",
+    "tree": "forest",
+    "jungle": "forest",
+    "garden": "forest",
+    "rice": "forest",
+    "ocean": "ocean",
+    "sea": "ocean",
+    "lake": "ocean",
+    "river": "ocean",
+    "underwater": "ocean",
+    "bay": "ocean",
+    "neon": "neon",
+    "cyberpunk": "neon",
+    "vaporwave": "neon",
+    "city": "neon",
+    "snow": "snow",
+    "ice": "snow",
+    "winter": "snow",
+    "snowy": "snow",
+    "desert": "desert",
+    "sand": "desert",
+    "caravan": "desert",
 }
 
 
@@ -148,8 +172,9 @@ def titan_body(req: ImageRequest) -> dict[str, Any]:
 
 def parse_titan(payload: dict[str, Any], expected: int) -> list[bytes]:
     if payload.get("error"):
-        raise ModelError("ContentFiltered" if "filter" in str(payload["error"]).lower() else "ModelError",
-                         str(payload["error"]))
+        raise ModelError(
+            "ContentFiltered" if "filter" in str(payload["error"]).lower() else "ModelError", str(payload["error"])
+        )
     images = payload.get("images")
     if not isinstance(images, list) or len(images) != expected:
         raise ModelError("ModelError", f"expected {expected} images, got {len(images or [])}")
@@ -192,15 +217,15 @@ RETRYABLE = {"ThrottlingException", "ServiceUnavailableException", "ModelNotRead
 
 
 class BedrockAdapter(ModelAdapter):
-    """``bedrock-runtime`` ``invoke_model`` with the body style of the model's family; throttling
-    and transient errors are retried with exponential backoff and full jitter."""
+    """``bedrock-runtime`` ``invoke_model`` with the body style of the model's family.
 
-    def __init__(self, client: Any, max_attempts: int = 4, base_delay_s: float = 0.5, max_delay_s: float = 8.0):
+    Throttling and transient errors are retried by one layer only: botocore's ``standard`` retry
+    mode of the client (:func:`bedrock_client`: exponential backoff with jitter, a retry quota,
+    ``BEDROCK_MAX_ATTEMPTS`` attempts in all). This class does not retry: a second layer multiplied
+    the attempts (4 × 3 = 12 calls for one throttled image)."""
+
+    def __init__(self, client: Any) -> None:
         self.client = client
-        self.max_attempts = max_attempts
-        self.base_delay_s = base_delay_s
-        self.max_delay_s = max_delay_s
-        self.sleep = time.sleep
 
     def generate(self, request: ImageRequest) -> list[bytes]:
         info: ModelInfo = MODELS[request.model]
@@ -217,38 +242,39 @@ class BedrockAdapter(ModelAdapter):
     def _invoke(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                resp = self.client.invoke_model(
-                    modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
-                )
-                return json.loads(resp["body"].read())
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "ModelError")
-                message = exc.response.get("Error", {}).get("Message", str(exc))
-                if code in RETRYABLE and attempt < self.max_attempts:
-                    delay = random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
-                    log.warning("bedrock %s: %s, retry %d in %.2fs", model_id, code, attempt, delay)
-                    self.sleep(delay)
-                    continue
-                raise ModelError(code, message, retryable=code in RETRYABLE) from exc
-            except BotoCoreError as exc:
-                raise ModelError("ModelTimeoutException" if "timeout" in str(exc).lower() else "ModelError",
-                                 str(exc)) from exc
-            except ValueError as exc:  # not JSON
-                raise ModelError("ModelError", f"unreadable response: {exc}") from exc
-        raise ModelError("ThrottlingException", "retries exhausted", retryable=True)  # pragma: no cover
+        try:
+            resp = self.client.invoke_model(
+                modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
+            )
+            return json.loads(resp["body"].read())
+        except ClientError as exc:  # botocore has already retried what is worth retrying
+            code = exc.response.get("Error", {}).get("Code", "ModelError")
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            raise ModelError(code, message, retryable=code in RETRYABLE) from exc
+        except BotoCoreError as exc:
+            raise ModelError(
+                "ModelTimeoutException" if "timeout" in str(exc).lower() else "ModelError", str(exc)
+            ) from exc
+        except ValueError as exc:  # not JSON
+            raise ModelError("ModelError", f"unreadable response: {exc}") from exc
+
+
+BEDROCK_MAX_ATTEMPTS = 4  # first call + 3 retries, over about 7 s at most (botocore standard backoff)
 
 
 def bedrock_client(region: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    # our own backoff handles throttling; botocore's standard retries handle connection errors
+    # the only retry layer: throttling (429), 5xx and connection errors, with backoff and a quota
     return boto3.client(
         "bedrock-runtime",
         region_name=region,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=120, connect_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": BEDROCK_MAX_ATTEMPTS},
+            read_timeout=120,
+            connect_timeout=5,
+        ),
     )
 
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from generation_service.adapters import BedrockAdapter, ImageRequest, ModelError, stability_body, titan_body
+from generation_service.adapters import (
+    BEDROCK_MAX_ATTEMPTS,
+    BedrockAdapter,
+    ImageRequest,
+    ModelError,
+    bedrock_client,
+    stability_body,
+    titan_body,
+)
 
 PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
 
@@ -32,10 +42,7 @@ def client():  # type: ignore[no-untyped-def]
 
 
 def _adapter(client) -> BedrockAdapter:  # type: ignore[no-untyped-def]
-    a = BedrockAdapter(client, max_attempts=3, base_delay_s=0.01)
-    a.sleeps = []
-    a.sleep = a.sleeps.append  # record backoff delays instead of sleeping
-    return a
+    return BedrockAdapter(client)
 
 
 def test_titan_and_nova_canvas_body() -> None:
@@ -79,23 +86,79 @@ def test_stability_invokes_once_per_image(client) -> None:  # type: ignore[no-un
     assert _adapter(client).generate(req) == [PNG, PNG]
 
 
-def test_throttling_is_retried_with_backoff(client) -> None:  # type: ignore[no-untyped-def]
-    req = ImageRequest("amazon.titan-image-generator-v2:0", "a cat", 1, 512, 512, 1)
-    for _ in range(2):
-        client.stub.add_client_error("invoke_model", "ThrottlingException", "Too many requests", 429)
-    client.stub.add_response("invoke_model", {"body": _body({"images": [base64.b64encode(PNG).decode()]}),
-                                              "contentType": "application/json"})
-    a = _adapter(client)
-    assert a.generate(req) == [PNG]
-    assert len(a.sleeps) == 2 and all(0 <= s <= 0.02 for s in a.sleeps)
+class FakeBedrockRuntime:
+    """bedrock-runtime's InvokeModel over real HTTP on a free loopback port: answers each call from
+    a script (429 ThrottlingException in Bedrock's REST-JSON error shape, or a Titan body) and
+    counts the calls, so botocore's own retry handler runs as it does against AWS."""
+
+    def __init__(self, script: list[int]) -> None:
+        self.script = script
+        self.calls = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                status = outer.script[min(outer.calls, len(outer.script) - 1)]
+                outer.calls += 1
+                if status == 200:
+                    body = json.dumps({"images": [base64.b64encode(PNG).decode()]}).encode()
+                    headers = {"content-type": "application/json"}
+                else:
+                    body = json.dumps({"message": "Too many requests, please wait before trying again."}).encode()
+                    headers = {"content-type": "application/json", "x-amzn-ErrorType": "ThrottlingException"}
+                self.send_response(status)
+                for k, v in {**headers, "content-length": str(len(body))}.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def test_throttling_gives_up_after_max_attempts(client) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        client.stub.add_client_error("invoke_model", "ThrottlingException", "Too many requests", 429)
+@pytest.fixture
+def fake_bedrock(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    servers: list[FakeBedrockRuntime] = []
+
+    def start(script: list[int]) -> tuple[BedrockAdapter, FakeBedrockRuntime]:
+        server = FakeBedrockRuntime(script)
+        servers.append(server)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+        monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+        monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+        return BedrockAdapter(bedrock_client("us-east-1")), server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_a_throttled_call_is_retried_by_one_layer_only(fake_bedrock) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 9: a throttled image made 12 calls (4 attempts of ours x 3 of botocore's).
+    Now botocore's standard mode is the only retry layer: BEDROCK_MAX_ATTEMPTS calls, then
+    ThrottlingException (retryable) for the generation's refund."""
+    adapter, server = fake_bedrock([429])
     with pytest.raises(ModelError) as err:
-        _adapter(client).generate(ImageRequest("amazon.titan-image-generator-v2:0", "a cat", 1, 512, 512, 1))
-    assert err.value.code == "ThrottlingException"
+        adapter.generate(ImageRequest("amazon.titan-image-generator-v2:0", "a cat", 1, 512, 512, 1))
+    assert err.value.code == "ThrottlingException" and err.value.retryable
+    assert server.calls == BEDROCK_MAX_ATTEMPTS == 4
+
+
+def test_throttling_then_success_returns_the_image(fake_bedrock) -> None:  # type: ignore[no-untyped-def]
+    adapter, server = fake_bedrock([429, 429, 200])
+    assert adapter.generate(ImageRequest("amazon.titan-image-generator-v2:0", "a cat", 1, 512, 512, 1)) == [PNG]
+    assert server.calls == 3
 
 
 def test_validation_error_is_not_retried(client) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +166,7 @@ def test_validation_error_is_not_retried(client) -> None:  # type: ignore[no-unt
     a = _adapter(client)
     with pytest.raises(ModelError) as err:
         a.generate(ImageRequest("amazon.titan-image-generator-v2:0", "a cat", 1, 512, 512, 1))
-    assert err.value.code == "ValidationException" and a.sleeps == []
+    assert err.value.code == "ValidationException" and not err.value.retryable
 
 
 def test_filtered_stability_output(client) -> None:  # type: ignore[no-untyped-def]
