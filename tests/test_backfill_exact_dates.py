@@ -108,6 +108,13 @@ mutation ($executionParams: ExecutionParams!) {
     ... on RunConfigValidationInvalid { errors { message } }
   }
 }"""
+ASSET_PAGE = """
+query ($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode { partitionKeys } }
+  assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(limit: 1) {
+    partition
+    metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name type } } } } } } }
+}"""
 RUN_STATUS = "query ($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
 
 
@@ -158,8 +165,19 @@ def test_one_partition_launched_from_the_ui_rebuilds_exactly_that_day(tmp_path: 
         day = dates[3]
         run_id = _launch_one_partition_like_the_ui(base, "backfill_marts", day.isoformat())
         assert _wait_run(base, run_id, log) == "SUCCESS", log.read_text()[-4000:]
+        page = graphql(base, ASSET_PAGE, {"key": {"path": ["marts", "daily_events"]}})
     after = _rows(home)
     assert set(after) == set(before) and all(after[d][0] == before[d][0] for d in dates), "same figures"
     rebuilt = sorted(d for d in dates if after[d][1] != before[d][1])
     assert rebuilt == [day], f"the launched day alone was recomputed, not {rebuilt}"
     assert _materialized_partitions(home, run_id) == [day.isoformat()]
+    # the asset page: partitions from the first day of data, the columns with their types
+    assert page["assetNodeOrError"]["partitionKeys"][0] == dates[0].isoformat()
+    [mat] = page["assetOrError"]["assetMaterializations"]
+    assert mat["partition"] == day.isoformat()
+    [schema] = [e["schema"] for e in mat["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    assert [(c["name"], c["type"]) for c in schema["columns"]] == [
+        ("occurred_date", "DATE"),
+        ("events", "BIGINT"),
+        ("built_at", "TIMESTAMP"),
+    ]

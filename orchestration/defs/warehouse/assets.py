@@ -8,12 +8,13 @@ data-quality checks on the staged events run *between* them and stop the marts o
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.defs.warehouse.column_schema import with_column_schema
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, business_daily_partitions
 from orchestration.defs.warehouse.resources import SETTINGS, dbt_project
 
@@ -90,6 +91,11 @@ def dbt_vars(context: AssetExecutionContext) -> dict[str, str]:
     return out
 
 
+def _with_columns(events: Iterable[Any]) -> Iterator[Any]:
+    """The dbt events, every model's materialization carrying its column names and types."""
+    return with_column_schema(events, SETTINGS.dbt_target, dbt_project.manifest_path, SETTINGS.warehouse_path)
+
+
 def _build_args(context: AssetExecutionContext) -> list[str]:
     args = ["build"]
     v = dbt_vars(context)
@@ -109,7 +115,7 @@ def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  #
     """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
     v = _timezone_vars()
     args = ["build", "--vars", json.dumps(v)] if v else ["build"]
-    yield from dbt.cli(args, context=context).stream()
+    yield from _with_columns(dbt.cli(args, context=context).stream())
 
 
 @dbt_assets(
@@ -128,7 +134,7 @@ def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # t
     new events touch."""
     args = _build_args(context)
     context.log.info(f"dbt {' '.join(args)}")
-    yield from dbt.cli(args, context=context).stream()
+    yield from _with_columns(dbt.cli(args, context=context).stream())
 
 
 def mart_keys() -> list[AssetKey]:
