@@ -347,14 +347,16 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         tags=["generations"],
         responses={200: {"content": {"image/png": {}}}, 403: {"model": schemas.ErrorOut}},
         response_class=Response,
+        dependencies=[Depends(anonymous)],  # no account: limited per address like sign-up
     )
     def download_image(
         generation_id: str,
         image_id: str,
-        exp: Annotated[int, Query(ge=0, le=2**40)],
-        sig: Annotated[str, Query(max_length=100)],
+        sig: Annotated[str, Query(max_length=400, description="the signed link token (from the image's url)")],
     ) -> Response:
-        data, url = svc.download_image(generation_id, image_id, exp, sig)
+        """An image by its signed link (no token needed, valid 1 h). The link's first download
+        counts as one `image_downloaded`; repeats of the same link do not."""
+        data, url = svc.download_image(generation_id, image_id, sig)
         if url is not None:
             return RedirectResponse(url, status_code=307)
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

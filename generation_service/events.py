@@ -33,11 +33,18 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event(event_type: str, user_id: str, properties: dict[str, Any], session_id: str | None = None,
-          occurred_at: str | None = None) -> dict[str, Any]:
-    """A contract-v1 record, validated; ``occurred_at`` (RFC 3339, UTC) defaults to now."""
+def event(
+    event_type: str,
+    user_id: str,
+    properties: dict[str, Any],
+    session_id: str | None = None,
+    occurred_at: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A contract-v1 record, validated; ``occurred_at`` (RFC 3339, UTC) defaults to now, ``event_id``
+    to a random one (a fixed one makes repeats of one fact the same event: the landing job keeps one)."""
     record = {
-        "event_id": random_id(),
+        "event_id": event_id or random_id(),
         "event_type": event_type,
         "schema_version": 1,
         "occurred_at": occurred_at or now_iso(),

@@ -1,4 +1,4 @@
-"""Passwords (scrypt), access tokens (HMAC-SHA256 signed, short-lived) and signed download links."""
+"""Passwords (scrypt) and access tokens (HMAC-SHA256 signed, short-lived); download links: download_links.py."""
 
 from __future__ import annotations
 
@@ -89,7 +89,6 @@ class TokenSigner:
 
     def __init__(self, secret: str, ttl_s: int) -> None:
         self._key = hashlib.sha256(("token:" + secret).encode()).digest()
-        self._link_key = hashlib.sha256(("link:" + secret).encode()).digest()
         self.ttl_s = ttl_s
         self._verified: dict[str, TokenClaims] = {}
 
@@ -130,15 +129,6 @@ class TokenSigner:
         if exp <= (now if now is not None else time.time()):
             raise TokenError("token expired")
         return TokenClaims(sub, sid, exp)
-
-    # -- download links ---------------------------------------------------------------------------
-    def sign_link(self, path: str, expires_at: int) -> str:
-        return _b64(hmac.new(self._link_key, f"{path}|{expires_at}".encode(), hashlib.sha256).digest())
-
-    def verify_link(self, path: str, expires_at: int, sig: str, now: float | None = None) -> bool:
-        if expires_at <= (now if now is not None else time.time()):
-            return False
-        return hmac.compare_digest(self.sign_link(path, expires_at).encode(), sig.encode())  # bytes: any input
 
 
 def load_or_create_secret(configured: str, directory: Path) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from generation_service import catalog, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
 from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
+from generation_service.download_links import BadLink, DownloadLinks
 from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
 from generation_service.events import OutboxRelay, event, now_iso
 from generation_service.group_commit import GroupCommit
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-LINK_TTL_S = 3600
+DOWNLOAD_EVENT_NS = uuid.UUID("6f1d2a4e-5b0c-4c1e-9a57-1d0c6b3e2f90")  # image_downloaded ids from link ids
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -111,6 +112,7 @@ class Service:
         self.store = store
         self.cache = cache
         self.signer = TokenSigner(secret, config.token_ttl_s)
+        self.links = DownloadLinks(secret)
         self.hub = NotificationHub()
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
@@ -409,11 +411,10 @@ class Service:
         return {"generations": [self._generation_view(g) for g in self.repo.list_generations(p.user_id, limit)]}
 
     def _generation_view(self, gen: Generation) -> dict[str, Any]:
-        expires = int(time.time()) + LINK_TTL_S
         images = []
         for img in gen.images:
-            path = f"/v1/generations/{gen.id}/images/{img.id}"
-            url = f"{self.config.public_url}{path}?exp={expires}&sig={self.signer.sign_link(path, expires)}"
+            token, expires = self.links.issue(gen.id, img.id)
+            url = f"{self.config.public_url}/v1/generations/{gen.id}/images/{img.id}?sig={token}"
             images.append(
                 {
                     "id": img.id,
@@ -509,17 +510,37 @@ class Service:
             gen.user_id, "generation.completed", {"generation_id": gen.id, "n_images": len(refs), "latency_ms": latency}
         )
 
-    def download_image(self, gen_id: str, image_id: str, exp: int, sig: str) -> tuple[bytes | None, str | None]:
-        """(PNG bytes, None) from a local store, or (None, presigned URL) from S3; emits image_downloaded."""
-        path = f"/v1/generations/{gen_id}/images/{image_id}"
-        if not self.signer.verify_link(path, exp, sig):
-            raise ApiError(403, "bad_link", "this download link is invalid or expired; fetch the generation again")
+    def download_image(self, gen_id: str, image_id: str, sig: str) -> tuple[bytes | None, str | None]:
+        """(PNG bytes, None) from a local store, or (None, presigned URL) from S3.
+
+        A link's first download emits ``image_downloaded``; its repeats (anyone holding the link,
+        until it expires) do not, and the event id is derived from the link id, so a repeat that
+        another API process counted again is still one event after the landing job's dedup."""
+        try:
+            link = self.links.verify(gen_id, image_id, sig)
+        except BadLink as exc:
+            raise ApiError(
+                403,
+                "bad_link",
+                f"this download link is invalid or expired ({exc}); fetch the generation again for a fresh one",
+            ) from exc
         gen = self._load_generation(gen_id)
         img = next((i for i in gen.images if i.id == image_id), None) if gen else None
         if gen is None or img is None:
             raise ApiError(404, "not_found", "no such image")
-        self.repo.emit([event("image_downloaded", gen.user_id, {"generation_id": gen.id, "image_id": img.id})])
-        self._emitted()
+        if self.cache.incr(f"dl:{link.link_id}", self.links.ttl_s) == 1:
+            event_id = str(uuid.uuid5(DOWNLOAD_EVENT_NS, link.link_id))
+            self.repo.emit(
+                [
+                    event(
+                        "image_downloaded",
+                        gen.user_id,
+                        {"generation_id": gen.id, "image_id": img.id},
+                        event_id=event_id,
+                    )
+                ]
+            )
+            self._emitted()
         url = self.store.presigned_url(img.key, 300)
         return (None, url) if url else (self.store.get(img.key), None)
 

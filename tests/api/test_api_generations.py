@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 
 from conftest import assert_error, both_stores, running_api, signup, stream_records, wait_generation
 from fastapi.testclient import TestClient
@@ -59,9 +60,39 @@ def test_download_links_are_signed(api: TestClient) -> None:
     path = img["url"].removeprefix("http://127.0.0.1:8000")
     assert_error(api.get(path.replace("sig=", "sig=x")), 403, "bad_link")
     assert_error(api.get(path.replace("sig=", "sig=é")), 403, "bad_link")  # non-ASCII: a 403, not a 500
-    base, query = path.split("?")
-    assert_error(api.get(f"{base}?exp=1&{query.split('&')[1]}"), 403, "bad_link")  # expired
     assert api.get(path).status_code == 200
+
+
+def test_download_links_expire_and_repeats_do_not_inflate_downloads(api: TestClient) -> None:
+    """Issue 17 item 8: every anonymous fetch of a link wrote an image_downloaded event. Now a link
+    counts once (its repeats, by anyone holding it, do not), a link of one image does not open
+    another, and a link expires after its hour (checked against the signed expiry, not the URL)."""
+    from generation_service.download_links import DownloadLinks
+
+    h = signup(api)
+    gen = api.post("/v1/generations", json={"prompt": "a cat", "size": "512x512", "n_images": 2}, headers=h).json()
+    first, second = wait_generation(api, h, gen["id"])["images"]
+    path = first["url"].removeprefix("http://127.0.0.1:8000")
+    for _ in range(5):  # anonymous repeats of one link
+        assert api.get(path).status_code == 200
+    fresh = api.get(f"/v1/generations/{gen['id']}", headers=h).json()["images"][0]["url"]
+    assert api.get(fresh.removeprefix("http://127.0.0.1:8000")).status_code == 200  # a new link: a new download
+    other_image = path.replace(first["id"], second["id"])
+    assert_error(api.get(other_image), 403, "bad_link")
+    svc = api.service  # type: ignore[attr-defined]
+    token, exp = svc.links.issue(gen["id"], first["id"], now=time.time() - 3600)
+    assert exp <= time.time()
+    body = assert_error(api.get(f"/v1/generations/{gen['id']}/images/{first['id']}?sig={token}"), 403, "bad_link")
+    assert "expired" in body["error"]["message"]
+    forged, _ = DownloadLinks("another secret").issue(gen["id"], first["id"])
+    assert_error(api.get(f"/v1/generations/{gen['id']}/images/{first['id']}?sig={forged}"), 403, "bad_link")
+
+    svc.relay.stop()  # flush the outbox to the stream
+    from imagify import config
+
+    downloads = [e for e in map(validate_line, stream_records(config.load())) if e.event_type == "image_downloaded"]
+    assert len(downloads) == 2, downloads  # 6 fetches of 2 links
+    assert {e.properties["image_id"] for e in downloads} == {first["id"]}
 
 
 def test_local_images_are_deterministic_and_follow_the_prompt() -> None:
