@@ -196,6 +196,8 @@ class Dashboard:
     visuals: dict[str, Visual]
     sheets: tuple[Sheet, ...]
     source: str = ""
+    # category column -> its values in colour order (dashboards.colors), beyond the known columns
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def filters_for(self, dataset: str) -> list[tuple[Filter, str]]:
         return [(f, f.columns[dataset]) for f in self.filters if dataset in f.columns]
@@ -224,7 +226,8 @@ def load(path: Path) -> Dashboard:
 def parse_definition(raw: Any, where: str = "<definition>") -> Dashboard:
     """Build a :class:`Dashboard` from plain data, checking its structure (not yet the columns:
     see :func:`dashboards.check.check`)."""
-    m = _mapping(raw, where, {"id", "title", "description", "parameters", "datasets", "filters", "visuals", "sheets"})
+    keys = {"id", "title", "description", "parameters", "datasets", "filters", "visuals", "sheets", "categories"}
+    m = _mapping(raw, where, keys)
     dash_id = _str(m, "id", where)
     if not _DASH_ID.match(dash_id):
         raise DefinitionError(f"{where}: id", f"{dash_id!r} must be lower-case letters, digits and '-'")
@@ -259,6 +262,7 @@ def parse_definition(raw: Any, where: str = "<definition>") -> Dashboard:
         visuals=visuals,
         sheets=sheets,
         source=where,
+        categories=_categories(m.get("categories", {}), f"{where}: categories"),
     )
     _check_references(dash, where)
     return dash
@@ -302,6 +306,15 @@ def _check_references(d: Dashboard, where: str) -> None:
 
 
 # -- parts -----------------------------------------------------------------------------------------
+def _categories(spec: Any, where: str) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for column, values in _mapping(spec, where).items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise DefinitionError(f"{where}.{column}", "a category lists its values: [value, ...] (colour order)")
+        out[str(column)] = tuple(values)
+    return out
+
+
 def _parameter(name: str, spec: Any, where: str) -> Parameter:
     if not _ID.match(name):
         raise DefinitionError(where, "parameter names are lower_snake_case")

@@ -61,3 +61,56 @@ def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> Non
             assert errors == []
         finally:
             browser.close()
+
+
+SERIES_COLOURS = """() => [...document.querySelectorAll('article.visual [data-series]')].map(e => ({
+    visual: e.closest('article.visual').dataset.visualId,
+    series: e.dataset.series,
+    colour: (e.getAttribute('fill') && e.getAttribute('fill') !== 'none') ? e.getAttribute('fill')
+        : e.getAttribute('stroke'),
+}))"""
+
+
+def _category_colours(page, dash: spec.Dashboard) -> dict[str, dict[str, set[str]]]:  # type: ignore[no-untyped-def]
+    """{visual: {category value: colours drawn}} of the visuals coloured by a category."""
+    categorical = {vid for vid, v in dash.visuals.items() if v.color is not None or v.type == "pie"}
+    out: dict[str, dict[str, set[str]]] = {}
+    for mark in page.evaluate(SERIES_COLOURS):
+        if mark["visual"] in categorical:
+            out.setdefault(mark["visual"], {}).setdefault(mark["series"], set()).add(mark["colour"].lower())
+    return out
+
+
+def test_each_category_keeps_one_colour_across_a_page(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    """A package, model or reject reason is drawn in one colour on every chart of a page (it changed
+    from one chart to the next), and keeps it when a filter leaves fewer categories; distinct
+    categories of a chart have distinct colours."""
+    from playwright.sync_api import sync_playwright
+
+    filtered = "?package=pro&model=stability.sd3-5-large-v1:0"
+    with background_server(tiny_warehouse) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            drawn = 0
+            for dash in spec.load_all():
+                colour_of: dict[str, dict[str, str]] = {}  # query -> category -> colour
+                for query in ("", filtered):
+                    page.goto(f"{url}/d/{dash.id}{query}")
+                    page_colours: dict[str, set[str]] = {}
+                    for vid, series in _category_colours(page, dash).items():
+                        for name, colours in series.items():
+                            assert len(colours) == 1, f"{dash.id} {vid}: {name} drawn in {colours}"
+                            page_colours.setdefault(name, set()).update(colours)
+                        firsts = [min(c) for c in series.values()]
+                        assert len(set(firsts)) == len(firsts), f"{dash.id} {vid}: two categories share a colour"
+                        drawn += len(series)
+                    for name, colours in page_colours.items():
+                        assert len(colours) == 1, f"{dash.id}{query}: {name} in {sorted(colours)} on different charts"
+                    colour_of[query] = {name: min(c) for name, c in page_colours.items()}
+                for name, colour in colour_of[filtered].items():
+                    if name in colour_of[""]:
+                        assert colour == colour_of[""][name], f"{dash.id}: {name} changed colour when filtered"
+            assert drawn > 20, "the pages draw categories"
+        finally:
+            browser.close()

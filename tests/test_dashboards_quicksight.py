@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import fnmatch
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -424,3 +425,32 @@ def test_quicksight_role_reads_exactly_the_tables_the_data_sets_read(compiled: c
     for table in ("events", "quarantine"):  # the lake's user rows stay out of the dashboards
         assert not allows(statements, Call("glue:GetTable", f"{glue}:table/{names.glue_database}/{table}"))
         assert not allows(statements, Call("s3:GetObject", f"arn:aws:s3:::{names.lake_bucket}/lake/{table}/dt=x/p"))
+
+
+def test_categories_have_the_local_apps_colours_on_every_visual(compiled: compiler.Compiled) -> None:
+    """Every chart coloured by a category carries QuickSight's colour map, and a value has one colour
+    across all visuals and dashboards: the colour the local app draws it in."""
+    from dashboards.colors import category_color
+
+    dashboards = {f"{TARGET.prefix}-{d.id}": d for d in spec.load_all()}
+    seen: dict[tuple[str, str], str] = {}
+    maps = 0
+    for cd in compiled.dashboards:
+        dash = dashboards[cd.dashboard_id]
+        for sheet in cd.dashboard["Definition"]["Sheets"]:
+            for wrapper in sheet["Visuals"]:
+                body = next(iter(wrapper.values()))
+                v = dash.visuals[body["VisualId"]]
+                dim = v.color if v.color is not None else (v.group if v.type == "pie" else None)
+                palette = body.get("ChartConfiguration", {}).get("VisualPalette")
+                if dim is None:
+                    assert palette is None, v.id
+                    continue
+                assert palette, f"{v.id}: coloured by {dim.column} without a colour map"
+                for item in palette["ColorMap"]:
+                    value = item["Element"]["FieldValue"]
+                    assert item["Element"]["FieldId"] in json.dumps(body["ChartConfiguration"]["FieldWells"])
+                    assert item["Color"].lower() == category_color(dim.column, value, dash.categories)
+                    assert seen.setdefault((dim.column, value), item["Color"]) == item["Color"], (v.id, value)
+                maps += 1
+    assert maps >= 8 and ("package", "pro") in seen and ("reason", "not_json") in seen

@@ -153,7 +153,7 @@ def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection) -> str:
             status = "empty"
             content = '<div class="empty">No data for the selected filters</div>'
         else:
-            content = render.render_visual(v, res)
+            content = render.render_visual(v, res, dash.categories)
     except Exception as err:  # noqa: BLE001 — one broken visual must not take the page down
         log.warning("visual=%s dashboard=%s error=%s", v.id, dash.id, err)
         status = "error"

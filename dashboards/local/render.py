@@ -8,17 +8,16 @@ tooltip with its exact value.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
 from typing import Any
 
+from dashboards.colors import category_color, series_color
 from dashboards.local.query import Result
 from dashboards.spec import Dimension, MeasureRef, Visual
 
-PALETTE = [
-    "#2f6fdf", "#f28e2b", "#3aa37a", "#d6445f", "#8a63d2", "#1fb3c7", "#c2a600", "#7f7f7f",
-    "#e377c2", "#8c564b", "#17becf", "#bcbd22",
-]  # fmt: skip
+Categories = Mapping[str, Sequence[str]]  # a dashboard's categories (dashboards.colors)
 _W, _H = 100, 100  # pixels per width unit (of 12) and per height unit
 
 
@@ -111,16 +110,17 @@ def _svg(width: int, height: int, body: str, label: str) -> str:
     )
 
 
-def _legend(names: list[str], x: float, y: float, width: float) -> tuple[str, float]:
+def _legend(names: list[str], colors: dict[str, str], x: float, y: float, width: float) -> tuple[str, float]:
     """Legend items flowing left to right; returns (svg, height used)."""
     out, cx, cy = [], x, y
-    for i, name in enumerate(names):
+    for name in names:
         w = 26 + 6.2 * len(name)
         if cx + w > x + width and cx > x:
             cx, cy = x, cy + 16
-        color = PALETTE[i % len(PALETTE)]
+        color = colors[name]
         out.append(
-            f'<rect x="{cx:.1f}" y="{cy - 9:.1f}" width="10" height="10" fill="{color}"/>'
+            f'<rect class="legend-key" data-series="{escape(name)}" x="{cx:.1f}" y="{cy - 9:.1f}" width="10" '
+            f'height="10" fill="{color}"/>'
             f'<text class="legend" x="{cx + 14:.1f}" y="{cy:.1f}">{escape(name)}</text>'
         )
         cx += w
@@ -155,20 +155,28 @@ def _series(v: Visual, res: Result) -> tuple[list[Any], list[str], dict[str, lis
     return cats, names, data
 
 
+def _colors(v: Visual, names: list[str], categories: Categories | None) -> dict[str, str]:
+    """Series colours: per category value when the chart has a colour dimension, else by position."""
+    if v.color is not None:
+        return {n: category_color(v.color.column, n, categories) for n in names}
+    return {n: series_color(k) for k, n in enumerate(names)}
+
+
 def _fmt_of(v: Visual, ref: MeasureRef | None = None) -> str | None:
     return (ref.format if ref and ref.format else None) or v.format
 
 
 # -- charts ----------------------------------------------------------------------------------------
-def line_or_bar(v: Visual, res: Result) -> str:
+def line_or_bar(v: Visual, res: Result, categories: Categories | None = None) -> str:
     if v.type == "bar" and v.orientation == "horizontal":
         return hbar(v, res)
     cats, names, data = _series(v, res)
+    colors = _colors(v, names, categories)
     fmt = _fmt_of(v, v.y[0])
     width, height = v.width * _W, v.height * _H
     legend_svg, legend_h = ("", 0.0)
     if len(names) > 1:
-        legend_svg, legend_h = _legend(names, 56, 14, width - 70)
+        legend_svg, legend_h = _legend(names, colors, 56, 14, width - 70)
     top, left, right, bottom = 12 + legend_h, 56, 12, 34
     pw, ph = width - left - right, height - top - bottom
     stacked = v.type == "bar" and v.stacked
@@ -204,19 +212,22 @@ def line_or_bar(v: Visual, res: Result) -> str:
             )
     out.append(f'<line class="axis" x1="{left}" x2="{left + pw}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>')
     if v.type == "line":
-        for k, name in enumerate(names):
-            color = PALETTE[k % len(PALETTE)]
+        for name in names:
+            color = colors[name]
             pts = [
                 (left + band * (i + 0.5), y(val), cats[i], val) for i, val in enumerate(data[name]) if val is not None
             ]
             if len(pts) > 1:
                 path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)
-                out.append(f'<polyline class="series" fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
+                out.append(
+                    f'<polyline class="series" data-series="{escape(name)}" fill="none" stroke="{color}" '
+                    f'stroke-width="2" points="{path}"/>'
+                )
             for px, py, c, val in pts:
                 tip = f"{name} · {_label(c)}: {fmt_value(val, fmt)}"
                 out.append(
-                    f'<circle class="mark" cx="{px:.1f}" cy="{py:.1f}" r="{3 if n <= 40 else 1.5}" fill="{color}">'
-                    f"<title>{escape(tip)}</title></circle>"
+                    f'<circle class="mark" data-series="{escape(name)}" cx="{px:.1f}" cy="{py:.1f}" '
+                    f'r="{3 if n <= 40 else 1.5}" fill="{color}"><title>{escape(tip)}</title></circle>'
                 )
     else:
         inner = min(band * 0.8, 90.0)
@@ -227,7 +238,7 @@ def line_or_bar(v: Visual, res: Result) -> str:
                 val = data[name][i]
                 if val is None:
                     continue
-                color = PALETTE[k % len(PALETTE)]
+                color = colors[name]
                 if stacked:
                     y0, y1 = y(base + val), y(base)
                     bx, bw = x0, inner
@@ -242,8 +253,9 @@ def line_or_bar(v: Visual, res: Result) -> str:
                     else f"{_label(c)}: {fmt_value(val, fmt)}"
                 )
                 out.append(
-                    f'<rect class="mark" x="{bx:.1f}" y="{y0:.1f}" width="{max(bw - 1, 1):.1f}" '
-                    f'height="{max(y1 - y0, 0.5):.1f}" fill="{color}"><title>{escape(tip)}</title></rect>'
+                    f'<rect class="mark" data-series="{escape(name)}" x="{bx:.1f}" y="{y0:.1f}" '
+                    f'width="{max(bw - 1, 1):.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
+                    f"<title>{escape(tip)}</title></rect>"
                 )
     return _svg(width, height, "".join(out), v.title)
 
@@ -276,15 +288,16 @@ def hbar(v: Visual, res: Result) -> str:
             tip = f"{_label(c)}: {fmt_value(val, fmt)}"
             out.append(
                 f'<rect class="mark" x="{x:.1f}" y="{cy + 3}" width="{max(w, 1):.1f}" height="{row_h - 6}" '
-                f'fill="{PALETTE[k % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
+                f'fill="{series_color(k)}"><title>{escape(tip)}</title></rect>'
             )
             x += w
         out.append(f'<text class="value" x="{x + 4:.1f}" y="{cy + 14}">{escape(fmt_value(totals[i], fmt))}</text>')
     return _svg(width, height, "".join(out), v.title)
 
 
-def pie(v: Visual, res: Result) -> str:
+def pie(v: Visual, res: Result, categories: Categories | None = None) -> str:
     fmt = _fmt_of(v, v.value)
+    assert v.group is not None
     rows = [(str(r[0]), float(r[1] or 0)) for r in res.rows if (r[1] or 0) > 0]
     total = sum(val for _, val in rows) or 1.0
     width, height = v.width * _W, v.height * _H
@@ -299,15 +312,16 @@ def pie(v: Visual, res: Result) -> str:
     r_in = r_out * 0.55
     out = []
     angle = -math.pi / 2
-    for k, (name, val) in enumerate(rows):
+    for name, val in rows:
         share = val / total
         a2 = angle + share * 2 * math.pi
-        color = PALETTE[k % len(PALETTE)]
+        color = category_color(v.group.column, name, categories)
         tip = f"{name}: {fmt_value(val, fmt)} ({share * 100:.1f}%)"
         if share >= 0.9999:
             out.append(
-                f'<circle class="mark" cx="{cx:.1f}" cy="{cy:.1f}" r="{(r_out + r_in) / 2:.1f}" fill="none" '
-                f'stroke="{color}" stroke-width="{r_out - r_in:.1f}"><title>{escape(tip)}</title></circle>'
+                f'<circle class="mark" data-series="{escape(name)}" cx="{cx:.1f}" cy="{cy:.1f}" '
+                f'r="{(r_out + r_in) / 2:.1f}" fill="none" stroke="{color}" stroke-width="{r_out - r_in:.1f}">'
+                f"<title>{escape(tip)}</title></circle>"
             )
         else:
             large = 1 if share > 0.5 else 0
@@ -321,14 +335,18 @@ def pie(v: Visual, res: Result) -> str:
                 f"M{p[0][0]:.2f},{p[0][1]:.2f} A{r_out:.2f},{r_out:.2f} 0 {large} 1 {p[1][0]:.2f},{p[1][1]:.2f} "
                 f"L{p[2][0]:.2f},{p[2][1]:.2f} A{r_in:.2f},{r_in:.2f} 0 {large} 0 {p[3][0]:.2f},{p[3][1]:.2f} Z"
             )
-            out.append(f'<path class="mark" d="{d}" fill="{color}"><title>{escape(tip)}</title></path>')
+            out.append(
+                f'<path class="mark" data-series="{escape(name)}" d="{d}" fill="{color}">'
+                f"<title>{escape(tip)}</title></path>"
+            )
         angle = a2
     lx = 12 if stacked else cx + r_out + 18
     ly0 = cy + r_out + 24 if stacked else 16
     for k, (name, val) in enumerate(rows if stacked else rows[: int((height - 10) // 18)]):
         ly = ly0 + k * 18
         out.append(
-            f'<rect x="{lx:.1f}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
+            f'<rect class="legend-key" data-series="{escape(name)}" x="{lx:.1f}" y="{ly - 9}" width="10" '
+            f'height="10" fill="{category_color(v.group.column, name, categories)}"/>'
             f'<text class="legend" x="{lx + 14:.1f}" y="{ly}">{escape(name)} · {escape(fmt_value(val, fmt))} '
             f"({val / total * 100:.0f}%)</text>"
         )
@@ -404,7 +422,7 @@ def funnel(v: Visual, res: Result) -> str:
         out.append(
             f'<text class="tick" x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(name)}</text>'
             f'<rect class="mark" x="{x:.1f}" y="{y + 3:.1f}" width="{w:.1f}" height="{row_h - 6:.1f}" '
-            f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
+            f'fill="{series_color(i)}"><title>{escape(tip)}</title></rect>'
             + _funnel_label(x, w, y + row_h / 2 + 4, f"{fmt_value(val, fmt)} · {val / first * 100:.0f}%")
         )
     return _svg(width, height, "".join(out), v.title)
@@ -456,7 +474,11 @@ RENDERERS = {
 }
 
 
-def render_visual(v: Visual, res: Result) -> str:
+def render_visual(v: Visual, res: Result, categories: Categories | None = None) -> str:
+    if v.type in ("line", "bar"):
+        return line_or_bar(v, res, categories)
+    if v.type == "pie":
+        return pie(v, res, categories)
     return RENDERERS[v.type](v, res)
 
 

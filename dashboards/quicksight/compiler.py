@@ -16,12 +16,14 @@ starts on Monday; dates are business dates (Asia/Ho_Chi_Minh).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dashboards.catalog import TEMPORAL, Catalog
 from dashboards.catalog import load as load_catalog
 from dashboards.check import dataset_columns
+from dashboards.colors import color_map
 from dashboards.expressions import AGGREGATIONS
 from dashboards.spec import Dashboard, Dataset, Dimension, MeasureRef, Parameter, Visual
 from dashboards.sql import render
@@ -274,7 +276,21 @@ def _sort_field(visual: Visual, dim_field: str, value_field: str) -> list[dict[s
     return [{"FieldSort": {"FieldId": value_field if sort.startswith("value") else dim_field, "Direction": direction}}]
 
 
-def _visual(v: Visual, f: _Fields) -> dict[str, Any]:
+def _palette(field_id: str, dim: Dimension, categories: Mapping[str, Sequence[str]] | None) -> dict[str, Any] | None:
+    """QuickSight's colour map of a category field: every known value in the colour the local app
+    gives it (dashboards.colors), so that a category keeps its colour across visuals and pages."""
+    colors = color_map(dim.column, categories)
+    if not colors:
+        return None
+    return {
+        "ColorMap": [
+            {"Element": {"FieldId": field_id, "FieldValue": value}, "Color": color.upper()}
+            for value, color in colors.items()
+        ]
+    }
+
+
+def _visual(v: Visual, f: _Fields, categories: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     ds = v.dataset
     vid = v.id
     base: dict[str, Any] = {"VisualId": vid, "Title": _text(v.title)}
@@ -298,8 +314,10 @@ def _visual(v: Visual, f: _Fields) -> dict[str, Any]:
             "Category": [d(v.x, "x")],
             "Values": [m(y, f"y{i}") for i, y in enumerate(v.y)],
         }
+        palette = None
         if v.color:
             wells["Colors"] = [d(v.color, "color")]
+            palette = _palette(f"{vid}.color", v.color, categories)
         legend = {"Visibility": "VISIBLE" if (v.color or len(v.y) > 1) else "HIDDEN", "Position": "BOTTOM"}
         if v.type == "line":
             sort: dict[str, Any] = {"CategorySort": _sort_field(v, f"{vid}.x", f"{vid}.y0")}
@@ -311,6 +329,8 @@ def _visual(v: Visual, f: _Fields) -> dict[str, Any]:
                 "Type": "LINE",
                 "Legend": legend,
             }
+            if palette:
+                conf["VisualPalette"] = palette
             return {"LineChartVisual": {**base, "ChartConfiguration": conf}}
         sort = {"CategorySort": _sort_field(v, f"{vid}.x", f"{vid}.y0")}
         if limit:
@@ -322,6 +342,8 @@ def _visual(v: Visual, f: _Fields) -> dict[str, Any]:
             "BarsArrangement": "STACKED" if v.stacked else "CLUSTERED",
             "Legend": legend,
         }
+        if palette:
+            conf["VisualPalette"] = palette
         return {"BarChartVisual": {**base, "ChartConfiguration": conf}}
     if v.type == "pie":
         assert v.group is not None and v.value is not None
@@ -337,6 +359,9 @@ def _visual(v: Visual, f: _Fields) -> dict[str, Any]:
             "Legend": {"Visibility": "VISIBLE", "Position": "RIGHT"},
             "DataLabels": {"Visibility": "VISIBLE", "LabelContent": "PERCENT"},
         }
+        palette = _palette(f"{vid}.group", v.group, categories)
+        if palette:
+            conf["VisualPalette"] = palette
         return {"PieChartVisual": {**base, "ChartConfiguration": conf}}
     if v.type == "table":
         group = [d(dim, f"c{i}") for i, dim in enumerate(v.dims)]
@@ -581,7 +606,7 @@ def definition(dash: Dashboard, target: QuickSightTarget, catalog: Catalog) -> t
             "Name": sheet.title[:2048],
             "Title": sheet.title,
             "ContentType": "INTERACTIVE",
-            "Visuals": [_visual(v, fields) for v in visuals],
+            "Visuals": [_visual(v, fields, dash.categories) for v in visuals],
             "Layouts": [{"Configuration": {"GridLayout": {"Elements": elements}}}],
         }
         if dash.description:
