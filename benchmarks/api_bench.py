@@ -156,7 +156,7 @@ def run_once(concurrency: int, seconds: float, warmup: float, code: str | None =
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the API did not start") from None
                 time.sleep(0.1)
-        creds = {"email": "bench@example.com", "password": "bench-password"}
+        creds = {"email": "bench@example.com", "password": "bench passphrase for the api"}
         http_json(f"{base}/v1/auth/register", creds)
         token = http_json(f"{base}/v1/auth/login", creds)["access_token"]
         auth = {"Authorization": f"Bearer {token}"}

@@ -84,7 +84,8 @@ def build_service(
     repo = open_repository(settings, API_CHECKPOINT_PAGES if mode == "process" else None)
     config = ServiceConfig(
         token_ttl_s=settings.token_ttl_s,
-        scrypt_n=settings.scrypt_n,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_memory_kib=settings.argon2_memory_kib,
         signup_credits=settings.signup_credits,
         low_credits=settings.low_credits,
         image_backend=settings.image_backend,
@@ -282,13 +283,14 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     # -- accounts -----------------------------------------------------------------------------------
     @app.post(
         "/v1/auth/register",
-        status_code=201,
+        status_code=202,
         response_model=schemas.RegisterOut,
         tags=["accounts"],
         dependencies=[Depends(anonymous)],
-        responses={409: {"model": schemas.ErrorOut}},
     )
     def register(body: schemas.RegisterIn, idempotency_key: IdemKey = None) -> dict[str, Any]:
+        """Create an account (10 free credits). The answer is the same when the e-mail already has
+        one (then nothing changes): log in to know. 422 weak_password says why a password is refused."""
         # the stored request hash covers no password material (not even a digest of it: a leaked
         # row would be a fast, unsalted hash of the password); a retry is the same e-mail and name
         idem = svc.idem("register", idempotency_key, "POST", "/v1/auth/register", body.model_dump(exclude={"password"}))

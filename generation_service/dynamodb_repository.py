@@ -71,17 +71,26 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "lsi1sk", "gsi1pk", "gsi1sk")
         ],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "LocalSecondaryIndexes": [{
-            "IndexName": "lsi1",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "lsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-        "GlobalSecondaryIndexes": [{
-            "IndexName": "gsi1",
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                          {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        }],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": "lsi1",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "lsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
     }
 
 
@@ -111,7 +120,7 @@ def _item(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _py(av: dict[str, Any]) -> Any:
-    (kind, value), = av.items()
+    ((kind, value),) = av.items()
     if kind == "S" or kind == "BOOL":
         return value
     if kind == "N":
@@ -141,11 +150,43 @@ def _ledger_sk(seq: int) -> str:
     return f"TRANSACTION#{seq:010d}"
 
 
-_GEN_FIELDS = ("id", "user_id", "prompt", "model_requested", "model", "n_images", "width", "height", "enhance_prompt",
-               "seed", "status", "credits", "cost_usd", "created_at", "started_at", "finished_at", "latency_ms",
-               "error_code", "error_message")
-_ORDER_FIELDS = ("id", "user_id", "package", "amount_vnd", "credits", "status", "created_at", "expires_at",
-                 "response_code", "transaction_status", "provider_txn", "bank_code", "pay_date", "confirmed_at")
+_GEN_FIELDS = (
+    "id",
+    "user_id",
+    "prompt",
+    "model_requested",
+    "model",
+    "n_images",
+    "width",
+    "height",
+    "enhance_prompt",
+    "seed",
+    "status",
+    "credits",
+    "cost_usd",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "latency_ms",
+    "error_code",
+    "error_message",
+)
+_ORDER_FIELDS = (
+    "id",
+    "user_id",
+    "package",
+    "amount_vnd",
+    "credits",
+    "status",
+    "created_at",
+    "expires_at",
+    "response_code",
+    "transaction_status",
+    "provider_txn",
+    "bank_code",
+    "pay_date",
+    "confirmed_at",
+)
 
 
 def _generation(d: dict[str, Any]) -> Generation:
@@ -170,7 +211,9 @@ class DynamoRepository(Repository):
             from botocore.config import Config
 
             client = boto3.client(
-                "dynamodb", region_name=region, endpoint_url=endpoint_url or None,
+                "dynamodb",
+                region_name=region,
+                endpoint_url=endpoint_url or None,
                 config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32),
             )
         self.client = client
@@ -203,8 +246,15 @@ class DynamoRepository(Repository):
             op["ConditionExpression"] = condition
         return {"Put": op}
 
-    def _update(self, pk: str, sk: str, expr: str, values: dict[str, Any], condition: str | None = None,
-                names: dict[str, str] | None = None) -> dict[str, Any]:
+    def _update(
+        self,
+        pk: str,
+        sk: str,
+        expr: str,
+        values: dict[str, Any],
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.table, "Key": _key(pk, sk), "UpdateExpression": expr}
         if values:
             op["ExpressionAttributeValues"] = _item(values)
@@ -237,17 +287,33 @@ class DynamoRepository(Repository):
         puts = []
         for e in events:
             seq = self._next_outbox_seq(e["user_id"])
-            puts.append(self._put({
-                "pk": f"OUTBOX#{seq % OUTBOX_SHARDS}", "sk": f"{seq:024d}", "seq": seq,
-                "record": json.dumps(e, ensure_ascii=False, separators=(",", ":")), "partition_key": e["user_id"],
-            }))
+            puts.append(
+                self._put(
+                    {
+                        "pk": f"OUTBOX#{seq % OUTBOX_SHARDS}",
+                        "sk": f"{seq:024d}",
+                        "seq": seq,
+                        "record": json.dumps(e, ensure_ascii=False, separators=(",", ":")),
+                        "partition_key": e["user_id"],
+                    }
+                )
+            )
         return puts
 
     def _idem_put(self, idem: Idem | None) -> list[dict[str, Any]]:
         if idem is None:
             return []
-        return [self._put({"pk": f"IDEM#{idem.scope}#{idem.key}", "sk": "IDEM", "request_hash": idem.request_hash,
-                           "status": idem.status, "body": json.dumps(idem.body or {})})]
+        return [
+            self._put(
+                {
+                    "pk": f"IDEM#{idem.scope}#{idem.key}",
+                    "sk": "IDEM",
+                    "request_hash": idem.request_hash,
+                    "status": idem.status,
+                    "body": json.dumps(idem.body or {}),
+                }
+            )
+        ]
 
     def _replay(self, idem: Idem) -> None:
         """The idempotency record won a race with us: answer like the first request did."""
@@ -265,8 +331,9 @@ class DynamoRepository(Repository):
             raise KeyError(f"no user {user_id}")
         return int(p.get("balance", 0)), int(p.get("ledger_seq", 0))
 
-    def _movement(self, user_id: str, kind: str, amount: int, ref: str, at: str, balance: int,
-                  version: int) -> list[dict[str, Any]]:
+    def _movement(
+        self, user_id: str, kind: str, amount: int, ref: str, at: str, balance: int, version: int
+    ) -> list[dict[str, Any]]:
         """The two items of one ledger movement: profile update (versioned) + the new entry."""
         after = balance + amount
         if after < 0:
@@ -276,13 +343,21 @@ class DynamoRepository(Repository):
         if amount < 0:
             cond += " AND balance >= :cost"
             values[":cost"] = -amount
-        update = self._update(_user_pk(user_id), "PROFILE", "SET balance = balance + :a, ledger_seq = :n", values,
-                              cond)
-        entry = self._put({
-            "pk": _user_pk(user_id), "sk": _ledger_sk(version + 1), "seq": version + 1,
-            "entry_id": secrets.token_hex(16), "user_id": user_id, "kind": kind, "amount": amount,
-            "balance_after": after, "ref": ref, "created_at": at,
-        })
+        update = self._update(_user_pk(user_id), "PROFILE", "SET balance = balance + :a, ledger_seq = :n", values, cond)
+        entry = self._put(
+            {
+                "pk": _user_pk(user_id),
+                "sk": _ledger_sk(version + 1),
+                "seq": version + 1,
+                "entry_id": secrets.token_hex(16),
+                "user_id": user_id,
+                "kind": kind,
+                "amount": amount,
+                "balance_after": after,
+                "ref": ref,
+                "created_at": at,
+            }
+        )
         return [update, entry]
 
     def _retrying(self, attempt: Callable[[], Any]) -> Any:
@@ -296,17 +371,35 @@ class DynamoRepository(Repository):
 
     # -- users & sessions -------------------------------------------------------------------------
     def create_user(self, user: User, signup_credits: int, events: Events, idem: Idem | None) -> None:
-        profile = {"pk": _user_pk(user.id), "sk": "PROFILE", "id": user.id, "email": user.email,
-                   "password_hash": user.password_hash, "display_name": user.display_name,
-                   "created_at": user.created_at, "balance": max(signup_credits, 0),
-                   "ledger_seq": 1 if signup_credits > 0 else 0}
+        profile = {
+            "pk": _user_pk(user.id),
+            "sk": "PROFILE",
+            "id": user.id,
+            "email": user.email,
+            "password_hash": user.password_hash,
+            "display_name": user.display_name,
+            "created_at": user.created_at,
+            "balance": max(signup_credits, 0),
+            "ledger_seq": 1 if signup_credits > 0 else 0,
+        }
         items = [self._put(profile), self._put({"pk": f"EMAIL#{user.email}", "sk": "EMAIL", "user_id": user.id})]
         if signup_credits > 0:
-            items.append(self._put({
-                "pk": _user_pk(user.id), "sk": _ledger_sk(1), "seq": 1, "entry_id": secrets.token_hex(16),
-                "user_id": user.id, "kind": "grant", "amount": signup_credits, "balance_after": signup_credits,
-                "ref": "signup", "created_at": user.created_at,
-            }))
+            items.append(
+                self._put(
+                    {
+                        "pk": _user_pk(user.id),
+                        "sk": _ledger_sk(1),
+                        "seq": 1,
+                        "entry_id": secrets.token_hex(16),
+                        "user_id": user.id,
+                        "kind": "grant",
+                        "amount": signup_credits,
+                        "balance_after": signup_credits,
+                        "ref": "signup",
+                        "created_at": user.created_at,
+                    }
+                )
+            )
         items += self._outbox_puts(events)
         items += self._idem_put(idem)
         try:
@@ -317,6 +410,15 @@ class DynamoRepository(Repository):
             if c.codes[1] == "ConditionalCheckFailed":
                 raise EmailTaken(user.email) from None
             raise
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key=_key(_user_pk(user_id), "PROFILE"),
+            UpdateExpression="SET password_hash = :h",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":h": {"S": password_hash}},
+        )
 
     def get_user(self, user_id: str) -> User | None:
         p = self._get(_user_pk(user_id), "PROFILE")
@@ -329,8 +431,20 @@ class DynamoRepository(Repository):
         return self.get_user(e["user_id"]) if e else None
 
     def create_session(self, session_id: str, user_id: str, created_at: str, events: Events) -> None:
-        self._transact([self._put({"pk": f"SESSION#{session_id}", "sk": "SESSION", "user_id": user_id,
-                                   "created_at": created_at, "revoked": False}), *self._outbox_puts(events)])
+        self._transact(
+            [
+                self._put(
+                    {
+                        "pk": f"SESSION#{session_id}",
+                        "sk": "SESSION",
+                        "user_id": user_id,
+                        "created_at": created_at,
+                        "revoked": False,
+                    }
+                ),
+                *self._outbox_puts(events),
+            ]
+        )
 
     def session_user(self, session_id: str) -> str | None:
         s = self._get(f"SESSION#{session_id}", "SESSION")
@@ -338,9 +452,13 @@ class DynamoRepository(Repository):
 
     def revoke_session(self, session_id: str) -> None:
         try:
-            self.client.update_item(TableName=self.table, Key=_key(f"SESSION#{session_id}", "SESSION"),
-                                    UpdateExpression="SET revoked = :t", ConditionExpression="attribute_exists(pk)",
-                                    ExpressionAttributeValues={":t": {"BOOL": True}})
+            self.client.update_item(
+                TableName=self.table,
+                Key=_key(f"SESSION#{session_id}", "SESSION"),
+                UpdateExpression="SET revoked = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
         except self.client.exceptions.ConditionalCheckFailedException:
             pass
 
@@ -352,7 +470,9 @@ class DynamoRepository(Repository):
     def ledger(self, user_id: str, limit: int = 50) -> list[LedgerEntry]:
         entries: list[LedgerEntry] = []
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "ConsistentRead": True, "ScanIndexForward": False,
+            "TableName": self.table,
+            "ConsistentRead": True,
+            "ScanIndexForward": False,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :t)",
             "ExpressionAttributeValues": {":pk": {"S": _user_pk(user_id)}, ":t": {"S": "TRANSACTION#"}},
         }
@@ -360,8 +480,18 @@ class DynamoRepository(Repository):
             r = self.client.query(Limit=min(limit - len(entries), 1000), **kwargs)
             for it in r["Items"]:
                 d = _plain(it)
-                entries.append(LedgerEntry(d["seq"], d["entry_id"], d["user_id"], d["kind"], d["amount"],
-                                           d["balance_after"], d["ref"], d["created_at"]))
+                entries.append(
+                    LedgerEntry(
+                        d["seq"],
+                        d["entry_id"],
+                        d["user_id"],
+                        d["kind"],
+                        d["amount"],
+                        d["balance_after"],
+                        d["ref"],
+                        d["created_at"],
+                    )
+                )
             if "LastEvaluatedKey" not in r:
                 break
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
@@ -381,9 +511,16 @@ class DynamoRepository(Repository):
     # -- generations ------------------------------------------------------------------------------
     def accept_generation(self, gen: Generation, events_for: EventsForBalance, idem: Idem | None) -> int:
         record = {f: getattr(gen, f) for f in _GEN_FIELDS}
-        record.update(pk=_user_pk(gen.user_id), sk=f"IMAGE#{gen.id}", status="queued", images=[],
-                      cost_usd=Decimal(repr(gen.cost_usd)), lsi1sk=f"IMAGE#{gen.created_at}#{gen.id}",
-                      gsi1pk=QUEUED, gsi1sk=f"{gen.created_at}#{gen.id}")
+        record.update(
+            pk=_user_pk(gen.user_id),
+            sk=f"IMAGE#{gen.id}",
+            status="queued",
+            images=[],
+            cost_usd=Decimal(repr(gen.cost_usd)),
+            lsi1sk=f"IMAGE#{gen.created_at}#{gen.id}",
+            gsi1pk=QUEUED,
+            gsi1sk=f"{gen.created_at}#{gen.id}",
+        )
         pointer = self._put({"pk": f"GENERATION#{gen.id}", "sk": "GENERATION", "user_id": gen.user_id})
 
         def attempt() -> int:
@@ -420,11 +557,14 @@ class DynamoRepository(Repository):
             return None
         try:
             r = self.client.update_item(
-                TableName=self.table, Key=_key(*key),
+                TableName=self.table,
+                Key=_key(*key),
                 UpdateExpression="SET #s = :running, started_at = :at, gsi1pk = :g",
-                ConditionExpression="#s = :queued", ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_item({":running": "running", ":queued": "queued", ":at": started_at,
-                                                 ":g": RUNNING}),
+                ConditionExpression="#s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_item(
+                    {":running": "running", ":queued": "queued", ":at": started_at, ":g": RUNNING}
+                ),
                 ReturnValues="ALL_NEW",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -438,10 +578,17 @@ class DynamoRepository(Repository):
         if key is None:
             return
         update = self._update(
-            *key, "SET #s = :done, images = :images, latency_ms = :lat, finished_at = :at REMOVE gsi1pk, gsi1sk",
-            {":done": "succeeded", ":images": [i.__dict__ for i in images], ":lat": latency_ms, ":at": finished_at,
-             ":running": "running"},
-            "#s = :running", {"#s": "status"},
+            *key,
+            "SET #s = :done, images = :images, latency_ms = :lat, finished_at = :at REMOVE gsi1pk, gsi1sk",
+            {
+                ":done": "succeeded",
+                ":images": [i.__dict__ for i in images],
+                ":lat": latency_ms,
+                ":at": finished_at,
+                ":running": "running",
+            },
+            "#s = :running",
+            {"#s": "status"},
         )
 
         def attempt() -> None:
@@ -456,7 +603,12 @@ class DynamoRepository(Repository):
         self._retrying(attempt)
 
     def fail_generation(
-        self, gen_id: str, error_code: str, error_message: str, latency_ms: int, finished_at: str,
+        self,
+        gen_id: str,
+        error_code: str,
+        error_message: str,
+        latency_ms: int,
+        finished_at: str,
         events_for: EventsForBalance,
     ) -> int:
         def attempt() -> int:
@@ -466,14 +618,25 @@ class DynamoRepository(Repository):
             if g["status"] in ("succeeded", "failed"):
                 return self.balance(g["user_id"])
             balance, version = self._profile(g["user_id"])
-            items = [self._update(
-                g["pk"], g["sk"],
-                "SET #s = :failed, error_code = :code, error_message = :msg, latency_ms = :lat, finished_at = :at "
-                "REMOVE gsi1pk, gsi1sk",
-                {":failed": "failed", ":code": error_code, ":msg": error_message[:500], ":lat": latency_ms,
-                 ":at": finished_at, ":queued": "queued", ":running": "running"},
-                "#s IN (:queued, :running)", {"#s": "status"},
-            )]
+            items = [
+                self._update(
+                    g["pk"],
+                    g["sk"],
+                    "SET #s = :failed, error_code = :code, error_message = :msg, latency_ms = :lat, finished_at = :at "
+                    "REMOVE gsi1pk, gsi1sk",
+                    {
+                        ":failed": "failed",
+                        ":code": error_code,
+                        ":msg": error_message[:500],
+                        ":lat": latency_ms,
+                        ":at": finished_at,
+                        ":queued": "queued",
+                        ":running": "running",
+                    },
+                    "#s IN (:queued, :running)",
+                    {"#s": "status"},
+                )
+            ]
             credits = int(g["credits"])
             items += self._movement(g["user_id"], "refund", credits, gen_id, finished_at, balance, version)
             items += self._outbox_puts(events_for(balance, balance + credits))
@@ -491,7 +654,11 @@ class DynamoRepository(Repository):
 
     def list_generations(self, user_id: str, limit: int = 20) -> list[Generation]:
         r = self.client.query(
-            TableName=self.table, IndexName="lsi1", ConsistentRead=True, ScanIndexForward=False, Limit=limit,
+            TableName=self.table,
+            IndexName="lsi1",
+            ConsistentRead=True,
+            ScanIndexForward=False,
+            Limit=limit,
             KeyConditionExpression="pk = :pk AND begins_with(lsi1sk, :p)",
             ExpressionAttributeValues={":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}},
         )
@@ -501,7 +668,9 @@ class DynamoRepository(Repository):
         """(gsi1sk, generation id) of the generations in ``state``, oldest first (eventually consistent)."""
         out: list[tuple[str, str]] = []
         kwargs: dict[str, Any] = {
-            "TableName": self.table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :u",
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :u",
             "ExpressionAttributeValues": {":u": {"S": state}},
         }
         while limit is None or len(out) < limit:
@@ -526,8 +695,11 @@ class DynamoRepository(Repository):
             return
         try:
             self.client.update_item(
-                TableName=self.table, Key=_key(*key), UpdateExpression="SET #s = :queued, gsi1pk = :g",
-                ConditionExpression="#s = :running", ExpressionAttributeNames={"#s": "status"},
+                TableName=self.table,
+                Key=_key(*key),
+                UpdateExpression="SET #s = :queued, gsi1pk = :g",
+                ConditionExpression="#s = :running",
+                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=_item({":queued": "queued", ":running": "running", ":g": QUEUED}),
             )
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -555,8 +727,16 @@ class DynamoRepository(Repository):
         return Order(**{f: o.get(f) for f in _ORDER_FIELDS}) if o else None
 
     def settle_order(
-        self, order_id: str, success: bool, response_code: str, transaction_status: str, provider_txn: str,
-        bank_code: str, pay_date: str, confirmed_at: str, events_for: EventsForBalance,
+        self,
+        order_id: str,
+        success: bool,
+        response_code: str,
+        transaction_status: str,
+        provider_txn: str,
+        bank_code: str,
+        pay_date: str,
+        confirmed_at: str,
+        events_for: EventsForBalance,
     ) -> str:
         def attempt() -> str:
             o = self._order_item(order_id)
@@ -565,18 +745,31 @@ class DynamoRepository(Repository):
             if o["status"] != "pending":
                 return SettleOutcome.ALREADY
             balance, version = self._profile(o["user_id"])
-            items = [self._update(
-                o["pk"], o["sk"],
-                "SET #s = :st, response_code = :rc, transaction_status = :ts, provider_txn = :pt, bank_code = :bc, "
-                "pay_date = :pd, confirmed_at = :ca",
-                {":st": "succeeded" if success else "failed", ":rc": response_code, ":ts": transaction_status,
-                 ":pt": provider_txn, ":bc": bank_code, ":pd": pay_date, ":ca": confirmed_at, ":pending": "pending"},
-                "#s = :pending", {"#s": "status"},
-            )]
+            items = [
+                self._update(
+                    o["pk"],
+                    o["sk"],
+                    "SET #s = :st, response_code = :rc, transaction_status = :ts, provider_txn = :pt, bank_code = :bc, "
+                    "pay_date = :pd, confirmed_at = :ca",
+                    {
+                        ":st": "succeeded" if success else "failed",
+                        ":rc": response_code,
+                        ":ts": transaction_status,
+                        ":pt": provider_txn,
+                        ":bc": bank_code,
+                        ":pd": pay_date,
+                        ":ca": confirmed_at,
+                        ":pending": "pending",
+                    },
+                    "#s = :pending",
+                    {"#s": "status"},
+                )
+            ]
             after = balance
             if success:
-                items += self._movement(o["user_id"], "purchase", int(o["credits"]), order_id, confirmed_at,
-                                        balance, version)
+                items += self._movement(
+                    o["user_id"], "purchase", int(o["credits"]), order_id, confirmed_at, balance, version
+                )
                 after = balance + int(o["credits"])
             items += self._outbox_puts(events_for(balance, after))
             try:
@@ -591,7 +784,7 @@ class DynamoRepository(Repository):
     def emit(self, events: Events) -> None:
         puts = self._outbox_puts(events)
         for i in range(0, len(puts), TRANSACTION_ITEMS):
-            self._transact(puts[i:i + TRANSACTION_ITEMS])
+            self._transact(puts[i : i + TRANSACTION_ITEMS])
 
     def get_idempotent(self, scope: str, key: str) -> Idem | None:
         d = self._get(f"IDEM#{scope}#{key}", "IDEM")
@@ -609,7 +802,10 @@ class DynamoRepository(Repository):
                 cond += " AND sk > :after"
                 values[":after"] = {"S": f"{after:024d}"}
             r = self.client.query(
-                TableName=self.table, ConsistentRead=True, Limit=limit, KeyConditionExpression=cond,
+                TableName=self.table,
+                ConsistentRead=True,
+                Limit=limit,
+                KeyConditionExpression=cond,
                 ExpressionAttributeValues=values,
             )
             rows += [(int(it["seq"]["N"]), it["record"]["S"], it["partition_key"]["S"]) for it in r["Items"]]
@@ -619,13 +815,13 @@ class DynamoRepository(Repository):
     def outbox_delete(self, seqs: list[int]) -> None:
         requests = [{"DeleteRequest": {"Key": _key(f"OUTBOX#{s % OUTBOX_SHARDS}", f"{s:024d}")}} for s in seqs]
         for i in range(0, len(requests), 25):
-            pending = {self.table: requests[i:i + 25]}
+            pending = {self.table: requests[i : i + 25]}
             for n in range(MAX_ATTEMPTS):
                 r = self.client.batch_write_item(RequestItems=pending)
                 pending = r.get("UnprocessedItems") or {}
                 if not pending:
                     break
-                time.sleep(min(1.0, 0.01 * 2 ** n))
+                time.sleep(min(1.0, 0.01 * 2**n))
             else:
                 raise StoreBusy("DynamoDB kept throttling the outbox clean-up")
 
@@ -633,7 +829,10 @@ class DynamoRepository(Repository):
         total = 0
         for shard in range(OUTBOX_SHARDS):
             kwargs: dict[str, Any] = {
-                "TableName": self.table, "ConsistentRead": True, "Select": "COUNT", "KeyConditionExpression": "pk = :p",
+                "TableName": self.table,
+                "ConsistentRead": True,
+                "Select": "COUNT",
+                "KeyConditionExpression": "pk = :p",
                 "ExpressionAttributeValues": {":p": {"S": f"OUTBOX#{shard}"}},
             }
             while True:

@@ -133,6 +133,10 @@ class Repository(abc.ABC):
     def get_user(self, user_id: str) -> User | None: ...
 
     @abc.abstractmethod
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace the user's password hash (rehash on login)."""
+
+    @abc.abstractmethod
     def get_user_by_email(self, email: str) -> User | None: ...
 
     @abc.abstractmethod
@@ -172,9 +176,7 @@ class Repository(abc.ABC):
         """Charge ``gen.credits`` (never below zero: InsufficientCredits) and store the generation
         as queued; returns the balance after. Raises IdempotentReplay for a repeated key."""
 
-    def accept_many(
-        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
-    ) -> list[int | Exception]:
+    def accept_many(self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]) -> list[int | Exception]:
         """Several accepts, in order; for each the balance after or the exception it raised.
         Implementations may commit them together (SQLite: one transaction)."""
         results: list[int | Exception] = []
@@ -264,7 +266,8 @@ class Repository(abc.ABC):
     def queued_generations(self, limit: int) -> list[str]:
         """Ids of queued generations, oldest first, at most ``limit`` (what a worker process polls)."""
         return [g for g in self.unfinished_generations() if (x := self.get_generation(g)) and x.status == "queued"][
-            :limit]
+            :limit
+        ]
 
     # True when calls wait on the network (DynamoDB): the API then runs them off the event loop
     blocking_io = False

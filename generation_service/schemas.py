@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from generation_service.catalog import PACKAGES, SIZES
+from generation_service.passwords import MAX_LENGTH, MIN_LENGTH
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab/newline/CR
 
@@ -35,7 +36,13 @@ class Strict(BaseModel):
 
 class RegisterIn(Strict):
     email: Text = Field(min_length=3, max_length=254, examples=["lan@example.com"])
-    password: Text = Field(min_length=8, max_length=128, examples=["correct horse battery"])
+    password: Text = Field(
+        min_length=1,
+        max_length=MAX_LENGTH,
+        examples=["correct horse battery"],
+        description=f"at least {MIN_LENGTH} characters and hard to guess (judged by zxcvbn: words, names, "
+        "keyboard walks, the e-mail itself count against it); else 422 weak_password with advice",
+    )
     display_name: Text = Field(default="", max_length=80, examples=["Lan"])
 
 
@@ -83,7 +90,11 @@ class UserOut(BaseModel):
 
 
 class RegisterOut(BaseModel):
-    user: UserOut
+    """The same answer whether or not the e-mail already had an account (no account enumeration)."""
+
+    status: Literal["accepted"]
+    email: str
+    message: str
 
 
 class TokenOut(BaseModel):

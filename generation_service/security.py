@@ -1,4 +1,4 @@
-"""Passwords (scrypt) and access tokens (HMAC-SHA256 signed, short-lived); download links: download_links.py."""
+"""Access tokens (HMAC-SHA256 signed, short-lived). Passwords: passwords.py; download links: download_links.py."""
 
 from __future__ import annotations
 
@@ -11,48 +11,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_DKLEN = 32
-
-
-def hash_password(password: str, n: int = 16384) -> str:
-    """``scrypt$N$r$p$salt$hash`` (base64); the parameters travel with the hash."""
-    salt = os.urandom(16)
-    dk = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN, maxmem=256 * 1024 * 1024
-    )
-    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(dk)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        dk = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=_unb64(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(_unb64(expected)),
-            maxmem=256 * 1024 * 1024,
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(dk, _unb64(expected))
-
-
-# a fixed hash to spend the same time on unknown e-mails as on wrong passwords (no user enumeration)
-_DUMMY: dict[int, str] = {}
-
-
-def dummy_verify(password: str, n: int) -> None:
-    if n not in _DUMMY:
-        _DUMMY[n] = hash_password("dummy-password", n)
-    verify_password(password, _DUMMY[n])
 
 
 def _b64(data: bytes) -> str:

@@ -89,7 +89,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)  # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
     # uvicorn's handlers redact credentials (WebSocket ?access_token=...) from every line they write
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, access_log=False, log_config=uvicorn_log_config())
+    # X-Forwarded-For/-Proto are believed only from the configured proxies (uvicorn's default
+    # trusts any loopback peer: a local client could pick its address and dodge the rate limit)
+    proxies = list(settings.api_trusted_proxies)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        access_log=False,
+        log_config=uvicorn_log_config(),
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
     return 0
 
 

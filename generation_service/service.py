@@ -25,8 +25,10 @@ from generation_service.errors import ApiError, IdempotentReplay, idempotency_co
 from generation_service.events import OutboxRelay, event, now_iso
 from generation_service.group_commit import GroupCommit
 from generation_service.ids import time_ordered_id
+from generation_service.login_throttle import LoginThrottle
 from generation_service.notifications import NotificationHub
 from generation_service.object_store import ObjectStore
+from generation_service.passwords import Passwords, Verified, WeakPassword, check_policy
 from generation_service.rate_limit import RateDecision, RateLimiter
 from generation_service.repository import (
     EmailTaken,
@@ -40,7 +42,7 @@ from generation_service.repository import (
     User,
 )
 from generation_service.schemas import GenerationIn
-from generation_service.security import TokenError, TokenSigner, dummy_verify, hash_password, verify_password
+from generation_service.security import TokenError, TokenSigner
 from generation_service.worker import GenerationWorkers
 
 if TYPE_CHECKING:
@@ -52,6 +54,10 @@ DOWNLOAD_EVENT_NS = uuid.UUID("6f1d2a4e-5b0c-4c1e-9a57-1d0c6b3e2f90")  # image_d
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+SIGNUP_MESSAGE = (
+    "If no account had this e-mail, it has one now: log in with this e-mail and password. "
+    "(If one had, nothing changed: log in with its password.)"
+)
 SESSION_ENDED = "session.ended"  # internal hub message: never sent to a client
 
 
@@ -75,7 +81,8 @@ class _Accept:
 @dataclass(frozen=True)
 class ServiceConfig:
     token_ttl_s: int = 900
-    scrypt_n: int = 16384
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     signup_credits: int = 10
     low_credits: int = 5
     image_backend: str = "local"
@@ -113,6 +120,8 @@ class Service:
         self.cache = cache
         self.signer = TokenSigner(secret, config.token_ttl_s)
         self.links = DownloadLinks(secret)
+        self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
+        self.login_throttle = LoginThrottle(cache)
         self.hub = NotificationHub()
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
@@ -177,34 +186,50 @@ class Service:
 
     # -- accounts ---------------------------------------------------------------------------------
     def register(self, email: str, password: str, display_name: str, idem: Idem | None) -> dict[str, Any]:
+        """The same answer (202) whether or not the e-mail already had an account, after the same
+        work (the password is hashed either way): sign-up does not tell who has an account."""
         email = email.strip().lower()
         if not EMAIL_RE.match(email):
             raise ApiError(422, "invalid_email", "that is not an e-mail address", [{"field": "email"}])
+        try:
+            check_policy(password, email, display_name)
+        except WeakPassword as exc:
+            raise ApiError(422, "weak_password", str(exc), [{"field": "password"}]) from exc
+        password_hash = self.passwords.hash(password)
+        body = {"status": "accepted", "email": email, "message": SIGNUP_MESSAGE}
         if self.repo.get_user_by_email(email) is not None:
-            raise ApiError(409, "email_taken", "an account with this e-mail already exists")
-        user = User(
-            str(uuid.uuid4()),
-            email,
-            hash_password(password, self.config.scrypt_n),
-            display_name.strip() or email.split("@")[0],
-            now_iso(),
-        )
-        body = {"user": self._user_view(user, self.config.signup_credits)}
+            return body
+        user = User(str(uuid.uuid4()), email, password_hash, display_name.strip() or email.split("@")[0], now_iso())
         events = [event("user_signed_up", user.id, {"signup_method": "email"})]
         try:
-            self.repo.create_user(user, self.config.signup_credits, events, self._with(idem, 201, body))
-        except EmailTaken as exc:
-            raise ApiError(409, "email_taken", "an account with this e-mail already exists") from exc
+            self.repo.create_user(user, self.config.signup_credits, events, self._with(idem, 202, body))
+        except EmailTaken:
+            return body  # taken meanwhile by a concurrent sign-up: the same answer
         self._emitted()
         return body
 
     def login(self, email: str, password: str) -> dict[str, Any]:
-        user = self.repo.get_user_by_email(email.strip().lower())
+        email = email.strip().lower()
+        wait_s = self.login_throttle.locked_for(email)
+        if wait_s:
+            raise ApiError(
+                429,
+                "login_locked",
+                f"too many wrong passwords for this e-mail; try again in {wait_s}s",
+                headers={"Retry-After": str(wait_s)},
+            )
+        user = self.repo.get_user_by_email(email)
         if user is None:
-            dummy_verify(password, self.config.scrypt_n)
+            self.passwords.dummy_verify(password)
+            verified = Verified(False)
+        else:
+            verified = self.passwords.verify(password, user.password_hash)
+        if user is None or not verified.ok:
+            self.login_throttle.failed(email)
             raise ApiError(401, "invalid_credentials", "wrong e-mail or password")
-        if not verify_password(password, user.password_hash):
-            raise ApiError(401, "invalid_credentials", "wrong e-mail or password")
+        self.login_throttle.succeeded(email)
+        if verified.new_hash is not None:  # an older scheme or cost: upgraded now that we have the password
+            self.repo.set_password_hash(user.id, verified.new_hash)
         session_id = str(uuid.uuid4())
         self.repo.create_session(session_id, user.id, now_iso(), [event("user_logged_in", user.id, {}, session_id)])
         self.cache.set(f"session:{session_id}", user.id, SESSION_TTL_S)

@@ -9,6 +9,7 @@ against UPDATE and DELETE by triggers.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -35,8 +36,9 @@ from generation_service.repository import (
 
 OUTBOX_DELETE_CHUNK = 500
 # entry ids are time-ordered: a new one appends to the entry_id index (see generation_service.ids)
-_INSERT_LEDGER = ("INSERT INTO ledger (entry_id, user_id, kind, amount, balance_after, ref, created_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_INSERT_LEDGER = (
+    "INSERT INTO ledger (entry_id, user_id, kind, amount, balance_after, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _INSERT_OUTBOX = "INSERT INTO outbox (record, partition_key) VALUES (?, ?)"
 
 SCHEMA = """
@@ -83,6 +85,21 @@ class _WriteFailed(Exception):
     """A write of a batched accept failed after others of the batch were written."""
 
 
+def _private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600: it holds password hashes and
+    e-mails) before SQLite opens it; SQLite gives its -wal and -shm files the same mode. A file
+    that exists already is narrowed to 0600."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):  # left by an older version, with the umask's mode
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.chmod(0o600)
+
+
 class SqliteRepository(Repository):
     """``checkpoint_pages``: the WAL size (in pages) at which a commit of this process copies the WAL
     back into the database (SQLite's ``wal_autocheckpoint``, default 1000). The API process of
@@ -96,6 +113,7 @@ class SqliteRepository(Repository):
         self.path = Path(path)
         self.checkpoint_pages = checkpoint_pages
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -149,8 +167,9 @@ class SqliteRepository(Repository):
     def _check_idem(c: sqlite3.Connection, idem: Idem | None) -> None:
         if idem is None:
             return
-        row = c.execute("SELECT request_hash, status, body FROM idempotency WHERE scope=? AND key=?",
-                        (idem.scope, idem.key)).fetchone()
+        row = c.execute(
+            "SELECT request_hash, status, body FROM idempotency WHERE scope=? AND key=?", (idem.scope, idem.key)
+        ).fetchone()
         if row is None:
             return
         if row["request_hash"] != idem.request_hash:
@@ -161,8 +180,10 @@ class SqliteRepository(Repository):
     def _store_idem(c: sqlite3.Connection, idem: Idem | None) -> None:
         if idem is None:
             return
-        c.execute("INSERT INTO idempotency (scope, key, request_hash, status, body) VALUES (?, ?, ?, ?, ?)",
-                  (idem.scope, idem.key, idem.request_hash, idem.status, json.dumps(idem.body or {})))
+        c.execute(
+            "INSERT INTO idempotency (scope, key, request_hash, status, body) VALUES (?, ?, ?, ?, ?)",
+            (idem.scope, idem.key, idem.request_hash, idem.status, json.dumps(idem.body or {})),
+        )
 
     @staticmethod
     def _emit(c: sqlite3.Connection, events: Events) -> None:
@@ -173,8 +194,9 @@ class SqliteRepository(Repository):
 
     @staticmethod
     def _balance(c: sqlite3.Connection, user_id: str) -> int:
-        row = c.execute("SELECT balance_after FROM ledger WHERE user_id=? ORDER BY seq DESC LIMIT 1",
-                        (user_id,)).fetchone()
+        row = c.execute(
+            "SELECT balance_after FROM ledger WHERE user_id=? ORDER BY seq DESC LIMIT 1", (user_id,)
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def _append(
@@ -192,14 +214,20 @@ class SqliteRepository(Repository):
         with self._tx() as c:
             self._check_idem(c, idem)
             try:
-                c.execute("INSERT INTO users (id, email, password_hash, display_name, created_at) VALUES (?,?,?,?,?)",
-                          (user.id, user.email, user.password_hash, user.display_name, user.created_at))
+                c.execute(
+                    "INSERT INTO users (id, email, password_hash, display_name, created_at) VALUES (?,?,?,?,?)",
+                    (user.id, user.email, user.password_hash, user.display_name, user.created_at),
+                )
             except sqlite3.IntegrityError as exc:
                 raise EmailTaken(user.email) from exc
             if signup_credits > 0:
                 self._append(c, user.id, "grant", signup_credits, "signup", user.created_at)
             self._emit(c, events)
             self._store_idem(c, idem)
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE users SET password_hash=? WHERE id=?", (password_hash, user_id))
 
     def get_user(self, user_id: str) -> User | None:
         row = self._conn().execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
@@ -211,8 +239,9 @@ class SqliteRepository(Repository):
 
     def create_session(self, session_id: str, user_id: str, created_at: str, events: Events) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)",
-                      (session_id, user_id, created_at))
+            c.execute(
+                "INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)", (session_id, user_id, created_at)
+            )
             self._emit(c, events)
 
     def session_user(self, session_id: str) -> str | None:
@@ -228,8 +257,11 @@ class SqliteRepository(Repository):
         return self._balance(self._conn(), user_id)
 
     def ledger(self, user_id: str, limit: int = 50) -> list[LedgerEntry]:
-        rows = self._conn().execute("SELECT * FROM ledger WHERE user_id=? ORDER BY seq DESC LIMIT ?",
-                                    (user_id, limit)).fetchall()
+        rows = (
+            self._conn()
+            .execute("SELECT * FROM ledger WHERE user_id=? ORDER BY seq DESC LIMIT ?", (user_id, limit))
+            .fetchall()
+        )
         return [LedgerEntry(**dict(r)) for r in rows]
 
     def grant(self, user_id: str, amount: int, ref: str, created_at: str) -> int:
@@ -243,9 +275,7 @@ class SqliteRepository(Repository):
             self._accept_writes(c, gen, idem, before, after, events)
             return after
 
-    def accept_many(
-        self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]
-    ) -> list[int | Exception]:
+    def accept_many(self, accepts: list[tuple[Generation, EventsForBalance, Idem | None]]) -> list[int | Exception]:
         """One transaction (one commit) for all; a refused accept (InsufficientCredits, idempotent
         replay...) leaves no trace and the others stand.
 
@@ -297,21 +327,38 @@ class SqliteRepository(Repository):
     def _accept_writes(
         self, c: sqlite3.Connection, gen: Generation, idem: Idem | None, before: int, after: int, events: Events
     ) -> None:
-        c.execute(_INSERT_LEDGER, (time_ordered_id(), gen.user_id, "charge", -gen.credits, after, gen.id,
-                                   gen.created_at))
+        c.execute(
+            _INSERT_LEDGER, (time_ordered_id(), gen.user_id, "charge", -gen.credits, after, gen.id, gen.created_at)
+        )
         c.execute(
             "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
             "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (gen.id, gen.user_id, gen.prompt, gen.model_requested, gen.model, gen.n_images, gen.width,
-             gen.height, int(gen.enhance_prompt), gen.seed, "queued", gen.credits, gen.cost_usd, gen.created_at),
+            (
+                gen.id,
+                gen.user_id,
+                gen.prompt,
+                gen.model_requested,
+                gen.model,
+                gen.n_images,
+                gen.width,
+                gen.height,
+                int(gen.enhance_prompt),
+                gen.seed,
+                "queued",
+                gen.credits,
+                gen.cost_usd,
+                gen.created_at,
+            ),
         )
         self._emit(c, events)
         self._store_idem(c, idem)
 
     def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
         with self._tx() as c:
-            cur = c.execute("UPDATE generations SET status='running', started_at=? WHERE id=? AND status='queued'",
-                            (started_at, gen_id))
+            cur = c.execute(
+                "UPDATE generations SET status='running', started_at=? WHERE id=? AND status='queued'",
+                (started_at, gen_id),
+            )
             if cur.rowcount == 0:
                 return None
             row = c.execute("SELECT * FROM generations WHERE id=?", (gen_id,)).fetchone()
@@ -330,7 +377,12 @@ class SqliteRepository(Repository):
                 self._emit(c, events)
 
     def fail_generation(
-        self, gen_id: str, error_code: str, error_message: str, latency_ms: int, finished_at: str,
+        self,
+        gen_id: str,
+        error_code: str,
+        error_message: str,
+        latency_ms: int,
+        finished_at: str,
         events_for: EventsForBalance,
     ) -> int:
         with self._tx() as c:
@@ -351,15 +403,22 @@ class SqliteRepository(Repository):
         return _generation(row) if row else None
 
     def list_generations(self, user_id: str, limit: int = 20) -> list[Generation]:
-        rows = self._conn().execute(
-            "SELECT * FROM generations WHERE user_id=? ORDER BY created_at DESC, rowid DESC LIMIT ?", (user_id, limit)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM generations WHERE user_id=? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (user_id, limit),
+            )
+            .fetchall()
+        )
         return [_generation(r) for r in rows]
 
     def unfinished_generations(self) -> list[str]:
-        rows = self._conn().execute(
-            "SELECT id FROM generations WHERE status IN ('queued', 'running') ORDER BY created_at, rowid"
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute("SELECT id FROM generations WHERE status IN ('queued', 'running') ORDER BY created_at, rowid")
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def requeue_generation(self, gen_id: str) -> None:
@@ -373,8 +432,16 @@ class SqliteRepository(Repository):
             c.execute(
                 "INSERT INTO orders (id, user_id, package, amount_vnd, credits, status, created_at, expires_at) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (order.id, order.user_id, order.package, order.amount_vnd, order.credits, "pending",
-                 order.created_at, order.expires_at),
+                (
+                    order.id,
+                    order.user_id,
+                    order.package,
+                    order.amount_vnd,
+                    order.credits,
+                    "pending",
+                    order.created_at,
+                    order.expires_at,
+                ),
             )
             self._emit(c, events)
             self._store_idem(c, idem)
@@ -384,8 +451,16 @@ class SqliteRepository(Repository):
         return Order(**dict(row)) if row else None
 
     def settle_order(
-        self, order_id: str, success: bool, response_code: str, transaction_status: str, provider_txn: str,
-        bank_code: str, pay_date: str, confirmed_at: str, events_for: EventsForBalance,
+        self,
+        order_id: str,
+        success: bool,
+        response_code: str,
+        transaction_status: str,
+        provider_txn: str,
+        bank_code: str,
+        pay_date: str,
+        confirmed_at: str,
+        events_for: EventsForBalance,
     ) -> str:
         with self._tx() as c:
             row = c.execute("SELECT user_id, credits, status FROM orders WHERE id=?", (order_id,)).fetchone()
@@ -396,12 +471,19 @@ class SqliteRepository(Repository):
             c.execute(
                 "UPDATE orders SET status=?, response_code=?, transaction_status=?, provider_txn=?, bank_code=?, "
                 "pay_date=?, confirmed_at=? WHERE id=?",
-                ("succeeded" if success else "failed", response_code, transaction_status, provider_txn, bank_code,
-                 pay_date, confirmed_at, order_id),
+                (
+                    "succeeded" if success else "failed",
+                    response_code,
+                    transaction_status,
+                    provider_txn,
+                    bank_code,
+                    pay_date,
+                    confirmed_at,
+                    order_id,
+                ),
             )
             if success:
-                before, after = self._append(c, row["user_id"], "purchase", int(row["credits"]), order_id,
-                                             confirmed_at)
+                before, after = self._append(c, row["user_id"], "purchase", int(row["credits"]), order_id, confirmed_at)
             else:
                 before = after = self._balance(c, row["user_id"])
             self._emit(c, events_for(before, after))
@@ -420,20 +502,28 @@ class SqliteRepository(Repository):
 
     def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
         # seq follows commit order here (one writer at a time), so ``after`` skips nothing unsent
-        rows = self._conn().execute("SELECT seq, record, partition_key FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                                    (-1 if after is None else after, limit)).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT seq, record, partition_key FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (-1 if after is None else after, limit),
+            )
+            .fetchall()
+        )
         return [(r[0], r[1], r[2]) for r in rows]
 
     def outbox_delete(self, seqs: list[int]) -> None:
         # short transactions: the write lock is never held long enough to stall a request
         for i in range(0, len(seqs), OUTBOX_DELETE_CHUNK):
             with self._tx() as c:
-                c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs[i:i + OUTBOX_DELETE_CHUNK]])
+                c.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs[i : i + OUTBOX_DELETE_CHUNK]])
 
     def queued_generations(self, limit: int) -> list[str]:
-        rows = self._conn().execute(
-            "SELECT id FROM generations WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?", (limit,)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute("SELECT id FROM generations WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?", (limit,))
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def outbox_size(self) -> int:

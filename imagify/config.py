@@ -22,7 +22,9 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_API_PUBLIC_URL | http://<host>:<port> | base URL of the API for clients (download links, VNPAY return) |
 | IMAGIFY_API_SECRET | (local: made once, $IMAGIFY_HOME/api/secret) | signs tokens, links; aws: required, >= 32 |
 | IMAGIFY_TOKEN_TTL_S | 900 | lifetime of an access token (seconds); log in again after it |
-| IMAGIFY_SCRYPT_N | 16384 | scrypt cost (N) for new password hashes; stored with each hash |
+| IMAGIFY_ARGON2_TIME_COST | 3 | argon2id passes of new password hashes (in each hash; others rehashed at login) |
+| IMAGIFY_ARGON2_MEMORY_KIB | 65536 | argon2id memory (KiB) of new password hashes (RFC 9106 low-memory: 64 MiB) |
+| IMAGIFY_API_TRUSTED_PROXIES | (none) | proxy addresses/CIDRs whose X-Forwarded-For is believed; none: the peer's |
 | IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
 | IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
 | IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
@@ -130,6 +132,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +212,9 @@ class Settings:
     api_public_url: str = "http://127.0.0.1:8000"
     api_secret: str = ""
     token_ttl_s: int = 900
-    scrypt_n: int = 16384
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    api_trusted_proxies: tuple[str, ...] = ()
     api_store: str = "sqlite"
     dynamodb_table: str = "imagify"
     object_store: str = ""
@@ -596,22 +601,30 @@ def _api_settings(home: Path) -> dict[str, object]:
         "IMAGIFY_GENERATION_WORKERS": _env_int("IMAGIFY_GENERATION_WORKERS", 2),
         "IMAGIFY_RATE_LIMIT": _env_int("IMAGIFY_RATE_LIMIT", 1000),
         "IMAGIFY_MAX_BODY_BYTES": _env_int("IMAGIFY_MAX_BODY_BYTES", 65536),
-        "IMAGIFY_SCRYPT_N": _env_int("IMAGIFY_SCRYPT_N", 16384),
+        "IMAGIFY_ARGON2_TIME_COST": _env_int("IMAGIFY_ARGON2_TIME_COST", 3),
         "IMAGIFY_VNPAY_EXPIRE_MIN": _env_int("IMAGIFY_VNPAY_EXPIRE_MIN", 15),
     }
     for name, value in positive.items():
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
-    n = positive["IMAGIFY_SCRYPT_N"]
-    if n < 2 or n & (n - 1):
-        raise ValueError(f"IMAGIFY_SCRYPT_N must be a power of two, got {n}")
+    argon2_memory_kib = _env_int("IMAGIFY_ARGON2_MEMORY_KIB", 65536)
+    if argon2_memory_kib < 32:  # argon2 needs 8 KiB per lane (4 lanes)
+        raise ValueError(f"IMAGIFY_ARGON2_MEMORY_KIB must be at least 32, got {argon2_memory_kib}")
+    proxies = tuple(p.strip() for p in _env("IMAGIFY_API_TRUSTED_PROXIES", "").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"IMAGIFY_API_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR block") from exc
     return dict(
         api_host=host,
         api_port=port,
         api_public_url=public,
         api_secret=_env("IMAGIFY_API_SECRET", ""),
         token_ttl_s=positive["IMAGIFY_TOKEN_TTL_S"],
-        scrypt_n=n,
+        argon2_time_cost=positive["IMAGIFY_ARGON2_TIME_COST"],
+        argon2_memory_kib=argon2_memory_kib,
+        api_trusted_proxies=proxies,
         api_store=store,
         dynamodb_table=_env("IMAGIFY_DYNAMODB_TABLE", "imagify"),
         object_store=_env("IMAGIFY_OBJECT_STORE", str(home / "api" / "images")),

@@ -26,7 +26,8 @@ PASSWORD = "correct horse battery"
 def api_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str) -> Callable[..., config.Settings]:
     """Returns a function that sets extra env vars and loads Settings for a fresh installation."""
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("IMAGIFY_SCRYPT_N", "1024")  # fast in tests; the hash records its own N
+    monkeypatch.setenv("IMAGIFY_ARGON2_TIME_COST", "1")  # fast in tests; each hash records its cost
+    monkeypatch.setenv("IMAGIFY_ARGON2_MEMORY_KIB", "64")
     monkeypatch.setenv("IMAGIFY_SEGMENT_MAX_AGE_S", "0.2")
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("IMAGIFY_API_BACKGROUND", "thread")  # workers in the test process (test_api_background)
@@ -120,7 +121,7 @@ def api(api_env: Callable[..., config.Settings]) -> Iterator[TestClient]:
 
 def signup(client: TestClient, email: str = "lan@example.com", password: str = PASSWORD) -> dict[str, str]:
     r = client.post("/v1/auth/register", json={"email": email, "password": password, "display_name": "Lan"})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     r = client.post("/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 
+import pytest
 from conftest import PASSWORD, assert_error, both_stores, signup
 from fastapi.testclient import TestClient
 
-from generation_service.security import TokenSigner, hash_password, verify_password
+from generation_service.passwords import Passwords, Verified
+from generation_service.security import TokenSigner
 
 
 @both_stores
@@ -22,14 +25,15 @@ def test_register_login_me(api: TestClient) -> None:
     assert len(body["id"]) == 36 and "@" not in body["id"]
 
 
-def test_password_is_hashed_with_scrypt(api: TestClient) -> None:
+def test_password_is_hashed_with_argon2id(api: TestClient) -> None:
     signup(api)
     user = api.service.repo.get_user_by_email("lan@example.com")  # type: ignore[attr-defined]
-    assert user.password_hash.startswith("scrypt$1024$8$1$")
+    assert user.password_hash.startswith("$argon2id$v=19$m=64,t=1,p=4$")  # the test cost; recorded in the hash
     assert PASSWORD not in user.password_hash
-    assert verify_password(PASSWORD, user.password_hash)
-    assert not verify_password("wrong password", user.password_hash)
-    assert hash_password(PASSWORD, 1024) != hash_password(PASSWORD, 1024)  # salted
+    pw = Passwords(1, 64)
+    assert pw.verify(PASSWORD, user.password_hash) == Verified(True, None)
+    assert not pw.verify("wrong password", user.password_hash).ok
+    assert pw.hash(PASSWORD) != pw.hash(PASSWORD)  # salted
 
 
 def test_wrong_password_and_unknown_user_look_the_same(api: TestClient) -> None:
@@ -42,18 +46,26 @@ def test_wrong_password_and_unknown_user_look_the_same(api: TestClient) -> None:
 
 
 @both_stores
-def test_duplicate_email_is_409(api: TestClient) -> None:
-    signup(api)
-    r = api.post("/v1/auth/register", json={"email": "LAN@example.com", "password": PASSWORD})
-    assert_error(r, 409, "email_taken")
+def test_signup_does_not_reveal_an_existing_email(api: TestClient) -> None:
+    """Issue 17 item 7: a taken e-mail answered 409 email_taken. Now the answer (status, headers
+    that matter, body) is the same as for a new account, and the existing account is untouched."""
+    first = api.post("/v1/auth/register", json={"email": "lan@example.com", "password": PASSWORD})
+    again = api.post("/v1/auth/register", json={"email": "LAN@example.com", "password": "a different passphrase 7"})
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json() == {"status": "accepted", "email": "lan@example.com",
+                                            "message": first.json()["message"]}
+    assert first.headers["content-length"] == again.headers["content-length"]
+    assert api.post("/v1/auth/login", json={"email": "lan@example.com", "password": PASSWORD}).status_code == 200
+    assert_error(api.post("/v1/auth/login", json={"email": "lan@example.com", "password": "a different passphrase 7"}),
+                 401, "invalid_credentials")
 
 
 def test_bad_registration_input_is_422(api: TestClient) -> None:
     assert_error(api.post("/v1/auth/register", json={"email": "not-an-email", "password": PASSWORD}),
                  422, "invalid_email")
     body = assert_error(api.post("/v1/auth/register", json={"email": "a@b.co", "password": "short"}),
-                        422, "invalid_request")
-    assert body["error"]["details"][0]["field"] == "body.password"
+                        422, "weak_password")
+    assert body["error"]["details"][0]["field"] == "password"
     assert_error(api.post("/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}),
                  422, "invalid_request")
     assert_error(api.post("/v1/auth/register", json={"email": "a@b.co", "password": PASSWORD, "admin": True}),
@@ -115,7 +127,7 @@ def test_register_is_idempotent_with_a_key(api: TestClient) -> None:
     k = {"Idempotency-Key": "reg-1"}
     a = api.post("/v1/auth/register", json=body, headers=k)
     b = api.post("/v1/auth/register", json=body, headers=k)
-    assert a.status_code == b.status_code == 201
+    assert a.status_code == b.status_code == 202
     assert a.json() == b.json()
     assert b.headers.get("Idempotent-Replayed") == "true"
     other = api.post("/v1/auth/register", json={**body, "email": "else@example.com"}, headers=k)
@@ -131,9 +143,9 @@ def test_the_idempotency_table_holds_no_password_material(api: TestClient) -> No
 
     body = {"email": "idem@example.com", "password": PASSWORD}
     k = {"Idempotency-Key": "reg-pw"}
-    assert api.post("/v1/auth/register", json=body, headers=k).status_code == 201
+    assert api.post("/v1/auth/register", json=body, headers=k).status_code == 202
     again = api.post("/v1/auth/register", json={**body, "password": "another long password"}, headers=k)
-    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.status_code == 202 and again.headers.get("Idempotent-Replayed") == "true"
     row = api.service.repo.get_idempotent("register", "reg-pw")  # type: ignore[attr-defined]
     stored = f"{row.request_hash} {row.body}"
     digests = {PASSWORD}
@@ -142,3 +154,91 @@ def test_the_idempotency_table_holds_no_password_material(api: TestClient) -> No
     assert not [d for d in digests if d in stored]
     h = api.post("/v1/auth/login", json={"email": "idem@example.com", "password": "another long password"})
     assert_error(h, 401, "invalid_credentials")
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("short pass", "at least 12 characters"),
+    ("password1234", "too easy to guess"),
+    ("qwertyuiop123", "too easy to guess"),
+    ("aaaaaaaaaaaaaaaa", "too easy to guess"),
+    ("lan@example.com1", "too easy to guess"),  # the e-mail itself
+    ("x" * 129, "at most 128"),
+])
+def test_password_policy_refuses_guessable_passwords(api: TestClient, password: str, why: str) -> None:
+    """Issue 17 item 7: any 8 characters were a password."""
+    body = assert_error(api.post("/v1/auth/register", json={"email": "lan@example.com", "password": password}),
+                        422, "weak_password" if len(password) <= 128 else "invalid_request")
+    if len(password) <= 128:
+        assert why in body["error"]["message"], body
+    assert api.service.repo.get_user_by_email("lan@example.com") is None  # type: ignore[attr-defined]
+
+
+@both_stores
+def test_older_hashes_are_upgraded_at_login(api: TestClient) -> None:
+    """Issue 17 item 7: scrypt N=2^14 hashes (the former scheme) and argon2id hashes of a lower cost
+    still log in, and are replaced by the configured argon2id hash at that login."""
+    import base64
+    import hashlib
+    import os
+
+    signup(api)
+    repo = api.service.repo  # type: ignore[attr-defined]
+    uid = repo.get_user_by_email("lan@example.com").id
+    salt = os.urandom(16)
+    dk = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=16384, r=8, p=1, dklen=32, maxmem=256 * 1024 * 1024)
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    for old in (f"scrypt$16384$8$1${b64(salt)}${b64(dk)}", Passwords(1, 32, 1).hash(PASSWORD)):
+        repo.set_password_hash(uid, old)
+        assert_error(api.post("/v1/auth/login", json={"email": "lan@example.com", "password": "wrong password!"}),
+                     401, "invalid_credentials")
+        assert repo.get_user(uid).password_hash == old  # a wrong password changes nothing
+        assert api.post("/v1/auth/login", json={"email": "lan@example.com", "password": PASSWORD}).status_code == 200
+        upgraded = repo.get_user(uid).password_hash
+        assert upgraded.startswith("$argon2id$v=19$m=64,t=1,p=4$"), upgraded
+        assert api.post("/v1/auth/login", json={"email": "lan@example.com", "password": PASSWORD}).status_code == 200
+        assert repo.get_user(uid).password_hash == upgraded  # current: not rehashed again
+
+
+def test_an_account_is_locked_after_five_wrong_passwords(api: TestClient) -> None:
+    """Issue 17 item 7: no per-account throttling. Five wrong passwords lock the e-mail for 15
+    minutes (429 with Retry-After, also for the right password), known or unknown e-mail alike;
+    another account is not affected."""
+    signup(api)
+    signup(api, "other@example.com")
+    for email in ("lan@example.com", "nobody@example.com"):
+        for _ in range(5):
+            assert_error(api.post("/v1/auth/login", json={"email": email, "password": "wrong password!"}),
+                         401, "invalid_credentials")
+        locked = api.post("/v1/auth/login", json={"email": email.upper(), "password": PASSWORD})
+        assert_error(locked, 429, "login_locked")
+        assert 890 <= int(locked.headers["retry-after"]) <= 900
+    assert api.post("/v1/auth/login", json={"email": "other@example.com", "password": PASSWORD}).status_code == 200
+    # fewer than five, then the right password: the count starts again
+    for _ in range(4):
+        api.post("/v1/auth/login", json={"email": "other@example.com", "password": "wrong password!"})
+    assert api.post("/v1/auth/login", json={"email": "other@example.com", "password": PASSWORD}).status_code == 200
+    for _ in range(4):
+        api.post("/v1/auth/login", json={"email": "other@example.com", "password": "wrong password!"})
+    assert api.post("/v1/auth/login", json={"email": "other@example.com", "password": PASSWORD}).status_code == 200
+
+
+def test_the_database_is_readable_by_its_owner_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 7: imagify.db (password hashes, e-mails) was created world-readable (umask)."""
+    import stat
+
+    from generation_service.sqlite_repository import SqliteRepository
+
+    old_umask = os.umask(0o022)
+    try:
+        db = tmp_path / "api" / "imagify.db"
+        repo = SqliteRepository(db)
+        repo.emit([])
+        repo.close()
+        for f in (db, db.with_name("imagify.db-wal"), db.with_name("imagify.db-shm")):
+            if f.exists():
+                assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        db.chmod(0o644)  # made by an older version
+        SqliteRepository(db).close()
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)

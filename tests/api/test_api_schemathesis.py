@@ -25,7 +25,8 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, 
     home: Path = tmp_path_factory.mktemp("schemathesis")
     mp = pytest.MonkeyPatch()
     mp.setenv("IMAGIFY_HOME", str(home))
-    mp.setenv("IMAGIFY_SCRYPT_N", "1024")
+    mp.setenv("IMAGIFY_ARGON2_TIME_COST", "1")
+    mp.setenv("IMAGIFY_ARGON2_MEMORY_KIB", "64")
     mp.setenv("IMAGIFY_SIGNUP_CREDITS", "100000")
     mp.setenv("IMAGIFY_RATE_LIMIT", "1000000")
     mp.delenv("REDIS_URL", raising=False)
@@ -36,8 +37,9 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, 
     from fastapi.testclient import TestClient
 
     client = TestClient(app)
-    client.post("/v1/auth/register", json={"email": "fuzz@example.com", "password": "fuzz-password"})
-    token = client.post("/v1/auth/login", json={"email": "fuzz@example.com", "password": "fuzz-password"}).json()
+    creds = {"email": "fuzz@example.com", "password": "fuzz password for schemathesis"}
+    client.post("/v1/auth/register", json=creds)
+    token = client.post("/v1/auth/login", json=creds).json()
     try:
         yield app, {"Authorization": f"Bearer {token['access_token']}"}
     finally:

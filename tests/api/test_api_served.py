@@ -35,7 +35,8 @@ def _free_port() -> int:
 def _serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("IMAGIFY_", "REDIS_URL", "AWS_"))}  # fmt: skip
-    env.update(IMAGIFY_HOME=str(tmp_path / "home"), IMAGIFY_SCRYPT_N="1024", IMAGIFY_API_BACKGROUND="thread",
+    env.update(IMAGIFY_HOME=str(tmp_path / "home"), IMAGIFY_ARGON2_TIME_COST="1", IMAGIFY_ARGON2_MEMORY_KIB="64",
+               IMAGIFY_API_BACKGROUND="thread",
                PYTHONUNBUFFERED="1", **extra)
     return env
 
@@ -225,3 +226,38 @@ def test_fake_vnpay_pays_the_api_on_the_port_of_the_payment_url(served: Served) 
     req = urllib.request.Request(served.base + "/v1/me", headers={"authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
         assert json.loads(resp.read())["credits"] == 110
+
+
+def _login_status(server: Served, n: int, forwarded_for: str) -> int:
+    req = urllib.request.Request(server.base + "/v1/auth/login", method="POST",
+                                 data=json.dumps({"email": f"u{n}@example.com", "password": "wrong pass!"}).encode(),
+                                 headers={"content-type": "application/json", "x-forwarded-for": forwarded_for})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_x_forwarded_for_counts_only_from_a_configured_proxy(tmp_path: Path, trusted: str) -> None:
+    """Issue 17 item 7: uvicorn believed X-Forwarded-For from any loopback peer, so a client could
+    name a new address per request and never meet the per-address limit. A real `imagify serve`
+    with a limit of 3: from a peer that is not a configured proxy, 3 logins pass whatever
+    X-Forwarded-For says, the 4th is 429; from a configured proxy, each forwarded address has its own."""
+    with serve(tmp_path, IMAGIFY_RATE_LIMIT="3", IMAGIFY_API_TRUSTED_PROXIES=trusted) as server:
+        statuses = [_login_status(server, n, f"203.0.113.{n}") for n in range(1, 6)]
+    if trusted:
+        assert statuses == [401] * 5, statuses
+    else:
+        assert statuses == [401, 401, 401, 429, 429], statuses
+
+
+def test_the_servers_state_is_private(served: Served) -> None:
+    """Issue 17 item 7: imagify.db was world-readable; a real `imagify serve` under umask 022."""
+    import stat
+
+    served.login()
+    api_dir = served.log.parent / "home" / "api"
+    for name in ("imagify.db", "imagify.db-wal", "secret"):
+        assert stat.S_IMODE((api_dir / name).stat().st_mode) == 0o600, name
