@@ -72,6 +72,12 @@ class Measure:
         """The aggregation if the measure is exactly ``agg(column)`` (no arithmetic)."""
         return self.tree if isinstance(self.tree, Agg) else None
 
+    @property
+    def zero_when_empty(self) -> bool:
+        """A count or a sum: over no rows it is 0 (a day without sales sold 0), where a ratio or an
+        average has no value."""
+        return self.simple is not None and self.simple.func in ("sum", "count", "distinct_count")
+
     def columns(self) -> list[str]:
         out: list[str] = []
         _walk(self.tree, lambda n: out.append(n.column) if isinstance(n, Agg) else None)

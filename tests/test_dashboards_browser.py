@@ -4,8 +4,10 @@ leaving the local server, and saves a screenshot under build/dashboard-screensho
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from dashboards_warehouse import tiny_warehouse  # noqa: F401 (fixture)
 
@@ -66,8 +68,8 @@ def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> Non
 SERIES_COLOURS = """() => [...document.querySelectorAll('article.visual [data-series]')].map(e => ({
     visual: e.closest('article.visual').dataset.visualId,
     series: e.dataset.series,
-    colour: (e.getAttribute('fill') && e.getAttribute('fill') !== 'none') ? e.getAttribute('fill')
-        : e.getAttribute('stroke'),
+    colour: (e.getAttribute('fill') && e.getAttribute('fill') !== 'none' && e.dataset.partial !== 'true')
+        ? e.getAttribute('fill') : e.getAttribute('stroke'),
 }))"""
 
 
@@ -112,5 +114,47 @@ def test_each_category_keeps_one_colour_across_a_page(tiny_warehouse: Path, chro
                     if name in colour_of[""]:
                         assert colour == colour_of[""][name], f"{dash.id}: {name} changed colour when filtered"
             assert drawn > 20, "the pages draw categories"
+        finally:
+            browser.close()
+
+
+MARKS = """(vid) => [...document.querySelectorAll(`article[data-visual-id="${vid}"] .mark[data-x]`)].map(e => ({
+    x: e.dataset.x, series: e.dataset.series, partial: e.dataset.partial, value: Number(e.dataset.value),
+}))"""
+
+
+def test_days_without_sales_are_zero_and_the_running_period_is_partial(tmp_path: Path, chromium: str) -> None:
+    """A business day without any payment is drawn as 0 on the daily revenue and payments charts (it
+    was left out of the axis), a ratio (ARPPU) has no point there; today and this week are marked
+    partial, every complete period is not."""
+    from dashboards_warehouse import build
+    from playwright.sync_api import sync_playwright
+
+    from dashboards.local.query import business_today
+
+    today = business_today()
+    quiet = today - timedelta(days=5)
+    wh = build(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(wh)) as con:
+        for table, col in (("revenue_by_package_daily", "revenue_date"), ("payments", "revenue_date"),
+                           ("revenue_daily", "revenue_date")):  # fmt: skip
+            con.execute(f"delete from marts.{table} where {col} = ?", [quiet])
+    with background_server(wh) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/d/business-overview")
+            for vid in ("revenue_by_day", "payments_by_day", "paying_users_by_day"):
+                marks = page.evaluate(MARKS, vid)
+                on_quiet = [m for m in marks if m["x"] == quiet.isoformat()]
+                assert on_quiet and all(m["value"] == 0 for m in on_quiet), f"{vid}: {quiet} not drawn as 0"
+                partial = {m["x"] for m in marks if m["partial"] == "true"}
+                assert partial == {today.isoformat()}, f"{vid}: partial periods {partial}"
+            assert not [m for m in page.evaluate(MARKS, "arppu_by_day") if m["x"] == quiet.isoformat()]
+            week = page.evaluate(MARKS, "revenue_by_week")
+            monday = (today - timedelta(days=today.weekday())).isoformat()
+            assert {m["x"] for m in week if m["partial"] == "true"} == {monday}
+            assert "partial: today so far" in page.inner_text('[data-visual-id="revenue_by_day"]')
+            page.screenshot(path=str(SHOTS / "business-overview-partial.png"), full_page=True)
         finally:
             browser.close()

@@ -454,3 +454,16 @@ def test_categories_have_the_local_apps_colours_on_every_visual(compiled: compil
                     assert seen.setdefault((dim.column, value), item["Color"]) == item["Color"], (v.id, value)
                 maps += 1
     assert maps >= 8 and ("package", "pro") in seen and ("reason", "not_json") in seen
+
+
+def test_line_charts_show_missing_days_as_zero_for_counts_and_sums(compiled: compiler.Compiled) -> None:
+    """QuickSight draws a day without rows as the local app does: 0 for a sum, a gap for a ratio."""
+    biz = next(cd for cd in compiled.dashboards if cd.dashboard_id == "imagify-business-overview")
+    lines = {
+        body["VisualId"]: body["ChartConfiguration"]["PrimaryYAxisDisplayOptions"]["MissingDataConfigurations"]
+        for sheet in biz.dashboard["Definition"]["Sheets"]
+        for w in sheet["Visuals"]
+        if (body := w.get("LineChartVisual"))
+    }
+    assert lines["revenue_by_day"] == [{"TreatmentOption": "SHOW_AS_ZERO"}]
+    assert lines["arppu_by_day"] == [{"TreatmentOption": "SHOW_AS_BLANK"}]

@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from dashboards import check, spec
 from dashboards.catalog import from_duckdb
-from dashboards.local import query, render
-from dashboards.spec import Dashboard, DefinitionError
+from dashboards.local import query, render, time_axis
+from dashboards.spec import Dashboard, DefinitionError, Visual
 
 log = logging.getLogger("imagify.dashboards.local")
 
@@ -110,7 +110,7 @@ def render_dashboard(dash: Dashboard, warehouse: Path, params: dict[str, list[st
             cards = []
             for row in sheet.rows:
                 for vid in row:
-                    cards.append(_visual_card(con, dash, dash.visuals[vid], columns, sel))
+                    cards.append(_visual_card(con, dash, dash.visuals[vid], columns, sel, bounds))
             heading = f"<h2>{escape(sheet.title)}</h2>" if len(dash.sheets) > 1 or sheet.title != dash.title else ""
             sheets_html.append(
                 f'<section class="sheet" data-sheet="{sheet.id}">{heading}'
@@ -140,7 +140,19 @@ def render_dashboard(dash: Dashboard, warehouse: Path, params: dict[str, list[st
     return 200, dash.title, body
 
 
-def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection) -> str:  # type: ignore[no-untyped-def]
+def _time_range(
+    dash: Dashboard, v: Visual, sel: query.Selection, bounds: tuple[date, date] | None
+) -> tuple[date, date]:
+    """The dates a time axis covers: the selected range within the dates the page has data for."""
+    first, last = bounds if bounds else (date.min, date.max)
+    for flt, _col in dash.filters_for(v.dataset):
+        if flt.type == "date_range":
+            lo, hi = (sel.dates[p] for p in flt.parameters)
+            first, last = max(first, lo), min(last, hi)
+    return first, last
+
+
+def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=None) -> str:  # type: ignore[no-untyped-def]
     span = f"grid-column:span {v.width};min-height:{v.height * 100 if v.type != 'kpi' else 90}px"
     head = f"<h3>{escape(v.title)}</h3>" + (f'<p class="subtitle">{escape(v.subtitle)}</p>' if v.subtitle else "")
     cols = columns[v.dataset]
@@ -153,7 +165,11 @@ def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection) -> str:
             status = "empty"
             content = '<div class="empty">No data for the selected filters</div>'
         else:
-            content = render.render_visual(v, res, dash.categories)
+            partial = None
+            if time_axis.is_time_axis(v, cols) and bounds is not None:
+                res = time_axis.zero_filled(v, res, *_time_range(dash, v, sel, bounds))
+                partial = time_axis.partial_period(v, query.business_today())
+            content = render.render_visual(v, res, dash.categories, partial)
     except Exception as err:  # noqa: BLE001 — one broken visual must not take the page down
         log.warning("visual=%s dashboard=%s error=%s", v.id, dash.id, err)
         status = "error"

@@ -82,6 +82,10 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: max(1, n - 1)] + "…"
 
 
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else escape(str(value))
+
+
 def _label(value: Any) -> str:
     if isinstance(value, date):
         return value.strftime("%d %b")
@@ -167,11 +171,19 @@ def _fmt_of(v: Visual, ref: MeasureRef | None = None) -> str | None:
 
 
 # -- charts ----------------------------------------------------------------------------------------
-def line_or_bar(v: Visual, res: Result, categories: Categories | None = None) -> str:
+PARTIAL_NOTE = {"day": "today so far", "week": "this week so far", "month": "this month so far"}
+
+
+def line_or_bar(v: Visual, res: Result, categories: Categories | None = None, partial: date | None = None) -> str:
+    """A line or bar chart; ``partial`` is the x value of the period still running (drawn hollow or
+    faded, dashed to it, with a note), None when the chart shows no running period."""
     if v.type == "bar" and v.orientation == "horizontal":
         return hbar(v, res)
     cats, names, data = _series(v, res)
     colors = _colors(v, names, categories)
+    partial = partial if partial in cats else None
+    gran = (v.x.granularity if v.x else None) or "day"
+    note = f"partial: {PARTIAL_NOTE.get(gran, 'so far')}"
     fmt = _fmt_of(v, v.y[0])
     width, height = v.width * _W, v.height * _H
     legend_svg, legend_h = ("", 0.0)
@@ -211,23 +223,39 @@ def line_or_bar(v: Visual, res: Result, categories: Categories | None = None) ->
                 f"<title>{escape(_label(c))}</title></text>"
             )
     out.append(f'<line class="axis" x1="{left}" x2="{left + pw}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>')
+    if partial is not None:
+        px = left + band * (cats.index(partial) + 0.5)
+        out.append(
+            f'<text class="partial-note" x="{min(px, left + pw):.1f}" y="{top - 2:.1f}" text-anchor="end">'
+            f"{escape(note)} ◌</text>"
+        )
     if v.type == "line":
         for name in names:
             color = colors[name]
             pts = [
                 (left + band * (i + 0.5), y(val), cats[i], val) for i, val in enumerate(data[name]) if val is not None
             ]
-            if len(pts) > 1:
-                path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)
+            done = [p for p in pts if p[2] != partial]
+            if len(done) > 1:
+                path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in done)
                 out.append(
                     f'<polyline class="series" data-series="{escape(name)}" fill="none" stroke="{color}" '
                     f'stroke-width="2" points="{path}"/>'
                 )
-            for px, py, c, val in pts:
-                tip = f"{name} · {_label(c)}: {fmt_value(val, fmt)}"
+            if done and len(done) < len(pts):  # dashed to the running period
+                (ax, ay, _, _), (bx, by, _, _) = done[-1], pts[-1]
                 out.append(
-                    f'<circle class="mark" data-series="{escape(name)}" cx="{px:.1f}" cy="{py:.1f}" '
-                    f'r="{3 if n <= 40 else 1.5}" fill="{color}"><title>{escape(tip)}</title></circle>'
+                    f'<line class="series partial" data-series="{escape(name)}" x1="{ax:.1f}" y1="{ay:.1f}" '
+                    f'x2="{bx:.1f}" y2="{by:.1f}" stroke="{color}" stroke-width="2" stroke-dasharray="4 3"/>'
+                )
+            for px, py, c, val in pts:
+                is_partial = c == partial
+                tip = f"{name} · {_label(c)}: {fmt_value(val, fmt)}" + (f" ({note})" if is_partial else "")
+                fill = f'fill="#fff" stroke="{color}" stroke-width="1.5"' if is_partial else f'fill="{color}"'
+                out.append(
+                    f'<circle class="mark" data-series="{escape(name)}" data-x="{_iso(c)}" '
+                    f'data-partial="{str(is_partial).lower()}" data-value="{val}" cx="{px:.1f}" cy="{py:.1f}" '
+                    f'r="{3 if n <= 40 else 1.5}" {fill}><title>{escape(tip)}</title></circle>'
                 )
     else:
         inner = min(band * 0.8, 90.0)
@@ -247,14 +275,17 @@ def line_or_bar(v: Visual, res: Result, categories: Categories | None = None) ->
                     bw = inner / len(names)
                     bx = x0 + k * bw
                     y0, y1 = min(y(val), y(0)), max(y(val), y(0))
+                is_partial = c == partial
                 tip = (
                     f"{name} · {_label(c)}: {fmt_value(val, fmt)}"
                     if len(names) > 1
                     else f"{_label(c)}: {fmt_value(val, fmt)}"
-                )
+                ) + (f" ({note})" if is_partial else "")
+                faded = ' fill-opacity="0.4" stroke-dasharray="3 2"' + f' stroke="{color}"' if is_partial else ""
                 out.append(
-                    f'<rect class="mark" data-series="{escape(name)}" x="{bx:.1f}" y="{y0:.1f}" '
-                    f'width="{max(bw - 1, 1):.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
+                    f'<rect class="mark" data-series="{escape(name)}" data-x="{_iso(c)}" '
+                    f'data-partial="{str(is_partial).lower()}" data-value="{val}" x="{bx:.1f}" y="{y0:.1f}" '
+                    f'width="{max(bw - 1, 1):.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}"{faded}>'
                     f"<title>{escape(tip)}</title></rect>"
                 )
     return _svg(width, height, "".join(out), v.title)
@@ -474,9 +505,9 @@ RENDERERS = {
 }
 
 
-def render_visual(v: Visual, res: Result, categories: Categories | None = None) -> str:
+def render_visual(v: Visual, res: Result, categories: Categories | None = None, partial: date | None = None) -> str:
     if v.type in ("line", "bar"):
-        return line_or_bar(v, res, categories)
+        return line_or_bar(v, res, categories, partial)
     if v.type == "pie":
         return pie(v, res, categories)
     return RENDERERS[v.type](v, res)

@@ -328,6 +328,16 @@ def _visual(v: Visual, f: _Fields, categories: Mapping[str, Sequence[str]] | Non
                 "SortConfiguration": sort,
                 "Type": "LINE",
                 "Legend": legend,
+                # a day without rows: 0 for counts and sums (as the local app draws it), a gap for ratios
+                "PrimaryYAxisDisplayOptions": {
+                    "MissingDataConfigurations": [
+                        {
+                            "TreatmentOption": "SHOW_AS_ZERO"
+                            if all(y.measure.zero_when_empty for y in v.y)
+                            else "SHOW_AS_BLANK"
+                        }
+                    ]
+                },
             }
             if palette:
                 conf["VisualPalette"] = palette
