@@ -13,16 +13,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from generation_service import schemas
+from generation_service import schemas, ws_messages
 from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.cache import open_cache
 from generation_service.errors import ApiError, IdempotentReplay, error_body
-from generation_service.events import OutboxRelay
+from generation_service.events import OutboxRelay, now_iso
 from generation_service.fast_path import GenerationFastPath
 from generation_service.http_security import install as install_http_security
 from generation_service.object_store import open_object_store
@@ -50,6 +53,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # the API process of the process mode leaves WAL checkpoints to the background process (see
 # SqliteRepository): past this many pages (~80 MiB) it runs them itself
 API_CHECKPOINT_PAGES = 20_000
+# the bearer scheme of the OpenAPI document (Swagger UI's Authorize button); a missing or non-bearer
+# header gives None, answered by ``principal`` with the API's own 401 shape
+BEARER = HTTPBearer(auto_error=False, description="the access_token of POST /v1/auth/login")
 WS_RECHECK_S = 60.0  # an open WebSocket re-checks its session this often (and at its token's expiry)
 
 
@@ -199,17 +205,28 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         finally:
             await asyncio.to_thread(svc.stop)
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from assets shipped in fastapi-offline's wheel, served
+    # by this API under /static-offline-docs: the docs work without Internet access (no CDN)
+    app = FastAPIOffline(
         title="Imagify generation API",
         version="1.0.0",
         description="Accounts, credits, VNPAY payments and asynchronous image generation. Every user endpoint "
-        "needs `Authorization: Bearer <access_token>` from `POST /v1/auth/login`. Mutating endpoints accept an "
-        "`Idempotency-Key` header: a retry with the same key and body gets the first answer again. Live "
-        "notifications: WebSocket `/v1/notifications/ws?access_token=...`. Errors always look like "
-        '`{"error": {"code", "message", "details"}}`.',
+        "needs `Authorization: Bearer <access_token>` from `POST /v1/auth/login` (the **Authorize** button). "
+        "Mutating endpoints accept an `Idempotency-Key` header: a retry with the same key and body gets the "
+        'first answer again. Errors always look like `{"error": {"code", "message", "details"}}`.\n\n'
+        + ws_messages.description(),
         lifespan=lifespan,
         responses=ERRORS,
     )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            ws_messages.add_schemas(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.service = svc
     _install_error_handlers(app)
 
@@ -250,8 +267,10 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any path
     install_http_security(app, settings.cors_origins)  # outermost: CORS, security headers on every answer
 
-    async def principal(response: Response, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        if not authorization or not authorization.lower().startswith("bearer "):
+    async def principal(
+        response: Response, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+    ) -> Principal:
+        if credentials is None:
             raise ApiError(
                 401,
                 "missing_token",
@@ -264,7 +283,7 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
             rate_limited(f"user:{p.user_id}", response)
             return p
 
-        token = authorization[7:].strip()
+        token = credentials.credentials
         return await run_in_threadpool(check, token) if blocking else check(token)
 
     async def anonymous(request: Request, response: Response) -> None:
@@ -410,7 +429,7 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         receiver: asyncio.Future[str] | None = None
         getter: asyncio.Future[dict[str, Any]] | None = None
         try:
-            await ws.send_json({"type": "hello", "data": {"user_id": p.user_id}})
+            await ws.send_json({"type": "hello", "at": now_iso(), "data": {"user_id": p.user_id}})
             receiver = asyncio.ensure_future(ws.receive_text())
             getter = asyncio.ensure_future(sub.get())
             while True:
