@@ -118,6 +118,8 @@ class Filter:
     type: str  # date_range | in_list
     parameters: tuple[str, ...]  # (from, to) or (parameter,)
     columns: dict[str, str]  # dataset id -> column
+    # dataset id -> why its data cannot take this filter (shown on each of its visuals: never silent)
+    unfiltered: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,16 @@ class Dashboard:
     def filters_for(self, dataset: str) -> list[tuple[Filter, str]]:
         return [(f, f.columns[dataset]) for f in self.filters if dataset in f.columns]
 
+    def not_filtered_notes(self, dataset: str) -> list[tuple[Filter, str]]:
+        """``(filter, note)`` of the page's filters a data set cannot take, e.g. "Not filtered by
+        Package: credits used belong to no package" (the visuals of that data set say so)."""
+        out = []
+        for f in self.filters:
+            if dataset in f.unfiltered:
+                label = " – ".join(self.parameters[p].label for p in f.parameters)
+                out.append((f, f"Not filtered by {label}: {f.unfiltered[dataset]}"))
+        return out
+
 
 # -- loading ---------------------------------------------------------------------------------------
 def load_all(directory: Path = DEFINITIONS_DIR) -> list[Dashboard]:
@@ -282,9 +294,17 @@ def _check_references(d: Dashboard, where: str) -> None:
                 raise DefinitionError(
                     loc, f"a {f.type} filter needs a {expected} parameter; {pname!r} is {d.parameters[pname].type}"
                 )
-        for ds in f.columns:
+        for ds in [*f.columns, *f.unfiltered]:
             if ds not in d.datasets:
                 raise DefinitionError(loc, f"no data set {ds!r} (declared: {', '.join(d.datasets)})")
+        # every visual honours every filter of its page, or says why it cannot (never silently)
+        for vid, v in d.visuals.items():
+            if v.dataset not in f.columns and v.dataset not in f.unfiltered:
+                raise DefinitionError(
+                    loc,
+                    f"visual {vid!r} (data set {v.dataset!r}) is not filtered by it: map {v.dataset} in columns, "
+                    f"or say why it cannot be in unfiltered: {{{v.dataset}: reason}}",
+                )
     placed: dict[str, str] = {}
     for s in d.sheets:
         for r, row in enumerate(s.rows):
@@ -386,7 +406,7 @@ def _dataset(name: str, spec: Any, where: str) -> Dataset:
 
 
 def _filter(i: int, spec: Any, where: str) -> Filter:
-    m = _mapping(spec, where, {"type", "from", "to", "parameter", "columns"})
+    m = _mapping(spec, where, {"type", "from", "to", "parameter", "columns", "unfiltered"})
     typ = _str(m, "type", where)
     if typ == "date_range":
         params = (_str(m, "from", where), _str(m, "to", where))
@@ -397,7 +417,16 @@ def _filter(i: int, spec: Any, where: str) -> Filter:
     cols = _mapping(m.get("columns"), f"{where}.columns")
     if not cols:
         raise DefinitionError(where, "columns: {dataset: column} names what the filter applies to")
-    return Filter(id=f"{typ}_{i}", type=typ, parameters=params, columns={str(k): str(v) for k, v in cols.items()})
+    unfiltered = _mapping(m.get("unfiltered", {}), f"{where}.unfiltered")
+    if set(unfiltered) & set(cols):
+        raise DefinitionError(f"{where}.unfiltered", f"{sorted(set(unfiltered) & set(cols))} are filtered (columns)")
+    return Filter(
+        id=f"{typ}_{i}",
+        type=typ,
+        parameters=params,
+        columns={str(k): str(v) for k, v in cols.items()},
+        unfiltered={str(k): str(v).strip() for k, v in unfiltered.items()},
+    )
 
 
 def _dimension(spec: Any, where: str) -> Dimension:

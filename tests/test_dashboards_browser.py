@@ -4,8 +4,11 @@ leaving the local server, and saves a screenshot under build/dashboard-screensho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -26,6 +29,19 @@ def chromium() -> str:
         pytest.fail(f"{err} (the Makefile's test targets run `make browser-deps` first)")
 
 
+@contextmanager
+def _page(warehouse: Path, chromium: str) -> Iterator[tuple[Any, str]]:
+    """A Chromium page (1400x900) and the base URL of the dashboards served over ``warehouse``."""
+    from playwright.sync_api import sync_playwright
+
+    with background_server(warehouse) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 900}), url
+        finally:
+            browser.close()
+
+
 def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
     dashboards = spec.load_all()
     with background_server(tiny_warehouse) as url:
@@ -39,30 +55,23 @@ def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str)
 
 
 def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with background_server(tiny_warehouse) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(f"{url}/d/operations")
-            before = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
-            page.click('details[data-parameter="model"] summary')
-            page.check('input[name="model"][value="stability.sd3-5-large-v1:0"]')
-            page.click("form.controls button[type=submit]")
-            page.wait_for_url("**model=stability.sd3-5-large-v1*")
-            after = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
-            summary = page.inner_text('details[data-parameter="model"] summary')
-            table = page.inner_text('[data-visual-id="models_table"] tbody')
-            assert summary == "stability.sd3-5-large-v1:0"
-            assert int(after.replace(",", "")) < int(before.replace(",", ""))
-            assert "stability.sd3-5-large-v1:0" in table and "amazon.nova-canvas-v1:0" not in table
-            page.screenshot(path=str(SHOTS / "operations-filtered.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+    with _page(tiny_warehouse, chromium) as (page, url):
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{url}/d/operations")
+        before = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
+        page.click('details[data-parameter="model"] summary')
+        page.check('input[name="model"][value="stability.sd3-5-large-v1:0"]')
+        page.click("form.controls button[type=submit]")
+        page.wait_for_url("**model=stability.sd3-5-large-v1*")
+        after = page.inner_text('[data-visual-id="kpi_completed"] .kpi-value')
+        summary = page.inner_text('details[data-parameter="model"] summary')
+        table = page.inner_text('[data-visual-id="models_table"] tbody')
+        assert summary == "stability.sd3-5-large-v1:0"
+        assert int(after.replace(",", "")) < int(before.replace(",", ""))
+        assert "stability.sd3-5-large-v1:0" in table and "amazon.nova-canvas-v1:0" not in table
+        page.screenshot(path=str(SHOTS / "operations-filtered.png"), full_page=True)
+        assert errors == []
 
 
 SERIES_COLOURS = """() => [...document.querySelectorAll('article.visual [data-series]')].map(e => ({
@@ -87,35 +96,28 @@ def test_each_category_keeps_one_colour_across_a_page(tiny_warehouse: Path, chro
     """A package, model or reject reason is drawn in one colour on every chart of a page (it changed
     from one chart to the next), and keeps it when a filter leaves fewer categories; distinct
     categories of a chart have distinct colours."""
-    from playwright.sync_api import sync_playwright
-
     filtered = "?package=pro&model=stability.sd3-5-large-v1:0"
-    with background_server(tiny_warehouse) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            drawn = 0
-            for dash in spec.load_all():
-                colour_of: dict[str, dict[str, str]] = {}  # query -> category -> colour
-                for query in ("", filtered):
-                    page.goto(f"{url}/d/{dash.id}{query}")
-                    page_colours: dict[str, set[str]] = {}
-                    for vid, series in _category_colours(page, dash).items():
-                        for name, colours in series.items():
-                            assert len(colours) == 1, f"{dash.id} {vid}: {name} drawn in {colours}"
-                            page_colours.setdefault(name, set()).update(colours)
-                        firsts = [min(c) for c in series.values()]
-                        assert len(set(firsts)) == len(firsts), f"{dash.id} {vid}: two categories share a colour"
-                        drawn += len(series)
-                    for name, colours in page_colours.items():
-                        assert len(colours) == 1, f"{dash.id}{query}: {name} in {sorted(colours)} on different charts"
-                    colour_of[query] = {name: min(c) for name, c in page_colours.items()}
-                for name, colour in colour_of[filtered].items():
-                    if name in colour_of[""]:
-                        assert colour == colour_of[""][name], f"{dash.id}: {name} changed colour when filtered"
-            assert drawn > 20, "the pages draw categories"
-        finally:
-            browser.close()
+    with _page(tiny_warehouse, chromium) as (page, url):
+        drawn = 0
+        for dash in spec.load_all():
+            colour_of: dict[str, dict[str, str]] = {}  # query -> category -> colour
+            for query in ("", filtered):
+                page.goto(f"{url}/d/{dash.id}{query}")
+                page_colours: dict[str, set[str]] = {}
+                for vid, series in _category_colours(page, dash).items():
+                    for name, colours in series.items():
+                        assert len(colours) == 1, f"{dash.id} {vid}: {name} drawn in {colours}"
+                        page_colours.setdefault(name, set()).update(colours)
+                    firsts = [min(c) for c in series.values()]
+                    assert len(set(firsts)) == len(firsts), f"{dash.id} {vid}: two categories share a colour"
+                    drawn += len(series)
+                for name, colours in page_colours.items():
+                    assert len(colours) == 1, f"{dash.id}{query}: {name} in {sorted(colours)} on different charts"
+                colour_of[query] = {name: min(c) for name, c in page_colours.items()}
+            for name, colour in colour_of[filtered].items():
+                if name in colour_of[""]:
+                    assert colour == colour_of[""][name], f"{dash.id}: {name} changed colour when filtered"
+        assert drawn > 20, "the pages draw categories"
 
 
 MARKS = """(vid) => [...document.querySelectorAll(`article[data-visual-id="${vid}"] .mark[data-x]`)].map(e => ({
@@ -128,7 +130,6 @@ def test_days_without_sales_are_zero_and_the_running_period_is_partial(tmp_path:
     was left out of the axis), a ratio (ARPPU) has no point there; today and this week are marked
     partial, every complete period is not."""
     from dashboards_warehouse import build
-    from playwright.sync_api import sync_playwright
 
     from dashboards.local.query import business_today
 
@@ -139,22 +140,55 @@ def test_days_without_sales_are_zero_and_the_running_period_is_partial(tmp_path:
         for table, col in (("revenue_by_package_daily", "revenue_date"), ("payments", "revenue_date"),
                            ("revenue_daily", "revenue_date")):  # fmt: skip
             con.execute(f"delete from marts.{table} where {col} = ?", [quiet])
-    with background_server(wh) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{url}/d/business-overview")
-            for vid in ("revenue_by_day", "payments_by_day", "paying_users_by_day"):
-                marks = page.evaluate(MARKS, vid)
-                on_quiet = [m for m in marks if m["x"] == quiet.isoformat()]
-                assert on_quiet and all(m["value"] == 0 for m in on_quiet), f"{vid}: {quiet} not drawn as 0"
-                partial = {m["x"] for m in marks if m["partial"] == "true"}
-                assert partial == {today.isoformat()}, f"{vid}: partial periods {partial}"
-            assert not [m for m in page.evaluate(MARKS, "arppu_by_day") if m["x"] == quiet.isoformat()]
-            week = page.evaluate(MARKS, "revenue_by_week")
-            monday = (today - timedelta(days=today.weekday())).isoformat()
-            assert {m["x"] for m in week if m["partial"] == "true"} == {monday}
-            assert "partial: today so far" in page.inner_text('[data-visual-id="revenue_by_day"]')
-            page.screenshot(path=str(SHOTS / "business-overview-partial.png"), full_page=True)
-        finally:
-            browser.close()
+    with _page(wh, chromium) as (page, url):
+        page.goto(f"{url}/d/business-overview")
+        for vid in ("revenue_by_day", "payments_by_day", "paying_users_by_day"):
+            marks = page.evaluate(MARKS, vid)
+            on_quiet = [m for m in marks if m["x"] == quiet.isoformat()]
+            assert on_quiet and all(m["value"] == 0 for m in on_quiet), f"{vid}: {quiet} not drawn as 0"
+            partial = {m["x"] for m in marks if m["partial"] == "true"}
+            assert partial == {today.isoformat()}, f"{vid}: partial periods {partial}"
+        assert not [m for m in page.evaluate(MARKS, "arppu_by_day") if m["x"] == quiet.isoformat()]
+        week = page.evaluate(MARKS, "revenue_by_week")
+        monday = (today - timedelta(days=today.weekday())).isoformat()
+        assert {m["x"] for m in week if m["partial"] == "true"} == {monday}
+        assert "partial: today so far" in page.inner_text('[data-visual-id="revenue_by_day"]')
+        page.screenshot(path=str(SHOTS / "business-overview-partial.png"), full_page=True)
+
+
+CONTENTS = """() => Object.fromEntries([...document.querySelectorAll('article.visual')].map(a => [a.dataset.visualId,
+    [...a.children].filter(c => !['H3', 'P'].includes(c.tagName)).map(c => c.outerHTML).join('')]))"""
+
+
+def test_every_visual_honours_the_filters_of_its_page(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    """Set each filter of each page in the browser (one list value ticked; a date range before the
+    data): every visual then shows other figures, or says on itself that it cannot take that filter
+    and why (a filter used to change some visuals of a page and silently not others)."""
+    from dashboards.local.query import business_today
+
+    today = business_today()
+    before_data = {"date_from": str(today - timedelta(days=60)), "date_to": str(today - timedelta(days=50))}
+    with _page(tiny_warehouse, chromium) as (page, url):
+        tried = 0
+        for dash in spec.load_all():
+            page.goto(f"{url}/d/{dash.id}")
+            before = page.evaluate(CONTENTS)
+            for flt in dash.filters:
+                page.goto(f"{url}/d/{dash.id}")
+                if flt.type == "date_range":
+                    for p in flt.parameters:
+                        page.fill(f'input[name="{p}"]', before_data[p])
+                else:
+                    p = flt.parameters[0]
+                    page.click(f'details[data-parameter="{p}"] summary')
+                    page.locator(f'input[name="{p}"]').last.check()
+                page.click("form.controls button[type=submit]")
+                page.wait_for_url(f"**{flt.parameters[0]}=*")
+                after = page.evaluate(CONTENTS)
+                for vid in dash.visuals:
+                    note = page.locator(f'[data-visual-id="{vid}"] [data-not-filtered="{flt.parameters[0]}"]')
+                    assert after[vid] != before[vid] or note.count() == 1, (
+                        f"{dash.id}: {vid} ignores the filter on {', '.join(flt.parameters)} without saying so"
+                    )
+                    tried += 1
+        assert tried > 50

@@ -134,8 +134,8 @@ def test_structural_errors_say_what_and_where(mutate, expected: str) -> None:  #
 
 def test_measure_names_must_not_shadow_columns() -> None:
     raw = _raw()
-    raw["datasets"]["revenue"]["measures"] = {"arppu_vnd": "sum(gross_revenue_vnd) / sum(paying_users)"}
-    raw["visuals"]["arppu_by_day"]["y"] = [{"measure": "arppu_vnd"}]
+    raw["datasets"]["packages"]["measures"] = {"payments": "sum(payments)"}
+    raw["visuals"]["payments_by_day"]["y"] = [{"measure": "payments"}]
     assert "the name is also a column of the data set" in _problems(raw)
 
 
@@ -192,3 +192,26 @@ def test_catalog_compare_reports_drift() -> None:
         "marts.m.b: column missing in the warehouse",
     ]
     assert catalog.compare(expected, catalog.Catalog({}, "w")) == ["marts.m: table missing in w"]
+
+
+def test_a_visual_outside_a_filter_must_say_why() -> None:
+    """A filter that does not reach a visual of its page is refused, unless the definition says why
+    (the visual then shows it, in QuickSight too)."""
+    raw = _raw()
+    raw["filters"][1].pop("unfiltered")
+    with pytest.raises(DefinitionError, match="visual 'credits_sold_vs_used' .* is not filtered by it"):
+        spec.parse_definition(raw, "test.yml")
+    from dashboards.quicksight import compiler
+
+    dash = spec.parse_definition(_raw(), "test.yml")
+    [note] = [n for _f, n in dash.not_filtered_notes("credits")]
+    assert note.startswith("Not filtered by Package: credits used")
+    target = compiler.QuickSightTarget(account_id="111122223333", region="ap-southeast-1")
+    sheets = compiler.compile_all([dash], target).dashboards[0].dashboard["Definition"]["Sheets"]
+    subtitles = {
+        body["VisualId"]: body.get("Subtitle", {}).get("FormatText", {}).get("PlainText", "")
+        for sheet in sheets
+        for w in sheet["Visuals"]
+        for body in w.values()
+    }
+    assert note in subtitles["credits_sold_vs_used"] and "Not filtered" not in subtitles["revenue_by_day"]

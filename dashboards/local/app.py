@@ -155,6 +155,9 @@ def _time_range(
 def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=None) -> str:  # type: ignore[no-untyped-def]
     span = f"grid-column:span {v.width};min-height:{v.height * 100 if v.type != 'kpi' else 90}px"
     head = f"<h3>{escape(v.title)}</h3>" + (f'<p class="subtitle">{escape(v.subtitle)}</p>' if v.subtitle else "")
+    for flt, note in dash.not_filtered_notes(v.dataset):
+        if flt.type == "date_range" or sel.lists.get(flt.parameters[0]):  # only when the filter is in use
+            head += f'<p class="not-filtered" data-not-filtered="{flt.parameters[0]}">{escape(note)}</p>'
     cols = columns[v.dataset]
     status = "ok"
     try:

@@ -290,12 +290,16 @@ def _palette(field_id: str, dim: Dimension, categories: Mapping[str, Sequence[st
     }
 
 
-def _visual(v: Visual, f: _Fields, categories: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+def _visual(
+    v: Visual, f: _Fields, categories: Mapping[str, Sequence[str]] | None = None, notes: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A visual; ``notes`` are the page filters it cannot take ("Not filtered by ..."), in its subtitle."""
     ds = v.dataset
     vid = v.id
     base: dict[str, Any] = {"VisualId": vid, "Title": _text(v.title)}
-    if v.subtitle:
-        base["Subtitle"] = {"Visibility": "VISIBLE", "FormatText": {"PlainText": v.subtitle[:1024]}}
+    subtitle = " · ".join(x for x in (v.subtitle, *notes) if x)
+    if subtitle:
+        base["Subtitle"] = {"Visibility": "VISIBLE", "FormatText": {"PlainText": subtitle[:1024]}}
 
     def m(ref: MeasureRef, role: str) -> dict[str, Any]:
         return f.measure(ds, ref, f"{vid}.{role}", v.format)
@@ -616,7 +620,10 @@ def definition(dash: Dashboard, target: QuickSightTarget, catalog: Catalog) -> t
             "Name": sheet.title[:2048],
             "Title": sheet.title,
             "ContentType": "INTERACTIVE",
-            "Visuals": [_visual(v, fields, dash.categories) for v in visuals],
+            "Visuals": [
+                _visual(v, fields, dash.categories, [n for _f, n in dash.not_filtered_notes(v.dataset)])
+                for v in visuals
+            ],
             "Layouts": [{"Configuration": {"GridLayout": {"Elements": elements}}}],
         }
         if dash.description:
