@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from generation_service import schemas, ws_messages
+from generation_service.access_log import AccessLog
 from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.cache import open_cache
 from generation_service.errors import ApiError, IdempotentReplay, error_body
@@ -189,7 +190,9 @@ def _replay(chunks: list[bytes], first: Message | None, receive: Receive | None 
     return replay
 
 
-def create_app(settings: Settings, service: Service | None = None, manage_service: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, service: Service | None = None, manage_service: bool = True, access_log: bool = False
+) -> FastAPI:
     """The application; with ``manage_service`` its lifespan starts and stops the service (workers,
     relay), otherwise the caller does (tools that run the lifespan once per request)."""
     svc = service or build_service(settings)
@@ -266,6 +269,8 @@ def create_app(settings: Settings, service: Service | None = None, manage_servic
         app.add_middleware(GenerationFastPath, service=svc, rate_headers=rate_headers)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any path
     install_http_security(app, settings.cors_origins)  # outermost: CORS, security headers on every answer
+    if access_log:  # outside everything: every answer is logged, with its final status and size
+        app.add_middleware(AccessLog)
 
     async def principal(
         response: Response, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None

@@ -44,6 +44,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         choices=["debug", "info", "warning", "error"],
         help="uvicorn log level (default info)",
     )
+    s.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one JSON line per request / WebSocket on stdout: method, path (no query string), status, "
+        "duration_ms, bytes, client, request_id (default on)",
+    )
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser(
@@ -86,7 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             vnpay_return_url=settings.vnpay_return_url.replace(settings.api_public_url, public, 1),
         )
     logging.getLogger("generation_service").setLevel(logging.INFO)
-    app = create_app(settings)  # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
+    # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
+    app = create_app(settings, access_log=args.access_log)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
     # uvicorn's handlers redact credentials (WebSocket ?access_token=...) from every line they write
     # X-Forwarded-For/-Proto are believed only from the configured proxies (uvicorn's default

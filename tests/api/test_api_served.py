@@ -261,3 +261,57 @@ def test_the_servers_state_is_private(served: Served) -> None:
     api_dir = served.log.parent / "home" / "api"
     for name in ("imagify.db", "imagify.db-wal", "secret"):
         assert stat.S_IMODE((api_dir / name).stat().st_mode) == 0o600, name
+
+
+def _get(server: Served, path: str, token: str = "") -> tuple[int, bytes, dict[str, str]]:
+    req = urllib.request.Request(server.base + path, headers={"authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+            return int(resp.status), resp.read(), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return int(err.code), err.read(), dict(err.headers)
+
+
+def test_access_log_is_json_lines_without_secrets(served: Served) -> None:
+    """Issue 17 item 11: `imagify serve` had no access log. Now each request and WebSocket is one
+    JSON line (method, path without its query, status, duration, size, client, request id), and
+    the password, the token and the download signature of the session appear nowhere in the log."""
+    from websockets.sync.client import connect
+
+    token = served.login()
+    gen = served.post("/v1/generations", {"prompt": "a lighthouse", "size": "512x512"}, token=token)
+
+    def done() -> bool:
+        return json.loads(_get(served, f"/v1/generations/{gen['id']}", token)[1])["status"] == "succeeded"
+
+    _wait_for(done, "the generation")
+    url = json.loads(_get(served, f"/v1/generations/{gen['id']}", token)[1])["images"][0]["url"]
+    status, png, headers = _get(served, url.removeprefix(served.base))
+    assert status == 200 and png.startswith(b"\x89PNG") and len(headers["x-request-id"]) == 32
+    assert _get(served, "/v1/nope")[0] == 404
+    with connect(served.ws_url(f"access_token={token}"), open_timeout=30) as ws:
+        ws.recv(timeout=30)
+
+    def access() -> list[dict[str, object]]:
+        lines = [json.loads(line) for line in served.text().splitlines() if line.startswith("{")]
+        return [e for e in lines if e.get("logger") == "imagify.access"]
+
+    _wait_for(lambda: any(e["event"] == "websocket" for e in access()), "the WebSocket's access line")
+    entries = access()
+    by_path = {(e["method"], e["path"]): e for e in entries}
+    assert by_path[("POST", "/v1/auth/register")]["status"] == 202
+    assert by_path[("POST", "/v1/auth/login")]["status"] == 200
+    assert by_path[("POST", "/v1/generations")]["status"] == 202
+    download = by_path[("GET", url.removeprefix(served.base).split("?")[0])]
+    assert download["status"] == 200 and download["bytes"] == len(png)
+    assert download["request_id"] == headers["x-request-id"]
+    assert by_path[("GET", "/v1/nope")]["status"] == 404
+    assert by_path[("GET", "/v1/notifications/ws")]["status"] == 101
+    for e in entries:
+        assert set(e) == {"ts", "level", "logger", "event", "method", "path", "status", "duration_ms", "bytes",
+                          "client", "request_id"}, e
+        assert e["client"] == "127.0.0.1" and isinstance(e["duration_ms"], float)
+    text = served.text()
+    sig = url.split("sig=")[1]
+    for secret in (PASSWORD, token, token.split(".")[-1], sig):
+        assert secret not in text
