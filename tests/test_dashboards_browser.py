@@ -192,3 +192,18 @@ def test_every_visual_honours_the_filters_of_its_page(tiny_warehouse: Path, chro
                     )
                     tried += 1
         assert tried > 50
+
+
+def test_no_table_hides_a_column(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    """Every table of every page fits its card at the dashboards' width: no column cut off or
+    pushed behind a horizontal scroll bar (the Packages table clipped its last column)."""
+    overflow = """() => [...document.querySelectorAll('article.visual .table-wrap')].map(w => ({
+        visual: w.closest('article.visual').dataset.visualId, scroll: w.scrollWidth, client: w.clientWidth}))"""
+    with _page(tiny_warehouse, chromium) as (page, url):
+        seen = 0
+        for dash in spec.load_all():
+            page.goto(f"{url}/d/{dash.id}")
+            for t in page.evaluate(overflow):
+                assert t["scroll"] <= t["client"], f"{dash.id} {t['visual']}: {t['scroll']}px in {t['client']}px"
+                seen += 1
+        assert seen >= 3, "the pages have tables"
