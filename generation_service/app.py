@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from generation_service import schemas, ws_messages
+from generation_service import return_page, schemas, ws_messages
 from generation_service.access_log import AccessLog
 from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.cache import open_cache
@@ -407,13 +407,13 @@ def create_app(
 
     @app.get("/v1/payments/vnpay/return", response_model=schemas.PaymentReturnOut, tags=["payments"])
     def vnpay_return(request: Request) -> Any:
-        """Where VNPAY sends the buyer back: shows the result (HTML for browsers, else JSON)."""
+        """Where VNPAY sends the buyer back: the result as an HTML page in Vietnamese or English for
+        browsers (`?lang=vi|en`, else Accept-Language, else Vietnamese), else JSON with both texts."""
         result = svc.handle_return(dict(request.query_params))
         if "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(
-                f"<!doctype html><title>Imagify payment</title><h1>{_esc(result['message'])}</h1>"
-                f"<p>Payment {_esc(result['payment_id'])}: {_esc(result['status'])}</p>"
-            )
+            lang = return_page.choose_lang(request.query_params.get("lang"), request.headers.get("accept-language", ""))
+            other = str(request.url.include_query_params(lang="en" if lang == "vi" else "vi"))
+            return HTMLResponse(return_page.render(result, lang, other))
         return result
 
     @app.get("/v1/payments/{payment_id}", response_model=schemas.PaymentOut, tags=["payments"])
@@ -468,12 +468,6 @@ def create_app(
             sub.close()
 
     return app
-
-
-def _esc(text: str) -> str:
-    import html
-
-    return html.escape(str(text))
 
 
 def _install_error_handlers(app: FastAPI) -> None:

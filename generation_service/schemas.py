@@ -180,7 +180,9 @@ class PaymentOut(BaseModel):
 
 class PaymentReturnOut(PaymentOut):
     vnpay_response_code: str | None
-    message: str
+    outcome: Literal["succeeded", "failed", "pending"]
+    message: str = Field(description="the result for the buyer, in English")
+    messages: dict[Literal["vi", "en"], str] = Field(description="the same in Vietnamese and English")
 
 
 class IpnOut(BaseModel):

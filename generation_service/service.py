@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from generation_service import catalog, vnpay
+from generation_service import catalog, return_page, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
 from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
 from generation_service.download_links import BadLink, DownloadLinks
@@ -729,11 +729,12 @@ class Service:
         order = self.repo.get_order(params.get("vnp_TxnRef", ""))
         if order is None:
             raise ApiError(404, "not_found", "no such payment")
-        paid = vnpay.is_success(params)
-        if order.status == "succeeded":
-            message = f"Payment received: {order.credits} credits were added to your account."
-        elif order.status == "failed" or not paid:
-            message = f"The payment did not go through (VNPAY code {vnpay.failure_code(params) or '?'})."
-        else:
-            message = "Payment made; waiting for VNPAY's confirmation. Your credits appear in a moment."
-        return {**self._order_view(order), "vnpay_response_code": params.get("vnp_ResponseCode"), "message": message}
+        result = return_page.outcome(order.status, vnpay.is_success(params))
+        texts = return_page.messages(result, order.credits, vnpay.failure_code(params))
+        return {
+            **self._order_view(order),
+            "vnpay_response_code": params.get("vnp_ResponseCode"),
+            "outcome": result,
+            "message": texts["en"],
+            "messages": texts,
+        }

@@ -56,14 +56,14 @@ def test_the_messages_a_websocket_receives_are_the_documented_ones(api_env) -> N
     assert [type(m).__name__ for m in seen] == ["Hello", "CreditsLow", "GenerationCompleted", "PaymentSucceeded"]
 
 
-def _rendered(url: str, tmp_path: Path) -> str:
+def _rendered(url: str, tmp_path: Path, *flags: str) -> str:
     """The DOM of ``url`` after its scripts ran, in headless Chromium that can resolve no host but
     127.0.0.1 (as offline: a CDN asset would not load)."""
     assert CHROMIUM is not None
     proc = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          f"--user-data-dir={tmp_path / 'chromium'}", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-         "--virtual-time-budget=20000", "--dump-dom", url],
+         "--virtual-time-budget=20000", *flags, "--dump-dom", url],
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -81,3 +81,17 @@ def test_docs_and_redoc_render_without_internet(tmp_path: Path) -> None:
     assert "Imagify generation API" in docs and "/v1/generations" in docs
     assert "redoc.standalone.js" in redoc and "cdn.jsdelivr" not in redoc
     assert "Live notifications" in redoc and "generation.completed" in redoc, redoc[-3000:]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser-deps)")
+def test_a_vietnamese_browser_gets_the_return_page_in_vietnamese(tmp_path: Path) -> None:
+    """The buyer's browser, sent back by VNPAY to a real `imagify serve`, with Vietnamese as its language."""
+    from generation_service.fake_vnpay import callback_url, pay
+
+    with serve(tmp_path) as server:
+        token = server.login()
+        url = server.post("/v1/payments/vnpay", {"package": "starter"}, token=token)["payment_url"]
+        page = _rendered(callback_url(server.base, "/v1/payments/vnpay/return", pay(url, "imagify-demo-vnpay-secret")),
+                         tmp_path, "--accept-lang=vi-VN,vi")
+    assert '<html lang="vi">' in page, page
+    assert "Đã thanh toán; đang chờ VNPAY xác nhận." in page and "50.000 ₫" in page  # the IPN has not come yet

@@ -172,7 +172,8 @@ def test_return_url_shows_the_result(api: TestClient) -> None:
     _ipn(api, params)
     after = api.get(f"/v1/payments/vnpay/return?{urlencode(params)}")
     assert after.json()["status"] == "succeeded" and "100 credits" in after.json()["message"]
-    html = api.get(f"/v1/payments/vnpay/return?{urlencode(params)}", headers={"accept": "text/html"})
+    html = api.get(f"/v1/payments/vnpay/return?{urlencode(params)}",
+                   headers={"accept": "text/html", "accept-language": "en-GB,en;q=0.9"})
     assert html.headers["content-type"].startswith("text/html") and "100 credits" in html.text
     assert_error(api.get(f"/v1/payments/vnpay/return?{urlencode({**params, 'vnp_Amount': '1'})}"),
                  400, "invalid_signature")
@@ -249,3 +250,29 @@ def test_a_failed_transaction_status_is_reported_as_the_failure(api: TestClient)
     assert failed[0].properties["response_code"] == "01"
     assert failed[0].properties["vnp_response_code"] == "00"
     assert failed[0].properties["vnp_transaction_status"] == "01"
+
+
+def test_the_return_page_speaks_vietnamese_and_english(api: TestClient) -> None:
+    """Issue 17 item 11: the buyer's page was one English line. Now the JSON carries both texts and
+    the page is Vietnamese (the default, or Accept-Language vi) or English, with a link to the other."""
+    h = signup(api)
+    order = _order(api, h)
+    params = pay(order["payment_url"], "imagify-demo-vnpay-secret")
+    _ipn(api, params)
+    query = urlencode(params)
+    body = api.get(f"/v1/payments/vnpay/return?{query}").json()
+    assert body["outcome"] == "succeeded"
+    assert body["messages"] == {"vi": "Thanh toán thành công: 100 tín dụng đã được cộng vào tài khoản của bạn.",
+                                "en": "Payment received: 100 credits were added to your account."}
+    browser = {"accept": "text/html,application/xhtml+xml"}
+    for accept_language, lang, words in (("", "vi", "100 tín dụng"), ("vi-VN,vi;q=0.9,en;q=0.8", "vi", "50.000 ₫"),
+                                         ("en-US,en;q=0.9", "en", "50,000 VND"), ("fr-FR,en;q=0.5", "en", "Package")):
+        page = api.get(f"/v1/payments/vnpay/return?{query}", headers={**browser, "accept-language": accept_language})
+        assert f'<html lang="{lang}">' in page.text and words in page.text, (accept_language, page.text)
+    en = api.get(f"/v1/payments/vnpay/return?{query}&lang=en", headers={**browser, "accept-language": "vi"})
+    assert '<html lang="en">' in en.text and "lang=vi" in en.text and "Tiếng Việt" in en.text
+    failed_order = _order(api, h)
+    cancelled = pay(failed_order["payment_url"], "imagify-demo-vnpay-secret", response_code="24")
+    _ipn(api, cancelled)
+    page = api.get(f"/v1/payments/vnpay/return?{urlencode(cancelled)}", headers=browser)
+    assert "Thanh toán không thành công (mã VNPAY 24)" in page.text
