@@ -13,7 +13,7 @@ from imagify import config
 EPILOG = """\
 the dashboards are defined once, in dashboards/definitions/*.yml, and used twice:
   imagify dashboards serve                  browse them locally, from the DuckDB marts
-  imagify dashboards export --out shots/    PNG snapshots of each (headless Chromium)
+  imagify dashboards export --out shots/    PNG and PDF of each (headless Chromium)
   imagify dashboards check                  validate definitions + QuickSight requests offline
   imagify dashboards publish --dry-run      write the QuickSight API requests as JSON
   imagify dashboards publish                create/update them in QuickSight and publish
@@ -73,13 +73,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     params = {k: v for k, v in (("date_from", args.date_from), ("date_to", args.date_to)) if v}
     t0 = time.monotonic()
     with background_server(warehouse) as url:
-        shots = snapshot(url, [d.id for d in dashboards], out, chromium, query=urlencode(params))
+        formats = ("png", "pdf") if args.format == "both" else (args.format,)
+        shots = snapshot(url, [d.id for d in dashboards], out, chromium, query=urlencode(params), formats=formats)
     failed = False
     for s in shots:
         counts = {st: list(s.visuals.values()).count(st) for st in ("ok", "empty", "error")}
+        files = "  ".join(str(p) for p in (s.path if "png" in formats else None, s.pdf) if p)
         print(
-            f"{s.path}  {len(s.visuals)} visuals ({counts['ok']} ok, {counts['empty']} empty, "
-            f"{counts['error']} error), {s.charts} charts"
+            f"{files}  {len(s.visuals)} visuals ({counts['ok']} ok, {counts['empty']} empty, "
+            f"{counts['error']} error), {s.charts} charts; {s.as_of}"
         )
         for p in s.problems:
             failed = True
@@ -192,8 +194,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
         for cd in compiled.dashboards:
             (out / f"analysis.{cd.dashboard_id}.json").write_text(json.dumps(cd.analysis, indent=2))
             (out / f"dashboard.{cd.dashboard_id}.json").write_text(json.dumps(cd.dashboard, indent=2))
-        print(f"dry run: {len(compiled.data_sets) + 2 * len(compiled.dashboards)} valid requests written to {out} "
-              f"(data sets over {target.source_arn}, the data source of infra/quicksight.yaml's stack)")
+        print(
+            f"dry run: {len(compiled.data_sets) + 2 * len(compiled.dashboards)} valid requests written to {out} "
+            f"(data sets over {target.source_arn}, the data source of infra/quicksight.yaml's stack)"
+        )
         return 0
     if not settings.quicksight_owners:
         print(
@@ -242,10 +246,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     s = dsub.add_parser(
         "export",
-        help="write a PNG snapshot of each dashboard (headless Chromium)",
-        description="Serve the dashboards on a free local port and take a full-page PNG of each with headless "
-        "Chromium (Debian package: `make browser-deps`). Fails if a visual shows an error, the browser logs "
-        "an error, or a page tries to fetch anything from outside.",
+        help="export each dashboard as PNG and PDF (headless Chromium)",
+        description="Serve the dashboards on a free local port and export each with headless Chromium (Debian "
+        "package: `make browser-deps`): a full-page PNG and an A4 landscape PDF of the content only (no "
+        "navigation or filter form), stamped with the range shown and the data's freshness ('Data as of', "
+        "Vietnam time). Fails if a visual shows an error, the browser logs an error, the page has no "
+        "freshness stamp, or a page tries to fetch anything from outside.",
+    )
+    s.add_argument(
+        "--format", choices=("png", "pdf", "both"), default="both", help="what to write per dashboard (default both)"
     )
     s.add_argument("--out", metavar="DIR", help="output folder (default $IMAGIFY_HOME/snapshots)")
     s.add_argument("--dashboard", action="append", metavar="ID", help="only this dashboard (repeatable)")

@@ -207,3 +207,33 @@ def test_no_table_hides_a_column(tiny_warehouse: Path, chromium: str) -> None:  
                 assert t["scroll"] <= t["client"], f"{dash.id} {t['visual']}: {t['scroll']}px in {t['client']}px"
                 seen += 1
         assert seen >= 3, "the pages have tables"
+
+
+def test_export_writes_content_only_png_and_pdf_stamped_with_freshness(
+    tiny_warehouse: Path,  # noqa: F811
+    chromium: str,
+    tmp_path: Path,
+) -> None:
+    """`imagify dashboards export` (the real command): per dashboard a PNG without the navigation bar
+    and filter form, and a PDF, both showing "Data as of" (the newest mart build, Vietnam time)."""
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    out = tmp_path / "exports"
+    env = {**os.environ, "IMAGIFY_HOME": str(tmp_path / "home"), "IMAGIFY_CHROMIUM": chromium}
+    cmd = [str(Path(sys.executable).parent / "imagify"), "dashboards", "export", "--warehouse", str(tiny_warehouse)]
+    p = subprocess.run(
+        [*cmd, "--out", str(out), "--dashboard", "business-overview"], env=env, capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Data as of 2026-01-01 07:00 (Vietnam time)" in p.stdout  # built_at 00:00 UTC in the fixture
+    png, pdf = out / "business-overview.png", out / "business-overview.pdf"
+    with Image.open(png) as img:
+        top = img.convert("RGB").crop((0, 0, img.width, 30))
+        navy = sum(1 for px in top.getdata() if px == (0x14, 0x21, 0x3D))
+    assert navy < 100, f"the navigation bar is in the PNG ({navy} navy pixels in its top 30 rows)"
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and b"/Type /Page" in data and len(data) > 20_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
+from datetime import date, datetime
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -105,6 +105,7 @@ def render_dashboard(dash: Dashboard, warehouse: Path, params: dict[str, list[st
                 except Exception as err:  # noqa: BLE001
                     problems.append(f"parameters.{p.name}: {err}")
         bounds = query.date_bounds(con, dash) if not any(isinstance(c, Exception) for c in columns.values()) else None
+        as_of = query.data_as_of(con)
         sheets_html = []
         for sheet in dash.sheets:
             cards = []
@@ -135,6 +136,7 @@ def render_dashboard(dash: Dashboard, warehouse: Path, params: dict[str, list[st
     body = (
         f'<h1>{escape(dash.title)}</h1><p class="desc">{escape(dash.description)}</p>'
         f'{_controls(dash, sel, choices)}<p class="range">{range_text} Rendered in {elapsed:.2f}s.</p>'
+        f"{_freshness(as_of)}"
         f"{banner}{''.join(sheets_html)}"
     )
     return 200, dash.title, body
@@ -150,6 +152,13 @@ def _time_range(
             lo, hi = (sel.dates[p] for p in flt.parameters)
             first, last = max(first, lo), min(last, hi)
     return first, last
+
+
+def _freshness(as_of: datetime | None) -> str:
+    """The data's freshness stamp (on the page, so on every export of it)."""
+    text = f"Data as of {as_of:%Y-%m-%d %H:%M} (Vietnam time)" if as_of else "Data as of: the marts were never built"
+    stamp = as_of.isoformat(timespec="minutes") if as_of else ""
+    return f'<p class="freshness" data-as-of="{stamp}">{escape(text)}</p>'
 
 
 def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=None) -> str:  # type: ignore[no-untyped-def]

@@ -1,5 +1,9 @@
-"""PNG snapshots of the local dashboards with headless Chromium (the Debian ``chromium`` package,
-driven by Playwright from PyPI; Playwright never downloads a browser here).
+"""PNG and PDF exports of the local dashboards with headless Chromium (the Debian ``chromium``
+package, driven by Playwright from PyPI; Playwright never downloads a browser here).
+
+An export holds the dashboard's content only (no navigation, no filter form: ``body.export`` for
+the PNG, the print stylesheet for the PDF), with the range shown and the data's freshness stamp
+("Data as of ..."), which the page carries.
 
 Each page is loaded, every visual is waited for, and anything that went wrong is collected: a visual
 in error, an error logged on the browser console, a page error, or a request that tried to leave
@@ -43,6 +47,8 @@ class Snapshot:
     visuals: dict[str, str] = field(default_factory=dict)  # visual id -> status (ok / empty / error)
     charts: int = 0  # SVG charts drawn
     problems: list[str] = field(default_factory=list)
+    pdf: Path | None = None
+    as_of: str = ""  # the freshness stamp the export shows
 
 
 def snapshot(
@@ -53,8 +59,10 @@ def snapshot(
     query: str = "",
     width: int = 1400,
     timeout_ms: int = 30_000,
+    formats: tuple[str, ...] = ("png",),
 ) -> list[Snapshot]:
-    """Open each dashboard, wait for its visuals, save ``<out_dir>/<id>.png`` (full page)."""
+    """Open each dashboard, wait for its visuals, save ``<out_dir>/<id>.png`` (full page) and/or
+    ``<out_dir>/<id>.pdf`` (A4 landscape), content only."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,7 +107,18 @@ def snapshot(
                 banner = page.query_selector(".banner, .page-error")
                 if banner:
                     shot.problems.append(f"page shows: {banner.inner_text()[:500]}")
-                page.screenshot(path=str(shot.path), full_page=True)
+                stamp = page.query_selector("p.freshness")
+                if stamp is None or not stamp.is_visible():
+                    shot.problems.append("no data freshness stamp on the page")
+                else:
+                    shot.as_of = stamp.inner_text()
+                page.evaluate("document.body.classList.add('export')")
+                if "png" in formats:
+                    page.screenshot(path=str(shot.path), full_page=True)
+                if "pdf" in formats:
+                    shot.pdf = shot.path.with_suffix(".pdf")
+                    page.emulate_media(media="print")
+                    page.pdf(path=str(shot.pdf), format="A4", landscape=True, print_background=True)
                 page.close()
                 shots.append(shot)
         finally:

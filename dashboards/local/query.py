@@ -212,6 +212,20 @@ def choices(con: duckdb.DuckDBPyConnection, dash: Dashboard, dataset: str, colum
     return [str(r[0]) for r in con.execute(sql).fetchall()]
 
 
+def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the marts were last built (the newest ``built_at`` of any mart), in business time
+    (Vietnam, like every date of the dashboards); None before the first build."""
+    tables = con.execute(
+        "select table_name from information_schema.columns where table_schema = 'marts' and column_name = 'built_at'"
+    ).fetchall()
+    newest: datetime | None = None
+    for (table,) in tables:
+        row = con.execute(f"select max(built_at) from marts.{quote(table)}").fetchone()
+        if row and row[0] is not None and (newest is None or row[0] > newest):
+            newest = row[0]
+    return newest + timedelta(hours=BUSINESS_UTC_OFFSET_HOURS) if newest is not None else None
+
+
 def date_bounds(con: duckdb.DuckDBPyConnection, dash: Dashboard) -> tuple[date, date] | None:
     """First and last date with data over the date-filtered columns (to tell the user)."""
     lows, highs = [], []
