@@ -359,8 +359,13 @@ def create_app(
         return await svc.create_generation_async(p, body, idem)
 
     @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
-    def list_generations(p: User, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
-        return svc.list_generations(p, limit)
+    def list_generations(
+        p: User,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
+    ) -> dict[str, Any]:
+        """Your generations, newest first, `limit` per page; follow `next_cursor` for older ones."""
+        return svc.list_generations(p, limit, cursor)
 
     @app.get("/v1/generations/{generation_id}", response_model=schemas.GenerationOut, tags=["generations"])
     async def get_generation(generation_id: str, p: User) -> dict[str, Any]:

@@ -652,17 +652,30 @@ class DynamoRepository(Repository):
         g = self._gen_item(gen_id)
         return _generation(g) if g else None
 
-    def list_generations(self, user_id: str, limit: int = 20) -> list[Generation]:
+    def list_generations(
+        self, user_id: str, limit: int = 20, before: tuple[str, str] | None = None
+    ) -> list[Generation]:
+        # lsi1sk = IMAGE#<created_at>#<id>: descending is newest first, then id descending
+        if before is None:
+            condition, bound = "pk = :pk AND begins_with(lsi1sk, :p)", "IMAGE#"
+        else:
+            condition, bound = "pk = :pk AND lsi1sk BETWEEN :p AND :b", f"IMAGE#{before[0]}#{before[1]}"
+        values = {":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}}
+        if before is not None:
+            values[":b"] = {"S": bound}
         r = self.client.query(
             TableName=self.table,
             IndexName="lsi1",
             ConsistentRead=True,
             ScanIndexForward=False,
-            Limit=limit,
-            KeyConditionExpression="pk = :pk AND begins_with(lsi1sk, :p)",
-            ExpressionAttributeValues={":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}},
+            Limit=limit + (1 if before is not None else 0),
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
         )
-        return [_generation(_plain(it)) for it in r["Items"]]
+        items = [_generation(_plain(it)) for it in r["Items"]]
+        if before is not None:  # BETWEEN includes the cursor's own generation
+            items = [g for g in items if (g.created_at, g.id) != before]
+        return items[:limit]
 
     def _in_state(self, state: str, limit: int | None = None) -> list[tuple[str, str]]:
         """(gsi1sk, generation id) of the generations in ``state``, oldest first (eventually consistent)."""

@@ -212,7 +212,11 @@ class Repository(abc.ABC):
     def get_generation(self, gen_id: str) -> Generation | None: ...
 
     @abc.abstractmethod
-    def list_generations(self, user_id: str, limit: int = 20) -> list[Generation]: ...
+    def list_generations(
+        self, user_id: str, limit: int = 20, before: tuple[str, str] | None = None
+    ) -> list[Generation]:
+        """Newest first (``created_at``, then id, both descending); with ``before`` = (created_at, id)
+        of a generation, only those after it in that order (the next page)."""
 
     @abc.abstractmethod
     def unfinished_generations(self) -> list[str]:

@@ -154,6 +154,7 @@ class GenerationOut(BaseModel):
 
 class GenerationListOut(BaseModel):
     generations: list[GenerationOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page; null on the last page")
 
 
 class PaymentCreatedOut(BaseModel):

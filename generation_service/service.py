@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from generation_service import catalog, return_page, vnpay
+from generation_service import catalog, cursors, return_page, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
 from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
 from generation_service.download_links import BadLink, DownloadLinks
@@ -432,8 +432,17 @@ class Service:
             self.cache.set(f"imgmeta:{gen_id}", d, IMAGE_META_TTL_S)
         return gen
 
-    def list_generations(self, p: Principal, limit: int) -> dict[str, Any]:
-        return {"generations": [self._generation_view(g) for g in self.repo.list_generations(p.user_id, limit)]}
+    def list_generations(self, p: Principal, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        """A page of the user's generations, newest first; ``next_cursor`` (None on the last page)
+        asks for the page after it."""
+        before = cursors.decode(cursor, 2) if cursor else None
+        gens = self.repo.list_generations(p.user_id, limit + 1, before)  # one more: is there a next page?
+        page = gens[:limit]
+        more = len(gens) > limit
+        return {
+            "generations": [self._generation_view(g) for g in page],
+            "next_cursor": cursors.encode(page[-1].created_at, page[-1].id) if more else None,
+        }
 
     def _generation_view(self, gen: Generation) -> dict[str, Any]:
         images = []

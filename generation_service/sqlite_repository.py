@@ -402,12 +402,18 @@ class SqliteRepository(Repository):
         row = self._conn().execute("SELECT * FROM generations WHERE id=?", (gen_id,)).fetchone()
         return _generation(row) if row else None
 
-    def list_generations(self, user_id: str, limit: int = 20) -> list[Generation]:
+    def list_generations(
+        self, user_id: str, limit: int = 20, before: tuple[str, str] | None = None
+    ) -> list[Generation]:
+        after_cursor, args = "", [user_id]
+        if before is not None:
+            after_cursor = " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            args += [before[0], before[0], before[1]]
         rows = (
             self._conn()
             .execute(
-                "SELECT * FROM generations WHERE user_id=? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (user_id, limit),
+                f"SELECT * FROM generations WHERE user_id=?{after_cursor} ORDER BY created_at DESC, id DESC LIMIT ?",
+                (*args, limit),
             )
             .fetchall()
         )

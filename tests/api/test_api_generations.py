@@ -229,3 +229,22 @@ def test_models_catalogue(api: TestClient) -> None:
     assert {m["id"] for m in body["models"]} == {"local-general", "local-artistic"}
     assert {p["id"]: p["amount_vnd"] for p in body["packages"]} == {"starter": 50000, "standard": 100000,
                                                                     "pro": 200000}
+
+
+def test_paging_past_100_generations(api_env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 11: GET /v1/generations stopped at 100 (limit's maximum), with no way further.
+    Now ``next_cursor`` walks every generation, newest first, each once."""
+    with running_api(api_env(IMAGIFY_SIGNUP_CREDITS="200")) as api:
+        h = signup(api)
+        made = [api.post("/v1/generations", json={"prompt": f"fox {i}", "size": "512x512"}, headers=h).json()["id"]
+                for i in range(105)]
+        first = api.get("/v1/generations?limit=100", headers=h).json()
+        assert len(first["generations"]) == 100 and first["next_cursor"]
+        second = api.get(f"/v1/generations?limit=100&cursor={first['next_cursor']}", headers=h).json()
+        assert len(second["generations"]) == 5 and second["next_cursor"] is None
+        listed = [g["id"] for g in first["generations"] + second["generations"]]
+        assert listed == list(reversed(made))  # time-ordered ids: newest first
+        assert_error(api.get("/v1/generations?cursor=not-a-cursor", headers=h), 400, "bad_cursor")
+        assert_error(api.get("/v1/generations?cursor=WyJ4Il0", headers=h), 400, "bad_cursor")  # ["x"]
+        other = signup(api, "other@example.com")  # someone else's cursor shows only their own (none)
+        assert api.get(f"/v1/generations?cursor={first['next_cursor']}", headers=other).json()["generations"] == []

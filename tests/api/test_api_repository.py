@@ -167,6 +167,25 @@ def test_list_generations_newest_first(repo: Repository) -> None:
     assert [g.id for g in repo.list_generations(uid, limit=3)] == [g.id for g in reversed(gens)][:3]
 
 
+def test_list_generations_pages_by_cursor(repo: Repository) -> None:
+    """Pages after a (created_at, id) cursor: every generation once, newest first, also when
+    several share a created_at (then by id, descending)."""
+    uid = new_user(repo, 20)
+    gens = [new_gen(uid, 1, f"2025-01-01T00:00:0{i // 3}.000Z") for i in range(8)]  # 3, 3, 2 at equal times
+    for g in gens:
+        repo.accept_generation(g, lambda b, a: [], None)
+    expected = [g.id for g in sorted(gens, key=lambda g: (g.created_at, g.id), reverse=True)]
+    seen: list[str] = []
+    before = None
+    while True:
+        page = repo.list_generations(uid, 3, before)
+        if not page:
+            break
+        seen += [g.id for g in page]
+        before = (page[-1].created_at, page[-1].id)
+    assert seen == expected
+
+
 def test_orders_settle_once(repo: Repository) -> None:
     uid = new_user(repo, 10)
     paid, cancelled = (Order(uuid.uuid4().hex, uid, "starter", 50000, 100, "pending", AT, AT) for _ in range(2))
