@@ -115,6 +115,10 @@ def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not settings.realtime_store_path.exists():
+        print(f"no live store yet at {settings.realtime_store_path}: the real-time job writes it. Start the job "
+              f"with `imagify realtime` (or `imagify realtime --serve-port {args.port}` for the job and this view); "
+              "until then the view says the job is not running.", flush=True)  # fmt: skip
     server = start_server(settings, args.port, daemon=False)
     print(f"live view on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
           f"store {settings.realtime_store_path}", flush=True)  # fmt: skip

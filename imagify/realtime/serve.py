@@ -92,11 +92,23 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
     }
 
 
-PAGE = (Path(__file__).with_name("live.html")).read_text(encoding="utf-8").replace("__REFRESH__", str(REFRESH_S))
+TEMPLATE = (Path(__file__).with_name("live.html")).read_text(encoding="utf-8")
+
+
+def page(business_tz: str) -> str:
+    """The live view's page: times shown in the business time zone (Vietnam time by default), like
+    every date of the dashboards; the store keeps UTC."""
+    name = "Vietnam time" if business_tz == "Asia/Ho_Chi_Minh" else business_tz
+    return (
+        TEMPLATE.replace("__REFRESH__", str(REFRESH_S))
+        .replace("__TZ__", json.dumps(business_tz)[1:-1])
+        .replace("__TZ_NAME__", json.dumps(name)[1:-1])
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
     store_path: Path
+    page: bytes
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet: one line per request is noise
         return
@@ -112,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 — http.server's name
         url = urlparse(self.path)
         if url.path in ("/", "/index.html"):
-            self._send(200, PAGE.encode("utf-8"), "text/html; charset=utf-8")
+            self._send(200, self.page, "text/html; charset=utf-8")
         elif url.path == "/healthz":
             self._send(200, b"ok\n", "text/plain")
         elif url.path == "/api/live":
@@ -133,7 +145,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def start_server(settings: Settings, port: int, host: str = "127.0.0.1", daemon: bool = True) -> ThreadingHTTPServer:
     """Serve the live view in a background thread; ``server.shutdown()`` stops it."""
-    handler = type("LiveHandler", (_Handler,), {"store_path": settings.realtime_store_path})
+    handler = type(
+        "LiveHandler",
+        (_Handler,),
+        {"store_path": settings.realtime_store_path, "page": page(settings.business_tz).encode("utf-8")},
+    )
     store.connect(settings.realtime_store_path).close()  # create the schema so the page works before data
     server = ThreadingHTTPServer((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, name="live-view", daemon=daemon)
