@@ -186,3 +186,24 @@ def test_http_server(tiny_warehouse: Path) -> None:  # noqa: F811
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{url}/d/nope", timeout=10)
         assert err.value.code == 404
+
+
+def test_rising_terms_are_significant_and_large_enough(tmp_path: Path) -> None:
+    """'Rising' needs a significant gain in share (two-proportion z >= 2) of at least 0.5 points: the
+    fixture's steadily growing 'dragon' rises; a term a few generations up on thousands does not
+    (it used to list gains of 0.1 point)."""
+    from dashboards_warehouse import build
+
+    wh = build(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(wh)) as con:
+        last = con.execute("select max(activity_date) from marts.prompt_terms_daily").fetchone()[0]
+        # 'castle' becomes a large, flat term that is 3 generations up on 1,500 a week: noise
+        con.execute("update marts.prompt_terms_daily set generations = 200 where term = 'castle'")
+        con.execute(
+            "update marts.prompt_terms_daily set generations = 203 where term = 'castle' and activity_date = ?", [last]
+        )
+    with query.open_warehouse(wh) as con:
+        rows = _run(con, "prompt-insights", "rising_table")
+    terms = {r[0]: r for r in rows}
+    assert "dragon" in terms and "castle" not in terms, terms
+    assert all(r[1] >= 0.005 and r[4] >= 2 for r in rows), rows
