@@ -32,6 +32,8 @@ class ImageRequest:
     height: int
     seed: int
     negative_prompt: str = ""
+    style: str | None = None  # the model's own style value (catalog.ModelInfo.styles), None: its default
+    quality: str = "standard"  # "standard" or "premium" (only for models that have it)
 
 
 class ModelError(Exception):
@@ -102,7 +104,7 @@ class LocalAdapter(ModelAdapter):
         return [self._draw(request, i) for i in range(request.n_images)]
 
     def _draw(self, req: ImageRequest, index: int) -> bytes:
-        from PIL import Image, ImageDraw, ImageFilter, ImageFont
+        from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
         digest = hashlib.sha256(f"{req.model}|{req.prompt}|{req.seed}|{index}".encode()).digest()
         rng = random.Random(digest)
@@ -110,15 +112,18 @@ class LocalAdapter(ModelAdapter):
         theme = next((PALETTE_WORDS[w] for w in words if w in PALETTE_WORDS), None)
         palette = PALETTES[theme] if theme else [tuple(rng.randrange(256) for _ in range(3)) for _ in range(3)]
         w, h = req.width, req.height
-        # work at a quarter of the size, then scale up: fast and smooth
-        sw, sh = max(64, w // 4), max(64, h // 4)
+        # work at a quarter of the size (premium: half), then scale up: fast and smooth
+        scale = 2 if req.quality == "premium" else 4
+        sw, sh = max(64, w // scale), max(64, h // scale)
         img = Image.new("RGB", (sw, sh))
         top, bottom = palette[0], palette[1]
         draw = ImageDraw.Draw(img)
         for y in range(sh):
             t = y / (sh - 1)
             draw.line([(0, y), (sw, y)], fill=tuple(int(top[k] * (1 - t) + bottom[k] * t) for k in range(3)))
-        artistic = MODELS.get(req.model, MODELS["local-general"]).kind == "artistic"
+        artistic = req.style == "paint" or (
+            req.style is None and MODELS.get(req.model, MODELS["local-general"]).kind == "artistic"
+        )
         for word in words[:24] or ["empty"]:
             h_word = int.from_bytes(hashlib.sha256((word + str(index) + str(req.seed)).encode()).digest()[:8], "big")
             wr = random.Random(h_word ^ int.from_bytes(digest[:8], "big"))
@@ -136,6 +141,12 @@ class LocalAdapter(ModelAdapter):
                 draw.polygon([(cx, cy - size), (cx + size, cy + size), (cx - size, cy + size)], fill=colour)
         if artistic:
             img = img.filter(ImageFilter.GaussianBlur(radius=1.5)).filter(ImageFilter.EDGE_ENHANCE_MORE)
+        if req.style == "sketch":  # pencil lines on paper
+            img = ImageOps.invert(img.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
+        elif req.style == "flat":  # few flat colours
+            img = ImageOps.posterize(img, 2)
+        elif req.style == "photo":
+            img = img.filter(ImageFilter.DETAIL)
         img = img.resize((w, h), Image.Resampling.BICUBIC)
         draw = ImageDraw.Draw(img)
         font = ImageFont.load_default(size=max(14, w // 40))
@@ -156,6 +167,8 @@ def titan_body(req: ImageRequest) -> dict[str, Any]:
     params: dict[str, Any] = {"text": req.prompt[:1024]}
     if req.negative_prompt:
         params["negativeText"] = req.negative_prompt[:1024]
+    if req.style:  # Nova Canvas only (catalog: Titan G2 has no styles)
+        params["style"] = req.style
     return {
         "taskType": "TEXT_IMAGE",
         "textToImageParams": params,
@@ -163,7 +176,7 @@ def titan_body(req: ImageRequest) -> dict[str, Any]:
             "numberOfImages": req.n_images,
             "width": req.width,
             "height": req.height,
-            "quality": "standard",
+            "quality": req.quality,
             "cfgScale": 8.0,
             "seed": req.seed % 2_147_483_647,
         },

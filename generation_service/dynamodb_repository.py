@@ -170,6 +170,9 @@ _GEN_FIELDS = (
     "latency_ms",
     "error_code",
     "error_message",
+    "style",
+    "quality",
+    "prompt_enhancement",
 )
 _ORDER_FIELDS = (
     "id",
@@ -192,6 +195,7 @@ _ORDER_FIELDS = (
 def _generation(d: dict[str, Any]) -> Generation:
     g = Generation(**{f: d.get(f) for f in _GEN_FIELDS})
     g.cost_usd = float(g.cost_usd)
+    g.quality = g.quality or "standard"  # items written before qualities existed
     g.images = [ImageRef(**i) for i in d.get("images", [])]
     return g
 

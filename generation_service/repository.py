@@ -79,6 +79,9 @@ class Generation:
     error_code: str | None = None
     error_message: str | None = None
     images: list[ImageRef] = field(default_factory=list)
+    style: str | None = None  # an API style (catalog.STYLES), None: the model's default
+    quality: str = "standard"
+    prompt_enhancement: str | None = None  # the terms auto-enhancement added (the model got prompt + these)
 
 
 @dataclass

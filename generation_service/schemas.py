@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from generation_service.catalog import PACKAGES, SIZES
+from generation_service.catalog import PACKAGES, SIZES, STYLES
 from generation_service.passwords import MAX_LENGTH, MIN_LENGTH
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, but tab/newline/CR
@@ -25,6 +25,7 @@ def _utf8(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_utf8)]
 SizeName = Literal[tuple(SIZES)]  # type: ignore[valid-type]
+StyleName = Literal[tuple(STYLES)]  # type: ignore[valid-type]
 PackageName = Literal[tuple(PACKAGES)]  # type: ignore[valid-type]
 
 
@@ -61,7 +62,19 @@ class GenerationIn(Strict):
     )
     n_images: int = Field(default=1, ge=1, le=4)
     size: SizeName = "1024x1024"  # type: ignore[valid-type]
-    enhance_prompt: bool = Field(default=False, description="add quality terms to the prompt sent to the model")
+    style: StyleName | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="a style the model has (GET /v1/models lists each model's); auto picks a model "
+        "that has it; else 422 unsupported_style",
+    )
+    quality: Literal["standard", "premium"] = Field(
+        default="standard", description="premium: more detail, more credits (models whose qualities list it)"
+    )
+    enhance_prompt: bool = Field(
+        default=False,
+        description="auto-enhancement: add quality terms to the prompt "
+        "sent to the model (the answer's enhanced_prompt shows it)",
+    )
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="same seed + prompt → same image")
 
 
@@ -141,6 +154,9 @@ class GenerationOut(BaseModel):
     n_images: int
     size: str
     enhance_prompt: bool
+    enhanced_prompt: str | None = Field(description="the prompt the model got, when enhance_prompt is true")
+    style: str | None
+    quality: Literal["standard", "premium"]
     seed: int
     credits_charged: int
     cost_usd: float
@@ -197,6 +213,9 @@ class ModelOut(BaseModel):
     credits_per_image: int
     cost_usd_per_image: float
     description: str
+    styles: list[str] = Field(description="values of `style` this model takes")
+    qualities: list[str] = Field(description="values of `quality` this model takes")
+    premium_credits_per_image: int | None
 
 
 class PackageOut(BaseModel):

@@ -318,6 +318,9 @@ class Service:
                     "credits_per_image": m.credits,
                     "cost_usd_per_image": m.cost_usd,
                     "description": m.description,
+                    "styles": list(m.styles),
+                    "qualities": m.qualities,
+                    "premium_credits_per_image": m.premium[1] if m.premium else None,
                 }
                 for m in catalog.models_for_backend(self.config.image_backend)
             ],
@@ -353,12 +356,18 @@ class Service:
         if not prompt:
             raise ApiError(422, "invalid_prompt", "the prompt is empty", [{"field": "prompt"}])
         try:
-            info = catalog.choose_model(model, prompt, self.config.image_backend)
+            info = catalog.choose_model(model, prompt, self.config.image_backend, req.style)
         except ValueError as exc:
             names = ", ".join(["auto"] + [m.id for m in catalog.models_for_backend(self.config.image_backend)])
             raise ApiError(
                 422, "unknown_model", f"model {model!r} is not served here; choose one of {names}", [{"field": "model"}]
             ) from exc
+        try:
+            catalog.check_options(info, req.style, req.quality)
+        except catalog.UnsupportedOption as exc:
+            raise ApiError(422, f"unsupported_{exc.field}", str(exc), [{"field": exc.field}]) from exc
+        cost_usd, credits = info.price(req.quality)
+        added = catalog.enhancement(prompt, info.kind) if enhance_prompt else ""
         width, height, _ = catalog.SIZES[size]
         created_at = now_iso()
         gen = Generation(
@@ -373,9 +382,12 @@ class Service:
             enhance_prompt=enhance_prompt,
             seed=seed if seed is not None else secrets.randbelow(2**31),
             status="queued",
-            credits=info.credits * n_images,
-            cost_usd=round(info.cost_usd * n_images, 6),
+            credits=credits * n_images,
+            cost_usd=round(cost_usd * n_images, 6),
             created_at=created_at,
+            style=req.style,
+            quality=req.quality,
+            prompt_enhancement=added or None,
         )
         body = self._generation_view(gen)
         low: list[int] = []
@@ -393,6 +405,12 @@ class Service:
                         "n_images": n_images,
                         "model": info.id,
                         "size": size,
+                        "style": req.style,
+                        "quality": req.quality,
+                        "enhance_prompt": enhance_prompt,
+                        # the model gets prompt + ", " + these terms; only the terms are stored beside
+                        # the prompt (no second copy of the user's text for prompt expiry to miss)
+                        "prompt_enhancement": added or None,
                     },
                     p.session_id,
                     created_at,
@@ -468,6 +486,11 @@ class Service:
             "n_images": gen.n_images,
             "size": f"{gen.width}x{gen.height}",
             "enhance_prompt": gen.enhance_prompt,
+            "enhanced_prompt": catalog.with_enhancement(gen.prompt, gen.prompt_enhancement)
+            if gen.prompt_enhancement
+            else None,
+            "style": gen.style,
+            "quality": gen.quality,
             "seed": gen.seed,
             "credits_charged": gen.credits,
             "cost_usd": gen.cost_usd,
@@ -486,9 +509,13 @@ class Service:
             return
         t0 = time.monotonic()
         info = catalog.MODELS[gen.model]
-        prompt = catalog.enhance(gen.prompt, info.kind) if gen.enhance_prompt else gen.prompt
+        prompt = catalog.with_enhancement(gen.prompt, gen.prompt_enhancement)
+        style = info.styles[gen.style] if gen.style else None
+        request = ImageRequest(
+            gen.model, prompt, gen.n_images, gen.width, gen.height, gen.seed, style=style, quality=gen.quality
+        )
         try:
-            pngs = self.adapter.generate(ImageRequest(gen.model, prompt, gen.n_images, gen.width, gen.height, gen.seed))
+            pngs = self.adapter.generate(request)
             refs = []
             for png in pngs:
                 image_id = str(uuid.uuid4())

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS generations (
     width INTEGER NOT NULL, height INTEGER NOT NULL, enhance_prompt INTEGER NOT NULL, seed INTEGER NOT NULL,
     status TEXT NOT NULL, credits INTEGER NOT NULL, cost_usd REAL NOT NULL, created_at TEXT NOT NULL,
     started_at TEXT, finished_at TEXT, latency_ms INTEGER, error_code TEXT, error_message TEXT,
-    images TEXT NOT NULL DEFAULT '[]');
+    images TEXT NOT NULL DEFAULT '[]', style TEXT, quality TEXT NOT NULL DEFAULT 'standard',
+    prompt_enhancement TEXT);
 CREATE INDEX IF NOT EXISTS generations_user ON generations (user_id, created_at);
 CREATE INDEX IF NOT EXISTS generations_status ON generations (status) WHERE status IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS orders (
@@ -83,6 +84,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 class _WriteFailed(Exception):
     """A write of a batched accept failed after others of the batch were written."""
+
+
+# (column, declaration) added to generations after its first version, for databases made before
+_ADDED_GENERATION_COLUMNS = (
+    ("style", "TEXT"),
+    ("quality", "TEXT NOT NULL DEFAULT 'standard'"),
+    ("prompt_enhancement", "TEXT"),
+)
 
 
 def _private(path: Path) -> None:
@@ -122,6 +131,19 @@ class SqliteRepository(Repository):
         # other processes are still serialised by SQLite's own lock (busy_timeout)
         self._write_lock = threading.Lock()
         self._conn().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since a database was created (CREATE TABLE IF NOT EXISTS keeps old tables)."""
+        c = self._conn()
+        have = {row["name"] for row in c.execute("PRAGMA table_info(generations)")}
+        for column, decl in _ADDED_GENERATION_COLUMNS:
+            if column not in have:
+                try:
+                    c.execute(f"ALTER TABLE generations ADD COLUMN {column} {decl}")
+                except sqlite3.OperationalError as exc:  # another process (API/background) added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     # -- connections & transactions ---------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -332,7 +354,8 @@ class SqliteRepository(Repository):
         )
         c.execute(
             "INSERT INTO generations (id, user_id, prompt, model_requested, model, n_images, width, height, "
-            "enhance_prompt, seed, status, credits, cost_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "enhance_prompt, seed, status, credits, cost_usd, created_at, style, quality, prompt_enhancement) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 gen.id,
                 gen.user_id,
@@ -348,6 +371,9 @@ class SqliteRepository(Repository):
                 gen.credits,
                 gen.cost_usd,
                 gen.created_at,
+                gen.style,
+                gen.quality,
+                gen.prompt_enhancement,
             ),
         )
         self._emit(c, events)

@@ -248,3 +248,101 @@ def test_paging_past_100_generations(api_env) -> None:  # type: ignore[no-untype
         assert_error(api.get("/v1/generations?cursor=WyJ4Il0", headers=h), 400, "bad_cursor")  # ["x"]
         other = signup(api, "other@example.com")  # someone else's cursor shows only their own (none)
         assert api.get(f"/v1/generations?cursor={first['next_cursor']}", headers=other).json()["generations"] == []
+
+
+def test_styles_and_qualities_are_checked_against_each_model(api: TestClient) -> None:
+    """Issue 17 item 11: style and quality, mapped per model and validated against what each has."""
+    from PIL import Image as PILImage
+
+    h = signup(api)
+    models = {m["id"]: m for m in api.get("/v1/models").json()["models"]}
+    assert models["local-general"]["styles"] == ["photorealism", "flat-vector"]
+    assert models["local-artistic"]["styles"] == ["digital-painting", "design-sketch"]
+    assert models["local-general"]["qualities"] == ["standard", "premium"]
+    assert models["local-general"]["premium_credits_per_image"] == 2
+    body = assert_error(api.post("/v1/generations", json={"prompt": "a cat", "model": "local-general",
+                                                          "style": "design-sketch"}, headers=h),
+                        422, "unsupported_style")
+    assert "models with it: local-artistic" in body["error"]["message"]
+    body = assert_error(api.post("/v1/generations", json={"prompt": "a cat", "style": "maximalism"}, headers=h),
+                        422, "unsupported_style")
+    assert "no model here has it" in body["error"]["message"]
+    assert_error(api.post("/v1/generations", json={"prompt": "a cat", "style": "cubism"}, headers=h),
+                 422, "invalid_request")
+    assert_error(api.post("/v1/generations", json={"prompt": "a cat", "quality": "ultra"}, headers=h),
+                 422, "invalid_request")
+    assert api.get("/v1/me", headers=h).json()["credits"] == 10  # nothing charged
+
+    sketch = api.post("/v1/generations", json={"prompt": "a cat", "style": "design-sketch", "quality": "premium",
+                                               "n_images": 2, "size": "512x512", "seed": 5}, headers=h).json()
+    assert sketch["model"] == "local-artistic"  # auto: the model that has the style
+    assert (sketch["style"], sketch["quality"], sketch["credits_charged"]) == ("design-sketch", "premium", 4)
+    plain = api.post("/v1/generations", json={"prompt": "a cat", "model": "local-artistic", "size": "512x512",
+                                              "seed": 5}, headers=h).json()
+    assert plain["credits_charged"] == 1 and plain["quality"] == "standard" and plain["style"] is None
+    assert api.get("/v1/me", headers=h).json()["credits"] == 5
+
+    def first_image(gen: dict) -> PILImage.Image:
+        url = wait_generation(api, h, gen["id"])["images"][0]["url"]
+        return PILImage.open(io.BytesIO(api.get(url.removeprefix("http://127.0.0.1:8000")).content)).convert("RGB")
+
+    drawn, default = first_image(sketch), first_image(plain)
+    assert all(r == g == b for r, g, b in drawn.get_flattened_data())  # pencil on paper: grey
+    assert any(not r == g == b for r, g, b in default.get_flattened_data())
+
+
+def test_bedrock_bodies_carry_style_and_quality() -> None:
+    from generation_service.adapters import titan_body
+
+    nova = catalog.MODELS["amazon.nova-canvas-v1:0"]
+    req = ImageRequest(nova.id, "a fox", 1, 1024, 1024, 3, style=nova.styles["design-sketch"], quality="premium")
+    body = titan_body(req)
+    assert body["textToImageParams"]["style"] == "DESIGN_SKETCH"
+    assert body["imageGenerationConfig"]["quality"] == "premium"
+    assert "style" not in titan_body(ImageRequest(nova.id, "a fox", 1, 1024, 1024, 3))["textToImageParams"]
+    assert nova.price("premium") == (0.06, 3) and nova.price("standard") == (0.04, 2)
+    titan, sd = catalog.MODELS["amazon.titan-image-generator-v2:0"], catalog.MODELS["stability.sd3-5-large-v1:0"]
+    try:
+        catalog.check_options(titan, "design-sketch", "standard")
+    except catalog.UnsupportedOption as err:
+        assert err.field == "style" and "amazon.nova-canvas-v1:0" in str(err)
+    else:
+        raise AssertionError("Titan G2 took a style")
+    try:
+        catalog.check_options(sd, None, "premium")
+    except catalog.UnsupportedOption as err:
+        assert err.field == "quality"
+    else:
+        raise AssertionError("SD 3.5 took premium")
+    assert catalog.choose_model("auto", "a samurai, ukiyo-e", "bedrock", "graphic-novel").id == nova.id
+
+
+class RecordingAdapter(LocalAdapter):
+    def __init__(self) -> None:
+        self.requests: list[ImageRequest] = []
+
+    def generate(self, request: ImageRequest) -> list[bytes]:
+        self.requests.append(request)
+        return super().generate(request)
+
+
+def test_auto_enhancement_is_optional_and_events_keep_both_prompts(api_env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17 item 11: with enhance_prompt the model gets the prompt plus quality terms; the answer
+    shows the enhanced prompt and generation_requested keeps the user's prompt and the added terms
+    (only the terms: the user's text stays in `prompt` alone, which prompt expiry rewrites)."""
+    adapter = RecordingAdapter()
+    settings = api_env()
+    with running_api(settings, adapter=adapter) as api:
+        h = signup(api)
+        on = api.post("/v1/generations", json={"prompt": "a koi pond.", "enhance_prompt": True}, headers=h).json()
+        off = api.post("/v1/generations", json={"prompt": "a koi pond"}, headers=h).json()
+        wait_generation(api, h, on["id"]), wait_generation(api, h, off["id"])
+        api.service.relay.stop()  # type: ignore[attr-defined]
+    added = catalog.ENHANCERS["general"]
+    assert on["enhanced_prompt"] == f"a koi pond, {added}" and off["enhanced_prompt"] is None
+    assert sorted(r.prompt for r in adapter.requests) == ["a koi pond", f"a koi pond, {added}"]
+    requested = {e.properties["generation_id"]: e.properties for e in map(validate_line, stream_records(settings))
+                 if e.event_type == "generation_requested"}
+    assert requested[on["id"]]["prompt"] == "a koi pond." and requested[on["id"]]["prompt_enhancement"] == added
+    assert requested[on["id"]]["enhance_prompt"] is True
+    assert requested[off["id"]]["prompt_enhancement"] is None

@@ -275,3 +275,45 @@ def test_concurrent_charges_refunds_and_purchases_add_up(repo: Repository) -> No
     assert repo.balance(uid) == 6 - 6 + 6 + 200 + 10  # refunds once each, each order paid once, two grants
     assert repo.verify_ledger(uid)
     assert sorted(e.kind for e in repo.ledger(uid)).count("refund") == 3
+
+
+def test_a_database_from_before_styles_gains_their_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A generations table made before style/quality/prompt_enhancement is migrated on open; its
+    rows read as standard quality, and new rows keep the new fields."""
+    import sqlite3
+
+    from generation_service.sqlite_repository import SqliteRepository
+
+    path = tmp_path / "old.db"
+    repo = SqliteRepository(path)
+    uid = new_user(repo, 10)
+    repo.accept_generation(new_gen(uid, 1), lambda b, a: [], None)
+    repo.close()
+    with sqlite3.connect(path) as c:
+        for column in ("style", "quality", "prompt_enhancement"):
+            c.execute(f"ALTER TABLE generations DROP COLUMN {column}")
+    repo = SqliteRepository(path)
+    try:
+        assert repo.list_generations(uid)[0].quality == "standard"
+        g = new_gen(uid, 1)
+        g.style, g.quality, g.prompt_enhancement = "photorealism", "premium", "sharp focus"
+        repo.accept_generation(g, lambda b, a: [], None)
+        back = repo.get_generation(g.id)
+        assert back is not None and (back.style, back.quality, back.prompt_enhancement) == (
+            "photorealism", "premium", "sharp focus")
+    finally:
+        repo.close()
+
+
+def test_style_quality_and_enhancement_are_stored(repo: Repository) -> None:
+    uid = new_user(repo, 10)
+    g = new_gen(uid, 2)
+    g.style, g.quality, g.prompt_enhancement = "flat-vector", "premium", "highly detailed"
+    repo.accept_generation(g, lambda b, a: [], None)
+    back = repo.get_generation(g.id)
+    assert back is not None and (back.style, back.quality, back.prompt_enhancement) == (
+        "flat-vector", "premium", "highly detailed")
+    plain = new_gen(uid, 1)
+    repo.accept_generation(plain, lambda b, a: [], None)
+    again = repo.get_generation(plain.id)
+    assert again is not None and (again.style, again.quality, again.prompt_enhancement) == (None, "standard", None)
