@@ -71,7 +71,7 @@ _VISUAL_FIELDS: dict[str, set[str]] = {
     "bar": {"x", "y", "color", "orientation", "stacked", "sort", "limit"},
     "pie": {"group", "value", "limit"},
     "table": {"columns", "values", "sort", "limit"},
-    "heatmap": {"rows", "columns", "value"},
+    "heatmap": {"rows", "columns", "value", "cohorts"},
     "funnel": {"stage", "value", "order"},
 }
 _COMMON_FIELDS = {"type", "title", "subtitle", "dataset", "width", "height", "format"}
@@ -120,6 +120,9 @@ class Filter:
     columns: dict[str, str]  # dataset id -> column
     # dataset id -> why its data cannot take this filter (shown on each of its visuals: never silent)
     unfiltered: dict[str, str] = field(default_factory=dict)
+    # dataset id -> granularity of a date column holding period starts (``cohort_week:week``): a period
+    # is in the range when it overlaps it (a cohort week that began before the range start is kept)
+    grains: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,9 @@ class Visual:
     stacked: bool = False
     sort: str | None = None
     limit: int | None = None
+    # heatmap of cohorts: rows are period starts, columns the periods since (0 = the cohort's own);
+    # "week"/"month": a cell whose period is not over yet is marked partial
+    cohorts: str | None = None
 
     def dimensions(self) -> list[Dimension]:
         dims = [self.x, self.color, self.group, self.rows, self.cols, self.stage, *self.dims]
@@ -420,12 +426,21 @@ def _filter(i: int, spec: Any, where: str) -> Filter:
     unfiltered = _mapping(m.get("unfiltered", {}), f"{where}.unfiltered")
     if set(unfiltered) & set(cols):
         raise DefinitionError(f"{where}.unfiltered", f"{sorted(set(unfiltered) & set(cols))} are filtered (columns)")
+    columns, grains = {}, {}
+    for ds, spec_col in cols.items():
+        column, _, grain = str(spec_col).partition(":")
+        if grain and (typ != "date_range" or grain not in GRANULARITIES):
+            raise DefinitionError(f"{where}.columns.{ds}", f"{spec_col!r}: a date range column takes :week or :month")
+        columns[str(ds)] = column
+        if grain:
+            grains[str(ds)] = grain
     return Filter(
         id=f"{typ}_{i}",
         type=typ,
         parameters=params,
-        columns={str(k): str(v) for k, v in cols.items()},
+        columns=columns,
         unfiltered={str(k): str(v).strip() for k, v in unfiltered.items()},
+        grains=grains,
     )
 
 
@@ -513,6 +528,10 @@ def _visual(name: str, spec: Any, datasets: dict[str, Dataset], where: str) -> V
     if typ == "heatmap":
         kw["rows"] = _dimension(need("rows"), f"{where}.rows")
         kw["cols"] = _dimension(need("columns"), f"{where}.columns")
+        if "cohorts" in m:
+            if m["cohorts"] not in ("week", "month"):
+                raise DefinitionError(f"{where}.cohorts", f"{m['cohorts']!r}: week or month")
+            kw["cohorts"] = m["cohorts"]
     if typ == "funnel":
         kw["stage"] = _dimension(need("stage"), f"{where}.stage")
         kw["order"] = _measure(need("order"), ds, f"{where}.order")

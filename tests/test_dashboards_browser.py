@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +237,28 @@ def test_export_writes_content_only_png_and_pdf_stamped_with_freshness(
     assert navy < 100, f"the navigation bar is in the PNG ({navy} navy pixels in its top 30 rows)"
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and b"/Type /Page" in data and len(data) > 20_000
+
+
+def test_retention_keeps_the_first_cohort_and_marks_young_cells(tmp_path: Path, chromium: str) -> None:
+    """The retention heat map keeps the cohort week that began before the default range (it was
+    dropped: the largest cohort) and marks each cell whose week is not over yet as partial."""
+    from dashboards_warehouse import build
+
+    from dashboards.local.query import business_today
+    from dashboards.local.time_axis import period_start
+
+    today = business_today()
+    wh = build(tmp_path / "warehouse.duckdb", days=45)
+    first_cohort = period_start(today - timedelta(days=29), "week")  # the default range starts in this week
+    cells = """() => [...document.querySelectorAll('[data-visual-id="retention_heatmap"] rect.mark')].map(e => ({
+        row: e.dataset.row, col: Number(e.dataset.col), partial: e.dataset.partial}))"""
+    with _page(wh, chromium) as (page, url):
+        page.goto(f"{url}/d/user-behaviour")
+        drawn = page.evaluate(cells)
+        assert first_cohort.isoformat() in {c["row"] for c in drawn}, "the cohort of the range's first week"
+        assert drawn
+        for c in drawn:
+            week_over = date.fromisoformat(c["row"]) + timedelta(days=7 * (c["col"] + 1)) <= today
+            assert c["partial"] == ("false" if week_over else "true"), c
+        assert any(c["partial"] == "true" for c in drawn) and any(c["partial"] == "false" for c in drawn)
+        assert "not over yet" in page.inner_text('[data-visual-id="retention_heatmap"]')

@@ -467,3 +467,21 @@ def test_line_charts_show_missing_days_as_zero_for_counts_and_sums(compiled: com
     }
     assert lines["revenue_by_day"] == [{"TreatmentOption": "SHOW_AS_ZERO"}]
     assert lines["arppu_by_day"] == [{"TreatmentOption": "SHOW_AS_BLANK"}]
+
+
+def test_cohort_weeks_are_filtered_by_week_and_young_cells_are_noted(compiled: compiler.Compiled) -> None:
+    """QuickSight compares cohort weeks with the date range by week (a cohort week that began before
+    the range start stays), and the heat map says its newest cells are partial."""
+    ub = next(cd for cd in compiled.dashboards if cd.dashboard_id == "imagify-user-behaviour")
+    defn = ub.dashboard["Definition"]
+    ranges = {
+        f["TimeRangeFilter"]["Column"]["DataSetIdentifier"]: f["TimeRangeFilter"]["TimeGranularity"]
+        for g in defn["FilterGroups"]
+        for f in g["Filters"]
+        if "TimeRangeFilter" in f
+    }
+    assert ranges["retention"] == "WEEK" and ranges["activity"] == "DAY"
+    heat = next(
+        w["HeatMapVisual"] for s in defn["Sheets"] for w in s["Visuals"] if "HeatMapVisual" in w
+    )
+    assert "weeks not over yet (partial)" in heat["Subtitle"]["FormatText"]["PlainText"]

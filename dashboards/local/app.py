@@ -164,6 +164,8 @@ def _freshness(as_of: datetime | None) -> str:
 def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=None) -> str:  # type: ignore[no-untyped-def]
     span = f"grid-column:span {v.width};min-height:{v.height * 100 if v.type != 'kpi' else 90}px"
     head = f"<h3>{escape(v.title)}</h3>" + (f'<p class="subtitle">{escape(v.subtitle)}</p>' if v.subtitle else "")
+    if v.cohorts:
+        head += f'<p class="subtitle cohort-note">faded cells: {v.cohorts}s not over yet (partial)</p>'
     for flt, note in dash.not_filtered_notes(v.dataset):
         if flt.type == "date_range" or sel.lists.get(flt.parameters[0]):  # only when the filter is in use
             head += f'<p class="not-filtered" data-not-filtered="{flt.parameters[0]}">{escape(note)}</p>'
@@ -181,7 +183,7 @@ def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=
             if time_axis.is_time_axis(v, cols) and bounds is not None:
                 res = time_axis.zero_filled(v, res, *_time_range(dash, v, sel, bounds))
                 partial = time_axis.partial_period(v, query.business_today())
-            content = render.render_visual(v, res, dash.categories, partial)
+            content = render.render_visual(v, res, dash.categories, partial, query.business_today())
     except Exception as err:  # noqa: BLE001 — one broken visual must not take the page down
         log.warning("visual=%s dashboard=%s error=%s", v.id, dash.id, err)
         status = "error"

@@ -111,7 +111,11 @@ def _where(dash: Dashboard, dataset: str, sel: Selection) -> tuple[str, list[Any
     for flt, col in dash.filters_for(dataset):
         if flt.type == "date_range":
             lo, hi = (sel.dates[p] for p in flt.parameters)
-            clauses.append(f"cast({quote(col)} as date) between ? and ?")
+            grain = flt.grains.get(dataset)
+            if grain:  # periods overlapping the range: compare period starts with the range's first period
+                clauses.append(f"cast({quote(col)} as date) between cast(date_trunc('{grain}', ?) as date) and ?")
+            else:
+                clauses.append(f"cast({quote(col)} as date) between ? and ?")
             params += [lo, hi]
         else:
             values = sel.lists.get(flt.parameters[0], ())

@@ -384,7 +384,11 @@ def pie(v: Visual, res: Result, categories: Categories | None = None) -> str:
     return _svg(width, height, "".join(out), v.title)
 
 
-def heatmap(v: Visual, res: Result) -> str:
+def heatmap(v: Visual, res: Result, today: date | None = None) -> str:
+    """A heat map; for cohorts (``v.cohorts``), the cells of periods not over by ``today`` are partial
+    (faded, dashed, said in their tooltip and in a note)."""
+    from dashboards.local.time_axis import cohort_cell_partial
+
     fmt = _fmt_of(v, v.value)
     rows = list(dict.fromkeys(r[0] for r in res.rows))
     cols = list(dict.fromkeys(r[1] for r in res.rows))
@@ -415,11 +419,17 @@ def heatmap(v: Visual, res: Result) -> str:
             t = 0.0 if hi == lo else (float(val) - lo) / (hi - lo)
             fill = _blend(t)
             text_color = "#fff" if t > 0.55 else "#1b2733"
-            tip = f"{_label(r)} · {_label(c)}: {fmt_value(val, fmt)}"
+            partial = bool(v.cohorts and today and cohort_cell_partial(r, c, v.cohorts, today))
+            tip = f"{_label(r)} · {_label(c)}: {fmt_value(val, fmt)}" + (
+                f" ({v.cohorts} not over yet)" if partial else ""
+            )
+            faded = ' fill-opacity="0.45" stroke="#52606d" stroke-dasharray="3 2"' if partial else ""
+            text_color = "#1b2733" if partial else text_color
             x = left + j * cw
             out.append(
-                f'<rect class="mark" x="{x:.1f}" y="{y}" width="{cw - 2:.1f}" height="{ch - 2}" fill="{fill}">'
-                f"<title>{escape(tip)}</title></rect>"
+                f'<rect class="mark" data-row="{_iso(r)}" data-col="{escape(str(c))}" '
+                f'data-partial="{str(partial).lower()}" x="{x:.1f}" y="{y}" width="{cw - 2:.1f}" '
+                f'height="{ch - 2}" fill="{fill}"{faded}><title>{escape(tip)}</title></rect>'
                 f'<text class="cell" x="{x + cw / 2 - 1:.1f}" y="{y + 15}" text-anchor="middle" '
                 f'style="fill:{text_color}">'
                 f"{escape(fmt_value(val, fmt))}</text>"
@@ -505,11 +515,20 @@ RENDERERS = {
 }
 
 
-def render_visual(v: Visual, res: Result, categories: Categories | None = None, partial: date | None = None) -> str:
+def render_visual(
+    v: Visual,
+    res: Result,
+    categories: Categories | None = None,
+    partial: date | None = None,
+    today: date | None = None,
+) -> str:
+    """One visual's HTML; ``partial`` the running period of a time axis, ``today`` for cohort cells."""
     if v.type in ("line", "bar"):
         return line_or_bar(v, res, categories, partial)
     if v.type == "pie":
         return pie(v, res, categories)
+    if v.type == "heatmap":
+        return heatmap(v, res, today)
     return RENDERERS[v.type](v, res)
 
 

@@ -69,6 +69,19 @@ def zero_filled(v: Visual, res: Result, first: date, last: date) -> Result:
     return Result(columns=res.columns, rows=rows, sql=res.sql)
 
 
+def cohort_cell_partial(cohort_start: object, periods_since: object, granularity: str, today: date) -> bool:
+    """Whether a cohort's N-th period (0 = its own) is still running or to come: its figure is not final."""
+    if not isinstance(cohort_start, date) or not isinstance(periods_since, int | float):
+        return False
+    n = int(periods_since)
+    if granularity == "month":
+        month = cohort_start.month - 1 + n + 1  # the month after the N-th
+        first_after = date(cohort_start.year + month // 12, month % 12 + 1, 1)
+    else:
+        first_after = cohort_start + timedelta(days=7 * (n + 1))
+    return first_after > today
+
+
 def partial_period(v: Visual, today: date) -> date:
     """The start of the period that is still running today."""
     return period_start(today, granularity(v))

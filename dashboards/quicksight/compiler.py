@@ -297,7 +297,8 @@ def _visual(
     ds = v.dataset
     vid = v.id
     base: dict[str, Any] = {"VisualId": vid, "Title": _text(v.title)}
-    subtitle = " · ".join(x for x in (v.subtitle, *notes) if x)
+    maturity = f"the newest cells are {v.cohorts}s not over yet (partial)" if v.cohorts else ""
+    subtitle = " · ".join(x for x in (v.subtitle, maturity, *notes) if x)
     if subtitle:
         base["Subtitle"] = {"Visibility": "VISIBLE", "FormatText": {"PlainText": subtitle[:1024]}}
 
@@ -497,7 +498,8 @@ def _filter_groups(dash: Dashboard, sheet_visuals: dict[str, list[Visual]]) -> l
                         "RangeMinimumValue": {"Parameter": lo},
                         "RangeMaximumValue": {"Parameter": hi},
                         "NullOption": "NON_NULLS_ONLY",
-                        "TimeGranularity": "DAY",
+                        # a period column (cohort weeks): compared by period, as the local app does
+                        "TimeGranularity": flt.grains.get(ds, "day").upper(),
                     }
                 }
             else:
