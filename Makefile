@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.imagify-setup
 FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api browser-deps dashboards soak
+.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api browser-deps api-deps dashboards soak
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,10 +44,10 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-test: setup lint audit browser-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
+test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
 	$(VENV)/bin/pytest -q tests
 
-test-unit: setup browser-deps  ## Fast unit tests only
+test-unit: setup browser-deps api-deps  ## Fast unit tests only
 	$(VENV)/bin/pytest -q -m "not e2e" tests
 
 lint: $(APP_STAMP)  ## ruff
@@ -106,6 +106,17 @@ browser-deps:  ## Chromium for the UI browser test (Debian package; skipped with
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "browser-deps: no apt-get here; install Chromium yourself (the browser test is skipped without it)"; \
+	fi
+
+api-deps:  ## redis-server for the API's Redis tests (Debian package; the tests start their own on a free port)
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server: $$(command -v redis-server)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "==> installing redis-server (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	else \
+		echo "api-deps: no apt-get here; install redis-server yourself (the Redis tests are skipped without it)"; \
 	fi
 
 test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: asset graph and checks pages, screenshots

@@ -187,3 +187,34 @@ def test_login_is_rate_limited_per_address(api_env) -> None:  # type: ignore[no-
         codes = [api.post("/v1/auth/login", json={"email": "x@example.com", "password": PASSWORD}).status_code
                  for _ in range(4)]
         assert codes == [401, 401, 401, 429]
+
+
+def test_redis_holds_the_design_ttls_and_is_shared_by_api_processes(api_env, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """On a real redis-server: sessions cached 1 h, API responses 15 min, finished generations'
+    metadata 24 h; a logout in one API process ends the session in another at once (the cached
+    session is deleted, not left to expire), and wrong passwords count across processes."""
+    import redis
+    from conftest import wait_generation
+
+    settings = api_env(REDIS_URL=redis_url)
+    r = redis.Redis.from_url(redis_url)
+    with running_api(settings) as a, running_api(settings) as b:
+        h = signup(a)
+        sid = a.service.signer.verify(h["Authorization"][7:]).session_id  # type: ignore[attr-defined]
+        assert 3500 < r.ttl(f"imagify:session:{sid}") <= 3600
+        a.get("/v1/models")
+        assert 800 < r.ttl("imagify:resp:models:local") <= 900
+        gen = a.post("/v1/generations", json={"prompt": "a heron", "size": "512x512"}, headers=h).json()
+        wait_generation(a, h, gen["id"])
+        assert 86_000 < r.ttl(f"imagify:imgmeta:{gen['id']}") <= 86_400
+        assert b.get("/v1/me", headers=h).status_code == 200  # the other process knows the session
+        assert a.post("/v1/auth/logout", headers=h).status_code == 204
+        assert not r.exists(f"imagify:session:{sid}")
+        assert_error(b.get("/v1/me", headers=h), 401, "invalid_token")  # at once, in the other process
+        for api in (a, b, a, b, a):  # five wrong passwords, split over two processes
+            assert_error(api.post("/v1/auth/login", json={"email": "lan@example.com", "password": "wrong pass!"}),
+                         401, "invalid_credentials")
+        for api in (a, b):
+            assert_error(api.post("/v1/auth/login", json={"email": "lan@example.com", "password": PASSWORD}),
+                         429, "login_locked")
+    r.close()
