@@ -91,8 +91,10 @@ class Measure:
     def to_sql(self, quote: Callable[[str], str]) -> str:
         return _sql(self.tree, quote)
 
-    def to_quicksight(self) -> str:
-        return _qs(self.tree)
+    def to_quicksight(self, condition: str | None = None) -> str:
+        """The QuickSight expression; with ``condition``, every aggregation only over the rows where it
+        holds (sumIf, distinct_countIf...: how a KPI computes its previous period)."""
+        return _qs(self.tree, condition)
 
 
 def _walk(node: Node, fn: Callable[[Node], None]) -> None:
@@ -154,14 +156,16 @@ def _sql(node: Node, quote: Callable[[str], str]) -> str:
     return f"({left} {node.op} {right})"
 
 
-def _qs(node: Node) -> str:
+def _qs(node: Node, condition: str | None = None) -> str:
     if isinstance(node, Agg):
+        if condition is not None:
+            return f"{AGGREGATIONS[node.func][1]}If({{{node.column}}}, {condition})"
         return f"{AGGREGATIONS[node.func][1]}({{{node.column}}})"
     if isinstance(node, Num):
         return repr(node.value)
     if isinstance(node, Neg):
-        return f"(-{_qs(node.operand)})"
-    left, right = _qs(node.left), _qs(node.right)
+        return f"(-{_qs(node.operand, condition)})"
+    left, right = _qs(node.left, condition), _qs(node.right, condition)
     if node.op == "/":
         return f"ifelse({right} = 0, NULL, {left} / {right})"
     return f"({left} {node.op} {right})"

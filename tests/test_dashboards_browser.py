@@ -262,3 +262,31 @@ def test_retention_keeps_the_first_cohort_and_marks_young_cells(tmp_path: Path, 
             assert c["partial"] == ("false" if week_over else "true"), c
         assert any(c["partial"] == "true" for c in drawn) and any(c["partial"] == "false" for c in drawn)
         assert "not over yet" in page.inner_text('[data-visual-id="retention_heatmap"]')
+
+
+def test_kpis_compare_with_the_previous_period(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+    """Every KPI of a page with a date range shows the previous period of the same length: the change
+    and the previous value (checked against the warehouse), or that the data has no full previous
+    period."""
+    from dashboards.local.query import business_today
+
+    today = business_today()
+    lo, hi = today - timedelta(days=6), today
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
+        now, before = (
+            con.execute(
+                "select sum(completed) from marts.model_usage_daily where activity_date between ? and ?", [a, b]
+            ).fetchone()[0]
+            for a, b in ((lo, hi), (lo - timedelta(days=7), lo - timedelta(days=1)))
+        )
+    compare = """() => Object.fromEntries([...document.querySelectorAll('article.visual[data-visual-type="kpi"]')]
+        .map(a => [a.dataset.visualId, a.querySelector('.kpi-compare')?.dataset ?? null]))"""
+    with _page(tiny_warehouse, chromium) as (page, url):
+        page.goto(f"{url}/d/operations?date_from={lo}&date_to={hi}")
+        kpis = page.evaluate(compare)
+        assert all(c is not None for c in kpis.values()), kpis
+        assert float(kpis["kpi_completed"]["previous"]) == before
+        assert abs(float(kpis["kpi_completed"]["change"]) - (now - before) / before) < 1e-6
+        assert "vs previous 7 days" in page.inner_text('[data-visual-id="kpi_completed"]')
+        page.goto(f"{url}/d/operations")  # 30 days: the 30 before start before the fixture's data
+        assert "no full previous 30 days in the data" in page.inner_text('[data-visual-id="kpi_completed"]')

@@ -79,9 +79,18 @@ def test_compiled_definition_shape(compiled: compiler.Compiled) -> None:
     (sheet,) = defn["Sheets"]
     visuals = {next(iter(v.values()))["VisualId"]: v for v in sheet["Visuals"]}
     assert len(visuals) == 17
-    kpi = visuals["kpi_completed"]["KPIVisual"]["ChartConfiguration"]["FieldWells"]["Values"][0]
-    assert kpi["NumericalMeasureField"]["AggregationFunction"] == {"SimpleNumericalAggregation": "SUM"}
-    assert kpi["NumericalMeasureField"]["Column"] == {"DataSetIdentifier": "models", "ColumnName": "completed"}
+    # a KPI: the selected period (Values) against the one before it, as long (TargetValues)
+    kpi_conf = visuals["kpi_completed"]["KPIVisual"]["ChartConfiguration"]
+    current = kpi_conf["FieldWells"]["Values"][0]["NumericalMeasureField"]["Column"]["ColumnName"]
+    previous = kpi_conf["FieldWells"]["TargetValues"][0]["NumericalMeasureField"]["Column"]["ColumnName"]
+    assert kpi_conf["KPIOptions"]["Comparison"] == {"ComparisonMethod": "PERCENT_DIFFERENCE"}
+    assert calcs[current]["Expression"] == (
+        "sumIf({completed}, {activity_date} >= ${DateFrom} AND {activity_date} <= ${DateTo})"
+    )
+    assert calcs[previous]["Expression"] == (
+        'sumIf({completed}, {activity_date} >= addDateTime(-(dateDiff(${DateFrom}, ${DateTo}, "DD") + 1), "DD", '
+        "${DateFrom}) AND {activity_date} < ${DateFrom})"
+    )
     line = visuals["failure_rate_by_model"]["LineChartVisual"]["ChartConfiguration"]["FieldWells"]
     wells = line["LineChartAggregatedFieldWells"]
     assert wells["Category"][0]["DateDimensionField"]["DateGranularity"] == "DAY"
@@ -92,6 +101,12 @@ def test_compiled_definition_shape(compiled: compiler.Compiled) -> None:
     assert [e["ColumnSpan"] for e in grid[:6]] == [6] * 6 and grid[6]["RowIndex"] == 4
     # one filter group per filter and data set, bound to the parameters
     groups = {g["FilterGroupId"]: g for g in defn["FilterGroups"]}
+    # the date range reaches every visual of the models data set but its KPIs (they read both periods)
+    (scope,) = groups["group-date-range-0-models"]["ScopeConfiguration"]["SelectedSheets"][
+        "SheetVisualScopingConfigurations"
+    ]
+    assert scope["Scope"] == "SELECTED_VISUALS" and "kpi_completed" not in scope["VisualIds"]
+    assert "models_table" in scope["VisualIds"]
     date_models = groups["group-date-range-0-models"]["Filters"][0]["TimeRangeFilter"]
     assert date_models["RangeMinimumValue"] == {"Parameter": "DateFrom"}
     assert date_models["Column"] == {"DataSetIdentifier": "models", "ColumnName": "activity_date"}

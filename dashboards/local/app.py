@@ -161,6 +161,17 @@ def _freshness(as_of: datetime | None) -> str:
     return f'<p class="freshness" data-as-of="{stamp}">{escape(text)}</p>'
 
 
+def _previous(con, dash: Dashboard, v: Visual, cols, sel, bounds) -> render.Comparison | None:  # type: ignore[no-untyped-def]
+    """A KPI over the period before the selected one, as long; None without a date range."""
+    found = query.previous_period(dash, v.dataset, sel)
+    if found is None:
+        return None
+    prev_sel, days = found
+    res = query.run_visual(con, dash, v, cols, prev_sel)
+    first = min(prev_sel.dates.values())
+    return render.Comparison(res.rows[0][0] if res.rows else None, days, bounds is not None and first >= bounds[0])
+
+
 def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=None) -> str:  # type: ignore[no-untyped-def]
     span = f"grid-column:span {v.width};min-height:{v.height * 100 if v.type != 'kpi' else 90}px"
     head = f"<h3>{escape(v.title)}</h3>" + (f'<p class="subtitle">{escape(v.subtitle)}</p>' if v.subtitle else "")
@@ -183,7 +194,8 @@ def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=
             if time_axis.is_time_axis(v, cols) and bounds is not None:
                 res = time_axis.zero_filled(v, res, *_time_range(dash, v, sel, bounds))
                 partial = time_axis.partial_period(v, query.business_today())
-            content = render.render_visual(v, res, dash.categories, partial, query.business_today())
+            previous = _previous(con, dash, v, cols, sel, bounds) if v.type == "kpi" else None
+            content = render.render_visual(v, res, dash.categories, partial, query.business_today(), previous)
     except Exception as err:  # noqa: BLE001 — one broken visual must not take the page down
         log.warning("visual=%s dashboard=%s error=%s", v.id, dash.id, err)
         status = "error"

@@ -90,6 +90,22 @@ class Selection:
         return sel
 
 
+def previous_period(dash: Dashboard, dataset: str, sel: Selection) -> tuple[Selection, int] | None:
+    """The selection of the period just before the selected one, as long (for the KPIs' comparison),
+    and its length in days; None when the data set has no date range filter."""
+    ranges = [flt for flt, _col in dash.filters_for(dataset) if flt.type == "date_range"]
+    if not ranges:
+        return None
+    prev = Selection(dates=dict(sel.dates), lists=dict(sel.lists))
+    days = 0
+    for flt in ranges:
+        lo, hi = (sel.dates[p] for p in flt.parameters)
+        days = (hi - lo).days + 1
+        prev.dates[flt.parameters[0]] = lo - timedelta(days=days)
+        prev.dates[flt.parameters[1]] = lo - timedelta(days=1)
+    return prev, days
+
+
 @dataclass
 class Result:
     columns: list[str]

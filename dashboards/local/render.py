@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from typing import Any
@@ -478,13 +479,39 @@ def _funnel_label(x: float, w: float, y: float, text: str) -> str:
     return f'<text class="cell" x="{x + w + 6:.1f}" y="{y:.1f}">{escape(text)}</text>'
 
 
-def kpi(v: Visual, res: Result) -> str:
+def kpi(v: Visual, res: Result, previous: Comparison | None = None) -> str:
     val = res.rows[0][0] if res.rows else None
     fmt = _fmt_of(v, v.value)
     text = fmt_value(val, fmt)
     if len(text) > 10 and isinstance(val, int | float) and abs(val) >= 1e4:
         text = fmt_axis(float(val), fmt)  # 4,600,000 ₫ → 4.6M ₫ (exact value in the tooltip)
-    return f'<div class="kpi-value" title="{escape(fmt_value(val, fmt))}">{escape(text)}</div>'
+    out = f'<div class="kpi-value" title="{escape(fmt_value(val, fmt))}">{escape(text)}</div>'
+    return out + (_comparison(val, previous, fmt) if previous is not None else "")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The KPI over the previous period of the same length; ``complete`` False when that period
+    starts before the data does (no fair comparison)."""
+
+    value: Any
+    days: int
+    complete: bool
+
+
+def _comparison(val: Any, prev: Comparison, fmt: str | None) -> str:
+    label = f"previous {prev.days} days" if prev.days != 1 else "previous day"
+    attrs = f'class="kpi-compare" data-previous="{escape(str(prev.value))}"'
+    if not prev.complete:
+        return f'<div {attrs} data-change="">no full {escape(label)} in the data</div>'
+    if not isinstance(val, int | float) or not isinstance(prev.value, int | float) or not prev.value:
+        return f'<div {attrs} data-change="">vs {escape(label)}: {escape(fmt_value(prev.value, fmt))}</div>'
+    change = (float(val) - float(prev.value)) / abs(float(prev.value))
+    arrow, cls = ("▲", "up") if change > 0 else (("▼", "down") if change < 0 else ("=", "flat"))
+    return (
+        f'<div {attrs} data-change="{change:.6f}"><span class="{cls}">{arrow} {change * 100:+.1f}%</span> '
+        f"vs {escape(label)} ({escape(fmt_value(prev.value, fmt))})</div>"
+    )
 
 
 def table(v: Visual, res: Result) -> str:
@@ -521,14 +548,18 @@ def render_visual(
     categories: Categories | None = None,
     partial: date | None = None,
     today: date | None = None,
+    previous: Comparison | None = None,
 ) -> str:
-    """One visual's HTML; ``partial`` the running period of a time axis, ``today`` for cohort cells."""
+    """One visual's HTML; ``partial`` the running period of a time axis, ``today`` for cohort cells,
+    ``previous`` a KPI's value over the previous period."""
     if v.type in ("line", "bar"):
         return line_or_bar(v, res, categories, partial)
     if v.type == "pie":
         return pie(v, res, categories)
     if v.type == "heatmap":
         return heatmap(v, res, today)
+    if v.type == "kpi":
+        return kpi(v, res, previous)
     return RENDERERS[v.type](v, res)
 
 

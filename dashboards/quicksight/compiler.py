@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dashboards.catalog import TEMPORAL, Catalog
@@ -212,6 +212,25 @@ class _Fields:
             out["FormatConfiguration"] = {"FormatConfiguration": number_format(fmt)}
         return {"NumericalMeasureField": out}
 
+    def period_measure(self, ds: str, ref: MeasureRef, field_id: str, fmt: str | None, period: Period) -> dict:
+        """A KPI's measure over the selected period (``period.which`` current) or the one before it,
+        as long (previous): a calculated field aggregating only the rows of that period."""
+        col, lo, hi = f"{{{period.column}}}", f"${{{period.start}}}", f"${{{period.end}}}"
+        if period.which == "current":
+            condition = f"{col} >= {lo} AND {col} <= {hi}"
+        else:
+            start = f'addDateTime(-(dateDiff({lo}, {hi}, "DD") + 1), "DD", {lo})'
+            condition = f"{col} >= {start} AND {col} < {lo}"
+        base = ref.name or "m_" + hashlib.sha1(ref.measure.text.encode()).hexdigest()[:10]
+        name = f"{base}_{period.which}"
+        self.calculated.setdefault(
+            (ds, name), {"DataSetIdentifier": ds, "Name": name, "Expression": ref.measure.to_quicksight(condition)}
+        )
+        out: dict[str, Any] = {"FieldId": field_id, "Column": {"DataSetIdentifier": ds, "ColumnName": name}}
+        if ref.format or fmt:
+            out["FormatConfiguration"] = {"FormatConfiguration": number_format(ref.format or fmt or "")}
+        return {"NumericalMeasureField": out}
+
     def dimension(self, ds: str, dim: Dimension, field_id: str) -> dict[str, Any]:
         col = {"DataSetIdentifier": ds, "ColumnName": dim.column}
         col_type = self.columns[ds][dim.column]
@@ -226,6 +245,27 @@ class _Fields:
         if col_type in ("integer", "decimal"):
             return {"NumericalDimensionField": {"FieldId": field_id, "Column": col}}
         return {"CategoricalDimensionField": {"FieldId": field_id, "Column": col}}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The date range a KPI compares: its data set's date column and the range's parameters."""
+
+    column: str
+    start: str  # QuickSight parameter names
+    end: str
+    which: str = "current"  # current | previous
+
+
+def kpi_period(dash: Dashboard, v: Visual) -> Period | None:
+    """The period of a KPI compared with the previous one (every KPI whose data set has a date range)."""
+    if v.type != "kpi":
+        return None
+    for flt, col in dash.filters_for(v.dataset):
+        if flt.type == "date_range":
+            lo, hi = (dash.parameters[p].quicksight_name for p in flt.parameters)
+            return Period(col, lo, hi)
+    return None
 
 
 def number_format(fmt: str) -> dict[str, Any]:
@@ -291,7 +331,11 @@ def _palette(field_id: str, dim: Dimension, categories: Mapping[str, Sequence[st
 
 
 def _visual(
-    v: Visual, f: _Fields, categories: Mapping[str, Sequence[str]] | None = None, notes: Sequence[str] = ()
+    v: Visual,
+    f: _Fields,
+    categories: Mapping[str, Sequence[str]] | None = None,
+    notes: Sequence[str] = (),
+    period: Period | None = None,
 ) -> dict[str, Any]:
     """A visual; ``notes`` are the page filters it cannot take ("Not filtered by ..."), in its subtitle."""
     ds = v.dataset
@@ -311,7 +355,21 @@ def _visual(
     limit = {"ItemsLimit": v.limit, "OtherCategories": "EXCLUDE"} if v.limit else None
     if v.type == "kpi":
         assert v.value is not None
-        conf = {"FieldWells": {"Values": [m(v.value, "value")]}}
+        if period is None:
+            conf: dict[str, Any] = {"FieldWells": {"Values": [m(v.value, "value")]}}
+        else:  # the selected period against the one before it, as long (the local app's comparison)
+            conf = {
+                "FieldWells": {
+                    "Values": [f.period_measure(ds, v.value, f"{vid}.value", v.format, period)],
+                    "TargetValues": [
+                        f.period_measure(ds, v.value, f"{vid}.previous", v.format, replace(period, which="previous"))
+                    ],
+                },
+                "KPIOptions": {
+                    "Comparison": {"ComparisonMethod": "PERCENT_DIFFERENCE"},
+                    "PrimaryValueDisplayType": "ACTUAL",
+                },
+            }
         return {"KPIVisual": {**base, "ChartConfiguration": conf}}
     if v.type in ("line", "bar"):
         assert v.x is not None
@@ -517,17 +575,23 @@ def _filter_groups(dash: Dashboard, sheet_visuals: dict[str, list[Visual]]) -> l
                         },
                     }
                 }
+            scopes = []
+            for sid in sheets:
+                # the KPIs compare with the previous period: they read both periods, the date range is
+                # in their calculated fields, not in this filter
+                own = [v for v in sheet_visuals[sid] if v.dataset == ds]
+                keep = [v.id for v in own if not (flt.type == "date_range" and kpi_period(dash, v) is not None)]
+                if len(keep) == len(own):
+                    scopes.append({"SheetId": sid, "Scope": "ALL_VISUALS"})
+                elif keep:
+                    scopes.append({"SheetId": sid, "Scope": "SELECTED_VISUALS", "VisualIds": keep})
+            if not scopes:
+                continue
             groups.append(
                 {
                     "FilterGroupId": f"group-{fid}",
                     "Filters": [filt],
-                    "ScopeConfiguration": {
-                        "SelectedSheets": {
-                            "SheetVisualScopingConfigurations": [
-                                {"SheetId": sid, "Scope": "ALL_VISUALS"} for sid in sheets
-                            ]
-                        }
-                    },
+                    "ScopeConfiguration": {"SelectedSheets": {"SheetVisualScopingConfigurations": scopes}},
                     "Status": "ENABLED",
                     "CrossDataset": "SINGLE_DATASET",
                 }
@@ -623,7 +687,13 @@ def definition(dash: Dashboard, target: QuickSightTarget, catalog: Catalog) -> t
             "Title": sheet.title,
             "ContentType": "INTERACTIVE",
             "Visuals": [
-                _visual(v, fields, dash.categories, [n for _f, n in dash.not_filtered_notes(v.dataset)])
+                _visual(
+                    v,
+                    fields,
+                    dash.categories,
+                    [n for _f, n in dash.not_filtered_notes(v.dataset)],
+                    kpi_period(dash, v),
+                )
                 for v in visuals
             ],
             "Layouts": [{"Configuration": {"GridLayout": {"Elements": elements}}}],

@@ -128,9 +128,12 @@ def _definition(defn: dict[str, Any], columns: dict[str, dict[str, str]]) -> Ite
 
     for calc in defn.get("CalculatedFields", []):
         ds = calc.get("DataSetIdentifier", "")
-        for col in re.findall(r"\{([^}]+)\}", calc["Expression"]):
+        for col in re.findall(r"(?<!\$)\{([^}]+)\}", calc["Expression"]):
             if col not in columns.get(ds, {}) and col not in calculated.get(ds, set()):
                 yield f"CalculatedFields[{calc['Name']}]: {{{col}}} is not a column of data set {ds!r}"
+        for name in re.findall(r"\$\{([^}]+)\}", calc["Expression"]):  # parameters: ${DateFrom}
+            if name not in parameters:
+                yield f"CalculatedFields[{calc['Name']}]: parameter ${{{name}}} is not declared"
 
     ids = Counter()
     for sheet in defn.get("Sheets", []):
