@@ -8,6 +8,8 @@ differ::
     {{ percentile('latency_ms', 0.95) }}                       -- quantile_cont / approx_percentile
     {{ seconds_between('occurred_at', 'landed_at') }}
     {{ business_date('landed_at') }}                           -- UTC timestamp → business date (UTC+7)
+    {{ vnd_per_usd }}                                          -- the margin view's exchange rate
+                                                               -- (IMAGIFY_VND_PER_USD)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import jinja2
 
 from dashboards.spec import Dataset
+from imagify import config
 
 DIALECTS = ("duckdb", "athena")
 # Asia/Ho_Chi_Minh has no daylight saving time: business dates are UTC + 7 h (as in dbt).
@@ -36,7 +39,11 @@ def _helpers(dialect: str) -> dict[str, object]:
     def business_date(ts: str) -> str:
         return f"cast({ts} + interval '{BUSINESS_UTC_OFFSET_HOURS}' hour as date)"
 
+    rate = config.load().vnd_per_usd
+    if not rate > 0:
+        raise ValueError(f"IMAGIFY_VND_PER_USD must be a positive number of dong per dollar, got {rate}")
     return {
+        "vnd_per_usd": f"{float(rate):.6g}",
         "dialect": dialect,
         "marts": "marts",
         "percentile": percentile,

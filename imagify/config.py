@@ -101,6 +101,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_DASHBOARDS_HOST | 127.0.0.1 | address `imagify dashboards serve` listens on |
 | IMAGIFY_DASHBOARDS_PORT | 8765 | port of `imagify dashboards serve` |
 | IMAGIFY_CHROMIUM | chromium on PATH | Chromium for `imagify dashboards export` (`make browser-deps`) |
+| IMAGIFY_VND_PER_USD | 25400 | exchange rate of the dashboards' margin view (revenue in VND, model cost in USD) |
 | IMAGIFY_QUICKSIGHT_ACCOUNT_ID | (from STS) | AWS account of QuickSight for `imagify dashboards publish` |
 | IMAGIFY_QUICKSIGHT_REGION | $AWS_REGION or ap-southeast-1 | QuickSight region |
 | IMAGIFY_QUICKSIGHT_PREFIX | imagify | prefix of every QuickSight resource id |
@@ -291,6 +292,7 @@ class Settings:
     dashboards_host: str = "127.0.0.1"
     dashboards_port: int = 8765
     chromium: str = ""
+    vnd_per_usd: float = 25_400.0  # the margin view's exchange rate
     quicksight_account_id: str = ""
     quicksight_region: str = "ap-southeast-1"
     quicksight_prefix: str = "imagify"
@@ -540,6 +542,7 @@ def load() -> Settings:
         dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
         dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
         chromium=_env("IMAGIFY_CHROMIUM", ""),
+        vnd_per_usd=_env_float("IMAGIFY_VND_PER_USD", 25_400.0),
         quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
         quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
         quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),

@@ -207,3 +207,24 @@ def test_rising_terms_are_significant_and_large_enough(tmp_path: Path) -> None:
     terms = {r[0]: r for r in rows}
     assert "dragon" in terms and "castle" not in terms, terms
     assert all(r[1] >= 0.005 and r[4] >= 2 for r in rows), rows
+
+
+def test_margin_uses_the_configured_exchange_rate(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The margin view converts revenue (VND) at IMAGIFY_VND_PER_USD and subtracts the models' cost
+    (USD) over the selected days; a rate that is not a positive number is refused clearly."""
+    monkeypatch.setenv("IMAGIFY_VND_PER_USD", "20000")
+    lo, hi = query.business_today() - timedelta(days=6), query.business_today()
+    params = {"date_from": [lo.isoformat()], "date_to": [hi.isoformat()]}
+    with query.open_warehouse(tiny_warehouse) as con:
+        revenue = con.execute(
+            "select sum(amount_vnd) from marts.payments where revenue_date between ? and ?", [lo, hi]
+        ).fetchone()[0]
+        cost = con.execute(
+            "select sum(cost_usd) from marts.model_usage_daily where activity_date between ? and ?", [lo, hi]
+        ).fetchone()[0]
+        (margin,) = _run(con, "business-overview", "kpi_margin", params)[0]
+        (rate,) = _run(con, "business-overview", "kpi_rate", params)[0]
+    assert rate == 20000 and abs(margin - (revenue / 20000 - cost)) < 1e-6
+    monkeypatch.setenv("IMAGIFY_VND_PER_USD", "0")
+    with query.open_warehouse(tiny_warehouse) as con, pytest.raises(ValueError, match="IMAGIFY_VND_PER_USD must be"):
+        _run(con, "business-overview", "kpi_margin", params)

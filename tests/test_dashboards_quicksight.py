@@ -47,7 +47,7 @@ def compiled() -> compiler.Compiled:
 
 
 def test_every_request_passes_botocore_and_our_checks(compiled: compiler.Compiled) -> None:
-    assert len(compiled.data_sets) == 14  # 7 marts (shared) + 7 SQL data sets
+    assert len(compiled.data_sets) == 15  # 7 marts (shared) + 8 SQL data sets
     for req in compiled.data_sets.values():
         assert validate.validate("CreateDataSet", req) == []
         update = {k: v for k, v in req.items() if k != "Permissions"}
@@ -362,7 +362,7 @@ def test_publish_uses_the_stack_data_source_and_data_sets_read_only_marts() -> N
     methods = [m for m, _ in qs.calls]
     assert not {m for m in methods if "data_source" in m} - {"describe_data_source"}, "the data source is the stack's"
     data_sets = [kw for m, kw in qs.calls if m == "create_data_set"]
-    assert len(data_sets) == 14 and len(res.published) == 4
+    assert len(data_sets) == 15 and len(res.published) == 4
     for req in data_sets:
         physical = next(iter(req["PhysicalTableMap"]["source"].values()))
         assert physical["DataSourceArn"] == STACK_SOURCE
