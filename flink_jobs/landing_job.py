@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         default="roll",
         help="make lake files visible by rolling them on the checkpoint interval, or by compaction",
     )
-    p.add_argument("--jvm-heap", default="1g", help="heap of the mini-cluster's JVM (-Xmx; default 1g)")
+    p.add_argument(
+        "--jvm-heap",
+        default="768m",
+        help="heap of the mini-cluster's JVM (-Xmx; default 768m: the heap holds only records in flight and "
+        "the open Parquet row groups; at 10M records 1g gave a peak RSS of 2.6 GB, 768m 2.4 GB, same speed)",
+    )
     p.add_argument(
         "--managed-memory",
         default="1g",
