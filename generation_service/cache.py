@@ -19,6 +19,9 @@ IMAGE_META_TTL_S = 24 * 3600
 
 class Cache(abc.ABC):
     blocking_io = False  # True when calls wait on the network (Redis): the API makes them off its event loop
+    # True when other processes (the other API processes, `imagify forget`) see and delete the same entries;
+    # a cache that is not shared keeps no personal data (see generation_service.personal_data)
+    shared = False
 
     @abc.abstractmethod
     def get(self, key: str) -> Any | None: ...
@@ -84,6 +87,7 @@ class MemoryCache(Cache):
 
 class RedisCache(Cache):
     blocking_io = True
+    shared = True
 
     def __init__(self, url: str, prefix: str = "imagify:") -> None:
         import redis

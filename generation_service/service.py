@@ -29,6 +29,7 @@ from generation_service.login_throttle import LoginThrottle
 from generation_service.notifications import NotificationHub
 from generation_service.object_store import ObjectStore
 from generation_service.passwords import Passwords, Verified, WeakPassword, check_policy
+from generation_service.personal_data import generation_cache_key
 from generation_service.rate_limit import RateDecision, RateLimiter
 from generation_service.repository import (
     EmailTaken,
@@ -438,7 +439,12 @@ class Service:
         return self._generation_view(gen)
 
     def _load_generation(self, gen_id: str) -> Generation | None:
-        cached = self.cache.get(f"imgmeta:{gen_id}")
+        """A finished generation holds its prompt: it is cached only in a shared cache (Redis), which
+        `imagify forget` can clean (generation_service.personal_data), never in this process's memory."""
+        if not self.cache.shared:
+            return self.repo.get_generation(gen_id)
+        key = generation_cache_key(gen_id)
+        cached = self.cache.get(key)
         if cached is not None:
             d = dict(cached)
             d["images"] = [ImageRef(**i) for i in d["images"]]
@@ -447,7 +453,7 @@ class Service:
         if gen is not None and gen.status in ("succeeded", "failed"):
             d = dict(gen.__dict__)
             d["images"] = [i.__dict__ for i in gen.images]
-            self.cache.set(f"imgmeta:{gen_id}", d, IMAGE_META_TTL_S)
+            self.cache.set(key, d, IMAGE_META_TTL_S)
         return gen
 
     def list_generations(self, p: Principal, limit: int, cursor: str | None = None) -> dict[str, Any]:

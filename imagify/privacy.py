@@ -26,8 +26,14 @@ rows of those events are updated the same way. Running it again changes nothing.
    ``dbt build --full-refresh`` from staging — not from the lake. That is bounded by the size of staging and
    equal by construction to a build made without the user (the incremental marts' promise is to equal a full
    build; ``tests/test_privacy_forget.py`` checks it);
-4. the generation API's SQLite store (if there is one): the user's prompts are blanked (``[forgotten]``);
-   the ledger is append-only and keeps the money history (amounts, no prompt).
+4. the generation API's SQLite store (if there is one): the user's prompts are blanked (``[forgotten]``) in
+   their generations and in the stored answers of their generation idempotency rows; then, with ``REDIS_URL``,
+   their finished generations are deleted from the Redis cache (what holds prompts there and how it is
+   erased: :mod:`generation_service.personal_data`); the ledger is append-only and keeps the money history
+   (amounts, no prompt).
+
+Prompt expiry does not reach the API's own store: its generations (and their idempotency rows) keep the
+prompt as the user's history until the user is forgotten; the Redis cache holds one at most 24 h.
 
 **On AWS** (``IMAGIFY_ENV=aws``) both commands work on the S3 lake and the Athena warehouse: the lake files
 are rewritten through ``ingestion.lake.rewrite_s3_file`` (the same transforms; the new object staged under a
@@ -61,7 +67,6 @@ log = logging.getLogger("imagify.privacy")
 
 EXPIRED_MARK = "prompt_expired"
 EMPTY_PROMPT = "-"
-FORGOTTEN_PROMPT = "[forgotten]"
 # The ids `imagify forget` accepts: the contract's user_id (a non-empty string) limited to the characters ids
 # are made of, so that one can be written as a SQL literal (Athena DELETE) without any doubt about escaping.
 USER_ID_FORMAT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,255}$")
@@ -302,6 +307,8 @@ class ForgetReport:
     staging_rows: dict[str, int] = field(default_factory=dict)
     marts_rebuilt: bool = False
     api_prompts: int = 0
+    api_idempotency_rows: int = 0
+    api_cache_keys: int = 0
     athena_statements: list[str] = field(default_factory=list)
     rebuilt_tables: list[str] = field(default_factory=list)
 
@@ -361,14 +368,14 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
 
     if settings.env == "aws":
         _forget_athena(settings, user_id, report, rebuild)
-        report.api_prompts = _forget_api_store(settings, user_id)
+        _forget_api_store(settings, user_id, report)
         log.info("user forgotten", extra={"privacy": report.as_dict()})
         return report
     report.staging_rows = _forget_staging(settings, user_id)
     if rebuild and report.staging_rows:
         rebuild_after_forget(settings)
         report.marts_rebuilt = True
-    report.api_prompts = _forget_api_store(settings, user_id)
+    _forget_api_store(settings, user_id, report)
     log.info("user forgotten", extra={"privacy": report.as_dict()})
     return report
 
@@ -442,26 +449,33 @@ def rebuild_after_forget(settings: Settings) -> None:
         )
 
 
-def _forget_api_store(settings: Settings, user_id: str) -> int:
-    import sqlite3
+def _forget_api_store(settings: Settings, user_id: str, report: ForgetReport) -> None:
+    """The generation API's prompts of the user: SQLite rows and the Redis cache
+    (what holds them: :mod:`generation_service.personal_data`)."""
+    if settings.api_store != "sqlite":
+        return
+    from generation_service.cache import Cache, open_cache
+    from generation_service.personal_data import forget_prompts
 
-    path = settings.api_dir / "imagify.db"
-    if settings.api_store != "sqlite" or not path.exists():
-        return 0
-    con = sqlite3.connect(path, timeout=30)
+    cache: Cache | None = None
+    redis_errors: tuple[type[Exception], ...] = ()
+    if settings.redis_url:
+        import redis
+
+        cache, redis_errors = open_cache(settings.redis_url), (redis.RedisError,)
     try:
-        with con:
-            cur = con.execute(
-                "update generations set prompt = ? where user_id = ? and prompt != ?",
-                (FORGOTTEN_PROMPT, user_id, FORGOTTEN_PROMPT),
-            )
-            return cur.rowcount
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return 0
-        raise
+        done = forget_prompts(settings.api_dir / "imagify.db", cache, user_id)
+    except redis_errors as exc:
+        raise RuntimeError(
+            f"the API's Redis cache ({type(exc).__name__}: {exc}) could not be cleaned: the user's prompts are "
+            "already blanked in the API's database; rerun `imagify forget` when Redis answers"
+        ) from exc
     finally:
-        con.close()
+        if cache is not None:
+            cache.close()
+    report.api_prompts = done.prompts
+    report.api_idempotency_rows = done.idempotency_rows
+    report.api_cache_keys = done.cache_keys
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
