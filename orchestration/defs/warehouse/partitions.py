@@ -24,20 +24,26 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 REMOTE_LAKE_START = "2025-01-01"  # an S3 lake is not read here: set IMAGIFY_PARTITIONS_START
+# the first day of data is looked for at most this far back: the contract accepts any past timestamp,
+# and one event dated 0001-01-01 (a device with a reset clock) would otherwise make 740,000 daily
+# partitions, each planned and materialized by every build. Older events still land and are built;
+# they have no partition of their own (IMAGIFY_PARTITIONS_START can reach them).
+MAX_HISTORY_DAYS = 730
 
 
 def partitions_start(settings: config.Settings) -> str:
     """The first daily partition: IMAGIFY_PARTITIONS_START, else the first day of data (the business
-    date of the earliest event in the lake; today's while nothing landed), so that the partitions
-    before the data do not all show as missing."""
+    date of the earliest event in the lake, at most MAX_HISTORY_DAYS ago; today's while nothing
+    landed), so that the partitions before the data do not all show as missing."""
     if settings.partitions_start:
         return settings.partitions_start
     if str(settings.lake_dir).startswith("s3://"):
         return REMOTE_LAKE_START
     from orchestration.defs.warehouse.pending import first_business_date  # pending imports this module
 
-    first = first_business_date(settings)
-    return min(first or business_today(settings), business_today(settings)).isoformat()
+    today = business_today(settings)
+    first = first_business_date(settings) or today
+    return min(max(first, today - timedelta(days=MAX_HISTORY_DAYS)), today).isoformat()
 
 
 def business_daily_partitions(settings: config.Settings | None = None) -> DailyPartitionsDefinition:
