@@ -2,7 +2,6 @@
 keep only their terms, in the lake and in staging (:func:`imagify.privacy.expire_prompts`). It writes the
 warehouse, so it queues behind builds like them (tag ``imagify/warehouse``)."""
 
-
 from dagster import MetadataValue, OpExecutionContext, job, op
 
 from imagify import config
