@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,10 +29,11 @@ pytestmark = pytest.mark.e2e
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 SHOTS = REPO_ROOT / "artifacts" / "ui-screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-# phrases of Dagster's error and not-found pages; "404" only as a word of its own (a page shows figures
-# such as durations "0.098404", which once failed this test)
-ERROR_MARKERS = ("Something went wrong", "Unexpected error", "An error occurred", "Page not found")
-NOT_FOUND = re.compile(r"(?<![\d.])404(?![\d.])")
+# phrases of Dagster's error and not-found pages, as its web app writes them ("This page could not be
+# found", "Asset not found", "... could not be found in this workspace"). Not the number 404: pages show
+# figures ("0.098404", "1,404 rows") and a bare "404" failed this test twice on healthy pages
+ERROR_MARKERS = ("Something went wrong", "Unexpected error", "An error occurred", "Page not found",
+                 "could not be found", "Asset not found")
 
 
 def _chromium() -> str:
@@ -52,7 +52,6 @@ def _check_page(page, name: str, errors: list[str]) -> None:  # type: ignore[no-
     text = page.inner_text("body")
     for marker in ERROR_MARKERS:
         assert marker not in text, f"{name}: error page ({marker!r})"
-    assert not NOT_FOUND.search(text), f"{name}: error page (404)"
     assert not errors, f"{name}: uncaught errors in the page: {errors}"
 
 
