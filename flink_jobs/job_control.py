@@ -40,6 +40,26 @@ def latest_restore_point(state_dir: Path) -> Path | None:
     return max(candidates)[1]
 
 
+def check_state_layout(state_dir: Path, restore: Path | None, job: str, layout: str, then: str) -> None:
+    """Refuse, with what to do, to resume from state an incompatible earlier version of ``job`` wrote;
+    then record the layout of this job's state (a fresh start, or a restore of the same layout).
+
+    The layout is a number in ``<state_dir>/<job>-state-layout`` (none: layout 1), raised whenever the
+    job's operators change so that Flink could not map the old state onto them. ``then`` says what
+    happens once the user moved the old state aside.
+    """
+    marker = state_dir / f"{job}-state-layout"
+    found = marker.read_text().strip() if marker.exists() else "1"
+    if restore is not None and found != layout:
+        raise SystemExit(
+            f"the {job} state under {state_dir} (savepoints/, checkpoints/) was written by an earlier {job} "
+            f"job (state layout {found}; this job's is {layout}) and cannot be restored. Move "
+            f"{state_dir / 'savepoints'} and {state_dir / 'checkpoints'} aside and start it again: {then}"
+        )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(layout + "\n")
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Replace ``path`` atomically (the launcher polls it)."""
     tmp = path.with_suffix(".tmp")

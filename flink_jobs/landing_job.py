@@ -80,25 +80,15 @@ def jvm_args(args: argparse.Namespace) -> str:
 
 # The operators whose state a savepoint holds. Version 2 (the DataStream core, ai.imagify.flink.LandingStreams)
 # cannot restore the state of version 1 (the SQL job before it): different operators, different ids.
-STATE_LAYOUT = "2"
-STATE_LAYOUT_FILE = "landing-state-layout"
+STATE_LAYOUT = "2"  # 1: the SQL job (until the DataStream core of ai.imagify.flink.LandingStreams)
 
 
 def check_state_layout(flink_dir: Path, restore: Path | None) -> None:
-    """Refuse, with what to do, to resume from state an incompatible earlier job wrote; then record the
-    layout of this job's state (a fresh start, or a restore of the same layout)."""
-    marker = flink_dir / STATE_LAYOUT_FILE
-    found = marker.read_text().strip() if marker.exists() else "1"
-    if restore is not None and found != STATE_LAYOUT:
-        raise SystemExit(
-            f"the landing state under {flink_dir} (savepoints/, checkpoints/) was written by an earlier landing "
-            f"job (state layout {found}; this job's is {STATE_LAYOUT}) and cannot be restored. Move "
-            f"{flink_dir / 'savepoints'} and {flink_dir / 'checkpoints'} aside and run `imagify land` again: the "
-            "job then re-reads the stream from its start; events landed twice that way are kept once by dbt "
-            "(stg_events keeps the first copy of each event_id)."
-        )
-    flink_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(STATE_LAYOUT + "\n")
+    job_control.check_state_layout(
+        flink_dir, restore, "landing", STATE_LAYOUT,
+        "`imagify land` then re-reads the stream from its start; events landed twice that way are kept once "
+        "by dbt (stg_events keeps the first copy of each event_id).",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -63,10 +63,19 @@ def options_from_args(args: argparse.Namespace, restore: Path | None):  # type: 
         top_terms=args.top_terms,
         trend_minutes=args.trend_minutes,
         min_watermark=args.min_watermark if restore is not None else None,
-        udf=args.udf,
         allowed_lateness_s=args.allowed_lateness_s,
         store_path=str(Path(args.store).resolve()) if args.store else None,
         store_flush_ms=args.store_flush_ms,
+    )
+
+
+STATE_LAYOUT = "2"  # 1: the SQL job (until the DataStream core of ai.imagify.realtime.RealtimeStreams)
+
+
+def check_state_layout(state_dir: Path, restore: Path | None) -> None:
+    job_control.check_state_layout(
+        state_dir, restore, "realtime", STATE_LAYOUT,
+        "`imagify realtime` then reads what is published from then on (the live store keeps the minutes it has).",
     )
 
 
@@ -94,23 +103,15 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3",
         "restart-strategy.fixed-delay.delay": "2 s",
-        "python.execution-mode": args.python_mode,
-        "python.executable": sys.executable,
-        # a bundle (and an Arrow batch) goes to Python at least every 100 ms: bounds the added latency
-        "python.fn-execution.bundle.time": "100",
-        "python.fn-execution.bundle.size": "100000",
-        "python.fn-execution.arrow.batch.size": "10000",
-        # chained operators hand records over without a deep copy (profiled: copying strings between
-        # chained operators was a quarter of the task threads' time); the SQL operators never keep
-        # a reference to an input row they do not own
+        # chained operators hand records over without a deep copy; no operator of the job keeps a
+        # reference to an input row it does not own
         "pipeline.object-reuse": "true",
         "pipeline.name": "imagify-realtime",
         **JOB_SETTINGS,
     }
     if restore is not None:
         settings["execution.state-recovery.path"] = str(restore)
-    if getattr(args, "jars", None):
-        settings["pipeline.jars"] = args.jars
+    settings["pipeline.jars"] = args.jars
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 
-    from flink_jobs import realtime_sinks, realtime_transform, sources, transform
+    from flink_jobs import realtime_sinks, realtime_transform, sources
 
     home = Path(args.home).resolve()
     state_dir = home / "flink" / "realtime"
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     control.mkdir(parents=True, exist_ok=True)
     (control / "stop").unlink(missing_ok=True)
     restore = None if args.fresh else job_control.latest_restore_point(state_dir)
+    check_state_layout(state_dir, restore)
 
     env = StreamExecutionEnvironment.get_execution_environment(build_config(state_dir, restore, args))
     t_env = StreamTableEnvironment.create(env)
@@ -140,7 +142,6 @@ def run(args: argparse.Namespace) -> int:
         ddls += realtime_sinks.store_sinks(options.store_path, options.store_flush_ms)
     for ddl in ddls:
         t_env.execute_sql(ddl)
-    transform.register(t_env, args.udf)
     stmts = realtime_transform.build(t_env, options)
     if args.explain:
         print(stmts.explain())
@@ -192,16 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TS",
         help="when restoring: the watermark already reached ('YYYY-MM-DD HH:MM:SS.fff' UTC)",
     )
-    p.add_argument("--python-mode", choices=["thread", "process"], default="process")
-    p.add_argument(
-        "--udf",
-        choices=["jvm", "batch", "row"],
-        default="jvm",
-        help="validation and prompt terms: jvm = in Java, no Python worker (needs --jars); batch = vectorized "
-        "validation (pandas/Arrow, process mode only); row = one Python call per record",
-    )
-    p.add_argument("--jars", help="pipeline.jars: ';'-separated file:// URLs (the launcher passes ours)",
-    )
+    p.add_argument("--jars", required=True,
+                   help="pipeline.jars: ';'-separated file:// URLs of build/jvm/imagify-jvm.jar and the "
+                   "connectors (the launcher passes them)")
     p.add_argument(
         "--state-backend",
         choices=STATE_BACKENDS,
@@ -211,8 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
     p.add_argument("--explain", action="store_true", help="print the plan and exit")
     args = p.parse_args(argv)
-    if args.udf == "batch" and args.python_mode != "process":
-        p.error("--udf batch (a vectorized function) needs --python-mode process")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return run(args)
 

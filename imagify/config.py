@@ -122,7 +122,7 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_REALTIME_RETENTION_H | 48 | live store keeps this many hours (of event time) of windows |
 | IMAGIFY_REALTIME_POLL_S | 0.25 | how often the live store ingests newly committed realtime files |
 | IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
-| IMAGIFY_FLINK_UDF | jvm | validation: jvm (contract in Java, no Python worker), batch (vectorized Python) or row |
+| IMAGIFY_FLINK_UDF | jvm | landing validation: jvm (Java), batch (vectorized Python) or row; real-time: always Java |
 | IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
 | IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
 | IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |

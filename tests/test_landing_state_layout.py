@@ -1,4 +1,4 @@
-"""The landing job refuses to resume from the state of an incompatible earlier job, and says what to do."""
+"""The landing and real-time jobs refuse to resume from the state of an incompatible earlier job, and say why."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flink_jobs.landing_job import STATE_LAYOUT, STATE_LAYOUT_FILE, check_state_layout
+from flink_jobs import realtime_job
+from flink_jobs.landing_job import STATE_LAYOUT, check_state_layout
+
+STATE_LAYOUT_FILE = "landing-state-layout"
 
 
 def _savepoint(flink: Path) -> Path:
@@ -35,3 +38,14 @@ def test_state_of_the_same_layout_is_restored(tmp_path: Path) -> None:
     flink = tmp_path / "flink"
     check_state_layout(flink, None)
     check_state_layout(flink, _savepoint(flink))  # no error
+
+
+def test_state_of_the_sql_realtime_job_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    state = tmp_path / "flink" / "realtime"
+    sp = _savepoint(state)
+    with pytest.raises(SystemExit) as err:
+        realtime_job.check_state_layout(state, sp)
+    assert "earlier realtime job" in str(err.value) and "imagify realtime" in str(err.value)
+    realtime_job.check_state_layout(state, None)  # a fresh start records this job's layout...
+    realtime_job.check_state_layout(state, sp)  # ... and its own state is restored
+    assert (state / "realtime-state-layout").read_text().strip() == realtime_job.STATE_LAYOUT

@@ -209,24 +209,23 @@ def test_realtime_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert s.realtime_state_backend == "rocksdb"
 
 
-def test_job_command_passes_validation_shape_and_state_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_job_command_passes_jars_and_state_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from flink_jobs import realtime_job
     from imagify.realtime.launcher import job_command
 
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
-    monkeypatch.setenv("IMAGIFY_FLINK_UDF", "row")
+    monkeypatch.setenv("IMAGIFY_FLINK_UDF", "row")  # the landing job's choice: the real-time job is Java only
     monkeypatch.setenv("IMAGIFY_REALTIME_STATE_BACKEND", "hashmap")
     cmd = job_command(config.load(), 0, tmp_path / "control")
-    assert cmd[cmd.index("--udf") + 1] == "row"
+    assert "--udf" not in cmd and "imagify-jvm.jar" in cmd[cmd.index("--jars") + 1]
     assert cmd[cmd.index("--state-backend") + 1] == "hashmap"
     assert realtime_job.state_backend_settings("rocksdb")["execution.checkpointing.incremental"] == "true"
     assert realtime_job.state_backend_settings("hashmap") == {"state.backend.type": "hashmap"}
     with pytest.raises(ValueError, match="unknown state backend"):
         realtime_job.state_backend_settings("memory")
-    # the vectorized validation needs process mode: refused before anything starts
+    # the job's core is in our jar: refused before anything starts without it
     with pytest.raises(SystemExit):
-        realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path),
-                           "--udf", "batch", "--python-mode", "thread"])  # fmt: skip
+        realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path)])
 
 
 def test_segment_filter_regex_matches_exactly_the_later_segments() -> None:

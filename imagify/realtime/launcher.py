@@ -129,8 +129,6 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
         "--store", str(settings.realtime_store_path),
         "--top-terms", str(settings.realtime_top_terms),
         "--trend-minutes", str(settings.realtime_trend_minutes),
-        "--python-mode", settings.flink_python_mode,
-        "--udf", settings.flink_udf,
         "--jars", _realtime_jars(),
         "--state-backend", settings.realtime_state_backend,
         *extra,

@@ -13,6 +13,8 @@ public final class Result {
     public String source;
     /** The properties object as compact JSON text, exactly as Python's encoder writes it. */
     public String properties;
+    /** The properties object as decoded (what {@link #properties} encodes); valid records only. */
+    public java.util.Map<String, Object> props;
     public String reason;
     public String detail;
     /** Rejected only: the record as text, invalid UTF-8 bytes as \xNN. */

@@ -276,6 +276,7 @@ public final class Validator {
         out.sessionId = (String) sessionId;
         out.source = (String) source;
         out.properties = PyJson.encode(p);
+        out.props = p;
     }
 
     private static void check(Object value, Rule rule) throws Reject {
