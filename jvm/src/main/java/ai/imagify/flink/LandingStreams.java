@@ -54,13 +54,8 @@ public final class LandingStreams {
      * SQL dedup did; 0 = for ever).
      */
     public void register(StreamTableEnvironment tEnv, String sourceTable) {
-        long dedupTtlMs = tEnv.getConfig().get(ExecutionConfigOptions.IDLE_STATE_RETENTION).toMillis();
-        Table source = tEnv.from(sourceTable).select($("line"), $("segment"));
-        DataType rawType = DataTypes.ROW(
-                DataTypes.FIELD("line", DataTypes.BYTES()),
-                DataTypes.FIELD("segment", DataTypes.STRING()))
-            .bridgedTo(RowData.class);
-        DataStream<RowData> raw = tEnv.toDataStream(source, rawType);
+        long dedupTtlMs = dedupTtlMs(tEnv);
+        DataStream<RowData> raw = rawRecords(tEnv, sourceTable);
 
         SingleOutputStreamOperator<RowData> valid = raw
             .transform("validate and route", InternalTypeInfo.of(LandingRouter.EVENTS), new LandingRouter())
@@ -76,7 +71,22 @@ public final class LandingStreams {
         tEnv.createTemporaryView(AUDIT_VIEW, valid.getSideOutput(LandingRouter.AUDIT));
     }
 
-    /** The event_id of a valid event row (field 0). */
+    /** The records of a source table ({@code line BYTES, segment STRING}) as a stream of internal rows. */
+    public static DataStream<RowData> rawRecords(StreamTableEnvironment tEnv, String sourceTable) {
+        Table source = tEnv.from(sourceTable).select($("line"), $("segment"));
+        DataType rawType = DataTypes.ROW(
+                DataTypes.FIELD("line", DataTypes.BYTES()),
+                DataTypes.FIELD("segment", DataTypes.STRING()))
+            .bridgedTo(RowData.class);
+        return tEnv.toDataStream(source, rawType);
+    }
+
+    /** The dedup window: the table configuration's state TTL ({@code table.exec.state.ttl}; 0 = for ever). */
+    public static long dedupTtlMs(StreamTableEnvironment tEnv) {
+        return tEnv.getConfig().get(ExecutionConfigOptions.IDLE_STATE_RETENTION).toMillis();
+    }
+
+    /** The key of a row at field 0: the event_id of a valid event (the real-time job's dedup key). */
     public static final class EventIdKey implements KeySelector<RowData, String> {
         private static final long serialVersionUID = 1L;
 

@@ -3,15 +3,9 @@ package ai.imagify.realtime;
 import ai.imagify.flink.LandingStreams;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.table.api.DataTypes;
-import org.apache.flink.table.api.Table;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
-import org.apache.flink.table.api.config.ExecutionConfigOptions;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
-import org.apache.flink.table.types.DataType;
-
-import static org.apache.flink.table.api.Expressions.$;
 
 /**
  * The real-time job's core as a DataStream pipeline: source table → {@link EventParser} (contract,
@@ -37,13 +31,8 @@ public final class RealtimeStreams {
      */
     public void register(StreamTableEnvironment tEnv, String sourceTable, long boundMs, long maxAheadMs,
                          long latenessMs, int topTerms, int trendMinutes, long minWatermarkMs, long lateFireMs) {
-        long dedupTtlMs = tEnv.getConfig().get(ExecutionConfigOptions.IDLE_STATE_RETENTION).toMillis();
-        Table source = tEnv.from(sourceTable).select($("line"), $("segment"));
-        DataType rawType = DataTypes.ROW(
-                DataTypes.FIELD("line", DataTypes.BYTES()),
-                DataTypes.FIELD("segment", DataTypes.STRING()))
-            .bridgedTo(RowData.class);
-        DataStream<RowData> raw = tEnv.toDataStream(source, rawType);
+        long dedupTtlMs = LandingStreams.dedupTtlMs(tEnv);
+        DataStream<RowData> raw = LandingStreams.rawRecords(tEnv, sourceTable);
 
         SingleOutputStreamOperator<RowData> parsed = raw
             .transform("validate", InternalTypeInfo.of(EventParser.EVENT), new EventParser(maxAheadMs))
