@@ -48,14 +48,6 @@ def uvicorn_log_config() -> dict[str, Any]:
 
     cfg = copy.deepcopy(LOGGING_CONFIG)
     cfg.setdefault("filters", {})["redact_secrets"] = {"()": f"{__name__}.RedactSecrets"}
-    # the structured access log (generation_service/access_log.py): JSON lines on stdout
-    cfg["formatters"]["access_json"] = {"()": "generation_service.access_log.JsonFormatter"}
-    cfg["handlers"]["access_json"] = {
-        "formatter": "access_json",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stdout",
-    }
-    cfg["loggers"]["imagify.access"] = {"handlers": ["access_json"], "level": "INFO", "propagate": False}
     for handler in cfg["handlers"].values():
         handler.setdefault("filters", []).append("redact_secrets")
     return cfg

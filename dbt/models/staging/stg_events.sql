@@ -45,25 +45,47 @@
     {%- set windows = day_windows(days, ttl_hours) -%}
   {%- endif -%}
 {%- endif %}
+{%- set landed_filter = ('where ' ~ landed_after(watermark)) if watermark is not none else '' -%}
+{%- set lake_cols = (lake_columns('events').keys() | list) + ['dt', 'hr'] %}
 with landed as (
     select * from {{ source('lake', 'events') }}
-    {% if watermark is not none %}
-    where {{ landed_after(watermark) }}
-    {% endif %}
+    {{ landed_filter }}
+),
+
+{#- The first copy of each event_id (earliest landed_at, then segment). Almost every event_id is landed
+    once, so the ranking runs on the event_ids landed more than once only: a window over whole rows of
+    10M events holds them all in memory (DuckDB ran out of its 3 GB limit at 1M landed in one hour),
+    while the count reads one column and aggregates (spilling to disk if need be). The source is named
+    again rather than the CTE, so that an engine that materialises a CTE used twice does not keep every
+    row of it. #}
+repeated as (
+    select event_id
+    from {{ source('lake', 'events') }}
+    {{ landed_filter }}
+    group by event_id
+    having count(*) > 1
 ),
 
 first_copy as (
-    select
-        *,
-        row_number() over (partition by event_id order by landed_at, segment) as copy_rank
-    from landed
+    select {% for c in lake_cols %}l.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    from landed as l
+    where not exists (select 1 from repeated as r where r.event_id = l.event_id)
+    union all
+    select {% for c in lake_cols %}c.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
+    from (
+        select
+            l.*,
+            row_number() over (partition by l.event_id order by l.landed_at, l.segment) as copy_rank
+        from landed as l
+        inner join repeated as r on r.event_id = l.event_id
+    ) as c
+    where c.copy_rank = 1
 ),
 
 new_events as (
     select f.*
     from first_copy as f
-    where f.copy_rank = 1
-      and {{ not_forgotten('f.user_id') }}  -- `imagify forget`: never load a forgotten user's events again
+    where {{ not_forgotten('f.user_id') }}  -- `imagify forget`: never load a forgotten user's events again
     {% if watermark is not none %}
       -- the rows the dedup window was computed from, compared with the table's rows in that window only
       and {{ in_windows('f.occurred_at', windows) }}
