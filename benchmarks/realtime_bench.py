@@ -88,6 +88,14 @@ def _event(r: random.Random, at: datetime) -> str:
     return json.dumps(ev, separators=(",", ":"))
 
 
+def _commit() -> str:
+    """The code measured: the commit, with '+' when the work tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("+" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def _pct(values: list[float], q: float) -> float:
     v = sorted(values)
     if not v:
@@ -231,7 +239,7 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         "load_avg_1m_start": round(load_start, 2),
         "load_avg_end_1_5_15m": [round(x, 2) for x in load_end],
         "state_backend": env.get("IMAGIFY_REALTIME_STATE_BACKEND", "rocksdb"),
-        "udf": env.get("IMAGIFY_FLINK_UDF", "jvm"),
+        "commit": _commit(),
         "after_window_end": _summary(after_end),
         "after_window_close": _summary(after_close),
         "event_to_visible_after_window_end": _summary(per_event),
@@ -273,7 +281,7 @@ def _report(res: dict, title: str) -> None:
           f"{res['events_counted']:,}/{res['events_in_full_windows']:,} events counted, "
           f"{res['late_events']} late; load average {res['load_avg_1m_start']} at start, "
           f"{res['load_avg_end_1_5_15m']} (1/5/15 min) at end; "
-          f"state {res['state_backend']}, udf {res['udf']}; job CPU {res['job_cpu_ms_per_1000_events']} ms "
+          f"state {res['state_backend']}, commit {res['commit']}; job CPU {res['job_cpu_ms_per_1000_events']} ms "
           f"per 1,000 events read {res['job_cpu_s_by_command']}\n")  # fmt: skip
     print("| delay (s) | n | p50 | p95 | max |")
     print("|---|---|---|---|---|")

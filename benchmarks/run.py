@@ -472,7 +472,8 @@ def run(profile: Profile, stages: list[str], work: Path, out: Path | None, repea
         ts = time.perf_counter()
         try:
             RUNNERS[name](suite)
-        except Exception as exc:  # noqa: BLE001 — a failing stage is reported, the others still run
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 — a failing stage is reported, the others still run
+            # (SystemExit too: the stage scripts' helpers exit with the failing command's output)
             suite.skipped[name] = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             suite.details.setdefault("errors", {})[name] = traceback.format_exc()
         suite.details.setdefault("stage_seconds", {})[name] = round(time.perf_counter() - ts, 1)

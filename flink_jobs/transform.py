@@ -10,8 +10,7 @@ same rows (``tests/test_contract_jvm_parity.py`` proves it for the JVM one on a 
     the contract's Java implementation (``jvm/``, built by ``make setup``): no Python worker at all.
     The landing job runs it in ``ai.imagify.flink.LandingStreams``, a DataStream pipeline (validate and
     route, audit counts, dedup by event_id) between the SQL source and sink tables
-    (:func:`landing_inserts`); the real-time job calls it as the SQL function
-    ``ai.imagify.flink.ValidateRecord`` in the ``checked`` view (:func:`register`).
+    (:func:`landing_inserts`); the real-time job in ``ai.imagify.realtime.EventParser``.
 ``batch``
     a vectorized (pandas) scalar function: Flink hands the Python worker Arrow batches of raw
     lines, the function validates the whole batch in one call and returns the typed columns.
@@ -34,8 +33,6 @@ from flink_jobs.sources import SOURCE_TABLE
 from ingestion.contract import ContractError, decode_line, properties_json, record_key, validate_fields
 
 UDF_SHAPES = ("jvm", "batch", "row")
-JVM_FUNCTION = "validate_jvm"
-JVM_CLASS = "ai.imagify.flink.ValidateRecord"
 # the landing job's core in the JVM: validation, routing, audit counts and dedup as a DataStream
 # pipeline feeding three views (names as in the class); the sinks stay the SQL tables of sinks.py
 LANDING_STREAMS_CLASS = "ai.imagify.flink.LandingStreams"
@@ -153,23 +150,10 @@ validate_batch = udf(
 )
 
 
-def register(t_env, shape: str = "jvm") -> None:  # type: ignore[no-untyped-def]
-    """Register the validation function and the ``checked`` view (one row per source record).
-
-    The ``jvm`` shape registers no Python function, so the job starts no Python worker (the class
-    comes from the job's ``pipeline.jars``)."""
+def register(t_env, shape: str) -> None:  # type: ignore[no-untyped-def]
+    """Register a Python validation function and the ``checked`` view (one row per source record): the
+    ``batch`` and ``row`` shapes of the landing job (the ``jvm`` shape needs neither)."""
     cols = ", ".join(CHECK_NAMES)
-    if shape == "jvm":
-        t_env.execute_sql(f"CREATE TEMPORARY SYSTEM FUNCTION {JVM_FUNCTION} AS '{JVM_CLASS}' LANGUAGE JAVA")
-        fields = ", ".join(f"v.{name} AS {name}" for name in CHECK_NAMES)
-        t_env.execute_sql(
-            f"""
-CREATE TEMPORARY VIEW checked AS
-SELECT segment, pt, {fields}
-FROM (SELECT segment, pt, {JVM_FUNCTION}(line) AS v FROM {SOURCE_TABLE})"""
-        )
-        return
-    # validate_record: the real-time job's row shape validates with it (LATERAL TABLE)
     t_env.create_temporary_function("validate_record", validate_record)
     if shape == "row":
         t_env.execute_sql(

@@ -114,7 +114,7 @@ def test_the_jarfile_carries_the_connector_the_formats_and_the_contract(settings
         factories = jar.read("META-INF/services/org.apache.flink.table.factories.Factory").decode()
     assert "org.apache.flink.connector.kinesis.table.KinesisDynamicTableFactory" in factories
     assert "org.apache.flink.formats.parquet.ParquetFileFormatFactory" in factories
-    assert "ai/imagify/flink/ValidateRecord.class" in names
+    assert "ai/imagify/flink/LandingStreams.class" in names
     assert "software/amazon/awssdk/services/kinesis/KinesisAsyncClient.class" in names
 
 
