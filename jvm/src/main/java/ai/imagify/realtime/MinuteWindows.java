@@ -1,7 +1,6 @@
 package ai.imagify.realtime;
 
 import ai.imagify.terms.PromptTerms;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -17,12 +16,8 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeutils.base.array.BytePrimitiveArraySerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
-import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.core.memory.DataOutputSerializer;
-import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
-import org.apache.flink.runtime.state.OperatorStateCheckpointOutputStream;
 import org.apache.flink.runtime.state.StateInitializationContext;
-import org.apache.flink.runtime.state.StatePartitionStreamProvider;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -166,19 +161,8 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
         panes = new TreeMap<>();
         paneBytes = new HashMap<>();
         if (context.isRestored()) {
-            for (byte[] blob : state.get()) { // written by the first version of this operator (list state)
+            for (byte[] blob : state.get()) {
                 restore(blob);
-            }
-            for (StatePartitionStreamProvider partition : context.getRawOperatorStateInputs()) {
-                try (InputStream stream = partition.getStream()) {
-                    DataInputViewStreamWrapper in = new DataInputViewStreamWrapper(stream);
-                    int entries = in.readInt();
-                    for (int k = 0; k < entries; k++) {
-                        byte[] blob = new byte[in.readInt()];
-                        in.readFully(blob);
-                        restore(blob);
-                    }
-                }
             }
         }
         nextCheck = NONE;
@@ -482,15 +466,11 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
     private static final byte PANE = 1;
 
     /**
-     * One entry with the watermark and the minutes (small: ~11 minutes of figures), and one per term
-     * pane. A pane whose minute has closed no longer changes (terms count on-time events only), so its
-     * bytes are kept and written again as they are: each pane is serialized about once a checkpoint
+     * One list entry with the watermark and the minutes (small: ~11 minutes of figures), and one per
+     * term pane. A pane whose minute has closed no longer changes (terms count on-time events only), so
+     * its bytes are kept and written again as they are: each pane is serialized about once a checkpoint
      * while its minute is open and once after (profiled at 20,000 events/s: re-serializing six panes of
      * ~1M distinct term-user pairs at every checkpoint was a fifth of the job's CPU).
-     *
-     * <p>The entries go to raw operator state, written in bulk to the checkpoint stream. As managed list
-     * state they were written a byte at a time (Flink's CompressibleFSDataOutputStream has no bulk write):
-     * that was 30 % of the job's CPU in JFR, in the checkpoint's asynchronous thread.
      */
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
@@ -516,16 +496,7 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
             }
             entries.add(bytes);
         }
-        state.clear();
-        OperatorStateCheckpointOutputStream raw = context.getRawOperatorStateOutput();
-        raw.startNewPartition();
-        DataOutputViewStreamWrapper w = new DataOutputViewStreamWrapper(raw); // not closed: the stream is Flink's
-        w.writeInt(entries.size());
-        for (byte[] entry : entries) {
-            w.writeInt(entry.length);
-            w.write(entry);
-        }
-        w.flush();
+        state.update(entries);
     }
 
     private static byte[] serializePane(long start, Map<String, TermFigures> pane) throws java.io.IOException {
