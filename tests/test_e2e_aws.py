@@ -152,7 +152,12 @@ def _newest_checkpoint(s3, bucket: str) -> str | None:  # type: ignore[no-untype
 
 
 def _download_lake(s3, bucket: str, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """Committed data files and commit markers only: the S3 writer's own temporary objects
+    (``_part-…_tmp_…``, deleted when a part is committed) may vanish between the listing and the download."""
     for key in _keys(s3, bucket, "lake/"):
+        name = key.rsplit("/", 1)[-1]
+        if not (lake.is_visible(name) or name == lake.SUCCESS_FILE):
+            continue
         path = target / key
         path.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(path))
