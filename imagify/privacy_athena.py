@@ -152,10 +152,15 @@ def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list
             deletes.append(f"DELETE FROM {r.sql} WHERE {quote_identifier('user_id')} = {string_literal(user_id)}")
         elif not r.iceberg and r.holds_user_data:
             hive.append(r)
-    # a table built from user data before the DELETEs (the user's rows are in its inputs' history)
-    holding = {(r.schema, r.name) for r in rels if r.holds_user_data}
-    aggregates = [r for r in rels if not r.holds_user_data and r.built_from & holding]
-    return deletes, hive + aggregates
+    # a table built from user data before the DELETEs (the user's rows are in its inputs' history), directly
+    # or through another such aggregate (landing_lag_daily from int_landing_lags' counts of stg_events)
+    tainted = {(r.schema, r.name) for r in rels if r.holds_user_data}
+    aggregates: list[Relation] = []
+    while more := [r for r in rels if not r.holds_user_data and r not in aggregates and r.built_from & tainted]:
+        aggregates += more
+        tainted |= {(r.schema, r.name) for r in more}
+    order = {id(r): i for i, r in enumerate(rels)}
+    return deletes, hive + sorted(aggregates, key=lambda r: order[id(r)])
 
 
 def expiry_statements(rels: Iterable[Relation], lake_database: str, partitions: Iterable[str]) -> list[str]:

@@ -62,7 +62,10 @@ def project_answers(gaps: bool = False) -> Answer:
             return ["2026-10-02", "2026-11-19", "2026-11-20"]
         if "max(built_at)" in q:
             return ["2026-11-20 09:00:00.000"]
-        if "distinct cast(occurred_date as varchar)" in q or "distinct cast(activity_date as varchar)" in q:
+        if "min(occurred_at)" in q:  # int_generations: the earliest event time of new generation events
+            return ["2026-11-19 08:00:00.000"]
+        if ("distinct cast(occurred_date as varchar)" in q or "distinct cast(activity_date as varchar)" in q
+                or "distinct cast(landed_date as varchar)" in q or ("distinct cast(" in q and "landed_at" in q)):
             return ["2026-11-19", "2026-11-20"]
         if "count(*)" in q:  # user_activity_daily's dates: first, last, how many
             return ["2026-01-01 2026-11-20 " + ("300" if gaps else "324")]

@@ -41,9 +41,9 @@ POLLS = 3  # get_query_execution answers per state change (moto's manual progres
 # columns dbt builds that the project does not document (the manifest lists only documented ones)
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/project-key"  # the lake's SSE-KMS key (moto's S3 ignores it)
 # the project's tables built from user data that hold no user column: a forget rebuilds them
-AGGREGATES_BUILT = {"conversion_funnel", "credits_used_daily", "landing_lag_daily", "model_usage_daily",
-                    "prompt_terms_daily", "rejected_records_daily", "retention_weekly", "revenue_by_package_daily",
-                    "revenue_daily", "sessions_daily", "user_activity_daily"}  # fmt: skip
+AGGREGATES_BUILT = {"conversion_funnel", "credits_used_daily", "int_landing_lags", "landing_lag_daily",
+                    "model_usage_daily", "prompt_terms_daily", "rejected_records_daily", "retention_weekly",
+                    "revenue_by_package_daily", "revenue_daily", "sessions_daily", "user_activity_daily"}  # fmt: skip
 UNDOCUMENTED = {"stg_events": {"event_id", "user_id", "properties", "prompt", "landed_dt"},
                 "int_sessions": {"user_id", "session_id"},
                 "int_prompt_terms": {"event_id", "generation_id", "user_id", "activity_date"}}  # fmt: skip
@@ -167,8 +167,9 @@ def _after(aws: Aws, model: Any, parsed: dict) -> None:
 
 
 def _land(aws: Aws, tmp: Path) -> tuple[str, dict[str, list[dict]]]:
-    """Land a simulated day in two partitions (10 days and 1 hour ago) with ingestion.lake's writer, upload the
-    lake to S3; returns the most active user and every data file's rows (normalised) by key."""
+    """Land a simulated day in two partitions (10 days and 1 hour ago) and other users' events in a third (4
+    days ago) with ingestion.lake's writer, upload the lake to S3; returns the most active user and every data
+    file's rows (normalised) by key."""
     lines = list(Simulator(users=12, days=2, seed=5, end=RECENT).records())
     owners = [record_owner(x) for x in lines]
     victim = max(set(owners) - {None}, key=owners.count)
@@ -178,6 +179,9 @@ def _land(aws: Aws, tmp: Path) -> tuple[str, dict[str, list[dict]]]:
     home, seen = tmp / "src", set()
     write_batch(home, lines[: len(lines) // 2], OLD, name="part-old", seen=seen)
     write_batch(home, lines[len(lines) // 2 :], RECENT, name="part-new", seen=seen)
+    # a partition without the victim, whatever the clock makes of the simulation: files forget must not touch
+    others = [x for x in Simulator(users=3, days=1, seed=6, end=RECENT).records() if record_owner(x) != victim]
+    write_batch(home, others, NOW - timedelta(days=4), name="part-others", seen=seen)
     s3, rows = aws.client("s3"), {}
     for f in sorted((home / "lake").rglob("*")):
         if f.is_file():
@@ -261,7 +265,8 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
     (tables, statements_before), = rebuilt
     assert tables[: len(hive)] == hive and set(tables[len(hive):]) == aggregates & AGGREGATES_BUILT
     assert statements_before == len(deletes), "rebuilt from the tables the user is already gone from"
-    assert report.rebuilt_tables == [f"staging.{hive[0]}", *(f"marts.{t}" for t in tables[len(hive):])]
+    qualified = {t.split(".")[1]: t for t in catalog}
+    assert report.rebuilt_tables == [f"staging.{hive[0]}", *(qualified[t] for t in tables[len(hive):])]
     assert privacy.user_hash(victim) in privacy.tombstones_path(aws.settings).read_text()
     called = aws.assert_warehouse_role_allows_the_calls()
     assert {"s3:PutObject", "s3:DeleteObject", "glue:GetTable", "athena:StartQueryExecution"} <= called

@@ -28,6 +28,10 @@
 {% macro duckdb__partition_date(ts) %}strftime({{ ts }}, '%Y-%m-%d'){% endmacro %}
 
 {# Replace every match of a regular expression (RE2/Java syntax common to both engines). #}
+{% macro regexp_contains(expr, pattern) %}{{ return(adapter.dispatch('regexp_contains', 'imagify')(expr, pattern)) }}{% endmacro %}
+{% macro default__regexp_contains(expr, pattern) %}regexp_like({{ expr }}, '{{ pattern }}'){% endmacro %}
+{% macro duckdb__regexp_contains(expr, pattern) %}regexp_matches({{ expr }}, '{{ pattern }}'){% endmacro %}
+
 {% macro regexp_replace_all(expr, pattern, replacement) %}{{ return(adapter.dispatch('regexp_replace_all', 'imagify')(expr, pattern, replacement)) }}{% endmacro %}
 {% macro default__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}'){% endmacro %}
 {% macro duckdb__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g'){% endmacro %}
@@ -59,5 +63,9 @@
     {%- set domain = '(?i)([\\p{L}\\p{N}_\\-]+\\.)+(com|net|org|vn|io|co|info|biz|edu|gov|me|app|dev|ai|xyz|shop|online)([/:?#][^\\s]*)?' -%}
     {%- set card = '[0-9]([ \\-]?[0-9]){12,18}' -%}
     {%- set phone = '\\+?[0-9][0-9 ().\\-]{6,}[0-9]' -%}
-    {{ regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(expr, url, ' '), email, ' '), domain, ' '), card, ' '), phone, ' ') }}
+    {#- every rule needs one of 0-9 @ . : (a URL's :// or www., an address's @, a domain's dot, digits): a
+        text with none of them is left as it is without running the five replacements (most prompts) #}
+    case when {{ regexp_contains(expr, '[0-9@.:]') }}
+    then {{ regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(expr, url, ' '), email, ' '), domain, ' '), card, ' '), phone, ' ') }}
+    else {{ expr }} end
 {%- endmacro %}

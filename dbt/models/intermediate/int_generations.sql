@@ -1,18 +1,54 @@
-{{ config(materialized='view') }}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy=imagify_strategy(),
+    unique_key='generation_id',
+    table_type=imagify_table_type(),
+    partitioned_by=athena_partitioned_by(['day(finished_at)'])
+  )
+}}
 {#- One row per generation_id: the request joined with its outcome (completed preferred over failed,
-    first by time), and its status: completed, failed or pending. -#}
+    first by time), and its status: completed, failed or pending.
+    A table, not a view: every build of credits_used_daily reads it by finished_date, and a view would
+    re-rank every generation event of the history each time (20.7 of an hourly build's 31.5 s at 10M
+    events, benchmarks scale stage).
+    Incremental, unique key generation_id: the generations with an event loaded since the last build are
+    recomputed from all their events. Bounded reads: a generation's events (request, outcome) occur
+    within var generation_span_hours of each other, so only events from that long before the earliest
+    new one are read (a literal: Iceberg prunes stg_events' day(occurred_at) partitions). -#}
+{%- set since = none -%}
+{%- if is_incremental() and execute -%}
+  {%- set earliest = compile_text("select cast(min(occurred_at) as varchar) from " ~ ref('stg_events')
+        ~ " where generation_id is not null and " ~ loaded_since_last_build()) -%}
+  {%- if earliest is not none -%}
+    {%- set dt = modules.datetime -%}
+    {%- set since = (dt.datetime.strptime(earliest[:19], '%Y-%m-%d %H:%M:%S')
+          - dt.timedelta(hours=var('generation_span_hours') | float)).strftime('%Y-%m-%d %H:%M:%S') -%}
+  {%- endif -%}
+{%- endif %}
 with events as (
     select *
     from {{ ref('stg_events') }}
     where event_type in ('generation_requested', 'generation_completed', 'generation_failed')
       and generation_id is not null
+    {% if is_incremental() %}
+      {% if since is none %}
+      and 1 = 0  -- nothing new
+      {% else %}
+      and occurred_at >= {{ ts_literal(since) }}
+      and generation_id in (
+          select generation_id from {{ ref('stg_events') }}
+          where generation_id is not null and {{ loaded_since_last_build() }}
+      )
+      {% endif %}
+    {% endif %}
 ),
 
 requests as (
     select * from (
         select
             generation_id, user_id, session_id, occurred_at as requested_at, occurred_date as requested_date,
-            prompt, model_requested, n_images as n_images_requested,
+            model_requested, n_images as n_images_requested,
             row_number() over (partition by generation_id order by occurred_at, event_id) as rn
         from events
         where event_type = 'generation_requested'
@@ -41,7 +77,6 @@ select
     r.session_id,
     r.requested_at,
     r.requested_date,
-    r.prompt,
     r.model_requested,
     r.n_images_requested,
     case
@@ -56,6 +91,7 @@ select
     o.credits_charged,
     o.error_code,
     o.finished_at,
-    o.finished_date
+    o.finished_date,
+    {{ run_ts() }} as built_at
 from requests as r
 full outer join outcomes as o on r.generation_id = o.generation_id

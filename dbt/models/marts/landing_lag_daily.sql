@@ -7,44 +7,59 @@
   )
 }}
 {#- Landing lag (event time → the landing job reading its first copy) per business date of landing:
-    events, average, median, 95th percentile and maximum in seconds.
-    Incremental: the landing dates of events loaded since the last build are recomputed in full
-    (percentiles do not add up). An event is loaded by a build that starts after it landed, or at most
-    a day before (a build in progress reads what lands meanwhile): the events of a landing date are all
-    loaded after the day before it starts, a bound on stg_events' loaded_at that keeps Athena to the files
-    of recent builds instead of the whole history. -#}
+    events, average, median, 95th percentile and maximum in seconds. From int_landing_lags (events per
+    landing date and lag in seconds): exact on both engines; the percentiles interpolate between the
+    two nearest lags as quantile_cont does (value at 0-based rank h = q·(n−1): the lags at floor(h)
+    and ceil(h), weighted by the fraction of h).
+    Incremental: the landing dates whose lag counts changed in the last build of int_landing_lags are
+    recomputed from those counts (a few thousand rows a date, whatever its events). -#}
 {%- set dates = [] -%}
-{%- if is_incremental() -%}
-  {%- if has_date_range() -%}
-    {%- set dates = [var('from_date') | string] -%}
-  {%- else -%}
-    {%- set dates = compile_texts("select distinct cast(" ~ business_date('landed_at') ~ " as varchar) from "
-          ~ ref('stg_events') ~ " where " ~ loaded_since_last_build()) -%}
-  {%- endif -%}
-{%- endif -%}
-{%- set loaded_from = none -%}
-{%- if dates -%}
-  {%- set dt = modules.datetime -%}
-  {%- set loaded_from = (dt.datetime.strptime(dates[0][:10], '%Y-%m-%d') - dt.timedelta(days=2)).strftime('%Y-%m-%d %H:%M:%S') -%}
+{%- if is_incremental() and not has_date_range() -%}
+  {%- set dates = compile_texts("select distinct cast(landed_date as varchar) from " ~ ref('int_landing_lags')
+        ~ " where built_at > " ~ last_build_ts()) -%}
 {%- endif %}
-with landed as (
-    select
-        {{ business_date('landed_at') }} as landed_date,
-        {{ dbt.datediff('occurred_at', 'landed_at', 'second') }} as lag_s
-    from {{ ref('stg_events') }}
+with counts as (
+    select landed_date, lag_s, events
+    from {{ ref('int_landing_lags') }}
     {% if is_incremental() %}
-    where {{ in_date_range(business_date('landed_at')) if has_date_range() else in_dates(business_date('landed_at'), dates) }}
-      {% if loaded_from is not none %}and loaded_at >= {{ ts_literal(loaded_from) }}{% endif %}
+    where {{ in_date_range('landed_date') if has_date_range() else in_dates('landed_date', dates) }}
     {% endif %}
+),
+
+cumulative as (
+    select
+        landed_date,
+        lag_s,
+        events,
+        -- events with this lag or a smaller one: the lag at 0-based rank k is the first with below > k
+        sum(events) over (partition by landed_date order by lag_s rows between unbounded preceding and current row)
+            as below,
+        sum(events) over (partition by landed_date) - 1 as last_rank
+    from counts
+),
+
+ranked as (
+    select
+        landed_date,
+        cast(max(last_rank) + 1 as bigint) as events,
+        cast(sum(lag_s * events) as double) / (max(last_rank) + 1) as avg_lag_s,
+        max(lag_s) as max_lag_s,
+        max(0.5 * last_rank) as h50,
+        min(case when below > floor(0.5 * last_rank) then lag_s end) as p50_lo,
+        min(case when below > ceil(0.5 * last_rank) then lag_s end) as p50_hi,
+        max(0.95 * last_rank) as h95,
+        min(case when below > floor(0.95 * last_rank) then lag_s end) as p95_lo,
+        min(case when below > ceil(0.95 * last_rank) then lag_s end) as p95_hi
+    from cumulative
+    group by landed_date
 )
 
 select
     landed_date,
-    count(*) as events,
-    avg(lag_s) as avg_lag_s,
-    {{ percentile('lag_s', 0.5) }} as p50_lag_s,
-    {{ percentile('lag_s', 0.95) }} as p95_lag_s,
-    max(lag_s) as max_lag_s,
+    events,
+    avg_lag_s,
+    cast(p50_lo + (h50 - floor(h50)) * (p50_hi - p50_lo) as double) as p50_lag_s,
+    cast(p95_lo + (h95 - floor(h95)) * (p95_hi - p95_lo) as double) as p95_lag_s,
+    max_lag_s,
     {{ run_ts() }} as built_at
-from landed
-group by landed_date
+from ranked
