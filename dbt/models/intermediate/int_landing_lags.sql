@@ -10,9 +10,10 @@
 }}
 {#- How many events landed with each lag: one row per business date of landing and lag in whole seconds
     (event time → the landing job reading the first copy), the count of events. landing_lag_daily takes
-    its exact percentiles from these counts: a date's figures cost its distinct lags (a few thousand
-    rows), not its events (at 10M events a day, re-reading the day's events took 10.5 s of every hourly
-    build).
+    its exact percentiles from these counts: a date's figures cost its distinct lags, not its events
+    (live traffic lands within seconds: a few thousand distinct lags a day; a bulk load of history has
+    up to one per second of the span it covers). Re-reading the events of a day instead took 10.5 s of
+    every hourly build at 10M events (benchmarks scale stage).
     Incremental and additive, unique key (landed_date, lag_s): the events loaded since the last build
     are counted and added to the counts of their (date, lag); vars from_date / to_date recount those
     landing dates from stg_events (a lag no longer seen is emitted with 0 and removed by the post-hook).

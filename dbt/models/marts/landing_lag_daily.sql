@@ -12,7 +12,7 @@
     two nearest lags as quantile_cont does (value at 0-based rank h = q·(n−1): the lags at floor(h)
     and ceil(h), weighted by the fraction of h).
     Incremental: the landing dates whose lag counts changed in the last build of int_landing_lags are
-    recomputed from those counts (a few thousand rows a date, whatever its events). -#}
+    recomputed from those counts (one row per distinct lag, whatever the date's events). -#}
 {%- set dates = [] -%}
 {%- if is_incremental() and not has_date_range() -%}
   {%- set dates = compile_texts("select distinct cast(landed_date as varchar) from " ~ ref('int_landing_lags')
