@@ -809,6 +809,55 @@ class DynamoRepository(Repository):
             return None
         return Idem(scope, key, d["request_hash"], int(d["status"]), json.loads(d["body"]))
 
+    # -- personal data (what to erase: generation_service.personal_data) ------------------------------
+    def _paged(self, op: Callable[..., dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            r = op(**kwargs)
+            items += r["Items"]
+            if "LastEvaluatedKey" not in r:
+                return items
+            kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+    def user_generation_ids(self, user_id: str) -> list[str]:
+        """Every generation of ``user_id``, whatever its state (one strongly consistent query)."""
+        items = self._paged(
+            self.client.query, TableName=self.table, ConsistentRead=True, ProjectionExpression="sk",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}},
+        )  # fmt: skip
+        return sorted(it["sk"]["S"].removeprefix("IMAGE#") for it in items)
+
+    def replace_generation_prompt(self, user_id: str, gen_id: str, prompt: str) -> bool:
+        """Set a generation's stored prompt; False when it already was ``prompt``."""
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=_key(_user_pk(user_id), f"IMAGE#{gen_id}"),
+                UpdateExpression="SET prompt = :v", ConditionExpression="attribute_exists(pk) AND prompt <> :v",
+                ExpressionAttributeValues={":v": {"S": prompt}},
+            )  # fmt: skip
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def idempotent_answers(self, scope: str) -> list[tuple[str, Any]]:
+        """(key, stored answer) of every idempotency record of ``scope``. Their keys are not a partition of
+        their own, so this scans the table (``imagify forget``, once per forgotten user)."""
+        prefix = f"IDEM#{scope}#"
+        items = self._paged(
+            self.client.scan, TableName=self.table, ConsistentRead=True, ProjectionExpression="pk, body",
+            FilterExpression="begins_with(pk, :p) AND sk = :s",
+            ExpressionAttributeValues={":p": {"S": prefix}, ":s": {"S": "IDEM"}},
+        )  # fmt: skip
+        return sorted((it["pk"]["S"].removeprefix(prefix), json.loads(it["body"]["S"])) for it in items)
+
+    def replace_idempotent_answer(self, scope: str, key: str, body: Any) -> None:
+        """Replace a stored answer, keeping its request hash and status (a retry still replays)."""
+        self.client.update_item(
+            TableName=self.table, Key=_key(f"IDEM#{scope}#{key}", "IDEM"), UpdateExpression="SET body = :b",
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":b": {"S": json.dumps(body)}},
+        )  # fmt: skip
+
     def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
         # seqs are time-ordered, not commit-ordered: a record committed late with a smaller seq is
         # found once the relay has flushed what it holds and reads from the start again

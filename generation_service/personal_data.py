@@ -6,13 +6,16 @@ This module is the one place that knows it (:func:`imagify.privacy.forget` calls
 - SQLite ``idempotency`` rows of the user's scope whose stored answer is one of their generations (a
   retry replays that answer): its ``prompt`` and ``enhanced_prompt`` become what the API now shows for the
   generation; the request hash is kept, so a retry of the same request is still a replay, not a new charge;
+- DynamoDB (``IMAGIFY_API_STORE=dynamodb``): the same, item by item — the user's generation items
+  (``USER#<id>`` / ``IMAGE#…``) and idempotency records (``IDEM#<user>#…``, found by a scan: they have no
+  partition of their own) — through :class:`~generation_service.dynamodb_repository.DynamoRepository`;
 - the cache of finished generations (``imgmeta:<id>``, 24 h): with Redis (``REDIS_URL``) the user's keys are
   deleted, *after* the SQLite commit, so a later miss reloads the blanked row. The in-process cache (no
   ``REDIS_URL``) lives in each API process, out of reach of ``imagify forget``: the API does not put
   finished generations there at all (:attr:`generation_service.cache.Cache.shared`).
 
 Not here: the ledger (no prompt), the outbox (events until the relay sends them to the stream, whose copies
-are a documented gap), the DynamoDB store (not cleaned: RELIABILITY.md).
+are a documented gap).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service.cache import Cache
 from generation_service.catalog import with_enhancement
+
+if TYPE_CHECKING:
+    from generation_service.dynamodb_repository import DynamoRepository
 
 FORGOTTEN_PROMPT = "[forgotten]"
 
@@ -78,20 +84,44 @@ def forget_prompts(db: Path, cache: Cache | None, user_id: str) -> Forgotten:
                 else []
             )
             for key, raw in stored:
-                body = json.loads(raw)
-                if not isinstance(body, dict) or "prompt" not in body or body.get("id") not in gen_ids:
-                    continue
-                new = _forgotten_answer(body)
-                if new != body:
+                new = _answer_without_prompt(json.loads(raw), gen_ids)
+                if new is not None:
                     con.execute(
                         "UPDATE idempotency SET body = ? WHERE scope = ? AND key = ?", (json.dumps(new), user_id, key)
                     )
                     rows += 1
     finally:
         con.close()
-    deleted = 0
-    if cache is not None and cache.shared:
-        for gen_id in sorted(gen_ids):
-            cache.delete(generation_cache_key(gen_id))
-            deleted += 1
-    return Forgotten(prompts, rows, deleted)
+    return Forgotten(prompts, rows, _forget_cached(cache, gen_ids))
+
+
+def forget_prompts_dynamodb(repo: DynamoRepository, cache: Cache | None, user_id: str) -> Forgotten:
+    """:func:`forget_prompts` on the DynamoDB store: the user's generation items and idempotency records
+    (each item updated on its own: running it again finishes an interrupted run), then the cache."""
+    gen_ids = set(repo.user_generation_ids(user_id))
+    prompts = sum(repo.replace_generation_prompt(user_id, g, FORGOTTEN_PROMPT) for g in sorted(gen_ids))
+    rows = 0
+    for key, body in repo.idempotent_answers(user_id):
+        new = _answer_without_prompt(body, gen_ids)
+        if new is not None:
+            repo.replace_idempotent_answer(user_id, key, new)
+            rows += 1
+    return Forgotten(prompts, rows, _forget_cached(cache, gen_ids))
+
+
+def _answer_without_prompt(body: Any, gen_ids: set[str]) -> dict[str, Any] | None:
+    """A stored answer that is one of the user's generations, as the API shows it once forgotten; None when
+    it is not one or is already blanked."""
+    if not isinstance(body, dict) or "prompt" not in body or body.get("id") not in gen_ids:
+        return None
+    new = _forgotten_answer(body)
+    return new if new != body else None
+
+
+def _forget_cached(cache: Cache | None, gen_ids: set[str]) -> int:
+    """Delete the generations from a shared cache (after the store: a later miss reloads the blanked row)."""
+    if cache is None or not cache.shared:
+        return 0
+    for gen_id in sorted(gen_ids):
+        cache.delete(generation_cache_key(gen_id))
+    return len(gen_ids)

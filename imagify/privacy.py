@@ -26,8 +26,9 @@ rows of those events are updated the same way. Running it again changes nothing.
    ``dbt build --full-refresh`` from staging — not from the lake. That is bounded by the size of staging and
    equal by construction to a build made without the user (the incremental marts' promise is to equal a full
    build; ``tests/test_privacy_forget.py`` checks it);
-4. the generation API's SQLite store (if there is one): the user's prompts are blanked (``[forgotten]``) in
-   their generations and in the stored answers of their generation idempotency rows; then, with ``REDIS_URL``,
+4. the generation API's store — SQLite (if there is one) or DynamoDB (``IMAGIFY_API_STORE=dynamodb``): the
+   user's prompts are blanked (``[forgotten]``) in their generations and in the stored answers of their
+   generation idempotency rows; then, with ``REDIS_URL``,
    their finished generations are deleted from the Redis cache (what holds prompts there and how it is
    erased: :mod:`generation_service.personal_data`); the ledger is append-only and keeps the money history
    (amounts, no prompt).
@@ -450,12 +451,10 @@ def rebuild_after_forget(settings: Settings) -> None:
 
 
 def _forget_api_store(settings: Settings, user_id: str, report: ForgetReport) -> None:
-    """The generation API's prompts of the user: SQLite rows and the Redis cache
+    """The generation API's prompts of the user: its store (SQLite rows or DynamoDB items) and the Redis cache
     (what holds them: :mod:`generation_service.personal_data`)."""
-    if settings.api_store != "sqlite":
-        return
     from generation_service.cache import Cache, open_cache
-    from generation_service.personal_data import forget_prompts
+    from generation_service.personal_data import forget_prompts, forget_prompts_dynamodb
 
     cache: Cache | None = None
     redis_errors: tuple[type[Exception], ...] = ()
@@ -464,7 +463,22 @@ def _forget_api_store(settings: Settings, user_id: str, report: ForgetReport) ->
 
         cache, redis_errors = open_cache(settings.redis_url), (redis.RedisError,)
     try:
-        done = forget_prompts(settings.api_dir / "imagify.db", cache, user_id)
+        if settings.api_store == "dynamodb":
+            import botocore.exceptions
+
+            from generation_service.dynamodb_repository import DynamoRepository
+
+            try:
+                repo = DynamoRepository(settings.dynamodb_table, region=settings.dynamodb_region,
+                                        endpoint_url=settings.dynamodb_endpoint)  # fmt: skip
+                done = forget_prompts_dynamodb(repo, cache, user_id)
+            except (ValueError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise RuntimeError(
+                    f"the API's DynamoDB table {settings.dynamodb_table!r} could not be cleaned ({exc}): the lake "
+                    "and the warehouse are done; rerun `imagify forget` when the table answers"
+                ) from exc
+        else:
+            done = forget_prompts(settings.api_dir / "imagify.db", cache, user_id)
     except redis_errors as exc:
         raise RuntimeError(
             f"the API's Redis cache ({type(exc).__name__}: {exc}) could not be cleaned: the user's prompts are "
