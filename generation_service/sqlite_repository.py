@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS generations (
     prompt_enhancement TEXT);
 CREATE INDEX IF NOT EXISTS generations_user ON generations (user_id, created_at);
 CREATE INDEX IF NOT EXISTS generations_status ON generations (status) WHERE status IN ('queued', 'running');
+-- the work queue in order (queued_generations, polled whenever a worker frees a slot): without it each poll
+-- sorted every queued row (9.5 ms with 20,000 queued; 0.01 ms with it)
+CREATE INDEX IF NOT EXISTS generations_queued ON generations (created_at) WHERE status = 'queued';
 CREATE TABLE IF NOT EXISTS orders (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), package TEXT NOT NULL,
     amount_vnd INTEGER NOT NULL, credits INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,

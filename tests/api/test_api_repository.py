@@ -317,3 +317,23 @@ def test_style_quality_and_enhancement_are_stored(repo: Repository) -> None:
     repo.accept_generation(plain, lambda b, a: [], None)
     again = repo.get_generation(plain.id)
     assert again is not None and (again.style, again.quality, again.prompt_enhancement) == (None, "standard", None)
+
+
+def test_the_sqlite_work_queue_is_read_in_order_from_its_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The background's queue poll (queued_generations) walks an index in queue order: a deep queue is not
+    sorted again on every poll."""
+    from generation_service.sqlite_repository import SqliteRepository
+
+    repo = SqliteRepository(tmp_path / "db.sqlite")
+    try:
+        uid = new_user(repo, 100)
+        gens = [new_gen(uid, 1, f"2025-01-01T00:00:{s:02d}.000Z") for s in (30, 10, 20, 10)]
+        for g in gens:
+            repo.accept_generation(g, lambda before, after: [], None)
+        first = sorted(gens, key=lambda g: g.created_at)
+        assert repo.queued_generations(3) == [g.id for g in first[:3]]
+        plan = " ".join(str(r[-1]) for r in repo._conn().execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM generations WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 8"))
+        assert "generations_queued" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        repo.close()
