@@ -16,6 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+# RocksDB settings of every job whose keyed state is a dedup of random ids (event_id, payment_id): such keys
+# do not compress, so compressing them in every flush and compaction cost CPU and saved nothing (landing job,
+# 10M records: 27.5-28.2 → 25.0-25.2 µs per record, 76k → 83-84k records/s)
+ROCKSDB_DEDUP_SETTINGS = {"state.backend.rocksdb.compression.per.level": "NO_COMPRESSION"}
+
 
 def latest_restore_point(state_dir: Path) -> Path | None:
     """The newest completed savepoint or retained checkpoint (a directory with a non-empty ``_metadata``).

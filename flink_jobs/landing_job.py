@@ -53,10 +53,7 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         # almost every dedup lookup is a new event_id, a miss: the bloom filter answers it without
         # reading RocksDB's blocks (measured: 35k → 41k records/s on 2 cores)
         **({"state.backend.rocksdb.use-bloom-filter": "true"} if args.state_backend == "rocksdb" else {}),
-        # the dedup keys are random ids (and TTL stamps): compressing them in every flush and compaction cost
-        # CPU and saved nothing (measured at 10M records: 27.5-28.2 → 25.0-25.2 µs per record, 76k → 83-84k/s)
-        **({"state.backend.rocksdb.compression.per.level": "NO_COMPRESSION"} if args.state_backend == "rocksdb"
-           else {}),
+        **(job_control.ROCKSDB_DEDUP_SETTINGS if args.state_backend == "rocksdb" else {}),
         "taskmanager.memory.managed.size": args.managed_memory,
         "python.execution-mode": args.python_mode,
         "python.executable": sys.executable,

@@ -47,8 +47,7 @@ def state_backend_settings(backend: str) -> dict[str, str]:
             "execution.checkpointing.incremental": "true",
             # timers (window firing, TTL) stay on the heap: cheap, and few
             "state.backend.rocksdb.timer-service.factory": "HEAP",
-            # the dedup keys are random ids: not compressed (the landing job's figures: 9 % less CPU at 10M)
-            "state.backend.rocksdb.compression.per.level": "NO_COMPRESSION",
+            **job_control.ROCKSDB_DEDUP_SETTINGS,
         }
     if backend == "hashmap":
         return {"state.backend.type": "hashmap"}

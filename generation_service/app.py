@@ -64,9 +64,7 @@ def open_repository(settings: Settings, checkpoint_pages: int | None = None) -> 
     if settings.api_store == "dynamodb":
         from generation_service.dynamodb_repository import DynamoRepository
 
-        return DynamoRepository(
-            settings.dynamodb_table, region=settings.dynamodb_region, endpoint_url=settings.dynamodb_endpoint
-        )
+        return DynamoRepository.from_settings(settings)
     from generation_service.sqlite_repository import SqliteRepository
 
     return SqliteRepository(settings.api_dir / "imagify.db", checkpoint_pages)

@@ -37,7 +37,7 @@ import time
 import zlib
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
 from generation_service.repository import (
@@ -53,6 +53,9 @@ from generation_service.repository import (
     SettleOutcome,
     User,
 )
+
+if TYPE_CHECKING:
+    from imagify.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,11 @@ class DynamoRepository(Repository):
         self._last_seq = 0
         self.blocking_io = True  # network round trips: the API calls this off its event loop
         self._seq_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DynamoRepository:
+        """The table the settings name (IMAGIFY_DYNAMODB_TABLE / _REGION / _ENDPOINT): the API's, and forget's."""
+        return cls(settings.dynamodb_table, region=settings.dynamodb_region, endpoint_url=settings.dynamodb_endpoint)
 
     @classmethod
     def create_table(cls, client: Any, table: str) -> None:

@@ -469,9 +469,7 @@ def _forget_api_store(settings: Settings, user_id: str, report: ForgetReport) ->
             from generation_service.dynamodb_repository import DynamoRepository
 
             try:
-                repo = DynamoRepository(settings.dynamodb_table, region=settings.dynamodb_region,
-                                        endpoint_url=settings.dynamodb_endpoint)  # fmt: skip
-                done = forget_prompts_dynamodb(repo, cache, user_id)
+                done = forget_prompts_dynamodb(DynamoRepository.from_settings(settings), cache, user_id)
             except (ValueError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
                 raise RuntimeError(
                     f"the API's DynamoDB table {settings.dynamodb_table!r} could not be cleaned ({exc}): the lake "
