@@ -72,6 +72,16 @@
     {{ return(values[0] if values else none) }}
 {%- endmacro %}
 
+{# A timestamp or date text (yyyy-mm-dd[ HH:MM:SS...]) moved by hours (negative: earlier), as the text
+   'yyyy-mm-dd HH:MM:SS' of a compile-time bound (for ts_literal). #}
+{% macro shifted_ts(text, hours) -%}
+    {%- set dt = modules.datetime -%}
+    {%- set t = text | string -%}
+    {%- set base = dt.datetime.strptime(t[:19], '%Y-%m-%d %H:%M:%S') if t | length >= 19
+                   else dt.datetime.strptime(t[:10], '%Y-%m-%d') -%}
+    {{ return((base + dt.timedelta(hours=hours | float)).strftime('%Y-%m-%d %H:%M:%S')) }}
+{%- endmacro %}
+
 {% macro ts_literal(text) %}cast('{{ text }}' as timestamp){% endmacro %}
 {% macro date_literal(text) %}cast('{{ text[:10] }}' as date){% endmacro %}
 

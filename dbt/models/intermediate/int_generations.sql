@@ -21,9 +21,7 @@
   {%- set earliest = compile_text("select cast(min(occurred_at) as varchar) from " ~ ref('stg_events')
         ~ " where generation_id is not null and " ~ loaded_since_last_build()) -%}
   {%- if earliest is not none -%}
-    {%- set dt = modules.datetime -%}
-    {%- set since = (dt.datetime.strptime(earliest[:19], '%Y-%m-%d %H:%M:%S')
-          - dt.timedelta(hours=var('generation_span_hours') | float)).strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set since = shifted_ts(earliest, -(var('generation_span_hours') | float)) -%}
   {%- endif -%}
 {%- endif %}
 with events as (

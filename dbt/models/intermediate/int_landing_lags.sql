@@ -36,8 +36,7 @@ with counted as (
     where {{ loaded_since_last_build() }}
     {% elif is_incremental() %}
     where {{ in_date_range(business_date('landed_at')) }}
-      and loaded_at >= {{ ts_literal((modules.datetime.datetime.strptime(var('from_date') | string, '%Y-%m-%d')
-                                      - modules.datetime.timedelta(days=2)).strftime('%Y-%m-%d %H:%M:%S')) }}
+      and loaded_at >= {{ ts_literal(shifted_ts(var('from_date'), -48)) }}
     {% endif %}
     group by 1, 2
 )

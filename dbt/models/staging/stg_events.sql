@@ -39,7 +39,7 @@
   {%- set newest = compile_text("select cast(max(landed_at) as varchar) from " ~ this ~ " where landed_at > " ~ ts_literal(recent))
         or compile_text("select cast(max(landed_at) as varchar) from " ~ this) -%}
   {%- if newest is not none -%}
-    {%- set watermark = (dt.datetime.strptime(newest[:19], '%Y-%m-%d %H:%M:%S') - dt.timedelta(hours=lookback_hours)).strftime('%Y-%m-%d %H:%M:%S') -%}
+    {%- set watermark = shifted_ts(newest, -lookback_hours) -%}
     {%- set days = compile_texts("select distinct cast(cast(occurred_at as date) as varchar) from "
           ~ source('lake', 'events') ~ " where " ~ landed_after(watermark)) -%}
     {%- set windows = day_windows(days, ttl_hours) -%}
