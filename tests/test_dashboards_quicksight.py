@@ -76,9 +76,11 @@ def test_compiled_definition_shape(compiled: compiler.Compiled) -> None:
     assert calcs["fail_rate"]["Expression"] == (
         "ifelse((sum({completed}) + sum({failed})) = 0, NULL, sum({failed}) / (sum({completed}) + sum({failed})))"
     )
+    # the late arrivals tile: the share of the range's landed events that came > 24 h late
+    assert calcs["late_share"]["Expression"] == "ifelse(sum({events}) = 0, NULL, sum({late_events}) / sum({events}))"
     (sheet,) = defn["Sheets"]
     visuals = {next(iter(v.values()))["VisualId"]: v for v in sheet["Visuals"]}
-    assert len(visuals) == 17
+    assert len(visuals) == 18
     # a KPI: the selected period (Values) against the one before it, as long (TargetValues)
     kpi_conf = visuals["kpi_completed"]["KPIVisual"]["ChartConfiguration"]
     current = kpi_conf["FieldWells"]["Values"][0]["NumericalMeasureField"]["Column"]["ColumnName"]
@@ -133,6 +135,7 @@ def test_data_sets_are_athena_tables_or_custom_sql(compiled: compiler.Compiled) 
         "p50_lag_s",
         "p95_lag_s",
         "max_lag_s",
+        "late_events",
     ]
 
 
