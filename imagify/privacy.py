@@ -164,10 +164,13 @@ def _rewrite_table(
 
 
 def expired_prompt(prompt: str) -> str:
-    """What is kept of a prompt after the retention: its terms (what the marts count), or ``-``."""
+    """What is kept of a prompt after the retention: its terms (what the marts count), or ``-``.
+
+    Joined by ", " so that the terms of the kept text are the same terms: a phrase stays one phrase, and
+    the words of a long phrase, now one per phrase, stay single words."""
     from flink_jobs.realtime_terms import prompt_terms
 
-    return " ".join(prompt_terms(prompt)) or EMPTY_PROMPT
+    return ", ".join(prompt_terms(prompt)) or EMPTY_PROMPT
 
 
 def _expire_properties(props_json: str, today: str) -> str | None:

@@ -25,6 +25,7 @@ _DOMAIN = re.compile(
 )
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-]{6,}[0-9]")
 _WORD = re.compile(r"[^\W\d_]+")
+_PHRASE_END = re.compile(r"[,;|.!?:\n\r\t()\[\]{}\uff0c\u3001\u3002\uff1b\uff1a\uff01\uff1f]")
 
 
 def bdate(ev: Event) -> date:
@@ -36,10 +37,15 @@ def monday(d: date) -> date:
 
 
 def prompt_terms(prompt: str) -> set[str]:
+    """Phrases of one to four kept words whole, the words of longer phrases one by one."""
     text = prompt
     for rx in (_URL, _EMAIL, _DOMAIN, _PHONE):
         text = rx.sub(" ", text)
-    return {w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in STOPWORDS}
+    out: set[str] = set()
+    for phrase in _PHRASE_END.split(text.lower()):
+        words = [w for w in _WORD.findall(phrase) if len(w) >= 2 and w not in STOPWORDS]
+        out.update(t for t in ([" ".join(words)] if len(words) <= 4 else words) if len(t) >= 3)
+    return out
 
 
 def _percentile(values: list[int], q: float) -> float:

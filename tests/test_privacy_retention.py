@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from lake_fixture import batch_path, write_batch
 
+from flink_jobs.realtime_terms import prompt_terms
 from imagify import config, privacy
 from ingestion import lake
 from ingestion.simulator import Simulator
@@ -70,8 +71,13 @@ def test_dagster_job_and_cli_expire_only_old_partitions(tmp_path: Path, monkeypa
 
 
 def test_expired_prompt_keeps_only_terms() -> None:
-    assert privacy.expired_prompt("Mail lan@gmail.com: a cat, 4111 1111 1111 1111, Hội An") == "mail cat hội"
+    assert privacy.expired_prompt("Mail lan@gmail.com: a cat, 4111 1111 1111 1111, Hội An") == "mail, cat, hội an"
     assert privacy.expired_prompt("a 4k") == "-"
+    # phrases stay whole, the words of free text stay single: the kept text has the same terms
+    long = "A red fox, golden hour. the fox sitting quietly under old trees"
+    kept = privacy.expired_prompt(long)
+    assert kept == "red fox, golden hour, fox, sitting, quietly, old, trees"
+    assert prompt_terms(kept) == prompt_terms(long)
 
 
 def test_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -180,7 +180,25 @@ def test_prompt_terms_match_the_marts_rules() -> None:
         terms = prompt_terms(p)
         assert set(terms) == mart_terms(p) and len(terms) == len(set(terms)), p
     assert prompt_terms(None) == []
-    assert "gmail" not in prompt_terms(prompts[0]) and "phố" in prompt_terms(prompts[0])
+    # phrases stay whole (Vietnamese two-letter words inside them too); personal data never becomes one
+    assert prompt_terms(prompts[0]) == ["phố cổ hội an", "áo dài", "mail call"]
+    assert prompt_terms(prompts[2]) == ["cat dog hat"]
+
+
+def test_prompt_terms_twin_of_the_dbt_unit_test(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """dbt's unit test prompt_terms_are_redacted_phrases_or_words, through the Python rules."""
+    from flink_jobs import realtime_terms
+
+    (tmp_path / "stop.csv").write_text("word\nthe\nand\non\nwith\n", encoding="utf-8")
+    monkeypatch.setenv("IMAGIFY_PROMPT_STOPWORDS", str(tmp_path / "stop.csv"))
+    realtime_terms.stopwords.cache_clear()
+    try:
+        prompt = ("A red fox, Golden Hour; áo dài\uff0cby nguyen_van.a@gmail.com. The cat and the dog sitting on a "
+                  "sofa near the big window, 4k, https://x.io/q?a=b tel +84 912 345 678, a red fox")
+        assert prompt_terms(prompt) == ["red fox", "golden hour", "áo dài", "cat", "dog", "sitting", "sofa", "near",
+                                        "big", "window", "tel"]  # fmt: skip
+    finally:
+        realtime_terms.stopwords.cache_clear()
 
 
 @pytest.mark.parametrize(

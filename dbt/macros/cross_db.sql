@@ -36,6 +36,19 @@
 {% macro default__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}'){% endmacro %}
 {% macro duckdb__regexp_replace_all(expr, pattern, replacement) %}regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g'){% endmacro %}
 
+{# Array of the pieces of a text between matches of a regular expression (empty pieces kept). #}
+{% macro regexp_split(expr, pattern) %}{{ return(adapter.dispatch('regexp_split', 'imagify')(expr, pattern)) }}{% endmacro %}
+{% macro default__regexp_split(expr, pattern) %}regexp_split({{ expr }}, '{{ pattern }}'){% endmacro %}
+{% macro duckdb__regexp_split(expr, pattern) %}regexp_split_to_array({{ expr }}, '{{ pattern }}'){% endmacro %}
+
+{# Elements of an array of varchar joined by a separator; number of elements of an array. #}
+{% macro array_join(expr, separator) %}{{ return(adapter.dispatch('array_join', 'imagify')(expr, separator)) }}{% endmacro %}
+{% macro default__array_join(expr, separator) %}array_join({{ expr }}, '{{ separator }}'){% endmacro %}
+{% macro duckdb__array_join(expr, separator) %}array_to_string({{ expr }}, '{{ separator }}'){% endmacro %}
+{% macro array_size(expr) %}{{ return(adapter.dispatch('array_size', 'imagify')(expr)) }}{% endmacro %}
+{% macro default__array_size(expr) %}cardinality({{ expr }}){% endmacro %}
+{% macro duckdb__array_size(expr) %}len({{ expr }}){% endmacro %}
+
 {# Percentile of a numeric column. DuckDB: exact, interpolated (as pandas' default);
    Athena: approx_percentile (Trino has no exact percentile aggregate). #}
 {% macro percentile(expr, fraction) %}{{ return(adapter.dispatch('percentile', 'imagify')(expr, fraction)) }}{% endmacro %}

@@ -7,12 +7,18 @@
     partitioned_by=athena_partitioned_by(['activity_date'])
   )
 }}
-{#- One row per requested generation and distinct term of its prompt. Terms: lower-cased runs of
-    letters (any script, Vietnamese included) of three or more letters, not a stop-word
-    (seed prompt_stopwords), extracted after URLs, e-mails, domains and phone numbers are removed.
+{#- One row per requested generation and distinct term of its prompt. The rules are those of
+    flink_jobs/realtime_terms.py (the spec; the real-time job's Java rules too): personal data removed
+    (redact_pii), lower-cased, cut into phrases at punctuation; in each phrase the words (runs of letters
+    of any script, Vietnamese included) of two or more letters that are not stop-words (seed
+    prompt_stopwords); a phrase of 1 to 4 such words is one term ("golden hour", "phố cổ hội an"), each
+    word of a longer phrase (free text) is a term; a term has three or more letters.
     Incremental, unique key (event_id, term), append on both engines: only requests loaded since the
     last build are split, and those were never split before. Partitioned by activity_date on Athena, so
     prompt_terms_daily reads only the dates its new rows touch. -#}
+{#- = SEGMENT_SEPARATORS of flink_jobs/realtime_terms.py: ASCII and CJK punctuation (RE2 and Java syntax) -#}
+{%- set separators = '[,;|.!?:\\n\\r\\t()\\[\\]{}\\x{ff0c}\\x{3001}\\x{3002}\\x{ff1b}\\x{ff1a}\\x{ff01}\\x{ff1f}]' -%}
+{%- set max_phrase_words = 4 %}  {#- = MAX_PHRASE_WORDS #}
 with requests as (
     select s.event_id, s.generation_id, s.user_id, s.occurred_date as activity_date, s.prompt
     from {{ ref('stg_events') }} as s
@@ -24,10 +30,35 @@ with requests as (
     {% endif %}
 ),
 
-words as (
-    select r.event_id, r.generation_id, r.user_id, r.activity_date, w.term
+stopwords as (
+    select array_agg(word) as words from {{ ref('prompt_stopwords') }}
+),
+
+phrases as (
+    select r.event_id, r.generation_id, r.user_id, r.activity_date, p.phrase
     from requests as r
-    cross join unnest(regexp_extract_all(lower({{ redact_pii('r.prompt') }}), '[\p{L}\p{M}]+')) as w (term)
+    cross join unnest({{ regexp_split('lower(' ~ redact_pii('r.prompt') ~ ')', separators) }}) as p (phrase)
+),
+
+phrase_words as (
+    select
+        p.event_id, p.generation_id, p.user_id, p.activity_date,
+        filter(
+            regexp_extract_all(p.phrase, '[\p{L}\p{M}]+'),
+            w -> length(w) >= 2 and not contains(s.words, w)
+        ) as words
+    from phrases as p
+    cross join stopwords as s
+),
+
+terms as (
+    select w.event_id, w.generation_id, w.user_id, w.activity_date, t.term
+    from phrase_words as w
+    cross join unnest(
+        case when {{ array_size('w.words') }} <= {{ max_phrase_words }}
+             then array[{{ array_join('w.words', ' ') }}]
+             else w.words end
+    ) as t (term)
 )
 
 select distinct
@@ -37,6 +68,5 @@ select distinct
     activity_date,
     term,
     {{ run_ts() }} as built_at
-from words
-where length(term) >= 3
-  and term not in (select word from {{ ref('prompt_stopwords') }})
+from terms
+where length(term) >= 3  -- also drops a phrase without a kept word ('')

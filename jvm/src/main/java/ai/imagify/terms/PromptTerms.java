@@ -15,11 +15,13 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Prompt terms for "trending now", redacted exactly as flink_jobs/realtime_terms.py (and the dbt
- * macro redact_pii) do it: remove URLs, e-mail addresses, bare domains, card and phone numbers,
- * lower-case, split into runs of letters and marks, keep words of three or more code points that are
- * not stop-words; each distinct term once per prompt, in order of first appearance. The parity test
- * (tests/test_terms_jvm_parity.py) holds the two implementations to the same output.
+ * Prompt terms for "trending now", by the rules of flink_jobs/realtime_terms.py (the spec; the dbt
+ * macros redact_pii and prompt_segment_terms too): remove URLs, e-mail addresses, bare domains, card
+ * and phone numbers, lower-case, cut into phrases at punctuation, keep the words (runs of letters and
+ * marks) of two or more code points that are not stop-words; a phrase of one to MAX_PHRASE_WORDS kept
+ * words is one term (joined by a space), each word of a longer phrase is a term, if the term has three
+ * or more code points; each distinct term once per prompt, in order of first appearance. The parity test (tests/test_terms_jvm_parity.py)
+ * holds the two implementations to the same output.
  *
  * <p>The patterns spell out Python's {@code re} classes instead of Java's: Python's {@code \w} is a
  * letter, a number or '_' (Java's Unicode {@code \w} also takes marks and other connector
@@ -27,6 +29,11 @@ import java.util.regex.Pattern;
  */
 public final class PromptTerms {
     public static final int MIN_TERM_LENGTH = 3;
+    public static final int MIN_PHRASE_WORD_LENGTH = 2;
+    public static final int MAX_PHRASE_WORDS = 4;
+    /** Python's SEGMENT_SEPARATORS: ASCII and CJK punctuation that ends a phrase. */
+    private static final Pattern SEGMENT_SEPARATORS =
+        Pattern.compile("[,;|.!?:\\n\\r\\t()\\[\\]{}\\x{ff0c}\\x{3001}\\x{3002}\\x{ff1b}\\x{ff1a}\\x{ff01}\\x{ff1f}]");
     /** The seed of the marts (dbt/seeds/prompt_stopwords.csv), copied into the jar by jvm/build.sh. */
     public static final String STOPWORDS_RESOURCE = "/ai/imagify/terms/prompt_stopwords.csv";
 
@@ -173,6 +180,22 @@ public final class PromptTerms {
         }
         String text = pythonLower(redact(prompt));
         LinkedHashSet<String> seen = new LinkedHashSet<>();
+        // split(-1): like Python's re.split, keep the empty segments (they hold no word either way)
+        for (String segment : SEGMENT_SEPARATORS.split(text, -1)) {
+            List<String> words = keptWords(segment);
+            for (String term : words.size() <= MAX_PHRASE_WORDS ? List.of(String.join(" ", words)) : words) {
+                if (term.codePointCount(0, term.length()) >= MIN_TERM_LENGTH) {
+                    seen.add(term);
+                }
+            }
+        }
+        out.addAll(seen);
+        return out;
+    }
+
+    /** The runs of letters and marks of a phrase with at least MIN_PHRASE_WORD_LENGTH code points, not stop-words. */
+    private List<String> keptWords(String text) {
+        List<String> words = new ArrayList<>();
         int start = -1;
         int len = 0;
         for (int i = 0; i <= text.length(); ) {
@@ -185,14 +208,13 @@ public final class PromptTerms {
                 len++;
             } else if (start >= 0) {
                 String word = text.substring(start, i);
-                if (len >= MIN_TERM_LENGTH && !stopwords.contains(word)) {
-                    seen.add(word);
+                if (len >= MIN_PHRASE_WORD_LENGTH && !stopwords.contains(word)) {
+                    words.add(word);
                 }
                 start = -1;
             }
             i += cp >= 0 ? Character.charCount(cp) : 1;
         }
-        out.addAll(seen);
-        return out;
+        return words;
     }
 }
