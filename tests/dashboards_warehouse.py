@@ -270,6 +270,8 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
     lags, rejected = [], []
     for i, d in enumerate(dates):
         lag = [5 + 10 * k for k in range(5)]  # five events landed 5..45 s after they occurred
+        if i == 0:  # the first day also landed a bulk load of older events: two late arrivals (> 24 h)
+            lag[3:] = [100_000, 200_000]
         lags.append(
             dict(
                 landed_date=d,
@@ -278,6 +280,7 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
                 p50_lag_s=float(lag[2]),
                 p95_lag_s=lag[3] + 0.8 * (lag[4] - lag[3]),
                 max_lag_s=max(lag),
+                late_events=sum(1 for x in lag if x > 86_400),
                 built_at=built,
             )
         )

@@ -88,6 +88,11 @@ def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:  # noqa: F811
                 "select sum(completed) from marts.model_usage_daily where model = 'stability.sd3-5-large-v1:0'"
             ).fetchall()
         )
+        # late arrivals: the share of the range's landed events that came > 24 h late (the first day's bulk load)
+        first, events = con.sql("select min(landed_date), sum(events) from marts.landing_lag_daily").fetchone()
+        assert _run(con, "operations", "kpi_late") == [(2 / events,)]
+        after = {"date_from": [(first + timedelta(days=1)).isoformat()], "date_to": [last.isoformat()]}
+        assert _run(con, "operations", "kpi_late", after) == [(0.0,)]
         # top-N and sort: the rising terms, 'dragon' grows every day in the tiny warehouse
         rising = _run(con, "prompt-insights", "rising_terms")
         assert rising[0][0] == "dragon" and len(rising) <= 15
