@@ -297,12 +297,12 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
     _catalog(aws, _prod_manifest(tmp_path, aws.settings))
     objects_before = aws.objects()
     old_dt = f"{OLD:%Y-%m-%d}"
-    dry = privacy.expire_prompts(aws.settings, days=5, dry_run=True)
+    dry = privacy.expire_prompts(aws.settings, days=5, now=NOW, dry_run=True)
     assert dry.prompts_expired > 0 and aws.objects() == objects_before and not aws.statements()
 
     aws.fail["query"] = "MERGE"  # the lake is rewritten, Athena fails: the next run still MERGEs the partition
     with pytest.raises(RuntimeError, match="ICEBERG_COMMIT_ERROR"):
-        privacy.expire_prompts(aws.settings, days=5)
+        privacy.expire_prompts(aws.settings, days=5, now=NOW)
     after = _rows(aws, tmp_path)
     for key, rows in before.items():
         if f"/events/dt={old_dt}/" not in key:
@@ -320,7 +320,7 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
 
     aws.fail.clear()
     aws.calls.clear()
-    again = privacy.expire_prompts(aws.settings, days=5)
+    again = privacy.expire_prompts(aws.settings, days=5, now=NOW)
     assert again.prompts_expired == 0 and again.files_rewritten == 0, "the lake was done"
     merge = (
         'MERGE INTO "staging"."stg_events" AS t USING (SELECT event_id, arbitrary(properties) AS properties '
@@ -333,5 +333,5 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
     _assert_waited(aws)
     assert not privacy.expiry_journal_path(aws.settings).exists(), "journal cleared once Athena has it"
     aws.calls.clear()
-    assert privacy.expire_prompts(aws.settings, days=5).athena_statements == [] and not aws.statements()
+    assert privacy.expire_prompts(aws.settings, days=5, now=NOW).athena_statements == [] and not aws.statements()
     assert {"s3:PutObject", "s3:DeleteObject"} <= aws.assert_warehouse_role_allows_the_calls()

@@ -152,9 +152,9 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     old_dir = old_file.parent
     old_before = _file_rows(old_file)
     new_before = new_file.read_bytes()
-    dry = privacy.expire_prompts(a, days=5, dry_run=True)
+    dry = privacy.expire_prompts(a, days=5, now=NOW, dry_run=True)
     assert dry.prompts_expired > 0 and _file_rows(old_file) == old_before, "a dry run changes nothing"
-    report = privacy.expire_prompts(a, days=5)
+    report = privacy.expire_prompts(a, days=5, now=NOW)
     assert (
         report.prompts_expired
         == dry.prompts_expired
@@ -185,8 +185,8 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     con.close()
     assert left == 0
     assert _content(a.warehouse_path, "marts") == marts_before, "expiring prompts changes no mart"
-    assert privacy.expire_prompts(a, days=5).prompts_expired == 0, "idempotent"
-    privacy.expire_prompts(b, days=5)  # the reference gets the same treatment
+    assert privacy.expire_prompts(a, days=5, now=NOW).prompts_expired == 0, "idempotent"
+    privacy.expire_prompts(b, days=5, now=NOW)  # the reference gets the same treatment
 
     # --- forget ----------------------------------------------------------------------------------------------
     in_quarantine = sum(1 for row in table_rows(home_a, lake.QUARANTINE) if victim in row["payload"])
