@@ -1,9 +1,7 @@
 package ai.imagify.realtime;
 
 import ai.imagify.flink.LandingStreams;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.flink.table.data.RowData;
@@ -44,10 +42,7 @@ public final class RealtimeStreams {
             .process(new LandingStreams.FirstPerKey(dedupTtlMs), InternalTypeInfo.of(EventParser.EVENT))
             .name("dedup by event_id / payment_id")
             .uid("imagify-realtime-dedup");
-        // keyed by one constant key without a shuffle (stays chained): the operator keeps closed term panes in
-        // keyed state, which incremental checkpoints write once
-        SingleOutputStreamOperator<RowData> minutes = DataStreamUtils
-            .reinterpretAsKeyedStream(events, MinuteWindows.ONE_KEY, Types.INT)
+        SingleOutputStreamOperator<RowData> minutes = events
             .transform("minute windows", InternalTypeInfo.of(MinuteWindows.MINUTE_ROW),
                 new MinuteWindows(boundMs, latenessMs, topTerms, trendMinutes, minWatermarkMs, lateFireMs))
             .uid("imagify-realtime-minutes")
