@@ -70,21 +70,6 @@ public final class LongSet {
         return (int) (h ^ (h >>> 32));
     }
 
-    /** The members, in no order. */
-    public long[] toArray() {
-        long[] a = new long[size()];
-        int n = 0;
-        if (hasZero) {
-            a[n++] = 0;
-        }
-        for (long s : slots) {
-            if (s != 0) {
-                a[n++] = s;
-            }
-        }
-        return a;
-    }
-
     public void write(DataOutputView out) throws IOException {
         out.writeInt(size());
         if (hasZero) {

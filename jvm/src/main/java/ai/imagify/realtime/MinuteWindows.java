@@ -464,7 +464,6 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
     // entries of the checkpointed list: the watermark and minutes, then one per term pane
     private static final byte HEADER = 0;
     private static final byte PANE = 1;
-    private static final byte CLOSED_PANE = 2;
 
     /**
      * One list entry with the watermark and the minutes (small: ~11 minutes of figures), and one per
@@ -490,11 +489,9 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
         for (Map.Entry<Long, Map<String, TermFigures>> p : panes.entrySet()) {
             byte[] bytes = paneBytes.get(p.getKey());
             if (bytes == null) {
+                bytes = serializePane(p.getKey(), p.getValue());
                 if (watermark != NONE && p.getKey() + MINUTE - 1 <= watermark) { // closed: final
-                    bytes = serializeClosedPane(p.getKey(), p.getValue());
                     paneBytes.put(p.getKey(), bytes);
-                } else {
-                    bytes = serializePane(p.getKey(), p.getValue());
                 }
             }
             entries.add(bytes);
@@ -519,72 +516,6 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
         return out.getCopyOfBuffer();
     }
 
-    /**
-     * A closed pane, compactly: its distinct users once (sorted), then each term's users as ascending
-     * indexes into them, delta- and varint-encoded (1-3 bytes a term-user pair instead of 8). Closed panes
-     * are written again at every checkpoint until their last trend window fires, and Flink writes
-     * operator state to the checkpoint stream byte by byte: the bytes are the cost (profiled at 20,000
-     * events/s: a tenth of the job's CPU). Serialized once per pane, so the sorting here is paid once.
-     */
-    static byte[] serializeClosedPane(long start, Map<String, TermFigures> pane) throws java.io.IOException {
-        LongSet all = new LongSet();
-        long pairs = 0;
-        for (TermFigures t : pane.values()) {
-            all.addAll(t.users);
-            pairs += t.users.size();
-        }
-        long[] users = all.toArray();
-        java.util.Arrays.sort(users);
-        DataOutputSerializer out = new DataOutputSerializer((int) Math.min(Integer.MAX_VALUE - 64,
-            16L + users.length * 8L + pairs * 3 + pane.size() * 32L));
-        out.writeByte(CLOSED_PANE);
-        out.writeLong(start);
-        out.writeInt(users.length);
-        for (long u : users) {
-            out.writeLong(u);
-        }
-        out.writeInt(pane.size());
-        int[] idx = new int[16];
-        for (Map.Entry<String, TermFigures> t : pane.entrySet()) {
-            out.writeUTF(t.getKey());
-            out.writeLong(t.getValue().generations);
-            long[] members = t.getValue().users.toArray();
-            if (idx.length < members.length) {
-                idx = new int[Math.max(members.length, idx.length * 2)];
-            }
-            for (int k = 0; k < members.length; k++) {
-                idx[k] = java.util.Arrays.binarySearch(users, members[k]);
-            }
-            java.util.Arrays.sort(idx, 0, members.length);
-            writeVarInt(out, members.length);
-            int previous = 0;
-            for (int k = 0; k < members.length; k++) {
-                writeVarInt(out, idx[k] - previous);
-                previous = idx[k];
-            }
-        }
-        return out.getCopyOfBuffer();
-    }
-
-    static void writeVarInt(DataOutputSerializer out, int v) throws java.io.IOException {
-        while ((v & ~0x7F) != 0) {
-            out.writeByte((v & 0x7F) | 0x80);
-            v >>>= 7;
-        }
-        out.writeByte(v);
-    }
-
-    static int readVarInt(DataInputDeserializer in) throws java.io.IOException {
-        int v = 0;
-        for (int shift = 0; ; shift += 7) {
-            byte b = in.readByte();
-            v |= (b & 0x7F) << shift;
-            if (b >= 0) {
-                return v;
-            }
-        }
-    }
-
     private void restore(byte[] blob) throws java.io.IOException {
         DataInputDeserializer in = new DataInputDeserializer(blob);
         if (in.readByte() == HEADER) {
@@ -597,37 +528,9 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
             }
             return;
         }
-        in = new DataInputDeserializer(blob);
-        Map.Entry<Long, Map<String, TermFigures>> p = readPane(in);
-        panes.put(p.getKey(), p.getValue());
-    }
-
-    /** A pane written by {@link #serializePane} or {@link #serializeClosedPane}, with its start. */
-    static Map.Entry<Long, Map<String, TermFigures>> readPane(DataInputDeserializer in) throws java.io.IOException {
-        byte kind = in.readByte();
         long start = in.readLong();
-        Map<String, TermFigures> pane = new HashMap<>();
-        if (kind == CLOSED_PANE) {
-            long[] users = new long[in.readInt()];
-            for (int k = 0; k < users.length; k++) {
-                users[k] = in.readLong();
-            }
-            int nt = in.readInt();
-            for (int j = 0; j < nt; j++) {
-                String term = in.readUTF();
-                TermFigures t = new TermFigures();
-                t.generations = in.readLong();
-                int n = readVarInt(in);
-                int i = 0;
-                for (int k = 0; k < n; k++) {
-                    i += readVarInt(in);
-                    t.users.add(users[i]);
-                }
-                pane.put(term, t);
-            }
-            return Map.entry(start, pane);
-        }
         int nt = in.readInt();
+        Map<String, TermFigures> pane = new HashMap<>();
         for (int j = 0; j < nt; j++) {
             String term = in.readUTF();
             TermFigures t = new TermFigures();
@@ -635,7 +538,7 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
             t.users = LongSet.read(in);
             pane.put(term, t);
         }
-        return Map.entry(start, pane);
+        panes.put(start, pane);
     }
 
     /** At the end of a bounded input every window closes (as the SQL windows do on the final watermark). */
