@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import workload as wl  # noqa: E402
-from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
+from benchmarks.proctree import TreeSampler, load_average, machine  # noqa: E402
 from benchmarks.workload import BenchmarkError  # noqa: E402
 from imagify import config  # noqa: E402
 from imagify.landing import land  # noqa: E402
@@ -162,6 +162,8 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="write results JSON here")
     args = p.parse_args()
     overrides = dict(kv.split("=", 1) for kv in args.set)
+    host = machine()
+    print(f"machine: {host}", file=sys.stderr, flush=True)
     results = []
     for n in args.records or [1_000_000]:
         print(f"landing bench: {n:,} records x {args.repeats} ...", file=sys.stderr, flush=True)
@@ -178,7 +180,7 @@ def main() -> None:
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"landing": results}, indent=2))
+        args.out.write_text(json.dumps({"landing": results, "machine": host}, indent=2))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.proctree import TreeSampler  # noqa: E402
+from benchmarks.proctree import TreeSampler, machine  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 from ingestion.simulator import MODELS, MODIFIERS, STYLES, SUBJECTS  # noqa: E402
 
@@ -255,6 +255,8 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=1, help="consecutive runs, each on a fresh home (default 1)")
     p.add_argument("--out", type=Path, help="write results JSON here")
     args = p.parse_args()
+    host = machine()
+    print(f"machine: {host}", flush=True)
     results = []
     for n in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="imagify-rt-bench-") as tmp:
@@ -263,7 +265,7 @@ def main() -> None:
         _report(res, f"run {n + 1}/{args.runs}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"realtime": results[-1], "runs": results}, indent=2))
+        args.out.write_text(json.dumps({"realtime": results[-1], "runs": results, "machine": host}, indent=2))
     if args.runs > 1:
         print("| run | load 1m start | read/s p50 | p95 after close (s) | max (s) | counted | CPU ms/1,000 read |")
         print("|---|---|---|---|---|---|---|")

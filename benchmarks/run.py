@@ -441,7 +441,8 @@ RUNNERS: dict[str, Callable[[Suite], None]] = {
 def markdown(s: Suite, meta: dict) -> str:
     lines = [
         f"Benchmark `{s.profile.name}` — {meta['started_at']} — {meta['machine'].get('cpus')} CPUs "
-        f"({meta['machine'].get('cpu_model', '?')}), {meta['machine'].get('memory_gb', '?')} GB — "
+        f"({meta['machine'].get('cpu_model', '?')}, CPU score {meta['machine'].get('cpu_score', '?')}), "
+        f"{meta['machine'].get('memory_gb', '?')} GB — "
         f"{meta['duration_s'] / 60:.1f} min",
         "",
         "| stage | figure | median | min – max | runs | unit | target | met | load avg | peak RSS MB |",

@@ -13,8 +13,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not an installed package
 
 from benchmarks import freshness_bench, run, workload  # noqa: E402
-from benchmarks.proctree import TreeSampler  # noqa: E402
+from benchmarks.proctree import TreeSampler, machine  # noqa: E402
 from ingestion.contract import ContractError, validate_line  # noqa: E402
+
+
+def test_machine_reports_one_cores_speed() -> None:
+    """Figures of machines of different speed are compared through cpu_score (records per CPU-second)."""
+    info = machine()
+    assert isinstance(info["cpu_score"], int) and 1_000 < info["cpu_score"] < 10_000_000, info
+    assert "cpu_score" not in machine(score=False)
 
 
 def test_sampler_sees_memory_and_cpu_of_grandchildren() -> None:
