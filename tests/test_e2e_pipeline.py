@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from contract_cases import cases, event
-from fault_helpers import NO_VOLUME_CHECK
+from fault_helpers import NO_VOLUME_CHECK, env_for
 from mart_reference import compare as compare_marts
 
 from ingestion.contract import ContractError, Event, validate_line
@@ -153,12 +153,7 @@ def _landed_records(stdout: str) -> int:
 
 def test_ingest_land_build_twice(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000", **NO_VOLUME_CHECK}
-    # the daily partitions start before the oldest dated edge case (2026-09-01). Without it they start at the
-    # contract table's ancient timestamps, clamped to 730 days back: every build then planned and
-    # materialized 731 partitions x 13 marts (19,000 Dagster events; 9 min a build on a slow machine)
-    env["IMAGIFY_PARTITIONS_START"] = "2026-08-31"
-    env.pop("DAGSTER_HOME", None)
+    env = env_for(home, IMAGIFY_PARTITIONS_START="2026-08-31")  # before the oldest dated edge case (2026-09-01)
     end = datetime.now(UTC) - timedelta(minutes=5)
 
     # first delivery: simulated traffic (with its own duplicates and malformed records) + the
