@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -29,13 +29,8 @@ NO_VOLUME_CHECK = {"IMAGIFY_MAX_VOLUME_DROP": "1.0"}
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of an installation at ``home``. Its daily partitions start 60 days back: the
-    contract table's valid "very old event" (1999) would otherwise start them 730 days back (the
-    clamp), and every build would plan and materialize 731 partitions x 13 marts (9 min a build on a
-    slow machine); the simulated traffic of these tests is younger."""
-    start = (datetime.now(UTC) - timedelta(days=60)).date().isoformat()
-    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000",
-           "IMAGIFY_PARTITIONS_START": start, **NO_VOLUME_CHECK, **extra}  # fmt: skip
+    """The environment of an installation at ``home`` (its own IMAGIFY_HOME and Dagster instance)."""
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_FLINK_CHECKPOINT_MS": "1000", **NO_VOLUME_CHECK, **extra}
     env.pop("DAGSTER_HOME", None)
     return env
 

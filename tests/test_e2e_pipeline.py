@@ -153,7 +153,7 @@ def _landed_records(stdout: str) -> int:
 
 def test_ingest_land_build_twice(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = env_for(home, IMAGIFY_PARTITIONS_START="2026-08-31")  # before the oldest dated edge case (2026-09-01)
+    env = env_for(home)
     end = datetime.now(UTC) - timedelta(minutes=5)
 
     # first delivery: simulated traffic (with its own duplicates and malformed records) + the

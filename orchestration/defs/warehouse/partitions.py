@@ -8,6 +8,7 @@ own incremental logic decides what to recompute).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,12 +30,31 @@ REMOTE_LAKE_START = "2025-01-01"  # an S3 lake is not read here: set IMAGIFY_PAR
 # partitions, each planned and materialized by every build. Older events still land and are built;
 # they have no partition of their own (IMAGIFY_PARTITIONS_START can reach them).
 MAX_HISTORY_DAYS = 730
+# Dates of data separated from the next ones by more than this many days without any event are not
+# the business's history but outliers: a device whose clock says 1999, a replay of a years-old
+# export. Partitions start after the last such gap, and an incremental build labels only the dates
+# after it (the older dates are still built by dbt, which decides what to recompute; they are just
+# not shown as materialized partitions). Without it one such event made every build label, plan and
+# materialize up to 731 partitions x 13 marts: minutes of Dagster bookkeeping per hourly build.
+MAX_GAP_DAYS = 31
+
+
+def latest_run(dates: Iterable[date], max_gap_days: int = MAX_GAP_DAYS) -> list[date]:
+    """The sorted distinct ``dates`` after the last gap of more than ``max_gap_days`` days between two
+    consecutive ones (all of them when there is no such gap)."""
+    ordered = sorted(set(dates))
+    start = 0
+    for i in range(1, len(ordered)):
+        if (ordered[i] - ordered[i - 1]).days > max_gap_days:
+            start = i
+    return ordered[start:]
 
 
 def partitions_start(settings: config.Settings) -> str:
     """The first daily partition: IMAGIFY_PARTITIONS_START, else the first day of data (the business
-    date of the earliest event in the lake, at most MAX_HISTORY_DAYS ago; today's while nothing
-    landed), so that the partitions before the data do not all show as missing."""
+    date of the earliest event in the lake after its last gap of more than MAX_GAP_DAYS, at most
+    MAX_HISTORY_DAYS ago; today's while nothing landed), so that the partitions before the data do
+    not all show as missing."""
     if settings.partitions_start:
         return settings.partitions_start
     if str(settings.lake_dir).startswith("s3://"):

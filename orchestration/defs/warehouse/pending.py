@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imagify import config
 from ingestion import lake
-from orchestration.defs.warehouse.partitions import business_today, clamp_range
+from orchestration.defs.warehouse.partitions import MAX_GAP_DAYS, business_today, clamp_range, latest_run
 
 log = logging.getLogger(__name__)
 PROD_FALLBACK_DAYS = 3
@@ -79,8 +79,10 @@ def _business_date(settings: config.Settings, column: str) -> str:
 
 
 def first_business_date(settings: config.Settings) -> date | None:
-    """The business date of the earliest event in the local lake; None when nothing landed (or the
-    lake is not on this machine). Reads one column of the visible files (no warehouse lock)."""
+    """The first day of data: the business date of the earliest event in the local lake after the
+    last gap of more than MAX_GAP_DAYS without events (``partitions.latest_run``); None when nothing
+    landed (or the lake is not on this machine). Reads one column of the visible files (no
+    warehouse lock)."""
     import duckdb
 
     if str(settings.lake_dir).startswith("s3://"):
@@ -90,14 +92,17 @@ def first_business_date(settings: config.Settings) -> date | None:
     if source is None:
         return None
     with duckdb.connect() as con:
-        row = con.execute(f"select min({_business_date(settings, 'l.occurred_at')}) from {source} as l").fetchone()
-    return row[0] if row else None
+        rows = con.execute(f"select distinct {_business_date(settings, 'l.occurred_at')} from {source} as l").fetchall()
+    run = latest_run(r[0] for r in rows if r[0] is not None)
+    return run[0] if run else None
 
 
 def incremental_range(settings: config.Settings) -> tuple[str, str, int | None]:
     """``(first, last, n_dates)``: the partition range of the next incremental build and how many
     business dates have events not staged yet (0: nothing landed since the last build; None: not
-    known, on Athena)."""
+    known, on Athena). Pending dates before the last gap of more than MAX_GAP_DAYS are built but
+    not labelled (``partitions.latest_run``): one event from a device whose clock says 1999 must not
+    make an hourly build label every partition since the first day of data."""
     today = business_today(settings)
     if settings.dbt_target != "local":
         first, last = clamp_range(settings, today - timedelta(days=PROD_FALLBACK_DAYS - 1), today, today)
@@ -106,5 +111,16 @@ def incremental_range(settings: config.Settings) -> tuple[str, str, int | None]:
     if not dates:
         first, last = clamp_range(settings, today, today, today)
         return first, last, 0
-    first, last = clamp_range(settings, min(dates), max(dates), today)
+    labelled = latest_run(dates)
+    if len(labelled) < len(dates):
+        outliers = dates[: len(dates) - len(labelled)]
+        log.warning(
+            "%d pending business date(s) from %s to %s lie before a gap of more than %d days: built, not "
+            "labelled as partitions",
+            len(outliers),
+            outliers[0],
+            outliers[-1],
+            MAX_GAP_DAYS,
+        )
+    first, last = clamp_range(settings, labelled[0], labelled[-1], today)
     return first, last, len(dates)
