@@ -40,10 +40,11 @@ prompt as the user's history until the user is forgotten; the Redis cache holds 
 are rewritten through ``ingestion.lake.rewrite_s3_file`` (the same transforms; the new object staged under a
 hidden temporary key, then copied onto the file's own key: readers see the old file or the new one, never
 both), and the warehouse gets the statements :mod:`imagify.privacy_athena` derives from the dbt project and
-the Glue catalog (DELETE / MERGE on the Iceberg tables, ``dbt run --full-refresh`` of the Hive tables holding
-user data). The tombstone is recorded first, as on the embedded path; prompt expiry journals the partitions
-it rewrote (``$IMAGIFY_HOME/privacy/expired_partitions.jsonl``) until Athena has them, so an interrupted run
-completes on the next one. The marts without a user column (aggregates) are not rebuilt on Athena.
+the Glue catalog (DELETE / MERGE on the Iceberg tables, ``dbt run --full-refresh`` of the tables holding
+user data that no DELETE by user_id reaches). The tombstone is recorded first, as on the embedded path;
+prompt expiry journals the partitions it rewrote (``$IMAGIFY_HOME/privacy/expired_partitions.jsonl``) until
+Athena has them, so an interrupted run completes on the next one. A forget then rebuilds the aggregates
+built from user data; prompt expiry rebuilds nothing (it keeps each prompt's terms, all the marts count).
 """
 
 from __future__ import annotations
@@ -385,7 +386,7 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
 
 
 def _forget_athena(settings: Settings, user_id: str, report: ForgetReport, rebuild: bool) -> None:
-    """DELETE the user's rows from the Iceberg tables, then rebuild the Hive tables holding user data and the
+    """DELETE the user's rows from the Iceberg tables, then rebuild the other tables holding user data and the
     aggregates built from user data (see :func:`imagify.privacy_athena.forget_plan`)."""
     from imagify import privacy_athena
 

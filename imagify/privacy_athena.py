@@ -10,9 +10,9 @@ only some columns; Glue has the real schema, and ``table_type = ICEBERG`` for Ic
   lake files were rewritten with expired prompts, a ``MERGE`` copies the rewritten ``properties`` (and the
   ``prompt`` extracted from them, as the model does) from the rewritten lake partitions — the same terms
   the embedded path writes, so the marts do not change.
-- Hive (non-Iceberg) tables holding user data (a ``user_id`` or a raw ``payload`` column, i.e.
-  ``stg_rejected_events``, rebuilt in full on every build from the quarantine) cannot take a DELETE: they
-  are rebuilt with ``dbt run --full-refresh`` after the lake rewrite.
+- Tables holding user data that a DELETE by ``user_id`` cannot reach (a Hive table, or a raw ``payload``
+  column with no ``user_id``, i.e. ``stg_rejected_events``: the owner of a rejected record is found by
+  parsing its payload) are rebuilt with ``dbt run --full-refresh`` after the lake rewrite.
 - Aggregate tables built from user data (no user column of their own: the daily marts, retention, the
   funnel, ``rejected_records_daily``…) still count the user after the DELETEs: every table downstream of a
   table holding user data in the dbt graph (through views) is rebuilt in the same ``dbt run
@@ -142,16 +142,17 @@ def relations(settings: Settings, manifest: dict[str, Any], glue: Any | None = N
 
 
 def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list[Relation]]:
-    """(DELETE statements of the Iceberg tables with a user_id, tables to rebuild after them: the Hive tables
-    holding user data, then the aggregates built from any table holding user data).
+    """(DELETE statements of the Iceberg tables with a user_id, tables to rebuild after them: the other tables
+    holding user data (Hive, or raw payloads without a user_id), then the aggregates built from any table
+    holding user data).
     ``user_id`` must have passed :func:`imagify.privacy.check_user_id`."""
     rels = list(rels)
-    deletes, hive = [], []
+    deletes, rebuilt = [], []
     for r in rels:
         if r.iceberg and "user_id" in r.columns:
             deletes.append(f"DELETE FROM {r.sql} WHERE {quote_identifier('user_id')} = {string_literal(user_id)}")
-        elif not r.iceberg and r.holds_user_data:
-            hive.append(r)
+        elif r.holds_user_data:
+            rebuilt.append(r)
     # a table built from user data before the DELETEs (the user's rows are in its inputs' history), directly
     # or through another such aggregate (landing_lag_daily from int_landing_lags' counts of stg_events)
     tainted = {(r.schema, r.name) for r in rels if r.holds_user_data}
@@ -160,7 +161,7 @@ def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list
         aggregates += more
         tainted |= {(r.schema, r.name) for r in more}
     order = {id(r): i for i, r in enumerate(rels)}
-    return deletes, hive + sorted(aggregates, key=lambda r: order[id(r)])
+    return deletes, rebuilt + sorted(aggregates, key=lambda r: order[id(r)])
 
 
 def expiry_statements(rels: Iterable[Relation], lake_database: str, partitions: Iterable[str]) -> list[str]:
@@ -219,7 +220,7 @@ def run_statements(
 
 
 def rebuild(settings: Settings, tables: list[Relation]) -> None:
-    """``dbt run --full-refresh`` of the given tables (Hive tables from the rewritten lake, aggregates from
+    """``dbt run --full-refresh`` of the given tables (tables of raw user data from the rewritten lake, aggregates from
     their inputs without the user), in the dbt graph's order."""
     if not tables:
         return

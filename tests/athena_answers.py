@@ -60,6 +60,8 @@ def project_answers(gaps: bool = False) -> Answer:
             return ["2026-11-20 10:15:00.123"]
         if "cast(cast(occurred_at as date) as varchar)" in q:
             return ["2026-10-02", "2026-11-19", "2026-11-20"]
+        if "max(settled_through)" in q:  # stg_rejected_events: the last build's settling bound
+            return ["2026-11-20 07:15:00.000"]
         if "max(built_at)" in q:
             return ["2026-11-20 09:00:00.000"]
         if "min(occurred_at)" in q:  # int_generations: the earliest event time of new generation events

@@ -257,7 +257,9 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
     assert sorted(aws.statements()) == deletes == sorted(report.athena_statements)
     _assert_waited(aws)
     holding = {"user_id", "payload"}
-    hive = sorted(t.split(".")[1] for t, (iceberg, cols) in catalog.items() if not iceberg and cols & holding)
+    # holding user data where a DELETE by user_id cannot reach it: raw payloads (the owner is in the payload)
+    hive = sorted(t.split(".")[1] for t, (iceberg, cols) in catalog.items()
+                  if cols & holding and not (iceberg and "user_id" in cols))  # fmt: skip
     assert hive == ["stg_rejected_events"]
     # then every aggregate built from user data (no user column to DELETE from), after the DELETEs
     aggregates = {n for t, (_, cols) in catalog.items() if not cols & holding and (n := t.split(".")[1])}

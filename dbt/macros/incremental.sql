@@ -16,6 +16,10 @@
 -#}
 {% macro imagify_strategy() %}{{ return('merge' if target.type == 'athena' else 'delete+insert') }}{% endmacro %}
 
+{# Whether the incremental write itself combines an existing row with its new values (Athena's MERGE
+   with merge_update_columns_rules); DuckDB's delete+insert replaces rows, so there the SELECT must. #}
+{% macro merge_combines_rows() %}{{ return(target.type == 'athena') }}{% endmacro %}
+
 {% macro imagify_insert_strategy(local='delete+insert') %}{{ return('append' if target.type == 'athena' else local) }}{% endmacro %}
 
 {# Iceberg partition spec on Athena (e.g. ['day(occurred_at)']); DuckDB tables are not partitioned. #}
