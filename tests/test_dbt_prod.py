@@ -204,10 +204,62 @@ def test_incremental_models_read_bounded_windows_on_athena(
             glue.delete_table(DatabaseName=n["schema"], Name=n["alias"])
     assert not problems, "\n".join(problems)
 
+    upstream = _unbounded_upstream_reads(tmp_path, manifest)
+    assert upstream == KNOWN_UNBOUNDED_UPSTREAM, (
+        f"new unbounded reads: {sorted(upstream - KNOWN_UNBOUNDED_UPSTREAM)}; "
+        f"now bounded (remove them from KNOWN_UNBOUNDED_UPSTREAM): {sorted(KNOWN_UNBOUNDED_UPSTREAM - upstream)}"
+    )
+
     stg = compiled(tmp_path, "stg_events")  # the hourly compile: its dedup window, the new days ± the TTL
     assert "not exists" in stg
     for bound in ("2026-09-25 00:00:00", "2026-10-10 00:00:00", "2026-11-12 00:00:00", "2026-11-28 00:00:00"):
         assert f"cast('{bound}' as timestamp)" in stg, f"the dedup window is the new days ± the 168 h TTL: {bound}"
+
+
+# Reads of the warehouse's own Iceberg tables by the incremental models' hourly SQL that are not bounded
+# by a literal on the table's partition column, its unique key or a build watermark (loaded_at, built_at),
+# and reads of views over such tables: (model, table or view read). Known, not fixed yet (issue 16: bytes
+# scanned per hourly build flat in history): most narrow the read by a subquery (`user_id in (select ...)`),
+# which Athena may prune at run time by dynamic filtering but which the project's rule does not count.
+# The list may only shrink: a model fixed, or a new unbounded read, fails the test until it is updated.
+KNOWN_UNBOUNDED_UPSTREAM = {
+    ("conversion_funnel", "int_users"), ("conversion_funnel", "stg_events"),
+    ("credits_reconciliation", "int_payments"), ("credits_reconciliation", "int_users"),
+    ("credits_reconciliation", "stg_events"), ("credits_used_daily", "int_generations"),
+    ("credits_used_daily", "stg_events"), ("int_users", "int_payments"), ("int_users", "int_user_activity_daily"),
+    ("int_users", "stg_events"), ("model_usage_daily", "stg_events"), ("payments", "int_payments"),
+    ("retention_weekly", "int_user_activity_daily"), ("retention_weekly", "int_users"),
+    ("retention_weekly", "stg_events"), ("revenue_daily", "int_payments"), ("revenue_daily", "stg_events"),
+    ("sessions_daily", "int_sessions"), ("sessions_daily", "stg_events"),
+    ("user_activity_daily", "int_user_activity_daily"), ("user_activity_daily", "int_users"),
+}  # fmt: skip
+
+
+def _unbounded_upstream_reads(tmp: Path, manifest: dict[str, Any]) -> set[tuple[str, str]]:
+    """(model, upstream) for each incremental model's read of another Iceberg model that no literal on its
+    partition column, unique key or a watermark bounds, and each read of a view over an Iceberg model."""
+    nodes = manifest["nodes"]
+    out = set()
+    for n in nodes.values():
+        if n["resource_type"] != "model" or n["config"]["materialized"] != "incremental":
+            continue
+        sql = compiled(tmp, n["name"])
+        for dep in n["depends_on"]["nodes"]:
+            up = nodes.get(dep)
+            if up is None or up["resource_type"] != "model" or dep == n["unique_id"]:
+                continue
+            if up["config"]["materialized"] == "view":
+                if _reads_iceberg(up, nodes):
+                    out.add((n["name"], up["name"]))
+                continue
+            if up["config"].get("table_type") != "iceberg":
+                continue
+            key = up["config"].get("unique_key") or []
+            cols = athena_answers.partition_columns(up["config"].get("partitioned_by")) | {"loaded_at", "built_at"}
+            cols |= {k.lower() for k in ([key] if isinstance(key, str) else key)}
+            if athena_answers.unbounded_reads(sql, (up["schema"], up["alias"]), cols):
+                out.add((n["name"], up["name"]))
+    return out
 
 
 def _reads_iceberg(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[str]:
