@@ -104,6 +104,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def glue_type(flink_type: str) -> str:
+    """The Glue/Athena (Hive) type of a column of :data:`COLUMNS`: ``TIMESTAMP(3)`` -> ``timestamp``,
+    ``DECIMAL(18, 6)`` -> ``decimal(18,6)``, ``STRING`` -> ``string``, …"""
+    if flink_type.startswith("TIMESTAMP"):
+        return "timestamp"
+    return flink_type.lower().replace(" ", "")
+
+
+def glue_columns(table: str) -> list[tuple[str, str]]:
+    """(name, Glue type) of a real-time table's columns, in order (partition keys not included)."""
+    return [(name, glue_type(typ)) for name, typ in COLUMNS[table]]
+
+
 def _uri(path: str) -> str:
     return path if "://" in path else f"file://{path}"
 

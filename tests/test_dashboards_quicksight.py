@@ -11,7 +11,6 @@ import dataclasses
 import fnmatch
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -413,9 +412,11 @@ def test_quicksight_role_reads_exactly_the_tables_the_data_sets_read(compiled: c
     statements = platform_role(config.load(), "QuickSightRole", KEY_ARN, REGION, ACCOUNT)
     live = realtime_quicksight.dataset_definitions(database=names.glue_database)
     read = set().union(*(_tables(req) for req in [*compiled.data_sets.values(), *live]))
-    ddl = realtime_quicksight.athena_ddl(f"s3://{names.lake_bucket}/lake/realtime", names.glue_database)
-    lake_tables = {(db, t): loc for db, t, loc in re.findall(
-        r"CREATE EXTERNAL TABLE IF NOT EXISTS (\w+)\.(\w+) \(.*?LOCATION 's3://([^']+)'", ddl, re.S)}
+    platform = _cfn("platform.yaml")["Resources"]  # the real-time tables the stack creates in the lake database
+    lake_tables = {(names.glue_database, t["Name"]): t["StorageDescriptor"]["Location"]["Fn::Sub"].replace(
+        "s3://${LakeBucketName}", names.lake_bucket) for r in platform.values() if r["Type"] == "AWS::Glue::Table"
+        and (t := r["Properties"]["TableInput"])["Name"].startswith("realtime_")}  # fmt: skip
+    assert len(lake_tables) == 5, lake_tables
     assert {db for db, _ in read} == {"marts", names.glue_database}, read
 
     def location(db: str, table: str) -> str:  # dbt-athena's s3_data_naming: schema_table_unique

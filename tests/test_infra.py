@@ -21,7 +21,7 @@ from boto_calls import BotoCalls
 from cfnlint.decode import decode_str
 from moto import mock_aws
 
-from flink_jobs import sinks
+from flink_jobs import realtime_sinks, sinks
 from imagify import config, flink_package, jvm_artifacts
 from imagify.aws_clients import client
 from imagify.cli import main
@@ -108,6 +108,29 @@ def test_landing_sinks_write_the_lake_columns(lake_table: str, ddl: str) -> None
     assert f"'parquet.compression' = '{lake.COMPRESSION.upper()}'" in ddl
 
 
+REALTIME_GLUE_TABLES = {
+    f"Realtime{''.join(w.capitalize() for w in d.split('_'))}Table": t for t, d in realtime_sinks.DIRECTORIES.items()
+}
+
+
+@pytest.mark.parametrize(("resource", "table"), sorted(REALTIME_GLUE_TABLES.items()))
+def test_realtime_glue_tables_match_the_jobs_sinks(resource: str, table: str) -> None:
+    """The real-time job's five lake tables exist in the stack (the live view's QuickSight data sets read
+    them through Athena): columns and partitions from the sinks' owner, JSON Lines where the job writes."""
+    directory = realtime_sinks.DIRECTORIES[table]
+    t = load("platform.yaml")["Resources"][resource]["Properties"]["TableInput"]
+    assert t["Name"] == f"realtime_{directory}"
+    assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == realtime_sinks.glue_columns(table)
+    parts = realtime_sinks.PARTITIONS[table]
+    assert [(c["Name"], c["Type"]) for c in t["PartitionKeys"]] == [(k, "string") for k in parts]
+    assert "'format' = 'json'" in realtime_sinks.realtime_sink(table, "/x")
+    assert t["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    where = f"s3://${{LakeBucketName}}/lake/{lake.realtime_table(directory)}/"
+    path = "/".join(f"{k}=${{!{k}}}" for k in parts)
+    assert t["Parameters"]["storage.location.template"] == {"Fn::Sub": f"{where}{path}/"}
+    assert t["StorageDescriptor"]["Location"] == {"Fn::Sub": where}
+
+
 def test_glue_tables_are_valid_glue_api_input(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_credentials(monkeypatch)
     tpl = load("platform.yaml")
@@ -115,7 +138,7 @@ def test_glue_tables_are_valid_glue_api_input(monkeypatch: pytest.MonkeyPatch) -
     with mock_aws():
         glue = boto3.client("glue", region_name=REGION)
         glue.create_database(DatabaseInput={"Name": "imagify_lake"})
-        for name in ("EventsTable", "QuarantineTable"):
+        for name in ("EventsTable", "QuarantineTable", *REALTIME_GLUE_TABLES):
             table_input = resolve(tpl["Resources"][name]["Properties"]["TableInput"], params)
             glue.create_table(DatabaseName="imagify_lake", TableInput=table_input)  # botocore validates shapes
         got = glue.get_table(DatabaseName="imagify_lake", Name="events")["Table"]

@@ -70,11 +70,6 @@ def add_parser(sub) -> None:  # type: ignore[no-untyped-def]
     s.add_argument("--data-source-arn", help="quicksight: ARN of the QuickSight Athena data source")
     s.add_argument("--database", help="quicksight: Glue database of the realtime tables (default imagify_lake)")
     s.add_argument("--owner-arn", help="quicksight: QuickSight user/group ARN granted the data sets")
-    s.add_argument(
-        "--athena-ddl",
-        metavar="S3_URI",
-        help="quicksight: print the Athena DDL of the realtime tables at S3_URI instead",
-    )
     s.set_defaults(func=cmd_realtime)  # fmt: skip
 
 
@@ -154,16 +149,13 @@ def _quicksight(settings: config.Settings, args: argparse.Namespace) -> int:
     from imagify.realtime import quicksight as qs
 
     database = args.database or qs.DATABASE
-    if args.athena_ddl:
-        text = qs.athena_ddl(args.athena_ddl.rstrip("/"), database)
-    else:
-        defs = qs.dataset_definitions(
-            account_id=args.account_id or qs.ACCOUNT_PLACEHOLDER,
-            data_source_arn=args.data_source_arn or qs.DATA_SOURCE_PLACEHOLDER,
-            database=database,
-            owner_arn=args.owner_arn,
-        )
-        text = json.dumps(defs, indent=2) + "\n"
+    defs = qs.dataset_definitions(
+        account_id=args.account_id or qs.ACCOUNT_PLACEHOLDER,
+        data_source_arn=args.data_source_arn or qs.DATA_SOURCE_PLACEHOLDER,
+        database=database,
+        owner_arn=args.owner_arn,
+    )
+    text = json.dumps(defs, indent=2) + "\n"
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text)
