@@ -45,7 +45,7 @@ demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+
 	$(VENV)/bin/imagify demo
 
 test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
-	$(VENV)/bin/pytest -q tests
+	$(VENV)/bin/pytest -q --durations=25 tests
 
 test-unit: setup browser-deps api-deps  ## Fast unit tests only
 	$(VENV)/bin/pytest -q -m "not e2e" tests
