@@ -95,8 +95,13 @@ def test_dbt_parse_and_compile_prod_offline(
     assert compiled(tmp_path, "revenue_daily")  # the marts compile too
 
     # once staging.stg_events exists (Iceberg), the incremental branch compiles as well
-    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION,
-                        aws_access_key_id="placeholder", aws_secret_access_key="placeholder")
+    glue = boto3.client(
+        "glue",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id="placeholder",
+        aws_secret_access_key="placeholder",
+    )
     glue.create_database(DatabaseInput={"Name": "staging"})
     glue.create_table(DatabaseName="staging", TableInput={
         "Name": "stg_events", "TableType": "EXTERNAL_TABLE", "Parameters": {"table_type": "ICEBERG"},
@@ -227,7 +232,7 @@ KNOWN_UNBOUNDED_UPSTREAM = {
     ("credits_reconciliation", "int_payments"), ("credits_reconciliation", "int_users"),
     ("credits_reconciliation", "stg_events"), ("credits_used_daily", "int_generations"),
     ("credits_used_daily", "stg_events"), ("int_users", "int_payments"), ("int_users", "int_user_activity_daily"),
-    ("int_users", "stg_events"), ("model_usage_daily", "stg_events"), ("payments", "int_payments"),
+    ("int_users", "stg_events"), ("payments", "int_payments"),
     ("retention_weekly", "int_user_activity_daily"), ("retention_weekly", "int_users"),
     ("retention_weekly", "stg_events"), ("revenue_daily", "int_payments"), ("revenue_daily", "stg_events"),
     ("sessions_daily", "int_sessions"), ("sessions_daily", "stg_events"),
@@ -377,7 +382,10 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
     # stg_rejected_events' MERGE adds the new copies to the settled ones (valid Trino; the rules are the
     # ones tests/test_rejected_incremental.py proves on DuckDB, written once in rejected_copies_combined)
     merge = next(q for q in queries if re.search(r'merge into \S*"stg_rejected_events"', q, re.I))
-    sets = {e.this.name: e.expression.sql(dialect="trino") for e in sqlglot.parse_one(merge, read="trino").find_all(
-        sqlglot.exp.EQ) if isinstance(e.this, sqlglot.exp.Column) and e.find_ancestor(sqlglot.exp.When)}
+    sets = {
+        e.this.name: e.expression.sql(dialect="trino")
+        for e in sqlglot.parse_one(merge, read="trino").find_all(sqlglot.exp.EQ)
+        if isinstance(e.this, sqlglot.exp.Column) and e.find_ancestor(sqlglot.exp.When)
+    }
     assert sets["times_quarantined"] == "COALESCE(target.copies_settled, 0) + src.times_quarantined", sets
     assert sets["payload"].startswith("CASE WHEN target.landed_at <= target.settled_through THEN target.payload"), sets

@@ -130,3 +130,10 @@
     1 = 0
     {%- endif -%}
 {%- endmacro %}
+
+{# Rows whose business date (date_col) is one of these dates (yyyy-mm-dd texts), bounded by literals on the
+   Iceberg partition column ts_col too (stg_events: day(occurred_at)): a business date lies within its own
+   UTC day widened by 14 h on each side, the largest offset of any time zone. False when there are none. #}
+{% macro in_business_dates(dates, date_col='occurred_date', ts_col='occurred_at') -%}
+    {{ in_dates(date_col, dates) }} and {{ in_windows(ts_col, day_windows(dates, 14)) }}
+{%- endmacro %}

@@ -8,12 +8,17 @@
 }}
 {#- Per business date (of the completion/failure) and model: completed and failed generations,
     images, cost, latency percentiles over completed ones, failure rate.
-    Incremental: the dates of new completion/failure events are recomputed in full. -#}
+    Incremental: the (date, model) pairs of new completion/failure events are recomputed in full.
+    Bounded reads: the dates of the new events are found at compile time (stg_events rows loaded since
+    the last build), and stg_events is read only in those dates (literals on its occurred_at partitions). -#}
 {% if is_incremental() and not has_date_range() %}
+{%- set loaded_since = loaded_since_last_build() -%}
+{%- set new_dates = compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
+      ~ " where event_type in ('generation_completed', 'generation_failed') and " ~ loaded_since) %}
 with affected as (
     -- only the (date, model) pairs that new completions/failures touch
     select distinct occurred_date, model from {{ ref('stg_events') }}
-    where event_type in ('generation_completed', 'generation_failed') and {{ loaded_since_last_build() }}
+    where event_type in ('generation_completed', 'generation_failed') and {{ loaded_since }}
 ),
 
 outcomes as (
@@ -22,6 +27,7 @@ outcomes as (
     from {{ ref('stg_events') }} as e
     inner join affected as a on e.occurred_date = a.occurred_date and e.model = a.model
     where e.event_type in ('generation_completed', 'generation_failed')
+      and {{ in_business_dates(new_dates, 'e.occurred_date', 'e.occurred_at') }}
 ),
 {% else %}
 with outcomes as (
