@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from warehouse_compare import BUILD_TIME_COLUMNS
 
 from imagify import config
 from ingestion import lake
@@ -154,7 +155,7 @@ def warehouse_content(path: Path) -> dict[str, list[tuple]]:
         names = [f"staging.{t}" for t in ("stg_events", "stg_rejected_events")]
         names += [f"marts.{t}" for t in _tables(con, "marts")]
         for name in names:
-            cols = [r[0] for r in con.execute(f"describe {name}").fetchall() if r[0] not in ("built_at", "loaded_at")]
+            cols = [r[0] for r in con.execute(f"describe {name}").fetchall() if r[0] not in BUILD_TIME_COLUMNS]
             rows = con.execute(f"select {', '.join(cols)} from {name}").fetchall()
             rows = [tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in r) for r in rows]
             out[name] = [tuple(cols), *sorted(rows, key=repr)]

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from lake_fixture import batch_path, record_owner, table_rows, write_batch
+from warehouse_compare import BUILD_TIME_COLUMNS
 
 from imagify import config, privacy
 from ingestion import lake
@@ -71,7 +72,7 @@ def _content(path: Path, schema: str) -> dict[str, list[tuple]]:
         out = {}
         for t in _tables(con, schema):
             cols = [r[0] for r in con.execute(f"describe {schema}.{t}").fetchall()
-                    if r[0] not in ("built_at", "loaded_at")]  # fmt: skip
+                    if r[0] not in BUILD_TIME_COLUMNS]  # fmt: skip
             rows = con.execute(f"select {', '.join(cols)} from {schema}.{t}").fetchall()
             # sums of doubles may differ in the last bits with the order of rows: compare 9 significant digits
             rows = [tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in r) for r in rows]
