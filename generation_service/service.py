@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, cursors, return_page, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
-from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
+from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache, RedisCache
 from generation_service.download_links import BadLink, DownloadLinks
 from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
 from generation_service.events import OutboxRelay, event, now_iso
 from generation_service.group_commit import GroupCommit
 from generation_service.ids import time_ordered_id
 from generation_service.login_throttle import LoginThrottle
-from generation_service.notifications import NotificationHub
+from generation_service.notifications import NotificationHub, open_hub
 from generation_service.object_store import ObjectStore
 from generation_service.passwords import Passwords, Verified, WeakPassword, check_policy
 from generation_service.personal_data import generation_cache_key
@@ -123,7 +123,7 @@ class Service:
         self.links = DownloadLinks(secret)
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         self.login_throttle = LoginThrottle(cache)
-        self.hub = NotificationHub()
+        self.hub = open_hub(cache.client if isinstance(cache, RedisCache) else None)  # shared when the cache is
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
         self.workers = GenerationWorkers(self.run_generation, workers)
@@ -159,6 +159,8 @@ class Service:
             if self.relay is not None:
                 self.relay.stop()
             self._started = False
+        if isinstance(self.hub, NotificationHub):  # (the background process's hub is a pipe to the API's)
+            self.hub.close()
         self.cache.close()
         self.repo.close()
 

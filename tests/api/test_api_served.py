@@ -36,9 +36,8 @@ def _serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("IMAGIFY_", "REDIS_URL", "AWS_"))}  # fmt: skip
     env.update(IMAGIFY_HOME=str(tmp_path / "home"), IMAGIFY_ARGON2_TIME_COST="1", IMAGIFY_ARGON2_MEMORY_KIB="64",
-               IMAGIFY_API_BACKGROUND="thread",
-               PYTHONUNBUFFERED="1", **extra)
-    return env
+               IMAGIFY_API_BACKGROUND="thread", PYTHONUNBUFFERED="1")
+    return env | extra  # (extra may move IMAGIFY_HOME: two servers on one store)
 
 
 def _serve_cmd(port: int) -> list[str]:
