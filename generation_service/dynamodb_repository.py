@@ -52,6 +52,7 @@ from generation_service.repository import (
     Repository,
     SettleOutcome,
     User,
+    claim_attempt,
 )
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ _GEN_FIELDS = (
     "style",
     "quality",
     "prompt_enhancement",
+    "attempt",
 )
 _ORDER_FIELDS = (
     "id",
@@ -199,6 +201,7 @@ def _generation(d: dict[str, Any]) -> Generation:
     g = Generation(**{f: d.get(f) for f in _GEN_FIELDS})
     g.cost_usd = float(g.cost_usd)
     g.quality = g.quality or "standard"  # items written before qualities existed
+    g.attempt = int(g.attempt or 0)  # ... and before attempts were counted
     g.images = [ImageRef(**i) for i in d.get("images", [])]
     return g
 
@@ -563,20 +566,24 @@ class DynamoRepository(Repository):
         ptr = self._get(f"GENERATION#{gen_id}", "GENERATION")
         return (_user_pk(ptr["user_id"]), f"IMAGE#{gen_id}") if ptr else None
 
-    def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
-        key = self._gen_key(gen_id)
-        if key is None:
+    def claim_generation(self, gen_id: str, started_at: str, receive_count: int | None) -> Generation | None:
+        g = self._gen_item(gen_id)
+        attempt = claim_attempt(g["status"], int(g.get("attempt") or 0), receive_count) if g else None
+        if g is None or attempt is None:
             return None
+        # written only if status and attempt are still what the rule saw: of two claimants, one wins
+        unchanged = "#s = :seen AND " + ("attempt = :was" if "attempt" in g else "attribute_not_exists(attempt)")
+        values = {":running": "running", ":seen": g["status"], ":at": started_at, ":g": RUNNING, ":n": attempt}
+        if "attempt" in g:
+            values[":was"] = g["attempt"]
         try:
             r = self.client.update_item(
                 TableName=self.table,
-                Key=_key(*key),
-                UpdateExpression="SET #s = :running, started_at = :at, gsi1pk = :g",
-                ConditionExpression="#s = :queued",
+                Key=_key(g["pk"], g["sk"]),
+                UpdateExpression="SET #s = :running, started_at = :at, gsi1pk = :g, attempt = :n",
+                ConditionExpression=unchanged,
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_item(
-                    {":running": "running", ":queued": "queued", ":at": started_at, ":g": RUNNING}
-                ),
+                ExpressionAttributeValues=_item(values),
                 ReturnValues="ALL_NEW",
             )
         except self.client.exceptions.ConditionalCheckFailedException:

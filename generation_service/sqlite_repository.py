@@ -32,6 +32,7 @@ from generation_service.repository import (
     Repository,
     SettleOutcome,
     User,
+    claim_attempt,
 )
 
 OUTBOX_DELETE_CHUNK = 500
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS generations (
     status TEXT NOT NULL, credits INTEGER NOT NULL, cost_usd REAL NOT NULL, created_at TEXT NOT NULL,
     started_at TEXT, finished_at TEXT, latency_ms INTEGER, error_code TEXT, error_message TEXT,
     images TEXT NOT NULL DEFAULT '[]', style TEXT, quality TEXT NOT NULL DEFAULT 'standard',
-    prompt_enhancement TEXT);
+    prompt_enhancement TEXT, attempt INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS generations_user ON generations (user_id, created_at);
 CREATE INDEX IF NOT EXISTS generations_status ON generations (status) WHERE status IN ('queued', 'running');
 -- the work queue in order (queued_generations, polled whenever a worker frees a slot): without it each poll
@@ -94,6 +95,7 @@ _ADDED_GENERATION_COLUMNS = (
     ("style", "TEXT"),
     ("quality", "TEXT NOT NULL DEFAULT 'standard'"),
     ("prompt_enhancement", "TEXT"),
+    ("attempt", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -382,14 +384,16 @@ class SqliteRepository(Repository):
         self._emit(c, events)
         self._store_idem(c, idem)
 
-    def start_generation(self, gen_id: str, started_at: str) -> Generation | None:
-        with self._tx() as c:
-            cur = c.execute(
-                "UPDATE generations SET status='running', started_at=? WHERE id=? AND status='queued'",
-                (started_at, gen_id),
-            )
-            if cur.rowcount == 0:
+    def claim_generation(self, gen_id: str, started_at: str, receive_count: int | None) -> Generation | None:
+        with self._tx() as c:  # the write lock is held: the state read is the state updated
+            row = c.execute("SELECT status, attempt FROM generations WHERE id=?", (gen_id,)).fetchone()
+            attempt = claim_attempt(row["status"], row["attempt"], receive_count) if row else None
+            if attempt is None:
                 return None
+            c.execute(
+                "UPDATE generations SET status='running', started_at=?, attempt=? WHERE id=?",
+                (started_at, attempt, gen_id),
+            )
             row = c.execute("SELECT * FROM generations WHERE id=?", (gen_id,)).fetchone()
         return _generation(row)
 
