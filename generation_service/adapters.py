@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import textwrap
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,19 @@ PALETTE_WORDS = {
 class LocalAdapter(ModelAdapter):
     """Draws a real PNG from the prompt, deterministically: the same prompt, model, size and seed
     give the same bytes. Colours follow words of the prompt (sunset, night, forest, ocean, ...);
-    shapes and their placement follow a hash of the prompt; the prompt is written on the image."""
+    shapes and their placement follow a hash of the prompt; the prompt is written on the image.
+
+    ``delay_s`` (IMAGIFY_LOCAL_RENDER_DELAY_S) makes each generation take that much longer, like a
+    model's latency: what lets a test kill a worker while a generation runs."""
+
+    delay_s = 0.0  # (a class default: test subclasses have their own __init__)
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
 
     def generate(self, request: ImageRequest) -> list[bytes]:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         return [self._draw(request, i) for i in range(request.n_images)]
 
     def _draw(self, req: ImageRequest, index: int) -> bytes:
@@ -291,5 +302,5 @@ def bedrock_client(region: str) -> Any:
     )
 
 
-def make_adapter(backend: str, region: str) -> ModelAdapter:
-    return LocalAdapter() if backend == "local" else BedrockAdapter(bedrock_client(region))
+def make_adapter(backend: str, region: str, local_delay_s: float = 0.0) -> ModelAdapter:
+    return LocalAdapter(local_delay_s) if backend == "local" else BedrockAdapter(bedrock_client(region))

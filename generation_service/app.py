@@ -115,13 +115,18 @@ def build_service(
     svc = Service(
         config,
         repo,
-        adapter or make_adapter(settings.image_backend, settings.bedrock_region),
+        adapter or make_adapter(settings.image_backend, settings.bedrock_region, settings.local_render_delay_s),
         open_object_store(settings.object_store),
         open_cache(settings.redis_url),
         load_or_create_secret(settings.api_secret, settings.api_dir),
         relay,
         settings.generation_workers,
     )
+    if settings.generation_queue_url:
+        from generation_service.sqs_queue import Dispatcher, SqsQueue
+
+        svc.sqs = SqsQueue.from_settings(settings)
+        svc.dispatcher = Dispatcher(svc.sqs)
     if mode == "process":
         from generation_service.background import BackgroundProcess
 

@@ -5,13 +5,13 @@ follows — rendering or calling the model, storing images, completing or failin
 relaying the outbox to the stream — runs in a second process, so it never competes with request
 handling for the API's interpreter lock (the local generator is CPU-bound Python + Pillow).
 
-The repository is the queue: accepted generations are stored ``queued``; the background process
-polls for them (:class:`QueuePoller`), and a worker claims each one with the conditional
-``queued → running`` update, so a generation is never run twice and none is lost if either
+Without IMAGIFY_GENERATION_QUEUE_URL the repository is the queue: accepted generations are stored
+``queued``; the background process polls for them (:class:`QueuePoller`), and a worker claims each
+one with the conditional ``queued → running`` update, so a generation is never run twice and none is lost if either
 process dies (the background process re-queues what was running when it starts again). Live
 notifications of the workers (generation completed/failed) travel back to the API process over a
 pipe and reach the user's WebSocket there. The API process restarts the background process if it
-dies.
+dies. With it, the workers receive from SQS instead (:mod:`generation_service.queue_workers`).
 """
 
 from __future__ import annotations
@@ -114,15 +114,22 @@ def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the API stops us
     svc = build_service(settings, background="thread")
     svc.hub = PipeHub(conn)  # type: ignore[assignment]
-    svc.start()  # re-queues what was running when the last background process stopped; starts the relay
-    poller = QueuePoller(svc.repo.queued_generations, svc.workers.submit, svc.workers.depth,
-                         settings.generation_workers)
-    poller.start(svc.startup_backlog)
-    log.info("background process %d: %d generation workers, event relay", os.getpid(), settings.generation_workers)
+    # the repository as queue: re-queues what was running when the last background process stopped;
+    # with SQS (several tasks may run workers at once) it re-queues nothing: SQS hands out again
+    # what a dead worker held. Starts the relay.
+    svc.start()
+    poller = None
+    if svc.sqs is None:
+        poller = QueuePoller(svc.repo.queued_generations, svc.workers.submit, svc.workers.depth,
+                             settings.generation_workers)
+        poller.start(svc.startup_backlog)
+    log.info("background process %d: %d generation workers (%s), event relay", os.getpid(),
+             settings.generation_workers, "SQS" if svc.sqs is not None else "repository queue")
     while not stop.wait(0.5):
         if os.getppid() != parent_pid:  # the API process died without stopping us
             break
-    poller.stop()
+    if poller is not None:
+        poller.stop()
     svc.stop()
     conn.close()
 

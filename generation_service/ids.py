@@ -31,3 +31,8 @@ def time_ordered_id(now_ns: int | None = None) -> str:
     ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
     h = f"{ms & 0xFFFFFFFFFFFF:012x}" + os.urandom(10).hex()
     return f"{h[:8]}-{h[8:12]}-7{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def id_time_s(time_ordered: str) -> float:
+    """The Unix time (seconds) a :func:`time_ordered_id` was made at: its first 48 bits."""
+    return int(time_ordered.replace("-", "")[:12], 16) / 1000

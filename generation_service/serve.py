@@ -27,6 +27,13 @@ The IPN goes to the API that made the payment URL: the scheme, host and port of 
 vnp_ReturnUrl (so `imagify serve --port 8123` is paid on 8123); --api overrides it.
 """
 
+DLQ_DRAIN_HELP = """\
+Read the dead-letter queue of IMAGIFY_GENERATION_QUEUE_URL (its RedrivePolicy) and mark each
+generation it names failed, refunding its credits once (one that is already final is left as it
+is). The messages stay in the DLQ, hidden for an hour: it keeps what gave up, for inspection and its
+depth alarm; they expire with its retention. `imagify serve` does the same every minute.
+"""
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = sub.add_parser(
@@ -52,6 +59,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "duration_ms, bytes, client, request_id (default on)",
     )
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser(
+        "api",
+        help="operate the generation API (its SQS generation queue)",
+        description="Operations on the generation API's AWS resources, with the settings of `imagify serve`.",
+    )
+    api_sub = s.add_subparsers(dest="api_command", required=True, metavar="COMMAND")
+    d = api_sub.add_parser(
+        "dlq-drain",
+        help="fail and refund the generations whose messages are in the dead-letter queue",
+        description=DLQ_DRAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("--wait", type=int, default=0, help="long-poll this many seconds (0-20) for a first message")
+    d.set_defaults(func=cmd_dlq_drain)
 
     s = sub.add_parser(
         "fake-vnpay",
@@ -110,6 +132,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )
+    return 0
+
+
+def cmd_dlq_drain(args: argparse.Namespace) -> int:
+    from generation_service.app import build_service
+    from generation_service.queue_workers import drain_dead_letters
+
+    settings = config.load()
+    if not settings.generation_queue_url:
+        raise ValueError("IMAGIFY_GENERATION_QUEUE_URL is not set: there is no generation queue to drain")
+    svc = build_service(settings, background="thread")
+    try:
+        assert svc.sqs is not None
+        dlq = svc.sqs.dead_letter_queue()
+        failed = drain_dead_letters(dlq, svc.give_up, max(0, min(20, args.wait)))
+    finally:
+        svc.stop()
+    print(f"dead-letter queue {dlq.url}: {failed} generations marked failed and refunded")
     return 0
 
 

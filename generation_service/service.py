@@ -30,6 +30,7 @@ from generation_service.notifications import NotificationHub, open_hub
 from generation_service.object_store import ObjectStore
 from generation_service.passwords import Passwords, Verified, WeakPassword, check_policy
 from generation_service.personal_data import generation_cache_key
+from generation_service.queue_workers import QueueWork, start_queue_work
 from generation_service.rate_limit import RateDecision, RateLimiter
 from generation_service.repository import (
     EmailTaken,
@@ -44,6 +45,7 @@ from generation_service.repository import (
 )
 from generation_service.schemas import GenerationIn
 from generation_service.security import TokenError, TokenSigner
+from generation_service.sqs_queue import Dispatcher, SqsQueue
 from generation_service.worker import GenerationWorkers
 
 if TYPE_CHECKING:
@@ -127,10 +129,15 @@ class Service:
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
         self.workers = GenerationWorkers(self.run_generation, workers)
+        self.workers_count = workers
         self.accepts = GroupCommit(repo)
         # set when workers and relay run in a separate process (imagify serve): see background.py
         self.background: BackgroundProcess | None = None
         self.startup_backlog: list[str] = []
+        # the SQS generation queue (IMAGIFY_GENERATION_QUEUE_URL): accepts are sent to it, workers receive from it
+        self.sqs: SqsQueue | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.queue_work: QueueWork | None = None
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -139,23 +146,31 @@ class Service:
             self.background.start()
             self._started = True
             return
-        backlog = self.repo.unfinished_generations()
-        for gen_id in backlog:
-            self.repo.requeue_generation(gen_id)  # running when the last process stopped
-        if backlog:
-            log.info("re-queued %d unfinished generations", len(backlog))
-        self.startup_backlog = backlog
-        self.workers.start(backlog)
+        if self.sqs is not None:
+            self.queue_work = start_queue_work(self.sqs, self)
+        else:
+            backlog = self.repo.unfinished_generations()
+            for gen_id in backlog:
+                self.repo.requeue_generation(gen_id)  # running when the last process stopped
+            if backlog:
+                log.info("re-queued %d unfinished generations", len(backlog))
+            self.startup_backlog = backlog
+            self.workers.start(backlog)
         if self.relay is not None:
             self.relay.start()
         self._started = True
 
     def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self._started and self.background is not None:
             self.background.stop()
             self._started = False
         if self._started:
-            self.workers.stop()
+            if self.queue_work is not None:
+                self.queue_work.stop()
+            else:
+                self.workers.stop()
             if self.relay is not None:
                 self.relay.stop()
             self._started = False
@@ -428,7 +443,9 @@ class Service:
 
     def _accepted(self, p: Principal, acc: _Accept) -> dict[str, Any]:
         self._emitted()
-        if self.background is None:  # else the background process finds it in the repository
+        if self.dispatcher is not None:  # committed: now to the SQS queue
+            self.dispatcher.send(acc.gen.id)
+        elif self.background is None:  # else the background process finds it in the repository
             self.workers.submit(acc.gen.id)
         for balance in acc.low:
             self.hub.publish(p.user_id, "credits.low", {"balance": balance, "threshold": self.config.low_credits})
@@ -511,10 +528,34 @@ class Service:
         }
 
     def run_generation(self, gen_id: str) -> None:
-        """Worker: generate, store, complete — or fail and refund."""
+        """Worker (the repository is the queue): generate, store, complete — or fail and refund."""
         gen = self.repo.start_generation(gen_id, now_iso())
+        if gen is not None:
+            self._run(gen, may_retry=False)
+
+    def run_delivery(self, gen_id: str, receive_count: int, may_retry: bool) -> bool:
+        """Worker (SQS): claim with the message's receive count and run. True when the message is
+        done with: the generation reached a final state, or is not this message's to run (finished,
+        unknown, or held by a live worker); False leaves it for a next receive (a retryable failure
+        while ``may_retry``, i.e. before the queue's last allowed receive)."""
+        gen = self.repo.claim_generation(gen_id, now_iso(), receive_count)
         if gen is None:
-            return
+            return True
+        return self._run(gen, may_retry)
+
+    def give_up(self, gen_id: str) -> bool:
+        """A generation whose message ended in the dead-letter queue: failed and refunded, unless it
+        is final already (then nothing changes). True when this call failed it."""
+        gen = self.repo.get_generation(gen_id)
+        if gen is None or gen.status in ("succeeded", "failed"):
+            return False
+        message = f"the generation could not be completed: its workers stopped {gen.attempt} times"
+        self._fail(gen, "InternalError", message, 0)
+        return True
+
+    def _run(self, gen: Generation, may_retry: bool) -> bool:
+        """Generate, store, complete — or fail and refund; False (left running) for a retryable
+        failure while ``may_retry``."""
         t0 = time.monotonic()
         info = catalog.MODELS[gen.model]
         prompt = catalog.with_enhancement(gen.prompt, gen.prompt_enhancement)
@@ -530,36 +571,17 @@ class Service:
                 key = f"{gen.user_id}/{gen.id}/{image_id}.png"
                 self.store.put(key, png)
                 refs.append(ImageRef(image_id, key, gen.width, gen.height, len(png)))
-        except Exception as exc:  # noqa: BLE001 - any failure refunds the user
-            code = exc.code if isinstance(exc, ModelError) else "InternalError"
-            message = exc.message if isinstance(exc, ModelError) else "the image could not be generated"
-            if not isinstance(exc, ModelError):
-                log.exception("generation %s failed", gen_id)
-            latency = int((time.monotonic() - t0) * 1000)
-
-            def events_for(before: int, after: int) -> Events:
-                return [
-                    event(
-                        "generation_failed",
-                        gen.user_id,
-                        {
-                            "generation_id": gen.id,
-                            "model": gen.model,
-                            "error_code": code,
-                            "latency_ms": latency,
-                            "credits_refunded": gen.credits,
-                        },
-                    )
-                ]
-
-            balance = self.repo.fail_generation(gen.id, code, message, latency, now_iso(), events_for)
-            self._emitted()
-            self.hub.publish(
-                gen.user_id,
-                "generation.failed",
-                {"generation_id": gen.id, "error_code": code, "credits_refunded": gen.credits, "balance": balance},
-            )
-            return
+        except Exception as exc:  # noqa: BLE001 - any final failure refunds the user
+            model_error = exc if isinstance(exc, ModelError) else None
+            if may_retry and (model_error is None or model_error.retryable):  # a store outage, throttling...
+                log.warning("generation %s: attempt %d failed (%s); it will be retried", gen.id, gen.attempt, exc)
+                return False
+            code = model_error.code if model_error else "InternalError"
+            message = model_error.message if model_error else "the image could not be generated"
+            if model_error is None:
+                log.exception("generation %s failed", gen.id)
+            self._fail(gen, code, message, int((time.monotonic() - t0) * 1000))
+            return True
         latency = int((time.monotonic() - t0) * 1000)
         done = event(
             "generation_completed",
@@ -577,6 +599,33 @@ class Service:
         self._emitted()
         self.hub.publish(
             gen.user_id, "generation.completed", {"generation_id": gen.id, "n_images": len(refs), "latency_ms": latency}
+        )
+        return True
+
+    def _fail(self, gen: Generation, code: str, message: str, latency: int) -> None:
+        """Failed and refunded in one step (once: a final generation stays as it is), then told."""
+
+        def events_for(before: int, after: int) -> Events:
+            return [
+                event(
+                    "generation_failed",
+                    gen.user_id,
+                    {
+                        "generation_id": gen.id,
+                        "model": gen.model,
+                        "error_code": code,
+                        "latency_ms": latency,
+                        "credits_refunded": gen.credits,
+                    },
+                )
+            ]
+
+        balance = self.repo.fail_generation(gen.id, code, message, latency, now_iso(), events_for)
+        self._emitted()
+        self.hub.publish(
+            gen.user_id,
+            "generation.failed",
+            {"generation_id": gen.id, "error_code": code, "credits_refunded": gen.credits, "balance": balance},
         )
 
     def download_image(self, gen_id: str, image_id: str, sig: str) -> tuple[bytes | None, str | None]:

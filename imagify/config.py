@@ -35,7 +35,9 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
 | IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
-| IMAGIFY_GENERATION_WORKERS | 2 | background threads that run generations |
+| IMAGIFY_GENERATION_WORKERS | 2 | background threads that run generations (with the SQS queue: messages in flight) |
+| IMAGIFY_GENERATION_QUEUE_URL | (unset: the repository is the queue) | SQS queue (with a DLQ) of the workers |
+| IMAGIFY_LOCAL_RENDER_DELAY_S | 0 | local backend: each generation takes this much longer (a model's latency; tests) |
 | IMAGIFY_SIGNUP_CREDITS | 10 | credits granted on registration |
 | IMAGIFY_LOW_CREDITS | 5 | a balance that falls below this sends credits_low |
 | IMAGIFY_RATE_LIMIT | 1000 | requests allowed per user (or per client address when anonymous) per window |
@@ -238,6 +240,8 @@ class Settings:
     api_background: str = "process"
     api_fast_path: bool = True
     api_background_nice: int = 10
+    generation_queue_url: str = ""
+    local_render_delay_s: float = 0.0
 
     @property
     def api_dir(self) -> Path:
@@ -650,6 +654,8 @@ def _api_settings(home: Path) -> dict[str, object]:
         api_background=background_mode,
         api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
         api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
+        generation_queue_url=_env("IMAGIFY_GENERATION_QUEUE_URL", ""),
+        local_render_delay_s=max(0.0, _env_float("IMAGIFY_LOCAL_RENDER_DELAY_S", 0.0)),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,6 +107,18 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 both_stores = pytest.mark.parametrize("store", ["sqlite", "dynamodb"], indirect=True)
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto server (real HTTP, as boto3 talks to AWS) and fake credentials: its endpoint URL."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from aws_helpers import moto_server
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @contextmanager
