@@ -79,8 +79,10 @@ def build_service(
 ) -> Service:
     """The service; with ``background`` "process" (IMAGIFY_API_BACKGROUND, the default of ``imagify
     serve``) its workers and event relay run in a separate process, "thread" keeps them here."""
+    from generation_service.api_secrets import with_api_secrets
     from ingestion.streams import open_producer
 
+    settings = with_api_secrets(settings)  # IMAGIFY_API_SECRETS_ARN: read once (the background gets the values)
     require_api_secrets(settings)  # the API and its background process both start here
     mode = background or settings.api_background
     if mode == "process" and (adapter is not None or producer_factory is not None):

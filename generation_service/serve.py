@@ -118,6 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
     app = create_app(settings, access_log=args.access_log)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
+    if settings.api_secrets_arn:
+        print(f"secrets: read from Secrets Manager ({settings.api_secrets_arn})", file=sys.stderr)
     # uvicorn's handlers redact credentials (WebSocket ?access_token=...) from every line they write
     # X-Forwarded-For/-Proto are believed only from the configured proxies (uvicorn's default
     # trusts any loopback peer: a local client could pick its address and dodge the rate limit)
@@ -154,9 +156,10 @@ def cmd_dlq_drain(args: argparse.Namespace) -> int:
 
 
 def cmd_fake_vnpay(args: argparse.Namespace) -> int:
+    from generation_service.api_secrets import with_api_secrets
     from generation_service.fake_vnpay import FakeVnpayError, api_origin, callback_url, pay
 
-    settings = config.load()
+    settings = with_api_secrets(config.load())  # the API's VNPAY secret, wherever it is kept
     try:
         params = pay(args.payment_url, settings.vnpay_hash_secret, response_code=args.response_code)
         base = args.api or api_origin(args.payment_url)

@@ -37,6 +37,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
 | IMAGIFY_GENERATION_WORKERS | 2 | background threads that run generations (with the SQS queue: messages in flight) |
 | IMAGIFY_GENERATION_QUEUE_URL | (unset: the repository is the queue) | SQS queue (with a DLQ) of the workers |
+| IMAGIFY_API_SECRETS_ARN | (unset) | Secrets Manager secret, JSON of the two secrets below; read at start |
 | IMAGIFY_LOCAL_RENDER_DELAY_S | 0 | local backend: each generation takes this much longer (a model's latency; tests) |
 | IMAGIFY_SIGNUP_CREDITS | 10 | credits granted on registration |
 | IMAGIFY_LOW_CREDITS | 5 | a balance that falls below this sends credits_low |
@@ -241,6 +242,7 @@ class Settings:
     api_fast_path: bool = True
     api_background_nice: int = 10
     generation_queue_url: str = ""
+    api_secrets_arn: str = ""
     local_render_delay_s: float = 0.0
 
     @property
@@ -655,6 +657,7 @@ def _api_settings(home: Path) -> dict[str, object]:
         api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
         api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
         generation_queue_url=_env("IMAGIFY_GENERATION_QUEUE_URL", ""),
+        api_secrets_arn=_env("IMAGIFY_API_SECRETS_ARN", ""),
         local_render_delay_s=max(0.0, _env_float("IMAGIFY_LOCAL_RENDER_DELAY_S", 0.0)),
     )
 
@@ -680,7 +683,8 @@ def require_api_secrets(settings: Settings) -> None:
             continue
         raise ValueError(
             f"{name} {problem}; IMAGIFY_ENV=aws refuses to start the generation API without a real secret. "
-            f"Store it in AWS Secrets Manager and inject it as the environment variable {name} "
+            f"Store it in AWS Secrets Manager: name the secret (JSON with the key {name}) in "
+            f"IMAGIFY_API_SECRETS_ARN, or inject it as the environment variable {name} "
             f"(ECS task definition `secrets: [{{name: {name}, valueFrom: <secret ARN>}}]`)"
         )
 
