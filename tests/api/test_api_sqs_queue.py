@@ -26,6 +26,7 @@ import boto3
 import pytest
 from test_api_served import Served, _get, _serve_env, _wait_for, serve
 
+from generation_service.adapters import ImageRequest, LocalAdapter, ModelError
 from generation_service.repository import Generation
 from generation_service.sqs_queue import SqsQueue
 
@@ -242,3 +243,49 @@ def test_a_generation_whose_send_was_lost_is_sent_again(aws: Aws, tmp_path: Path
     assert sweeper.sweep_once() == 0  # sent already within the period
     got = sqs.receive(10, 1)
     assert [d.gen_id for d in got] == [old_id] and got[0].receive_count == 1
+
+
+class FlakyAdapter(LocalAdapter):
+    """Throttled on a generation's first attempt ("flaky" prompts) or on every one ("throttled"); a
+    "forbidden" prompt is refused for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {}
+
+    def generate(self, request: ImageRequest) -> list[bytes]:
+        self.calls[request.prompt] = self.calls.get(request.prompt, 0) + 1
+        if request.prompt.startswith("forbidden"):
+            raise ModelError("ValidationException", "refused", retryable=False)
+        if request.prompt.startswith("throttled") or self.calls[request.prompt] == 1:
+            raise ModelError("ThrottlingException", "slow down", retryable=True)
+        return super().generate(request)
+
+
+def test_retryable_failures_come_back_and_the_last_receive_fails_and_refunds(aws: Aws, api_env) -> None:  # type: ignore[no-untyped-def]
+    """Workers in the API process (thread mode) on the same queue: a throttled first attempt is
+    retried on the next receive and completes, charged once; one throttled on every receive fails
+    on the last allowed one (maxReceiveCount) and is refunded, not left for the DLQ; a refusal
+    fails at once."""
+    from conftest import running_api, signup, wait_generation
+
+    settings = api_env(IMAGIFY_GENERATION_QUEUE_URL=aws.queue_url, IMAGIFY_AWS_ENDPOINT_URL=aws.endpoint,
+                       IMAGIFY_AWS_REGION=REGION, IMAGIFY_RATE_LIMIT="100000")  # fmt: skip
+    adapter = FlakyAdapter()
+    with running_api(settings, adapter=adapter) as api:
+        h = signup(api)
+        ids = {p: api.post("/v1/generations", json={"prompt": p, "size": "512x512"}, headers=h).json()["id"]
+               for p in ("flaky fox", "throttled fox", "forbidden fox")}  # fmt: skip
+        done = {p: wait_generation(api, h, gen_id, timeout_s=60) for p, gen_id in ids.items()}
+        repo = api.service.repo  # type: ignore[attr-defined]
+        assert done["flaky fox"]["status"] == "succeeded" and repo.get_generation(ids["flaky fox"]).attempt == 2
+        assert done["throttled fox"]["status"] == "failed"
+        assert done["throttled fox"]["error"]["code"] == "ThrottlingException"
+        assert adapter.calls["throttled fox"] == MAX_RECEIVES
+        assert done["forbidden fox"]["error"]["code"] == "ValidationException" and adapter.calls["forbidden fox"] == 1
+        kinds = [(e["kind"], e["ref"]) for e in api.get("/v1/credits/ledger", headers=h).json()["entries"]]
+        assert sorted(k for k, ref in kinds if ref == ids["flaky fox"]) == ["charge"]
+        for prompt in ("throttled fox", "forbidden fox"):
+            assert sorted(k for k, ref in kinds if ref == ids[prompt]) == ["charge", "refund"]
+    _wait_for(lambda: aws.depth(aws.queue_url) == 0, "every message to be deleted", 30)
+    assert aws.depth(aws.dlq_url) == 0
