@@ -128,6 +128,7 @@ def build_service(
         from generation_service.sqs_queue import Dispatcher, SqsQueue
 
         svc.sqs = SqsQueue.from_settings(settings)
+        svc.sqs.check()  # refuses to start without the queue or its dead-letter queue
         svc.dispatcher = Dispatcher(svc.sqs)
     if mode == "process":
         from generation_service.background import BackgroundProcess

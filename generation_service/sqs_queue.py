@@ -59,8 +59,8 @@ class SqsQueue:
         raw = self._attributes.get("RedrivePolicy")
         if not raw:
             raise ValueError(
-                f"the generation queue {self.url} has no RedrivePolicy: it needs a dead-letter queue "
-                "(maxReceiveCount bounds the attempts of a generation)"
+                f"IMAGIFY_GENERATION_QUEUE_URL: the queue {self.url} has no RedrivePolicy: it needs a "
+                "dead-letter queue (maxReceiveCount bounds the attempts of a generation)"
             )
         return dict(json.loads(raw))
 
@@ -72,6 +72,21 @@ class SqsQueue:
     def max_receive_count(self) -> int:
         """Receives after which SQS moves a message to the dead-letter queue."""
         return int(self._redrive["maxReceiveCount"])
+
+    def check(self) -> None:
+        """Read the queue's attributes now: a missing queue, a refused call or no dead-letter queue
+        stops the start-up with one line (ValueError), not every worker later."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.max_receive_count  # noqa: B018 - read for its checks
+        except (ClientError, BotoCoreError) as exc:
+            reason = (
+                exc.response.get("Error", {}).get("Code", "?") if isinstance(exc, ClientError) else type(exc).__name__
+            )
+            raise ValueError(
+                f"IMAGIFY_GENERATION_QUEUE_URL: the queue {self.url} could not be read ({reason})"
+            ) from None
 
     def dead_letter_queue(self) -> SqsQueue:
         """The queue the RedrivePolicy names (its ARN → its URL)."""

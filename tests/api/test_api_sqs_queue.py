@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_api_served import Served, _get, _serve_env, _wait_for, serve
+from test_api_served import Served, _free_port, _get, _serve_cmd, _serve_env, _wait_for, serve
 
 from generation_service.adapters import ImageRequest, LocalAdapter, ModelError
 from generation_service.repository import Generation
@@ -289,3 +289,17 @@ def test_retryable_failures_come_back_and_the_last_receive_fails_and_refunds(aws
             assert sorted(k for k, ref in kinds if ref == ids[prompt]) == ["charge", "refund"]
     _wait_for(lambda: aws.depth(aws.queue_url) == 0, "every message to be deleted", 30)
     assert aws.depth(aws.dlq_url) == 0
+
+
+@pytest.mark.parametrize("missing", ["redrive policy", "queue"])
+def test_the_server_refuses_a_queue_it_cannot_use(aws: Aws, tmp_path: Path, missing: str) -> None:
+    """No RedrivePolicy (nothing would bound a generation's attempts) or no such queue: one line, exit 2."""
+    if missing == "queue":
+        url, expected = aws.queue_url.replace("imagify-generations", "imagify-missing"), "could not be read"
+    else:
+        url, expected = aws.sqs.create_queue(QueueName="imagify-no-dlq")["QueueUrl"], "has no RedrivePolicy"
+    env = _serve_env(tmp_path, **aws.env(IMAGIFY_GENERATION_QUEUE_URL=url))
+    proc = subprocess.run(_serve_cmd(_free_port()), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"imagify: IMAGIFY_GENERATION_QUEUE_URL: the queue {url}"), proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
