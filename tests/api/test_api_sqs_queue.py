@@ -32,9 +32,9 @@ from generation_service.sqs_queue import SqsQueue
 
 REGION = "us-east-1"
 TABLE = "imagify-queue-test"
-VISIBILITY_S = 2  # short: a dead worker's message comes back quickly
+VISIBILITY_S = 3  # short: a dead worker's message comes back quickly (heartbeat every second)
 MAX_RECEIVES = 2
-RENDER_S = 4  # longer than the visibility timeout: only the heartbeat keeps the message hidden
+RENDER_S = 5  # longer than the visibility timeout: only the heartbeat keeps the message hidden
 
 
 @dataclass
