@@ -132,6 +132,25 @@ creates the stacks. Every AWS name comes from here; nothing is hard-coded per ac
 | IMAGIFY_REALTIME_STATE_BACKEND | rocksdb | real-time job state: rocksdb (incremental checkpoints) or hashmap (heap) |
 | IMAGIFY_RAW_PROMPT_RETENTION_DAYS | 90 | raw prompts kept N days of landing date (`dt`), then only their terms |
 | IMAGIFY_CORS_ORIGINS | (none) | origins (https://app.example.com, ...) the API allows; none: no CORS |
+
+The generation API's production stack (issue 20, infra/api.yaml, `imagify deploy --api`, stack `<prefix>-api`).
+The table is IMAGIFY_DYNAMODB_TABLE; the images bucket and prefix come from IMAGIFY_OBJECT_STORE when it is
+`s3://bucket/prefix`, else `<prefix>-images-<account>-<region>` and `images`.
+
+| variable | default | meaning |
+|---|---|---|
+| IMAGIFY_API_VPC_ID | (none: required by --api) | VPC of the API (the platform stack has none) |
+| IMAGIFY_API_PUBLIC_SUBNETS | (none: required) | comma-separated subnets of the public load balancer (2+ AZs) |
+| IMAGIFY_API_PRIVATE_SUBNETS | (none: required) | subnets of the tasks and Redis (AWS via the VPC's NAT/endpoints) |
+| IMAGIFY_API_IMAGE_TAG | (none: no tasks) | tag of the API image in ECR `<prefix>-api`: API and worker services |
+| IMAGIFY_API_CERTIFICATE_ARN | (none: HTTP only) | ACM certificate of the HTTPS listener |
+| IMAGIFY_API_MAX_RECEIVES | 3 | receives of a generation message before the dead-letter queue |
+| IMAGIFY_API_REPLICA_REGIONS | (none) | up to 2 more regions of the global table (each with a key alias/<prefix>-api) |
+| IMAGIFY_API_REPLICATION_BUCKET_ARN | (none) | bucket (another region) the images replicate to |
+| IMAGIFY_API_REPLICATION_KEY_ARN | (none) | KMS key of that bucket (required with it) |
+| IMAGIFY_API_HOSTED_ZONE_ID | (none) | Route 53 zone: a failover record + health check for IMAGIFY_API_DOMAIN |
+| IMAGIFY_API_DOMAIN | (none) | the API's name in that zone |
+| IMAGIFY_API_FAILOVER | PRIMARY | this region's role in the failover pair: PRIMARY or SECONDARY |
 """
 
 from __future__ import annotations
@@ -323,6 +342,19 @@ class Settings:
     # privacy and API security (issue 9)
     raw_prompt_retention_days: int = 90
     cors_origins: tuple[str, ...] = ()
+    # the generation API's production stack (issue 20, infra/api.yaml)
+    api_vpc_id: str | None = None
+    api_public_subnets: tuple[str, ...] = ()
+    api_private_subnets: tuple[str, ...] = ()
+    api_image_tag: str | None = None
+    api_certificate_arn: str | None = None
+    api_max_receives: int = 3
+    api_replica_regions: tuple[str, ...] = ()
+    api_replication_bucket_arn: str | None = None
+    api_replication_key_arn: str | None = None
+    api_hosted_zone_id: str | None = None
+    api_domain: str | None = None
+    api_failover: str = "PRIMARY"
 
     @property
     def realtime_state_dir(self) -> Path:
@@ -581,6 +613,7 @@ def load() -> Settings:
         flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
         realtime_state_backend=_realtime_state_backend(),
         **_privacy_settings(),
+        **_api_stack_settings(),
     )
 
 
@@ -818,3 +851,31 @@ def _privacy_settings() -> dict:
                 "(a wildcard would let any site call the API with a user's token)"
             )
     return {"raw_prompt_retention_days": days, "cors_origins": origins}
+
+
+def _api_stack_settings() -> dict:
+    """The API stack's inputs (infra/api.yaml); `imagify deploy --api` says which required ones are missing."""
+    max_receives = _env_int("IMAGIFY_API_MAX_RECEIVES", 3)
+    if max_receives < 2:  # a worker killed in a long poll spends a receive (generation_service/queue_workers.py)
+        raise ValueError(f"IMAGIFY_API_MAX_RECEIVES must be at least 2, got {max_receives}")
+    replicas = _env_list("IMAGIFY_API_REPLICA_REGIONS")
+    if len(replicas) > 2:
+        raise ValueError(f"IMAGIFY_API_REPLICA_REGIONS takes up to 2 regions, got {len(replicas)}")
+    bucket, key = _optional("IMAGIFY_API_REPLICATION_BUCKET_ARN"), _optional("IMAGIFY_API_REPLICATION_KEY_ARN")
+    if bool(bucket) != bool(key):
+        raise ValueError("IMAGIFY_API_REPLICATION_BUCKET_ARN and IMAGIFY_API_REPLICATION_KEY_ARN go together "
+                         "(the replicas are encrypted under the destination's key)")
+    return dict(
+        api_vpc_id=_optional("IMAGIFY_API_VPC_ID"),
+        api_public_subnets=_env_list("IMAGIFY_API_PUBLIC_SUBNETS"),
+        api_private_subnets=_env_list("IMAGIFY_API_PRIVATE_SUBNETS"),
+        api_image_tag=_optional("IMAGIFY_API_IMAGE_TAG"),
+        api_certificate_arn=_optional("IMAGIFY_API_CERTIFICATE_ARN"),
+        api_max_receives=max_receives,
+        api_replica_regions=replicas,
+        api_replication_bucket_arn=bucket,
+        api_replication_key_arn=key,
+        api_hosted_zone_id=_optional("IMAGIFY_API_HOSTED_ZONE_ID"),
+        api_domain=_optional("IMAGIFY_API_DOMAIN"),
+        api_failover=_choice("IMAGIFY_API_FAILOVER", "PRIMARY", {"PRIMARY", "SECONDARY"}),
+    )

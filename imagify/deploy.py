@@ -18,6 +18,11 @@ Order (each step waits for the previous one):
 5. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
 6. with ``--start``, the application is started (restoring from its latest snapshot).
 
+With ``--api`` (issue 20), after the operations stack: stack ``<prefix>-api`` (infra/api.yaml), the
+generation API's production stack (table, images bucket, SQS queue and DLQ, Redis, secrets, ALB + WAF,
+ECS Fargate API and workers with auto scaling, alarms to the platform's topic); its VPC and subnets
+(IMAGIFY_API_*) are checked in step 0, with every other input.
+
 A stack that is unchanged is left alone ("no updates"); a stack whose first creation failed
 (ROLLBACK_COMPLETE) is deleted and created again; a failed create/update raises
 :class:`DeployError` with the failing resources and CloudFormation's reasons.
@@ -133,6 +138,63 @@ def flink_parameters(settings: Settings, names: AwsNames, properties: list[dict]
     }
 
 
+# what the API stack cannot be made without (the platform stack has no VPC: the API uses the account's)
+API_REQUIRED = {"IMAGIFY_API_VPC_ID": "api_vpc_id", "IMAGIFY_API_PUBLIC_SUBNETS": "api_public_subnets",
+                "IMAGIFY_API_PRIVATE_SUBNETS": "api_private_subnets"}
+
+
+def images_location(settings: Settings, names: AwsNames) -> tuple[str, str]:
+    """(bucket, key prefix) of the API's images: IMAGIFY_OBJECT_STORE when it is s3://, else the default name."""
+    if settings.object_store.startswith("s3://"):
+        bucket, _, prefix = settings.object_store.removeprefix("s3://").partition("/")
+        return bucket, prefix.strip("/") or "images"
+    return f"{settings.aws_prefix}-images-{names.account_id}-{names.region}", "images"
+
+
+def check_api_inputs(settings: Settings) -> None:
+    """DeployError naming every required IMAGIFY_API_* setting that is unset."""
+    missing = [env for env, field_name in API_REQUIRED.items() if not getattr(settings, field_name)]
+    if missing:
+        raise DeployError(f"--api needs {', '.join(missing)} (the API's VPC and subnets; the platform stack has no "
+                          "VPC): set them and run imagify deploy --api again (no stack was created or updated)")
+
+
+def api_parameters(settings: Settings, names: AwsNames, platform: dict[str, str], vpc_cidr: str) -> dict[str, str]:
+    """The API stack's parameters: the platform's stream, key and alarm topic, the API's settings."""
+    bucket, prefix = images_location(settings, names)
+    replicas = [*settings.api_replica_regions, "", ""][:2]
+    return {
+        "Prefix": settings.aws_prefix,
+        "TableName": settings.dynamodb_table,
+        "ImagesBucketName": bucket,
+        "ImagesPrefix": prefix,
+        "AlarmTopicArn": platform["AlarmTopicArn"],
+        "DataKeyArn": platform["DataKeyArn"],
+        "StreamArn": platform["StreamArn"],
+        "StreamName": names.stream,
+        "ProducerMetricsNamespace": settings.producer_metrics_namespace,
+        "BedrockRegion": settings.bedrock_region,
+        "VpcId": settings.api_vpc_id or "",
+        "VpcCidr": vpc_cidr,
+        "PublicSubnetIds": ",".join(settings.api_public_subnets),
+        "PrivateSubnetIds": ",".join(settings.api_private_subnets),
+        "ImageTag": settings.api_image_tag or "",
+        "CertificateArn": settings.api_certificate_arn or "",
+        "VnpayTmnCode": settings.vnpay_tmn_code,
+        "VnpayPayUrl": settings.vnpay_pay_url,
+        "GenerationWorkers": str(settings.generation_workers),
+        "MaxReceiveCount": str(settings.api_max_receives),
+        "RateLimit": str(settings.rate_limit),
+        "ReplicaRegion1": replicas[0],
+        "ReplicaRegion2": replicas[1],
+        "ReplicationBucketArn": settings.api_replication_bucket_arn or "",
+        "ReplicationKeyArn": settings.api_replication_key_arn or "",
+        "HostedZoneId": settings.api_hosted_zone_id or "",
+        "DomainName": settings.api_domain or "",
+        "FailoverRole": settings.api_failover,
+    }
+
+
 class Deployer:
     def __init__(self, settings: Settings, clients: dict[str, Any] | None = None, poll_s: float = 5.0) -> None:
         from imagify.aws_clients import client
@@ -238,11 +300,27 @@ class Deployer:
         return package
 
     # -- everything -----------------------------------------------------------------------------
-    def deploy(self, package: Any = None, start: bool = False, with_flink: bool = True) -> DeployResult:
+    def vpc_cidr(self) -> str:
+        """The API's VPC's CIDR (its load balancer's addresses, whose X-Forwarded-For the API believes)."""
+        from botocore.exceptions import ClientError
+
+        vpc = self.settings.api_vpc_id
+        try:
+            return str(self.client("ec2").describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
+        except (ClientError, IndexError) as err:
+            raise DeployError(f"IMAGIFY_API_VPC_ID {vpc}: no such VPC in {self.settings.aws_region} ({err}); "
+                              "no stack was created or updated") from err
+
+    def deploy(self, package: Any = None, start: bool = False, with_flink: bool = True,
+               with_api: bool = False) -> DeployResult:
         s = self.settings
         account = s.aws_account_id or str(self.client("sts").get_caller_identity()["Account"])
         names = s.aws_names(account)
         # every input before any stack: a missing jar or a broken package stops deploy with nothing changed
+        vpc_cidr = ""
+        if with_api:
+            check_api_inputs(s)
+            vpc_cidr = self.vpc_cidr()
         if with_flink:
             package = self.package(names, package)
         templates = sorted(INFRA_DIR.glob("*.yaml"))
@@ -264,6 +342,9 @@ class Deployer:
                 flink_parameters(s, names, package.properties, key, platform["FlinkRoleArn"])))
         stacks.append(self.deploy_stack(f"{p}-operations", INFRA_DIR / "operations.yaml",
                                         operations_parameters(s, names, platform)))
+        if with_api:
+            stacks.append(self.deploy_stack(f"{p}-api", INFRA_DIR / "api.yaml",
+                                            api_parameters(s, names, platform, vpc_cidr)))
         if s.quicksight_principal:
             stacks.append(self.deploy_stack(f"{p}-quicksight", INFRA_DIR / "quicksight.yaml", {
                 "DataSourceId": f"{p}-athena", "WorkGroupName": names.athena_workgroup,
@@ -356,7 +437,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         if args.package:
             package = read_package(Path(args.package))
-        result = deployer.deploy(package=package, start=args.start, with_flink=not args.skip_flink)
+        result = deployer.deploy(package=package, start=args.start, with_flink=not args.skip_flink,
+                                 with_api=args.api)
     except (DeployError, FileNotFoundError, ValueError) as err:
         print(f"imagify deploy: {err}", file=sys.stderr)
         return 1
@@ -366,6 +448,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(f"landing job package: s3://{result.names.artifacts_bucket}/{result.package_key}")
     if result.started:
         print(f"started Managed Flink application {result.names.msf_application}")
+    api = next((st for st in result.stacks if st.name.endswith("-api")), None)
+    if api is not None:
+        print(f"generation API: {api.outputs.get('ApiUrl')} (image repository {api.outputs.get('RepositoryUri')}; "
+              f"put VNPAY's hash secret into {api.outputs.get('VnpaySecretArn')})")
     print(f"done in {time.monotonic() - t0:.0f}s. Use the deployment from any shell with:\n")
     print(environment_exports(result))
     return 0
@@ -376,7 +462,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "deploy",
         help="create/update the AWS stacks (stream, lake, Glue, Athena, IAM, Managed Flink, alarms, QuickSight)",
         description="With IMAGIFY_ENV=aws: create or update CloudFormation stacks <prefix>-platform, -flink, "
-        "-operations and (if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, build the landing job's "
+        "-operations, with --api -api, and (if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, "
+        "build the landing job's "
         "Managed Flink package (its jars come from make setup) and upload it and the templates to the artefacts "
         "bucket. Names, region and sizes come from imagify/config.py. Prints the variables to export afterwards.",
         epilog="example: IMAGIFY_ENV=aws AWS_PROFILE=prod imagify deploy --start",
@@ -384,4 +471,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--start", action="store_true", help="start the Managed Flink application afterwards")
     s.add_argument("--package", metavar="ZIP", help="deploy this package (from make flink-package) instead of building")
     s.add_argument("--skip-flink", action="store_true", help="only the platform (and QuickSight) stacks")
+    s.add_argument("--api", action="store_true",
+                   help="also the generation API's stack <prefix>-api (needs IMAGIFY_API_VPC_ID and subnets)")
     s.set_defaults(func=cmd_deploy)
