@@ -38,6 +38,7 @@ LOCAL_KEYS = (
     "aws.endpoint",
     "checkpoint.dir",
     "checkpoint.interval.ms",
+    "parallelism",
     "restore.path",
     "s3.endpoint",
     "s3.path.style.access",
@@ -76,17 +77,16 @@ def load_properties(path: Path | None = None) -> dict[str, dict[str, str]]:
     return {g["PropertyGroupId"]: dict(g.get("PropertyMap", {})) for g in groups}
 
 
-def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
-    missing = [f"{g}/{k}" for g, keys in REQUIRED.items() for k in keys if not groups.get(g, {}).get(k)]
+def check_common(groups: dict[str, dict[str, str]], required: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """What every packaged application checks (the real-time one too, :mod:`flink_jobs.realtime_managed_app`):
+    its ``required`` keys present, the lake an s3:// URI, a checkpoint interval of at least a second, no
+    unknown local key. Returns the ``imagify.local`` group (empty on the service)."""
+    missing = [f"{g}/{k}" for g, keys in required.items() for k in keys if not groups.get(g, {}).get(k)]
     if missing:
         raise ValueError(f"application properties are missing: {', '.join(missing)}")
     lake = groups[LAKE_GROUP]["path"]
     if not lake.startswith("s3://"):
         raise ValueError(f"{LAKE_GROUP}/path must be an s3:// URI, got {lake!r}")
-    try:
-        ttl = float(groups[JOB_GROUP]["dedup.ttl.h"])
-    except ValueError as exc:
-        raise ValueError(f"{JOB_GROUP}/dedup.ttl.h must be a number of hours") from exc
     checkpoint = groups[JOB_GROUP]["checkpoint.interval.ms"]
     if not checkpoint.isdigit() or int(checkpoint) < 1000:
         raise ValueError(
@@ -96,15 +96,24 @@ def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
     unknown = sorted(set(local) - set(LOCAL_KEYS))
     if unknown:
         raise ValueError(f"{LOCAL_GROUP}: unknown keys {', '.join(unknown)} (known: {', '.join(LOCAL_KEYS)})")
+    return local
+
+
+def app_config(groups: dict[str, dict[str, str]]) -> AppConfig:
+    local = check_common(groups, REQUIRED)
+    try:
+        ttl = float(groups[JOB_GROUP]["dedup.ttl.h"])
+    except ValueError as exc:
+        raise ValueError(f"{JOB_GROUP}/dedup.ttl.h must be a number of hours") from exc
     src = groups[SOURCE_GROUP]
     return AppConfig(
         src["stream.arn"],
         src["aws.region"],
         src["source.init.position"],
-        lake,
+        groups[LAKE_GROUP]["path"],
         ttl,
         groups[JOB_GROUP]["package.version"],
-        int(checkpoint),
+        int(groups[JOB_GROUP]["checkpoint.interval.ms"]),
         local,
     )
 
@@ -127,15 +136,20 @@ def table_ddls(cfg: AppConfig, on_service: bool = True) -> list[str]:
     from flink_jobs import pipeline, sources
 
     source = sources.kinesis_source(
-        cfg.stream_arn, cfg.region, cfg.init_position, endpoint=None if on_service else cfg.local.get("aws.endpoint")
+        cfg.stream_arn, cfg.region, cfg.init_position, endpoint=None if on_service else cfg.local.get("aws.endpoint"),
+        empty_fetch_interval_ms=sources.EMPTY_FETCH_INTERVAL_MS["landing"],
     )
     return pipeline.table_ddls(source, cfg.lake_root, roll_ms=checkpoint_interval_ms(cfg, on_service))
 
 
 def local_settings(local: dict[str, str]) -> dict[str, str]:
     """Flink settings of a run outside the service: checkpoints (retained, so a killed run can resume
-    from the newest) and the restore path."""
+    from the newest), the restore path and the parallelism (on the service, the application's
+    ParallelismConfiguration; a mini-cluster's default is one task per core, and with more than one
+    the real-time job's windows would see the shard's records in another order than the service's)."""
     out: dict[str, str] = {}
+    if "parallelism" in local:
+        out["parallelism.default"] = local["parallelism"]
     if "checkpoint.dir" in local:
         out["execution.checkpointing.dir"] = local["checkpoint.dir"]
         out["execution.checkpointing.interval"] = f"{_local_checkpoint_ms(local)} ms"
@@ -143,6 +157,16 @@ def local_settings(local: dict[str, str]) -> dict[str, str]:
     if "restore.path" in local:
         out["execution.state-recovery.path"] = local["restore.path"]
     return out
+
+
+def local_run_settings(local: dict[str, str]) -> dict[str, str]:
+    """A run outside the service (what the service does itself): the package's jarfile on the class
+    path, checkpoints and restore (:func:`local_settings`), the S3 file system initialised. Call it before
+    the environment exists: its class loader is made from ``pipeline.jars``."""
+    lib = Path(__file__).resolve().parent.parent.parent / "lib"  # <package>/python/flink_jobs/ -> <package>/lib
+    jars = ";".join(p.resolve().as_uri() for p in sorted(lib.glob("*.jar")))
+    _init_file_systems(local)
+    return {**({"pipeline.jars": jars} if jars else {}), **local_settings(local)}
 
 
 def _init_file_systems(local: dict[str, str]) -> None:
@@ -167,17 +191,10 @@ def main() -> None:
     from flink_jobs import pipeline
 
     cfg = app_config(load_properties())
-    python_root = Path(__file__).resolve().parent.parent
     on_service = SERVICE_PROPERTIES.exists()
     env_conf = Configuration()
-    if not on_service:  # a local run: the package's jarfile, the S3 file system, checkpoints
-        lib = python_root.parent / "lib"
-        jars = ";".join(p.resolve().as_uri() for p in sorted(lib.glob("*.jar")))
-        if jars:  # before the environment exists: its class loader is made from them
-            env_conf.set_string("pipeline.jars", jars)
-        for key, value in local_settings(cfg.local).items():
-            env_conf.set_string(key, value)
-        _init_file_systems(cfg.local)
+    for key, value in ({} if on_service else local_run_settings(cfg.local)).items():
+        env_conf.set_string(key, value)
     # a StreamTableEnvironment: the landing core is a DataStream pipeline between SQL tables
     t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(env_conf))
     conf = t_env.get_config()

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval, since_ms=args.start_ms)
     )
     options = options_from_args(args, restore)
-    ddls = realtime_sinks.all_sinks(str(home / "lake" / "realtime"))
+    ddls = realtime_sinks.lake_sinks(str(home / "lake"))
     if options.store_path:
         ddls += realtime_sinks.store_sinks(options.store_path, options.store_flush_ms)
     for ddl in ddls:

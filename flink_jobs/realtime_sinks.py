@@ -24,6 +24,8 @@ Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests th
 
 from __future__ import annotations
 
+from ingestion import lake
+
 MINUTE_TABLE = "rt_minute"
 MODEL_MINUTE_TABLE = "rt_model_minute"
 TERMS_TABLE = "rt_trending_terms"
@@ -150,6 +152,12 @@ CREATE TABLE {table} (
 
 def all_sinks(base: str) -> list[str]:
     return [realtime_sink(t, base) for t in DIRECTORIES]
+
+
+def lake_sinks(lake_root: str) -> list[str]:
+    """The five tables in the realtime area of the lake at ``lake_root`` (``$IMAGIFY_HOME/lake`` or
+    ``s3://<lake bucket>/lake``): ``<lake_root>/realtime/<directory>/``, where the Glue tables look."""
+    return all_sinks(f"{lake_root.rstrip('/')}/{lake.REALTIME}")
 
 
 # window results upserted into the live store (imagify.realtime.store owns its schema: same table

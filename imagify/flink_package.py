@@ -1,19 +1,21 @@
-"""Build the Managed Service for Apache Flink application package (``make flink-package``).
+"""Build the Managed Service for Apache Flink application packages (``make flink-package``): one zip per
+application, the landing job (:data:`LANDING`) and the real-time metrics job (:data:`REALTIME`).
 
-Layout of the zip (deterministic: sorted entries, fixed timestamps; its name carries a content hash)::
+Layout of a zip (deterministic: sorted entries, fixed timestamps; its name carries a content hash)::
 
-    main.py                        entry point (run option ``python``): runs flink_jobs.managed_app
+    main.py                        entry point (run option ``python``): runs the app's main module
     application_properties.json    the runtime property groups (the same ones `imagify deploy` gives the service)
-    python/flink_jobs/*.py         the landing job: sources, sinks, transform, pipeline, managed_app
+    python/flink_jobs/*.py         the job: sources, sinks, transform, its managed-app module
     python/ingestion/*.py          the event contract and the lake layout (stdlib only)
-    lib/imagify-landing.jar        the one jarfile (run option ``jarfile``): every JVM class the job needs
+    lib/imagify-<app>.jar          the one jarfile (run option ``jarfile``): every JVM class the job needs
     JARS.txt                       which jars went into it, with their SHA-256
 
-Managed Flink takes one ``jarfile``, so the jars the job needs are merged into one: the Kinesis
+Managed Flink takes one ``jarfile``, so the jars a job needs are merged into one: the Kinesis
 connector (built by ``jvm/build.sh`` from Apache's flink-connector-aws 6.0.1 source in ``jvm/vendor``)
-and its AWS SDK closure, the Parquet format and its Hadoop classes, and the project's own jar (the
-contract in Java). All of them are pinned in ``requirements/jvm.lock`` and fetched by ``make setup``
-(:mod:`imagify.jvm_artifacts` owns them); the S3 file system ships with the service's runtime.
+and its AWS SDK closure, the project's own jar (the contract and the real-time operators in Java) and,
+for the landing job, the Parquet format and its Hadoop classes. All of them are pinned in
+``requirements/jvm.lock`` and fetched by ``make setup`` (:mod:`imagify.jvm_artifacts` owns them); the S3
+file system ships with the service's runtime.
 
     python -m imagify.flink_package --help
 """
@@ -33,29 +35,62 @@ from imagify import jvm_artifacts
 from imagify.config import REPO_ROOT, AwsNames, Settings
 
 PACKAGE_DIR = REPO_ROOT / "build" / "flink"
-JARFILE = "lib/imagify-landing.jar"
 
-PYTHON_SOURCES = {
-    "flink_jobs": ["__init__.py", "sources.py", "sinks.py", "transform.py", "pipeline.py", "managed_app.py"],
-    "ingestion": ["__init__.py", "contract.py", "lake.py"],
-}
+# One zip per application, not one zip with both entry points and a property choosing the job: each
+# application's version is the hash of its own code and jars, so changing the real-time job updates
+# (restarts) the real-time application only and never the landing one, whose restarts delay the lake;
+# and each zip carries only its jars (the real-time one no Parquet/Hadoop: 40 MB less to upload and load).
 
-MAIN_PY = '''"""Managed Service for Apache Flink entry point (run option `python`): the Imagify landing job."""
+
+@dataclass(frozen=True)
+class App:
+    """What one application's zip holds: its entry module, Python sources and merged jars."""
+
+    name: str  # landing, realtime: the zip imagify-<name>-<version>.zip, the jarfile lib/imagify-<name>.jar
+    main_module: str
+    python_sources: dict[str, list[str]]
+
+    @property
+    def jarfile(self) -> str:
+        return f"lib/imagify-{self.name}.jar"
+
+    def jars(self) -> list[Path]:
+        """Every jar merged into the jarfile (ArtifactError naming `make setup` if one is missing): the Kinesis
+        connector and the project's jar (the contract, the Java operators); the landing job's Parquet too."""
+        formats = jvm_artifacts.jars("landing") if self.name == "landing" else []
+        return [*jvm_artifacts.kinesis_jars(), *formats, jvm_artifacts.PROJECT_JAR]
+
+    def main_py(self) -> str:
+        return f'''"""Managed Service for Apache Flink entry point (run option `python`): Imagify's {self.name} job."""
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
 
-from flink_jobs.managed_app import main  # noqa: E402
+from {self.main_module} import main  # noqa: E402
 
 if __name__ == "__main__":
     main()
 '''
 
 
+LANDING = App("landing", "flink_jobs.managed_app", {
+    "flink_jobs": ["__init__.py", "sources.py", "sinks.py", "transform.py", "pipeline.py", "managed_app.py"],
+    "ingestion": ["__init__.py", "contract.py", "lake.py"],
+})  # fmt: skip
+REALTIME = App("realtime", "flink_jobs.realtime_managed_app", {
+    "flink_jobs": ["__init__.py", "sources.py", "managed_app.py", "job_control.py", "realtime_job.py",
+                   "realtime_sinks.py", "realtime_transform.py", "realtime_managed_app.py"],
+    "ingestion": ["__init__.py", "lake.py"],
+})  # fmt: skip
+APPS = (LANDING, REALTIME)
+# the landing application's, under the names the landing tests and deploy's checks use
+JARFILE = LANDING.jarfile
+PYTHON_SOURCES = LANDING.python_sources
+
+
 def app_jars() -> list[Path]:
-    """Every jar merged into the package's jarfile (ArtifactError naming `make setup` if one is missing)."""
-    return [*jvm_artifacts.kinesis_jars(), *jvm_artifacts.jars("landing"), jvm_artifacts.PROJECT_JAR]
+    return LANDING.jars()
 
 
 def _skipped(name: str) -> bool:
@@ -100,19 +135,43 @@ def merge_jars(paths: list[Path]) -> bytes:
     return buf.getvalue()
 
 
-def application_properties(settings: Settings, names: AwsNames, package_version: str) -> list[dict]:
-    """The runtime property groups, in the service's format (read by flink_jobs.managed_app)."""
+def application_properties(settings: Settings, names: AwsNames, package_version: str,
+                           app: App = LANDING) -> list[dict]:
+    """The runtime property groups, in the service's format (read by flink_jobs.managed_app, or
+    flink_jobs.realtime_managed_app for the real-time application)."""
     return [
         {"PropertyGroupId": "kinesis.analytics.flink.run.options",
-         "PropertyMap": {"python": "main.py", "jarfile": JARFILE}},
+         "PropertyMap": {"python": "main.py", "jarfile": app.jarfile}},
         {"PropertyGroupId": "imagify.source",
          "PropertyMap": {"stream.arn": names.stream_arn, "aws.region": names.region,
                          "source.init.position": settings.msf_init_position}},
         {"PropertyGroupId": "imagify.lake", "PropertyMap": {"path": names.lake_uri}},
-        {"PropertyGroupId": "imagify.job",
-         "PropertyMap": {"dedup.ttl.h": f"{settings.dedup_ttl_h:g}", "package.version": package_version,
-                         "checkpoint.interval.ms": str(settings.msf_checkpoint_ms)}},
+        {"PropertyGroupId": "imagify.job", "PropertyMap": _job_properties(settings, package_version, app)},
     ]  # fmt: skip
+
+
+def _job_properties(settings: Settings, package_version: str, app: App) -> dict[str, str]:
+    if app.name == "landing":
+        return {"dedup.ttl.h": f"{settings.dedup_ttl_h:g}", "package.version": package_version,
+                "checkpoint.interval.ms": str(settings.msf_checkpoint_ms)}  # fmt: skip
+    # the real-time job's settings (IMAGIFY_REALTIME_*) as locally; its checkpoints are when its minutes
+    # reach S3 and QuickSight, so it checkpoints on the local job's interval, not the landing app's minute
+    return {
+        "package.version": package_version,
+        "checkpoint.interval.ms": str(settings.realtime_checkpoint_ms),
+        "allowed.lateness.s": f"{settings.realtime_allowed_lateness_s:g}",
+        "out.of.orderness.s": f"{settings.realtime_out_of_orderness_s:g}",
+        "max.ahead.s": f"{settings.realtime_max_ahead_s:g}",
+        "dedup.ttl.min": f"{settings.realtime_dedup_ttl_min:g}",
+        "top.terms": str(settings.realtime_top_terms),
+        "trend.minutes": str(settings.realtime_trend_minutes),
+    }
+
+
+def realtime_application(settings: Settings) -> str:
+    """The real-time application's name: ``<prefix>-realtime`` (the landing one is ``IMAGIFY_MSF_APPLICATION``,
+    ``<prefix>-landing`` by default)."""
+    return f"{settings.aws_prefix}-realtime"
 
 
 @dataclass(frozen=True)
@@ -133,18 +192,18 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR) -> Package:
-    """The zip of the landing job. FileNotFoundError (naming ``make setup``) before anything is written
-    if a jar is missing."""
+def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR, app: App = LANDING) -> Package:
+    """The zip of one application (the landing job by default). FileNotFoundError (naming ``make setup``)
+    before anything is written if a jar is missing."""
     try:
-        jars = app_jars()
+        jars = app.jars()
     except jvm_artifacts.ArtifactError as err:
         raise FileNotFoundError(str(err)) from err
-    files: dict[str, bytes] = {"main.py": MAIN_PY.encode()}
-    for package, modules in PYTHON_SOURCES.items():
+    files: dict[str, bytes] = {"main.py": app.main_py().encode()}
+    for package, modules in app.python_sources.items():
         for module in modules:
             files[f"python/{package}/{module}"] = (REPO_ROOT / package / module).read_bytes()
-    files[JARFILE] = merge_jars(jars)
+    files[app.jarfile] = merge_jars(jars)
     coordinates = {a.path().name: a.coordinates for a in jvm_artifacts.load()}
     coordinates[jvm_artifacts.KINESIS_CONNECTOR_JAR.name] = (
         f"{jvm_artifacts.KINESIS_CONNECTOR} (built from jvm/vendor)")
@@ -156,7 +215,7 @@ def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR) -> P
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     version = digest.hexdigest()[:12]
-    properties = application_properties(settings, names, version)
+    properties = application_properties(settings, names, version, app)
     files["application_properties.json"] = (json.dumps(properties, indent=2) + "\n").encode()
 
     buf = io.BytesIO()
@@ -164,7 +223,7 @@ def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR) -> P
         for name in sorted(files):
             zf.writestr(_entry(name), files[name])
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"imagify-landing-{version}.zip"
+    path = out_dir / f"imagify-{app.name}-{version}.zip"
     path.write_bytes(buf.getvalue())
     return Package(path, version, properties)
 
@@ -175,27 +234,32 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(
         prog="python -m imagify.flink_package",
-        description="Build the Managed Flink application zip of the landing job (code, properties, one jarfile).",
-        epilog="`make setup` fetches and builds the jars it merges; `imagify deploy` builds the zip itself.",
+        description="Build the Managed Flink application zips (code, properties, one jarfile each) of the landing "
+        "and real-time jobs.",
+        epilog="`make setup` fetches and builds the jars it merges; `imagify deploy` builds the zips itself.",
     )
+    apps = {a.name: a for a in APPS}
     sub = p.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help=f"build the zip into {PACKAGE_DIR.relative_to(REPO_ROOT)}/")
+    b = sub.add_parser("build", help=f"build the zips into {PACKAGE_DIR.relative_to(REPO_ROOT)}/")
     b.add_argument("--out-dir", type=Path, default=PACKAGE_DIR)
-    sub.add_parser("list-jars", help="print the jars merged into the package's jarfile")
+    b.add_argument("--app", choices=sorted(apps), action="append", help="only this application (repeatable)")
+    lj = sub.add_parser("list-jars", help="print the jars merged into an application's jarfile")
+    lj.add_argument("--app", choices=sorted(apps), default="landing")
     args = p.parse_args(argv)
     if args.cmd == "list-jars":
-        for jar in app_jars():
+        for jar in apps[args.app].jars():
             print(jar)
         return 0
     settings = config.load()
-    try:
-        pkg = build(settings, settings.aws_names(account_id(settings)), args.out_dir)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"flink-package: {err}", file=sys.stderr)
-        return 2
-    print(f"{pkg.path}  (version {pkg.version})")
+    names = settings.aws_names(account_id(settings))
+    for name in args.app or sorted(apps):
+        try:
+            pkg = build(settings, names, args.out_dir, apps[name])
+        except (FileNotFoundError, ValueError) as err:
+            print(f"flink-package: {err}", file=sys.stderr)
+            return 2
+        print(f"{pkg.path}  (version {pkg.version})")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

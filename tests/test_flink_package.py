@@ -15,11 +15,20 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode_str
 
-from flink_jobs import managed_app, sinks, sources
+from flink_jobs import managed_app, realtime_managed_app, realtime_sinks, sinks, sources
 from flink_jobs.pipeline import lake_paths
 from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
-from imagify.flink_package import JARFILE, PYTHON_SOURCES, app_jars, application_properties, build, merge_jars
+from imagify.flink_package import (
+    APPS,
+    JARFILE,
+    PYTHON_SOURCES,
+    REALTIME,
+    app_jars,
+    application_properties,
+    build,
+    merge_jars,
+)
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:kinesis:ap-southeast-1:{ACCOUNT}:stream/imagify-events"
@@ -118,16 +127,93 @@ def test_the_jarfile_carries_the_connector_the_formats_and_the_contract(settings
     assert "software/amazon/awssdk/services/kinesis/KinesisAsyncClient.class" in names
 
 
-def test_every_module_the_job_imports_is_packaged() -> None:
-    packaged = {f"{p}.{m.removesuffix('.py')}" for p, mods in PYTHON_SOURCES.items() for m in mods}
-    packaged |= set(PYTHON_SOURCES)
+@pytest.mark.parametrize("app", APPS, ids=lambda a: a.name)
+def test_every_module_the_job_imports_is_packaged(app) -> None:  # type: ignore[no-untyped-def]
+    sources_ = app.python_sources
+    packaged = {f"{p}.{m.removesuffix('.py')}" for p, mods in sources_.items() for m in mods}
+    packaged |= set(sources_)
+    assert app.main_module in packaged
     for name in packaged:
         pkg, _, mod = name.partition(".")
         path = REPO_ROOT / pkg / (f"{mod}.py" if mod else "__init__.py")
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PYTHON_SOURCES:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in sources_:
                 targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
                 assert any(t in packaged for t in targets), f"{path} imports {node.module}, not packaged"
+
+
+def test_realtime_package_layout_properties_and_jarfile(settings: config.Settings, tmp_path: Path) -> None:
+    """The real-time application's own zip: its entry point, its job's modules, a jarfile with the Kinesis
+    connector and the Java operators (no Parquet), and the properties its app reads."""
+    names = settings.aws_names()
+    pkg = build(settings, names, out_dir=tmp_path / "out", app=REALTIME)
+    landing = build(settings, names, out_dir=tmp_path / "out")
+    assert pkg.path.name == f"imagify-realtime-{pkg.version}.zip" and pkg.version != landing.version
+    with zipfile.ZipFile(pkg.path) as zf:
+        expected = {"main.py", "application_properties.json", "JARS.txt", REALTIME.jarfile}
+        expected |= {f"python/{p}/{m}" for p, mods in REALTIME.python_sources.items() for m in mods}
+        assert set(zf.namelist()) == expected
+        assert "from flink_jobs.realtime_managed_app import main" in zf.read("main.py").decode()
+        zf.extractall(tmp_path / "x")
+    with zipfile.ZipFile(tmp_path / "x" / REALTIME.jarfile) as jar:
+        classes = set(jar.namelist())
+        factories = jar.read("META-INF/services/org.apache.flink.table.factories.Factory").decode()
+    assert "org.apache.flink.connector.kinesis.table.KinesisDynamicTableFactory" in factories
+    assert "parquet" not in factories.lower()
+    assert {"ai/imagify/realtime/RealtimeStreams.class", "ai/imagify/terms/prompt_stopwords.csv"} <= classes
+    cfg = realtime_managed_app.app_config(managed_app.load_properties(tmp_path / "x" / "application_properties.json"))
+    assert cfg.stream_arn == ARN and cfg.lake_root == f"s3://imagify-lake-{ACCOUNT}-ap-southeast-1/lake"
+    assert (cfg.checkpoint_ms, cfg.allowed_lateness_s) == (settings.realtime_checkpoint_ms,
+                                                           settings.realtime_allowed_lateness_s)
+    assert (cfg.out_of_orderness_s, cfg.dedup_ttl_min, cfg.package_version) == (
+        settings.realtime_out_of_orderness_s, settings.realtime_dedup_ttl_min, pkg.version)
+    # the packaged python is importable as the service will run it (stdlib parts, no PyFlink here)
+    code = "import sys; sys.path.insert(0, 'python'); import flink_jobs.realtime_managed_app, " \
+           "flink_jobs.realtime_transform, flink_jobs.realtime_job; print('ok')"
+    out = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path / "x", capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_realtime_app_writes_where_the_local_job_does_under_the_s3_lake(settings: config.Settings) -> None:
+    """Its sinks are the realtime_sinks tables at <lake>/realtime/<directory> (the Glue tables' locations,
+    tests/test_infra.py), and no live-store sink: on AWS the live view is QuickSight over those tables."""
+    props = application_properties(settings, settings.aws_names(), "v1", REALTIME)
+    cfg = realtime_managed_app.app_config({g["PropertyGroupId"]: g["PropertyMap"] for g in props})
+    ddls = realtime_managed_app.table_ddls(cfg)
+    assert ddls[1:] == realtime_sinks.lake_sinks(f"s3://imagify-lake-{ACCOUNT}-ap-southeast-1/lake")
+    for table, directory in realtime_sinks.DIRECTORIES.items():
+        assert f"'path' = 's3://imagify-lake-{ACCOUNT}-ap-southeast-1/lake/realtime/{directory}'" in \
+            next(d for d in ddls if f"CREATE TABLE {table} " in d)
+    assert not any("'connector' = 'jdbc'" in d for d in ddls)
+    assert "'connector' = 'kinesis'" in ddls[0] and realtime_managed_app.options(cfg).store_path is None
+    assert "'aws.endpoint'" not in ddls[0]  # on the service: its endpoints
+
+
+def test_two_applications_poll_a_shard_within_its_read_limit(settings: config.Settings) -> None:
+    """Both applications poll the same shards (no enhanced fan-out): their idle polls together stay below
+    a shard's 5 GetRecords a second, with room for the polls that return records."""
+    landing = managed_app.table_ddls(managed_app.app_config(
+        {g["PropertyGroupId"]: g["PropertyMap"] for g in application_properties(settings, settings.aws_names(), "v")}))
+    realtime = realtime_managed_app.table_ddls(realtime_managed_app.app_config(
+        {g["PropertyGroupId"]: g["PropertyMap"]
+         for g in application_properties(settings, settings.aws_names(), "v", REALTIME)}))
+    interval = re.compile(r"'source\.reader\.empty-records-fetch-interval' = '(\d+) ms'")
+    polls = [1000 / int(interval.findall(ddls[0])[0]) for ddls in (landing, realtime)]
+    assert sum(polls) <= 3.5, polls
+
+
+def test_realtime_application_properties_are_checked() -> None:
+    props = {g["PropertyGroupId"]: dict(g["PropertyMap"]) for g in application_properties(
+        config.load(), config.load().aws_names(ACCOUNT), "v", REALTIME)}
+    del props["imagify.job"]["allowed.lateness.s"]
+    with pytest.raises(ValueError, match="imagify.job/allowed.lateness.s"):
+        realtime_managed_app.app_config(props)
+    props["imagify.job"]["allowed.lateness.s"] = "ten minutes"
+    with pytest.raises(ValueError, match="must be numbers"):
+        realtime_managed_app.app_config(props)
+    props["imagify.job"]["allowed.lateness.s"] = "-1"
+    with pytest.raises(ValueError, match="allowed.lateness.s out of range"):
+        realtime_managed_app.app_config(props)
 
 
 def test_application_properties_missing_keys_are_named() -> None:
