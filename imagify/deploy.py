@@ -11,12 +11,13 @@ Order (each step waits for the previous one):
    artefacts bucket (``flink/imagify-landing-<content hash>.zip``, ``templates/``), SSE-KMS under the
    project's key (the platform stack's output ``DataKeyArn``);
 3. stack ``<prefix>-flink`` (infra/flink-app.yaml): the Managed Flink application on that zip, with
-   the package's property groups;
+   the package's property groups; then the real-time job's package (``flink/imagify-realtime-<hash>.zip``)
+   and stack ``<prefix>-realtime`` (infra/realtime-app.yaml), its second application (own role);
 4. stack ``<prefix>-operations`` (infra/operations.yaml): CloudWatch alarms to the platform's alarm
    topic, the build image's ECR repository and, with IMAGIFY_BUILD_IMAGE_TAG, the scheduled
    ``imagify build`` and Iceberg maintenance (ECS Fargate tasks started by EventBridge Scheduler);
 5. stack ``<prefix>-quicksight`` (infra/quicksight.yaml) when IMAGIFY_QUICKSIGHT_PRINCIPAL is set;
-6. with ``--start``, the application is started (restoring from its latest snapshot).
+6. with ``--start``, both applications are started (restoring from their latest snapshots).
 
 With ``--api`` (issue 20), after the operations stack: stack ``<prefix>-api`` (infra/api.yaml), the
 generation API's production stack (table, images bucket, SQS queue and DLQ, Redis, secrets, ALB + WAF,
@@ -91,9 +92,16 @@ def platform_parameters(settings: Settings, names: AwsNames) -> dict[str, str]:
         "WorkGroupName": names.athena_workgroup,
         "ScanLimitBytes": str(settings.athena_scan_limit_mb * 1024 * 1024),
         "FlinkApplicationName": names.msf_application,
+        "RealtimeApplicationName": _realtime_application(settings),
         "ProducerMetricsNamespace": settings.producer_metrics_namespace,
         "AlarmEmail": settings.alarm_email or "",
     }
+
+
+def _realtime_application(settings: Settings) -> str:
+    from imagify.flink_package import realtime_application
+
+    return realtime_application(settings)
 
 
 def operations_parameters(settings: Settings, names: AwsNames, platform: dict[str, str]) -> dict[str, str]:
@@ -103,6 +111,7 @@ def operations_parameters(settings: Settings, names: AwsNames, platform: dict[st
         "AlarmTopicArn": platform["AlarmTopicArn"],
         "StreamName": names.stream,
         "FlinkApplicationName": names.msf_application,
+        "RealtimeApplicationName": _realtime_application(settings),
         "WorkGroupName": names.athena_workgroup,
         "ProducerMetricsNamespace": settings.producer_metrics_namespace,
         "IteratorAgeThresholdMs": str(settings.alarm_iterator_age_s * 1000),
@@ -121,7 +130,34 @@ def flink_parameters(settings: Settings, names: AwsNames, properties: list[dict]
     """The flink-app stack's parameters: its property groups are the package's, value for value."""
     g = {p["PropertyGroupId"]: p["PropertyMap"] for p in properties}
     return {
-        "ApplicationName": names.msf_application,
+        **_application_parameters(settings, names, g, code_key, role_arn, names.msf_application),
+        "DedupTtlHours": g["imagify.job"]["dedup.ttl.h"],
+        "Parallelism": str(settings.msf_parallelism),
+    }
+
+
+def realtime_parameters(settings: Settings, names: AwsNames, properties: list[dict], code_key: str,
+                        role_arn: str) -> dict[str, str]:
+    """The realtime-app stack's parameters: its property groups are the real-time package's, value for value."""
+    g = {p["PropertyGroupId"]: p["PropertyMap"] for p in properties}
+    job = g["imagify.job"]
+    return {
+        **_application_parameters(settings, names, g, code_key, role_arn, _realtime_application(settings)),
+        "AllowedLatenessS": job["allowed.lateness.s"],
+        "OutOfOrdernessS": job["out.of.orderness.s"],
+        "MaxAheadS": job["max.ahead.s"],
+        "DedupTtlMinutes": job["dedup.ttl.min"],
+        "TopTerms": job["top.terms"],
+        "TrendMinutes": job["trend.minutes"],
+        "Parallelism": str(settings.realtime_parallelism),
+    }
+
+
+def _application_parameters(settings: Settings, names: AwsNames, g: dict[str, dict[str, str]], code_key: str,
+                            role_arn: str, application: str) -> dict[str, str]:
+    """What both Managed Flink stacks take: the application, its code and the property groups they share."""
+    return {
+        "ApplicationName": application,
         "RuntimeEnvironment": settings.msf_runtime,
         "ServiceRoleArn": role_arn,
         "ArtifactsBucketName": names.artifacts_bucket,
@@ -131,10 +167,9 @@ def flink_parameters(settings: Settings, names: AwsNames, properties: list[dict]
         "StreamArn": g["imagify.source"]["stream.arn"],
         "InitPosition": g["imagify.source"]["source.init.position"],
         "LakePath": g["imagify.lake"]["path"],
-        "DedupTtlHours": g["imagify.job"]["dedup.ttl.h"],
         "PackageVersion": g["imagify.job"]["package.version"],
-        "CheckpointIntervalMs": g["imagify.job"]["checkpoint.interval.ms"],  # the job rolls files on it
-        "Parallelism": str(settings.msf_parallelism),
+        # the service checkpoints on the interval the job's property says (the landing job rolls files on it)
+        "CheckpointIntervalMs": g["imagify.job"]["checkpoint.interval.ms"],
     }
 
 
@@ -285,16 +320,17 @@ class Deployer:
             s3.put_object(Bucket=bucket, Key=key, Body=fh, ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key,
                           BucketKeyEnabled=True)
 
-    def package(self, names: AwsNames, package: Any = None) -> Any:
-        """The landing job's package, built when not given, checked: DeployError saying what is missing
-        and how to get it."""
+    def package(self, names: AwsNames, package: Any = None, app: str = "landing") -> Any:
+        """An application's package (the landing job's, or ``app="realtime"``), built when not given,
+        checked: DeployError saying what is missing and how to get it."""
         from imagify import flink_package, jvm_artifacts
 
         if package is None:
             try:
-                package = flink_package.build(self.settings, names)
+                package = flink_package.build(self.settings, names,
+                                              app=next(a for a in flink_package.APPS if a.name == app))
             except (FileNotFoundError, ValueError, jvm_artifacts.ArtifactError) as err:
-                raise DeployError(f"cannot build the landing job's package: {err}\n{HOW_TO_GET_JARS}; then run "
+                raise DeployError(f"cannot build the {app} job's package: {err}\n{HOW_TO_GET_JARS}; then run "
                                   "imagify deploy again (no stack was created or updated)") from err
         check_package(package.path, package.properties)
         return package
@@ -323,6 +359,7 @@ class Deployer:
             vpc_cidr = self.vpc_cidr()
         if with_flink:
             package = self.package(names, package)
+            realtime = self.package(names, app="realtime")
         templates = sorted(INFRA_DIR.glob("*.yaml"))
         for template in templates:
             if len(template.read_bytes()) > MAX_TEMPLATE_BODY:
@@ -340,6 +377,11 @@ class Deployer:
             stacks.append(self.deploy_stack(
                 f"{p}-flink", INFRA_DIR / "flink-app.yaml",
                 flink_parameters(s, names, package.properties, key, platform["FlinkRoleArn"])))
+            # the real-time metrics job: a second application on its own zip and role (flink_package.REALTIME)
+            self.upload(names.artifacts_bucket, realtime.s3_key, realtime.path, data_key)
+            stacks.append(self.deploy_stack(
+                f"{p}-realtime", INFRA_DIR / "realtime-app.yaml",
+                realtime_parameters(s, names, realtime.properties, realtime.s3_key, platform["RealtimeRoleArn"])))
         stacks.append(self.deploy_stack(f"{p}-operations", INFRA_DIR / "operations.yaml",
                                         operations_parameters(s, names, platform)))
         if with_api:
@@ -352,6 +394,7 @@ class Deployer:
         result = DeployResult(names, stacks, key, version)
         if start and with_flink:
             self.start_application(names.msf_application)
+            self.start_application(_realtime_application(s))
             result.started = True
         return result
 
@@ -447,7 +490,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if result.package_key:
         print(f"landing job package: s3://{result.names.artifacts_bucket}/{result.package_key}")
     if result.started:
-        print(f"started Managed Flink application {result.names.msf_application}")
+        print(f"started Managed Flink applications {result.names.msf_application}, "
+              f"{_realtime_application(deployer.settings)}")
     api = next((st for st in result.stacks if st.name.endswith("-api")), None)
     if api is not None:
         print(f"generation API: {api.outputs.get('ApiUrl')} (image repository {api.outputs.get('RepositoryUri')}; "

@@ -25,7 +25,7 @@ from flink_jobs import realtime_sinks, sinks
 from imagify import config, flink_package, jvm_artifacts
 from imagify.aws_clients import client
 from imagify.cli import main
-from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platform_parameters
+from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platform_parameters, realtime_parameters
 from imagify.flink_package import build
 from ingestion import lake
 
@@ -173,7 +173,8 @@ def test_iam_roles_are_least_privilege() -> None:
     tpl = load("platform.yaml")
     statements = _role_statements(tpl)
     roles = {r for r, _ in statements}
-    assert roles == {"ProducerRole", "StreamReaderRole", "FlinkRole", "WarehouseRole", "QuickSightRole"}
+    assert roles == {"ProducerRole", "StreamReaderRole", "FlinkRole", "RealtimeRole", "WarehouseRole",
+                     "QuickSightRole"}
     for role, st in statements:
         assert st["Effect"] == "Allow"
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -191,6 +192,17 @@ def test_iam_roles_are_least_privilege() -> None:
         "cloudwatch:PutMetricData"}
     flink_writes = [st for r, st in statements if r == "FlinkRole" and "s3:PutObject" in st["Action"]]
     assert resolve(flink_writes[0]["Resource"], {}) == "<LakeBucket.Arn>/lake/*"  # only the lake prefix
+    # the real-time job: its area of the lake only (lists, writes), its own code only
+    realtime = {st["Sid"]: resolve(st, {}) for r, st in statements if r == "RealtimeRole"}
+    actions = {sid: st["Action"] if isinstance(st["Action"], list) else [st["Action"]] for sid, st in realtime.items()}
+    s3 = {sid: st for sid, st in realtime.items() if any(a.startswith("s3:") for a in actions[sid])}
+    writes = [st["Resource"] for sid, st in s3.items() if "s3:PutObject" in actions[sid]]
+    assert writes == ["<LakeBucket.Arn>/lake/realtime/*"]
+    assert {st["Resource"] for sid, st in s3.items() if "s3:PutObject" not in actions[sid]} == {
+        "<ArtifactsBucket.Arn>/flink/imagify-realtime-*", "<LakeBucket.Arn>", "<LakeBucket.Arn>/lake/"}
+    assert realtime["DeleteParentMarker"]["Action"] == "s3:DeleteObject"  # the marker lake/ only, no data
+    assert realtime["ListRealtime"]["Condition"] == {"StringLike": {"s3:prefix": ["lake/realtime/*", "lake/realtime"]}}
+    assert "log-group:/aws/kinesis-analytics/<RealtimeApplicationName>:*" in realtime["Logs"]["Resource"]
 
 
 # -- the warehouse role against what dbt-athena calls ------------------------------------------------
@@ -333,6 +345,32 @@ def test_flink_app_properties_are_the_packages(settings: config.Settings, tmp_pa
     assert set(platform_parameters(settings, names)) <= set(load("platform.yaml")["Parameters"])
 
 
+def test_realtime_app_properties_are_the_packages(monkeypatch: pytest.MonkeyPatch, settings: config.Settings,
+                                                   tmp_path: Path) -> None:
+    """The real-time application's property groups, as CloudFormation resolves its template with deploy's
+    parameters, are its package's: the checkpoint interval and allowed lateness of the settings included,
+    and the service checkpoints on that interval."""
+    monkeypatch.setenv("IMAGIFY_REALTIME_CHECKPOINT_MS", "7000")
+    monkeypatch.setenv("IMAGIFY_REALTIME_ALLOWED_LATENESS_S", "900")
+    settings = config.load()
+    names = settings.aws_names(ACCOUNT)
+    pkg = build(settings, names, out_dir=tmp_path, app=flink_package.REALTIME)
+    params = realtime_parameters(settings, names, pkg.properties, pkg.s3_key, "arn:aws:iam::1:role/x")
+    tpl = load("realtime-app.yaml")
+    assert set(params) <= set(tpl["Parameters"])
+    defaults = {k: str(v["Default"]) for k, v in tpl["Parameters"].items() if "Default" in v}
+    app = resolve(tpl["Resources"]["Application"]["Properties"], {**defaults, **params})
+    groups = app["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]
+    assert groups == pkg.properties
+    assert app["ApplicationName"] == "imagify-realtime" != names.msf_application
+    job = next(g["PropertyMap"] for g in groups if g["PropertyGroupId"] == "imagify.job")
+    assert (job["checkpoint.interval.ms"], job["allowed.lateness.s"]) == ("7000", "900")
+    checkpoints = app["ApplicationConfiguration"]["FlinkApplicationConfiguration"]["CheckpointConfiguration"]
+    assert checkpoints["CheckpointInterval"] == "7000"
+    code = app["ApplicationConfiguration"]["ApplicationCodeConfiguration"]["CodeContent"]["S3ContentLocation"]
+    assert code["FileKey"] == pkg.s3_key and pkg.s3_key.startswith("flink/imagify-realtime-")
+
+
 def test_service_checkpoints_on_the_interval_the_job_rolls_files_on(monkeypatch: pytest.MonkeyPatch,
                                                                    settings: config.Settings, tmp_path: Path) -> None:
     monkeypatch.setenv("IMAGIFY_MSF_CHECKPOINT_MS", "30000")
@@ -356,6 +394,7 @@ def test_deploy_creates_then_updates_the_stacks(settings: config.Settings, tmp_p
         result = deployer.deploy(package=pkg)
         assert [(s.name, s.action) for s in result.stacks] == [("imagify-platform", "created"),
                                                                ("imagify-flink", "created"),
+                                                               ("imagify-realtime", "created"),
                                                                ("imagify-operations", "created")]
         out = result.stack("platform").outputs
         assert out["LakeBucket"] == f"imagify-lake-{ACCOUNT}-{REGION}"
@@ -372,7 +411,11 @@ def test_deploy_creates_then_updates_the_stacks(settings: config.Settings, tmp_p
         assert kinesis.describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"][
             "OpenShardCount"] == settings.kinesis_shards
         roles = {r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]}
-        assert {"imagify-producer", "imagify-flink", "imagify-warehouse", "imagify-quicksight"} <= roles
+        assert {"imagify-producer", "imagify-flink", "imagify-realtime", "imagify-warehouse",
+                "imagify-quicksight"} <= roles
+        realtime = [o["Key"] for o in s3.list_objects_v2(Bucket=names.artifacts_bucket,
+                                                         Prefix="flink/imagify-realtime-")["Contents"]]
+        assert len(realtime) == 1 and realtime[0].endswith(".zip")
 
         again = deployer.deploy(package=pkg)
         assert {s.action for s in again.stacks} <= {"updated", "unchanged"}
@@ -396,13 +439,14 @@ def test_deploy_encrypts_the_artefacts_with_the_project_key(server_settings: con
     s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: sent.append(dict(params)))
     result = Deployer(server_settings, clients={"s3": s3}, poll_s=0).deploy(package=pkg)
     key_arn = result.stack("platform").outputs["DataKeyArn"]
+    realtime = next(p["Key"] for p in sent if p["Key"].startswith("flink/imagify-realtime-"))  # the second app
     assert sorted((p["Key"], p.get("ServerSideEncryption"), p.get("SSEKMSKeyId")) for p in sent) == sorted(
-        (k, "aws:kms", key_arn) for k in [pkg.s3_key, *(f"templates/{t.name}" for t in TEMPLATES)])
+        (k, "aws:kms", key_arn) for k in [pkg.s3_key, realtime, *(f"templates/{t.name}" for t in TEMPLATES)])
     aliases = client(server_settings, "kms").list_aliases()["Aliases"]  # (moto cannot DescribeKey a stack's key)
     project_key = next(a["TargetKeyId"] for a in aliases if a["AliasName"] == "alias/imagify-data")
     assert key_arn.endswith(f":key/{project_key}")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=names.artifacts_bucket)["Contents"]]
-    assert set(keys) == {pkg.s3_key, *(f"templates/{t.name}" for t in TEMPLATES)}
+    assert set(keys) == {pkg.s3_key, realtime, *(f"templates/{t.name}" for t in TEMPLATES)}
     for k in keys:
         head = s3.head_object(Bucket=names.artifacts_bucket, Key=k)
         assert (k, head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) == (k, "aws:kms", key_arn)

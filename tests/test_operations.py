@@ -59,6 +59,10 @@ def expected_alarms(names: config.AwsNames) -> dict[str, list[tuple[str, str, di
     return {
         "FlinkDowntimeAlarm": [("AWS/KinesisAnalytics", "downtime", app, "Maximum")],
         "FlinkRestartsAlarm": [("AWS/KinesisAnalytics", "numRestarts", app, "Maximum")],
+        # the real-time application: the same two alarms on its own (imagify.flink_package.realtime_application)
+        "RealtimeDowntimeAlarm": [("AWS/KinesisAnalytics", "downtime", {"Application": "imagify-realtime"}, "Maximum")],
+        "RealtimeRestartsAlarm": [("AWS/KinesisAnalytics", "numRestarts", {"Application": "imagify-realtime"},
+                                   "Maximum")],
         "IteratorAgeAlarm": [("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", stream, "Maximum")],
         "WriteThrottleAlarm": [("AWS/Kinesis", "WriteProvisionedThroughputExceeded", stream, "Sum")],
         "ReadThrottleAlarm": [("AWS/Kinesis", "ReadProvisionedThroughputExceeded", stream, "Sum")],
@@ -95,7 +99,8 @@ def test_every_alarm_watches_its_metric_of_this_installation(settings: config.Se
     assert alarms["IteratorAgeAlarm"]["Threshold"] == "90000"  # IMAGIFY_ALARM_ITERATOR_AGE_S
     assert {a["Threshold"] for n, a in alarms.items() if n != "IteratorAgeAlarm"} == {0}
     # a restart is an increase of the counter, not its value
-    assert any("DIFF(restarts)" in m.get("Expression", "") for m in alarms["FlinkRestartsAlarm"]["Metrics"])
+    for restarts in ("FlinkRestartsAlarm", "RealtimeRestartsAlarm"):
+        assert any("DIFF(restarts)" in m.get("Expression", "") for m in alarms[restarts]["Metrics"])
 
 
 def test_every_alarm_says_why_it_treats_missing_data_so() -> None:
