@@ -72,12 +72,12 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 # -- AWS production path (issue 5) --------------------------------------------------------------
 .PHONY: flink-jars flink-package deploy bench-producer e2e-aws smoke-aws
 
-e2e-aws: setup  ## The production path on emulators: deploy onto moto, the packaged Flink app on Kinesis + S3, kill and resume (in make test)
-	$(VENV)/bin/pytest -q tests/test_e2e_aws.py
+e2e-aws: setup  ## The production path on emulators: deploy onto moto, the packaged Flink apps (landing, real-time) on Kinesis + S3, kill and resume (in make test)
+	$(VENV)/bin/pytest -q tests/test_e2e_aws.py tests/test_e2e_aws_realtime.py
 
 flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (requirements/jvm.lock) into build/jvm-artifacts
 
-flink-package: setup  ## Build the Managed Flink application zip into build/flink (its one jarfile merges the pinned jars)
+flink-package: setup  ## Build the Managed Flink application zips (landing, real-time) into build/flink (each one jarfile of pinned jars)
 	$(VENV)/bin/python -m imagify.flink_package build
 
 deploy: setup  ## imagify deploy: package, upload and create/update the AWS stacks (IMAGIFY_ENV=aws)

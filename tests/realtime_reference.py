@@ -182,8 +182,9 @@ class Expected:
     records: int
 
 
-def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5) -> Expected:
-    """What the job must produce, computed from the records in stream order."""
+def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5, bound_s: float = 3.0) -> Expected:
+    """What the job must produce, computed from the records in stream order (``bound_s``: the watermark's
+    out-of-orderness bound)."""
     lines = stream.phase1 + stream.phase2
     seen_keys: set[str] = set()
     ontime: list[Event] = []
@@ -207,8 +208,8 @@ def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5) -> Expecte
             if ev.event_id in stream.late_ids:
                 late[ev.event_id] = "late"  # after its minute closed, within the allowed lateness: counted
             ontime.append(ev)
-    # windows that closed: the final watermark is the newest event time minus 3 s
-    wm = max(e.occurred_at for e in ontime).replace(tzinfo=None) - timedelta(seconds=3)
+    # windows that closed: the final watermark is the newest event time minus the bound
+    wm = max(e.occurred_at for e in ontime).replace(tzinfo=None) - timedelta(seconds=bound_s)
     closed = [e for e in ontime if _minute(e) + timedelta(minutes=1) - timedelta(milliseconds=1) <= wm]
 
     by_minute: dict[datetime, list[Event]] = defaultdict(list)
@@ -270,3 +271,50 @@ def expected(stream: Stream, top_n: int = 10, trend_minutes: int = 5) -> Expecte
         if ranked:
             trending[_key(end)] = [(t, gens[t], len(users[t])) for t in ranked]
     return Expected(minute, model_minute, trending, late, rejected, len(lines))
+
+
+def classified(lines: list[str], bound_s: float, lateness_s: float) -> Stream:
+    """A stream of arbitrary records (say, ``imagify simulate``'s, in the order one shard holds them) with
+    its late and too-late events found by the rule the job documents, replayed here in read order: after
+    dedup, an event whose minute ended at or before the watermark (newest event time so far minus
+    ``bound_s``) is late, and too late once its minute ended ``lateness_s`` or more before it. For records
+    whose event times are all in the past (no ``ahead`` event)."""
+    s = Stream(t0=datetime.now(UTC), phase1=list(lines))
+    seen: set[str] = set()
+    watermark: datetime | None = None
+    for line in lines:
+        try:
+            ev = validate_line(line)
+        except ContractError:
+            s.malformed += 1
+            continue
+        key = f"payment:{ev.properties['payment_id']}" if ev.event_type == "payment_succeeded" else ev.event_id
+        if key in seen:
+            continue
+        seen.add(key)
+        at = ev.occurred_at.replace(tzinfo=None)
+        assert at < datetime.now(UTC).replace(tzinfo=None), f"{ev.event_id}: in the future, the rule has no 'ahead'"
+        closes = _minute(ev) + timedelta(minutes=1) - timedelta(milliseconds=1)
+        if watermark is not None and closes + timedelta(seconds=lateness_s) <= watermark:
+            s.too_late_ids.add(ev.event_id)
+        elif watermark is not None and closes <= watermark:
+            s.late_ids.add(ev.event_id)
+        at_ms = at.replace(microsecond=at.microsecond // 1000 * 1000)  # the job keeps event times in ms
+        candidate = at_ms - timedelta(seconds=bound_s)
+        watermark = candidate if watermark is None else max(watermark, candidate)
+    return s
+
+
+def close(a: object, b: object) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) < 1e-6
+    return a == b
+
+
+def check_windows(rows: dict, exp: dict, what: str) -> None:
+    """Every expected window is in ``rows`` (and no other) with the expected figures."""
+    assert set(rows) == set(exp), f"{what}: windows {sorted(set(rows) ^ set(exp))} differ"
+    for key, want in exp.items():
+        got = rows[key]
+        bad = {k: (got[k], v) for k, v in want.items() if not close(got[k], v)}
+        assert not bad, f"{what} {key}: (got, expected) {bad}"

@@ -19,35 +19,38 @@ is not emulated: the app runs with the test's credentials, its calls are checked
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import signal
-import subprocess
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 import pytest
-from aws_calls import RecordingProxy, denied, platform_role, unused, with_kms
+from aws_calls import RecordingProxy, with_kms
 from aws_helpers import ACCOUNT, REGION, moto_server
 from cfnlint.decode import decode_str
-from fault_helpers import NO_VOLUME_CHECK, check_lake_and_warehouse, expected, imagify
+from fault_helpers import check_lake_and_warehouse, expected, imagify
+from flink_aws import (
+    CHECKPOINTS_BUCKET,
+    KEYS,
+    LAKE_BUCKET,
+    PYFLINK_HOME,
+    App,
+    aws_env,
+    check_roles,
+    keys,
+    newest_checkpoint,
+    on_exit,  # noqa: F401 — a fixture
+    s3_plugins,
+    stack_output,
+    stream_records,
+    unpack_uploaded,
+)
 
-from flink_jobs import managed_app
-from imagify import config, jvm_artifacts
 from imagify.config import REPO_ROOT
 from ingestion import lake
 
 pytestmark = pytest.mark.e2e
 
-FLINK_PYTHON = REPO_ROOT / ".venv-flink" / "bin" / "python"
-PYFLINK_HOME = next((REPO_ROOT / ".venv-flink" / "lib").glob("python3*/site-packages/pyflink"), None)
-# the service keeps a running application's checkpoints itself; the local run keeps them in a bucket of
-# its own, outside what the Flink role is checked against
-CHECKPOINTS_BUCKET = "local-flink-checkpoints"
 # what a role may grant without the component calling it here, and why
 SERVICE_DOES = {
     "FlinkRole": {
@@ -67,6 +70,8 @@ SERVICE_DOES = {
 CHECKED_BY_CALLS = {
     "ProducerRole": ("tests/test_e2e_aws.py::test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill",),
     "FlinkRole": ("tests/test_e2e_aws.py::test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill",),
+    "RealtimeRole": ("tests/test_e2e_aws_realtime.py::"
+                     "test_packaged_realtime_app_writes_the_glue_tables_exactly_across_a_kill",),
     "WarehouseRole": ("tests/test_dbt_prod.py::test_build_calls_are_allowed_to_the_warehouse_role",  # the build
                       "tests/test_privacy_aws.py::test_forget_on_s3_and_athena",
                       "tests/test_privacy_aws.py::test_expire_prompts_on_s3_and_athena"),
@@ -85,76 +90,10 @@ NOT_BY_CALLS = {
 }
 
 
-def _aws_env(home: Path, endpoint: str) -> dict[str, str]:
-    env = {**os.environ, **NO_VOLUME_CHECK}
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "DAGSTER_HOME"):
-        env.pop(name, None)
-    return {**env, "IMAGIFY_HOME": str(home), "IMAGIFY_ENV": "aws", "IMAGIFY_AWS_ENDPOINT_URL": endpoint,
-            "IMAGIFY_AWS_REGION": REGION, "IMAGIFY_AWS_ACCOUNT_ID": ACCOUNT, "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class App:
-    """The unpacked application, started as the service would start it (`python main.py`), with the
-    local stand-ins of what the service provides (managed_app.LOCAL_GROUP)."""
-
-    def __init__(self, root: Path, env: dict[str, str], endpoint: str, checkpoints: str, plugins: Path) -> None:
-        """``endpoint``: where the job's Kinesis and S3 calls go (the recording proxy)."""
-        self.root, self.checkpoints = root, checkpoints
-        self.env = {**env, "FLINK_HOME": str(PYFLINK_HOME), "FLINK_PLUGINS_DIR": str(plugins),
-                    "CBOR_ENABLED": "false"}
-        self.local = {"aws.endpoint": endpoint, "s3.endpoint": endpoint, "s3.path.style.access": "true",
-                      "s3.access-key": "testing", "s3.secret-key": "testing",
-                      "checkpoint.dir": checkpoints, "checkpoint.interval.ms": "2000"}
-        self.proc: subprocess.Popen | None = None
-        self.runs = 0
-
-    def start(self, restore: str | None = None) -> None:
-        groups = json.loads((self.root / "application_properties.json").read_text())
-        local = {**self.local, **({"restore.path": restore} if restore else {})}
-        groups.append({"PropertyGroupId": managed_app.LOCAL_GROUP, "PropertyMap": local})
-        props = self.root / f"local-properties-{self.runs}.json"
-        props.write_text(json.dumps(groups))
-        log = (self.root / f"run-{self.runs}.log").open("w")
-        self.runs += 1
-        self.proc = subprocess.Popen([str(FLINK_PYTHON), "main.py"], cwd=self.root, stdout=log, stderr=log,
-                                     env={**self.env, "IMAGIFY_FLINK_PROPERTIES": str(props)},
-                                     start_new_session=True)
-
-    def kill(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n" + "\n".join(ln for ln in p.read_text().splitlines()
-                                                       if not ln.startswith("WARNING"))[-4000:]
-                         for p in sorted(self.root.glob("run-*.log")))
-
-    def check_alive(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"the packaged app exited with {self.proc.returncode}:\n{self.logs()}")
-
-
-def _keys(s3, bucket: str, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [o["Key"] for o in page.get("Contents", [])]
-    return keys
-
-
-def _newest_checkpoint(s3, bucket: str) -> str | None:  # type: ignore[no-untyped-def]
-    done = [k.rsplit("/", 1)[0] for k in _keys(s3, bucket, "checkpoints/") if k.endswith("/_metadata")]
-    return max(done, key=lambda k: int(k.rsplit("chk-", 1)[1]), default=None)
-
-
 def _download_lake(s3, bucket: str, target: Path) -> None:  # type: ignore[no-untyped-def]
     """Committed data files and commit markers only: the S3 writer's own temporary objects
     (``_part-…_tmp_…``, deleted when a part is committed) may vanish between the listing and the download."""
-    for key in _keys(s3, bucket, "lake/"):
+    for key in keys(s3, bucket, "lake/"):
         name = key.rsplit("/", 1)[-1]
         if not (lake.is_visible(name) or name == lake.SUCCESS_FILE):
             continue
@@ -167,60 +106,37 @@ def _landed_ids(lake_dir: Path) -> list[str]:
     return [r["event_id"] for p in lake.data_files(lake_dir, lake.EVENTS) for r in lake.read_rows(p, ["event_id"])]
 
 
-@pytest.fixture
-def on_exit() -> Iterator[list[Callable[[], None]]]:
-    """Clean-ups that run however the test ends (a failed assertion must not leave a Flink JVM running)."""
-    hooks: list[Callable[[], None]] = []
-    yield hooks
-    for hook in reversed(hooks):
-        hook()
-
-
 @pytest.mark.skipif(PYFLINK_HOME is None, reason=".venv-flink missing: run make setup")
 def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
-        tmp_path: Path, on_exit: list[Callable[[], None]]) -> None:
-    plugins = tmp_path / "plugins" / "s3-fs-hadoop"
-    plugins.mkdir(parents=True)
-    (plugins / "flink-s3-fs-hadoop.jar").symlink_to(jvm_artifacts.jars("s3")[0])
+        tmp_path: Path, on_exit: list[Callable[[], None]]) -> None:  # noqa: F811 — the on_exit fixture
+    plugins = s3_plugins(tmp_path)
     with moto_server() as endpoint:
-        env = _aws_env(tmp_path / "home", endpoint)
-        out = imagify(env, "deploy")
+        env = aws_env(tmp_path / "home", endpoint)
+        imagify(env, "deploy")
         job_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
         producer_calls = RecordingProxy(endpoint, REGION, ACCOUNT)
         on_exit += [job_calls.close, producer_calls.close]
         producer_env = {**env, "IMAGIFY_AWS_ENDPOINT_URL": producer_calls.url}
-        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **keys)
-        kinesis = boto3.client("kinesis", endpoint_url=endpoint, region_name=REGION, **keys)
-        artifacts, lake_bucket = f"imagify-artifacts-{ACCOUNT}-{REGION}", f"imagify-lake-{ACCOUNT}-{REGION}"
-        packages = [k for k in _keys(s3, artifacts, "flink/") if k.endswith(".zip")]
-        assert len(packages) == 1, (packages, out)
-        app_dir = tmp_path / "app"
-        zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=artifacts, Key=packages[0])["Body"].read())).extractall(app_dir)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
+        kinesis = boto3.client("kinesis", endpoint_url=endpoint, region_name=REGION, **KEYS)
+        lake_bucket = LAKE_BUCKET
+        app_dir = unpack_uploaded(s3, "landing", tmp_path / "app")
         s3.create_bucket(Bucket=CHECKPOINTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        app = App(app_dir, env, job_calls.url, f"s3://{CHECKPOINTS_BUCKET}/checkpoints", plugins.parent)
+        app = App(app_dir, env, job_calls.url, f"s3://{CHECKPOINTS_BUCKET}/checkpoints", plugins)
         on_exit.append(app.kill)
 
         imagify(producer_env, "simulate", "--users", "30", "--days", "2", "--seed", "11")
         app.start()
         deadline = time.monotonic() + 240
-        while not (_newest_checkpoint(s3, CHECKPOINTS_BUCKET) and _keys(s3, lake_bucket, "lake/events/")):
+        while not (newest_checkpoint(s3, CHECKPOINTS_BUCKET) and keys(s3, lake_bucket, "lake/events/")):
             app.check_alive()
             assert time.monotonic() < deadline, "no checkpoint with landed events within 240 s"
             time.sleep(1)
         app.kill()  # as a crashed task manager: no savepoint, no clean stop
-        restore = _newest_checkpoint(s3, CHECKPOINTS_BUCKET)
+        restore = newest_checkpoint(s3, CHECKPOINTS_BUCKET)
         imagify(producer_env, "simulate", "--users", "30", "--days", "2", "--seed", "12")
 
-        stream = env.get("IMAGIFY_KINESIS_STREAM", "imagify-events")
-        records = []
-        for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-            it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
-                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                resp = kinesis.get_records(ShardIterator=it, Limit=10000)
-                records += [r["Data"] for r in resp["Records"]]
-                it = resp.get("NextShardIterator") if resp["Records"] else None
+        records = stream_records(kinesis, env.get("IMAGIFY_KINESIS_STREAM", "imagify-events"))
         exp = expected(records)
         assert len(exp.valid) > 500 and exp.rejected, "the simulation sends valid events and malformed ones"
 
@@ -241,9 +157,8 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
         app.kill()
         job_calls.close()
         producer_calls.close()
-        key_arn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION, **keys).describe_stacks(
-            StackName="imagify-platform")["Stacks"][0]["Outputs"]
-        key_arn = next(o["OutputValue"] for o in key_arn if o["OutputKey"] == "DataKeyArn")
+        key_arn = stack_output(boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION, **KEYS),
+                               "imagify-platform", "DataKeyArn")
 
         local_lake = tmp_path / "s3-lake-final"
         _download_lake(s3, lake_bucket, local_lake)
@@ -257,22 +172,13 @@ def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
         "ProducerRole": with_kms(producer_calls.calls, key_arn),
     }
     assert {c.action for c in called["FlinkRole"]} >= {"kinesis:GetRecords", "s3:PutObject"}, called
-    with pytest.MonkeyPatch.context() as mp:  # the settings of the deploy's environment
-        for name, value in env.items():
-            mp.setenv(name, value)
-        deployed = config.load()
-    for role, calls in called.items():
-        print(f"{role} calls: {', '.join(sorted({c.action for c in calls}))}")
-        statements = platform_role(deployed, role, key_arn, REGION, ACCOUNT)
-        assert not denied(statements, calls), f"{role} does not allow: {denied(statements, calls)}"
-        assert unused(statements, calls) <= SERVICE_DOES[role], (
-            f"{role} grants what nobody called: {unused(statements, calls) - SERVICE_DOES[role]}")
+    check_roles(env, called, key_arn, SERVICE_DOES)
 
     # the marts DuckDB builds over the S3 lake (the embedded path's warehouse, reading these files)
     home = tmp_path / "warehouse-home"
     home.mkdir()
     (local_lake / "lake").rename(home / "lake")
-    local = {k: v for k, v in _aws_env(home, "").items() if not k.startswith("IMAGIFY_AWS")}
+    local = {k: v for k, v in aws_env(home, "").items() if not k.startswith("IMAGIFY_AWS")}
     imagify({**local, "IMAGIFY_ENV": "local"}, "build")
     figures = check_lake_and_warehouse(home, exp, len(records))
     assert figures.lost == 0 and figures.doubled == 0
@@ -293,4 +199,5 @@ def test_every_role_is_checked_by_its_calls_or_says_why_not() -> None:
             path, name = test.split("::")
             source = (REPO_ROOT / path).read_text()
             assert f"def {name}(" in source, f"{test} does not exist"
-            assert role in source and "denied(" in source, f"{path} does not check {role} by its calls"
+            checks = "denied(" in source or "check_roles(" in source  # flink_aws.check_roles calls denied
+            assert role in source and checks, f"{path} does not check {role} by its calls"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from realtime_reference import SPIKY, Expected, build_stream, expected
+from realtime_reference import SPIKY, Expected, build_stream, check_windows, expected
 
 from ingestion.segment_log import SegmentLogProducer
 
@@ -57,27 +57,13 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = 
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def _close(a: object, b: object) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return abs(a - b) < 1e-6
-    return a == b
-
-
-def _check_windows(rows: dict, exp: dict, what: str) -> None:
-    assert set(rows) == set(exp), f"{what}: windows {sorted(set(rows) ^ set(exp))} differ"
-    for key, want in exp.items():
-        got = rows[key]
-        bad = {k: (got[k], v) for k, v in want.items() if not _close(got[k], v)}
-        assert not bad, f"{what} {key}: (got, expected) {bad}"
-
-
 def _check_store(db: Path, exp: Expected) -> None:
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     minute = {r["window_start"]: dict(r) for r in con.execute("SELECT * FROM minute")}
-    _check_windows(minute, exp.minute, "minute")
+    check_windows(minute, exp.minute, "minute")
     model = {(r["window_start"], r["model"]): dict(r) for r in con.execute("SELECT * FROM model_minute")}
-    _check_windows(model, exp.model_minute, "model_minute")
+    check_windows(model, exp.model_minute, "model_minute")
     trending: dict[str, list] = {}
     for r in con.execute("SELECT window_end, term, generations, users FROM trending_terms ORDER BY term_rank"):
         trending.setdefault(r[0], []).append((r[1], r[2], r[3]))
