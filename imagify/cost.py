@@ -84,7 +84,7 @@ GLUE_CALLS_PER_MODEL = 6  # dbt-athena: GetTable, GetTableVersions, DeleteTableV
 ATHENA_GLUE_CALLS_PER_QUERY = 2
 AUDIT_ROW_BYTES = 100  # a landing-audit row (JSON: segment, records, window_end)
 PACKAGE_BYTES = 77 * 1024**2  # measured: build/flink/imagify-landing-*.zip, 2026-12-04 (the pinned jars)
-LOG_GB_PER_APP_MONTH = 0.5  # ASSUMED (not measured here): the landing job's CloudWatch logs at INFO
+LOG_GB_PER_APP_MONTH = 0.5  # ASSUMED (not measured here): one Flink application's CloudWatch logs at INFO
 SAMPLE_END = datetime(2026, 1, 1, tzinfo=UTC)  # fixed: the same sample gives the same bytes
 
 
@@ -115,10 +115,12 @@ def kinesis(shards: int, retention_h: float, put_units: float, bytes_month: floa
     return lines
 
 
-def flink(parallelism: int, parallelism_per_kpu: int, hours: float) -> list[Line]:
+def flink(parallelism: int, parallelism_per_kpu: int, hours: float, app: str = "landing") -> list[Line]:
+    """One Managed Flink application's KPUs and storage (each application pays its own orchestration KPU)."""
     kpus = math.ceil(parallelism / parallelism_per_kpu)
-    return [Line("Managed Flink", f"KPU-hours ({kpus} + 1 orchestration KPU)", (kpus + 1) * hours, "flink.kpu_hour"),
-            Line("Managed Flink", "running application storage",
+    return [Line("Managed Flink", f"KPU-hours, {app} app ({kpus} + 1 orchestration KPU)", (kpus + 1) * hours,
+                 "flink.kpu_hour"),
+            Line("Managed Flink", f"running application storage, {app} app",
                  kpus * MSF_STORAGE_GB_PER_KPU * hours / HOURS_PER_MONTH, "flink.running_storage")]  # fmt: skip
 
 
@@ -202,8 +204,10 @@ def deployment(settings: Settings, infra_dir: Path | None = None) -> Deployment:
 
     names = settings.aws_names(settings.aws_account_id or "000000000000")
     properties = flink_package.application_properties(settings, names, "cost")
+    realtime = flink_package.application_properties(settings, names, "cost", flink_package.REALTIME)
     passed = {"platform.yaml": deploy.platform_parameters(settings, names),
-              "flink-app.yaml": deploy.flink_parameters(settings, names, properties, "cost.zip", "role")}  # fmt: skip
+              "flink-app.yaml": deploy.flink_parameters(settings, names, properties, "cost.zip", "role"),
+              "realtime-app.yaml": deploy.realtime_parameters(settings, names, realtime, "cost.zip", "r")}  # fmt: skip
     params: dict[str, dict[str, str]] = {}
     types: dict[str, int] = {}
     for path in sorted((infra_dir or deploy.INFRA_DIR).glob("*.yaml")):
@@ -415,11 +419,13 @@ def estimate(settings: Settings, users: int, sample: Sample, hours: float = HOUR
     lines = [
         *kinesis(shards, retention_h, put_units, record_bytes / share if share else 0.0, hours),
         *flink(parallelism, per_kpu, hours),
+        # the real-time metrics application (infra/realtime-app.yaml: one KPU per parallel task)
+        *flink(int(dep.parameters["realtime-app.yaml"]["Parallelism"]), 1, hours, "real-time"),
         *s3(lake_bytes + warehouse_bytes + PACKAGE_BYTES, puts, gets, hours),
         *athena_lines,
         *glue(objects, glue_requests, hours),
         *kms(dep.resource_types.get("AWS::KMS::Key", 0), kms_requests, hours),
-        *cloudwatch(dep.resource_types.get("AWS::CloudWatch::Alarm", 0), LOG_GB_PER_APP_MONTH,
+        *cloudwatch(dep.resource_types.get("AWS::CloudWatch::Alarm", 0), 2 * LOG_GB_PER_APP_MONTH,  # two apps
                     float(app["LogRetentionDays"]), hours),
         *quicksight(len(settings.quicksight_owners), len(settings.quicksight_viewers), hours),
     ]

@@ -72,15 +72,19 @@ def test_occupied_slots() -> None:
 def test_sizes_are_the_templates_as_deploy_passes_them(clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGIFY_KINESIS_SHARDS", "3")
     monkeypatch.setenv("IMAGIFY_MSF_PARALLELISM", "2")
+    monkeypatch.setenv("IMAGIFY_REALTIME_PARALLELISM", "3")
     dep = cost.deployment(config.load())
     assert dep.param("platform.yaml", "ShardCount") == "3"
     assert dep.param("flink-app.yaml", "Parallelism") == "2"
     assert dep.param("flink-app.yaml", "ParallelismPerKPU") == "1"  # deploy does not pass it: the template's
+    assert dep.param("realtime-app.yaml", "Parallelism") == "3"
     assert dep.resource_types["AWS::KMS::Key"] == 1
     sample = cost.measure(users=20, days=2)
     lines = cost.estimate(config.load(), 1000, sample, dep=dep).lines
     assert dollars(lines, "shard-hours") == pytest.approx(3 * 730 * 0.015)
-    assert dollars(lines, "KPU-hours") == pytest.approx(3 * 730 * 0.11)
+    # each application: its KPUs and one orchestration KPU (landing 2 + 1, real-time 3 + 1)
+    assert dollars(lines, "KPU-hours, landing") == pytest.approx(3 * 730 * 0.11)
+    assert dollars(lines, "KPU-hours, real-time") == pytest.approx(4 * 730 * 0.11)
 
 
 def test_volume_is_measured_and_scales_with_users(clean_env: None) -> None:
