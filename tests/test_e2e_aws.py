@@ -84,6 +84,17 @@ NOT_BY_CALLS = {
                         "tests/test_stream_tail.py), not through the recording proxy",
     "BuildExecutionRole": "the ECS agent pulling the build image and writing its logs: moto runs no Fargate task",
     "BuildSchedulerRole": "EventBridge Scheduler starting the task (ecs:RunTask, iam:PassRole): moto runs no schedule",
+    # the generation API's stack (infra/api.yaml); tests/test_infra_api.py checks each statically
+    "ExecutionRole": "the ECS agent pulling the API image, writing its logs and reading its two secrets: moto runs "
+                     "no Fargate task; tests/test_infra_api.py checks it reads exactly the two secrets",
+    "ApiTaskRole": "the API process: no emulator run records its calls yet (issue 20's journey); "
+                   "tests/test_infra_api.py checks its DynamoDB and SQS actions = the operations generation_service "
+                   "calls, scoped to the table, its indexes and the queue",
+    "WorkerTaskRole": "the generation workers: no emulator run records their calls yet (issue 20's journey); "
+                      "tests/test_infra_api.py checks the table and SQS actions against generation_service's calls "
+                      "and Bedrock against the catalog's models",
+    "ReplicationRole": "S3 replicating the images to another region (the multi-region option): moto replicates "
+                       "nothing; tests/test_infra_api.py checks it is scoped to the two buckets and keys",
     "imagify deploy": "runs with the operator's credentials (it creates the roles themselves): no role of the "
                       "templates to check against",
     "imagify dashboards publish": "runs with the operator's QuickSight author credentials: no role of the templates",
