@@ -653,3 +653,11 @@ def test_deploy_api_without_a_vpc_touches_no_stack(
     assert main(["deploy", "--skip-flink", "--api"]) == 1
     assert "no such VPC" in capsys.readouterr().err
     assert client(on_moto, "cloudformation").list_stacks()["StackSummaries"] == []
+
+def test_images_are_written_by_the_workers_and_read_by_the_api(settings: config.Settings) -> None:
+    """The workers store images (ObjectStore.put), the API signs their download URLs (GetObject as its role)."""
+    roles = statements_by_role(settings)
+    images = f"arn:aws:s3:::imagify-images-{ACCOUNT}-{REGION}/images/*"
+    s3 = {r: {a for st in s for a in listed(st["Action"]) if a.startswith("s3:")} for r, s in roles.items()}
+    assert (s3["ApiTaskRole"], s3["WorkerTaskRole"], s3["ExecutionRole"]) == ({"s3:GetObject"}, {"s3:PutObject"}, set())
+    assert allowed(roles["ApiTaskRole"], "s3:GetObject") == allowed(roles["WorkerTaskRole"], "s3:PutObject") == [images]
