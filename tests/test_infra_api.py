@@ -654,6 +654,7 @@ def test_deploy_api_without_a_vpc_touches_no_stack(
     assert "no such VPC" in capsys.readouterr().err
     assert client(on_moto, "cloudformation").list_stacks()["StackSummaries"] == []
 
+
 def test_images_are_written_by_the_workers_and_read_by_the_api(settings: config.Settings) -> None:
     """The workers store images (ObjectStore.put), the API signs their download URLs (GetObject as its role)."""
     roles = statements_by_role(settings)
