@@ -191,7 +191,9 @@ def test_iam_roles_are_least_privilege() -> None:
         "kinesis:PutRecord", "kinesis:PutRecords", "kms:GenerateDataKey",
         "cloudwatch:PutMetricData"}
     flink_writes = [st for r, st in statements if r == "FlinkRole" and "s3:PutObject" in st["Action"]]
-    assert resolve(flink_writes[0]["Resource"], {}) == "<LakeBucket.Arn>/lake/*"  # only the lake prefix
+    # only the landing job's tables: not the rest of the lake, nor the real-time job's area
+    assert resolve(flink_writes[0]["Resource"], {}) == [
+        f"<LakeBucket.Arn>/lake/{t}/*" for t in (lake.EVENTS, lake.QUARANTINE, lake.AUDIT)]
     # the real-time job: its area of the lake only (lists, writes), its own code only
     realtime = {st["Sid"]: resolve(st, {}) for r, st in statements if r == "RealtimeRole"}
     actions = {sid: st["Action"] if isinstance(st["Action"], list) else [st["Action"]] for sid, st in realtime.items()}
