@@ -13,6 +13,7 @@ Key schema (``pk`` and ``sk`` are strings; see :func:`table_definition` and the 
 | session | ``SESSION#<id>`` | ``SESSION`` | user id, revoked |
 | idempotency | ``IDEM#<scope>#<key>`` | ``IDEM`` | request hash, stored response |
 | outbox | ``OUTBOX#<shard>`` | ``<seq:024d>`` | contract event waiting for the relay |
+| outbox lease | ``OUTBOX_LEASE#<shard>`` | ``LEASE`` | the relay that sends the shard's events, until when |
 
 Money: the balance lives on the profile item with a version (``ledger_seq``). Every movement is
 one ``TransactWriteItems``: update the profile (condition: the version read, and for a charge
@@ -30,8 +31,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import secrets
+import socket
 import threading
 import time
 import zlib
@@ -61,6 +64,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTBOX_SHARDS = 4  # outbox partitions (spreads the write load; a user's events stay in one shard)
+# Every API and worker task runs a relay over the one table's outbox: a relay sends only the shards it
+# holds a lease on (else each event went to the stream once per task). A lease is renewed every third
+# of its length; a relay that dies leaves its shards to another after at most this long.
+OUTBOX_LEASE_S = 30.0
 QUEUED, RUNNING = "QUEUED", "RUNNING"  # gsi1pk of queued / running generations (finished ones have none)
 MAX_ATTEMPTS = 60  # optimistic-concurrency retries of one money movement before giving up
 TRANSACTION_ITEMS = 100  # DynamoDB's limit of items in one TransactWriteItems
@@ -238,6 +245,9 @@ class DynamoRepository(Repository):
         self._last_seq = 0
         self.blocking_io = True  # network round trips: the API calls this off its event loop
         self._seq_lock = threading.Lock()
+        self._lease_owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._leased: list[int] = []
+        self._leases_renewed = float("-inf")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DynamoRepository:
@@ -466,16 +476,17 @@ class DynamoRepository(Repository):
         return s["user_id"] if s and not s.get("revoked") else None
 
     def revoke_session(self, session_id: str) -> None:
+        self._update_if(f"SESSION#{session_id}", "SESSION", "SET revoked = :t", "attribute_exists(pk)",
+                        {":t": {"BOOL": True}})
+
+    def _update_if(self, pk: str, sk: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        """One conditional UpdateItem; False when its condition does not hold."""
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=_key(f"SESSION#{session_id}", "SESSION"),
-                UpdateExpression="SET revoked = :t",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":t": {"BOOL": True}},
-            )
+            self.client.update_item(TableName=self.table, Key=_key(pk, sk), UpdateExpression=update,
+                                    ConditionExpression=condition, ExpressionAttributeValues=values)
         except self.client.exceptions.ConditionalCheckFailedException:
-            pass
+            return False
+        return True
 
     # -- credits ----------------------------------------------------------------------------------
     def balance(self, user_id: str) -> int:
@@ -877,7 +888,7 @@ class DynamoRepository(Repository):
         # seqs are time-ordered, not commit-ordered: a record committed late with a smaller seq is
         # found once the relay has flushed what it holds and reads from the start again
         rows: list[tuple[int, str, str]] = []
-        for shard in range(OUTBOX_SHARDS):
+        for shard in self._outbox_leases():
             cond, values = "pk = :p", {":p": {"S": f"OUTBOX#{shard}"}}
             if after is not None:
                 cond += " AND sk > :after"
@@ -892,6 +903,32 @@ class DynamoRepository(Repository):
             rows += [(int(it["seq"]["N"]), it["record"]["S"], it["partition_key"]["S"]) for it in r["Items"]]
         rows.sort()
         return rows[:limit]
+
+    def _outbox_leases(self) -> list[int]:
+        """The outbox shards this relay may send: taken or renewed when free, expired or ours."""
+        now = time.time()
+        if now - self._leases_renewed < OUTBOX_LEASE_S / 3:
+            return self._leased
+        values = {":me": {"S": self._lease_owner}, ":until": {"N": f"{now + OUTBOX_LEASE_S:.3f}"},
+                  ":now": {"N": f"{now:.3f}"}}  # fmt: skip
+        # a shard another live relay holds is left to it
+        held = [shard for shard in range(OUTBOX_SHARDS) if self._update_if(
+            f"OUTBOX_LEASE#{shard}", "LEASE", "SET lease_owner = :me, lease_until = :until",
+            "attribute_not_exists(lease_owner) OR lease_owner = :me OR lease_until < :now", values)]  # fmt: skip
+        if held != self._leased:
+            log.info("outbox relay %s sends shards %s of %d", self._lease_owner, held, OUTBOX_SHARDS)
+        self._leased, self._leases_renewed = held, now
+        return held
+
+    def close(self) -> None:
+        """Hand this relay's outbox shards over at once (a stopped task's would wait for expiry)."""
+        for shard in self._leased:
+            try:
+                self._update_if(f"OUTBOX_LEASE#{shard}", "LEASE", "SET lease_until = :zero", "lease_owner = :me",
+                                {":me": {"S": self._lease_owner}, ":zero": {"N": "0"}})
+            except Exception:  # noqa: BLE001 - taken over already, or the table is unreachable: it expires
+                log.debug("outbox lease %d not released", shard, exc_info=True)
+        self._leased = []
 
     def outbox_delete(self, seqs: list[int]) -> None:
         requests = [{"DeleteRequest": {"Key": _key(f"OUTBOX#{s % OUTBOX_SHARDS}", f"{s:024d}")}} for s in seqs]

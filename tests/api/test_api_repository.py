@@ -337,3 +337,24 @@ def test_the_sqlite_work_queue_is_read_in_order_from_its_index(tmp_path) -> None
         assert "generations_queued" in plan and "TEMP B-TREE" not in plan, plan
     finally:
         repo.close()
+
+
+def test_two_relays_on_one_dynamodb_table_send_each_event_once() -> None:
+    """Every API and worker task relays the one table's outbox: each shard is sent by the relay that
+    holds its lease, so two relays fetch disjoint events that together are all of them; a relay that
+    closes hands its shards over at once (a lost one after OUTBOX_LEASE_S)."""
+    from conftest import moto_dynamodb
+
+    from generation_service.dynamodb_repository import DynamoRepository
+
+    with moto_dynamodb("imagify-leases") as client:
+        first, second = DynamoRepository("imagify-leases", client), DynamoRepository("imagify-leases", client)
+        users = [new_user(first, 1) for _ in range(8)]
+        for i in range(40):
+            first.emit([ev("image_downloaded", users[i % 8], n=i)])
+        a = {json.loads(r[1])["properties"]["n"] for r in first.outbox_fetch(100)}
+        b = {json.loads(r[1])["properties"]["n"] for r in second.outbox_fetch(100)}
+        assert a == set(range(40)) and b == set(), "the first relay holds every shard; the second sends none"
+        first.close()
+        second._leases_renewed = float("-inf")  # its next renewal, without waiting OUTBOX_LEASE_S / 3
+        assert {json.loads(r[1])["properties"]["n"] for r in second.outbox_fetch(100)} == set(range(40))
