@@ -49,8 +49,11 @@ class S3ObjectStore(ObjectStore):
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         if client is None:
             import boto3
+            from botocore.config import Config
 
-            client = boto3.client("s3")
+            # SigV4 for the presigned links: S3 refuses SigV2 for SSE-KMS objects (the images bucket's
+            # encryption) and in regions opened since 2014, and botocore may presign with SigV2
+            client = boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard"}))
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
