@@ -33,7 +33,7 @@ from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
 from generation_service.service import SESSION_ENDED, Principal, Service, ServiceConfig
-from imagify.config import Settings, require_api_secrets
+from imagify.config import Settings, check_api_role, require_api_secrets
 from ingestion.producer import Producer
 
 log = logging.getLogger("generation_service")
@@ -84,6 +84,7 @@ def build_service(
 
     settings = with_api_secrets(settings)  # IMAGIFY_API_SECRETS_ARN: read once (the background gets the values)
     require_api_secrets(settings)  # the API and its background process both start here
+    check_api_role(settings)
     mode = background or settings.api_background
     if mode == "process" and (adapter is not None or producer_factory is not None):
         raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")
@@ -130,6 +131,7 @@ def build_service(
         svc.sqs = SqsQueue.from_settings(settings)
         svc.sqs.check()  # refuses to start without the queue or its dead-letter queue
         svc.dispatcher = Dispatcher(svc.sqs)
+        svc.runs_queue = settings.api_role != "api"  # an API-only task sends; the worker tasks receive
     if mode == "process":
         from generation_service.background import BackgroundProcess
 

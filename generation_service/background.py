@@ -123,8 +123,11 @@ def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_
         poller = QueuePoller(svc.repo.queued_generations, svc.workers.submit, svc.workers.depth,
                              settings.generation_workers)
         poller.start(svc.startup_backlog)
-    log.info("background process %d: %d generation workers (%s), event relay", os.getpid(),
-             settings.generation_workers, "SQS" if svc.sqs is not None else "repository queue")
+    if svc.runs_queue:
+        log.info("background process %d: %d generation workers (%s), event relay", os.getpid(),
+                 settings.generation_workers, "SQS" if svc.sqs is not None else "repository queue")
+    else:
+        log.info("background process %d: event relay (no generation workers: IMAGIFY_API_ROLE=api)", os.getpid())
     while not stop.wait(0.5):
         if os.getppid() != parent_pid:  # the API process died without stopping us
             break
@@ -132,6 +135,29 @@ def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_
         poller.stop()
     svc.stop()
     conn.close()
+
+
+def run_worker(settings: Settings) -> None:
+    """``imagify serve --role worker`` (IMAGIFY_API_ROLE=worker): the background work alone, in this
+    process and without HTTP — SQS generation workers, re-dispatch, dead-letter drain, event relay —
+    as the worker service's tasks run it on AWS. Its notifications go out through Redis (REDIS_URL),
+    where the API tasks holding the users' WebSockets receive them. Stops on SIGTERM or Ctrl-C."""
+    from generation_service.app import build_service
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    svc = build_service(settings, background="thread")
+    if not settings.redis_url:
+        log.warning("worker without REDIS_URL: its notifications reach no API process's WebSockets")
+    svc.start()
+    log.info("worker %d: %d generation workers (SQS), event relay", os.getpid(), settings.generation_workers)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        svc.stop()
+    log.info("worker %d stopped", os.getpid())
 
 
 class BackgroundProcess:

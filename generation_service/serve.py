@@ -52,6 +52,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="uvicorn log level (default info)",
     )
     s.add_argument(
+        "--role",
+        choices=config.API_ROLES,
+        default=None,
+        help="all: the API and its workers (default, IMAGIFY_API_ROLE); api: requests only, generations go to "
+        "the SQS queue; worker: the queue's workers only, no HTTP (the two ECS services of infra/api.yaml)",
+    )
+    s.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -114,8 +121,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             api_public_url=public,
             vnpay_return_url=settings.vnpay_return_url.replace(settings.api_public_url, public, 1),
         )
+    if args.role:
+        settings = dataclasses.replace(settings, api_role=args.role)
     logging.getLogger("generation_service").setLevel(logging.INFO)
-    # refuses missing or demo secrets on IMAGIFY_ENV=aws (ValueError)
+    if settings.api_role == "worker":
+        from generation_service.background import run_worker
+
+        for handler in logging.getLogger().handlers:  # the CLI's handlers pass warnings only: the workers' INFO
+            handler.setLevel(logging.INFO)
+        config.check_api_role(settings)
+        print(f"Imagify generation workers (no HTTP; queue {settings.generation_queue_url})", file=sys.stderr)
+        run_worker(settings)
+        return 0
+    # refuses missing or demo secrets on IMAGIFY_ENV=aws, a role without its queue (ValueError)
     app = create_app(settings, access_log=args.access_log)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
     if settings.api_secrets_arn:

@@ -138,6 +138,7 @@ class Service:
         self.sqs: SqsQueue | None = None
         self.dispatcher: Dispatcher | None = None
         self.queue_work: QueueWork | None = None
+        self.runs_queue = True  # False in an API-only process (IMAGIFY_API_ROLE=api): it sends, never receives
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -147,7 +148,8 @@ class Service:
             self._started = True
             return
         if self.sqs is not None:
-            self.queue_work = start_queue_work(self.sqs, self)
+            if self.runs_queue:
+                self.queue_work = start_queue_work(self.sqs, self)
         else:
             backlog = self.repo.unfinished_generations()
             for gen_id in backlog:

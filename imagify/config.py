@@ -30,6 +30,7 @@ command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 | IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
 | IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
 | IMAGIFY_API_BACKGROUND | process | generation workers and event relay: in a separate process, or thread (in the API) |
+| IMAGIFY_API_ROLE | all | what `imagify serve` runs: all, api (no workers) or worker (no HTTP); needs an SQS queue |
 | IMAGIFY_API_FAST_PATH | 1 | 1: POST /v1/generations served by a lean ASGI path (same semantics); 0: by FastAPI |
 | IMAGIFY_API_BACKGROUND_NICE | 10 | niceness added to the background process (0-19): requests get the CPU first |
 | IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
@@ -258,6 +259,7 @@ class Settings:
     dynamodb_region: str = "us-east-1"
     dynamodb_endpoint: str = ""
     api_background: str = "process"
+    api_role: str = "all"  # API_ROLES
     api_fast_path: bool = True
     api_background_nice: int = 10
     generation_queue_url: str = ""
@@ -687,12 +689,26 @@ def _api_settings(home: Path) -> dict[str, object]:
         dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
         dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
         api_background=background_mode,
+        api_role=_env("IMAGIFY_API_ROLE", "all"),
         api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
         api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
         generation_queue_url=_env("IMAGIFY_GENERATION_QUEUE_URL", ""),
         api_secrets_arn=_env("IMAGIFY_API_SECRETS_ARN", ""),
         local_render_delay_s=max(0.0, _env_float("IMAGIFY_LOCAL_RENDER_DELAY_S", 0.0)),
     )
+
+
+API_ROLES = ("all", "api", "worker")
+
+
+def check_api_role(settings: Settings) -> None:
+    """The API and its workers run apart (ECS services of their own, with their own IAM roles) only
+    through the SQS generation queue: without it the repository is the queue of one process tree."""
+    if settings.api_role not in API_ROLES:
+        raise ValueError(f"IMAGIFY_API_ROLE must be one of {', '.join(API_ROLES)}, got {settings.api_role!r}")
+    if settings.api_role != "all" and not settings.generation_queue_url:
+        raise ValueError(f"IMAGIFY_API_ROLE={settings.api_role} needs IMAGIFY_GENERATION_QUEUE_URL: the API and the "
+                         "workers meet only through the SQS queue")
 
 
 def require_api_secrets(settings: Settings) -> None:

@@ -100,12 +100,36 @@ def _json_calls(service: str, target: str, body: bytes, region: str, account: st
         return [Call(f"athena:{operation}", resource)]
     if service == "cloudwatch":
         return [Call(f"cloudwatch:{operation}", "*", _namespace(payload.get("Namespace")))]
+    if service == "dynamodb":
+        return _dynamodb_calls(operation, payload, f"arn:aws:dynamodb:{region}:{account}:table/")
+    if service == "sqs":
+        # a batch call is authorised as its single-message action
+        action = operation.removesuffix("Batch") if operation.endswith("MessageBatch") else operation
+        name = str(payload.get("QueueUrl") or payload.get("QueueName") or "*").rstrip("/").rsplit("/", 1)[-1]
+        return [Call(f"sqs:{action}", f"arn:aws:sqs:{region}:{account}:{name}")]
     if service == "kinesis":
         if payload.get("StreamARN"):
             resource = payload["StreamARN"]
         elif payload.get("StreamName"):
             resource = f"arn:aws:kinesis:{region}:{account}:stream/{payload['StreamName']}"
     return [Call(f"{service}:{operation}", resource)]
+
+
+# a transaction is authorised as the item actions it holds, on each item's table
+_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}  # fmt: skip
+
+
+def _dynamodb_calls(operation: str, payload: dict[str, Any], table_arn: str) -> list[Call]:
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return [Call(f"dynamodb:{_TRANSACT_ACTIONS[kind]}", table_arn + item["TableName"])
+                for entry in payload["TransactItems"] for kind, item in entry.items()]
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return [Call(f"dynamodb:{operation}", table_arn + table) for table in payload["RequestItems"]]
+    resource = table_arn + str(payload.get("TableName", "*"))
+    if payload.get("IndexName"):
+        resource += f"/index/{payload['IndexName']}"
+    return [Call(f"dynamodb:{operation}", resource)]
 
 
 def athena_workgroup_arn(workgroup: str, region: str, account: str) -> str:
@@ -140,6 +164,7 @@ class RecordingProxy:
     def __init__(self, upstream: str, region: str, account: str) -> None:
         self.calls: set[Call] = set()
         self.queries: dict[str, str] = {}  # Athena query id -> its workgroup's ARN
+        self.unknown: list[str] = []  # requests no IAM action was found for
         self._lock = threading.Lock()
         target = urllib.parse.urlsplit(upstream)
         proxy = self
@@ -168,6 +193,8 @@ class RecordingProxy:
                 with proxy._lock:
                     calls = calls_of(self.command, self.path, headers, body, region, account, proxy.queries)
                     proxy.calls.update(calls)
+                    if any(c.action.startswith("?") for c in calls):  # for the message of a failed check
+                        proxy.unknown.append(f"{self.command} {self.path} {sorted(headers)}")
                 conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
                 try:
                     out = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
@@ -263,7 +290,8 @@ def unused(statements: list[dict], calls: set[Call]) -> set[str]:
 # SSE-KMS under it): the caller's role needs these too, though no request names them
 _KMS_ON_BEHALF = {"s3:PutObject": "kms:GenerateDataKey", "s3:GetObject": "kms:Decrypt",
                   "kinesis:PutRecord": "kms:GenerateDataKey", "kinesis:PutRecords": "kms:GenerateDataKey",
-                  "kinesis:GetRecords": "kms:Decrypt"}
+                  "kinesis:GetRecords": "kms:Decrypt",
+                  "sqs:SendMessage": "kms:GenerateDataKey", "sqs:ReceiveMessage": "kms:Decrypt"}
 
 
 def with_kms(calls: set[Call], key_arn: str) -> set[Call]:

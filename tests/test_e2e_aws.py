@@ -75,6 +75,8 @@ CHECKED_BY_CALLS = {
     "WarehouseRole": ("tests/test_dbt_prod.py::test_build_calls_are_allowed_to_the_warehouse_role",  # the build
                       "tests/test_privacy_aws.py::test_forget_on_s3_and_athena",
                       "tests/test_privacy_aws.py::test_expire_prompts_on_s3_and_athena"),
+    "ApiTaskRole": ("tests/api/test_api_aws_journey.py::test_register_pay_generate_notify_download_and_count",),
+    "WorkerTaskRole": ("tests/api/test_api_aws_journey.py::test_register_pay_generate_notify_download_and_count",),
 }
 # ... or why no test records them (with what checks the role instead), and the commands that run as no role
 NOT_BY_CALLS = {
@@ -87,12 +89,6 @@ NOT_BY_CALLS = {
     # the generation API's stack (infra/api.yaml); tests/test_infra_api.py checks each statically
     "ExecutionRole": "the ECS agent pulling the API image, writing its logs and reading its two secrets: moto runs "
                      "no Fargate task; tests/test_infra_api.py checks it reads exactly the two secrets",
-    "ApiTaskRole": "the API process: no emulator run records its calls yet (issue 20's journey); "
-                   "tests/test_infra_api.py checks its DynamoDB and SQS actions = the operations generation_service "
-                   "calls, scoped to the table, its indexes and the queue",
-    "WorkerTaskRole": "the generation workers: no emulator run records their calls yet (issue 20's journey); "
-                      "tests/test_infra_api.py checks the table and SQS actions against generation_service's calls "
-                      "and Bedrock against the catalog's models",
     "ReplicationRole": "S3 replicating the images to another region (the multi-region option): moto replicates "
                        "nothing; tests/test_infra_api.py checks it is scoped to the two buckets and keys",
     "imagify deploy": "runs with the operator's credentials (it creates the roles themselves): no role of the "

@@ -635,7 +635,7 @@ def test_services_and_task_definitions_on_moto_without_the_types_it_lacks(
     assert task["memory"] == "512"
     (container,) = task["containerDefinitions"]
     assert container["image"].endswith("/imagify-api:v1")
-    assert container["command"] == ["imagify", "serve", "--host", "0.0.0.0"]
+    assert container["command"] == ["imagify", "serve", "--role", "worker"]
     assert {x["name"] for x in container["secrets"]} == set(config.MIN_SECRET_CHARS)
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env["IMAGIFY_DYNAMODB_TABLE"] == s.dynamodb_table and env["IMAGIFY_API_TRUSTED_PROXIES"] == "10.9.0.0/16"
