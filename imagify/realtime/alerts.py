@@ -50,6 +50,9 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 SEVERITIES = ("info", "warning", "critical")
 SETTLE_S = 2.0  # a window's sibling files (minute, model_minute) are all visible this long after the first
+# ... usually: on a loaded machine the model_minute sink can lag more; a minute whose model rows do not add
+# up to its own totals yet is evaluated later (at most this long after it became visible)
+SIBLINGS_WAIT_S = 60.0
 
 
 class RuleError(ValueError):
@@ -185,6 +188,8 @@ class AlertEngine:
                 "SELECT window_start FROM minute WHERE window_start > ? AND visible_at <= ? ORDER BY window_start",
                 (cursor, now - settle))]  # fmt: skip
             for m in minutes:
+                if not settled and not self._siblings_visible(m, now):
+                    break  # the next evaluation takes it up, in order
                 for rule in minute_rules:
                     out += self._apply(rule, self._findings(rule, m))
                 set_meta(self.con, "alerts.minute_cursor", m)
@@ -208,6 +213,24 @@ class AlertEngine:
             elif rule.kind == "job_behind":
                 out += self._apply(rule, [self._job_behind(rule, now)])
         return out
+
+    def _siblings_visible(self, minute: str, now: float) -> bool:
+        """The window's per-model rows (another sink, upserted separately) add up to its generation
+        outcomes: the failure rate of the minute would otherwise be taken on part of its models, and
+        the cursor would pass it for good."""
+        total, visible_at = self.con.execute(
+            "SELECT COALESCE(generations_completed, 0) + COALESCE(generations_failed, 0), visible_at "
+            "FROM minute WHERE window_start = ?", (minute,)).fetchone()  # fmt: skip
+        (by_model,) = self.con.execute(
+            "SELECT COALESCE(SUM(generations_completed + generations_failed), 0) FROM model_minute "
+            "WHERE window_start = ?", (minute,)).fetchone()  # fmt: skip
+        if total == by_model:
+            return True
+        if now - (visible_at or 0.0) > SIBLINGS_WAIT_S:
+            log.warning("minute %s: model rows add up to %d generation outcomes, the minute to %d after %.0f s: "
+                        "evaluated as they are", minute, by_model, total, SIBLINGS_WAIT_S)
+            return True
+        return False
 
     def job_stopped(self) -> list[Transition]:
         """The job was stopped: a ``job_behind`` alert is resolved (the live view says "not running")."""
