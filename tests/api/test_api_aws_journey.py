@@ -7,8 +7,8 @@ events), on a moto server, a real redis-server and a Bedrock stand-in on loopbac
 register → VNPAY purchase → IPN → a 4-image Nova Canvas generation through the queue → the
 WebSocket notification (worker → Redis → the API process holding the socket) → download of every
 image from S3 through its signed link → every event of the journey in the Kinesis stream → landed
-and counted in the marts (the stream's records written in the lake's layout by the test, then
-`imagify build`: the Flink landing of Kinesis into S3 is tested by tests/test_e2e_aws.py).
+and counted in the marts (the stream's records through `imagify ingest`, the real landing job
+(`imagify land`) and `imagify build`: the Flink landing of Kinesis into S3 is tests/test_e2e_aws.py's).
 
 IAM by the calls: each process talks to the emulator through its own recording proxy
 (tests/aws_calls.py), the stand-in records the Bedrock calls; every call must be allowed by that
@@ -30,7 +30,6 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,6 @@ from imagify.deploy import api_parameters
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from aws_calls import Call, RecordingProxy, denied, role_statements, unused, with_kms  # noqa: E402
 from cfnlint.decode import decode_str  # noqa: E402
-from lake_fixture import write_batch  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 REGION = "us-east-1"
@@ -305,13 +303,14 @@ def test_register_pay_generate_notify_download_and_count(  # noqa: PLR0915 - one
                      "payment_succeeded": 1, "generation_requested": 1, "generation_completed": 1,
                      "image_downloaded": 4}, kinds  # fmt: skip
 
-    # landed and counted in the marts
-    home = tmp_path / "warehouse"
-    write_batch(home, [r.decode() for r in records], datetime.now(UTC))
+    # landed and counted in the marts: the stream's records through the embedded path's own commands (the
+    # real Flink landing job, then dbt); Kinesis → Flink → S3 is tests/test_e2e_aws.py's
     local = {k: v for k, v in _serve_env(tmp_path).items() if not k.startswith(("AWS_", "IMAGIFY_"))}
-    built = subprocess.run([*IMAGIFY, "build"], env={**local, "IMAGIFY_HOME": str(home)}, capture_output=True,
-                           text=True, timeout=900)  # fmt: skip
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    local["IMAGIFY_HOME"] = str(home := tmp_path / "warehouse")
+    lines = b"".join(r + b"\n" for r in records)
+    for step, stdin in ((["ingest", "-"], lines), (["land", "--until-idle"], None), (["build"], None)):
+        done_step = subprocess.run([*IMAGIFY, *step], env=local, input=stdin, capture_output=True, timeout=900)
+        assert done_step.returncode == 0, (step, done_step.stdout[-3000:], done_step.stderr[-3000:])
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
         revenue = con.sql("select sum(payments), sum(gross_revenue_vnd) from marts.revenue_daily").fetchone()
@@ -342,7 +341,8 @@ def test_register_pay_generate_notify_download_and_count(  # noqa: PLR0915 - one
         statements = _statements(settings, role, aws)
         assert not denied(statements, calls), f"{role} does not allow: {denied(statements, calls)}"
         assert unused(statements, calls) <= SERVICE_DOES[role], (
-            f"{role} grants what nobody called: {unused(statements, calls) - SERVICE_DOES[role]}")
+            f"{role} grants what nobody called: {unused(statements, calls) - SERVICE_DOES[role]}"
+        )
 
 
 def _stream(endpoint: str, settings: config.Settings) -> list[bytes]:
