@@ -118,10 +118,45 @@ def supervise(client: Any, job_id: str, control: Path, savepoint_dir: Path, name
     target = f"file://{savepoint_dir}"
     log.info("stopping with a savepoint into %s", target)
     try:
-        savepoint = client._j_job_client.stopWithSavepoint(False, target, fmt).get()
+        savepoint = stop_with_savepoint(lambda: client._j_job_client.stopWithSavepoint(False, target, fmt).get(), log)
     except Exception as exc:  # noqa: BLE001 — report any JVM error to the launcher
         write_json(control / "result.json", {"ok": False, "error": f"stop-with-savepoint failed: {exc}"})
         return 1
     write_json(control / "result.json", {"ok": True, "job_id": job_id, "savepoint": str(savepoint)})
     log.info("stopped; savepoint %s", savepoint)
     return 0
+
+
+# Flink refuses a savepoint while any task of the job is still deploying or restoring its state
+# (CheckpointFailureReason.NOT_ALL_REQUIRED_TASKS_RUNNING): the job reports RUNNING as soon as it is
+# scheduled, before its tasks run. A launcher that has nothing to wait for (``land --until-idle`` with
+# everything already landed) asks for the stop within a second of the start, and a job restoring
+# RocksDB state on a loaded machine can take longer than that to start its tasks.
+TASKS_NOT_RUNNING = "Not all required tasks are currently running"
+TASKS_START_TIMEOUT_S = 180.0
+
+
+def stop_with_savepoint(
+    stop: Any, log: logging.Logger, timeout_s: float = TASKS_START_TIMEOUT_S, pause_s: float = 0.5
+) -> str:
+    """Call ``stop`` (stop-with-savepoint, returning the savepoint's path) until the job's tasks run.
+
+    Only the "tasks not running yet" refusal is tried again (the job keeps running after it, nothing
+    was stopped); any other error, or tasks still not running after ``timeout_s``, is raised.
+    """
+    deadline = time.monotonic() + timeout_s
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            savepoint = str(stop())
+        except Exception as exc:
+            if TASKS_NOT_RUNNING not in str(exc) or time.monotonic() >= deadline:
+                raise
+            if attempts == 1:
+                log.info("the job's tasks are still starting; the savepoint waits for them")
+            time.sleep(pause_s)
+            continue
+        if attempts > 1:
+            log.info("savepoint taken once the tasks ran (%d attempts)", attempts)
+        return savepoint

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from dashboards.catalog import load as load_catalog
 from dashboards.check import empty_warehouse
@@ -288,9 +287,3 @@ def _fill(con: duckdb.DuckDBPyConnection, rnd: random.Random, first: date, days:
         rejected.append(dict(landed_date=d, reason=("not_json", "missing_field")[i % 2], rejected=n, quarantined=n + 1))
     _insert(con, "marts.landing_lag_daily", lags)
     _insert(con, "marts.rejected_records_daily", rejected)
-
-
-@pytest.fixture(scope="session")
-def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per test session (about 2 s)."""
-    return build(tmp_path_factory.mktemp("dash") / "warehouse.duckdb")

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,12 +177,3 @@ def check_roles(
         assert unused(statements, calls) <= service_does[role], (
             f"{role} grants what nobody called: {unused(statements, calls) - service_does[role]}"
         )
-
-
-@pytest.fixture
-def on_exit() -> Iterator[list[Callable[[], None]]]:
-    """Clean-ups that run however the test ends (a failed assertion must not leave a Flink JVM running)."""
-    hooks: list[Callable[[], None]] = []
-    yield hooks
-    for hook in reversed(hooks):
-        hook()

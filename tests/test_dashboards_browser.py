@@ -11,22 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
-from dashboards_warehouse import tiny_warehouse  # noqa: F401 (fixture)
 
 from dashboards import spec
-from dashboards.local.export import CHROMIUM_ARGS, ChromiumMissing, find_chromium, snapshot
+from dashboards.local.export import CHROMIUM_ARGS, snapshot
 from dashboards.local.server import background_server
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "dashboard-screenshots"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    try:
-        return find_chromium()
-    except ChromiumMissing as err:
-        pytest.fail(f"{err} (the Makefile's test targets run `make browser-deps` first)")
 
 
 @contextmanager
@@ -42,7 +32,7 @@ def _page(warehouse: Path, chromium: str) -> Iterator[tuple[Any, str]]:
             browser.close()
 
 
-def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str) -> None:
     dashboards = spec.load_all()
     with background_server(tiny_warehouse) as url:
         shots = snapshot(url, [d.id for d in dashboards], SHOTS, chromium)
@@ -54,7 +44,7 @@ def test_each_dashboard_renders_in_chromium(tiny_warehouse: Path, chromium: str)
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, shot.path
 
 
-def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_filters_work_in_the_browser(tiny_warehouse: Path, chromium: str) -> None:
     with _page(tiny_warehouse, chromium) as (page, url):
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -92,7 +82,7 @@ def _category_colours(page, dash: spec.Dashboard) -> dict[str, dict[str, set[str
     return out
 
 
-def test_each_category_keeps_one_colour_across_a_page(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_each_category_keeps_one_colour_across_a_page(tiny_warehouse: Path, chromium: str) -> None:
     """A package, model or reject reason is drawn in one colour on every chart of a page (it changed
     from one chart to the next), and keeps it when a filter leaves fewer categories; distinct
     categories of a chart have distinct colours."""
@@ -160,7 +150,7 @@ CONTENTS = """() => Object.fromEntries([...document.querySelectorAll('article.vi
     [...a.children].filter(c => !['H3', 'P'].includes(c.tagName)).map(c => c.outerHTML).join('')]))"""
 
 
-def test_every_visual_honours_the_filters_of_its_page(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_every_visual_honours_the_filters_of_its_page(tiny_warehouse: Path, chromium: str) -> None:
     """Set each filter of each page in the browser (one list value ticked; a date range before the
     data): every visual then shows other figures, or says on itself that it cannot take that filter
     and why (a filter used to change some visuals of a page and silently not others)."""
@@ -194,7 +184,7 @@ def test_every_visual_honours_the_filters_of_its_page(tiny_warehouse: Path, chro
         assert tried > 50
 
 
-def test_no_table_hides_a_column(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_no_table_hides_a_column(tiny_warehouse: Path, chromium: str) -> None:
     """Every table of every page fits its card at the dashboards' width: no column cut off or
     pushed behind a horizontal scroll bar (the Packages table clipped its last column)."""
     overflow = """() => [...document.querySelectorAll('article.visual .table-wrap')].map(w => ({
@@ -210,7 +200,7 @@ def test_no_table_hides_a_column(tiny_warehouse: Path, chromium: str) -> None:  
 
 
 def test_export_writes_content_only_png_and_pdf_stamped_with_freshness(
-    tiny_warehouse: Path,  # noqa: F811
+    tiny_warehouse: Path,
     chromium: str,
     tmp_path: Path,
 ) -> None:
@@ -264,7 +254,7 @@ def test_retention_keeps_the_first_cohort_and_marks_young_cells(tmp_path: Path, 
         assert "not over yet" in page.inner_text('[data-visual-id="retention_heatmap"]')
 
 
-def test_kpis_compare_with_the_previous_period(tiny_warehouse: Path, chromium: str) -> None:  # noqa: F811
+def test_kpis_compare_with_the_previous_period(tiny_warehouse: Path, chromium: str) -> None:
     """Every KPI of a page with a date range shows the previous period of the same length: the change
     and the previous value (checked against the warehouse), or that the data has no full previous
     period."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dashboards_warehouse import DAYS, tiny_warehouse  # noqa: F401 (fixture)
+from dashboards_warehouse import DAYS
 
 from dashboards import spec
 from dashboards.local import query
@@ -31,7 +31,7 @@ def _statuses(body: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("dash_id", list(DASHBOARDS))
-def test_every_visual_of_every_dashboard_renders(dash_id: str, tiny_warehouse: Path) -> None:  # noqa: F811
+def test_every_visual_of_every_dashboard_renders(dash_id: str, tiny_warehouse: Path) -> None:
     dash = DASHBOARDS[dash_id]
     status, _, body = render_dashboard(dash, tiny_warehouse, {})
     assert status == 200
@@ -51,7 +51,7 @@ def _run(con, dash_id: str, visual: str, params: dict[str, list[str]] | None = N
     return query.run_visual(con, dash, v, cols, sel).rows
 
 
-def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:  # noqa: F811
+def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:
     with query.open_warehouse(tiny_warehouse) as con:
         total = con.sql("select sum(amount_vnd), count(distinct user_id) from marts.payments").fetchone()
         assert _run(con, "business-overview", "kpi_revenue") == [(total[0],)]
@@ -111,7 +111,7 @@ def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:  # noqa: F811
         assert all(r[1] != 0 or r[2] == 1.0 for r in cells)  # week 0 = the sign-up week, everyone active
 
 
-def test_bad_parameters_give_a_clear_400(tiny_warehouse: Path) -> None:  # noqa: F811
+def test_bad_parameters_give_a_clear_400(tiny_warehouse: Path) -> None:
     dash = DASHBOARDS["operations"]
     status, _, body = render_dashboard(dash, tiny_warehouse, {"date_from": ["yesterday"]})
     assert status == 400 and "From: &#x27;yesterday&#x27; is not a date (YYYY-MM-DD)" in body
@@ -119,7 +119,7 @@ def test_bad_parameters_give_a_clear_400(tiny_warehouse: Path) -> None:  # noqa:
     assert status == 400 and "is after To" in body
 
 
-def test_an_empty_range_says_so_and_offers_all_data(tiny_warehouse: Path) -> None:  # noqa: F811
+def test_an_empty_range_says_so_and_offers_all_data(tiny_warehouse: Path) -> None:
     status, _, body = render_dashboard(
         DASHBOARDS["operations"], tiny_warehouse, {"date_from": ["2001-01-01"], "date_to": ["2001-01-31"]}
     )
@@ -129,7 +129,7 @@ def test_an_empty_range_says_so_and_offers_all_data(tiny_warehouse: Path) -> Non
     assert "No data for the selected filters" in body and "Show all data" in body
 
 
-def test_a_mart_that_changed_shows_errors_where_they_happen(tiny_warehouse: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_mart_that_changed_shows_errors_where_they_happen(tiny_warehouse: Path, tmp_path: Path) -> None:
     copy = tmp_path / "w.duckdb"
     shutil.copy(tiny_warehouse, copy)
     con = duckdb.connect(str(copy))
@@ -149,7 +149,7 @@ def test_missing_warehouse(tmp_path: Path) -> None:
             pass
 
 
-def test_a_locked_warehouse_is_retried_then_reported(tiny_warehouse: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_locked_warehouse_is_retried_then_reported(tiny_warehouse: Path, tmp_path: Path) -> None:
     path = tmp_path / "locked.duckdb"
     shutil.copy(tiny_warehouse, path)
     ready = tmp_path / "ready"
@@ -177,7 +177,7 @@ def test_a_locked_warehouse_is_retried_then_reported(tiny_warehouse: Path, tmp_p
         proc.wait(timeout=20)
 
 
-def test_http_server(tiny_warehouse: Path) -> None:  # noqa: F811
+def test_http_server(tiny_warehouse: Path) -> None:
     with background_server(tiny_warehouse) as url:
         index = urllib.request.urlopen(f"{url}/", timeout=10).read().decode()
         for d in DASHBOARDS.values():
@@ -214,7 +214,7 @@ def test_rising_terms_are_significant_and_large_enough(tmp_path: Path) -> None:
     assert all(r[1] >= 0.005 and r[4] >= 2 for r in rows), rows
 
 
-def test_margin_uses_the_configured_exchange_rate(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_margin_uses_the_configured_exchange_rate(tiny_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The margin view converts revenue (VND) at IMAGIFY_VND_PER_USD and subtracts the models' cost
     (USD) over the selected days; a rate that is not a positive number is refused clearly."""
     monkeypatch.setenv("IMAGIFY_VND_PER_USD", "20000")

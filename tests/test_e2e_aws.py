@@ -39,7 +39,6 @@ from flink_aws import (
     check_roles,
     keys,
     newest_checkpoint,
-    on_exit,  # noqa: F401 — a fixture
     s3_plugins,
     stack_output,
     stream_records,
@@ -115,7 +114,7 @@ def _landed_ids(lake_dir: Path) -> list[str]:
 
 @pytest.mark.skipif(PYFLINK_HOME is None, reason=".venv-flink missing: run make setup")
 def test_packaged_app_lands_kinesis_into_s3_exactly_once_across_a_kill(
-        tmp_path: Path, on_exit: list[Callable[[], None]]) -> None:  # noqa: F811 — the on_exit fixture
+        tmp_path: Path, on_exit: list[Callable[[], None]]) -> None:
     plugins = s3_plugins(tmp_path)
     with moto_server() as endpoint:
         env = aws_env(tmp_path / "home", endpoint)

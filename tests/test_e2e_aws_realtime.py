@@ -31,7 +31,6 @@ from aws_calls import RecordingProxy, resolve, with_kms
 from aws_helpers import ACCOUNT, REGION, moto_server
 from cfnlint.decode import decode_str
 from fault_helpers import imagify
-from flink_aws import on_exit  # noqa: F401 — a fixture
 from realtime_reference import check_windows, classified, expected
 
 from flink_jobs import realtime_sinks as rs
@@ -150,7 +149,7 @@ def _settled(s3: Any, exp: Any, records: int) -> str | None:
 @pytest.mark.skipif(fa.PYFLINK_HOME is None, reason=".venv-flink missing: run make setup")
 def test_packaged_realtime_app_writes_the_glue_tables_exactly_across_a_kill(
     tmp_path: Path,
-    on_exit: list[Callable[[], None]],  # noqa: F811 — the fixture imported above
+    on_exit: list[Callable[[], None]],
 ) -> None:
     plugins = fa.s3_plugins(tmp_path)
     with moto_server() as endpoint:

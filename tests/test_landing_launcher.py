@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 
-from flink_jobs.job_control import latest_restore_point
+import pytest
+
+from flink_jobs.job_control import TASKS_NOT_RUNNING, latest_restore_point, stop_with_savepoint
 from imagify.landing import AuditReader, pending_lake_files
 from ingestion import lake
 
@@ -89,3 +92,40 @@ def test_empty_checkpoint_metadata_is_never_a_restore_point(tmp_path: Path) -> N
     torn.mkdir(parents=True)
     (torn / "_metadata").write_bytes(b"")  # a JVM killed while writing it
     assert latest_restore_point(tmp_path) == good
+
+
+class _Refusal(Exception):
+    """What py4j raises when Flink refuses a savepoint (the message carries the Java cause)."""
+
+
+def test_savepoint_waits_for_the_tasks_of_a_starting_job() -> None:
+    calls: list[int] = []
+
+    def stop() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _Refusal(f"CheckpointException: Aborting checkpoint. Failure reason: {TASKS_NOT_RUNNING}.")
+        return "file:/sp/savepoint-1"
+
+    assert stop_with_savepoint(stop, logging.getLogger("t"), timeout_s=5, pause_s=0.01) == "file:/sp/savepoint-1"
+    assert len(calls) == 3
+
+
+def test_savepoint_errors_other_than_starting_tasks_are_raised_at_once() -> None:
+    calls: list[int] = []
+
+    def stop() -> str:
+        calls.append(1)
+        raise _Refusal("IOException: No space left on device")
+
+    with pytest.raises(_Refusal, match="No space left"):
+        stop_with_savepoint(stop, logging.getLogger("t"), timeout_s=5, pause_s=0.01)
+    assert len(calls) == 1
+
+
+def test_savepoint_gives_up_when_the_tasks_never_run() -> None:
+    def stop() -> str:
+        raise _Refusal(TASKS_NOT_RUNNING)
+
+    with pytest.raises(_Refusal, match=TASKS_NOT_RUNNING):
+        stop_with_savepoint(stop, logging.getLogger("t"), timeout_s=0.05, pause_s=0.01)
