@@ -1,14 +1,15 @@
 """The FastAPI application: routes, the stable error shape, limits and the lifespan.
 
-``create_app(settings)`` builds everything from configuration; tests pass their own pieces
-(adapter, producer) through :func:`build_service`.
+``create_app(settings)`` gets its service from the composition root
+(:func:`generation_service.bootstrap.build_service`); tests pass one built with their own pieces
+(adapter, producer).
 """
 
 import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response, WebSocket, WebSocketDisconnect
@@ -23,18 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from generation_service import return_page, schemas, ws_messages
 from generation_service.access_log import AccessLog
-from generation_service.adapters import ModelAdapter, make_adapter
-from generation_service.cache import open_cache
+from generation_service.bootstrap import build_service
 from generation_service.errors import ApiError, IdempotentReplay, error_body
-from generation_service.events import OutboxRelay, now_iso
+from generation_service.events import now_iso
 from generation_service.fast_path import GenerationFastPath
 from generation_service.http_security import install as install_http_security
-from generation_service.object_store import open_object_store
-from generation_service.repository import Repository
-from generation_service.security import load_or_create_secret
-from generation_service.service import SESSION_ENDED, Principal, Service, ServiceConfig
-from imagify.config import Settings, check_api_role, require_api_secrets
-from ingestion.producer import Producer
+from generation_service.service import SESSION_ENDED, Principal, Service
+from imagify.config import Settings
 
 log = logging.getLogger("generation_service")
 
@@ -51,92 +47,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-# the API process of the process mode leaves WAL checkpoints to the background process (see
-# SqliteRepository): past this many pages (~80 MiB) it runs them itself
-API_CHECKPOINT_PAGES = 20_000
 # the bearer scheme of the OpenAPI document (Swagger UI's Authorize button); a missing or non-bearer
 # header gives None, answered by ``principal`` with the API's own 401 shape
 BEARER = HTTPBearer(auto_error=False, description="the access_token of POST /v1/auth/login")
 WS_RECHECK_S = 60.0  # an open WebSocket re-checks its session this often (and at its token's expiry)
-
-
-def open_repository(settings: Settings, checkpoint_pages: int | None = None) -> Repository:
-    if settings.api_store == "dynamodb":
-        from generation_service.dynamodb_repository import DynamoRepository
-
-        return DynamoRepository.from_settings(settings)
-    from generation_service.sqlite_repository import SqliteRepository
-
-    return SqliteRepository(settings.api_dir / "imagify.db", checkpoint_pages)
-
-
-def build_service(
-    settings: Settings,
-    adapter: ModelAdapter | None = None,
-    producer_factory: Callable[[], Producer] | None = None,
-    relay_flush_s: float | None = None,
-    background: str | None = None,
-) -> Service:
-    """The service; with ``background`` "process" (IMAGIFY_API_BACKGROUND, the default of ``imagify
-    serve``) its workers and event relay run in a separate process, "thread" keeps them here."""
-    from generation_service.api_secrets import with_api_secrets
-    from ingestion.streams import open_producer
-
-    settings = with_api_secrets(settings)  # IMAGIFY_API_SECRETS_ARN: read once (the background gets the values)
-    require_api_secrets(settings)  # the API and its background process both start here
-    check_api_role(settings)
-    mode = background or settings.api_background
-    if mode == "process" and (adapter is not None or producer_factory is not None):
-        raise ValueError("a custom adapter or producer needs background='thread' (they cannot cross processes)")
-
-    repo = open_repository(settings, API_CHECKPOINT_PAGES if mode == "process" else None)
-    config = ServiceConfig(
-        token_ttl_s=settings.token_ttl_s,
-        argon2_time_cost=settings.argon2_time_cost,
-        argon2_memory_kib=settings.argon2_memory_kib,
-        signup_credits=settings.signup_credits,
-        low_credits=settings.low_credits,
-        image_backend=settings.image_backend,
-        public_url=settings.api_public_url,
-        vnpay_tmn_code=settings.vnpay_tmn_code,
-        vnpay_hash_secret=settings.vnpay_hash_secret,
-        vnpay_pay_url=settings.vnpay_pay_url,
-        vnpay_return_url=settings.vnpay_return_url,
-        vnpay_expire_min=settings.vnpay_expire_min,
-        rate_limit=settings.rate_limit,
-        rate_window_s=settings.rate_window_s,
-    )
-    relay = (
-        None
-        if mode == "process"
-        else OutboxRelay(
-            repo,
-            producer_factory or (lambda: open_producer(settings)),
-            flush_every_s=relay_flush_s if relay_flush_s is not None else settings.segment_max_age_s,
-        )
-    )
-    svc = Service(
-        config,
-        repo,
-        adapter or make_adapter(settings.image_backend, settings.bedrock_region, settings.local_render_delay_s),
-        open_object_store(settings.object_store),
-        open_cache(settings.redis_url),
-        load_or_create_secret(settings.api_secret, settings.api_dir),
-        relay,
-        settings.generation_workers,
-    )
-    if settings.generation_queue_url:
-        from generation_service.sqs_queue import Dispatcher, SqsQueue
-
-        svc.sqs = SqsQueue.from_settings(settings)
-        svc.sqs.check()  # refuses to start without the queue or its dead-letter queue
-        svc.dispatcher = Dispatcher(svc.sqs)
-        svc.runs_queue = settings.api_role != "api"  # an API-only task sends; the worker tasks receive
-    if mode == "process":
-        from generation_service.background import BackgroundProcess
-
-        svc.background = BackgroundProcess(settings, svc.hub.publish)
-    return svc
 
 
 class BodyLimit:

@@ -104,7 +104,7 @@ class QueuePoller:
 
 def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_pid: int) -> None:
     """Entry point of the background process."""
-    from generation_service.app import build_service
+    from generation_service.bootstrap import build_service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if settings.api_background_nice:
@@ -112,8 +112,7 @@ def run(settings: Settings, conn: multiprocessing.connection.Connection, parent_
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the API stops us
-    svc = build_service(settings, background="thread")
-    svc.hub = PipeHub(conn)  # type: ignore[assignment]
+    svc = build_service(settings, background="thread", hub=PipeHub(conn))
     # the repository as queue: re-queues what was running when the last background process stopped;
     # with SQS (several tasks may run workers at once) it re-queues nothing: SQS hands out again
     # what a dead worker held. Starts the relay.
@@ -141,8 +140,9 @@ def run_worker(settings: Settings) -> None:
     """``imagify serve --role worker`` (IMAGIFY_API_ROLE=worker): the background work alone, in this
     process and without HTTP — SQS generation workers, re-dispatch, dead-letter drain, event relay —
     as the worker service's tasks run it on AWS. Its notifications go out through Redis (REDIS_URL),
-    where the API tasks holding the users' WebSockets receive them. Stops on SIGTERM or Ctrl-C."""
-    from generation_service.app import build_service
+    where the API tasks holding the users' WebSockets receive them. Stops on SIGTERM or Ctrl-C. Its
+    service comes from the composition root, without the HTTP layer (no FastAPI in a worker)."""
+    from generation_service.bootstrap import build_service
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

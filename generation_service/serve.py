@@ -102,11 +102,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import dataclasses
     import logging
 
-    import uvicorn
-
-    from generation_service.app import create_app
-    from generation_service.log_redaction import uvicorn_log_config
-
     settings = config.load()
     host = args.host or settings.api_host
     port = args.port or settings.api_port
@@ -133,6 +128,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Imagify generation workers (no HTTP; queue {settings.generation_queue_url})", file=sys.stderr)
         run_worker(settings)
         return 0
+    import uvicorn  # the API roles only: a worker runs without the web stack
+
+    from generation_service.app import create_app
+    from generation_service.log_redaction import uvicorn_log_config
+
     # refuses missing or demo secrets on IMAGIFY_ENV=aws, a role without its queue (ValueError)
     app = create_app(settings, access_log=args.access_log)
     print(f"Imagify API on http://{host}:{port}  (docs: /docs; state: {settings.api_dir})", file=sys.stderr)
@@ -156,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq_drain(args: argparse.Namespace) -> int:
-    from generation_service.app import build_service
+    from generation_service.bootstrap import build_service
     from generation_service.queue_workers import drain_dead_letters
 
     settings = config.load()

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, cursors, return_page, vnpay
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
-from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache, RedisCache
+from generation_service.cache import IMAGE_META_TTL_S, RESPONSE_TTL_S, SESSION_TTL_S, Cache
 from generation_service.download_links import BadLink, DownloadLinks
 from generation_service.errors import ApiError, IdempotentReplay, idempotency_conflict
 from generation_service.events import OutboxRelay, event, now_iso
 from generation_service.group_commit import GroupCommit
 from generation_service.ids import time_ordered_id
 from generation_service.login_throttle import LoginThrottle
-from generation_service.notifications import NotificationHub, open_hub
+from generation_service.notifications import NotificationHub
 from generation_service.object_store import ObjectStore
 from generation_service.passwords import Passwords, Verified, WeakPassword, check_policy
 from generation_service.personal_data import generation_cache_key
@@ -49,7 +49,7 @@ from generation_service.sqs_queue import Dispatcher, SqsQueue
 from generation_service.worker import GenerationWorkers
 
 if TYPE_CHECKING:
-    from generation_service.background import BackgroundProcess
+    from generation_service.background import BackgroundProcess, PipeHub
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -113,8 +113,13 @@ class Service:
         store: ObjectStore,
         cache: Cache,
         secret: str,
+        hub: NotificationHub | PipeHub,
         relay: OutboxRelay | None = None,
         workers: int = 2,
+        sqs: SqsQueue | None = None,
+        dispatcher: Dispatcher | None = None,
+        runs_queue: bool = True,
+        background: BackgroundProcess | None = None,
     ) -> None:
         self.config = config
         self.repo = repo
@@ -125,20 +130,20 @@ class Service:
         self.links = DownloadLinks(secret)
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         self.login_throttle = LoginThrottle(cache)
-        self.hub = open_hub(cache.client if isinstance(cache, RedisCache) else None)  # shared when the cache is
+        self.hub = hub  # in the background process, a pipe to the API process's hub (background.PipeHub)
         self.relay = relay
         self.limiter = RateLimiter(cache, config.rate_limit, config.rate_window_s)
         self.workers = GenerationWorkers(self.run_generation, workers)
         self.workers_count = workers
         self.accepts = GroupCommit(repo)
         # set when workers and relay run in a separate process (imagify serve): see background.py
-        self.background: BackgroundProcess | None = None
+        self.background = background
         self.startup_backlog: list[str] = []
         # the SQS generation queue (IMAGIFY_GENERATION_QUEUE_URL): accepts are sent to it, workers receive from it
-        self.sqs: SqsQueue | None = None
-        self.dispatcher: Dispatcher | None = None
+        self.sqs = sqs
+        self.dispatcher = dispatcher
         self.queue_work: QueueWork | None = None
-        self.runs_queue = True  # False in an API-only process (IMAGIFY_API_ROLE=api): it sends, never receives
+        self.runs_queue = runs_queue  # False in an API-only process (IMAGIFY_API_ROLE=api): it sends, never receives
         self._started = False
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from generation_service.adapters import ModelAdapter
-from generation_service.app import build_service, create_app
+from generation_service.app import create_app
+from generation_service.bootstrap import build_service
 from generation_service.repository import Repository
 from imagify import config
 from ingestion.segment_log import SegmentLog

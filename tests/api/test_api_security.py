@@ -60,7 +60,8 @@ def test_security_headers_on_every_kind_of_answer(api_env: Callable[..., config.
 def test_hsts_over_https(api_env: Callable[..., config.Settings]) -> None:
     from fastapi.testclient import TestClient
 
-    from generation_service.app import build_service, create_app
+    from generation_service.app import create_app
+    from generation_service.bootstrap import build_service
 
     settings = api_env()
     service = build_service(settings, relay_flush_s=0.05)

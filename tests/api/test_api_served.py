@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD
 
-from generation_service.app import build_service
+from generation_service.bootstrap import build_service
 from generation_service.log_redaction import redact
 from imagify import config
 
