@@ -50,8 +50,9 @@ test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit te
 test-unit: setup browser-deps api-deps  ## Fast unit tests only
 	$(VENV)/bin/pytest -q -m "not e2e" tests
 
-lint: $(APP_STAMP)  ## ruff
+lint: $(APP_STAMP)  ## ruff, and the import layers of the packages (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 dagster-dev: setup  ## Dagster UI over the same DAGSTER_HOME that `imagify build` uses
 	$(VENV)/bin/imagify dagster-dev
