@@ -42,6 +42,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
 from generation_service.repository import (
     EmailTaken,
@@ -110,47 +112,39 @@ class StoreBusy(RuntimeError):
 
 
 # -- attribute values ------------------------------------------------------------------------------
-def _av(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float | Decimal):
-        return {"N": str(value) if not isinstance(value, float) else repr(value)}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, list):
-        return {"L": [_av(v) for v in value]}
-    if isinstance(value, dict):
-        return {"M": {k: _av(v) for k, v in value.items()}}
-    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+class _Serializer(TypeSerializer):
+    """boto3's marshalling, which also takes floats: stored as the decimal of their repr (exact)."""
+
+    def serialize(self, value: Any) -> dict[str, Any]:
+        return super().serialize(Decimal(repr(value)) if isinstance(value, float) else value)
+
+
+class _Deserializer(TypeDeserializer):
+    """boto3's unmarshalling, numbers as Python numbers: ``N`` without a fraction or exponent is an
+    int, any other a float (boto3 gives Decimal)."""
+
+    def deserialize(self, value: dict[str, Any]) -> Any:
+        out = super().deserialize(value)
+        if isinstance(out, Decimal):
+            return int(out) if out.as_tuple().exponent == 0 else float(out)
+        return out
+
+
+_SERIALIZER = _Serializer()
+_DESERIALIZER = _Deserializer()
 
 
 def _item(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _av(v) for k, v in values.items()}
-
-
-def _py(av: dict[str, Any]) -> Any:
-    ((kind, value),) = av.items()
-    if kind == "S" or kind == "BOOL":
-        return value
-    if kind == "N":
-        return int(value) if value.lstrip("-").isdigit() else float(value)
-    if kind == "NULL":
-        return None
-    if kind == "L":
-        return [_py(v) for v in value]
-    if kind == "M":
-        return {k: _py(v) for k, v in value.items()}
-    raise TypeError(f"unexpected DynamoDB type {kind}")
+    """An item, a key or ExpressionAttributeValues in DynamoDB's attribute-value form."""
+    return {k: _SERIALIZER.serialize(v) for k, v in values.items()}
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _py(v) for k, v in item.items()}
+    return {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
+    return _item({"pk": pk, "sk": sk})
 
 
 def _user_pk(user_id: str) -> str:
@@ -442,7 +436,7 @@ class DynamoRepository(Repository):
             Key=_key(_user_pk(user_id), "PROFILE"),
             UpdateExpression="SET password_hash = :h",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":h": {"S": password_hash}},
+            ExpressionAttributeValues=_item({":h": password_hash}),
         )
 
     def get_user(self, user_id: str) -> User | None:
@@ -477,7 +471,7 @@ class DynamoRepository(Repository):
 
     def revoke_session(self, session_id: str) -> None:
         self._update_if(f"SESSION#{session_id}", "SESSION", "SET revoked = :t", "attribute_exists(pk)",
-                        {":t": {"BOOL": True}})
+                        _item({":t": True}))
 
     def _update_if(self, pk: str, sk: str, update: str, condition: str, values: dict[str, Any]) -> bool:
         """One conditional UpdateItem; False when its condition does not hold."""
@@ -500,7 +494,7 @@ class DynamoRepository(Repository):
             "ConsistentRead": True,
             "ScanIndexForward": False,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :t)",
-            "ExpressionAttributeValues": {":pk": {"S": _user_pk(user_id)}, ":t": {"S": "TRANSACTION#"}},
+            "ExpressionAttributeValues": _item({":pk": _user_pk(user_id), ":t": "TRANSACTION#"}),
         }
         while len(entries) < limit:
             r = self.client.query(Limit=min(limit - len(entries), 1000), **kwargs)
@@ -690,9 +684,9 @@ class DynamoRepository(Repository):
             condition, bound = "pk = :pk AND begins_with(lsi1sk, :p)", "IMAGE#"
         else:
             condition, bound = "pk = :pk AND lsi1sk BETWEEN :p AND :b", f"IMAGE#{before[0]}#{before[1]}"
-        values = {":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}}
+        values = {":pk": _user_pk(user_id), ":p": "IMAGE#"}
         if before is not None:
-            values[":b"] = {"S": bound}
+            values[":b"] = bound
         r = self.client.query(
             TableName=self.table,
             IndexName="lsi1",
@@ -700,7 +694,7 @@ class DynamoRepository(Repository):
             ScanIndexForward=False,
             Limit=limit + (1 if before is not None else 0),
             KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeValues=_item(values),
         )
         items = [_generation(_plain(it)) for it in r["Items"]]
         if before is not None:  # BETWEEN includes the cursor's own generation
@@ -714,13 +708,13 @@ class DynamoRepository(Repository):
             "TableName": self.table,
             "IndexName": "gsi1",
             "KeyConditionExpression": "gsi1pk = :u",
-            "ExpressionAttributeValues": {":u": {"S": state}},
+            "ExpressionAttributeValues": _item({":u": state}),
         }
         while limit is None or len(out) < limit:
             if limit is not None:
                 kwargs["Limit"] = limit - len(out)
             r = self.client.query(**kwargs)
-            out += [(it["gsi1sk"]["S"], it["sk"]["S"].removeprefix("IMAGE#")) for it in r["Items"]]
+            out += [(d["gsi1sk"], d["sk"].removeprefix("IMAGE#")) for d in map(_plain, r["Items"])]
             if "LastEvaluatedKey" not in r:
                 break
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
@@ -850,9 +844,9 @@ class DynamoRepository(Repository):
         items = self._paged(
             self.client.query, TableName=self.table, ConsistentRead=True, ProjectionExpression="sk",
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": {"S": _user_pk(user_id)}, ":p": {"S": "IMAGE#"}},
+            ExpressionAttributeValues=_item({":pk": _user_pk(user_id), ":p": "IMAGE#"}),
         )  # fmt: skip
-        return sorted(it["sk"]["S"].removeprefix("IMAGE#") for it in items)
+        return sorted(d["sk"].removeprefix("IMAGE#") for d in map(_plain, items))
 
     def replace_generation_prompt(self, user_id: str, gen_id: str, prompt: str) -> bool:
         """Set a generation's stored prompt; False when it already was ``prompt``."""
@@ -860,7 +854,7 @@ class DynamoRepository(Repository):
             self.client.update_item(
                 TableName=self.table, Key=_key(_user_pk(user_id), f"IMAGE#{gen_id}"),
                 UpdateExpression="SET prompt = :v", ConditionExpression="attribute_exists(pk) AND prompt <> :v",
-                ExpressionAttributeValues={":v": {"S": prompt}},
+                ExpressionAttributeValues=_item({":v": prompt}),
             )  # fmt: skip
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
@@ -873,15 +867,15 @@ class DynamoRepository(Repository):
         items = self._paged(
             self.client.scan, TableName=self.table, ConsistentRead=True, ProjectionExpression="pk, body",
             FilterExpression="begins_with(pk, :p) AND sk = :s",
-            ExpressionAttributeValues={":p": {"S": prefix}, ":s": {"S": "IDEM"}},
+            ExpressionAttributeValues=_item({":p": prefix, ":s": "IDEM"}),
         )  # fmt: skip
-        return sorted((it["pk"]["S"].removeprefix(prefix), json.loads(it["body"]["S"])) for it in items)
+        return sorted((d["pk"].removeprefix(prefix), json.loads(d["body"])) for d in map(_plain, items))
 
     def replace_idempotent_answer(self, scope: str, key: str, body: Any) -> None:
         """Replace a stored answer, keeping its request hash and status (a retry still replays)."""
         self.client.update_item(
             TableName=self.table, Key=_key(f"IDEM#{scope}#{key}", "IDEM"), UpdateExpression="SET body = :b",
-            ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":b": {"S": json.dumps(body)}},
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=_item({":b": json.dumps(body)}),
         )  # fmt: skip
 
     def outbox_fetch(self, limit: int, after: int | None = None) -> list[tuple[int, str, str]]:
@@ -889,18 +883,18 @@ class DynamoRepository(Repository):
         # found once the relay has flushed what it holds and reads from the start again
         rows: list[tuple[int, str, str]] = []
         for shard in self._outbox_leases():
-            cond, values = "pk = :p", {":p": {"S": f"OUTBOX#{shard}"}}
+            cond, values = "pk = :p", {":p": f"OUTBOX#{shard}"}
             if after is not None:
                 cond += " AND sk > :after"
-                values[":after"] = {"S": f"{after:024d}"}
+                values[":after"] = f"{after:024d}"
             r = self.client.query(
                 TableName=self.table,
                 ConsistentRead=True,
                 Limit=limit,
                 KeyConditionExpression=cond,
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues=_item(values),
             )
-            rows += [(int(it["seq"]["N"]), it["record"]["S"], it["partition_key"]["S"]) for it in r["Items"]]
+            rows += [(d["seq"], d["record"], d["partition_key"]) for d in map(_plain, r["Items"])]
         rows.sort()
         return rows[:limit]
 
@@ -909,8 +903,8 @@ class DynamoRepository(Repository):
         now = time.time()
         if now - self._leases_renewed < OUTBOX_LEASE_S / 3:
             return self._leased
-        values = {":me": {"S": self._lease_owner}, ":until": {"N": f"{now + OUTBOX_LEASE_S:.3f}"},
-                  ":now": {"N": f"{now:.3f}"}}  # fmt: skip
+        values = _item({":me": self._lease_owner, ":until": Decimal(f"{now + OUTBOX_LEASE_S:.3f}"),
+                        ":now": Decimal(f"{now:.3f}")})  # fmt: skip
         # a shard another live relay holds is left to it
         held = [shard for shard in range(OUTBOX_SHARDS) if self._update_if(
             f"OUTBOX_LEASE#{shard}", "LEASE", "SET lease_owner = :me, lease_until = :until",
@@ -925,7 +919,7 @@ class DynamoRepository(Repository):
         for shard in self._leased:
             try:
                 self._update_if(f"OUTBOX_LEASE#{shard}", "LEASE", "SET lease_until = :zero", "lease_owner = :me",
-                                {":me": {"S": self._lease_owner}, ":zero": {"N": "0"}})
+                                _item({":me": self._lease_owner, ":zero": 0}))
             except Exception:  # noqa: BLE001 - taken over already, or the table is unreachable: it expires
                 log.debug("outbox lease %d not released", shard, exc_info=True)
         self._leased = []
@@ -951,7 +945,7 @@ class DynamoRepository(Repository):
                 "ConsistentRead": True,
                 "Select": "COUNT",
                 "KeyConditionExpression": "pk = :p",
-                "ExpressionAttributeValues": {":p": {"S": f"OUTBOX#{shard}"}},
+                "ExpressionAttributeValues": _item({":p": f"OUTBOX#{shard}"}),
             }
             while True:
                 r = self.client.query(**kwargs)
