@@ -52,16 +52,16 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
         raise ValueError(f"--from {from_date} is after --to {to_date}")
     prepare_dagster_home(settings)
     os.environ.update({k: v for k, v in settings.env_for_children().items() if k.startswith(("IMAGIFY_", "DAGSTER"))})
-    os.environ["IMAGIFY_DBT_PARSE"] = "1"  # refresh the manifest: models may have changed
     t0 = time.monotonic()
     from dagster import DagsterInstance
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_defs
     from orchestration.defs.ops.notifier import notifier_from_settings
     from orchestration.defs.ops.sensors import check_failure_alert, run_failure_alert
     from orchestration.defs.warehouse.jobs import BACKFILL_JOB_NAME, BUILD_JOB_NAME
     from orchestration.defs.warehouse.partitions import MODE_BACKFILL, MODE_INCREMENTAL, range_tags
     from orchestration.defs.warehouse.pending import WarehouseLocked, incremental_range
+    from orchestration.defs.warehouse.resources import prepare_manifest
 
     if from_date and to_date:
         first, last = _within_partitions(settings, from_date, to_date)
@@ -73,7 +73,8 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
             raise RuntimeError(f"the warehouse is busy (another build is running?): {exc}") from exc
         job_name, tags = BUILD_JOB_NAME, range_tags(first, last, MODE_INCREMENTAL)
     tags["imagify/trigger"] = "imagify build"
-    job = defs.resolve_job_def(job_name)
+    prepare_manifest(force=True)  # dbt parse (dagster-dbt's preparer): models may have changed
+    job = build_defs(settings).resolve_job_def(job_name)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,

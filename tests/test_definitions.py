@@ -16,8 +16,9 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 
 
 def _snapshot_text() -> str:
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_defs
 
+    defs = build_defs()
     graph = defs.resolve_asset_graph()
     lines = ["# assets (key | group | partitioned | kind)"]
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -48,8 +49,9 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
     from dagster import AssetKey
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import defs as lazy_defs
 
+    defs = lazy_defs()  # what `dagster dev -m orchestration.definitions` loads
     for name in ("build_warehouse", "refresh_marts", "backfill_marts", "observe_sources"):
         assert defs.resolve_job_def(name) is not None
     graph = defs.resolve_asset_graph()
@@ -94,9 +96,19 @@ def test_snapshot_of_assets_and_checks(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_the_sensor_refresh_leaves_the_daily_marts_to_the_daily_job(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
-    from orchestration.definitions import defs
-    from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
+    monkeypatch.setenv("IMAGIFY_DAILY_MODELS", "retention_weekly")
+    from dagster import AssetKey
 
+    from imagify import config
+    from orchestration.definitions import build_defs
+    from orchestration.defs.warehouse.selections import split_marts
+
+    defs = build_defs()
+    marts = defs.resolve_assets_def(AssetKey(["marts", "revenue_daily"]))
+    DAILY_MART_KEYS, LIGHT_MART_KEYS = split_marts(marts, config.load())
+    daily = {k.path[-1] for k in DAILY_MART_KEYS}
+    # the dbt models tagged daily and those named in IMAGIFY_DAILY_MODELS
+    assert daily == {"credits_reconciliation", "revenue_by_package_daily", "sessions_daily", "retention_weekly"}
     everything = defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys
     refresh = defs.resolve_job_def("refresh_marts").asset_layer.selected_asset_keys
     assert set(LIGHT_MART_KEYS) <= refresh and not set(DAILY_MART_KEYS) & refresh

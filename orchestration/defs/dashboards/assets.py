@@ -7,7 +7,7 @@ Blocking checks on the marts fail → this asset is not refreshed in that run: n
 
 from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.dashboards.resources import DashboardResource
 from orchestration.defs.warehouse.assets import model_key
@@ -25,17 +25,22 @@ DASHBOARD_MARTS = {
     "model_usage_daily": "activity_date",
     "prompt_terms_daily": "activity_date",
 }
-MART_KEYS = [k for m in DASHBOARD_MARTS if (k := model_key(m)) is not None]
 
 
-@asset(
-    key=DASHBOARDS_KEY,
-    deps=MART_KEYS,
+def build_dashboard_assets(marts: AssetsDefinition) -> list[AssetsDefinition]:
+    """The dashboards' assets, downstream of the marts (of the dbt step ``marts``) they read."""
+    mart_keys = [k for m in DASHBOARD_MARTS if (k := model_key(marts, m)) is not None]
+    return [asset(key=DASHBOARDS_KEY, deps=mart_keys, **_EXPORT)(dashboards_export)]
+
+
+_EXPORT = dict(
     group_name="dashboards",
     kinds={"json", "quicksight"},
     description="Data of the dashboards (revenue, activity, retention, funnel, model usage, prompt terms): the "
     f"newest {ROWS_PER_MART} rows of each mart, exported as JSON. Not refreshed when a blocking check on a mart fails.",
 )
+
+
 def dashboards_export(
     context: AssetExecutionContext, warehouse: WarehouseResource, dashboards: DashboardResource
 ) -> MaterializeResult:

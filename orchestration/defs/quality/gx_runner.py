@@ -7,13 +7,10 @@ pandas and validate there.) Returns a plain result the Dagster checks turn into 
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no telemetry, no network
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +65,15 @@ class Validation:
 
 def _context():  # type: ignore[no-untyped-def]
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    ctx = gx.get_context(mode="ephemeral")
+    # no telemetry, no network: said in the context's config (not by writing GX_ANALYTICS_ENABLED to os.environ)
+    config = DataContextConfig(analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults())
+    ctx = gx.get_context(mode="ephemeral", project_config=config)
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx
 

@@ -11,27 +11,23 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, BackfillPolicy
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 
+from imagify import config
 from orchestration.defs.warehouse.column_schema import with_column_schema
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, business_daily_partitions
-from orchestration.defs.warehouse.resources import SETTINGS, dbt_project
+from orchestration.defs.warehouse.resources import dbt_project
 
-
-def _staging_select() -> str:
-    """staging + intermediate models, and the seeds if the project has any (dbt warns on an empty match)."""
-    sel = "path:models/staging path:models/intermediate"
-    try:
-        nodes = json.loads(dbt_project.manifest_path.read_text()).get("nodes", {})
-    except (OSError, ValueError):
-        return sel
-    if any(n.get("resource_type") == "seed" for n in nodes.values()):
-        sel += " resource_type:seed"
-    return sel
-
-
-STAGING_SELECT = _staging_select()
+# staging + intermediate models and the seeds (dagster-dbt resolves it against the manifest; the project has seeds)
+STAGING_SELECT = "path:models/staging path:models/intermediate resource_type:seed"
 DBT_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # dbt_project.yml's business_timezone
 
 
@@ -58,12 +54,11 @@ class ImagifyDbtTranslator(DagsterDbtTranslator):
 
 QUALITY_GATES = (AssetKey(["staging", "stg_events"]), AssetKey(["staging", "stg_rejected_events"]))
 translator = ImagifyDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-business_days = business_daily_partitions(SETTINGS)
 
 
-def _timezone_vars() -> dict[str, str]:
+def _timezone_vars(settings: config.Settings) -> dict[str, str]:
     """The business time zone, when it is not dbt_project.yml's default."""
-    return {"business_timezone": SETTINGS.business_tz} if SETTINGS.business_tz != DBT_DEFAULT_TIMEZONE else {}
+    return {"business_timezone": settings.business_tz} if settings.business_tz != DBT_DEFAULT_TIMEZONE else {}
 
 
 def rebuilt_dates(context: AssetExecutionContext) -> tuple[str, str] | None:
@@ -82,68 +77,72 @@ def rebuilt_dates(context: AssetExecutionContext) -> tuple[str, str] | None:
     return keys.start, keys.end
 
 
-def dbt_vars(context: AssetExecutionContext) -> dict[str, str]:
+def dbt_vars(context: AssetExecutionContext, settings: config.Settings) -> dict[str, str]:
     """``--vars`` of a dbt invocation of the marts: the rebuilt date range, the business time zone."""
-    out = _timezone_vars()
+    out = _timezone_vars(settings)
     dates = rebuilt_dates(context)
     if dates is not None:
         out["from_date"], out["to_date"] = dates
     return out
 
 
-def _with_columns(events: Iterable[Any]) -> Iterator[Any]:
-    """The dbt events, every model's materialization carrying its column names and types."""
-    return with_column_schema(events, SETTINGS.dbt_target, dbt_project.manifest_path, SETTINGS.warehouse_path)
-
-
-def _build_args(context: AssetExecutionContext) -> list[str]:
+def _build_args(context: AssetExecutionContext, settings: config.Settings) -> list[str]:
     args = ["build"]
-    v = dbt_vars(context)
+    v = dbt_vars(context, settings)
     if v:
         args += ["--vars", json.dumps(v, sort_keys=True)]
     return args
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=STAGING_SELECT,
-    dagster_dbt_translator=translator,
-    name="dbt_staging",
-)
-def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
-    """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
-    v = _timezone_vars()
-    args = ["build", "--vars", json.dumps(v)] if v else ["build"]
-    yield from _with_columns(dbt.cli(args, context=context).stream())
+def build_dbt_assets(
+    settings: config.Settings, project: DbtProject = dbt_project
+) -> tuple[AssetsDefinition, AssetsDefinition]:
+    """The two dbt steps, ``(dbt_staging, dbt_marts)``, from the prepared manifest of ``project``
+    (:func:`~orchestration.defs.warehouse.resources.prepare_manifest`); the marts partitioned by
+    business date from the first day of data (read from the lake, see partitions.py)."""
+    tz_vars = _timezone_vars(settings)
+
+    def with_columns(events: Iterable[Any]) -> Iterator[Any]:
+        """The dbt events, every model's materialization carrying its column names and types."""
+        return with_column_schema(events, settings.dbt_target, project.manifest_path, settings.warehouse_path)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=STAGING_SELECT,
+        dagster_dbt_translator=translator,
+        name="dbt_staging",
+    )
+    def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
+        """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
+        args = ["build", "--vars", json.dumps(tz_vars)] if tz_vars else ["build"]
+        yield from with_columns(dbt.cli(args, context=context).stream())
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude=STAGING_SELECT,
+        dagster_dbt_translator=translator,
+        partitions_def=business_daily_partitions(settings),
+        backfill_policy=BackfillPolicy.single_run(),
+        name="dbt_marts",
+    )
+    def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
+        """``dbt build`` of the marts. A run of one partition or of a range (a backfill) passes
+        ``--vars {from_date, to_date}``: the incremental marts recompute exactly those business dates. An
+        incremental build (run tag imagify/build_mode=incremental) passes no range: dbt recomputes what the
+        new events touch."""
+        args = _build_args(context, settings)
+        context.log.info(f"dbt {' '.join(args)}")
+        yield from with_columns(dbt.cli(args, context=context).stream())
+
+    return imagify_dbt_staging, imagify_dbt_marts
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    exclude=STAGING_SELECT,
-    dagster_dbt_translator=translator,
-    partitions_def=business_days,
-    backfill_policy=BackfillPolicy.single_run(),
-    name="dbt_marts",
-)
-def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
-    """``dbt build`` of the marts. A run of one partition or of a range (a backfill) passes
-    ``--vars {from_date, to_date}``: the incremental marts recompute exactly those business dates. An
-    incremental build (run tag imagify/build_mode=incremental) passes no range: dbt recomputes what the
-    new events touch."""
-    args = _build_args(context)
-    context.log.info(f"dbt {' '.join(args)}")
-    yield from _with_columns(dbt.cli(args, context=context).stream())
-
-
-def mart_keys() -> list[AssetKey]:
-    return sorted(imagify_dbt_marts.keys, key=lambda k: k.to_user_string())
-
-
-def model_key(model: str) -> AssetKey | None:
-    """The asset key of dbt model ``model`` (either step), None if the project has no such model."""
-    for key in [*imagify_dbt_staging.keys, *imagify_dbt_marts.keys]:
-        if key.path[-1] == model:
-            return key
-    return None
+def model_key(dbt_step: AssetsDefinition, model: str) -> AssetKey | None:
+    """The asset key of dbt model ``model`` (of either step: ``dbt_step`` is one of them, its manifest and
+    translator are the project's), None if the project has no such model."""
+    try:
+        return get_asset_key_for_model([dbt_step], model)
+    except KeyError:
+        return None

@@ -3,38 +3,46 @@ the other incremental marts: IMAGIFY_FRESH_HOURS, default 2 h; the daily marts: 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from dagster import (
+    AssetChecksDefinition,
     AssetCheckSeverity,
     DefaultSensorStatus,
+    SensorDefinition,
     build_last_update_freshness_checks,
     build_sensor_for_freshness_checks,
 )
 
-from orchestration.defs.warehouse.resources import SETTINGS
-from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
+from imagify import config
+from orchestration.defs.warehouse.selections import MartSplit
 
-freshness_checks = [
-    *build_last_update_freshness_checks(
-        assets=LIGHT_MART_KEYS,
-        lower_bound_delta=timedelta(hours=SETTINGS.fresh_hours),
-        severity=AssetCheckSeverity.ERROR,
-    ),
-    *(
-        build_last_update_freshness_checks(
-            assets=DAILY_MART_KEYS,
-            lower_bound_delta=timedelta(hours=SETTINGS.daily_fresh_hours),
+
+def build_freshness(
+    split: MartSplit, settings: config.Settings
+) -> tuple[Sequence[AssetChecksDefinition], SensorDefinition]:
+    """The freshness checks of the light and the daily marts, and the sensor that evaluates them."""
+    checks = [
+        *build_last_update_freshness_checks(
+            assets=split.light,
+            lower_bound_delta=timedelta(hours=settings.fresh_hours),
             severity=AssetCheckSeverity.ERROR,
-        )
-        if DAILY_MART_KEYS
-        else []
-    ),
-]
-
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks,
-    minimum_interval_seconds=60,
-    name="marts_freshness_sensor",
-    default_status=DefaultSensorStatus.RUNNING,
-)
+        ),
+        *(
+            build_last_update_freshness_checks(
+                assets=split.daily,
+                lower_bound_delta=timedelta(hours=settings.daily_fresh_hours),
+                severity=AssetCheckSeverity.ERROR,
+            )
+            if split.daily
+            else []
+        ),
+    ]
+    sensor = build_sensor_for_freshness_checks(
+        freshness_checks=checks,
+        minimum_interval_seconds=60,
+        name="marts_freshness_sensor",
+        default_status=DefaultSensorStatus.RUNNING,
+    )
+    return checks, sensor

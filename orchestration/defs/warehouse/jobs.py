@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetsDefinition, AssetSelection, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from orchestration.defs.dashboards.assets import DASHBOARDS_KEY
 from orchestration.defs.lake.assets import LAKE_KEYS, LANDING_JOB_KEY, STREAM_KEY
-from orchestration.defs.warehouse.assets import imagify_dbt_marts, imagify_dbt_staging
-from orchestration.defs.warehouse.selections import DAILY_MART_KEYS, LIGHT_MART_KEYS
+from orchestration.defs.warehouse.selections import MartSplit
 
 BUILD_JOB_NAME = "build_warehouse"
 REFRESH_JOB_NAME = "refresh_marts"
@@ -29,50 +28,53 @@ WAREHOUSE_TAGS = {"imagify/warehouse": "build"}  # one warehouse build at a time
 
 _observed = AssetSelection.assets(STREAM_KEY, LANDING_JOB_KEY, *LAKE_KEYS)
 
-build_warehouse = define_asset_job(
-    name=BUILD_JOB_NAME,
-    selection=_observed
-    | AssetSelection.assets(imagify_dbt_staging)
-    | AssetSelection.assets(imagify_dbt_marts)
-    | AssetSelection.assets(DASHBOARDS_KEY),
-    description="Incremental build of everything (`imagify build`): observe the landing job and the lake, dbt "
-    "staging → GX checks on the staged events (blocking) → every mart → GX checks on the marts (blocking) → "
-    "dashboards export. Its partition range labels the business dates the new events touch.",
-    tags=WAREHOUSE_TAGS,
-)
-
-refresh_marts = define_asset_job(
-    name=REFRESH_JOB_NAME,
-    selection=_observed
-    | AssetSelection.assets(imagify_dbt_staging)
-    | AssetSelection.assets(*LIGHT_MART_KEYS)
-    | AssetSelection.assets(DASHBOARDS_KEY),
-    description="Incremental refresh run by the lake sensor and the hourly schedule: like build_warehouse but "
-    "without the heavier marts of the daily job (IMAGIFY_DAILY_MODELS).",
-    tags=WAREHOUSE_TAGS,
-)
-
-build_daily_marts = define_asset_job(
-    name=DAILY_JOB_NAME,
-    selection=AssetSelection.assets(*DAILY_MART_KEYS) | AssetSelection.assets(DASHBOARDS_KEY),
-    description="The heavier marts (IMAGIFY_DAILY_MODELS / dbt tag daily), once a day, then the dashboards export.",
-    tags=WAREHOUSE_TAGS,
-)
-
-backfill_marts = define_asset_job(
-    name=BACKFILL_JOB_NAME,
-    selection=_observed
-    | AssetSelection.assets(imagify_dbt_staging)
-    | AssetSelection.assets(imagify_dbt_marts)
-    | AssetSelection.assets(DASHBOARDS_KEY),
-    description="Recompute every mart for a range of business dates (dbt vars from_date/to_date; staging is "
-    "brought up to date first), with every check, then the dashboards export. Launch a backfill from the "
-    "Partitions tab or run `imagify build --from DATE --to DATE`.",
-    tags=WAREHOUSE_TAGS,
-)
-
 observe_sources = define_asset_job(
     name=OBSERVE_JOB_NAME,
     selection=_observed,
     description="Observe the Flink landing job (state, lag, last checkpoint) and the lake (new partitions, rows).",
 )
+
+
+def build_jobs(
+    staging: AssetsDefinition, marts: AssetsDefinition, split: MartSplit, dashboards: AssetSelection
+) -> list[UnresolvedAssetJobDefinition]:
+    """The warehouse jobs over the dbt steps ``staging`` and ``marts`` (the daily job only when some mart is
+    daily), every one ending with ``dashboards``."""
+    everything = _observed | AssetSelection.assets(staging) | AssetSelection.assets(marts) | dashboards
+    jobs = [
+        define_asset_job(
+            name=BUILD_JOB_NAME,
+            selection=everything,
+            description="Incremental build of everything (`imagify build`): observe the landing job and the lake, "
+            "dbt staging → GX checks on the staged events (blocking) → every mart → GX checks on the marts "
+            "(blocking) → dashboards. Its partition range labels the business dates the new events touch.",
+            tags=WAREHOUSE_TAGS,
+        ),
+        define_asset_job(
+            name=REFRESH_JOB_NAME,
+            selection=_observed | AssetSelection.assets(staging) | AssetSelection.assets(*split.light) | dashboards,
+            description="Incremental refresh run by the lake sensor and the hourly schedule: like build_warehouse "
+            "but without the heavier marts of the daily job (IMAGIFY_DAILY_MODELS).",
+            tags=WAREHOUSE_TAGS,
+        ),
+        define_asset_job(
+            name=BACKFILL_JOB_NAME,
+            selection=everything,
+            description="Recompute every mart for a range of business dates (dbt vars from_date/to_date; staging is "
+            "brought up to date first), with every check, then the dashboards. Launch a backfill from the "
+            "Partitions tab or run `imagify build --from DATE --to DATE`.",
+            tags=WAREHOUSE_TAGS,
+        ),
+        observe_sources,
+    ]
+    if split.daily:
+        jobs.append(
+            define_asset_job(
+                name=DAILY_JOB_NAME,
+                selection=AssetSelection.assets(*split.daily) | dashboards,
+                description="The heavier marts (IMAGIFY_DAILY_MODELS / dbt tag daily), once a day, then the "
+                "dashboards.",
+                tags=WAREHOUSE_TAGS,
+            )
+        )
+    return jobs

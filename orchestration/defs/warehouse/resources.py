@@ -1,35 +1,76 @@
-"""Warehouse resources: the dbt project and the dbt CLI, configured from the environment, and the
-warehouse itself (DuckDB locally, Athena in prod) for the data-quality checks and exports."""
+"""Warehouse resources: the dbt project and the dbt CLI, configured from the settings, and the
+warehouse itself (DuckDB locally, Athena in prod) for the data-quality checks and exports.
+
+Importing this module does nothing but read the settings: the dbt manifest is prepared when the
+definitions are built (:func:`prepare_manifest`, dagster-dbt's project preparer) and the settings'
+environment is handed to the dbt CLI resource, not written to ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
-import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from imagify import config
 from ingestion import lake
 
 SETTINGS = config.load()
-# dbt's profiles.yml and the lake views read these; `imagify` commands set them, `dagster dev`
-# in the repo gets the same defaults from imagify.config.
-for key, value in SETTINGS.env_for_children().items():
-    if key.startswith(("IMAGIFY_", "DAGSTER_HOME")):
-        os.environ.setdefault(key, value)
-
-# dbt builds in two steps (staging, then marts): a test that also reads a mart (e.g. a reconciliation of
-# revenue with staged payments) must run in the marts step, when the mart exists. "buildable" runs a
-# test only in the step that builds all of its parents or their descendants (dbt's default, eager,
-# would run it in the staging step already). dagster-dbt still overrides it when it must.
-os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
 
 DBT_PROJECT_DIR = SETTINGS.dbt_project_dir  # IMAGIFY_DBT_PROJECT_DIR, default <repo>/dbt
+
+# the dbt next to this interpreter (the .venv), even when .venv/bin is not on PATH
+_venv_dbt = Path(sys.executable).parent / "dbt"
+DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_environment(settings: config.Settings | None = None) -> dict[str, str]:
+    """What a dbt process must see besides this process's environment: the settings that dbt's
+    profiles.yml and the lake views read (`imagify` commands export them; a bare `dagster dev` in the
+    repo gets imagify.config's defaults from here), and the indirect selection of tests.
+
+    dbt builds in two steps (staging, then marts): a test that also reads a mart (e.g. a reconciliation of
+    revenue with staged payments) must run in the marts step, when the mart exists. "buildable" runs a
+    test only in the step that builds all of its parents or their descendants (dbt's default, eager,
+    would run it in the staging step already). dagster-dbt still overrides it when it must.
+    """
+    s = settings or SETTINGS
+    env = {k: v for k, v in s.env_for_children().items() if k.startswith(("IMAGIFY_", "DAGSTER_HOME"))}
+    return {**env, "DBT_INDIRECT_SELECTION": "buildable"}
+
+
+@contextmanager
+def _defaults_in_environ(env: Mapping[str, str]) -> Iterator[None]:
+    """``env``'s keys that this process's environment lacks, set for the block only (then removed).
+
+    dagster-dbt builds the dbt process's environment from ``os.environ`` (and reads profiles.yml in
+    process for its adapter), so the resource's environment is put in place for the span of the call
+    that starts dbt; keys the environment already has win, as an exported setting should.
+    """
+    added = {k: v for k, v in env.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
+class ImagifyDbtProjectPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (``dbt parse --quiet`` through the dbt CLI resource), run by the dbt of
+    this interpreter with the settings' environment (:func:`dbt_cli`)."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        dbt_cli(config.load(), project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
@@ -38,39 +79,26 @@ dbt_project = DbtProject(
 )
 
 
-# the dbt next to this interpreter (the .venv), even when .venv/bin is not on PATH
-_venv_dbt = Path(sys.executable).parent / "dbt"
-DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
-
-
-def ensure_manifest(force: bool = False) -> Path:
-    """``dbt parse`` when the manifest is missing (fresh clone) or when asked (before a build)."""
+def prepare_manifest(force: bool = False) -> Path:
+    """The dbt manifest, prepared (``dbt parse``) when it is missing (fresh clone) or when asked (`imagify
+    build`, before a build: models may have changed). Called when the definitions are built, never at import."""
     if force or not dbt_project.manifest_path.exists():
-        proc = subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target", dbt_project.target or "local"],
-            cwd=DBT_PROJECT_DIR,
-            capture_output=True,
-            text=True,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
+        ImagifyDbtProjectPreparer().prepare(dbt_project)
     return dbt_project.manifest_path
 
 
-ensure_manifest(force=os.environ.get("IMAGIFY_DBT_PARSE") == "1")
-
-
-def migrate_legacy_lake(log: logging.Logger | None = None) -> tuple[int, int]:
+def migrate_legacy_lake(log: logging.Logger | None = None, env: Mapping[str, str] | None = None) -> tuple[int, int]:
     """Rewrite the lake's legacy JSON Lines files as Parquet before dbt reads it (DuckDB target only).
 
     dbt's lake views read Parquet only; a lake landed before the Parquet format is upgraded here, in
     the one place every dbt invocation of `imagify build` and of the Dagster jobs goes through
     (:class:`ImagifyDbtCliResource`).
-    The lake is the one the dbt subprocess will read: ``IMAGIFY_LAKE_DIR`` of this process.
+    The lake is the one the dbt subprocess will read: ``IMAGIFY_LAKE_DIR`` of this process, else of ``env``
+    (the dbt resource's environment).
     """
-    target = os.environ.get("IMAGIFY_DBT_TARGET", dbt_project.target or SETTINGS.dbt_target)
-    lake_dir = Path(os.environ.get("IMAGIFY_LAKE_DIR") or SETTINGS.lake_dir)
+    seen = {**(env or {}), **os.environ}
+    target = seen.get("IMAGIFY_DBT_TARGET", dbt_project.target or SETTINGS.dbt_target)
+    lake_dir = Path(seen.get("IMAGIFY_LAKE_DIR") or SETTINGS.lake_dir)
     if target != "local" or "://" in str(lake_dir) or not lake_dir.is_dir():
         return 0, 0
     legacy = lake.legacy_files(lake_dir)  # every data file's first 4 bytes: cheap when all are Parquet
@@ -98,16 +126,28 @@ def migrate_legacy_lake(log: logging.Logger | None = None) -> tuple[int, int]:
 
 
 class ImagifyDbtCliResource(DbtCliResource):
-    """The dbt CLI, with the lake upgraded to Parquet first (see :func:`migrate_legacy_lake`)."""
+    """The dbt CLI with the settings' environment (:func:`dbt_environment`), the lake upgraded to Parquet
+    before a dbt command that reads it (see :func:`migrate_legacy_lake`)."""
+
+    environment: dict[str, str] = {}
 
     def cli(self, args, *, context=None, **kwargs):  # type: ignore[no-untyped-def,override]
-        migrate_legacy_lake(context.log if context is not None else None)
-        return super().cli(args, context=context, **kwargs)
+        if list(args)[:1] != ["parse"]:
+            migrate_legacy_lake(context.log if context is not None else None, self.environment)
+        with _defaults_in_environ(self.environment):
+            return super().cli(args, context=context, **kwargs)
 
 
-dbt_resource = ImagifyDbtCliResource(
-    project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
-)
+def dbt_cli(settings: config.Settings | None = None, project: DbtProject | None = None) -> ImagifyDbtCliResource:
+    return ImagifyDbtCliResource(
+        project_dir=project or dbt_project,
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=DBT_EXECUTABLE,
+        environment=dbt_environment(settings),
+    )
+
+
+dbt_resource = dbt_cli(SETTINGS)  # what the definitions use; building it reads the settings only
 
 
 class WarehouseBusy(RuntimeError):

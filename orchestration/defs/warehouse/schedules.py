@@ -8,7 +8,7 @@ from datetime import timedelta
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from imagify import config
-from orchestration.defs.warehouse.jobs import build_daily_marts, observe_sources, refresh_marts
+from orchestration.defs.warehouse.jobs import DAILY_JOB_NAME, OBSERVE_JOB_NAME, REFRESH_JOB_NAME
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, business_today, clamp_range, range_tags
 from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
@@ -17,7 +17,7 @@ DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts
 
 
 @schedule(
-    job=refresh_marts,
+    job_name=REFRESH_JOB_NAME,
     cron_schedule="5 * * * *",
     execution_timezone=SETTINGS.business_tz,
     default_status=DefaultScheduleStatus.RUNNING,
@@ -31,7 +31,7 @@ def hourly_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
 
 
 @schedule(
-    job=build_daily_marts,
+    job_name=DAILY_JOB_NAME,
     cron_schedule="30 2 * * *",
     execution_timezone=SETTINGS.business_tz,
     default_status=DefaultScheduleStatus.RUNNING,
@@ -45,7 +45,7 @@ def daily_marts(context: ScheduleEvaluationContext) -> RunRequest:
 
 
 @schedule(
-    job=observe_sources,
+    job_name=OBSERVE_JOB_NAME,
     cron_schedule="*/5 * * * *",
     default_status=DefaultScheduleStatus.RUNNING,
     description="Observe the landing job and the lake every 5 minutes (lag, checkpoints, partitions).",

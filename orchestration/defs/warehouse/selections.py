@@ -3,26 +3,24 @@ IMAGIFY_DAILY_MODELS, or dbt tag ``daily``)."""
 
 from __future__ import annotations
 
-import json
+from typing import NamedTuple
 
-from dagster import AssetKey
+from dagster import AssetKey, AssetsDefinition
+from dagster_dbt import build_dbt_asset_selection
 
-from orchestration.defs.warehouse.assets import imagify_dbt_marts
-from orchestration.defs.warehouse.resources import SETTINGS, dbt_project
-
-
-def _tagged_daily() -> set[str]:
-    try:
-        nodes = json.loads(dbt_project.manifest_path.read_text()).get("nodes", {})
-    except (OSError, ValueError):
-        return set()
-    return {n["name"] for n in nodes.values() if n.get("resource_type") == "model" and "daily" in (n.get("tags") or [])}
+from imagify import config
 
 
-DAILY_MODEL_NAMES = set(SETTINGS.daily_models) | _tagged_daily()
-DAILY_MART_KEYS: list[AssetKey] = sorted(
-    (k for k in imagify_dbt_marts.keys if k.path[-1] in DAILY_MODEL_NAMES), key=lambda k: k.to_user_string()
-)
-LIGHT_MART_KEYS: list[AssetKey] = sorted(
-    (k for k in imagify_dbt_marts.keys if k not in DAILY_MART_KEYS), key=lambda k: k.to_user_string()
-)
+class MartSplit(NamedTuple):
+    daily: list[AssetKey]  # the daily job's marts
+    light: list[AssetKey]  # every other mart: the lake sensor's and the hourly schedule's refresh
+
+
+def split_marts(marts: AssetsDefinition, settings: config.Settings) -> MartSplit:
+    """The marts of dbt tag ``daily`` (dagster-dbt's selection of the manifest) or named in
+    IMAGIFY_DAILY_MODELS, and the others, each sorted by key."""
+    tagged = build_dbt_asset_selection([marts], dbt_select="tag:daily").resolve([marts])
+    named = set(settings.daily_models)
+    by_key = sorted(marts.keys, key=lambda k: k.to_user_string())
+    daily = [k for k in by_key if k in tagged or k.path[-1] in named]
+    return MartSplit(daily, [k for k in by_key if k not in daily])

@@ -10,7 +10,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 
 from imagify import config
 from orchestration.defs.lake import scan
-from orchestration.defs.warehouse.jobs import refresh_marts
+from orchestration.defs.warehouse.jobs import REFRESH_JOB_NAME
 from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
 from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
@@ -22,7 +22,7 @@ def new_partitions(cursor: str | None, current: dict[str, str]) -> list[str]:
 
 
 @sensor(
-    job=refresh_marts,
+    job_name=REFRESH_JOB_NAME,
     minimum_interval_seconds=SETTINGS.sensor_interval_s,
     default_status=DefaultSensorStatus.RUNNING,
     description="Triggers the incremental build when the landing job commits new lake partitions (events or "
