@@ -8,7 +8,9 @@ column, the closest names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import sqlglot
@@ -157,3 +159,55 @@ def _check_sql(ds: Dataset, con: duckdb.DuckDBPyConnection) -> Iterator[str]:
     extra = [c for c in got if c not in ds.columns]
     if extra:
         yield f"{where}: the SQL yields undeclared column(s) {', '.join(extra)}; declare them in columns"
+
+
+@dataclass
+class Report:
+    """What :func:`check_all` found: ``imagify dashboards check`` prints it, the Dagster dashboards assets record it."""
+
+    dashboards: int
+    requests: int  # QuickSight requests compiled and validated offline
+    warehouse: Path | None  # the DuckDB file compared with, None when there is none
+    problems: list[str] = field(default_factory=list)
+
+
+def check_all(
+    dashboards: list[Dashboard], warehouse: Path | None, region: str, tables: Collection[str] | None = None
+) -> Report:
+    """Every definition against dashboards/catalog.yml, its QuickSight requests validated offline (botocore
+    model + our checks), and, when ``warehouse`` is a DuckDB file, the catalog (only ``tables`` of it, when
+    given: those the dashboards read) and the definitions against the real marts."""
+    from dashboards.catalog import Catalog, compare, from_duckdb
+    from dashboards.quicksight import compiler, validate
+
+    problems: list[str] = []
+    for d in dashboards:
+        problems += [f"{d.source}: {p}" for p in problems_of(d, load_catalog())]
+    target = compiler.QuickSightTarget(account_id="123456789012", region=region)
+    compiled = compiler.compile_all(dashboards, target)
+    for ds_id, req in compiled.data_sets.items():
+        problems += [f"CreateDataSet {ds_id}: {p}" for p in validate.validate("CreateDataSet", req)]
+    for cd in compiled.dashboards:
+        problems += [
+            f"CreateAnalysis {cd.dashboard_id}: {p}"
+            for p in validate.validate("CreateAnalysis", cd.analysis, cd.columns)
+        ]
+        problems += [
+            f"CreateDashboard {cd.dashboard_id}: {p}"
+            for p in validate.validate("CreateDashboard", cd.dashboard, cd.columns)
+        ]
+    report = Report(len(dashboards), len(compiled.data_sets) + 2 * len(compiled.dashboards), None, problems)
+    if warehouse is not None and warehouse.is_file():
+        report.warehouse = warehouse
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            live = from_duckdb(con)
+            expected = load_catalog()
+            if tables is not None:
+                expected = Catalog({t: c for t, c in expected.tables.items() if t in tables}, expected.source)
+            problems += [f"catalog.yml vs warehouse: {p}" for p in compare(expected, live)]
+            for d in dashboards:
+                problems += [f"{d.source} (warehouse): {p}" for p in problems_of(d, live, con)]
+        finally:
+            con.close()
+    return report

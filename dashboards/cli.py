@@ -91,52 +91,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from dashboards import catalog, check
-    from dashboards.quicksight import compiler, validate
+    from dashboards import check
 
     settings = config.load()
     dashboards = _dashboards(args.dashboard)
-    problems: list[str] = []
-    for d in dashboards:
-        problems += [f"{d.source}: {p}" for p in check.problems_of(d, catalog.load())]
-    target = compiler.QuickSightTarget(account_id="123456789012", region=settings.quicksight_region)
-    compiled = compiler.compile_all(dashboards, target)
-    n_requests = len(compiled.data_sets) + 2 * len(compiled.dashboards)
-    for ds_id, req in compiled.data_sets.items():
-        problems += [f"CreateDataSet {ds_id}: {p}" for p in validate.validate("CreateDataSet", req)]
-    for cd in compiled.dashboards:
-        problems += [
-            f"CreateAnalysis {cd.dashboard_id}: {p}"
-            for p in validate.validate("CreateAnalysis", cd.analysis, cd.columns)
-        ]
-        problems += [
-            f"CreateDashboard {cd.dashboard_id}: {p}"
-            for p in validate.validate("CreateDashboard", cd.dashboard, cd.columns)
-        ]
-    print(
-        f"{len(dashboards)} definitions checked against dashboards/catalog.yml; "
-        f"{n_requests} QuickSight requests validated offline (botocore model + our checks)"
-    )
     warehouse = _warehouse(args, settings)
-    if warehouse.is_file():
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            live = catalog.from_duckdb(con)
-            drift = catalog.compare(catalog.load(), live)
-            problems += [f"catalog.yml vs warehouse: {p}" for p in drift]
-            for d in dashboards:
-                problems += [f"{d.source} (warehouse): {p}" for p in check.problems_of(d, live, con)]
-        finally:
-            con.close()
+    report = check.check_all(dashboards, warehouse, settings.quicksight_region)
+    print(
+        f"{report.dashboards} definitions checked against dashboards/catalog.yml; "
+        f"{report.requests} QuickSight requests validated offline (botocore model + our checks)"
+    )
+    if report.warehouse is not None:
         print(f"checked against the warehouse {warehouse}")
     else:
         print(f"no warehouse at {warehouse}: skipped the comparison with real marts")
-    for p in problems:
+    for p in report.problems:
         print(f"problem: {p}", file=sys.stderr)
-    print("OK" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    print("OK" if not report.problems else f"{len(report.problems)} problem(s)")
+    return 1 if report.problems else 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

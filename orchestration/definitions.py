@@ -5,7 +5,10 @@ Lineage, raw to dashboards:
   stream/event_stream → flink/landing_job → lake/events, lake/quarantine   (observed)
   → staging (dbt: stg_events, stg_rejected_events, int_*)            (GX + dbt checks, blocking)
   → marts (dbt, daily partitions by business date)                   (GX + dbt + freshness checks)
-  → dashboards/marts_export
+  → dashboards/business_overview, prompt_insights, user_behaviour, operations
+    (one per dashboards/definitions/*.yml, on the marts it reads: checked as `imagify dashboards check`
+    does, then rendered over the marts as the local dashboards app shows it; not refreshed when a
+    blocking check on a mart fails)
 
 Importing this module (or any under orchestration/) does nothing but define: the definitions are built
 when Dagster loads them (``defs``, a lazy ``@definitions`` function) or a caller runs :func:`build_defs`;

@@ -23,6 +23,13 @@ from ingestion.simulator import Simulator
 pytestmark = pytest.mark.e2e
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+# one asset per dashboard definition (dashboards/definitions/*.yml)
+DASHBOARDS = [
+    ["dashboards", "business_overview"],
+    ["dashboards", "prompt_insights"],
+    ["dashboards", "user_behaviour"],
+    ["dashboards", "operations"],
+]
 
 
 def _imagify(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
@@ -67,6 +74,15 @@ def _materialized_partitions(instance, run_id: str, key: list[str]) -> list[str 
     return sorted(out, key=lambda p: p or "")
 
 
+def _materialization(instance, run_id: str, key: list[str]):  # type: ignore[no-untyped-def]
+    """The metadata of ``key``'s materialization in the run, None if it was not materialized."""
+    for e in instance.all_logs(run_id):
+        dev = e.dagster_event
+        if dev is not None and dev.event_type_value == "ASSET_MATERIALIZATION" and dev.asset_key == AssetKey(key):
+            return dev.event_specific_data.materialization.metadata
+    return None
+
+
 def _checks(instance, run_id: str) -> dict[str, bool]:  # type: ignore[no-untyped-def]
     out = {}
     for e in instance.all_logs(run_id):
@@ -104,9 +120,13 @@ def test_incremental_build_backfill_and_a_bad_batch_blocked(tmp_path: Path) -> N
         staged = con.sql("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
         con.close()
         assert meta["rows"].value == staged and meta["committed_partitions"].value == 1
-    export = home / "dashboards" / "marts_export.json"
-    doc = json.loads(export.read_text())
-    assert doc["marts"]["revenue_daily"]["rows"], "the dashboards export has the revenue"
+        # the dashboards, last in the lineage: each checked against the built marts and rendered, no visual broken
+        for key in DASHBOARDS:
+            meta = _materialization(instance, run.run_id, key)
+            assert meta is not None, f"{key} not refreshed"
+            assert meta["checked_against_warehouse"].value is True and meta["visuals_error"].value == 0, meta
+            assert meta["visuals_ok"].value > 0 and meta["quicksight_requests_validated"].value > 0, meta
+        good_run = run.run_id
 
     # 2. backfill of three business dates: exactly those partitions, dbt vars from_date/to_date
     d1, d3 = dates[5], dates[7]
@@ -132,7 +152,6 @@ def test_incremental_build_backfill_and_a_bad_batch_blocked(tmp_path: Path) -> N
     assert bad_range.returncode == 2 and "--from must be a date" in bad_range.stderr
 
     # 3. a crafted bad batch: contract-valid events whose latencies are absurd (an hour)
-    export_before = export.read_bytes()
     bad = []
     for line in Simulator(users=40, days=0.2, seed=9, end=END, user_prefix="z_").records():
         try:
@@ -151,9 +170,12 @@ def test_incremental_build_backfill_and_a_bad_batch_blocked(tmp_path: Path) -> N
         checks = _checks(instance, run.run_id)
         assert checks["staging/stg_events:gx_events_batch"] is False
         assert _materialized_partitions(instance, run.run_id, ["marts", "revenue_daily"]) == [], "marts blocked"
-        assert _materialized_partitions(instance, run.run_id, ["dashboards", "marts_export"]) == [], "dashboards too"
+        for key in DASHBOARDS:
+            assert _materialized_partitions(instance, run.run_id, key) == [], "dashboards too"
+            last = instance.get_latest_materialization_event(AssetKey(key))
+            assert last is not None and last.run_id != run.run_id, "the dashboards still show the last good data"
+        assert _materialization(instance, good_run, DASHBOARDS[0]) is not None
         assert _materialized_partitions(instance, run.run_id, ["staging", "stg_events"]) == [None]
-    assert export.read_bytes() == export_before, "the dashboards still show the last good data"
     alerts = [json.loads(x) for x in (home / "notifications.jsonl").read_text().splitlines()]
     assert any(a["kind"] == "check_failure" and "gx_events_batch" in a["title"] for a in alerts)
     assert any(a["kind"] == "run_failure" for a in alerts)

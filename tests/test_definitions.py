@@ -45,6 +45,10 @@ def _snapshot_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def keys_of(graph, group: str) -> list:  # type: ignore[no-untyped-def]
+    return [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == group]
+
+
 def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
     from dagster import AssetKey
@@ -58,7 +62,7 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for model in ("staging/stg_events", "staging/stg_rejected_events", "marts/revenue_daily"):
         assert model in keys, keys
-    raw_keys = ("stream/event_stream", "flink/landing_job", "lake/events", "lake/quarantine", "dashboards/marts_export")
+    raw_keys = ("stream/event_stream", "flink/landing_job", "lake/events", "lake/quarantine")
     for raw in raw_keys:
         assert raw in keys, keys
     labels = [k.path[-1] for k in graph.get_all_asset_keys()]  # what the UI's graph writes on each node
@@ -69,14 +73,19 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     # lineage: raw → staging → marts → dashboards
     assert AssetKey(["lake", "events"]) in graph.get(AssetKey(["staging", "stg_events"])).parent_keys
     assert AssetKey(["flink", "landing_job"]) in graph.get(AssetKey(["lake", "events"])).parent_keys
-    assert AssetKey(["marts", "revenue_daily"]) in graph.get(AssetKey(["dashboards", "marts_export"])).parent_keys
+    # the dashboards: one asset per definition, on the marts (and staged tables) its data sets read
+    dashboards = {k.path[-1] for k in keys_of(graph, "dashboards")}
+    assert dashboards == {"business_overview", "prompt_insights", "user_behaviour", "operations"}, dashboards
+    assert AssetKey(["marts", "revenue_daily"]) in graph.get(AssetKey(["dashboards", "business_overview"])).parent_keys
+    assert AssetKey(["marts", "landing_lag_daily"]) in graph.get(AssetKey(["dashboards", "operations"])).parent_keys
+    assert not any(graph.get(k).child_keys for k in keys_of(graph, "dashboards")), "the dashboards end the lineage"
     # marts are daily partitions of business dates; staging is not partitioned
     assert graph.get(AssetKey(["marts", "revenue_daily"])).partitions_def is not None
     assert graph.get(AssetKey(["staging", "stg_events"])).partitions_def is None
     # the incremental job runs the observations, staging, marts and dashboards in one run
     job_keys = {k.to_user_string() for k in defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys}
     assert {"lake/events", "flink/landing_job", "staging/stg_events", "marts/revenue_daily"} <= job_keys
-    assert "dashboards/marts_export" in job_keys
+    assert {k.to_user_string() for k in keys_of(graph, "dashboards")} <= job_keys
 
 
 def test_snapshot_of_assets_and_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

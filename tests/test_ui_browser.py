@@ -108,7 +108,8 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
             page.screenshot(path=str(SHOTS / "asset_graph.png"))
 
             # every layer, lake to dashboards, has its asset page
-            for key in ("flink/landing_job", "staging/stg_events", "marts/revenue_daily", "dashboards/marts_export"):
+            layers = ("flink/landing_job", "staging/stg_events", "marts/revenue_daily", "dashboards/business_overview")
+            for key in layers:
                 resp = page.goto(f"{base}/assets/{key}", wait_until="networkidle")
                 assert resp is not None and resp.status < 400, key
                 page.get_by_text(key.split("/")[-1], exact=True).first.wait_for(timeout=60_000)

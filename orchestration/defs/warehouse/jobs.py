@@ -2,12 +2,12 @@
 
 - ``build_warehouse``: the incremental build of everything (``imagify build``): observe the landing
   job and the lake, dbt staging, GX checks on the staged events, every mart, GX checks on the marts,
-  then the dashboards export.
+  then the dashboards.
 - ``refresh_marts``: the same without the daily (heavier) marts: what the lake sensor and the hourly
   schedule run.
-- ``build_daily_marts``: the heavier marts, once a day, then the dashboards export.
+- ``build_daily_marts``: the heavier marts, once a day, then the dashboards.
 - ``backfill_marts``: staging, then every mart over a range of business dates (its Partitions tab
-  launches backfills; ``imagify build --from --to`` runs it too), then the dashboards export.
+  launches backfills; ``imagify build --from --to`` runs it too), then the dashboards.
 - ``observe_sources``: only the observations (landing job lag, lake partitions), every few minutes.
 """
 
