@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from generation_service import state_machines as sm
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
 from generation_service.repository import (
     EmailTaken,
@@ -57,8 +58,8 @@ from generation_service.repository import (
     Repository,
     SettleOutcome,
     User,
-    claim_attempt,
 )
+from generation_service.state_machines import Step, claim_attempt
 
 if TYPE_CHECKING:
     from imagify.config import Settings
@@ -145,6 +146,12 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return _item({"pk": pk, "sk": sk})
+
+
+def _from(step: Step) -> tuple[str, dict[str, str]]:
+    """The condition that the item's status (``#s``) is one ``step`` may start from, and its values."""
+    values = {f":from{i}": state for i, state in enumerate(step.sources)}
+    return f"#s IN ({', '.join(values)})", values
 
 
 def _user_pk(user_id: str) -> str:
@@ -534,7 +541,7 @@ class DynamoRepository(Repository):
         record.update(
             pk=_user_pk(gen.user_id),
             sk=f"IMAGE#{gen.id}",
-            status="queued",
+            status=sm.QUEUED,
             images=[],
             cost_usd=Decimal(repr(gen.cost_usd)),
             lsi1sk=f"IMAGE#{gen.created_at}#{gen.id}",
@@ -578,7 +585,7 @@ class DynamoRepository(Repository):
             return None
         # written only if status and attempt are still what the rule saw: of two claimants, one wins
         unchanged = "#s = :seen AND " + ("attempt = :was" if "attempt" in g else "attribute_not_exists(attempt)")
-        values = {":running": "running", ":seen": g["status"], ":at": started_at, ":g": RUNNING, ":n": attempt}
+        values = {":running": sm.CLAIM.target, ":seen": g["status"], ":at": started_at, ":g": RUNNING, ":n": attempt}
         if "attempt" in g:
             values[":was"] = g["attempt"]
         try:
@@ -601,17 +608,18 @@ class DynamoRepository(Repository):
         key = self._gen_key(gen_id)
         if key is None:
             return
+        sources, states = _from(sm.COMPLETE)
         update = self._update(
             *key,
             "SET #s = :done, images = :images, latency_ms = :lat, finished_at = :at REMOVE gsi1pk, gsi1sk",
             {
-                ":done": "succeeded",
+                ":done": sm.COMPLETE.target,
                 ":images": [i.__dict__ for i in images],
                 ":lat": latency_ms,
                 ":at": finished_at,
-                ":running": "running",
+                **states,
             },
-            "#s = :running",
+            sources,
             {"#s": "status"},
         )
 
@@ -639,9 +647,10 @@ class DynamoRepository(Repository):
             g = self._gen_item(gen_id)
             if g is None:
                 return 0
-            if g["status"] in ("succeeded", "failed"):
+            if not sm.FAIL.allows(g["status"]):
                 return self.balance(g["user_id"])
             balance, version = self._profile(g["user_id"])
+            sources, states = _from(sm.FAIL)
             items = [
                 self._update(
                     g["pk"],
@@ -649,20 +658,19 @@ class DynamoRepository(Repository):
                     "SET #s = :failed, error_code = :code, error_message = :msg, latency_ms = :lat, finished_at = :at "
                     "REMOVE gsi1pk, gsi1sk",
                     {
-                        ":failed": "failed",
+                        ":failed": sm.FAIL.target,
                         ":code": error_code,
                         ":msg": error_message[:500],
                         ":lat": latency_ms,
                         ":at": finished_at,
-                        ":queued": "queued",
-                        ":running": "running",
+                        **states,
                     },
-                    "#s IN (:queued, :running)",
+                    sources,
                     {"#s": "status"},
                 )
             ]
             credits = int(g["credits"])
-            items += self._movement(g["user_id"], "refund", credits, gen_id, finished_at, balance, version)
+            items += self._movement(g["user_id"], sm.FAIL.ledger, credits, gen_id, finished_at, balance, version)
             items += self._outbox_puts(events_for(balance, balance + credits))
             try:
                 self._transact(items)
@@ -730,14 +738,15 @@ class DynamoRepository(Repository):
         key = self._gen_key(gen_id)
         if key is None:
             return
+        sources, states = _from(sm.REQUEUE)
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key=_key(*key),
                 UpdateExpression="SET #s = :queued, gsi1pk = :g",
-                ConditionExpression="#s = :running",
+                ConditionExpression=sources,
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_item({":queued": "queued", ":running": "running", ":g": QUEUED}),
+                ExpressionAttributeValues=_item({":queued": sm.REQUEUE.target, ":g": QUEUED, **states}),
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             pass
@@ -745,7 +754,7 @@ class DynamoRepository(Repository):
     # -- payments ---------------------------------------------------------------------------------
     def create_order(self, order: Order, events: Events, idem: Idem | None) -> None:
         record = {f: getattr(order, f) for f in _ORDER_FIELDS}
-        record.update(pk=_user_pk(order.user_id), sk=f"ORDER#{order.id}", status="pending")
+        record.update(pk=_user_pk(order.user_id), sk=f"ORDER#{order.id}", status=sm.PENDING)
         items = [self._put(record), self._put({"pk": f"ORDER#{order.id}", "sk": "ORDER", "user_id": order.user_id})]
         items += self._outbox_puts(events) + self._idem_put(idem)
         try:
@@ -779,9 +788,11 @@ class DynamoRepository(Repository):
             o = self._order_item(order_id)
             if o is None:
                 return SettleOutcome.NOT_FOUND
-            if o["status"] != "pending":
+            step = sm.settle(success)
+            if not step.allows(o["status"]):
                 return SettleOutcome.ALREADY
             balance, version = self._profile(o["user_id"])
+            sources, states = _from(step)
             items = [
                 self._update(
                     o["pk"],
@@ -789,23 +800,23 @@ class DynamoRepository(Repository):
                     "SET #s = :st, response_code = :rc, transaction_status = :ts, provider_txn = :pt, bank_code = :bc, "
                     "pay_date = :pd, confirmed_at = :ca",
                     {
-                        ":st": "succeeded" if success else "failed",
+                        ":st": step.target,
                         ":rc": response_code,
                         ":ts": transaction_status,
                         ":pt": provider_txn,
                         ":bc": bank_code,
                         ":pd": pay_date,
                         ":ca": confirmed_at,
-                        ":pending": "pending",
+                        **states,
                     },
-                    "#s = :pending",
+                    sources,
                     {"#s": "status"},
                 )
             ]
             after = balance
-            if success:
+            if step.ledger:
                 items += self._movement(
-                    o["user_id"], "purchase", int(o["credits"]), order_id, confirmed_at, balance, version
+                    o["user_id"], step.ledger, int(o["credits"]), order_id, confirmed_at, balance, version
                 )
                 after = balance + int(o["credits"])
             items += self._outbox_puts(events_for(balance, after))

@@ -5,7 +5,7 @@ Lifecycle of one message (one generation):
 
 - a worker thread receives it (long polling, up to 10 at a time, never more in flight than
   workers) and claims the generation with the message's ApproximateReceiveCount
-  (:func:`generation_service.repository.claim_attempt`);
+  (:func:`generation_service.state_machines.claim_attempt`);
 - while it runs, a heartbeat extends the visibility of every message in flight
   (ChangeMessageVisibility), so a long generation is not handed to a second worker;
 - the message is deleted only when the generation reached a final state (or is not this message's

@@ -23,8 +23,6 @@ Events = list[dict[str, Any]]
 EventsForBalance = Callable[[int, int], Events]
 
 LEDGER_KINDS = ("grant", "purchase", "charge", "refund")
-GENERATION_STATES = ("queued", "running", "succeeded", "failed")
-ORDER_STATES = ("pending", "succeeded", "failed")
 
 
 @dataclass(frozen=True)
@@ -115,23 +113,6 @@ class Idem:
     body: dict[str, Any] | None = None
 
 
-def claim_attempt(status: str, attempt: int, receive_count: int | None) -> int | None:
-    """The one rule of who may run a generation: the attempt number a claim records, or None when
-    the claim is refused. Both repositories apply it to the state they read and write the result
-    conditionally on that state being unchanged, so two claimants never both win.
-
-    ``receive_count`` is the ApproximateReceiveCount of the SQS message that asks (None: the
-    repository is the queue). A queued generation is claimable by anyone. A running one only by a
-    message received more often than the attempt recorded: SQS hands a message out again only when
-    its holder stopped extending its visibility (the worker died), so that holder is gone; a
-    duplicate message (received no more often) leaves a live holder alone."""
-    if status == "queued":
-        return max(attempt + 1, receive_count or 0)
-    if status == "running" and receive_count is not None and receive_count > attempt:
-        return receive_count
-    return None
-
-
 class EmailTaken(Exception):  # noqa: N818
     pass
 
@@ -214,8 +195,8 @@ class Repository(abc.ABC):
 
     @abc.abstractmethod
     def claim_generation(self, gen_id: str, started_at: str, receive_count: int | None) -> Generation | None:
-        """→ running with the attempt :func:`claim_attempt` gives, atomically; None when it refuses
-        (taken by a live holder, finished, or unknown)."""
+        """→ running with the attempt :func:`~generation_service.state_machines.claim_attempt` gives,
+        atomically; None when it refuses (taken by a live holder, finished, or unknown)."""
 
     @abc.abstractmethod
     def complete_generation(

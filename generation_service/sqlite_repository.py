@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from generation_service import state_machines as sm
 from generation_service.errors import IdempotentReplay, InsufficientCredits, idempotency_conflict
 from generation_service.events import dumps
 from generation_service.ids import time_ordered_id
@@ -32,8 +33,8 @@ from generation_service.repository import (
     Repository,
     SettleOutcome,
     User,
-    claim_attempt,
 )
+from generation_service.state_machines import Step, claim_attempt
 
 OUTBOX_DELETE_CHUNK = 500
 # entry ids are time-ordered: a new one appends to the entry_id index (see generation_service.ids)
@@ -372,7 +373,7 @@ class SqliteRepository(Repository):
                 gen.height,
                 int(gen.enhance_prompt),
                 gen.seed,
-                "queued",
+                sm.QUEUED,
                 gen.credits,
                 gen.cost_usd,
                 gen.created_at,
@@ -391,8 +392,8 @@ class SqliteRepository(Repository):
             if attempt is None:
                 return None
             c.execute(
-                "UPDATE generations SET status='running', started_at=?, attempt=? WHERE id=?",
-                (started_at, attempt, gen_id),
+                "UPDATE generations SET status=?, started_at=?, attempt=? WHERE id=?",
+                (sm.CLAIM.target, started_at, attempt, gen_id),
             )
             row = c.execute("SELECT * FROM generations WHERE id=?", (gen_id,)).fetchone()
         return _generation(row)
@@ -401,10 +402,11 @@ class SqliteRepository(Repository):
         self, gen_id: str, images: list[ImageRef], latency_ms: int, finished_at: str, events: Events
     ) -> None:
         with self._tx() as c:
+            sources, states = _from(sm.COMPLETE)
             cur = c.execute(
-                "UPDATE generations SET status='succeeded', images=?, latency_ms=?, finished_at=? "
-                "WHERE id=? AND status='running'",
-                (json.dumps([i.__dict__ for i in images]), latency_ms, finished_at, gen_id),
+                f"UPDATE generations SET status=?, images=?, latency_ms=?, finished_at=? WHERE id=? AND {sources}",
+                (sm.COMPLETE.target, json.dumps([i.__dict__ for i in images]), latency_ms, finished_at, gen_id)
+                + states,
             )
             if cur.rowcount == 1:
                 self._emit(c, events)
@@ -420,14 +422,14 @@ class SqliteRepository(Repository):
     ) -> int:
         with self._tx() as c:
             row = c.execute("SELECT user_id, credits, status FROM generations WHERE id=?", (gen_id,)).fetchone()
-            if row is None or row["status"] in ("succeeded", "failed"):
+            if row is None or not sm.FAIL.allows(row["status"]):
                 return self._balance(c, row["user_id"]) if row else 0
             c.execute(
-                "UPDATE generations SET status='failed', error_code=?, error_message=?, latency_ms=?, finished_at=? "
+                "UPDATE generations SET status=?, error_code=?, error_message=?, latency_ms=?, finished_at=? "
                 "WHERE id=?",
-                (error_code, error_message[:500], latency_ms, finished_at, gen_id),
+                (sm.FAIL.target, error_code, error_message[:500], latency_ms, finished_at, gen_id),
             )
-            before, after = self._append(c, row["user_id"], "refund", int(row["credits"]), gen_id, finished_at)
+            before, after = self._append(c, row["user_id"], sm.FAIL.ledger, int(row["credits"]), gen_id, finished_at)
             self._emit(c, events_for(before, after))
             return after
 
@@ -462,7 +464,8 @@ class SqliteRepository(Repository):
 
     def requeue_generation(self, gen_id: str) -> None:
         with self._tx() as c:
-            c.execute("UPDATE generations SET status='queued' WHERE id=? AND status='running'", (gen_id,))
+            sources, states = _from(sm.REQUEUE)
+            c.execute(f"UPDATE generations SET status=? WHERE id=? AND {sources}", (sm.REQUEUE.target, gen_id, *states))
 
     # -- payments ---------------------------------------------------------------------------------
     def create_order(self, order: Order, events: Events, idem: Idem | None) -> None:
@@ -477,7 +480,7 @@ class SqliteRepository(Repository):
                     order.package,
                     order.amount_vnd,
                     order.credits,
-                    "pending",
+                    sm.PENDING,
                     order.created_at,
                     order.expires_at,
                 ),
@@ -505,13 +508,14 @@ class SqliteRepository(Repository):
             row = c.execute("SELECT user_id, credits, status FROM orders WHERE id=?", (order_id,)).fetchone()
             if row is None:
                 return SettleOutcome.NOT_FOUND
-            if row["status"] != "pending":
+            step = sm.settle(success)
+            if not step.allows(row["status"]):
                 return SettleOutcome.ALREADY
             c.execute(
                 "UPDATE orders SET status=?, response_code=?, transaction_status=?, provider_txn=?, bank_code=?, "
                 "pay_date=?, confirmed_at=? WHERE id=?",
                 (
-                    "succeeded" if success else "failed",
+                    step.target,
                     response_code,
                     transaction_status,
                     provider_txn,
@@ -521,8 +525,9 @@ class SqliteRepository(Repository):
                     order_id,
                 ),
             )
-            if success:
-                before, after = self._append(c, row["user_id"], "purchase", int(row["credits"]), order_id, confirmed_at)
+            if step.ledger:
+                credits = int(row["credits"])
+                before, after = self._append(c, row["user_id"], step.ledger, credits, order_id, confirmed_at)
             else:
                 before = after = self._balance(c, row["user_id"])
             self._emit(c, events_for(before, after))
@@ -567,6 +572,11 @@ class SqliteRepository(Repository):
 
     def outbox_size(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def _from(step: Step) -> tuple[str, tuple[str, ...]]:
+    """The SQL condition that the row is in a state ``step`` may start from, and its parameters."""
+    return f"status IN ({', '.join('?' * len(step.sources))})", step.sources
 
 
 def _generation(row: Any) -> Generation:

@@ -1,4 +1,4 @@
-"""Who may run a generation: the claim rule (repository.claim_attempt) on both repositories.
+"""Who may run a generation: the claim rule (state_machines.claim_attempt) on both repositories.
 
 With the SQS queue a message comes back when its worker died; the generation it names is then
 ``running`` with the dead worker's attempt, and must be claimable again by that message (received
@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from test_api_repository import AT, ev, new_gen, new_user
 
-from generation_service.repository import ImageRef, Repository, claim_attempt
+from generation_service.repository import ImageRef, Repository
+from generation_service.state_machines import claim_attempt
 
 
 @pytest.mark.parametrize(
