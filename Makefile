@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.imagify-setup
 FLINK_STAMP := $(FLINK_VENV)/.imagify-setup
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: lock help setup demo test test-unit test-e2e lint dagster-dev clean serve bench-api browser-deps api-deps dashboards soak
+.PHONY: lock help setup demo test test-unit test-fast test-e2e lint dagster-dev clean serve bench-api browser-deps api-deps dashboards soak
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,8 +47,11 @@ demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+
 test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
 	$(VENV)/bin/pytest -q --durations=25 tests
 
-test-unit: setup browser-deps api-deps  ## Fast unit tests only
+test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e); they still start Flink, dbt, Chromium
 	$(VENV)/bin/pytest -q -m "not e2e" tests
+
+test-fast: $(APP_STAMP)  ## Python only, < 2 min: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers)
+	$(VENV)/bin/pytest -q -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
 
 lint: $(APP_STAMP)  ## ruff, and the import layers of the packages (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -34,3 +34,64 @@ def on_exit() -> Iterator[list[Callable[[], None]]]:
     yield hooks
     for hook in reversed(hooks):
         hook()
+
+
+# --- the markers say what a test starts ---------------------------------------------------------------
+# `make test-fast` deselects the markers below; a test that starts one of these engines without its
+# marker would make that run slow and dependent on the engine, so it fails with what to add. Only the
+# processes a test starts itself are seen (what `imagify build` starts in turn is not), so commands
+# of the CLI count for what they start.
+ENGINE_MARKERS = ("flink", "dbt", "dagster", "browser", "aws", "services")
+CLI_ENGINES = {
+    "land": {"flink"}, "realtime": {"flink"}, "demo": {"flink", "dbt", "dagster"},
+    "build": {"dbt", "dagster"}, "dagster-dev": {"dagster"}, "ui": {"dagster"}, "serve": {"services"},
+}  # fmt: skip
+_started: set[str] = set()
+
+
+def engines_of(argv: list[str]) -> set[str]:
+    """The engines a command line starts (empty for plain Python helpers and other tools)."""
+    if not argv:
+        return set()
+    prog = Path(argv[0]).name
+    joined = " ".join(argv[:4])
+    found: set[str] = set()
+    if ".venv-flink" in argv[0] or prog == "java":
+        found.add("flink")
+    if prog == "dbt":
+        found.add("dbt")
+    if prog.startswith("dagster"):
+        found.add("dagster")
+    if "chrom" in prog or "headless_shell" in prog or "playwright" in joined:
+        found.add("browser")
+    if "moto_server" in joined or "kinesalite" in joined or prog == "cfn-lint":
+        found.add("aws")
+    if prog in ("redis-server", "uvicorn"):
+        found.add("services")
+    if prog == "imagify" and len(argv) > 1:
+        found |= {"services"} if argv[1:3] == ["realtime", "serve"] else CLI_ENGINES.get(argv[1], set())
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import subprocess
+
+    original = subprocess.Popen.__init__
+
+    def _recording_init(self: subprocess.Popen, args: object, *a: object, **kw: object) -> None:
+        argv = [str(x) for x in args] if isinstance(args, list | tuple) else [str(args)]
+        _started.update(engines_of(argv))
+        original(self, args, *a, **kw)  # type: ignore[arg-type]
+
+    subprocess.Popen.__init__ = _recording_init  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _engines_need_their_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    _started.clear()
+    yield
+    missing = sorted(e for e in _started if request.node.get_closest_marker(e) is None)
+    _started.clear()
+    if missing:
+        marks = ", ".join(f"pytest.mark.{m}" for m in missing)
+        pytest.fail(f"this test starts {', '.join(missing)} without the marker: add {marks} to the module's pytestmark")

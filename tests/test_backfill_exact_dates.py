@@ -22,7 +22,7 @@ from lake_fixture import write_batch
 
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt, pytest.mark.dagster]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 FIXTURE = Path(__file__).parent / "fixtures" / "dbt_backfill"
 

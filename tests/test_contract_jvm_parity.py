@@ -21,7 +21,7 @@ from ingestion.contract import PROPERTY_RULES, ContractError, decode_line, prope
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOW_MICROS = (NOW - EPOCH) // timedelta(microseconds=1)
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH")
+pytestmark = [pytest.mark.flink, pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH")]
 
 
 def _classpath() -> str:

@@ -20,7 +20,7 @@ from lake_fixture import write_batch
 from ingestion.contract import ContractError, Event, validate_line
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt, pytest.mark.dagster]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
 # one asset per dashboard definition (dashboards/definitions/*.yml)

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from dashboards import spec
 from dashboards.local.export import CHROMIUM_ARGS, snapshot
 from dashboards.local.server import background_server
+
+pytestmark = [pytest.mark.browser]
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "dashboard-screenshots"
 

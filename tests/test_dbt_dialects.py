@@ -19,6 +19,8 @@ moto_server = pytest.importorskip("moto.server")
 import athena_answers  # noqa: E402
 from sqlglot import exp  # noqa: E402
 
+pytestmark = [pytest.mark.dbt]
+
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 DBT = str(Path(sys.executable).parent / "dbt")
 # functions sqlglot does not model itself but Trino/Athena has

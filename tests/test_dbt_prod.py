@@ -32,6 +32,8 @@ from moto.server import ThreadedMotoServer
 from imagify import config
 from imagify.config import REPO_ROOT
 
+pytestmark = [pytest.mark.dbt]
+
 DBT = Path(sys.executable).parent / "dbt"
 DBT_DIR = REPO_ROOT / "dbt"
 REGION = "ap-southeast-1"

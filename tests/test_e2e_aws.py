@@ -48,7 +48,7 @@ from flink_aws import (
 from imagify.config import REPO_ROOT
 from ingestion import lake
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster, pytest.mark.aws]
 
 # what a role may grant without the component calling it here, and why
 SERVICE_DOES = {

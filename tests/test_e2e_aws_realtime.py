@@ -39,7 +39,7 @@ from imagify.config import REPO_ROOT
 from imagify.deploy import platform_parameters
 from ingestion import lake
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.aws]
 
 # what the real-time role may grant without the job calling it here, and why
 SERVICE_DOES = {

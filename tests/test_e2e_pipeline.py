@@ -23,7 +23,7 @@ from ingestion.contract import ContractError, Event, validate_line
 from ingestion.segment_log import SegmentLog
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 

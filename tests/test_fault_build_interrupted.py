@@ -26,7 +26,7 @@ from mart_reference import compare as compare_marts
 
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt, pytest.mark.dagster]
 INTERRUPTIONS = 4 if SOAK else 1
 
 

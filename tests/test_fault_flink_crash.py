@@ -38,7 +38,7 @@ from ingestion import lake
 from ingestion.segment_log import SegmentLogProducer
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster]
 
 USERS, DAYS, KILLS = (16000, 20, 8) if SOAK else (7400, 20, 3)
 MIN_RECORDS = 450_000 if SOAK else 200_000

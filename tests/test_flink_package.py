@@ -30,6 +30,8 @@ from imagify.flink_package import (
     merge_jars,
 )
 
+pytestmark = pytest.mark.flink
+
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:kinesis:ap-southeast-1:{ACCOUNT}:stream/imagify-events"
 

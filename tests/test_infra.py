@@ -29,7 +29,7 @@ from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platfo
 from imagify.flink_package import build
 from ingestion import lake
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
+pytestmark = [pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 TEMPLATES = sorted(INFRA.glob("*.yaml"))

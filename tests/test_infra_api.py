@@ -35,7 +35,7 @@ from imagify.aws_clients import client
 from imagify.cli import main
 from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, api_parameters
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
+pytestmark = [pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 API_YAML = INFRA / "api.yaml"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:imagify-alarms"

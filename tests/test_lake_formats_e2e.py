@@ -30,7 +30,7 @@ from ingestion import lake
 from ingestion.contract import ContractError, record_key, validate_line
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt, pytest.mark.dagster]
 REPO = Path(__file__).resolve().parent.parent
 DBT = str(Path(sys.executable).parent / "dbt")
 NOW = datetime.now(UTC).replace(microsecond=0, tzinfo=None)  # lake timestamps are naive UTC

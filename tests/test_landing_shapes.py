@@ -20,7 +20,7 @@ from ingestion import lake
 from ingestion.contract import ContractError, validate_line
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 

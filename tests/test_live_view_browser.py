@@ -20,7 +20,7 @@ from test_ui_browser import CHROMIUM_ARGS, _chromium
 
 from imagify.realtime import store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.browser, pytest.mark.services]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 

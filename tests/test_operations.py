@@ -25,7 +25,7 @@ from imagify.deploy import Deployer, operations_parameters, platform_parameters
 from imagify.flink_package import build
 from ingestion.streams import open_producer
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
+pytestmark = [pytest.mark.dbt, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:imagify-alarms"
 WAREHOUSE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/imagify-warehouse"

@@ -33,7 +33,7 @@ from imagify import aws_clients, config, privacy, privacy_athena
 from ingestion import lake
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")
+pytestmark = [pytest.mark.dbt, pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 DBT = Path(sys.executable).parent / "dbt"
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD, RECENT = NOW - timedelta(days=10), NOW - timedelta(hours=1)

@@ -29,7 +29,7 @@ from imagify import config, privacy
 from ingestion import lake
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster]
 DBT = str(Path(sys.executable).parent / "dbt")
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD = NOW - timedelta(days=10)

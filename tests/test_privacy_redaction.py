@@ -21,6 +21,8 @@ import pytest
 from flink_jobs.realtime_terms import PATTERNS, prompt_terms, redact
 from imagify.summary import top_terms
 
+pytestmark = [pytest.mark.dbt]
+
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 DBT = str(Path(sys.executable).parent / "dbt")
 

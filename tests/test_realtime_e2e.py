@@ -22,7 +22,7 @@ from realtime_reference import SPIKY, Expected, build_stream, check_windows, exp
 
 from ingestion.segment_log import SegmentLogProducer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
 

@@ -18,7 +18,7 @@ from lake_fixture import write_batch
 
 from ingestion import lake
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt]
 DBT = str(Path(sys.executable).parent / "dbt")
 PROJECT = Path(__file__).parent.parent / "dbt"
 COLUMNS = (

@@ -20,7 +20,7 @@ from ingestion import lake
 from ingestion.contract import record_key, validate_line
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster]
 
 
 def _count(out: str, what: str) -> int:

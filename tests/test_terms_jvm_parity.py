@@ -27,7 +27,7 @@ from flink_jobs.realtime_terms import STOPWORDS_FILE, prompt_terms
 sys.path.insert(0, str(STOPWORDS_FILE.parent.parent.parent))
 from ingestion.simulator import MODIFIERS, STYLES, SUBJECTS  # noqa: E402
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH")
+pytestmark = [pytest.mark.flink, pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH")]
 
 FRAGMENTS = [
     "https://example.com/a?b=1", "www.Site.VN/x", "ftp://files.io", "lan.nguyen+art@gmail.com", "A_B@YAHOO.COM.VN",

@@ -15,6 +15,8 @@ from contract_cases import cases, event
 REPO = Path(__file__).resolve().parent.parent
 FLINK_PY = REPO / ".venv-flink" / "bin" / "python"
 
+pytestmark = pytest.mark.flink
+
 SCRIPT = r"""
 import json, sys
 from datetime import datetime, timezone

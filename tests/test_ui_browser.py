@@ -25,7 +25,7 @@ from lake_fixture import write_batch
 from imagify.config import REPO_ROOT
 from ingestion.simulator import Simulator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster, pytest.mark.browser]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 SHOTS = REPO_ROOT / "artifacts" / "ui-screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

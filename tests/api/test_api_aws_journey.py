@@ -48,7 +48,9 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 from aws_calls import Call, RecordingProxy, denied, role_statements, unused, with_kms  # noqa: E402
 from cfnlint.decode import decode_str  # noqa: E402
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster, pytest.mark.aws, pytest.mark.services,
+]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 API_SECRET = "journey-api-secret-" + "j" * 20 + "-0123456789"

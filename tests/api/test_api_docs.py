@@ -14,6 +14,8 @@ from test_api_served import serve
 
 from generation_service import ws_messages
 
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

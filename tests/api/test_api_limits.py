@@ -18,6 +18,8 @@ from generation_service.fake_vnpay import pay
 from generation_service.object_store import S3ObjectStore, open_object_store
 from generation_service.rate_limit import RateLimiter
 
+pytestmark = [pytest.mark.services]
+
 
 @both_stores
 def test_websocket_notifications(api_env) -> None:  # type: ignore[no-untyped-def]

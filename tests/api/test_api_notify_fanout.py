@@ -17,6 +17,8 @@ from test_api_served import _free_port, _serve_env, serve
 
 from generation_service.app import WS_RECHECK_S
 
+pytestmark = [pytest.mark.services]
+
 
 def _next_message(ws, kind: str, timeout_s: float) -> dict:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s

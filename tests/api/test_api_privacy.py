@@ -9,10 +9,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import redis
 from conftest import running_api, signup, user_id, wait_generation
 
 from generation_service.cache import MemoryCache
+
+pytestmark = [pytest.mark.services]
 
 SECRET = "portrait of Lan Nguyen, call 0912 345 678, lan.private@example.com"
 OTHER = "a fox in the snow"

@@ -19,6 +19,8 @@ from test_api_served import _free_port, _serve_cmd, _serve_env, serve
 from generation_service import vnpay
 from generation_service.security import TokenSigner
 
+pytestmark = [pytest.mark.aws, pytest.mark.services]
+
 REGION = "us-east-1"
 API_SECRET = "sm-api-secret-" + "k" * 24 + "-0123456789"  # 48 characters
 VNPAY_SECRET = "SMVNPAYSECRET0123456789ABCDEFGHI"  # 32

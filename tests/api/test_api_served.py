@@ -22,6 +22,8 @@ from generation_service.bootstrap import build_service
 from generation_service.log_redaction import redact
 from imagify import config
 
+pytestmark = [pytest.mark.services]
+
 STRONG_API_SECRET = "a" * 16 + "-production-secret-0123456789"  # 45 characters
 STRONG_VNPAY_SECRET = "VNPAYSECRET0123456789ABCDEFGHIJK"  # 32, as VNPAY issues them
 

@@ -30,6 +30,8 @@ from generation_service.adapters import ImageRequest, LocalAdapter, ModelError
 from generation_service.repository import Generation
 from generation_service.sqs_queue import SqsQueue
 
+pytestmark = [pytest.mark.aws, pytest.mark.services]
+
 REGION = "us-east-1"
 TABLE = "imagify-queue-test"
 VISIBILITY_S = 3  # short: a dead worker's message comes back quickly (heartbeat every second)
