@@ -305,7 +305,7 @@ class Settings:
     dbt_project_dir_override: Path | None = None
     business_tz: str = "Asia/Ho_Chi_Minh"
     partitions_start: str | None = None  # None: the first day of data (orchestration partitions.py)
-    daily_models: tuple[str, ...] = ("retention_weekly", "conversion_funnel")
+    daily_models: tuple[str, ...] = ()  # extra marts of the daily job besides the models tagged `daily`
     fresh_hours: float = 2.0
     daily_fresh_hours: float = 26.0
     sensor_interval_s: int = 30
@@ -413,11 +413,6 @@ class Settings:
     @property
     def dbt_project_dir(self) -> Path:
         return self.dbt_project_dir_override or REPO_ROOT / "dbt"
-
-    @property
-    def dashboards_dir(self) -> Path:
-        """Exports the dashboards read (until issue 7 publishes them)."""
-        return self.home / "dashboards"
 
     @property
     def notifications_log(self) -> Path:
