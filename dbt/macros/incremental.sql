@@ -1,8 +1,11 @@
 {#-
   Incremental conventions shared by every incremental model:
-  - strategy: merge on Athena (Iceberg), delete+insert on DuckDB; always with a unique_key. Models that
-    only ever insert rows the table does not hold yet (their SELECT anti-joins or takes only new
-    input) use imagify_insert_strategy(): append on Athena, so the write reads nothing of the table.
+  - materialization and strategy: dbt_project.yml's defaults (incremental; Iceberg on Athena; merge on
+    Athena, delete+insert on DuckDB); every incremental model states its unique_key. Models that only
+    ever insert rows the table does not hold yet (their SELECT anti-joins or takes only new input) use
+    imagify_insert_strategy(): append on Athena, so the write reads nothing of the table.
+  - a model recomputing whole keys (dates, cohorts) finds them with affected_keys()
+    (macros/affected_keys.sql), the one pattern for "affected keys -> recompute -> zero rows -> delete".
   - each row carries `built_at` = this run's start; "new" upstream rows are those loaded after the
     model's own max(built_at), so an interrupted build is caught up by the next one.
   - vars `from_date` / `to_date` (business dates, inclusive) force a rebuild of exactly that range.
@@ -14,8 +17,6 @@
     of a subquery. Watermarks (built_at, loaded_at) are literals too: every Iceberg data file is
     written by one build, so a predicate on them skips older files by their column statistics.
 -#}
-{% macro imagify_strategy() %}{{ return('merge' if target.type == 'athena' else 'delete+insert') }}{% endmacro %}
-
 {# Whether the incremental write itself combines an existing row with its new values (Athena's MERGE
    with merge_update_columns_rules); DuckDB's delete+insert replaces rows, so there the SELECT must. #}
 {% macro merge_combines_rows() %}{{ return(target.type == 'athena') }}{% endmacro %}
@@ -24,8 +25,6 @@
 
 {# Iceberg partition spec on Athena (e.g. ['day(occurred_at)']); DuckDB tables are not partitioned. #}
 {% macro athena_partitioned_by(spec) %}{{ return(spec if target.type == 'athena' else none) }}{% endmacro %}
-
-{% macro imagify_table_type() %}{{ return('iceberg' if target.type == 'athena' else none) }}{% endmacro %}
 
 {% macro run_ts() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)

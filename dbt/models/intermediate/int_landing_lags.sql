@@ -1,9 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key=['landed_date', 'lag_s'],
-    table_type=imagify_table_type(),
     partitioned_by=athena_partitioned_by(['landed_date']),
     post_hook=["{{ delete_where('events = 0') }}"]
   )

@@ -1,3 +1,4 @@
+{{ config(materialized='view', table_type=none) }}
 {#-
   One row per payment_id that succeeded at least once. A success reported twice (VNPAY retries its
   IPN) counts once, at its first success.

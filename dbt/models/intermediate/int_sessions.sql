@@ -1,9 +1,7 @@
 {{
   config(
     materialized=('table' if target.type == 'athena' else 'incremental'),
-    incremental_strategy='delete+insert',
     unique_key='user_id',
-    table_type=imagify_table_type(),
     tags=['daily']
   )
 }}

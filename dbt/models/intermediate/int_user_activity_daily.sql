@@ -1,9 +1,7 @@
 {{
   config(
-    materialized='incremental',
     incremental_strategy=imagify_insert_strategy(),
     unique_key=['user_id', 'activity_date'],
-    table_type=imagify_table_type(),
     partitioned_by=athena_partitioned_by(['activity_date'])
   )
 }}

@@ -1,9 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
-    unique_key='user_id',
-    table_type=imagify_table_type()
+    unique_key='user_id'
   )
 }}
 {#- One row per user seen in any valid event: sign-up (first user_signed_up), cohort week, first and

@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='signup_date',
-    table_type=imagify_table_type(),
     post_hook=["{{ delete_where('signed_up = 0') }}"]
   )
 }}
@@ -13,13 +10,8 @@
     successful payment ever.
     Incremental: the sign-up dates (all of them) of users with a new sign-up, completed generation
     or successful payment are recomputed. -#}
-{% if is_incremental() %}
 with affected_dates as (
-    {% if has_date_range() %}
-    select distinct signup_date from {{ ref('int_users') }} where {{ in_date_range('signup_date') }}
-    union
-    select signup_date from {{ this }} where {{ in_date_range('signup_date') }}
-    {% else %}
+    {% call affected_keys('signup_date', ref('int_users'), where='signup_date is not null') %}
     select distinct occurred_date as signup_date
     from {{ ref('stg_events') }}
     where event_type = 'user_signed_up'
@@ -28,13 +20,8 @@ with affected_dates as (
         where event_type in ('user_signed_up', 'generation_completed', 'payment_succeeded')
           and {{ loaded_since_last_build() }}
       )
-    {% endif %}
+    {% endcall %}
 ),
-{% else %}
-with affected_dates as (
-    select distinct signup_date from {{ ref('int_users') }} where signup_date is not null
-),
-{% endif %}
 
 per_date as (
     select

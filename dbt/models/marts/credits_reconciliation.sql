@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='user_id',
-    table_type=imagify_table_type(),
     tags=['daily']
   )
 }}

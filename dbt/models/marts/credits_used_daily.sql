@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='activity_date',
-    table_type=imagify_table_type(),
     post_hook=["{{ delete_where('generations_completed = 0') }}"]
   )
 }}
@@ -14,14 +11,8 @@
     Incremental: a new completion of a generation can move its date (an earlier completion arriving
     late), so every completion date of the generations with a new completion is recomputed (a date
     left without completions is emitted with zeros and removed by the post-hook). -#}
-{% if is_incremental() %}
 with affected as (
-    {% if has_date_range() %}
-    select distinct finished_date as activity_date from {{ ref('int_generations') }}
-    where status = 'completed' and {{ in_date_range('finished_date') }}
-    union
-    select activity_date from {{ this }} where {{ in_date_range('activity_date') }}
-    {% else %}
+    {% call affected_keys('activity_date', ref('int_generations'), 'finished_date', where="status = 'completed'") %}
     select distinct occurred_date as activity_date
     from {{ ref('stg_events') }}
     where event_type = 'generation_completed'
@@ -29,13 +20,8 @@ with affected as (
         select generation_id from {{ ref('stg_events') }}
         where event_type = 'generation_completed' and {{ loaded_since_last_build() }}
       )
-    {% endif %}
+    {% endcall %}
 ),
-{% else %}
-with affected as (
-    select distinct finished_date as activity_date from {{ ref('int_generations') }} where status = 'completed'
-),
-{% endif %}
 
 per_date as (
     select

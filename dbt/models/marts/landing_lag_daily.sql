@@ -1,9 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
-    unique_key='landed_date',
-    table_type=imagify_table_type()
+    unique_key='landed_date'
   )
 }}
 {#- Landing lag (event time → the landing job reading its first copy) per business date of landing:

@@ -1,9 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
-    unique_key=['activity_date', 'model'],
-    table_type=imagify_table_type()
+    unique_key=['activity_date', 'model']
   )
 }}
 {#- Per business date (of the completion/failure) and model: completed and failed generations,

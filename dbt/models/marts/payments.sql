@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
-    unique_key='payment_id',
-    table_type=imagify_table_type()
+    unique_key='payment_id'
   )
 }}
 {#- One row per successful payment (first success, deduplicated: int_payments) with its business date,

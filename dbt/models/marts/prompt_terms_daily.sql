@@ -1,9 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key=['activity_date', 'term'],
-    table_type=imagify_table_type(),
     partitioned_by=athena_partitioned_by(['activity_date'])
   )
 }}

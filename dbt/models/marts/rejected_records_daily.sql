@@ -1,4 +1,4 @@
-{{ config(materialized='table', table_type=imagify_table_type()) }}
+{{ config(materialized='table') }}
 {#- Rejected records per business date of their first quarantining and reason (stg_rejected_events:
     one row per distinct record, its newest reason), and how many times they were quarantined in all
     (re-sent copies, replays). A table rebuilt with stg_rejected_events. -#}

@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key=['cohort_week', 'week_number'],
-    table_type=imagify_table_type(),
     post_hook=["{{ delete_where('cohort_size = 0') }}"]
   )
 }}
@@ -25,14 +22,9 @@ with weeks as (
 
 last_week as (select max(activity_week) as last_week from weeks),
 
-{% if is_incremental() %}
 affected_cohorts as (
-    {% if has_date_range() %}
-    select distinct cohort_week from {{ ref('int_users') }}
-    where cohort_week is not null
-      and cohort_week <= cast('{{ var("to_date") }}' as date)
-      and cohort_week >= {{ week_start("cast('" ~ var('from_date') ~ "' as date)") }}
-    {% else %}
+    {% call affected_keys('cohort_week', ref('int_users'), where='cohort_week is not null', period='week',
+                          clear_emptied=false) %}
     select distinct {{ week_start('occurred_date') }} as cohort_week
     from {{ ref('stg_events') }}
     where event_type = 'user_signed_up'
@@ -47,13 +39,8 @@ affected_cohorts as (
       -- the last week this table covers: a literal read at compile time (the table has one row per
       -- cohort and week), so the query does not scan this table again
       and (select last_week from last_week) > {{ date_literal(covered_through or '1970-01-05') }}
-    {% endif %}
+    {% endcall %}
 ),
-{% else %}
-affected_cohorts as (
-    select distinct cohort_week from {{ ref('int_users') }} where cohort_week is not null
-),
-{% endif %}
 
 grid as (
     select c.cohort_week, w.activity_week,

@@ -1,4 +1,4 @@
-{{ config(materialized='table', table_type=imagify_table_type(), tags=['daily']) }}
+{{ config(materialized='table', tags=['daily']) }}
 {#- Revenue per business date and credit package (package from the payment's initiation).
     Iceberg on Athena, as every table built from the Iceberg staging tables (see int_sessions). -#}
 select

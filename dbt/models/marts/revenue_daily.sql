@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='revenue_date',
-    table_type=imagify_table_type(),
     post_hook=["{{ delete_where('payments = 0') }}"]
   )
 }}
@@ -16,14 +13,8 @@
   dates are every success date of the users with new successes; those dates are recomputed in
   full (a date left without payments is emitted with zeros and removed by the post-hook).
 -#}
-{% if is_incremental() %}
 with affected_dates as (
-    {% if has_date_range() %}
-    select distinct succeeded_date as revenue_date from {{ ref('int_payments') }}
-    where {{ in_date_range('succeeded_date') }}
-    union
-    select revenue_date from {{ this }} where {{ in_date_range('revenue_date') }}
-    {% else %}
+    {% call affected_keys('revenue_date', ref('int_payments'), 'succeeded_date') %}
     select distinct occurred_date as revenue_date
     from {{ ref('stg_events') }}
     where event_type = 'payment_succeeded'
@@ -31,13 +22,8 @@ with affected_dates as (
         select user_id from {{ ref('stg_events') }}
         where event_type = 'payment_succeeded' and {{ loaded_since_last_build() }}
       )
-    {% endif %}
+    {% endcall %}
 ),
-{% else %}
-with affected_dates as (
-    select distinct succeeded_date as revenue_date from {{ ref('int_payments') }}
-),
-{% endif %}
 
 per_date as (
     select

@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='session_date',
-    table_type=imagify_table_type(),
     tags=['daily'],
     post_hook=["{{ delete_where('sessions = 0') }}"]
   )
@@ -12,21 +9,13 @@
 {#- Per business date of the session start: sessions, users, and generations per session.
     Incremental: a user's sessions can only start on dates the user has events, so the event dates
     of users with new events are recomputed (a date left without sessions is removed). -#}
-{% if is_incremental() %}
 with affected as (
-    {% if has_date_range() %}
-    select distinct session_date from {{ ref('int_sessions') }} where {{ in_date_range('session_date') }}
-    union
-    select session_date from {{ this }} where {{ in_date_range('session_date') }}
-    {% else %}
+    {% call affected_keys('session_date', ref('int_sessions')) %}
     select distinct occurred_date as session_date
     from {{ ref('stg_events') }}
     where user_id in (select user_id from {{ ref('stg_events') }} where {{ loaded_since_last_build() }})
-    {% endif %}
+    {% endcall %}
 ),
-{% else %}
-with affected as (select distinct session_date from {{ ref('int_sessions') }}),
-{% endif %}
 
 per_date as (
     select

@@ -1,10 +1,7 @@
 -- depends_on: {{ ref('stg_events') }}
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
-    unique_key='activity_date',
-    table_type=imagify_table_type()
+    unique_key='activity_date'
   )
 }}
 {#- One row per business date from the first to the last date with events: daily, weekly (7 days

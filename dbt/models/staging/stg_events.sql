@@ -1,11 +1,8 @@
 {{
   config(
-    materialized='incremental',
     incremental_strategy=imagify_insert_strategy(),
     unique_key='event_id',
-    table_type=imagify_table_type(),
-    partitioned_by=athena_partitioned_by(['day(occurred_at)']),
-    on_schema_change='append_new_columns'
+    partitioned_by=athena_partitioned_by(['day(occurred_at)'])
   )
 }}
 {#-

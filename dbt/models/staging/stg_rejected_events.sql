@@ -1,10 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy=imagify_strategy(),
     unique_key='record_key',
-    table_type=imagify_table_type(),
-    on_schema_change='append_new_columns',
     merge_update_columns_rules=rejected_copies_combined('target', 'src')
   )
 }}
