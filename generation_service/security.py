@@ -1,24 +1,16 @@
-"""Access tokens (HMAC-SHA256 signed, short-lived). Passwords: passwords.py; download links: download_links.py."""
+"""Access tokens (HS256 JWTs through PyJWT, short-lived). Passwords: passwords.py; download links: download_links.py."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
 import os
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+import jwt
+from jwt.types import Options
 
 
 @dataclass(frozen=True)
@@ -34,16 +26,30 @@ class TokenError(ValueError):
 
 VERIFIED_TOKENS_MAX = 10_000
 
+# The only header we issue, base64url of {"alg":"HS256","typ":"JWT"} (what jwt.encode writes): any other
+# header (alg none, another alg, a kid...) is refused before PyJWT looks at the token.
+_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+_DECODE_OPTIONS: Options = {
+    "require": ["sub", "sid", "exp", "typ"],
+    # expiry is checked below against `now` (also for remembered tokens); iat never was (an API
+    # process whose clock is a second behind another's accepts the other's fresh tokens)
+    "verify_exp": False,
+    "verify_iat": False,
+}
+
 
 class TokenSigner:
-    """Compact JWS (HS256) access tokens: ``{"sub", "sid", "iat", "exp", "typ": "access"}``.
+    """Compact JWS (HS256) access tokens: ``{"sub", "sid", "iat", "exp", "typ": "access"}``, signed and
+    verified by PyJWT with a key derived from the API secret.
 
     A token that verified once is remembered (up to ``VERIFIED_TOKENS_MAX``, then forgotten all at
     once): a client sends the same token with every request for its 15 minutes, and its signature
     and claims cannot change — only its expiry is checked again. (Revocation is the session's
-    business: :meth:`Service.authenticate` looks the session up on every request.)"""
+    business: :meth:`Service.authenticate` looks the session up on every request.)
 
-    _HEADER = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    Refusals say ``malformed token`` (not three segments, another header, claims missing or of the
+    wrong type), ``bad signature`` (anything the key did not sign, including non-canonical or padded
+    base64url) or ``token expired`` (``exp`` at or before now; no leeway)."""
 
     def __init__(self, secret: str, ttl_s: int) -> None:
         self._key = hashlib.sha256(("token:" + secret).encode()).digest()
@@ -54,10 +60,7 @@ class TokenSigner:
         iat = int(now if now is not None else time.time())
         exp = iat + self.ttl_s
         payload = {"sub": user_id, "sid": session_id, "iat": iat, "exp": exp, "typ": "access"}
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        signing_input = f"{self._HEADER}.{body}"
-        sig = _b64(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())
-        return f"{signing_input}.{sig}", exp
+        return jwt.encode(payload, self._key, algorithm="HS256"), exp
 
     def verify(self, token: str, now: float | None = None) -> TokenClaims:
         claims = self._verified.get(token)
@@ -72,17 +75,23 @@ class TokenSigner:
 
     def _verify(self, token: str, now: float | None) -> TokenClaims:
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != self._HEADER:
+        if len(parts) != 3 or parts[0] != _HEADER:
             raise TokenError("malformed token")
-        expected = _b64(hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected.encode(), parts[2].encode()):  # bytes: any input
+        if parts[2].endswith("="):  # PyJWT takes a padded signature; the one we signed has no padding
             raise TokenError("bad signature")
         try:
-            payload = json.loads(_unb64(parts[1]))
-            sub, sid, exp = payload["sub"], payload["sid"], int(payload["exp"])
-        except (ValueError, KeyError, TypeError) as exc:
+            payload = jwt.decode(token, self._key, algorithms=["HS256"], options=_DECODE_OPTIONS)
+        except jwt.DecodeError as exc:  # the signature, or a segment that is not canonical base64url...
+            if str(exc).startswith("Invalid payload string"):  # ...or, signed by us, a payload that is not JSON
+                raise TokenError("malformed token") from exc
+            raise TokenError("bad signature") from exc
+        except jwt.InvalidTokenError as exc:  # a required claim missing, sub not a string
             raise TokenError("malformed token") from exc
-        if payload.get("typ") != "access" or not isinstance(sub, str) or not isinstance(sid, str):
+        try:
+            sub, sid, exp = payload["sub"], payload["sid"], int(payload["exp"])
+        except (ValueError, TypeError) as exc:
+            raise TokenError("malformed token") from exc
+        if payload["typ"] != "access" or not isinstance(sub, str) or not isinstance(sid, str):
             raise TokenError("malformed token")
         if exp <= (now if now is not None else time.time()):
             raise TokenError("token expired")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import time
 
@@ -10,7 +14,7 @@ from conftest import PASSWORD, assert_error, both_stores, signup
 from fastapi.testclient import TestClient
 
 from generation_service.passwords import Passwords, Verified
-from generation_service.security import TokenSigner
+from generation_service.security import TokenClaims, TokenError, TokenSigner
 
 
 @both_stores
@@ -101,6 +105,67 @@ def test_tokens_expire() -> None:
         assert "signature" in str(err)
     else:
         raise AssertionError("a token signed with another key was accepted")
+
+
+# Issued by the hand-written signer that PyJWT replaced: TokenSigner("s3cret", 900).issue("u1", "s1", now=1000.0)
+OLD_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiJ1MSIsInNpZCI6InMxIiwiaWF0IjoxMDAwLCJleHAiOjE5MDAsInR5cCI6ImFjY2VzcyJ9"
+    ".Ht5lzhdhK0eKT8bjZoP5a83umeKIDEy_IdLLDrksCUU"
+)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _hand_signed(header: dict, claims: dict | bytes, secret: str = "s3cret") -> str:
+    """A token signed the way the hand-written signer did: HMAC-SHA256 under sha256("token:" + secret)."""
+    key = hashlib.sha256(("token:" + secret).encode()).digest()
+    parts = [json.dumps(p, separators=(",", ":")).encode() if isinstance(p, dict) else p for p in (header, claims)]
+    signing_input = ".".join(_b64(part) for part in parts)
+    return f"{signing_input}.{_b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def _refusal(signer: TokenSigner, token: str, now: float = 1000.0) -> str:
+    with pytest.raises(TokenError) as err:
+        signer.verify(token, now=now)
+    return str(err.value)
+
+
+def test_tokens_of_the_hand_written_signer_still_verify_and_forgeries_are_refused() -> None:
+    jwt_header = {"alg": "HS256", "typ": "JWT"}
+    claims = {"sub": "u1", "sid": "s1", "iat": 1000, "exp": 1900, "typ": "access"}
+    signer = TokenSigner("s3cret", ttl_s=900)
+    assert _hand_signed(jwt_header, claims) == OLD_TOKEN
+    assert signer.issue("u1", "s1", now=1000.0) == (OLD_TOKEN, 1900)  # byte for byte the same format
+    assert signer.verify(OLD_TOKEN, now=1899.0) == TokenClaims("u1", "s1", 1900)
+    assert TokenSigner("s3cret", 900).verify(OLD_TOKEN, now=1000.0).session_id == "s1"  # iat is not checked
+    head, body, sig = OLD_TOKEN.split(".")
+    no_exp = {k: v for k, v in claims.items() if k != "exp"}
+    other_body = _b64(json.dumps({**claims, "sub": "u2"}, separators=(",", ":")).encode())
+    refused = {
+        "expired": (OLD_TOKEN, 1900.0, "token expired"),
+        "tampered claims": (f"{head}.{other_body}.{sig}", 1000.0, "bad signature"),
+        "tampered signature": (f"{head}.{body}.{sig[:-2]}AA", 1000.0, "bad signature"),
+        "padded signature": (OLD_TOKEN + "=", 1000.0, "bad signature"),
+        "signature's unused bits": (f"{head}.{body}.{sig[:-1]}V", 1000.0, "bad signature"),  # U → V decodes alike
+        "wrong key": (_hand_signed(jwt_header, claims, secret="other"), 1000.0, "bad signature"),
+        "wrong typ": (_hand_signed(jwt_header, {**claims, "typ": "refresh"}), 1000.0, "malformed token"),
+        "no sid": (_hand_signed(jwt_header, {**claims, "sid": None}), 1000.0, "malformed token"),
+        "no exp": (_hand_signed(jwt_header, no_exp), 1000.0, "malformed token"),
+        "signed, not JSON": (_hand_signed(jwt_header, b"not json"), 1000.0, "malformed token"),
+        "signed, not an object": (_hand_signed(jwt_header, b"[1]"), 1000.0, "malformed token"),
+        "sub not a string": (_hand_signed(jwt_header, {**claims, "sub": 1}), 1000.0, "malformed token"),
+        "alg none": (f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{body}.", 1000.0, "malformed token"),
+        "alg none, signed": (_hand_signed({"alg": "none", "typ": "JWT"}, claims), 1000.0, "malformed token"),
+        "another header": (_hand_signed({**jwt_header, "kid": "k1"}, claims), 1000.0, "malformed token"),
+        "two segments": (f"{head}.{body}", 1000.0, "malformed token"),
+    }
+    assert sig.endswith("UU"), "the cases above rely on it: AA differs, V differs from U only in unused bits"
+    for name, (token, now, message) in refused.items():
+        assert _refusal(TokenSigner("s3cret", ttl_s=900), token, now) == message, name
+    assert _refusal(signer, OLD_TOKEN, now=1900.0) == "token expired"  # remembered, still expires
 
 
 def test_expired_token_is_rejected_by_the_api(api: TestClient) -> None:
