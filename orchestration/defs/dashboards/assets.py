@@ -13,6 +13,7 @@ Blocking checks on the marts fail → the dashboards are not refreshed in that r
 (No `from __future__ import annotations` here: Dagster inspects the context annotation.)
 """
 
+import logging
 import re
 import time
 from collections import Counter
@@ -33,6 +34,7 @@ from orchestration.defs.dashboards.resources import DashboardResource
 from orchestration.defs.warehouse.assets import model_key
 
 GROUP = "dashboards"
+log = logging.getLogger(__name__)
 
 
 def dashboard_key(dash: spec.Dashboard) -> AssetKey:
@@ -59,16 +61,23 @@ def tables_read(dash: spec.Dashboard) -> list[str]:
 
 def build_dashboard_assets(marts: AssetsDefinition) -> list[AssetsDefinition]:
     """One asset per dashboard definition, depending on the dbt models (of the project of the dbt step
-    ``marts``) its data sets read."""
-    return [_dashboard_asset(dash, marts) for dash in spec.load_all()]
+    ``marts``) its data sets read. A dashboard that reads tables the project has no model for gets no
+    asset (logged): a fixture dbt project (IMAGIFY_DBT_PROJECT_DIR in tests) builds none of the marts,
+    so its builds must not fail on dashboards they could never refresh. The real project's four
+    dashboards are pinned by tests/snapshots/definitions.txt."""
+    out = []
+    for dash in spec.load_all():
+        keys = {table: model_key(marts, table.split(".")[-1]) for table in tables_read(dash)}
+        missing = sorted(t for t, k in keys.items() if k is None)
+        if missing:
+            log.warning("dashboard %s: no asset, the dbt project has no model for %s", dash.id, ", ".join(missing))
+            continue
+        deps = sorted({k for k in keys.values() if k is not None}, key=lambda k: k.to_user_string())
+        out.append(_dashboard_asset(dash, deps))
+    return out
 
 
-def _dashboard_asset(dash: spec.Dashboard, marts: AssetsDefinition) -> AssetsDefinition:
-    deps = sorted(
-        {k for table in tables_read(dash) if (k := model_key(marts, table.split(".")[-1])) is not None},
-        key=lambda k: k.to_user_string(),
-    )
-
+def _dashboard_asset(dash: spec.Dashboard, deps: list[AssetKey]) -> AssetsDefinition:
     @asset(
         key=dashboard_key(dash),
         deps=deps,
