@@ -19,11 +19,17 @@ from typing import Any
 # RocksDB settings of every job whose keyed state is a dedup of random ids (event_id, payment_id):
 # - such keys do not compress, so compressing them in every flush and compaction cost CPU and saved nothing
 #   (landing job, 10M records: 27.5-28.2 → 25.0-25.2 µs per record, 76k → 83-84k records/s);
-# - almost every dedup lookup is a new id, a miss: a Bloom filter (full, 10 bits per key: ~1 % false
-#   positives) answers it without reading every level's index and data blocks (landing job, 1M records on
-#   2 cores: 35k → 41k records/s). Flink's default is no filter.
 ROCKSDB_DEDUP_SETTINGS = {
     "state.backend.rocksdb.compression.per.level": "NO_COMPRESSION",
+}
+
+# The landing job's dedup (TTL 7 days, millions of keys on disk) adds a Bloom filter: almost every lookup
+# is a new id, a miss, and a filter (full, 10 bits per key: ~1 % false positives) answers it without
+# reading every level's index and data blocks (1M records on 2 cores: 35k → 41k records/s). Flink's
+# default is no filter. NOT the real-time job: its dedup (TTL 60 min) stays small, and with the filter it
+# used 91.6 ms of CPU per 1,000 events at 20,000/s and fell behind (read 2,562/s, half the events
+# counted; 600-s bench runs at 20,000/s, 2026-12-05), without it 38.7 ms, every event counted.
+ROCKSDB_BLOOM_FILTER = {
     "state.backend.rocksdb.use-bloom-filter": "true",
     "state.backend.rocksdb.bloom-filter.bits-per-key": "10",
     "state.backend.rocksdb.bloom-filter.block-based-mode": "false",

@@ -51,6 +51,7 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         # state off the heap: memory stays bounded however many event_ids the TTL covers
         **({"state.backend.rocksdb.memory.managed": "true"} if args.state_backend == "rocksdb" else {}),
         **(job_control.ROCKSDB_DEDUP_SETTINGS if args.state_backend == "rocksdb" else {}),
+        **(job_control.ROCKSDB_BLOOM_FILTER if args.state_backend == "rocksdb" else {}),
         "taskmanager.memory.managed.size": args.managed_memory,
         "python.execution-mode": args.python_mode,
         "python.executable": sys.executable,
