@@ -100,7 +100,8 @@ def refresh_dashboard(
 
     t0 = time.monotonic()
     warehouse = Path(dashboards.warehouse_path) if dashboards.target == "local" else None
-    report = check_all([dash], warehouse, dashboards.quicksight_region, tables=tables_read(dash))
+    tables = tables_read(dash)  # parses the data sets' SQL (sqlglot): once per materialization
+    report = check_all([dash], warehouse, dashboards.quicksight_region, tables=tables)
     if report.problems:
         raise Failure(
             description=f"dashboard {dash.id}: {len(report.problems)} problem(s) (as `imagify dashboards check "
@@ -110,7 +111,7 @@ def refresh_dashboard(
     metadata: dict[str, MetadataValue] = {
         "visuals": MetadataValue.int(len(dash.visuals)),
         "datasets": MetadataValue.int(len(dash.datasets)),
-        "tables_read": MetadataValue.json(tables_read(dash)),
+        "tables_read": MetadataValue.json(tables),
         "quicksight_requests_validated": MetadataValue.int(report.requests),
         "checked_against_warehouse": MetadataValue.bool(report.warehouse is not None),
     }
