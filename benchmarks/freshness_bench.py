@@ -39,7 +39,7 @@ if str(REPO) not in sys.path:
 from benchmarks import workload as wl  # noqa: E402
 from benchmarks.proctree import TreeSampler, load_average  # noqa: E402
 from benchmarks.workload import BenchmarkError  # noqa: E402
-from ingestion import lake  # noqa: E402
+from foundation import lake  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 
 IMAGIFY = Path(sys.executable).parent / "imagify"

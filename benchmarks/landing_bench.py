@@ -36,9 +36,8 @@ if str(REPO) not in sys.path:
 from benchmarks import workload as wl  # noqa: E402
 from benchmarks.proctree import TreeSampler, load_average, machine  # noqa: E402
 from benchmarks.workload import BenchmarkError  # noqa: E402
-from imagify import config  # noqa: E402
+from foundation import config, lake  # noqa: E402
 from imagify.landing import land  # noqa: E402
-from ingestion import lake  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Benchmark: full and incremental dbt builds of the marts on N generated events (DuckDB, local).
 
-Generates a landed lake directly in the landing job's layout and format (``ingestion.lake``: Parquet
+Generates a landed lake directly in the landing job's layout and format (``foundation.lake``: Parquet
 files by landing hour, committed; 30 days, landed a few seconds after they occurred, 0.5% landed days
 late), then times:
   full         `dbt run --full-refresh` of every model
@@ -30,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from imagify import config  # noqa: E402
-from ingestion import lake as lake_layout  # noqa: E402
+from foundation import config  # noqa: E402
+from foundation import lake as lake_layout  # noqa: E402
 from ingestion.simulator import Simulator  # noqa: E402
 
 # The daily job's models (orchestration/defs/warehouse/selections.py): dbt tag ``daily`` and the settings'
@@ -60,7 +60,7 @@ def _lake_row(ev: dict, landed: datetime) -> dict:
 
 def _generate(args: tuple[str, int, int, int, float, str]) -> int:
     """Land the events of a range of users: streamed to one JSON Lines file per hour partition (bounded
-    memory), then each rewritten in place as Parquet by ``ingestion.lake`` (as ``imagify lake migrate`` does)."""
+    memory), then each rewritten in place as Parquet by ``foundation.lake`` (as ``imagify lake migrate`` does)."""
     lake, first_user, n_users, seed, days, end_iso = args
     end = datetime.fromisoformat(end_iso)
     sim = Simulator(users=first_user + n_users, days=days, seed=seed, end=end, duplicate_rate=0, malformed_rate=0)

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from imagify import config
+from foundation import config
 
 EPILOG = """\
 the dashboards are defined once, in dashboards/definitions/*.yml, and used twice:
@@ -123,7 +123,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not args.dry_run:
         import boto3
 
-        from imagify import aws_clients
+        from foundation import aws_clients
 
         session = boto3.session.Session(region_name=settings.quicksight_region)
         if not account:
@@ -254,7 +254,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "mart or SQL data set, an analysis and a dashboard per definition), validate them offline, then create "
         "or update each resource (idempotent: fixed ids, describe → update or create) and publish the new "
         "dashboard version. AWS credentials come from the usual boto3 chain; see IMAGIFY_QUICKSIGHT_* in "
-        "imagify/config.py.",
+        "foundation/config.py.",
     )
     s.add_argument("--dashboard", action="append", metavar="ID", help="only this dashboard (repeatable)")
     s.add_argument("--dry-run", action="store_true", help="validate and write the requests as JSON; send nothing")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import jinja2
 
 from dashboards.spec import Dataset
-from imagify import config
+from foundation import config
 
 DIALECTS = ("duckdb", "athena")
 # Asia/Ho_Chi_Minh has no daylight saving time: business dates are UTC + 7 h (as in dbt).

@@ -9,7 +9,7 @@ checkpoint (:func:`table_ddls`).
 
 Configuration comes from the application's runtime properties, which the service writes to
 ``/etc/flink/application_properties.json`` (property groups below; ``imagify deploy`` sets them
-from ``imagify.config``). Run elsewhere — the packaged app on a local mini-cluster, as the AWS
+from ``foundation.config``). Run elsewhere — the packaged app on a local mini-cluster, as the AWS
 end-to-end test does against emulators — with ``IMAGIFY_FLINK_PROPERTIES=<properties.json>``: the
 package's own groups plus an optional ``imagify.local`` group (:data:`LOCAL_KEYS`), which stands in for
 what the service provides (endpoints, S3 file system, checkpoints, a restore path) and is ignored on

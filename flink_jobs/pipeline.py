@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ingestion import lake
+from foundation import lake
 
 
 def lake_paths(lake_root: str) -> dict[str, str]:
@@ -18,7 +18,7 @@ def lake_paths(lake_root: str) -> dict[str, str]:
 def table_ddls(source_ddl: str, lake_root: str, *, commit: str = "roll", roll_ms: int = 2000) -> list[str]:
     """The DDL of the source and the three lake sinks, in creation order (stdlib: testable without
     Flink). Files are made visible by ``commit``; the row-format audit rolls every ``roll_ms`` (see
-    :func:`ingestion.lake.flink_sink_options`)."""
+    :func:`foundation.lake.flink_sink_options`)."""
     from flink_jobs import sinks
 
     paths = lake_paths(lake_root)

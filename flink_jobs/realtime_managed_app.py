@@ -11,7 +11,7 @@ SQLite file of the embedded default; on AWS the live view is QuickSight over tho
 (``imagify realtime quicksight``), which shows a minute once the checkpoint after its firing commits it.
 
 Configuration: the application's property groups (:data:`REQUIRED`; ``imagify deploy`` sets them from
-``imagify.config``, the package's ``application_properties.json`` holds the same), read as the landing
+``foundation.config``, the package's ``application_properties.json`` holds the same), read as the landing
 app reads its own, including the ``imagify.local`` stand-ins of a run outside the service.
 Stdlib-only until the PyFlink imports in :func:`main`.
 """

@@ -24,7 +24,7 @@ Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests th
 
 from __future__ import annotations
 
-from ingestion import lake
+from foundation import lake
 
 MINUTE_TABLE = "rt_minute"
 MODEL_MINUTE_TABLE = "rt_model_minute"

@@ -1,6 +1,6 @@
 """Sink tables of the landing job: valid events, quarantine and the landing audit.
 
-The layout, columns and file format are owned by :mod:`ingestion.lake`: events and quarantine are
+The layout, columns and file format are owned by :mod:`foundation.lake`: events and quarantine are
 Parquet (zstd), Hive-partitioned by the UTC date (``dt``) and hour (``hr``) of landing, rolled on
 every checkpoint and committed with ``_SUCCESS`` files (exactly-once). The audit (records read per
 segment and second, read by ``imagify land --until-idle``) is a small JSON Lines table.
@@ -8,7 +8,7 @@ segment and second, read by ``imagify land --until-idle``) is a small JSON Lines
 
 from __future__ import annotations
 
-from ingestion import lake
+from foundation import lake
 
 EVENTS_TABLE = "lake_events"
 QUARANTINE_TABLE = "lake_quarantine"

@@ -199,7 +199,7 @@ GROUP BY segment, window_start, window_end"""
 
 
 def _column_list(table: str) -> str:
-    from ingestion import lake
+    from foundation import lake
 
     return ", ".join(name for name, *_ in lake.COLUMNS[table])
 
@@ -219,7 +219,7 @@ def landing_inserts(t_env, shape: str = "jvm") -> list[str]:  # type: ignore[no-
         return [INSERT_EVENTS, INSERT_QUARANTINE, INSERT_AUDIT]
     from pyflink.util.java_utils import load_java_class
 
-    from ingestion import lake
+    from foundation import lake
 
     load_java_class(LANDING_STREAMS_CLASS).newInstance().register(t_env._j_tenv, SOURCE_TABLE)
     parts = "dt, hr"

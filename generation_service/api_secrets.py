@@ -2,7 +2,7 @@
 
 The secret is a JSON object with the keys ``IMAGIFY_API_SECRET`` (signs tokens and download
 links) and ``IMAGIFY_VNPAY_HASH_SECRET`` (VNPAY signatures); a key it lacks keeps the variable's
-value. Whatever the source, :func:`imagify.config.require_api_secrets` then checks the values
+value. Whatever the source, :func:`foundation.config.require_api_secrets` then checks the values
 (IMAGIFY_ENV=aws refuses missing, demo or short ones). Every error names the variable or the
 secret, never a value.
 """
@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 log = logging.getLogger(__name__)
 

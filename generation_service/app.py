@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from foundation.config import Settings
 from generation_service import return_page, schemas, ws_messages
 from generation_service.access_log import AccessLog
 from generation_service.bootstrap import build_service
@@ -30,7 +31,6 @@ from generation_service.events import now_iso
 from generation_service.fast_path import GenerationFastPath
 from generation_service.http_security import install as install_http_security
 from generation_service.service import SESSION_ENDED, Principal, Service
-from imagify.config import Settings
 
 log = logging.getLogger("generation_service")
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 log = logging.getLogger(__name__)
 

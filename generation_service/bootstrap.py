@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from foundation.config import Settings, check_api_role, require_api_secrets
 from generation_service.adapters import ModelAdapter, make_adapter
 from generation_service.background import BackgroundProcess, PipeHub
 from generation_service.cache import RedisCache, open_cache
@@ -21,7 +22,6 @@ from generation_service.object_store import open_object_store
 from generation_service.repository import Repository
 from generation_service.security import load_or_create_secret
 from generation_service.service import Service, ServiceConfig
-from imagify.config import Settings, check_api_role, require_api_secrets
 from ingestion.producer import Producer
 
 # the API process of the process mode leaves WAL checkpoints to the background process (see

@@ -62,7 +62,7 @@ from generation_service.repository import (
 from generation_service.state_machines import Step, claim_attempt
 
 if TYPE_CHECKING:
-    from imagify.config import Settings
+    from foundation.config import Settings
 
 log = logging.getLogger(__name__)
 

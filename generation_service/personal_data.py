@@ -1,6 +1,6 @@
 """Where the generation API keeps a user's prompts, and how ``imagify forget`` erases them there.
 
-This module is the one place that knows it (:func:`imagify.privacy.forget` calls :func:`forget_prompts`):
+This module is the one place that knows it (:func:`privacy.jobs.forget` calls :func:`forget_prompts`):
 
 - SQLite ``generations.prompt``: blanked (``[forgotten]``); the row stays (credits, model, images);
 - SQLite ``idempotency`` rows of the user's scope whose stored answer is one of their generations (a

@@ -8,7 +8,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from imagify import config
+from foundation import config
 
 SERVE_HELP = """\
 Start the Imagify generation API with its generation workers and event relay on the embedded
@@ -16,7 +16,7 @@ default: SQLite under $IMAGIFY_HOME/api, images in $IMAGIFY_HOME/api/images, eve
 stream ($IMAGIFY_HOME/stream). Workers and relay run in a background process that the API starts,
 supervises and stops (IMAGIFY_API_BACKGROUND=thread keeps them in the API process).
 OpenAPI docs at http://HOST:PORT/docs. Configuration: the IMAGIFY_API_*, IMAGIFY_VNPAY_*,
-IMAGIFY_IMAGE_BACKEND, IMAGIFY_DYNAMODB_*, REDIS_URL... variables in imagify/config.py.
+IMAGIFY_IMAGE_BACKEND, IMAGIFY_DYNAMODB_*, REDIS_URL... variables in foundation/config.py.
 """
 
 FAKE_VNPAY_HELP = """\

@@ -2,7 +2,7 @@
 behind it (the queue's RedrivePolicy), and the API side's sender.
 
 Calls are retried by botocore alone (standard mode: backoff with jitter and a retry quota,
-:func:`imagify.aws_clients.client`); nothing here retries by hand. What a failed send leaves
+:func:`foundation.aws_clients.client`); nothing here retries by hand. What a failed send leaves
 behind is found again by the re-dispatcher (:mod:`generation_service.queue_workers`): the
 generation is committed ``queued`` before it is sent, so a lost send delays it, never loses it.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class SqsQueue:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqsQueue:
-        from imagify.aws_clients import client
+        from foundation.aws_clients import client
 
         # a long poll holds the connection up to 20 s: the read timeout must outlast it
         return cls(client(settings, "sqs", read_timeout=60, max_pool_connections=32), settings.generation_queue_url)

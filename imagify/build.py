@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 DAGSTER_YAML = """\
 telemetry:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from imagify import config
+from foundation import config
 
 log = logging.getLogger("imagify")
 
@@ -25,7 +25,7 @@ the pipeline, in order:
   imagify serve                              the generation API (emits the events it serves)
   imagify dashboards serve                   the business dashboards in the browser
 
-all local state lives under $IMAGIFY_HOME (default ./.imagify); see imagify/config.py for every
+all local state lives under $IMAGIFY_HOME (default ./.imagify); see foundation/config.py for every
 environment variable and its default.
 """
 

@@ -4,11 +4,11 @@ Nothing here is a hand-written volume or size. Two inputs:
 
 * **the deployed sizes**: each template's parameter defaults (``infra/*.yaml``) overridden by exactly what
   ``imagify deploy`` passes (:func:`imagify.deploy.platform_parameters`, :func:`imagify.deploy.flink_parameters`,
-  from the settings of :mod:`imagify.config`), and the resources the templates declare (KMS keys, alarms);
+  from the settings of :mod:`foundation.config`), and the resources the templates declare (KMS keys, alarms);
 * **the measured traffic**: the simulator (:class:`ingestion.simulator.Simulator`, what ``imagify simulate``
   publishes) is run for a sample of users over a number of days with a fixed seed; every record is
   validated as the landing job does, the valid distinct events and the rejects are written as lake rows
-  with :func:`ingestion.lake.write_parquet` (files of the size the landing job would roll at N users),
+  with :func:`foundation.lake.write_parquet` (files of the size the landing job would roll at N users),
   and the file sizes are read back. Per user and month: records put on the stream, their bytes, events
   landed, rejects, and the busiest hour against the average one. Those are scaled linearly to N users.
 
@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from imagify.config import REPO_ROOT, Settings
+from foundation.config import REPO_ROOT, Settings
 
 # AWS list prices, us-east-1 (N. Virginia), approximate, date checked: NOT re-checked online. Written on
 # 2026-12-04 on a machine without internet access, from the published on-demand prices of the AWS pricing
@@ -272,7 +272,7 @@ class Sample:
     def parquet_bytes(self, table: str, rows: int) -> float:
         """Size of a lake file of ``rows`` rows of ``table`` (written with the lake's writer); beyond the
         sample's rows, the full sample's bytes per row."""
-        from ingestion import lake
+        from foundation import lake
 
         source = self.events if table == lake.EVENTS else self.rejects
         n = max(1, min(rows, len(source)))
@@ -287,7 +287,7 @@ class Sample:
     def event_id_bytes(self) -> float:
         """Bytes per event of the ``event_id`` column alone (what the staging dedup reads), from the
         Parquet metadata of the whole sample."""
-        from ingestion import lake
+        from foundation import lake
 
         if ("event_id", 0) in self._sizes:
             return self._sizes["event_id", 0] / max(1, len(self.events))
@@ -509,7 +509,7 @@ def markdown_table(estimates: list[Estimate], sample: Sample) -> str:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from imagify import config
+    from foundation import config
 
     settings = config.load()
     sample = measure(args.sample_users, args.sample_days, args.seed)
@@ -539,7 +539,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "IMAGIFY_QUICKSIGHT_OWNERS and IMAGIFY_QUICKSIGHT_VIEWERS. Volume, MEASURED: the simulator (what "
         "`imagify simulate --out` writes) runs for --sample-users users over --sample-days days with --seed; "
         "every record is validated and deduplicated as the landing job does, the events and rejects are written "
-        "as lake Parquet files (ingestion.lake.write_parquet) of the size the job would roll at N users (one "
+        "as lake Parquet files (foundation.lake.write_parquet) of the size the job would roll at N users (one "
         "file per writer per checkpoint), and the bytes are read back; records, bytes, events and rejects per "
         "user per month are scaled linearly to N. A user is one who signs up during the simulated days, as "
         "`imagify simulate` makes them. Prices: PRICES in imagify/cost.py (us-east-1 list prices, approximate).",

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from foundation.config import Settings
 from imagify import cost
-from imagify.config import Settings
 from imagify.cost import GB, HOURS_PER_MONTH, Estimate, Line, Sample
 
 # -- ASSUMED (not measured here) ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from imagify import config
+from foundation import config
 
 
 def cmd_status(args: argparse.Namespace) -> int:

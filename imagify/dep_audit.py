@@ -26,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagify.config import REPO_ROOT
+from foundation.config import REPO_ROOT
 
 LOCKS = [REPO_ROOT / "requirements" / "app.lock", REPO_ROOT / "requirements" / "flink.lock"]
 ALLOWLIST = REPO_ROOT / "requirements" / "audit-allowlist.toml"

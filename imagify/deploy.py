@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imagify.config import REPO_ROOT, AwsNames, Settings
+from foundation.config import REPO_ROOT, AwsNames, Settings
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def api_parameters(settings: Settings, names: AwsNames, platform: dict[str, str]
 
 class Deployer:
     def __init__(self, settings: Settings, clients: dict[str, Any] | None = None, poll_s: float = 5.0) -> None:
-        from imagify.aws_clients import client
+        from foundation.aws_clients import client
 
         self.settings = settings
         self.poll_s = poll_s
@@ -463,7 +463,7 @@ def environment_exports(result: DeployResult) -> str:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from imagify import config
+    from foundation import config
 
     settings = config.load()
     if settings.env != "aws":
@@ -509,7 +509,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-operations, with --api -api, and (if IMAGIFY_QUICKSIGHT_PRINCIPAL is set) -quicksight from infra/, "
         "build the landing job's "
         "Managed Flink package (its jars come from make setup) and upload it and the templates to the artefacts "
-        "bucket. Names, region and sizes come from imagify/config.py. Prints the variables to export afterwards.",
+        "bucket. Names, region and sizes come from foundation/config.py. Prints the variables to export afterwards.",
         epilog="example: IMAGIFY_ENV=aws AWS_PROFILE=prod imagify deploy --start",
     )
     s.add_argument("--start", action="store_true", help="start the Managed Flink application afterwards")

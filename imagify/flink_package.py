@@ -6,7 +6,8 @@ Layout of a zip (deterministic: sorted entries, fixed timestamps; its name carri
     main.py                        entry point (run option ``python``): runs the app's main module
     application_properties.json    the runtime property groups (the same ones `imagify deploy` gives the service)
     python/flink_jobs/*.py         the job: sources, sinks, transform, its managed-app module
-    python/ingestion/*.py          the event contract and the lake layout (stdlib only)
+    python/ingestion/*.py          the event contract (stdlib only)
+    python/foundation/*.py         the lake layout (stdlib only)
     lib/imagify-<app>.jar          the one jarfile (run option ``jarfile``): every JVM class the job needs
     JARS.txt                       which jars went into it, with their SHA-256
 
@@ -31,8 +32,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from foundation.config import REPO_ROOT, AwsNames, Settings
 from imagify import jvm_artifacts
-from imagify.config import REPO_ROOT, AwsNames, Settings
 
 PACKAGE_DIR = REPO_ROOT / "build" / "flink"
 
@@ -76,12 +77,13 @@ if __name__ == "__main__":
 
 LANDING = App("landing", "flink_jobs.managed_app", {
     "flink_jobs": ["__init__.py", "sources.py", "sinks.py", "transform.py", "pipeline.py", "managed_app.py"],
-    "ingestion": ["__init__.py", "contract.py", "lake.py"],
+    "ingestion": ["__init__.py", "contract.py"],
+    "foundation": ["__init__.py", "lake.py"],
 })  # fmt: skip
 REALTIME = App("realtime", "flink_jobs.realtime_managed_app", {
     "flink_jobs": ["__init__.py", "sources.py", "managed_app.py", "job_control.py", "realtime_job.py",
                    "realtime_sinks.py", "realtime_transform.py", "realtime_managed_app.py"],
-    "ingestion": ["__init__.py", "lake.py"],
+    "foundation": ["__init__.py", "lake.py"],
 })  # fmt: skip
 APPS = (LANDING, REALTIME)
 # the landing application's, under the names the landing tests and deploy's checks use
@@ -229,8 +231,8 @@ def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR, app:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from imagify import config
-    from imagify.aws_clients import account_id
+    from foundation import config
+    from foundation.aws_clients import account_id
 
     p = argparse.ArgumentParser(
         prog="python -m imagify.flink_package",

@@ -1,4 +1,4 @@
-"""``imagify lake migrate``: upgrade a lake landed as JSON Lines to Parquet (logic in :mod:`ingestion.lake`)."""
+"""``imagify lake migrate``: upgrade a lake landed as JSON Lines to Parquet (logic in :mod:`foundation.lake`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from imagify import config
+from foundation import config
 
 MIGRATE_HELP = """\
 Before the Parquet lake, the landing job wrote events/ and quarantine/ as JSON Lines files. The readers
@@ -33,7 +33,7 @@ examples:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from ingestion import lake
+    from foundation import lake
 
     lake_dir = Path(args.lake) if args.lake else config.load().lake_dir
     if not lake_dir.is_dir():

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from foundation import lake
+from foundation.config import REPO_ROOT, Settings
 from imagify import jvm_artifacts
-from imagify.config import REPO_ROOT, Settings
-from ingestion import lake
 from ingestion.segment_log import SegmentLog
 
 log = logging.getLogger(__name__)

@@ -1,19 +1,19 @@
-"""``imagify privacy expire-prompts`` and ``imagify forget USER_ID`` (logic in :mod:`imagify.privacy`)."""
+"""``imagify privacy expire-prompts`` and ``imagify forget USER_ID`` (logic in :mod:`privacy.jobs`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from imagify import config
+from foundation import config
 
 
 def cmd_expire_prompts(args: argparse.Namespace) -> int:
-    from imagify import privacy
+    from privacy import jobs as privacy_jobs
 
     settings = config.load()
     try:
-        report = privacy.expire_prompts(settings, days=args.days, dry_run=args.dry_run)
+        report = privacy_jobs.expire_prompts(settings, days=args.days, dry_run=args.dry_run)
     except (RuntimeError, ValueError) as exc:
         print(f"imagify privacy expire-prompts: {exc}")
         return 1
@@ -22,11 +22,11 @@ def cmd_expire_prompts(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from imagify import privacy
+    from privacy import jobs as privacy_jobs
 
     settings = config.load()
     try:
-        report = privacy.forget(settings, args.user_id, rebuild=not args.no_rebuild)
+        report = privacy_jobs.forget(settings, args.user_id, rebuild=not args.no_rebuild)
     except (RuntimeError, ValueError) as exc:
         print(f"imagify forget: {exc}")
         return 1

@@ -45,8 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from imagify import config
-from ingestion import lake
+from foundation import config, lake
 from ingestion.contract import REASONS, ContractError, record_key, validate_line
 
 log = logging.getLogger("imagify.replay")
@@ -86,7 +85,7 @@ def _landed(value: str | datetime) -> datetime:
     return datetime.strptime(v if "." in v else v + ".000", _LAKE_TS).replace(tzinfo=UTC)
 
 
-# -- reading the lake (layout and formats: ingestion.lake) --------------------------------------
+# -- reading the lake (layout and formats: foundation.lake) --------------------------------------
 def _partitions(lake_dir: Path, table: str, since: datetime | None, until: datetime | None) -> Iterator[lake.Partition]:
     """Partitions of a lake table whose landing hour overlaps [since, until), oldest first."""
     since_dt = since.astimezone(UTC).strftime("%Y-%m-%d") if since is not None else None

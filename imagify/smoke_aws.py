@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def explicit_target(environ: dict[str, str]) -> tuple[str, str]:
 
 
 def check_caller(settings: Settings, account: str) -> None:
-    from imagify.aws_clients import client
+    from foundation.aws_clients import client
 
     actual = str(client(settings, "sts").get_caller_identity()["Account"])
     if actual != account:
@@ -123,7 +123,7 @@ def teardown(settings: Settings, what: Created, clients: dict[str, Any] | None =
     deletion. Only names starting with the smoke prefix are touched. Returns what was removed."""
     from botocore.exceptions import ClientError
 
-    from imagify.aws_clients import client
+    from foundation.aws_clients import client
 
     if what.prefix != settings.aws_prefix:
         raise SmokeFailed(f"teardown of {what.prefix!r} with the settings of {settings.aws_prefix!r}")
@@ -186,7 +186,7 @@ def step_simulate(settings: Settings, state: dict) -> None:
 
 def step_land(settings: Settings, state: dict, timeout_s: float = 1800, poll_s: float = 30) -> None:
     """Wait until the Managed Flink application has committed a partition of events (``_SUCCESS``)."""
-    from imagify.aws_clients import client
+    from foundation.aws_clients import client
 
     s3, names = client(settings, "s3"), settings.aws_names()
     deadline = time.monotonic() + timeout_s
@@ -218,7 +218,7 @@ def step_publish(settings: Settings, state: dict) -> None:
 
 def step_checks(settings: Settings, state: dict) -> None:
     """Every distinct simulated event is in the Athena lake table, and the marts have rows."""
-    from imagify.aws_clients import client
+    from foundation.aws_clients import client
 
     athena, names = client(settings, "athena"), settings.aws_names()
 
@@ -267,7 +267,7 @@ def prepare(environ: dict[str, str], confirm: Callable[[str], bool], say: Callab
             prefix: str | None = None) -> Settings:
     """Every refusal before anything is created: explicit account and region, the credentials' account,
     then the cost estimate and the confirmation. Sets the smoke's environment; returns its settings."""
-    from imagify import config
+    from foundation import config
 
     account, region = explicit_target(environ)
     os.environ.update(smoke_environment(account, region, prefix or smoke_prefix()))

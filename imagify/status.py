@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 EVAL_SCAN = 2000  # newest asset-check evaluations scanned for the latest result per check
 WAREHOUSE_JOBS = ("build_warehouse", "refresh_marts", "backfill_marts")

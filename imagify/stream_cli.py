@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from imagify import config
+from foundation import config
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def tail_kinesis(
     stop: threading.Event,
     client: object = None,
 ) -> Iterator[TailRecord]:
-    from imagify.aws_clients import client as make_client
+    from foundation.aws_clients import client as make_client
 
     kinesis = client or make_client(settings, "kinesis")
     stream = settings.kinesis_stream
@@ -196,7 +196,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if settings.env == "aws":
         buf = DiskBuffer(settings.producer_spool_dir)
         report["producer_disk_buffer"] = {"path": str(settings.producer_spool_dir), "pending_records": buf.pending()}
-        from imagify.aws_clients import client
+        from foundation.aws_clients import client
 
         try:
             s = client(settings, "kinesis").describe_stream_summary(StreamName=settings.kinesis_stream)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from imagify.config import Settings
-from ingestion import lake
+from foundation import lake
+from foundation.config import Settings
 
 ARTICLES = re.compile(r"^(a|an|the)\s+")
 
@@ -14,7 +14,7 @@ ARTICLES = re.compile(r"^(a|an|the)\s+")
 def top_terms(prompts: list[str], n: int = 10) -> list[tuple[str, int]]:
     """Most frequent prompt terms: comma-separated phrases, lower-cased, without leading articles, of the
     prompts with personal data removed (as the marts do: e-mails, URLs, domains, card and phone numbers)."""
-    from flink_jobs.realtime_terms import redact
+    from foundation.prompt_terms import redact
 
     counts: Counter[str] = Counter()
     for p in prompts:

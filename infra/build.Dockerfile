@@ -9,6 +9,8 @@ COPY requirements/ requirements/
 RUN pip install --no-cache-dir -r requirements/app.txt -c requirements/app.lock
 COPY pyproject.toml ./
 COPY imagify/ imagify/
+COPY foundation/ foundation/
+COPY privacy/ privacy/
 COPY ingestion/ ingestion/
 COPY flink_jobs/ flink_jobs/
 COPY orchestration/ orchestration/

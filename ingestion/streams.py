@@ -9,7 +9,7 @@ from ingestion.producer import Producer
 from ingestion.segment_log import SegmentLogProducer
 
 if TYPE_CHECKING:
-    from imagify.config import Settings
+    from foundation.config import Settings
 
 
 def open_producer(settings: Settings) -> Producer:

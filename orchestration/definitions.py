@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, definitions
 
-from imagify import config
+from foundation import config
 from orchestration.defs.dashboards.assets import build_dashboard_assets
 from orchestration.defs.dashboards.resources import dashboard_resource
 from orchestration.defs.lake.assets import lake_observations

@@ -23,7 +23,7 @@ from typing import Any
 
 from cfnlint.decode import decode_str
 
-from imagify.config import REPO_ROOT, Settings
+from foundation.config import REPO_ROOT, Settings
 from imagify.deploy import platform_parameters
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")

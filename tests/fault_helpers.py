@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 from mart_reference import compare as compare_marts
 
-from ingestion import lake
+from foundation import lake
 from ingestion.contract import ContractError, Event, record_key, validate_line
 from ingestion.segment_log import SegmentLog
 
@@ -175,7 +175,7 @@ def corrupt_segment(segments_dir: Path, lines: list[str], rng) -> list[bytes]:  
 
 
 def write_lake(lake_dir: Path, lines: list[str], landed_at: datetime, seen: set[str], name: str) -> None:
-    """Write lake files as the landing job commits them (``ingestion.lake``: Parquet, partition of the
+    """Write lake files as the landing job commits them (``foundation.lake``: Parquet, partition of the
     landing hour, committed), for tests of the warehouse side that need no JVM: valid events not in
     ``seen``, and every rejected record with its reason."""
     landed = landed_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)

@@ -22,8 +22,9 @@ from aws_helpers import ACCOUNT, REGION
 from fault_helpers import NO_VOLUME_CHECK
 
 from flink_jobs import managed_app
-from imagify import config, jvm_artifacts
-from imagify.config import REPO_ROOT
+from foundation import config
+from foundation.config import REPO_ROOT
+from imagify import jvm_artifacts
 
 FLINK_PYTHON = REPO_ROOT / ".venv-flink" / "bin" / "python"
 PYFLINK_HOME = next((REPO_ROOT / ".venv-flink" / "lib").glob("python3*/site-packages/pyflink"), None)

@@ -1,4 +1,4 @@
-"""A lake written directly in the landing job's layout (no Flink), through ``ingestion.lake``: for fast tests.
+"""A lake written directly in the landing job's layout (no Flink), through ``foundation.lake``: for fast tests.
 
     <home>/lake/events/<partition of landed_at>/<name>       Parquet (zstd), the sink's columns
     <home>/lake/quarantine/<partition>/<name>                {payload, reason, detail, segment, landed_at, record_key}
@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion import lake
+from foundation import lake
 from ingestion.contract import ContractError, record_key, validate_line
 
 

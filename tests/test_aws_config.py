@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagify import config
+from foundation import config
 from imagify.cli import main
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from imagify import config, cost
+from foundation import config
+from imagify import cost
 from imagify.cli import main
 
 REPO = Path(__file__).resolve().parent.parent

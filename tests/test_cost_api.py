@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from test_cost import clean_env, dollars  # noqa: F401 — clean_env: the fixture, used by name
 
+from foundation import config
 from generation_service import catalog
-from imagify import config, cost, cost_api
+from imagify import cost, cost_api
 from imagify.cli import main
 
 REPO = Path(__file__).resolve().parent.parent

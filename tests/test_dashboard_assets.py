@@ -17,7 +17,7 @@ from orchestration.defs.dashboards.resources import DashboardResource
 @pytest.fixture(scope="module")
 def dashboards() -> dict[str, AssetsDefinition]:
     """The dashboards' assets by name, as the definitions build them (over the dbt project's marts)."""
-    from imagify import config
+    from foundation import config
     from orchestration.defs.dashboards.assets import build_dashboard_assets
     from orchestration.defs.warehouse.assets import build_dbt_assets
     from orchestration.defs.warehouse.resources import prepare_manifest

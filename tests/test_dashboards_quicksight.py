@@ -29,7 +29,7 @@ from dashboards import cli as dashboards_cli
 from dashboards import spec
 from dashboards.quicksight import compiler, validate
 from dashboards.quicksight.publish import Publisher, PublishError, stack_data_source_arn
-from imagify import config
+from foundation import config
 from imagify.realtime import quicksight as realtime_quicksight
 
 OWNER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/analysts"

@@ -29,8 +29,8 @@ import sqlglot
 from aws_calls import RecordingProxy, denied, platform_role, with_kms
 from moto.server import ThreadedMotoServer
 
-from imagify import config
-from imagify.config import REPO_ROOT
+from foundation import config
+from foundation.config import REPO_ROOT
 
 pytestmark = [pytest.mark.dbt]
 

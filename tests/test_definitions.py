@@ -108,7 +108,7 @@ def test_the_sensor_refresh_leaves_the_daily_marts_to_the_daily_job(tmp_path: Pa
     monkeypatch.setenv("IMAGIFY_DAILY_MODELS", "retention_weekly")
     from dagster import AssetKey
 
-    from imagify import config
+    from foundation import config
     from orchestration.definitions import build_defs
     from orchestration.defs.warehouse.selections import split_marts
 

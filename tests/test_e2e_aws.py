@@ -45,8 +45,8 @@ from flink_aws import (
     unpack_uploaded,
 )
 
-from imagify.config import REPO_ROOT
-from ingestion import lake
+from foundation import lake
+from foundation.config import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster, pytest.mark.aws]
 

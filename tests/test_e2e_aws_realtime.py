@@ -34,10 +34,9 @@ from fault_helpers import imagify
 from realtime_reference import check_windows, classified, expected
 
 from flink_jobs import realtime_sinks as rs
-from imagify import config
-from imagify.config import REPO_ROOT
+from foundation import config, lake
+from foundation.config import REPO_ROOT
 from imagify.deploy import platform_parameters
-from ingestion import lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.aws]
 
@@ -240,7 +239,7 @@ def _checkpoint_number(path: str | None) -> int:
 
 
 def _download(s3: Any, target: Path) -> Path:
-    """The realtime area's committed files and commit markers, into ``target``/lake (for ingestion.lake)."""
+    """The realtime area's committed files and commit markers, into ``target``/lake (for foundation.lake)."""
     for key in fa.keys(s3, fa.LAKE_BUCKET, f"lake/{lake.REALTIME}/"):
         name = key.rsplit("/", 1)[-1]
         if lake.is_visible(name) or name == lake.SUCCESS_FILE:

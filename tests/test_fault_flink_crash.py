@@ -34,7 +34,7 @@ from fault_helpers import (
     imagify,
 )
 
-from ingestion import lake
+from foundation import lake
 from ingestion.segment_log import SegmentLogProducer
 from ingestion.simulator import Simulator
 

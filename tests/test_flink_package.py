@@ -17,8 +17,9 @@ from cfnlint.decode import decode_str
 
 from flink_jobs import managed_app, realtime_managed_app, realtime_sinks, sinks, sources
 from flink_jobs.pipeline import lake_paths
-from imagify import config, jvm_artifacts
-from imagify.config import REPO_ROOT
+from foundation import config
+from foundation.config import REPO_ROOT
+from imagify import jvm_artifacts
 from imagify.flink_package import (
     APPS,
     JARFILE,

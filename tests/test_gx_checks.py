@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from imagify import config
+from foundation import config
 from ingestion.contract import validate_line
 from ingestion.simulator import Simulator
 from orchestration.defs.quality.checks import run_suite

@@ -22,12 +22,12 @@ from cfnlint.decode import decode_str
 from moto import mock_aws
 
 from flink_jobs import realtime_sinks, sinks
-from imagify import config, flink_package, jvm_artifacts
-from imagify.aws_clients import client
+from foundation import config, lake
+from foundation.aws_clients import client
+from imagify import flink_package, jvm_artifacts
 from imagify.cli import main
 from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platform_parameters, realtime_parameters
 from imagify.flink_package import build
-from ingestion import lake
 
 pytestmark = [pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
@@ -79,7 +79,7 @@ GLUE_TABLES = {"EventsTable": lake.EVENTS, "QuarantineTable": lake.QUARANTINE}
 
 @pytest.mark.parametrize(("table", "lake_table"), sorted(GLUE_TABLES.items()))
 def test_glue_tables_match_the_lake_layout(table: str, lake_table: str) -> None:
-    """One owner: the Glue columns are ingestion.lake.COLUMNS (names, order, Glue types), then dt/hr."""
+    """One owner: the Glue columns are foundation.lake.COLUMNS (names, order, Glue types), then dt/hr."""
     t = load("platform.yaml")["Resources"][table]["Properties"]["TableInput"]
     expected = [(name, glue) for name, _flink, _duck, glue in lake.COLUMNS[lake_table]]
     assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == expected

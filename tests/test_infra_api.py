@@ -29,9 +29,9 @@ from test_infra import INFRA, unscoped_statement_ok
 
 import generation_service.dynamodb_repository as dynamodb_repository
 import generation_service.sqs_queue as sqs_queue
+from foundation import config
+from foundation.aws_clients import client
 from generation_service import catalog
-from imagify import config
-from imagify.aws_clients import client
 from imagify.cli import main
 from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, api_parameters
 

@@ -442,7 +442,7 @@ def test_a_segment_is_claimed_by_one_producer_and_dead_claims_come_back(tmp_path
 
 
 def test_open_producer_is_kinesis_when_env_is_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from imagify import config
+    from foundation import config
     from ingestion.segment_log import SegmentLogProducer
     from ingestion.streams import open_producer
 

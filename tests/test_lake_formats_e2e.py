@@ -5,8 +5,8 @@ significant digits), with the real ``dbt build`` on DuckDB.
 The legacy lake is written as the previous landing job wrote it (file names ``part-<uuid>-<subtask>-<n>``
 without extension, JSON Lines rows, SQL timestamps ``YYYY-MM-DD HH:MM:SS.fff``, ``_SUCCESS`` markers, a
 hidden in-progress file) and built through the Dagster dbt resource that ``imagify build`` and the Dagster
-jobs use: it migrates the lake (``ingestion.lake.migrate``) before dbt runs. The Parquet lake is written
-with ``ingestion.lake.write_parquet``, as the landing job writes it now.
+jobs use: it migrates the lake (``foundation.lake.migrate``) before dbt runs. The Parquet lake is written
+with ``foundation.lake.write_parquet``, as the landing job writes it now.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import duckdb
 import pytest
 from warehouse_compare import BUILD_TIME_COLUMNS
 
-from imagify import config
-from ingestion import lake
+from foundation import config, lake
 from ingestion.contract import ContractError, record_key, validate_line
 from ingestion.simulator import Simulator
 
@@ -104,7 +103,7 @@ def _files(rows: list[dict], seed: int) -> dict[tuple[str, str, str], list[dict]
 
 
 def write_lake(lake_dir: Path, data: dict[str, list[dict]], fmt: str) -> list[Path]:
-    """The same rows in the same files, as JSON Lines (legacy landing job) or Parquet (ingestion.lake)."""
+    """The same rows in the same files, as JSON Lines (legacy landing job) or Parquet (foundation.lake)."""
     written = []
     for table, rows in data.items():
         for (dt, hr, name), part_rows in _files(rows, seed=len(table)).items():

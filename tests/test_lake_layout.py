@@ -1,4 +1,4 @@
-"""ingestion.lake, the one owner of the lake layout: partitions and visibility, row counts in both
+"""foundation.lake, the one owner of the lake layout: partitions and visibility, row counts in both
 formats, atomic rewrites, Parquet types, the legacy JSON Lines files and ``imagify lake migrate``
 (JSON → Parquet with identical rows, idempotent, resumable), and the readers on a mixed lake."""
 
@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from lake_fixture import batch_path, table_rows, write_batch
 
+from foundation import lake
 from imagify.cli import main
-from ingestion import lake
 from ingestion.simulator import Simulator
 
 T = datetime(2026, 11, 20, 8, 15, 30, 123000)
@@ -261,10 +261,11 @@ def test_readers_work_on_a_mixed_lake(tmp_path: Path, monkeypatch: pytest.Monkey
     assert sorted(r["event_id"] for r in got) == sorted(r["event_id"] for r in rows)
     assert all(skip is None for _, _, skip in map(replay.lake_record, got))
 
-    from imagify import config, privacy
+    from foundation import config
+    from privacy import jobs as privacy_jobs
 
     victim = rows[0]["user_id"]
-    report = privacy.forget(config.load(), victim, rebuild=False)
+    report = privacy_jobs.forget(config.load(), victim, rebuild=False)
     assert report.lake_events == sum(1 for r in rows if r["user_id"] == victim) > 0
     left = table_rows(tmp_path, lake.EVENTS)
     assert victim not in {r["user_id"] for r in left} and len(left) == len(rows) - report.lake_events

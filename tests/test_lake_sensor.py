@@ -14,7 +14,7 @@ import pytest
 from dagster import DagsterInstance, RunRequest, SensorResult, SkipReason, build_sensor_context
 from lake_fixture import batch_path, write_batch
 
-from ingestion import lake
+from foundation import lake
 from ingestion.simulator import Simulator
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, RANGE_END_TAG, RANGE_START_TAG
@@ -160,7 +160,7 @@ def test_hourly_schedule_skips_with_a_reason_when_nothing_landed_since_the_last_
     import duckdb
     from dagster import build_schedule_context, instance_for_test
 
-    from imagify import config
+    from foundation import config
     from orchestration.defs.warehouse.schedules import hourly_build
 
     write_batch(home, list(Simulator(users=10, days=2, seed=5, end=END).records()), END - timedelta(hours=1))

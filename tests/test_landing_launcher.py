@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from flink_jobs.job_control import TASKS_NOT_RUNNING, latest_restore_point, stop_with_savepoint
+from foundation import lake
 from imagify.landing import AuditReader, pending_lake_files
-from ingestion import lake
 
 
 def test_audit_reader_sums_committed_files_only_once(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_restore_point_is_the_newest_savepoint_or_checkpoint(tmp_path: Path) -> 
 
 
 def test_orphans_of_a_killed_run_are_swept_out_of_the_lake(tmp_path: Path) -> None:
-    from imagify import config
+    from foundation import config
     from imagify.landing import orphaned_lake_files, sweep_orphans
 
     os.environ["IMAGIFY_HOME"] = str(tmp_path / "home")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from contract_cases import cases, event
 
-from ingestion import lake
+from foundation import lake
 from ingestion.contract import ContractError, validate_line
 from ingestion.simulator import Simulator
 

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from imagify.notify import (
+from foundation.notify import (
     LogNotifier,
     MultiNotifier,
     Notification,
@@ -26,7 +26,7 @@ NOTE = Notification("model_failure_rate (B)", "B: 16.7% failed", "critical", "fi
 
 
 def test_log_notifier(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="imagify.notify"):
+    with caplog.at_level(logging.INFO, logger="foundation.notify"):
         LogNotifier().notify(NOTE)
         LogNotifier().notify(Notification("t", "ok again", status="resolved"))
     assert "[CRITICAL] model_failure_rate (B): B: 16.7% failed" in caplog.text and '"alert_id": 3' in caplog.text
@@ -82,7 +82,7 @@ def test_a_failing_channel_does_not_lose_the_alert(caplog: pytest.LogCaptureFixt
         def notify(self, note: Notification) -> None:
             seen.append(note)
 
-    with caplog.at_level(logging.ERROR, logger="imagify.notify"):
+    with caplog.at_level(logging.ERROR, logger="foundation.notify"):
         delivered = MultiNotifier([Broken(), Ok()]).notify(NOTE)
     assert delivered == ["ok"] and seen == [NOTE]
     assert "channel broken failed: webhook down" in caplog.text

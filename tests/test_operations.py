@@ -19,8 +19,8 @@ from aws_helpers import ACCOUNT, REGION, event, fake_credentials, moto_server
 from test_dbt_prod import DBT, DBT_DIR, prod_env
 from test_infra import INFRA, _allows, _role_statements, load, resolve
 
-from imagify import config
-from imagify.aws_clients import client
+from foundation import config
+from foundation.aws_clients import client
 from imagify.deploy import Deployer, operations_parameters, platform_parameters
 from imagify.flink_package import build
 from ingestion.streams import open_producer

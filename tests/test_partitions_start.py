@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from lake_fixture import table_rows, write_batch
 
-from imagify import config
+from foundation import config
 from ingestion.simulator import Simulator
 from orchestration.defs.warehouse.partitions import business_daily_partitions, business_today
 

@@ -1,6 +1,6 @@
 """``imagify forget`` and prompt expiry with IMAGIFY_ENV=aws, against a moto server on loopback.
 
-The lake is written by ``ingestion.lake``'s Parquet writer (tests/lake_fixture.py) and uploaded to moto's S3
+The lake is written by ``foundation.lake``'s Parquet writer (tests/lake_fixture.py) and uploaded to moto's S3
 in the documented layout; the Glue catalog holds the tables dbt would have built for the project's models
 (from ``dbt parse --target prod``). moto's Athena records queries without running them: the tests assert the
 exact statements, that each is polled until it ends before the next starts (moto's state manager makes each
@@ -29,9 +29,10 @@ from aws_calls import RecordingProxy, denied, platform_role, unused, with_kms
 from aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from lake_fixture import record_owner, write_batch
 
-from imagify import aws_clients, config, privacy, privacy_athena
-from ingestion import lake
+from foundation import aws_clients, config, lake
 from ingestion.simulator import Simulator
+from privacy import athena as privacy_athena
+from privacy import jobs as privacy_jobs
 
 pytestmark = [pytest.mark.dbt, pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 DBT = Path(sys.executable).parent / "dbt"
@@ -168,7 +169,7 @@ def _after(aws: Aws, model: Any, parsed: dict) -> None:
 
 def _land(aws: Aws, tmp: Path) -> tuple[str, dict[str, list[dict]]]:
     """Land a simulated day in two partitions (10 days and 1 hour ago) and other users' events in a third (4
-    days ago) with ingestion.lake's writer, upload the lake to S3; returns the most active user and every data
+    days ago) with foundation.lake's writer, upload the lake to S3; returns the most active user and every data
     file's rows (normalised) by key."""
     lines = list(Simulator(users=12, days=2, seed=5, end=RECENT).records())
     owners = [record_owner(x) for x in lines]
@@ -225,7 +226,7 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
     # interrupted after the second file's new object was staged, before it replaced the file
     aws.fail["copy_after"] = 1
     with pytest.raises(KeyboardInterrupt):
-        privacy.forget(aws.settings, victim)
+        privacy_jobs.forget(aws.settings, victim)
     leftovers = [k for k in aws.objects() if k.endswith(lake.REWRITE_SUFFIX)]
     assert len(leftovers) == 1 and leftovers[0].rsplit("/", 1)[-1].startswith("."), "staged under a hidden key"
     mid = _rows(aws, tmp_path)
@@ -234,7 +235,7 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
 
     aws.fail.clear()
     aws.calls.clear()
-    report = privacy.forget(aws.settings, victim)
+    report = privacy_jobs.forget(aws.settings, victim)
     after = _rows(aws, tmp_path)
     assert set(after) == set(before)
     for key, rows in before.items():
@@ -269,7 +270,7 @@ def test_forget_on_s3_and_athena(aws: Aws, tmp_path: Path, monkeypatch: pytest.M
     assert statements_before == len(deletes), "rebuilt from the tables the user is already gone from"
     qualified = {t.split(".")[1]: t for t in catalog}
     assert report.rebuilt_tables == [f"staging.{hive[0]}", *(qualified[t] for t in tables[len(hive):])]
-    assert privacy.user_hash(victim) in privacy.tombstones_path(aws.settings).read_text()
+    assert privacy_jobs.user_hash(victim) in privacy_jobs.tombstones_path(aws.settings).read_text()
     called = aws.assert_warehouse_role_allows_the_calls()
     assert {"s3:PutObject", "s3:DeleteObject", "glue:GetTable", "athena:StartQueryExecution"} <= called
 
@@ -279,7 +280,7 @@ def test_a_failed_athena_statement_stops_with_its_reason(aws: Aws, tmp_path: Pat
     _catalog(aws, _prod_manifest(tmp_path, aws.settings))
     aws.fail["query"] = "int_users"
     with pytest.raises(RuntimeError, match=r"(?s)FAILED: ICEBERG_COMMIT_ERROR: simulated\n.*int_users.*rerun"):
-        privacy.forget(aws.settings, victim, rebuild=False)
+        privacy_jobs.forget(aws.settings, victim, rebuild=False)
     started = aws.statements()
     assert started and "int_users" in started[-1], "nothing started after the failed statement"
 
@@ -289,9 +290,9 @@ def test_a_bad_user_id_is_refused_before_anything_is_touched(aws: Aws, tmp_path:
     objects = aws.objects()
     for bad in ("u1' OR '1'='1", "", " ", "a" * 300, "u1;--", "ü1"):
         with pytest.raises(ValueError, match="user id"):
-            privacy.forget(aws.settings, bad)
+            privacy_jobs.forget(aws.settings, bad)
     assert aws.objects() == objects and not aws.calls
-    assert not privacy.tombstones_path(aws.settings).exists()
+    assert not privacy_jobs.tombstones_path(aws.settings).exists()
 
 
 def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
@@ -299,12 +300,12 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
     _catalog(aws, _prod_manifest(tmp_path, aws.settings))
     objects_before = aws.objects()
     old_dt = f"{OLD:%Y-%m-%d}"
-    dry = privacy.expire_prompts(aws.settings, days=5, now=NOW, dry_run=True)
+    dry = privacy_jobs.expire_prompts(aws.settings, days=5, now=NOW, dry_run=True)
     assert dry.prompts_expired > 0 and aws.objects() == objects_before and not aws.statements()
 
     aws.fail["query"] = "MERGE"  # the lake is rewritten, Athena fails: the next run still MERGEs the partition
     with pytest.raises(RuntimeError, match="ICEBERG_COMMIT_ERROR"):
-        privacy.expire_prompts(aws.settings, days=5, now=NOW)
+        privacy_jobs.expire_prompts(aws.settings, days=5, now=NOW)
     after = _rows(aws, tmp_path)
     for key, rows in before.items():
         if f"/events/dt={old_dt}/" not in key:
@@ -315,14 +316,14 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
             assert {**a, "properties": None} == {**b, "properties": None}
             pb, pa = json.loads(b["properties"]), json.loads(a["properties"])
             if "prompt" in pb:
-                assert pa["prompt"] == privacy.expired_prompt(pb["prompt"]) and pa["prompt_expired"] == f"{NOW:%F}"
+                assert pa["prompt"] == privacy_jobs.expired_prompt(pb["prompt"]) and pa["prompt_expired"] == f"{NOW:%F}"
             else:
                 assert pa == pb
     assert not [k for k in aws.objects() if k.rsplit("/", 1)[-1].startswith(".")]
 
     aws.fail.clear()
     aws.calls.clear()
-    again = privacy.expire_prompts(aws.settings, days=5, now=NOW)
+    again = privacy_jobs.expire_prompts(aws.settings, days=5, now=NOW)
     assert again.prompts_expired == 0 and again.files_rewritten == 0, "the lake was done"
     merge = (
         'MERGE INTO "staging"."stg_events" AS t USING (SELECT event_id, arbitrary(properties) AS properties '
@@ -333,7 +334,7 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
     )
     assert aws.statements() == [merge] == again.athena_statements
     _assert_waited(aws)
-    assert not privacy.expiry_journal_path(aws.settings).exists(), "journal cleared once Athena has it"
+    assert not privacy_jobs.expiry_journal_path(aws.settings).exists(), "journal cleared once Athena has it"
     aws.calls.clear()
-    assert privacy.expire_prompts(aws.settings, days=5, now=NOW).athena_statements == [] and not aws.statements()
+    assert privacy_jobs.expire_prompts(aws.settings, days=5, now=NOW).athena_statements == [] and not aws.statements()
     assert {"s3:PutObject", "s3:DeleteObject"} <= aws.assert_warehouse_role_allows_the_calls()

@@ -25,9 +25,9 @@ import pytest
 from lake_fixture import batch_path, record_owner, table_rows, write_batch
 from warehouse_compare import BUILD_TIME_COLUMNS
 
-from imagify import config, privacy
-from ingestion import lake
+from foundation import config, lake
 from ingestion.simulator import Simulator
+from privacy import jobs as privacy_jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster]
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -153,9 +153,9 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     old_dir = old_file.parent
     old_before = _file_rows(old_file)
     new_before = new_file.read_bytes()
-    dry = privacy.expire_prompts(a, days=5, now=NOW, dry_run=True)
+    dry = privacy_jobs.expire_prompts(a, days=5, now=NOW, dry_run=True)
     assert dry.prompts_expired > 0 and _file_rows(old_file) == old_before, "a dry run changes nothing"
-    report = privacy.expire_prompts(a, days=5, now=NOW)
+    report = privacy_jobs.expire_prompts(a, days=5, now=NOW)
     assert (
         report.prompts_expired
         == dry.prompts_expired
@@ -172,7 +172,8 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
         }
         pb, pa = json.loads(before["properties"]), json.loads(after["properties"])
         if "prompt" in pb:
-            assert pa["prompt"] == privacy.expired_prompt(pb["prompt"]) and pa["prompt_expired"] == f"{NOW:%Y-%m-%d}"
+            assert pa["prompt"] == privacy_jobs.expired_prompt(pb["prompt"])
+            assert pa["prompt_expired"] == f"{NOW:%Y-%m-%d}"
             assert {k: v for k, v in pa.items() if k not in ("prompt", "prompt_expired")} == {
                 k: v for k, v in pb.items() if k != "prompt"
             }
@@ -186,13 +187,13 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     con.close()
     assert left == 0
     assert _content(a.warehouse_path, "marts") == marts_before, "expiring prompts changes no mart"
-    assert privacy.expire_prompts(a, days=5, now=NOW).prompts_expired == 0, "idempotent"
-    privacy.expire_prompts(b, days=5, now=NOW)  # the reference gets the same treatment
+    assert privacy_jobs.expire_prompts(a, days=5, now=NOW).prompts_expired == 0, "idempotent"
+    privacy_jobs.expire_prompts(b, days=5, now=NOW)  # the reference gets the same treatment
 
     # --- forget ----------------------------------------------------------------------------------------------
     in_quarantine = sum(1 for row in table_rows(home_a, lake.QUARANTINE) if victim in row["payload"])
     in_events = sum(1 for row in table_rows(home_a, lake.EVENTS) if row["user_id"] == victim)
-    out = privacy.forget(a, victim)
+    out = privacy_jobs.forget(a, victim)
     assert in_quarantine >= 2 and out.lake_quarantine == in_quarantine
     assert in_events >= 10 and out.lake_events == in_events and out.marts_rebuilt
     assert out.api_prompts == 1
@@ -209,7 +210,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
         detail = [(i, x[i], y[i]) for x, y in diff[:1] for i in range(len(x)) if x[i] != y[i]]
         assert len(sa[t]) == len(sb[t]) and not diff, (t, detail)
     tomb = (home_a / "privacy" / "forgotten_users.jsonl").read_text()
-    assert privacy.user_hash(victim) in tomb and victim not in tomb
+    assert privacy_jobs.user_hash(victim) in tomb and victim not in tomb
     api = sqlite3.connect(a.api_dir / "imagify.db")
     assert dict(api.execute("select id, prompt from generations").fetchall()) == {"g1": "[forgotten]", "g2": "dog"}
     api.close()
@@ -227,7 +228,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     assert {t: r for t, r in replayed.items() if t != "rejected_records_daily"} == {
         t: r for t, r in marts_a.items() if t != "rejected_records_daily"}
     # rerunning forget is safe and removes the replayed copies from the lake and the warehouse
-    again = privacy.forget(a, victim)
+    again = privacy_jobs.forget(a, victim)
     assert _user_rows(a.warehouse_path, victim) == {}
     assert _content(a.warehouse_path, "marts") == marts_a, "the replayed reject no longer counted"
     assert again.lake_events == len({json.loads(x)["event_id"] for x in victim_lines if '"no_such_type"' not in x})

@@ -2,7 +2,7 @@
 URLs, domains and payment card numbers are removed before a prompt's terms reach a mart, a dashboard,
 an export or the real-time "trending now". One case table, checked against
 
-- the Python rules (``flink_jobs/realtime_terms.redact``, used by the real-time job, the demo summary,
+- the Python rules (``foundation/prompt_terms.redact``, used by the real-time job, the demo summary,
   the raw-prompt retention and the marts' reference),
 - the dbt macro ``redact_pii`` executed by DuckDB through dbt itself (``dbt show --inline``),
 - (Athena's compilation of the same macro is checked in ``tests/test_dbt_dialects.py``).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flink_jobs.realtime_terms import PATTERNS, prompt_terms, redact
+from foundation.prompt_terms import PATTERNS, prompt_terms, redact
 from imagify.summary import top_terms
 
 pytestmark = [pytest.mark.dbt]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from lake_fixture import batch_path, write_batch
 
-from flink_jobs.realtime_terms import prompt_terms
-from imagify import config, privacy
-from ingestion import lake
+from foundation import config, lake
+from foundation.prompt_terms import prompt_terms
 from ingestion.simulator import Simulator
+from privacy import jobs as privacy_jobs
 
 IMAGIFY = str(Path(sys.executable).parent / "imagify")
 
@@ -58,7 +58,7 @@ def test_dagster_job_and_cli_expire_only_old_partitions(tmp_path: Path, monkeypa
 
     result = expire_raw_prompts.execute_in_process()
     assert result.success and result.output_for_node("expire_raw_prompts_op")["prompts_expired"] == 2 * len(raw)
-    assert _prompts(old_file) == _prompts(legacy_file) == [privacy.expired_prompt(p) for p in raw]
+    assert _prompts(old_file) == _prompts(legacy_file) == [privacy_jobs.expired_prompt(p) for p in raw]
     assert lake.file_format(legacy_file) == "parquet", "a rewritten legacy file is Parquet"
     assert _prompts(recent_file) == raw
     rows_after = [lake.normalise_row(r) for r in lake.read_rows(old_file)]
@@ -71,11 +71,11 @@ def test_dagster_job_and_cli_expire_only_old_partitions(tmp_path: Path, monkeypa
 
 
 def test_expired_prompt_keeps_only_terms() -> None:
-    assert privacy.expired_prompt("Mail lan@gmail.com: a cat, 4111 1111 1111 1111, Hội An") == "mail, cat, hội an"
-    assert privacy.expired_prompt("a 4k") == "-"
+    assert privacy_jobs.expired_prompt("Mail lan@gmail.com: a cat, 4111 1111 1111 1111, Hội An") == "mail, cat, hội an"
+    assert privacy_jobs.expired_prompt("a 4k") == "-"
     # phrases stay whole, the words of free text stay single: the kept text has the same terms
     long = "A red fox, golden hour. the fox sitting quietly under old trees"
-    kept = privacy.expired_prompt(long)
+    kept = privacy_jobs.expired_prompt(long)
     assert kept == "red fox, golden hour, fox, sitting, quietly, old, trees"
     assert prompt_terms(kept) == prompt_terms(long)
 
@@ -97,4 +97,4 @@ def test_forget_refuses_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
     monkeypatch.setenv("IMAGIFY_DBT_TARGET", "prod")
     with pytest.raises(RuntimeError, match="embedded"):
-        privacy.forget(config.load(), "u_1")
+        privacy_jobs.forget(config.load(), "u_1")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imagify import config
-from imagify.notify import MultiNotifier, Notification
+from foundation import config
+from foundation.notify import MultiNotifier, Notification
 from imagify.realtime import store
 from imagify.realtime.alerts import AlertEngine, Rule, RuleError, load_rules
 

@@ -14,11 +14,10 @@ import pytest
 from mart_reference import prompt_terms as mart_terms
 
 from flink_jobs import realtime_sinks
-from flink_jobs.realtime_terms import prompt_terms
-from imagify import config
+from foundation import config, lake
+from foundation.prompt_terms import prompt_terms
 from imagify.realtime import quicksight, store
 from imagify.realtime.serve import live_data, start_server
-from ingestion import lake
 from ingestion.simulator import Simulator
 
 
@@ -187,18 +186,18 @@ def test_prompt_terms_match_the_marts_rules() -> None:
 
 def test_prompt_terms_twin_of_the_dbt_unit_test(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """dbt's unit test prompt_terms_are_redacted_phrases_or_words, through the Python rules."""
-    from flink_jobs import realtime_terms
+    from foundation import prompt_terms
 
     (tmp_path / "stop.csv").write_text("word\nthe\nand\non\nwith\n", encoding="utf-8")
     monkeypatch.setenv("IMAGIFY_PROMPT_STOPWORDS", str(tmp_path / "stop.csv"))
-    realtime_terms.stopwords.cache_clear()
+    prompt_terms.stopwords.cache_clear()
     try:
         prompt = ("A red fox, Golden Hour; áo dài\uff0cby nguyen_van.a@gmail.com. The cat and the dog sitting on a "
                   "sofa near the big window, 4k, https://x.io/q?a=b tel +84 912 345 678, a red fox")
         assert prompt_terms(prompt) == ["red fox", "golden hour", "áo dài", "cat", "dog", "sitting", "sofa", "near",
                                         "big", "window", "tel"]  # fmt: skip
     finally:
-        realtime_terms.stopwords.cache_clear()
+        prompt_terms.stopwords.cache_clear()
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from lake_fixture import write_batch
 
-from ingestion import lake
+from foundation import lake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.dbt]
 DBT = str(Path(sys.executable).parent / "dbt")

@@ -13,9 +13,9 @@ import pytest
 from contract_cases import event
 from lake_fixture import write_batch
 
+from foundation import lake
 from imagify import replay
 from imagify.cli import main
-from ingestion import lake
 from ingestion.contract import record_key, validate_line
 from ingestion.segment_log import SegmentLog
 

@@ -16,7 +16,7 @@ import pytest
 from contract_cases import event
 from fault_helpers import Expected, check_lake_and_warehouse, env_for, expected, imagify, mart_rows
 
-from ingestion import lake
+from foundation import lake
 from ingestion.contract import record_key, validate_line
 from ingestion.simulator import Simulator
 

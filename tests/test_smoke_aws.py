@@ -11,7 +11,8 @@ import pytest
 from aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from botocore.exceptions import ClientError
 
-from imagify import config, smoke_aws
+from foundation import config
+from imagify import smoke_aws
 from imagify.deploy import Deployer
 
 PREFIX = "imagify-smoke-abc123"

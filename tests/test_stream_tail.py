@@ -11,7 +11,7 @@ import pytest
 from aws_helpers import create_stream, event, fake_credentials
 from moto import mock_aws
 
-from imagify import config
+from foundation import config
 from imagify.cli import main
 from imagify.stream_cli import parse_since, tail_kinesis
 from ingestion.segment_log import SegmentLogProducer

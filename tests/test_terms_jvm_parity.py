@@ -1,5 +1,5 @@
 """The prompt terms of the real-time job in the JVM (``ai.imagify.terms.PromptTerms``, what
-``extract_prompt_terms`` runs) equal the Python rules (``flink_jobs.realtime_terms.prompt_terms``, what
+``extract_prompt_terms`` runs) equal the Python rules (``foundation.prompt_terms.prompt_terms``, what
 the demo summary and privacy tests use) on every prompt of a generated corpus: the simulator's
 prompts, the privacy cases, and random text mixing URLs, e-mail addresses, domains, card and phone
 numbers, Vietnamese (composed and decomposed), other scripts, marks, digits, punctuation, odd spaces
@@ -22,7 +22,7 @@ import pytest
 from test_contract_jvm_parity import _classpath
 from test_privacy_redaction import CASES
 
-from flink_jobs.realtime_terms import STOPWORDS_FILE, prompt_terms
+from foundation.prompt_terms import STOPWORDS_FILE, prompt_terms
 
 sys.path.insert(0, str(STOPWORDS_FILE.parent.parent.parent))
 from ingestion.simulator import MODIFIERS, STYLES, SUBJECTS  # noqa: E402

@@ -22,7 +22,7 @@ import pytest
 from dagster_dev import dagster_dev, runs_settled
 from lake_fixture import write_batch
 
-from imagify.config import REPO_ROOT
+from foundation.config import REPO_ROOT
 from ingestion.simulator import Simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.dbt, pytest.mark.dagster, pytest.mark.browser]

@@ -80,7 +80,7 @@ DASHBOARD_OWNER_ACTIONS = [
 
 @dataclass(frozen=True)
 class QuickSightTarget:
-    """Where and how to publish (from imagify.config; see `imagify dashboards publish --help`)."""
+    """Where and how to publish (from foundation.config; see `imagify dashboards publish --help`)."""
 
     account_id: str
     region: str

@@ -4,16 +4,16 @@
   committed Parquet files only (hidden in-progress files and _SUCCESS markers are skipped), or as
   empty typed views while nothing has landed yet.
 
-  The layout is owned by ingestion/lake.py: `imagify` commands and Dagster pass its visible-file glob
+  The layout is owned by foundation/lake.py: `imagify` commands and Dagster pass its visible-file glob
   as IMAGIFY_LAKE_GLOB (lake.visible_glob with the placeholders {lake_dir} and {table}) next to
-  IMAGIFY_LAKE_DIR (imagify/config.py env_for_children); the default below is the same glob, for a
+  IMAGIFY_LAKE_DIR (foundation/config.py env_for_children); the default below is the same glob, for a
   bare `dbt` run. The views read only what a query needs: dt/hr are Hive partitions (a filter on them
   skips files), and Parquet is columnar (unused columns are not read). They keep the column types the
   models have always seen (timestamps as TIMESTAMP, not the files' TIMESTAMP_MS).
 
   A lake landed before the Parquet format holds JSON Lines files under the same names: the Dagster dbt
   resource (orchestration/defs/warehouse/resources.py), which every `imagify build` and Dagster run goes
-  through, migrates them first (ingestion.lake.migrate); a bare `dbt` run on such a lake fails on the
+  through, migrates them first (foundation.lake.migrate); a bare `dbt` run on such a lake fails on the
   first JSON file: run `imagify lake migrate`.
 -#}
 {% macro register_lake_view(table) %}{{ return(adapter.dispatch('register_lake_view', 'imagify')(table)) }}{% endmacro %}

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from imagify.notify import MultiNotifier, Notification
+from foundation.notify import MultiNotifier, Notification
 from imagify.realtime.store import get_meta, job_status, set_meta
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from imagify import config
+from foundation import config
 
 DESCRIPTION = """\
 Real-time metrics. `run` (the default) starts the PyFlink real-time job (in .venv-flink): per-minute
@@ -29,7 +29,7 @@ examples:
   imagify realtime alerts                alerts recorded in the live store (--open: only firing ones)
   imagify realtime quicksight            the QuickSight data set definitions (JSON) for production
 
-settings (imagify/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 5),
+settings (foundation/config.py): IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S (watermark bound, default 5),
 IMAGIFY_REALTIME_ALLOWED_LATENESS_S (late events still update their minute, default 600),
 IMAGIFY_REALTIME_LOOKBACK_MIN (first start: also read that many minutes back, default 0),
 IMAGIFY_ALERT_RULES, IMAGIFY_NOTIFIER (+ IMAGIFY_SLACK_WEBHOOK_URL / IMAGIFY_SNS_TOPIC_ARN), ...

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flink_jobs.job_control import latest_restore_point
+from foundation.config import REPO_ROOT, Settings
+from foundation.notify import notifier_from_settings
 from imagify import jvm_artifacts
-from imagify.config import REPO_ROOT, Settings
 from imagify.landing import (
     _flink_env,
     _flink_python,
@@ -37,7 +38,6 @@ from imagify.landing import (
     stop_job,
     wait_for_job,
 )
-from imagify.notify import notifier_from_settings
 from imagify.realtime import store
 from imagify.realtime.alerts import AlertEngine, Transition, load_rules
 from ingestion.segment_log import SegmentLog

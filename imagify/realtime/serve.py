@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from imagify.config import Settings
+from foundation.config import Settings
 from imagify.realtime import store
 
 REFRESH_S = 3

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingestion import lake
+from foundation import lake
 
 log = logging.getLogger(__name__)
 

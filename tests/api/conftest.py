@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from foundation import config
 from generation_service.adapters import ModelAdapter
 from generation_service.app import create_app
 from generation_service.bootstrap import build_service
 from generation_service.repository import Repository
-from imagify import config
 from ingestion.segment_log import SegmentLog
 
 PASSWORD = "correct horse battery"

@@ -40,8 +40,8 @@ import pytest
 from PIL import Image
 from test_api_served import Served, _free_port, _serve_env, _wait_for, serve
 
-from imagify import config
-from imagify.config import REPO_ROOT
+from foundation import config
+from foundation.config import REPO_ROOT
 from imagify.deploy import api_parameters
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))

@@ -88,7 +88,7 @@ def test_download_links_expire_and_repeats_do_not_inflate_downloads(api: TestCli
     assert_error(api.get(f"/v1/generations/{gen['id']}/images/{first['id']}?sig={forged}"), 403, "bad_link")
 
     svc.relay.stop()  # flush the outbox to the stream
-    from imagify import config
+    from foundation import config
 
     downloads = [e for e in map(validate_line, stream_records(config.load())) if e.event_type == "image_downloaded"]
     assert len(downloads) == 2, downloads  # 6 fetches of 2 links

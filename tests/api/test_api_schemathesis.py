@@ -14,9 +14,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from foundation import config
 from generation_service.app import create_app
 from generation_service.bootstrap import build_service
-from imagify import config
 
 MAX_EXAMPLES = 25
 

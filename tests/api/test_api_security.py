@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from conftest import PASSWORD, running_api, signup, wait_generation
 
+from foundation import config
 from generation_service import vnpay
 from generation_service.adapters import ImageRequest, LocalAdapter
 from generation_service.fake_vnpay import pay
-from imagify import config
 
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD
 
+from foundation import config
 from generation_service.bootstrap import build_service
 from generation_service.log_redaction import redact
-from imagify import config
 
 pytestmark = [pytest.mark.services]
 

@@ -135,7 +135,7 @@ def test_ipn_codes(api: TestClient) -> None:
 
 
 def stream_records_of(api: TestClient) -> list[bytes]:
-    from imagify import config
+    from foundation import config
 
     return stream_records(config.load())
 

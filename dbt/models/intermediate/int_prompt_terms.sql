@@ -6,7 +6,7 @@
   )
 }}
 {#- One row per requested generation and distinct term of its prompt. The rules are those of
-    flink_jobs/realtime_terms.py (the spec; the real-time job's Java rules too): personal data removed
+    foundation/prompt_terms.py (the spec; the real-time job's Java rules too): personal data removed
     (redact_pii), lower-cased, cut into phrases at punctuation; in each phrase the words (runs of letters
     of any script, Vietnamese included) of two or more letters that are not stop-words (seed
     prompt_stopwords); a phrase of 1 to 4 such words is one term ("golden hour", "phố cổ hội an"), each
@@ -14,7 +14,7 @@
     Incremental, unique key (event_id, term), append on both engines: only requests loaded since the
     last build are split, and those were never split before. Partitioned by activity_date on Athena, so
     prompt_terms_daily reads only the dates its new rows touch. -#}
-{#- = SEGMENT_SEPARATORS of flink_jobs/realtime_terms.py: ASCII and CJK punctuation (RE2 and Java syntax) -#}
+{#- = SEGMENT_SEPARATORS of foundation/prompt_terms.py: ASCII and CJK punctuation (RE2 and Java syntax) -#}
 {%- set separators = '[,;|.!?:\\n\\r\\t()\\[\\]{}\\x{ff0c}\\x{3001}\\x{3002}\\x{ff1b}\\x{ff1a}\\x{ff01}\\x{ff1f}]' -%}
 {%- set max_phrase_words = 4 %}  {#- = MAX_PHRASE_WORDS #}
 with requests as (

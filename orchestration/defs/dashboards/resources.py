@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource
 
-from imagify import config
+from foundation import config
 
 
 class DashboardResource(ConfigurableResource):

@@ -1,4 +1,4 @@
-"""Lake and Flink resources: where the landing job writes, configured from imagify.config."""
+"""Lake and Flink resources: where the landing job writes, configured from foundation.config."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from imagify import config
+from foundation import config
 from orchestration.defs.lake import scan
 
 

@@ -1,7 +1,7 @@
 """What is in the lake and how far the landing job has got, read from the files alone.
 
 Used by the lake observations, the lake sensor and ``imagify status``. The layout, the visibility
-and commit rules and the file formats are ``ingestion.lake``'s: partitions of events/quarantine by
+and commit rules and the file formats are ``foundation.lake``'s: partitions of events/quarantine by
 landing hour, files in progress never counted, a partition *committed* once its commit marker is
 there, and the landing audit (rows {segment, records, window_end}). Row counts come from
 ``lake.count_rows`` (the Parquet footer, or the lines of a legacy JSON Lines file), cached by
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion import lake
+from foundation import lake
 
 SEGMENT_NAME = re.compile(r"^(?P<ts>\d{13})-[A-Za-z0-9]+-\d{6,}-(?P<count>\d+)\.jsonl$")
 

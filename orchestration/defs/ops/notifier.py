@@ -1,5 +1,5 @@
 """Pluggable notifications of run and check failures: log (default), Slack webhook or SNS — sent
-through the platform's one notifier (:mod:`imagify.notify`, which the real-time alerts use too).
+through the platform's one notifier (:mod:`foundation.notify`, which the real-time alerts use too).
 
 Every alert is written to the log and to ``$IMAGIFY_HOME/notifications.jsonl`` (the ledger that
 ``imagify status`` reads and that de-duplicates: an alert key is sent once, however many sensors or
@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from imagify.notify import Notification, SlackWebhookNotifier, SnsNotifier
+from foundation.notify import Notification, SlackWebhookNotifier, SnsNotifier
 
-log = logging.getLogger("imagify.notify")
+log = logging.getLogger("foundation.notify")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def _note(alert: Alert) -> Notification:
 
 
 class SlackChannel:
-    """Slack through the platform's one Slack sender (:class:`imagify.notify.SlackWebhookNotifier`)."""
+    """Slack through the platform's one Slack sender (:class:`foundation.notify.SlackWebhookNotifier`)."""
 
     name = "slack"
 
@@ -56,7 +56,7 @@ class SlackChannel:
 
 
 class SnsChannel:
-    """SNS through the platform's one SNS sender (:class:`imagify.notify.SnsNotifier`)."""
+    """SNS through the platform's one SNS sender (:class:`foundation.notify.SnsNotifier`)."""
 
     name = "sns"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
 
-from imagify import config
+from foundation import config
 from orchestration.defs.ops.notifier import Alert, Channel, Notifier, SlackChannel, SnsChannel
 
 

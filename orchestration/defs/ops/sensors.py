@@ -16,7 +16,7 @@ from dagster import (
     sensor,
 )
 
-from imagify import config
+from foundation import config
 from orchestration.defs.ops.notifier import Alert, notifier_from_settings
 
 

@@ -1,10 +1,10 @@
 """Job ``expire_raw_prompts``: raw prompts of lake partitions older than ``IMAGIFY_RAW_PROMPT_RETENTION_DAYS``
-keep only their terms, in the lake and in staging (:func:`imagify.privacy.expire_prompts`). It writes the
+keep only their terms, in the lake and in staging (:func:`privacy.jobs.expire_prompts`). It writes the
 warehouse, so it queues behind builds like them (tag ``imagify/warehouse``)."""
 
 from dagster import MetadataValue, OpExecutionContext, job, op
 
-from imagify import config
+from foundation import config
 from orchestration.defs.warehouse.jobs import WAREHOUSE_TAGS
 
 EXPIRE_JOB_NAME = "expire_raw_prompts"
@@ -12,9 +12,9 @@ EXPIRE_JOB_NAME = "expire_raw_prompts"
 
 @op(description="Replace raw prompts older than the retention by their terms (lake events/ files and staging).")
 def expire_raw_prompts_op(context: OpExecutionContext) -> dict:
-    from imagify import privacy
+    from privacy import jobs as privacy_jobs
 
-    report = privacy.expire_prompts(config.load())
+    report = privacy_jobs.expire_prompts(config.load())
     context.add_output_metadata(
         {
             "cutoff (dt <)": report.cutoff,

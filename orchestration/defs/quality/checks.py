@@ -20,7 +20,7 @@ from dagster import (
     asset_check,
 )
 
-from imagify import config
+from foundation import config
 from orchestration.defs.quality import gx_runner
 from orchestration.defs.quality.suites import SUITES, Prepared, Suite, SuiteContext
 from orchestration.defs.warehouse.partitions import business_today

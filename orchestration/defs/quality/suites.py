@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 from ingestion.contract import EVENT_TYPES
 
 MAX_FUTURE_HOURS = 24.0  # the contract accepts occurred_at up to 24 h ahead (clock skew)

@@ -21,7 +21,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
-from imagify import config
+from foundation import config
 from orchestration.defs.warehouse.column_schema import with_column_schema
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, business_daily_partitions
 from orchestration.defs.warehouse.resources import dbt_project

@@ -15,7 +15,7 @@ from dagster import (
     build_sensor_for_freshness_checks,
 )
 
-from imagify import config
+from foundation import config
 from orchestration.defs.warehouse.selections import MartSplit
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
 
-from imagify import config
+from foundation import config
 
 # run tags
 MODE_TAG = "imagify/build_mode"  # incremental | backfill

@@ -4,7 +4,7 @@ next incremental build touches: the dates of events committed in the lake that a
 labelled with (so the UI shows which days a build changed), computed before the run starts.
 
 Local target: one DuckDB query over the visible lake files of the recent landing days (listed and
-read through ``ingestion.lake``: Parquet, or a legacy JSON Lines file not migrated yet), anti-joined
+read through ``foundation.lake``: Parquet, or a legacy JSON Lines file not migrated yet), anti-joined
 with staging. Prod (Athena): not computed from the lake; the last ``PROD_FALLBACK_DAYS`` are used.
 """
 
@@ -14,8 +14,7 @@ import logging
 from datetime import date, timedelta
 from pathlib import Path
 
-from imagify import config
-from ingestion import lake
+from foundation import config, lake
 from orchestration.defs.warehouse.partitions import MAX_GAP_DAYS, business_today, clamp_range, latest_run
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,7 @@ from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
-from imagify import config
-from ingestion import lake
+from foundation import config, lake
 
 SETTINGS = config.load()
 
@@ -35,7 +34,7 @@ DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") 
 def dbt_environment(settings: config.Settings | None = None) -> dict[str, str]:
     """What a dbt process must see besides this process's environment: the settings that dbt's
     profiles.yml and the lake views read (`imagify` commands export them; a bare `dagster dev` in the
-    repo gets imagify.config's defaults from here), and the indirect selection of tests.
+    repo gets foundation.config's defaults from here), and the indirect selection of tests.
 
     dbt builds in two steps (staging, then marts): a test that also reads a mart (e.g. a reconciliation of
     revenue with staged payments) must run in the marts step, when the mart exists. "buildable" runs a

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
-from imagify import config
+from foundation import config
 from orchestration.defs.warehouse.jobs import DAILY_JOB_NAME, OBSERVE_JOB_NAME, REFRESH_JOB_NAME
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, business_today, clamp_range, range_tags
 from orchestration.defs.warehouse.resources import SETTINGS

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from dagster import AssetKey, AssetsDefinition
 from dagster_dbt import build_dbt_asset_selection
 
-from imagify import config
+from foundation import config
 
 
 class MartSplit(NamedTuple):

@@ -8,7 +8,7 @@ import json
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from imagify import config
+from foundation import config
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.jobs import REFRESH_JOB_NAME
 from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, DagsterRunStatus, RunRequest, RunsFilter, SkipReason
 
-from imagify import config
+from foundation import config
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, range_tags
 from orchestration.defs.warehouse.pending import WarehouseLocked, incremental_range
 

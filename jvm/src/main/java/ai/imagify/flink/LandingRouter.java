@@ -29,7 +29,7 @@ import org.apache.flink.util.OutputTag;
  * output, a rejected record on {@link #REJECTED}, and on {@link #AUDIT} the number of records read
  * per segment and second. The contract is {@link Validator} (the Java twin of
  * {@code ingestion/contract.py}, kept equal by the parity test); the rows have the columns of
- * {@code ingestion/lake.py}'s events and quarantine tables plus their partition, the UTC date
+ * {@code foundation/lake.py}'s events and quarantine tables plus their partition, the UTC date
  * ({@code dt}) and hour ({@code hr}) of landing.
  *
  * <p>Audit counts live in memory for at most a second: they are emitted when the second ends (a

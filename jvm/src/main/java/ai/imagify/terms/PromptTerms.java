@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Prompt terms for "trending now", by the rules of flink_jobs/realtime_terms.py (the spec; the dbt
+ * Prompt terms for "trending now", by the rules of foundation/prompt_terms.py (the spec; the dbt
  * macros redact_pii and prompt_segment_terms too): remove URLs, e-mail addresses, bare domains, card
  * and phone numbers, lower-case, cut into phrases at punctuation, keep the words (runs of letters and
  * marks) of two or more code points that are not stop-words; a phrase of one to MAX_PHRASE_WORDS kept

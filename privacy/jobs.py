@@ -3,10 +3,10 @@
 **Raw prompts** (``imagify privacy expire-prompts``): prompts are personal data. They stay raw only in the
 lake's ``events/`` zone (and the staging table that mirrors it) for ``IMAGIFY_RAW_PROMPT_RETENTION_DAYS``
 (default 90) days of landing date (partition ``dt``, UTC). After that, each lake file of an older partition is
-rewritten atomically by ``ingestion.lake.rewrite_file`` (hidden temporary Parquet file in the same folder,
+rewritten atomically by ``foundation.lake.rewrite_file`` (hidden temporary Parquet file in the same folder,
 fsync, ``os.replace``: a reader sees the old file or the new one, never a half; a legacy JSON Lines file is
 migrated to Parquet on the way) with every prompt replaced by its **terms** — the words the marts keep
-(``flink_jobs.realtime_terms.prompt_terms``: personal data removed, lower-cased, stop-words dropped) — and a
+(``foundation.prompt_terms.prompt_terms``: personal data removed, lower-cased, stop-words dropped) — and a
 property ``prompt_expired`` (the date it was done), so the marts stay identical and a rebuild from the lake
 gives the same terms. A prompt without terms becomes ``-`` (the contract needs a non-empty prompt). Every
 other column, every other event, the file names and the ``_SUCCESS`` markers are kept. The DuckDB staging
@@ -37,9 +37,9 @@ Prompt expiry does not reach the API's own store: its generations (and their ide
 prompt as the user's history until the user is forgotten; the Redis cache holds one at most 24 h.
 
 **On AWS** (``IMAGIFY_ENV=aws``) both commands work on the S3 lake and the Athena warehouse: the lake files
-are rewritten through ``ingestion.lake.rewrite_s3_file`` (the same transforms; the new object staged under a
+are rewritten through ``foundation.lake.rewrite_s3_file`` (the same transforms; the new object staged under a
 hidden temporary key, then copied onto the file's own key: readers see the old file or the new one, never
-both), and the warehouse gets the statements :mod:`imagify.privacy_athena` derives from the dbt project and
+both), and the warehouse gets the statements :mod:`privacy.athena` derives from the dbt project and
 the Glue catalog (DELETE / MERGE on the Iceberg tables, ``dbt run --full-refresh`` of the tables holding
 user data that no DELETE by user_id reaches). The tombstone is recorded first, as on the embedded path;
 prompt expiry journals the partitions it rewrote (``$IMAGIFY_HOME/privacy/expired_partitions.jsonl``) until
@@ -62,10 +62,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from imagify.config import Settings
-from ingestion import lake
+from foundation import lake
+from foundation.config import Settings
 
-log = logging.getLogger("imagify.privacy")
+log = logging.getLogger("privacy.jobs")
 
 EXPIRED_MARK = "prompt_expired"
 EMPTY_PROMPT = "-"
@@ -107,7 +107,7 @@ def forgotten_hashes(settings: Settings) -> set[str]:
     return out
 
 
-# -- the lake files (layout, format and atomic rewrites: ingestion.lake) --------------------------------------
+# -- the lake files (layout, format and atomic rewrites: foundation.lake) --------------------------------------
 
 
 def _data_files(lake_dir: Path, table: str) -> Iterator[tuple[str, Path]]:
@@ -129,7 +129,7 @@ def _rewrite_table(
     starting: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Pass every data file of a lake table (partitions ``dt < before_dt`` if given) through ``transform``,
-    each rewritten atomically by ``ingestion.lake`` (local directory, or the S3 lake on AWS); yields
+    each rewritten atomically by ``foundation.lake`` (local directory, or the S3 lake on AWS); yields
     (dt, rows dropped) after each file; ``starting(dt)`` is called before each. ``dry_run``: the transform
     sees every row, nothing is written."""
     name = table.rsplit("/", 1)[-1]
@@ -144,7 +144,7 @@ def _rewrite_table(
             else:
                 yield dt, lake.rewrite_file(f, transform, name)[1]
         return
-    from imagify import aws_clients
+    from foundation import aws_clients
 
     s3 = aws_clients.client(settings, "s3")
     lake_uri = settings.aws_names(aws_clients.account_id(settings)).lake_uri
@@ -169,7 +169,7 @@ def expired_prompt(prompt: str) -> str:
 
     Joined by ", " so that the terms of the kept text are the same terms: a phrase stays one phrase, and
     the words of a long phrase, now one per phrase, stay single words."""
-    from flink_jobs.realtime_terms import prompt_terms
+    from foundation.prompt_terms import prompt_terms
 
     return ", ".join(prompt_terms(prompt)) or EMPTY_PROMPT
 
@@ -255,7 +255,7 @@ def expiry_journal_path(settings: Settings) -> Path:
 
 def _expire_athena(settings: Settings) -> list[str]:
     """MERGE the expired prompts of every journaled partition into the Iceberg tables, then clear the journal."""
-    from imagify import privacy_athena
+    from privacy import athena as privacy_athena
 
     path = expiry_journal_path(settings)
     if not path.exists():
@@ -387,8 +387,8 @@ def forget(settings: Settings, user_id: str, rebuild: bool = True) -> ForgetRepo
 
 def _forget_athena(settings: Settings, user_id: str, report: ForgetReport, rebuild: bool) -> None:
     """DELETE the user's rows from the Iceberg tables, then rebuild the other tables holding user data and the
-    aggregates built from user data (see :func:`imagify.privacy_athena.forget_plan`)."""
-    from imagify import privacy_athena
+    aggregates built from user data (see :func:`privacy.athena.forget_plan`)."""
+    from privacy import athena as privacy_athena
 
     deletes, to_rebuild = privacy_athena.forget_plan(privacy_athena.warehouse_relations(settings), user_id)
     privacy_athena.run_statements(settings, deletes)

@@ -23,7 +23,7 @@ only some columns; Glue has the real schema, and ``table_type = ICEBERG`` for Ic
 Statements run one at a time in the warehouse workgroup (``StartQueryExecution``), each polled until it
 ends; a failed or cancelled one stops the command with Athena's reason (rerunning is safe: every statement
 is idempotent). Identifiers are checked against Glue's naming and double-quoted; the only value pasted into
-SQL is a user id that passed :func:`imagify.privacy.check_user_id` (quotes doubled as well) or a validated
+SQL is a user id that passed :func:`privacy.jobs.check_user_id` (quotes doubled as well) or a validated
 ``dt`` date.
 """
 
@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imagify import aws_clients
-from imagify.config import Settings
+from foundation import aws_clients
+from foundation.config import Settings
 
-log = logging.getLogger("imagify.privacy")
+log = logging.getLogger("privacy.jobs")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -145,7 +145,7 @@ def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list
     """(DELETE statements of the Iceberg tables with a user_id, tables to rebuild after them: the other tables
     holding user data (Hive, or raw payloads without a user_id), then the aggregates built from any table
     holding user data).
-    ``user_id`` must have passed :func:`imagify.privacy.check_user_id`."""
+    ``user_id`` must have passed :func:`privacy.jobs.check_user_id`."""
     rels = list(rels)
     deletes, rebuilt = [], []
     for r in rels:

@@ -455,7 +455,7 @@ class Settings:
             IMAGIFY_DBT_TARGET=self.dbt_target,
             DAGSTER_HOME=str(self.dagster_home),
             IMAGIFY_LAKE_DIR=str(self.lake_dir),
-            # dbt's lake views (dbt/macros/lake_views.sql): the committed-file glob of ingestion.lake, with
+            # dbt's lake views (dbt/macros/lake_views.sql): the committed-file glob of foundation.lake, with
             # placeholders, so a child that points IMAGIFY_LAKE_DIR elsewhere still reads its own lake
             IMAGIFY_LAKE_GLOB=lake_glob_template(),
             IMAGIFY_WAREHOUSE=str(self.warehouse_path),
@@ -479,8 +479,8 @@ class Settings:
 
 
 def lake_glob_template() -> str:
-    """``ingestion.lake.visible_glob`` with ``{lake_dir}`` and ``{table}`` placeholders (dbt fills them in)."""
-    from ingestion import lake
+    """``foundation.lake.visible_glob`` with ``{lake_dir}`` and ``{table}`` placeholders (dbt fills them in)."""
+    from foundation import lake
 
     return lake.visible_glob("{lake_dir}", "{table}")
 

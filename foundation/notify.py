@@ -7,7 +7,7 @@ channels send through the classes below) read the same settings and land in the 
 
 | setting | effect |
 |---|---|
-| (always) | every notification is logged (logger ``imagify.notify``) and appended to the ledger |
+| (always) | every notification is logged (logger ``foundation.notify``) and appended to the ledger |
 | IMAGIFY_NOTIFIER=slack + IMAGIFY_SLACK_WEBHOOK_URL | also POSTed to that Slack incoming webhook |
 | IMAGIFY_NOTIFIER=sns + IMAGIFY_SNS_TOPIC_ARN | also published to that SNS topic (boto3, default credential chain) |
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-log = logging.getLogger("imagify.notify")
+log = logging.getLogger("foundation.notify")
 
 
 @dataclass(frozen=True)

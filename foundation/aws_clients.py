@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagify.config import Settings
+from foundation.config import Settings
 
 
 def client(settings: Settings, service: str, **config: Any) -> Any:
