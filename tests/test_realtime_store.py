@@ -186,18 +186,18 @@ def test_prompt_terms_match_the_marts_rules() -> None:
 
 def test_prompt_terms_twin_of_the_dbt_unit_test(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """dbt's unit test prompt_terms_are_redacted_phrases_or_words, through the Python rules."""
-    from foundation import prompt_terms
+    from foundation import prompt_terms as term_rules
 
     (tmp_path / "stop.csv").write_text("word\nthe\nand\non\nwith\n", encoding="utf-8")
     monkeypatch.setenv("IMAGIFY_PROMPT_STOPWORDS", str(tmp_path / "stop.csv"))
-    prompt_terms.stopwords.cache_clear()
+    term_rules.stopwords.cache_clear()
     try:
         prompt = ("A red fox, Golden Hour; áo dài\uff0cby nguyen_van.a@gmail.com. The cat and the dog sitting on a "
                   "sofa near the big window, 4k, https://x.io/q?a=b tel +84 912 345 678, a red fox")
         assert prompt_terms(prompt) == ["red fox", "golden hour", "áo dài", "cat", "dog", "sitting", "sofa", "near",
                                         "big", "window", "tel"]  # fmt: skip
     finally:
-        prompt_terms.stopwords.cache_clear()
+        term_rules.stopwords.cache_clear()
 
 
 @pytest.mark.parametrize(
