@@ -3,163 +3,29 @@
 Every setting is read from the environment when :func:`load` is called, so a test or a
 command can change ``IMAGIFY_HOME`` and get a fully independent installation.
 
-| variable | default | meaning |
-|---|---|---|
-| IMAGIFY_HOME | ./.imagify | root of all local state (stream, lake, checkpoints, warehouse, Dagster) |
-| IMAGIFY_STREAM | events | name of the stream to publish to and land from |
-| IMAGIFY_SEGMENT_MAX_BYTES | 8388608 | rotate an open segment once it holds this many bytes |
-| IMAGIFY_SEGMENT_MAX_AGE_S | 1.0 | ... or once it is this old (seconds) |
-| IMAGIFY_STREAM_RETENTION_H | 168 | published segments older than this are expired (as Kinesis retention) |
-| IMAGIFY_FLINK_PARALLELISM | 2 | parallelism of the landing job |
-| IMAGIFY_FLINK_CHECKPOINT_MS | 2000 | checkpoint interval; lake files commit on checkpoints |
-| IMAGIFY_DEDUP_TTL_H | 168 | how long the landing job remembers an event_id to drop repeats |
-| IMAGIFY_FLINK_PYTHON_MODE | process | python.execution-mode of the UDFs: process or thread (row only) |
-| IMAGIFY_FLINK_VENV | <repo>/.venv-flink | virtualenv that runs the Flink job |
-| IMAGIFY_DBT_TARGET | local | dbt target: local (DuckDB) or prod (Athena) |
-| DAGSTER_HOME | $IMAGIFY_HOME/dagster | Dagster instance shared by `imagify build` and `dagster dev` |
-| IMAGIFY_API_HOST | 127.0.0.1 | interface `imagify serve` listens on |
-| IMAGIFY_API_PORT | 8000 | port `imagify serve` listens on |
-| IMAGIFY_API_PUBLIC_URL | http://<host>:<port> | base URL of the API for clients (download links, VNPAY return) |
-| IMAGIFY_API_SECRET | (local: made once, $IMAGIFY_HOME/api/secret) | signs tokens, links; aws: required, >= 32 |
-| IMAGIFY_TOKEN_TTL_S | 900 | lifetime of an access token (seconds); log in again after it |
-| IMAGIFY_ARGON2_TIME_COST | 3 | argon2id passes of new password hashes (in each hash; others rehashed at login) |
-| IMAGIFY_ARGON2_MEMORY_KIB | 65536 | argon2id memory (KiB) of new password hashes (RFC 9106 low-memory: 64 MiB) |
-| IMAGIFY_API_TRUSTED_PROXIES | (none) | proxy addresses/CIDRs whose X-Forwarded-For is believed; none: the peer's |
-| IMAGIFY_API_STORE | sqlite | repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb |
-| IMAGIFY_DYNAMODB_TABLE | imagify | single table of the dynamodb repository |
-| IMAGIFY_DYNAMODB_REGION | us-east-1 | region of the dynamodb repository's table |
-| IMAGIFY_DYNAMODB_ENDPOINT | (unset) | endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS |
-| IMAGIFY_API_BACKGROUND | process | generation workers and event relay: in a separate process, or thread (in the API) |
-| IMAGIFY_API_ROLE | all | what `imagify serve` runs: all, api (no workers) or worker (no HTTP); needs an SQS queue |
-| IMAGIFY_API_FAST_PATH | 1 | 1: POST /v1/generations served by a lean ASGI path (same semantics); 0: by FastAPI |
-| IMAGIFY_API_BACKGROUND_NICE | 10 | niceness added to the background process (0-19): requests get the CPU first |
-| IMAGIFY_OBJECT_STORE | $IMAGIFY_HOME/api/images | image store: local folder, or s3://bucket/prefix |
-| IMAGIFY_IMAGE_BACKEND | local | local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model) |
-| IMAGIFY_BEDROCK_REGION | us-east-1 | region of the Bedrock runtime |
-| IMAGIFY_GENERATION_WORKERS | 2 | background threads that run generations (with the SQS queue: messages in flight) |
-| IMAGIFY_GENERATION_QUEUE_URL | (unset: the repository is the queue) | SQS queue (with a DLQ) of the workers |
-| IMAGIFY_API_SECRETS_ARN | (unset) | Secrets Manager secret, JSON of the two secrets below; read at start |
-| IMAGIFY_LOCAL_RENDER_DELAY_S | 0 | local backend: each generation takes this much longer (a model's latency; tests) |
-| IMAGIFY_SIGNUP_CREDITS | 10 | credits granted on registration |
-| IMAGIFY_LOW_CREDITS | 5 | a balance that falls below this sends credits_low |
-| IMAGIFY_RATE_LIMIT | 1000 | requests allowed per user (or per client address when anonymous) per window |
-| IMAGIFY_RATE_WINDOW_S | 300 | rate-limit window (seconds) |
-| IMAGIFY_MAX_BODY_BYTES | 65536 | larger request bodies are refused with 413 |
-| REDIS_URL | (unset) | when set, the cache and rate limits use Redis instead of process memory |
-| IMAGIFY_VNPAY_TMN_CODE | IMAGIFYD | VNPAY terminal code (the default is a demo value) |
-| IMAGIFY_VNPAY_HASH_SECRET | imagify-demo-vnpay-secret | VNPAY hash secret (demo: local only; aws: required, >= 16) |
-| IMAGIFY_VNPAY_PAY_URL | https://sandbox.vnpayment.vn/paymentv2/vpcpay.html | VNPAY payment page |
-| IMAGIFY_VNPAY_RETURN_URL | <public url>/v1/payments/vnpay/return | where VNPAY sends the buyer back |
-| IMAGIFY_VNPAY_EXPIRE_MIN | 15 | minutes a payment URL stays valid (vnp_ExpireDate) |
+The settings are pydantic-settings classes, one per domain (:class:`StreamSettings`, :class:`ApiSettings`,
+:class:`AwsSettings`, ...); :class:`Settings` is all of them at once (frozen, flat attributes:
+``settings.api_port``). Each field names its environment variable, its default and its meaning, once:
+the table of every variable, docs/settings.md, is generated from them
+(``python -m foundation.config --markdown > docs/settings.md``; tests/test_settings.py fails when it is stale).
 
-AWS production path (issue 5). ``IMAGIFY_ENV=aws`` switches every component: the producer writes to
-Kinesis, ``imagify stream tail`` reads Kinesis, dbt defaults to the Athena target, ``imagify deploy``
-creates the stacks. Every AWS name comes from here; nothing is hard-coded per account or region.
-
-| variable | default | meaning |
-|---|---|---|
-| IMAGIFY_ENV | local | `local` (embedded: segment log, files, DuckDB) or `aws` (Kinesis, S3, Athena) |
-| IMAGIFY_AWS_REGION | $AWS_REGION, $AWS_DEFAULT_REGION, else ap-southeast-1 | region of every resource |
-| IMAGIFY_AWS_ENDPOINT_URL | (none) | send every AWS call to this endpoint (moto server, tests) |
-| IMAGIFY_AWS_ACCOUNT_ID | (none: STS look-up where needed) | account owning the resources (bucket names, ARNs) |
-| IMAGIFY_AWS_PREFIX | imagify | prefix of stack, stream, bucket, role and application names |
-| IMAGIFY_KINESIS_STREAM | <prefix>-<IMAGIFY_STREAM> | Kinesis data stream name |
-| IMAGIFY_KINESIS_SHARDS | 1 | provisioned shards (1 MB/s or 1,000 records/s in each) |
-| IMAGIFY_KINESIS_RETENTION_H | 168 | stream retention (24..8760 h) |
-| IMAGIFY_LAKE_BUCKET | <prefix>-lake-<account>-<region> | lake bucket: lake/{events,quarantine}/, warehouse/ (dbt) |
-| IMAGIFY_ATHENA_RESULTS_BUCKET | <prefix>-athena-<account>-<region> | Athena query results (expire in 30 days) |
-| IMAGIFY_ARTIFACTS_BUCKET | <prefix>-artifacts-<account>-<region> | deploy artefacts (the Flink application zip) |
-| IMAGIFY_GLUE_DATABASE | imagify_lake | Glue database of the lake tables `events` and `quarantine` |
-| IMAGIFY_ATHENA_WORKGROUP | <prefix> | Athena workgroup of dbt prod and QuickSight (engine v3, scan limit) |
-| IMAGIFY_ATHENA_SCAN_LIMIT_MB | 10240 | per-query scan limit of the workgroup (cost guard; min 10) |
-| IMAGIFY_MSF_APPLICATION | <prefix>-landing | Managed Service for Apache Flink application name |
-| IMAGIFY_MSF_RUNTIME | FLINK-2_3 | Managed Flink runtime environment |
-| IMAGIFY_MSF_PARALLELISM | 1 | landing job parallelism on Managed Flink (1 KPU per 1 parallelism) |
-| IMAGIFY_MSF_INIT_POSITION | TRIM_HORIZON | where a job without a snapshot starts: TRIM_HORIZON or LATEST |
-| IMAGIFY_MSF_CHECKPOINT_MS | 60000 | Managed Flink checkpoint interval: lake files roll and commit once per interval |
-| IMAGIFY_QUICKSIGHT_PRINCIPAL | (none: no QuickSight stack) | QuickSight user/group ARN given the data source |
-| IMAGIFY_PRODUCER_QUEUE_MAX | 100000 | Kinesis producer: records in memory before put() spills to disk |
-| IMAGIFY_PRODUCER_LINGER_MS | 50 | Kinesis producer: wait up to this long to fill a PutRecords batch |
-| IMAGIFY_PRODUCER_MAX_ATTEMPTS | 8 | Kinesis producer: attempts per record before it is moved to the disk buffer |
-| IMAGIFY_PRODUCER_METRICS_S | 60 | Kinesis producer: counters to CloudWatch every N seconds (0 = off) |
-| IMAGIFY_PRODUCER_METRICS_NAMESPACE | Imagify/Producer | their namespace (the only one the producer may write) |
-| IMAGIFY_ALARM_EMAIL | (none) | e-mail subscribed to the alarm topic `<prefix>-alarms` |
-| IMAGIFY_ALARM_ITERATOR_AGE_S | 60 | alarm: the landing job reads the stream this far behind, 5 min long |
-| IMAGIFY_BUILD_IMAGE_TAG | (none: no schedule) | build image tag in ECR `<prefix>-build`: scheduled `imagify build` |
-| IMAGIFY_BUILD_SCHEDULE | cron(10 * * * ? *) | EventBridge Scheduler expression (UTC) of that build |
-| IMAGIFY_MAINTENANCE_SCHEDULE | cron(40 3 * * ? *) | ... of the Iceberg maintenance (OPTIMIZE, VACUUM) |
-| IMAGIFY_DBT_PROJECT_DIR | <repo>/dbt | dbt project Dagster builds (tests point it at fixture projects) |
-| IMAGIFY_BUSINESS_TZ | Asia/Ho_Chi_Minh | time zone of business dates (daily partitions; dbt var business_timezone) |
-| IMAGIFY_PARTITIONS_START | (first day of data) | first business date of the daily partitions (earliest event's) |
-| IMAGIFY_DAILY_MODELS | (none) | extra marts for the daily job, besides the models dbt tags `daily` |
-| IMAGIFY_FRESH_HOURS | 2 | a mart of the incremental build older than this is stale (freshness check fails) |
-| IMAGIFY_DAILY_FRESH_HOURS | 26 | ... same for the marts of the daily job |
-| IMAGIFY_SENSOR_INTERVAL_S | 30 | how often the lake sensor looks for newly committed partitions |
-| IMAGIFY_MAX_REJECTED_SHARE | 0.10 | check: rejected / all records landed in the last day stays below this |
-| IMAGIFY_MAX_VOLUME_DROP | 0.5 | check: events of the last complete business day drop at most this vs the day before |
-| IMAGIFY_MIN_DAILY_EVENTS | 200 | ... the volume check only applies when the day before had at least this many events |
-| IMAGIFY_REVENUE_BAND | 5.0 | check: daily revenue within [median / band, median x band] of the previous 28 days |
-| IMAGIFY_NOTIFIER | log | failures and real-time alerts to: log (+ $IMAGIFY_HOME/notifications.jsonl), slack or sns |
-| IMAGIFY_SLACK_WEBHOOK_URL | (none) | Slack incoming-webhook URL (IMAGIFY_NOTIFIER=slack); a secret: environment only |
-| IMAGIFY_SNS_TOPIC_ARN | (none) | SNS topic for IMAGIFY_NOTIFIER=sns (credentials from the usual AWS chain) |
-| IMAGIFY_DASHBOARDS_HOST | 127.0.0.1 | address `imagify dashboards serve` listens on |
-| IMAGIFY_DASHBOARDS_PORT | 8765 | port of `imagify dashboards serve` |
-| IMAGIFY_CHROMIUM | chromium on PATH | Chromium for `imagify dashboards export` (`make browser-deps`) |
-| IMAGIFY_VND_PER_USD | 25400 | exchange rate of the dashboards' margin view (revenue in VND, model cost in USD) |
-| IMAGIFY_QUICKSIGHT_ACCOUNT_ID | (from STS) | AWS account of QuickSight for `imagify dashboards publish` |
-| IMAGIFY_QUICKSIGHT_REGION | $AWS_REGION or ap-southeast-1 | QuickSight region |
-| IMAGIFY_QUICKSIGHT_PREFIX | imagify | prefix of every QuickSight resource id |
-| IMAGIFY_QUICKSIGHT_OWNERS | (none) | comma-separated QuickSight user/group ARNs owning what is published |
-| IMAGIFY_QUICKSIGHT_VIEWERS | (none) | comma-separated QuickSight user/group ARNs that may view the dashboards |
-| IMAGIFY_QUICKSIGHT_IMPORT_MODE | DIRECT_QUERY | DIRECT_QUERY (Athena per view) or SPICE (publish ingests) |
-| IMAGIFY_ATHENA_CATALOG | AwsDataCatalog | Athena catalog holding the `marts` and `staging` databases |
-| IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S | 5 | real-time watermark = latest event time minus this (0-60 s) |
-| IMAGIFY_REALTIME_MAX_AHEAD_S | 300 | events further ahead of the clock are set aside as "ahead" |
-| IMAGIFY_REALTIME_CHECKPOINT_MS | 5000 | real-time checkpoints: lake/realtime commits (the store needs none) |
-| IMAGIFY_REALTIME_PARALLELISM | 1 | real-time job parallelism (1 keeps the late/on-time split exact) |
-| IMAGIFY_REALTIME_LOOKBACK_MIN | 0 | first real-time run: also read segments published N min before |
-| IMAGIFY_REALTIME_DEDUP_TTL_MIN | 60 | real-time: how long an event_id/payment_id is kept to drop repeats |
-| IMAGIFY_REALTIME_ALLOWED_LATENESS_S | 600 | real-time: late events update their minute this long after it closed |
-| IMAGIFY_REALTIME_TOP_TERMS | 10 | "trending now": terms kept per sliding window |
-| IMAGIFY_REALTIME_TREND_MINUTES | 5 | "trending now": length of the sliding window (slides every minute) |
-| IMAGIFY_REALTIME_STORE | $IMAGIFY_HOME/realtime.sqlite | live store (SQLite) read by the live view and the alerts |
-| IMAGIFY_REALTIME_RETENTION_H | 48 | live store keeps this many hours (of event time) of windows |
-| IMAGIFY_REALTIME_POLL_S | 0.25 | how often the live store ingests newly committed realtime files |
-| IMAGIFY_ALERT_RULES | imagify/realtime/alert_rules.json | alert rules (JSON, or YAML with .yaml/.yml) |
-| IMAGIFY_FLINK_UDF | jvm | landing validation: jvm (Java), batch (vectorized Python) or row; real-time: always Java |
-| IMAGIFY_FLINK_BUNDLE_SIZE | 100000 | python.fn-execution.bundle.size: records per bundle to the Python worker |
-| IMAGIFY_FLINK_ARROW_BATCH_SIZE | 10000 | python.fn-execution.arrow.batch.size: records per vectorized call |
-| IMAGIFY_FLINK_JOB_ARGS | (empty) | extra landing job options, for tuning (python -m flink_jobs.landing_job --help) |
-| IMAGIFY_REALTIME_STATE_BACKEND | rocksdb | real-time job state: rocksdb (incremental checkpoints) or hashmap (heap) |
-| IMAGIFY_RAW_PROMPT_RETENTION_DAYS | 90 | raw prompts kept N days of landing date (`dt`), then only their terms |
-| IMAGIFY_CORS_ORIGINS | (none) | origins (https://app.example.com, ...) the API allows; none: no CORS |
-
-The generation API's production stack (issue 20, infra/api.yaml, `imagify deploy --api`, stack `<prefix>-api`).
-The table is IMAGIFY_DYNAMODB_TABLE; the images bucket and prefix come from IMAGIFY_OBJECT_STORE when it is
-`s3://bucket/prefix`, else `<prefix>-images-<account>-<region>` and `images`.
-
-| variable | default | meaning |
-|---|---|---|
-| IMAGIFY_API_VPC_ID | (none: required by --api) | VPC of the API (the platform stack has none) |
-| IMAGIFY_API_PUBLIC_SUBNETS | (none: required) | comma-separated subnets of the public load balancer (2+ AZs) |
-| IMAGIFY_API_PRIVATE_SUBNETS | (none: required) | subnets of the tasks and Redis (AWS via the VPC's NAT/endpoints) |
-| IMAGIFY_API_IMAGE_TAG | (none: no tasks) | tag of the API image in ECR `<prefix>-api`: API and worker services |
-| IMAGIFY_API_CERTIFICATE_ARN | (none: HTTP only) | ACM certificate of the HTTPS listener |
-| IMAGIFY_API_MAX_RECEIVES | 3 | receives of a generation message before the dead-letter queue |
-| IMAGIFY_API_REPLICA_REGIONS | (none) | up to 2 more regions of the global table (each with a key alias/<prefix>-api) |
-| IMAGIFY_API_REPLICATION_BUCKET_ARN | (none) | bucket (another region) the images replicate to |
-| IMAGIFY_API_REPLICATION_KEY_ARN | (none) | KMS key of that bucket (required with it) |
-| IMAGIFY_API_HOSTED_ZONE_ID | (none) | Route 53 zone: a failover record + health check for IMAGIFY_API_DOMAIN |
-| IMAGIFY_API_DOMAIN | (none) | the API's name in that zone |
-| IMAGIFY_API_FAILOVER | PRIMARY | this region's role in the failover pair: PRIMARY or SECONDARY |
+Rules of every variable: surrounding blanks are stripped and an empty (or blank) variable means its
+default; a value the settings refuse raises ``ValueError`` naming the variable.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
+from types import UnionType
+from typing import Any, Self, Union, get_args, get_origin
+
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,219 +33,140 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_VNPAY_HASH_SECRET = "imagify-demo-vnpay-secret"
 MIN_SECRET_CHARS = {"IMAGIFY_API_SECRET": 32, "IMAGIFY_VNPAY_HASH_SECRET": 16}
 
-
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
+API_ROLES = ("all", "api", "worker")
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+def setting(default: Any = None, *, env: str | tuple[str, ...], doc: str, shown: str | None = None,
+            factory: Any = None, **options: Any) -> Any:
+    """A field read from the environment variable ``env`` (a tuple: the first one set wins), with its meaning
+    ``doc``; ``shown`` is the default as the documentation states it when it is computed (from other settings
+    or at load time) rather than the literal ``default``."""
+    alias: str | AliasChoices = env if isinstance(env, str) else AliasChoices(*env)
+    extra = {"shown_default": shown} if shown is not None else None
+    if factory is not None:
+        return Field(default_factory=factory, validation_alias=alias, description=doc, json_schema_extra=extra,
+                     **options)
+    return Field(default, validation_alias=alias, description=doc, json_schema_extra=extra, **options)
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+def field_env_names(field: FieldInfo) -> tuple[str, ...]:
+    """The environment variables of a field, in their order of precedence."""
+    alias = field.validation_alias
+    if isinstance(alias, str):
+        return (alias,)
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    raise TypeError(f"a setting without an environment variable: {field!r}")
 
 
-def _env_date(name: str, default: str) -> str:
-    from datetime import date
+class _Environment(EnvSettingsSource):
+    """``os.environ`` restricted to the variables the settings declare (so a variable named like a field, e.g.
+    ``home``, is never read), each stripped; an empty or blank variable is left out: its field keeps its default."""
 
-    raw = _env(name, default)
-    if not raw:
-        return ""  # unset, without a default
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from exc
-
-
-def _env_tz(name: str, default: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    raw = _env(name, default)
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name} must be an IANA time zone (e.g. Asia/Ho_Chi_Minh), got {raw!r}") from exc
-    return raw
+    def _load_env_vars(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for field in self.settings_cls.model_fields.values():
+            for name in field_env_names(field):
+                value = os.environ.get(name, "").strip()
+                if value:
+                    found[name] = value
+        return found
 
 
-def _env_list(name: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
+def _annotation_kinds(annotation: Any) -> set[Any]:
+    """``int`` -> {int}; ``Path | None`` -> {Path, NoneType}; ``tuple[str, ...]`` -> {tuple}."""
+    if get_origin(annotation) in (Union, UnionType):
+        return {kind for arg in get_args(annotation) for kind in _annotation_kinds(arg)}
+    return {get_origin(annotation) or annotation}
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    stream_name: str
-    segment_max_bytes: int
-    segment_max_age_s: float
-    stream_retention_h: float
-    flink_parallelism: int
-    flink_checkpoint_ms: int
-    dedup_ttl_h: float
-    flink_python_mode: str
-    flink_venv: Path
-    dbt_target: str
-    dagster_home: Path
-    # generation API (issue 4); defaults documented in the module docstring
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    api_public_url: str = "http://127.0.0.1:8000"
-    api_secret: str = ""
-    token_ttl_s: int = 900
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    api_trusted_proxies: tuple[str, ...] = ()
-    api_store: str = "sqlite"
-    dynamodb_table: str = "imagify"
-    object_store: str = ""
-    image_backend: str = "local"
-    bedrock_region: str = "us-east-1"
-    generation_workers: int = 2
-    signup_credits: int = 10
-    low_credits: int = 5
-    rate_limit: int = 1000
-    rate_window_s: float = 300.0
-    max_body_bytes: int = 65536
-    redis_url: str = ""
-    vnpay_tmn_code: str = "IMAGIFYD"
-    vnpay_hash_secret: str = DEMO_VNPAY_HASH_SECRET
-    vnpay_pay_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
-    vnpay_return_url: str = ""
-    vnpay_expire_min: int = 15
-    dynamodb_region: str = "us-east-1"
-    dynamodb_endpoint: str = ""
-    api_background: str = "process"
-    api_role: str = "all"  # API_ROLES
-    api_fast_path: bool = True
-    api_background_nice: int = 10
-    generation_queue_url: str = ""
-    api_secrets_arn: str = ""
-    local_render_delay_s: float = 0.0
+class _SettingsBase(BaseSettings):
+    """What every domain's settings share: where the values come from and how text becomes a value."""
 
-    @property
-    def api_dir(self) -> Path:
-        """State of the generation API: database, secret, local images."""
-        return self.home / "api"
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,  # the variables' names exactly, as os.environ
+        validate_by_name=True,  # Settings(home=...) as well as Settings(IMAGIFY_HOME=...)
+        enable_decoding=False,  # lists are comma-separated, not JSON (_text_to_value)
+        extra="forbid",
+    )
 
-    # -- AWS production path (issue 5) --
-    env: str = "local"
-    aws_region: str = "ap-southeast-1"
-    aws_endpoint_url: str | None = None
-    aws_account_id: str | None = None
-    aws_prefix: str = "imagify"
-    kinesis_stream: str = "imagify-events"
-    kinesis_shards: int = 1
-    kinesis_retention_h: int = 168
-    lake_bucket: str | None = None
-    athena_results_bucket: str | None = None
-    artifacts_bucket: str | None = None
-    glue_database: str = "imagify_lake"
-    athena_workgroup: str = "imagify"
-    athena_scan_limit_mb: int = 10240
-    msf_application: str = "imagify-landing"
-    msf_runtime: str = "FLINK-2_3"
-    msf_parallelism: int = 1
-    msf_init_position: str = "TRIM_HORIZON"
-    msf_checkpoint_ms: int = 60_000
-    quicksight_principal: str | None = None
-    producer_queue_max: int = 100_000
-    producer_linger_ms: int = 50
-    producer_max_attempts: int = 8
-    producer_metrics_s: float = 60.0
-    producer_metrics_namespace: str = "Imagify/Producer"
-    alarm_email: str | None = None
-    alarm_iterator_age_s: int = 60
-    build_image_tag: str | None = None
-    build_schedule: str = "cron(10 * * * ? *)"
-    maintenance_schedule: str = "cron(40 3 * * ? *)"
-    dbt_project_dir_override: Path | None = None
-    business_tz: str = "Asia/Ho_Chi_Minh"
-    partitions_start: str | None = None  # None: the first day of data (orchestration partitions.py)
-    daily_models: tuple[str, ...] = ()  # extra marts of the daily job besides the models tagged `daily`
-    fresh_hours: float = 2.0
-    daily_fresh_hours: float = 26.0
-    sensor_interval_s: int = 30
-    max_rejected_share: float = 0.10
-    max_volume_drop: float = 0.5
-    min_daily_events: int = 200
-    revenue_band: float = 5.0
-    notifier: str = "log"
-    slack_webhook_url: str | None = None
-    sns_topic_arn: str | None = None
-    dashboards_host: str = "127.0.0.1"
-    dashboards_port: int = 8765
-    chromium: str = ""
-    vnd_per_usd: float = 25_400.0  # the margin view's exchange rate
-    quicksight_account_id: str = ""
-    quicksight_region: str = "ap-southeast-1"
-    quicksight_prefix: str = "imagify"
-    quicksight_owners: tuple[str, ...] = ()
-    quicksight_viewers: tuple[str, ...] = ()
-    quicksight_import_mode: str = "DIRECT_QUERY"
-    athena_catalog: str = "AwsDataCatalog"
-    # real-time metrics (issue 10)
-    realtime_out_of_orderness_s: float = 5.0
-    realtime_max_ahead_s: float = 300.0
-    realtime_checkpoint_ms: int = 5000
-    realtime_parallelism: int = 1
-    realtime_lookback_min: float = 0.0
-    realtime_dedup_ttl_min: float = 60.0
-    realtime_allowed_lateness_s: float = 600.0
-    realtime_top_terms: int = 10
-    realtime_trend_minutes: int = 5
-    realtime_store: Path | None = None
-    realtime_retention_h: float = 48.0
-    realtime_poll_s: float = 0.25
-    alert_rules: Path | None = None
-    # privacy and API security (issue 9)
-    raw_prompt_retention_days: int = 90
-    cors_origins: tuple[str, ...] = ()
-    # the generation API's production stack (issue 20, infra/api.yaml)
-    api_vpc_id: str | None = None
-    api_public_subnets: tuple[str, ...] = ()
-    api_private_subnets: tuple[str, ...] = ()
-    api_image_tag: str | None = None
-    api_certificate_arn: str | None = None
-    api_max_receives: int = 3
-    api_replica_regions: tuple[str, ...] = ()
-    api_replication_bucket_arn: str | None = None
-    api_replication_key_arn: str | None = None
-    api_hosted_zone_id: str | None = None
-    api_domain: str | None = None
-    api_failover: str = "PRIMARY"
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _Environment(settings_cls)  # no .env file, no secrets directory
 
-    @property
-    def realtime_state_dir(self) -> Path:
-        """Checkpoints, savepoints, logs and control files of the real-time job."""
-        return self.flink_dir / "realtime"
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        """The (first) environment variable of a field."""
+        return field_env_names(cls.model_fields[field_name])[0]
 
-    @property
-    def realtime_lake_dir(self) -> Path:
-        return self.lake_dir / "realtime"
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_to_value(cls, value: Any, info: ValidationInfo) -> Any:
+        """Text (the environment's) to the field's type, as the settings always parsed it: Python's int() and
+        float() with an error naming the variable, lists comma-separated, paths expanded and resolved."""
+        assert info.field_name is not None
+        kinds = _annotation_kinds(cls.model_fields[info.field_name].annotation)
+        name = cls.env_name(info.field_name)
+        if Path in kinds and isinstance(value, str | PurePath):
+            return Path(value).expanduser().resolve()
+        if not isinstance(value, str):
+            return value
+        if kinds == {bool}:
+            return value not in {"0", "false", "no"}
+        if kinds == {int}:
+            try:
+                return int(value)
+            except ValueError as exc:
+                raise ValueError(f"{name} must be an integer, got {value!r}") from exc
+        if kinds == {float}:
+            try:
+                return float(value)
+            except ValueError as exc:
+                raise ValueError(f"{name} must be a number, got {value!r}") from exc
+        if tuple in kinds:
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
 
-    @property
-    def realtime_store_path(self) -> Path:
-        return self.realtime_store or self.home / "realtime.sqlite"
+    def _fill(self, **computed: Any) -> None:
+        """Set computed defaults while validating (the instance is frozen afterwards)."""
+        self.__dict__.update(computed)
 
-    @property
-    def alert_rules_path(self) -> Path:
-        return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed (as ``dataclasses.replace``; not validated again)."""
+        unknown = set(changes) - set(type(self).model_fields)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        return self.model_copy(update=changes)
 
-    flink_udf: str = "jvm"
-    flink_bundle_size: int = 100_000
-    flink_arrow_batch_size: int = 10_000
-    flink_job_args: str = ""
-    realtime_state_backend: str = "rocksdb"
+
+def _choice(name: str, value: str, allowed: set[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
+    return value
+
+
+class CoreSettings(_SettingsBase):
+    """Where the installation lives and which platform it runs on; every domain below builds on these."""
+
+    home: Path = setting(factory=lambda: Path.cwd() / ".imagify", env="IMAGIFY_HOME", shown="./.imagify",
+                         doc="root of all local state (stream, lake, checkpoints, warehouse, Dagster)")
+    env: str = setting("local", env="IMAGIFY_ENV",
+                       doc="`local` (embedded: segment log, files, DuckDB) or `aws` (Kinesis, S3, Athena): "
+                           "switches every component")
+    stream_name: str = setting("events", env="IMAGIFY_STREAM", doc="name of the stream to publish to and land from")
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str) -> str:
+        return _choice("IMAGIFY_ENV", value, {"local", "aws"})
 
     @property
     def stream_dir(self) -> Path:
@@ -411,12 +198,354 @@ class Settings:
         return self.home / "warehouse.duckdb"
 
     @property
-    def dbt_project_dir(self) -> Path:
-        return self.dbt_project_dir_override or REPO_ROOT / "dbt"
-
-    @property
     def notifications_log(self) -> Path:
         return self.home / "notifications.jsonl"
+
+    @property
+    def api_dir(self) -> Path:
+        """State of the generation API: database, secret, local images."""
+        return self.home / "api"
+
+
+class StreamSettings(CoreSettings):
+    """The local stream (segment log) and the Flink landing job."""
+
+    segment_max_bytes: int = setting(8 * 1024 * 1024, env="IMAGIFY_SEGMENT_MAX_BYTES",
+                                     doc="rotate an open segment once it holds this many bytes")
+    segment_max_age_s: float = setting(1.0, env="IMAGIFY_SEGMENT_MAX_AGE_S", doc="... or once it is this old (seconds)")
+    stream_retention_h: float = setting(168.0, env="IMAGIFY_STREAM_RETENTION_H",
+                                        doc="published segments older than this are expired (as Kinesis retention)")
+    flink_parallelism: int = setting(2, env="IMAGIFY_FLINK_PARALLELISM", doc="parallelism of the landing job")
+    flink_checkpoint_ms: int = setting(2000, env="IMAGIFY_FLINK_CHECKPOINT_MS",
+                                       doc="checkpoint interval; lake files commit on checkpoints")
+    dedup_ttl_h: float = setting(168.0, env="IMAGIFY_DEDUP_TTL_H",
+                                 doc="how long the landing job remembers an event_id to drop repeats")
+    flink_python_mode: str = setting("process", env="IMAGIFY_FLINK_PYTHON_MODE",
+                                     doc="python.execution-mode of the UDFs: process or thread (row only)")
+    flink_venv: Path = setting(REPO_ROOT / ".venv-flink", env="IMAGIFY_FLINK_VENV", shown="<repo>/.venv-flink",
+                               doc="virtualenv that runs the Flink job")
+    flink_udf: str = setting("jvm", env="IMAGIFY_FLINK_UDF",
+                             doc="landing validation: jvm (Java), batch (vectorized Python) or row; "
+                                 "real-time: always Java")
+    flink_bundle_size: int = setting(100_000, env="IMAGIFY_FLINK_BUNDLE_SIZE",
+                                     doc="python.fn-execution.bundle.size: records per bundle to the Python worker")
+    flink_arrow_batch_size: int = setting(10_000, env="IMAGIFY_FLINK_ARROW_BATCH_SIZE",
+                                          doc="python.fn-execution.arrow.batch.size: records per vectorized call")
+    flink_job_args: str = setting("", env="IMAGIFY_FLINK_JOB_ARGS",
+                                  doc="extra landing job options, for tuning (python -m flink_jobs.landing_job --help)")
+
+    @field_validator("flink_python_mode")
+    @classmethod
+    def _check_python_mode(cls, mode: str) -> str:
+        if mode not in {"thread", "process"}:
+            raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
+        return mode
+
+    @field_validator("flink_udf")
+    @classmethod
+    def _check_udf(cls, udf_shape: str) -> str:
+        if udf_shape not in {"jvm", "batch", "row"}:
+            raise ValueError(f"IMAGIFY_FLINK_UDF must be 'jvm', 'batch' or 'row', got {udf_shape!r}")
+        return udf_shape
+
+    @model_validator(mode="after")
+    def _batch_needs_process(self) -> Self:
+        if self.flink_udf == "batch" and self.flink_python_mode != "process":
+            raise ValueError("IMAGIFY_FLINK_UDF=batch (vectorized) needs IMAGIFY_FLINK_PYTHON_MODE=process")
+        return self
+
+
+class ApiSettings(CoreSettings):
+    """The generation API (issue 4)."""
+
+    api_host: str = setting("127.0.0.1", env="IMAGIFY_API_HOST", doc="interface `imagify serve` listens on")
+    api_port: int = setting(8000, env="IMAGIFY_API_PORT", doc="port `imagify serve` listens on")
+    api_public_url: str = setting("", env="IMAGIFY_API_PUBLIC_URL", shown="http://<host>:<port>",
+                                  doc="base URL of the API for clients (download links, VNPAY return)")
+    api_secret: str = setting("", env="IMAGIFY_API_SECRET", shown="(local: made once, $IMAGIFY_HOME/api/secret)",
+                              doc="signs tokens, links; aws: required, >= 32")
+    token_ttl_s: int = setting(900, env="IMAGIFY_TOKEN_TTL_S",
+                               doc="lifetime of an access token (seconds); log in again after it")
+    argon2_time_cost: int = setting(3, env="IMAGIFY_ARGON2_TIME_COST",
+                                    doc="argon2id passes of new password hashes (in each hash; others rehashed "
+                                        "at login)")
+    argon2_memory_kib: int = setting(65536, env="IMAGIFY_ARGON2_MEMORY_KIB",
+                                     doc="argon2id memory (KiB) of new password hashes (RFC 9106 low-memory: 64 MiB)")
+    api_trusted_proxies: tuple[str, ...] = setting((), env="IMAGIFY_API_TRUSTED_PROXIES",
+                                                   doc="proxy addresses/CIDRs whose X-Forwarded-For is believed; "
+                                                       "none: the peer's")
+    api_store: str = setting("sqlite", env="IMAGIFY_API_STORE",
+                             doc="repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb")
+    dynamodb_table: str = setting("imagify", env="IMAGIFY_DYNAMODB_TABLE",
+                                  doc="single table of the dynamodb repository")
+    dynamodb_region: str = setting("us-east-1", env="IMAGIFY_DYNAMODB_REGION",
+                                   doc="region of the dynamodb repository's table")
+    dynamodb_endpoint: str = setting("", env="IMAGIFY_DYNAMODB_ENDPOINT",
+                                     doc="endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS")
+    api_background: str = setting("process", env="IMAGIFY_API_BACKGROUND",
+                                  doc="generation workers and event relay: in a separate process, or thread "
+                                      "(in the API)")
+    api_role: str = setting("all", env="IMAGIFY_API_ROLE",
+                            doc="what `imagify serve` runs: all, api (no workers) or worker (no HTTP); needs an "
+                                "SQS queue")
+    api_fast_path: bool = setting(True, env="IMAGIFY_API_FAST_PATH",
+                                  doc="1: POST /v1/generations served by a lean ASGI path (same semantics); "
+                                      "0 (or false, no): by FastAPI")
+    api_background_nice: int = setting(10, env="IMAGIFY_API_BACKGROUND_NICE",
+                                       doc="niceness added to the background process (0-19): requests get the CPU "
+                                           "first")
+    object_store: str = setting("", env="IMAGIFY_OBJECT_STORE", shown="$IMAGIFY_HOME/api/images",
+                                doc="image store: local folder, or s3://bucket/prefix")
+    image_backend: str = setting("local", env="IMAGIFY_IMAGE_BACKEND",
+                                 doc="local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model)")
+    bedrock_region: str = setting("us-east-1", env="IMAGIFY_BEDROCK_REGION", doc="region of the Bedrock runtime")
+    generation_workers: int = setting(2, env="IMAGIFY_GENERATION_WORKERS",
+                                      doc="background threads that run generations (with the SQS queue: messages "
+                                          "in flight)")
+    generation_queue_url: str = setting("", env="IMAGIFY_GENERATION_QUEUE_URL",
+                                        shown="(unset: the repository is the queue)",
+                                        doc="SQS queue (with a DLQ) of the workers")
+    api_secrets_arn: str = setting("", env="IMAGIFY_API_SECRETS_ARN",
+                                   doc="Secrets Manager secret, JSON of IMAGIFY_API_SECRET and "
+                                       "IMAGIFY_VNPAY_HASH_SECRET; read at start")
+    local_render_delay_s: float = setting(0.0, env="IMAGIFY_LOCAL_RENDER_DELAY_S",
+                                          doc="local backend: each generation takes this much longer (a model's "
+                                              "latency; tests)")
+    signup_credits: int = setting(10, env="IMAGIFY_SIGNUP_CREDITS", doc="credits granted on registration")
+    low_credits: int = setting(5, env="IMAGIFY_LOW_CREDITS", doc="a balance that falls below this sends credits_low")
+    rate_limit: int = setting(1000, env="IMAGIFY_RATE_LIMIT",
+                              doc="requests allowed per user (or per client address when anonymous) per window")
+    rate_window_s: float = setting(300.0, env="IMAGIFY_RATE_WINDOW_S", doc="rate-limit window (seconds)")
+    max_body_bytes: int = setting(65536, env="IMAGIFY_MAX_BODY_BYTES", doc="larger request bodies are refused with 413")
+    redis_url: str = setting("", env="REDIS_URL",
+                             doc="when set, the cache and rate limits use Redis instead of process memory")
+    vnpay_tmn_code: str = setting("IMAGIFYD", env="IMAGIFY_VNPAY_TMN_CODE",
+                                  doc="VNPAY terminal code (the default is a demo value)")
+    vnpay_hash_secret: str = setting(DEMO_VNPAY_HASH_SECRET, env="IMAGIFY_VNPAY_HASH_SECRET",
+                                     doc="VNPAY hash secret (demo: local only; aws: required, >= 16)")
+    vnpay_pay_url: str = setting("https://sandbox.vnpayment.vn/paymentv2/vpcpay.html", env="IMAGIFY_VNPAY_PAY_URL",
+                                 doc="VNPAY payment page")
+    vnpay_return_url: str = setting("", env="IMAGIFY_VNPAY_RETURN_URL", shown="<public url>/v1/payments/vnpay/return",
+                                    doc="where VNPAY sends the buyer back")
+    vnpay_expire_min: int = setting(15, env="IMAGIFY_VNPAY_EXPIRE_MIN",
+                                    doc="minutes a payment URL stays valid (vnp_ExpireDate)")
+
+    @field_validator("api_store")
+    @classmethod
+    def _check_store(cls, store: str) -> str:
+        if store not in {"sqlite", "dynamodb"}:
+            raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
+        return store
+
+    @field_validator("api_background")
+    @classmethod
+    def _check_background(cls, background_mode: str) -> str:
+        if background_mode not in {"process", "thread"}:
+            raise ValueError(f"IMAGIFY_API_BACKGROUND must be 'process' or 'thread', got {background_mode!r}")
+        return background_mode
+
+    @field_validator("image_backend")
+    @classmethod
+    def _check_backend(cls, backend: str) -> str:
+        if backend not in {"local", "bedrock"}:
+            raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
+        return backend
+
+    @field_validator("token_ttl_s", "generation_workers", "rate_limit", "max_body_bytes", "argon2_time_cost",
+                     "vnpay_expire_min")
+    @classmethod
+    def _at_least_one(cls, value: int, info: ValidationInfo) -> int:
+        if value < 1:
+            raise ValueError(f"{cls.env_name(str(info.field_name))} must be at least 1, got {value}")
+        return value
+
+    @field_validator("argon2_memory_kib")
+    @classmethod
+    def _check_argon2_memory(cls, value: int) -> int:
+        if value < 32:  # argon2 needs 8 KiB per lane (4 lanes)
+            raise ValueError(f"IMAGIFY_ARGON2_MEMORY_KIB must be at least 32, got {value}")
+        return value
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"IMAGIFY_API_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR block") from exc
+        return proxies
+
+    @field_validator("signup_credits", "low_credits")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        return max(0, value)
+
+    @field_validator("api_background_nice")
+    @classmethod
+    def _nice_range(cls, value: int) -> int:
+        return min(19, max(0, value))
+
+    @field_validator("local_render_delay_s")
+    @classmethod
+    def _no_negative_delay(cls, value: float) -> float:
+        return max(0.0, value)
+
+    @model_validator(mode="after")
+    def _api_computed_defaults(self) -> Self:
+        public = (self.api_public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+        self._fill(
+            api_public_url=public,
+            vnpay_return_url=self.vnpay_return_url or f"{public}/v1/payments/vnpay/return",
+            object_store=self.object_store or str(self.home / "api" / "images"),
+        )
+        return self
+
+
+def check_api_role(settings: Settings) -> None:
+    """The API and its workers run apart (ECS services of their own, with their own IAM roles) only
+    through the SQS generation queue: without it the repository is the queue of one process tree."""
+    if settings.api_role not in API_ROLES:
+        raise ValueError(f"IMAGIFY_API_ROLE must be one of {', '.join(API_ROLES)}, got {settings.api_role!r}")
+    if settings.api_role != "all" and not settings.generation_queue_url:
+        raise ValueError(f"IMAGIFY_API_ROLE={settings.api_role} needs IMAGIFY_GENERATION_QUEUE_URL: the API and the "
+                         "workers meet only through the SQS queue")
+
+
+def require_api_secrets(settings: Settings) -> None:
+    """Refuse to run the generation API (server or background workers) on ``IMAGIFY_ENV=aws`` with a
+    missing, demo or short secret: anyone could sign IPNs or tokens. Locally the demo values stay.
+
+    Rule: IMAGIFY_API_SECRET at least 32 characters, IMAGIFY_VNPAY_HASH_SECRET at least 16 (VNPAY
+    issues 32), neither the documented demo value. Raises ``ValueError`` naming the variable."""
+    if settings.env != "aws":
+        return
+    values = {"IMAGIFY_API_SECRET": settings.api_secret, "IMAGIFY_VNPAY_HASH_SECRET": settings.vnpay_hash_secret}
+    for name, value in values.items():
+        value = value.strip()
+        if not value:
+            problem = "is not set"
+        elif value == DEMO_VNPAY_HASH_SECRET:
+            problem = "is the documented demo value"
+        elif len(value) < MIN_SECRET_CHARS[name]:
+            problem = f"is shorter than {MIN_SECRET_CHARS[name]} characters"
+        else:
+            continue
+        raise ValueError(
+            f"{name} {problem}; IMAGIFY_ENV=aws refuses to start the generation API without a real secret. "
+            f"Store it in AWS Secrets Manager: name the secret (JSON with the key {name}) in "
+            f"IMAGIFY_API_SECRETS_ARN, or inject it as the environment variable {name} "
+            f"(ECS task definition `secrets: [{{name: {name}, valueFrom: <secret ARN>}}]`)"
+        )
+
+
+class AwsSettings(CoreSettings):
+    """AWS production path (issue 5). ``IMAGIFY_ENV=aws`` switches every component: the producer writes to
+    Kinesis, ``imagify stream tail`` reads Kinesis, dbt defaults to the Athena target, ``imagify deploy``
+    creates the stacks. Every AWS name comes from here; nothing is hard-coded per account or region."""
+
+    aws_region: str = setting("ap-southeast-1", env=("IMAGIFY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+                              doc="region of every resource")
+    aws_endpoint_url: str | None = setting(None, env="IMAGIFY_AWS_ENDPOINT_URL",
+                                           doc="send every AWS call to this endpoint (moto server, tests)")
+    aws_account_id: str | None = setting(None, env="IMAGIFY_AWS_ACCOUNT_ID", shown="(none: STS look-up where needed)",
+                                         doc="account owning the resources (bucket names, ARNs)")
+    aws_prefix: str = setting("imagify", env="IMAGIFY_AWS_PREFIX",
+                              doc="prefix of stack, stream, bucket, role and application names")
+    kinesis_stream: str = setting("", env="IMAGIFY_KINESIS_STREAM", shown="<prefix>-<IMAGIFY_STREAM>",
+                                  doc="Kinesis data stream name")
+    kinesis_shards: int = setting(1, env="IMAGIFY_KINESIS_SHARDS",
+                                  doc="provisioned shards (1 MB/s or 1,000 records/s in each)")
+    kinesis_retention_h: int = setting(168, env="IMAGIFY_KINESIS_RETENTION_H", doc="stream retention (24..8760 h)")
+    lake_bucket: str | None = setting(None, env="IMAGIFY_LAKE_BUCKET", shown="<prefix>-lake-<account>-<region>",
+                                      doc="lake bucket: lake/{events,quarantine}/, warehouse/ (dbt)")
+    athena_results_bucket: str | None = setting(None, env="IMAGIFY_ATHENA_RESULTS_BUCKET",
+                                                shown="<prefix>-athena-<account>-<region>",
+                                                doc="Athena query results (expire in 30 days)")
+    artifacts_bucket: str | None = setting(None, env="IMAGIFY_ARTIFACTS_BUCKET",
+                                           shown="<prefix>-artifacts-<account>-<region>",
+                                           doc="deploy artefacts (the Flink application zip)")
+    glue_database: str = setting("imagify_lake", env="IMAGIFY_GLUE_DATABASE",
+                                 doc="Glue database of the lake tables `events` and `quarantine`")
+    athena_workgroup: str = setting("", env="IMAGIFY_ATHENA_WORKGROUP", shown="<prefix>",
+                                    doc="Athena workgroup of dbt prod and QuickSight (engine v3, scan limit)")
+    athena_scan_limit_mb: int = setting(10240, env="IMAGIFY_ATHENA_SCAN_LIMIT_MB",
+                                        doc="per-query scan limit of the workgroup (cost guard; min 10)")
+    msf_application: str = setting("", env="IMAGIFY_MSF_APPLICATION", shown="<prefix>-landing",
+                                   doc="Managed Service for Apache Flink application name")
+    msf_runtime: str = setting("FLINK-2_3", env="IMAGIFY_MSF_RUNTIME", doc="Managed Flink runtime environment")
+    msf_parallelism: int = setting(1, env="IMAGIFY_MSF_PARALLELISM",
+                                   doc="landing job parallelism on Managed Flink (1 KPU per 1 parallelism)")
+    msf_init_position: str = setting("TRIM_HORIZON", env="IMAGIFY_MSF_INIT_POSITION",
+                                     doc="where a job without a snapshot starts: TRIM_HORIZON or LATEST")
+    msf_checkpoint_ms: int = setting(60_000, env="IMAGIFY_MSF_CHECKPOINT_MS",
+                                     doc="Managed Flink checkpoint interval: lake files roll and commit once per "
+                                         "interval")
+    quicksight_principal: str | None = setting(None, env="IMAGIFY_QUICKSIGHT_PRINCIPAL",
+                                               shown="(none: no QuickSight stack)",
+                                               doc="QuickSight user/group ARN given the data source")
+    producer_queue_max: int = setting(100_000, env="IMAGIFY_PRODUCER_QUEUE_MAX",
+                                      doc="Kinesis producer: records in memory before put() spills to disk")
+    producer_linger_ms: int = setting(50, env="IMAGIFY_PRODUCER_LINGER_MS",
+                                      doc="Kinesis producer: wait up to this long to fill a PutRecords batch")
+    producer_max_attempts: int = setting(8, env="IMAGIFY_PRODUCER_MAX_ATTEMPTS",
+                                         doc="Kinesis producer: attempts per record before it is moved to the disk "
+                                             "buffer (at least 1)")
+
+    @field_validator("aws_account_id")
+    @classmethod
+    def _check_account(cls, account: str | None) -> str | None:
+        if account is not None and not (account.isdigit() and len(account) == 12):
+            raise ValueError(f"IMAGIFY_AWS_ACCOUNT_ID must be 12 digits, got {account!r}")
+        return account
+
+    @field_validator("kinesis_shards")
+    @classmethod
+    def _check_shards(cls, shards: int) -> int:
+        if shards < 1:
+            raise ValueError("IMAGIFY_KINESIS_SHARDS must be at least 1")
+        return shards
+
+    @field_validator("athena_scan_limit_mb")
+    @classmethod
+    def _check_scan_limit(cls, scan_limit: int) -> int:
+        if scan_limit < 10:
+            raise ValueError("IMAGIFY_ATHENA_SCAN_LIMIT_MB must be at least 10 (Athena's minimum)")
+        return scan_limit
+
+    @field_validator("msf_checkpoint_ms")
+    @classmethod
+    def _check_msf_checkpoint(cls, checkpoint_ms: int) -> int:
+        if checkpoint_ms < 1000:
+            raise ValueError("IMAGIFY_MSF_CHECKPOINT_MS must be at least 1000 (Managed Flink's minimum)")
+        return checkpoint_ms
+
+    @field_validator("producer_queue_max")
+    @classmethod
+    def _check_queue_max(cls, queue_max: int) -> int:
+        if queue_max < 500:
+            raise ValueError("IMAGIFY_PRODUCER_QUEUE_MAX must be at least 500 (one PutRecords batch)")
+        return queue_max
+
+    @field_validator("msf_init_position")
+    @classmethod
+    def _check_init_position(cls, value: str) -> str:
+        return _choice("IMAGIFY_MSF_INIT_POSITION", value, {"TRIM_HORIZON", "LATEST"})
+
+    @field_validator("producer_max_attempts")
+    @classmethod
+    def _one_attempt_at_least(cls, value: int) -> int:
+        return max(1, value)
+
+    @model_validator(mode="after")
+    def _aws_computed_defaults(self) -> Self:
+        prefix = self.aws_prefix
+        self._fill(
+            kinesis_stream=self.kinesis_stream or f"{prefix}-{self.stream_name}",
+            athena_workgroup=self.athena_workgroup or prefix,
+            msf_application=self.msf_application or f"{prefix}-landing",
+        )
+        return self
 
     @property
     def producer_spool_dir(self) -> Path:
@@ -445,6 +574,379 @@ class Settings:
             athena_workgroup=self.athena_workgroup,
             msf_application=self.msf_application,
         )
+
+
+_SCHEDULES = {"build_schedule": "IMAGIFY_BUILD_SCHEDULE", "maintenance_schedule": "IMAGIFY_MAINTENANCE_SCHEDULE"}
+
+
+class OperationsSettings(CoreSettings):
+    """Alarms, the producer's CloudWatch metrics and the scheduled build (infra/operations.yaml)."""
+
+    producer_metrics_s: float = setting(60.0, env="IMAGIFY_PRODUCER_METRICS_S",
+                                        doc="Kinesis producer: counters to CloudWatch every N seconds (0 = off)")
+    producer_metrics_namespace: str = setting("Imagify/Producer", env="IMAGIFY_PRODUCER_METRICS_NAMESPACE",
+                                              doc="their namespace (the only one the producer may write)")
+    alarm_email: str | None = setting(None, env="IMAGIFY_ALARM_EMAIL",
+                                      doc="e-mail subscribed to the alarm topic `<prefix>-alarms`")
+    alarm_iterator_age_s: int = setting(60, env="IMAGIFY_ALARM_ITERATOR_AGE_S",
+                                        doc="alarm: the landing job reads the stream this far behind, 5 min long")
+    build_image_tag: str | None = setting(None, env="IMAGIFY_BUILD_IMAGE_TAG", shown="(none: no schedule)",
+                                          doc="build image tag in ECR `<prefix>-build`: scheduled `imagify build`")
+    build_schedule: str = setting("cron(10 * * * ? *)", env="IMAGIFY_BUILD_SCHEDULE",
+                                  doc="EventBridge Scheduler expression (UTC) of that build")
+    maintenance_schedule: str = setting("cron(40 3 * * ? *)", env="IMAGIFY_MAINTENANCE_SCHEDULE",
+                                        doc="... of the Iceberg maintenance (OPTIMIZE, VACUUM)")
+
+    @field_validator("producer_metrics_s")
+    @classmethod
+    def _check_metrics_interval(cls, metrics_s: float) -> float:
+        if metrics_s < 0:
+            raise ValueError(f"IMAGIFY_PRODUCER_METRICS_S must be >= 0 (0 = off), got {metrics_s}")
+        return metrics_s
+
+    @field_validator("alarm_iterator_age_s")
+    @classmethod
+    def _check_iterator_age(cls, iterator_age_s: int) -> int:
+        if iterator_age_s < 1:
+            raise ValueError(f"IMAGIFY_ALARM_ITERATOR_AGE_S must be at least 1 second, got {iterator_age_s}")
+        return iterator_age_s
+
+    @field_validator(*_SCHEDULES)
+    @classmethod
+    def _check_schedule(cls, expression: str, info: ValidationInfo) -> str:
+        if not expression.startswith(("cron(", "rate(")) or not expression.endswith(")"):
+            raise ValueError(
+                f"{_SCHEDULES[str(info.field_name)]} must be an EventBridge Scheduler cron(...) or rate(...) "
+                f"expression, got {expression!r}"
+            )
+        return expression
+
+
+class OrchestrationSettings(CoreSettings):
+    """dbt, Dagster (partitions, sensor, freshness) and the data checks, and where failures are notified."""
+
+    dbt_target: str = setting("", env="IMAGIFY_DBT_TARGET", shown="local (prod when IMAGIFY_ENV=aws)",
+                              doc="dbt target: local (DuckDB) or prod (Athena)")
+    dagster_home: Path = setting(None, env="DAGSTER_HOME", shown="$IMAGIFY_HOME/dagster", validate_default=False,
+                                 doc="Dagster instance shared by `imagify build` and `dagster dev`")
+    dbt_project_dir_override: Path | None = setting(None, env="IMAGIFY_DBT_PROJECT_DIR", shown="<repo>/dbt",
+                                                    doc="dbt project Dagster builds (tests point it at fixture "
+                                                        "projects)")
+    business_tz: str = setting("Asia/Ho_Chi_Minh", env="IMAGIFY_BUSINESS_TZ",
+                               doc="time zone of business dates (daily partitions; dbt var business_timezone)")
+    partitions_start: str | None = setting(None, env="IMAGIFY_PARTITIONS_START", shown="(first day of data)",
+                                           doc="first business date (YYYY-MM-DD) of the daily partitions "
+                                               "(none: the earliest event's)")
+    daily_models: tuple[str, ...] = setting((), env="IMAGIFY_DAILY_MODELS",
+                                            doc="extra marts for the daily job, besides the models dbt tags `daily`")
+    fresh_hours: float = setting(2.0, env="IMAGIFY_FRESH_HOURS",
+                                 doc="a mart of the incremental build older than this is stale (freshness check "
+                                     "fails)")
+    daily_fresh_hours: float = setting(26.0, env="IMAGIFY_DAILY_FRESH_HOURS",
+                                       doc="... same for the marts of the daily job")
+    sensor_interval_s: int = setting(30, env="IMAGIFY_SENSOR_INTERVAL_S",
+                                     doc="how often the lake sensor looks for newly committed partitions")
+    max_rejected_share: float = setting(0.10, env="IMAGIFY_MAX_REJECTED_SHARE",
+                                        doc="check: rejected / all records landed in the last day stays below this")
+    max_volume_drop: float = setting(0.5, env="IMAGIFY_MAX_VOLUME_DROP",
+                                     doc="check: events of the last complete business day drop at most this vs the "
+                                         "day before")
+    min_daily_events: int = setting(200, env="IMAGIFY_MIN_DAILY_EVENTS",
+                                    doc="... the volume check only applies when the day before had at least this "
+                                        "many events")
+    revenue_band: float = setting(5.0, env="IMAGIFY_REVENUE_BAND",
+                                  doc="check: daily revenue within [median / band, median x band] of the previous "
+                                      "28 days")
+    notifier: str = setting("log", env="IMAGIFY_NOTIFIER",
+                            doc="failures and real-time alerts to: log (+ $IMAGIFY_HOME/notifications.jsonl), "
+                                "slack or sns")
+    slack_webhook_url: str | None = setting(None, env="IMAGIFY_SLACK_WEBHOOK_URL",
+                                            doc="Slack incoming-webhook URL (IMAGIFY_NOTIFIER=slack); a secret: "
+                                                "environment only")
+    sns_topic_arn: str | None = setting(None, env="IMAGIFY_SNS_TOPIC_ARN",
+                                        doc="SNS topic for IMAGIFY_NOTIFIER=sns (credentials from the usual AWS "
+                                            "chain)")
+
+    @field_validator("dbt_target")
+    @classmethod
+    def _check_dbt_target(cls, target: str) -> str:
+        if target and target not in {"local", "prod"}:
+            raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
+        return target
+
+    @field_validator("business_tz")
+    @classmethod
+    def _check_tz(cls, raw: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"IMAGIFY_BUSINESS_TZ must be an IANA time zone (e.g. Asia/Ho_Chi_Minh), got {raw!r}"
+            ) from exc
+        return raw
+
+    @field_validator("partitions_start")
+    @classmethod
+    def _check_date(cls, raw: str | None) -> str | None:
+        from datetime import date
+
+        if raw is None:
+            return None
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError as exc:
+            raise ValueError(f"IMAGIFY_PARTITIONS_START must be a date YYYY-MM-DD, got {raw!r}") from exc
+
+    @field_validator("notifier")
+    @classmethod
+    def _check_notifier(cls, notifier: str) -> str:
+        if notifier not in {"log", "slack", "sns"}:
+            raise ValueError(f"IMAGIFY_NOTIFIER must be 'log', 'slack' or 'sns', got {notifier!r}")
+        return notifier
+
+    @model_validator(mode="after")
+    def _orchestration_rules(self) -> Self:
+        if self.notifier == "slack" and not self.slack_webhook_url:
+            raise ValueError("IMAGIFY_NOTIFIER=slack needs IMAGIFY_SLACK_WEBHOOK_URL")
+        if self.notifier == "sns" and not self.sns_topic_arn:
+            raise ValueError("IMAGIFY_NOTIFIER=sns needs IMAGIFY_SNS_TOPIC_ARN")
+        self._fill(
+            dbt_target=self.dbt_target or ("prod" if self.env == "aws" else "local"),
+            dagster_home=self.dagster_home or (self.home / "dagster").expanduser().resolve(),
+        )
+        return self
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.dbt_project_dir_override or REPO_ROOT / "dbt"
+
+
+class DashboardSettings(CoreSettings):
+    """The dashboards: served and exported locally, published to QuickSight."""
+
+    dashboards_host: str = setting("127.0.0.1", env="IMAGIFY_DASHBOARDS_HOST",
+                                   doc="address `imagify dashboards serve` listens on")
+    dashboards_port: int = setting(8765, env="IMAGIFY_DASHBOARDS_PORT", doc="port of `imagify dashboards serve`")
+    chromium: str = setting("", env="IMAGIFY_CHROMIUM", shown="chromium on PATH",
+                            doc="Chromium for `imagify dashboards export` (`make browser-deps`)")
+    vnd_per_usd: float = setting(25_400.0, env="IMAGIFY_VND_PER_USD",
+                                 doc="exchange rate of the dashboards' margin view (revenue in VND, model cost in USD)")
+    quicksight_account_id: str = setting("", env="IMAGIFY_QUICKSIGHT_ACCOUNT_ID", shown="(from STS)",
+                                         doc="AWS account of QuickSight for `imagify dashboards publish`")
+    quicksight_region: str = setting("ap-southeast-1", env=("IMAGIFY_QUICKSIGHT_REGION", "AWS_REGION"),
+                                     doc="QuickSight region")
+    quicksight_prefix: str = setting("imagify", env="IMAGIFY_QUICKSIGHT_PREFIX",
+                                     doc="prefix of every QuickSight resource id")
+    quicksight_owners: tuple[str, ...] = setting((), env="IMAGIFY_QUICKSIGHT_OWNERS",
+                                                 doc="comma-separated QuickSight user/group ARNs owning what is "
+                                                     "published (none: nobody sees it in the console)")
+    quicksight_viewers: tuple[str, ...] = setting((), env="IMAGIFY_QUICKSIGHT_VIEWERS",
+                                                  doc="comma-separated QuickSight user/group ARNs that may view the "
+                                                      "dashboards")
+    quicksight_import_mode: str = setting("DIRECT_QUERY", env="IMAGIFY_QUICKSIGHT_IMPORT_MODE",
+                                          doc="DIRECT_QUERY (Athena per view) or SPICE (publish ingests); any case")
+    athena_catalog: str = setting("AwsDataCatalog", env="IMAGIFY_ATHENA_CATALOG",
+                                  doc="Athena catalog holding the `marts` and `staging` databases")
+
+    @field_validator("quicksight_import_mode")
+    @classmethod
+    def _check_import_mode(cls, value: str) -> str:
+        import_mode = value.upper()
+        if import_mode not in {"DIRECT_QUERY", "SPICE"}:
+            raise ValueError(f"IMAGIFY_QUICKSIGHT_IMPORT_MODE must be DIRECT_QUERY or SPICE, got {import_mode!r}")
+        return import_mode
+
+
+_REALTIME_POSITIVE = (
+    "realtime_checkpoint_ms", "realtime_parallelism", "realtime_top_terms", "realtime_trend_minutes",
+    "realtime_max_ahead_s", "realtime_dedup_ttl_min", "realtime_allowed_lateness_s", "realtime_retention_h",
+    "realtime_poll_s",
+)
+
+
+class RealtimeSettings(CoreSettings):
+    """Real-time metrics (issue 10): the real-time Flink job, its live store and the alerts."""
+
+    realtime_out_of_orderness_s: float = setting(5.0, env="IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S",
+                                                 doc="real-time watermark = latest event time minus this (0-60 s)")
+    realtime_max_ahead_s: float = setting(300.0, env="IMAGIFY_REALTIME_MAX_AHEAD_S",
+                                          doc='events further ahead of the clock are set aside as "ahead"')
+    realtime_checkpoint_ms: int = setting(5000, env="IMAGIFY_REALTIME_CHECKPOINT_MS",
+                                          doc="real-time checkpoints: lake/realtime commits (the store needs none)")
+    realtime_parallelism: int = setting(1, env="IMAGIFY_REALTIME_PARALLELISM",
+                                        doc="real-time job parallelism (1 keeps the late/on-time split exact)")
+    realtime_lookback_min: float = setting(0.0, env="IMAGIFY_REALTIME_LOOKBACK_MIN",
+                                           doc="first real-time run: also read segments published N min before")
+    realtime_dedup_ttl_min: float = setting(60.0, env="IMAGIFY_REALTIME_DEDUP_TTL_MIN",
+                                            doc="real-time: how long an event_id/payment_id is kept to drop repeats")
+    realtime_allowed_lateness_s: float = setting(600.0, env="IMAGIFY_REALTIME_ALLOWED_LATENESS_S",
+                                                 doc="real-time: late events update their minute this long after "
+                                                     "it closed")
+    realtime_top_terms: int = setting(10, env="IMAGIFY_REALTIME_TOP_TERMS",
+                                      doc='"trending now": terms kept per sliding window')
+    realtime_trend_minutes: int = setting(5, env="IMAGIFY_REALTIME_TREND_MINUTES",
+                                          doc='"trending now": length of the sliding window (slides every minute)')
+    realtime_store: Path | None = setting(None, env="IMAGIFY_REALTIME_STORE", shown="$IMAGIFY_HOME/realtime.sqlite",
+                                          doc="live store (SQLite) read by the live view and the alerts")
+    realtime_retention_h: float = setting(48.0, env="IMAGIFY_REALTIME_RETENTION_H",
+                                          doc="live store keeps this many hours (of event time) of windows")
+    realtime_poll_s: float = setting(0.25, env="IMAGIFY_REALTIME_POLL_S",
+                                     doc="how often the live store ingests newly committed realtime files")
+    alert_rules: Path | None = setting(None, env="IMAGIFY_ALERT_RULES", shown="imagify/realtime/alert_rules.json",
+                                       doc="alert rules (JSON, or YAML with .yaml/.yml)")
+    realtime_state_backend: str = setting("rocksdb", env="IMAGIFY_REALTIME_STATE_BACKEND",
+                                          doc="real-time job state: rocksdb (incremental checkpoints) or hashmap "
+                                              "(heap)")
+
+    @field_validator("realtime_out_of_orderness_s")
+    @classmethod
+    def _check_out_of_orderness(cls, ooo: float) -> float:
+        if not 0 <= ooo <= 60:
+            raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
+        return ooo
+
+    @field_validator(*_REALTIME_POSITIVE)
+    @classmethod
+    def _positive(cls, value: float, info: ValidationInfo) -> float:
+        if value <= 0:
+            raise ValueError(f"{cls.env_name(str(info.field_name))} must be positive, got {value}")
+        return value
+
+    @field_validator("realtime_lookback_min")
+    @classmethod
+    def _check_lookback(cls, lookback: float) -> float:
+        if lookback < 0:
+            raise ValueError(f"IMAGIFY_REALTIME_LOOKBACK_MIN must be >= 0, got {lookback}")
+        return lookback
+
+    @field_validator("realtime_state_backend")
+    @classmethod
+    def _check_state_backend(cls, backend: str) -> str:
+        if backend not in {"rocksdb", "hashmap"}:
+            raise ValueError(f"IMAGIFY_REALTIME_STATE_BACKEND must be 'rocksdb' or 'hashmap', got {backend!r}")
+        return backend
+
+    @property
+    def realtime_state_dir(self) -> Path:
+        """Checkpoints, savepoints, logs and control files of the real-time job."""
+        return self.flink_dir / "realtime"
+
+    @property
+    def realtime_lake_dir(self) -> Path:
+        return self.lake_dir / "realtime"
+
+    @property
+    def realtime_store_path(self) -> Path:
+        return self.realtime_store or self.home / "realtime.sqlite"
+
+    @property
+    def alert_rules_path(self) -> Path:
+        return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
+
+
+class PrivacySettings(CoreSettings):
+    """Privacy and API security (issue 9)."""
+
+    raw_prompt_retention_days: int = setting(90, env="IMAGIFY_RAW_PROMPT_RETENTION_DAYS",
+                                             doc="raw prompts kept N days of landing date (`dt`), then only their "
+                                                 "terms")
+    cors_origins: tuple[str, ...] = setting((), env="IMAGIFY_CORS_ORIGINS",
+                                            doc="origins (https://app.example.com, ...) the API allows; none: no CORS")
+
+    @field_validator("raw_prompt_retention_days")
+    @classmethod
+    def _check_retention(cls, days: int) -> int:
+        if days < 1:
+            raise ValueError(f"IMAGIFY_RAW_PROMPT_RETENTION_DAYS must be at least 1 day, got {days}")
+        return days
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            scheme, _, rest = origin.partition("://")
+            if origin == "*" or scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(
+                    f"IMAGIFY_CORS_ORIGINS: {origin!r} is not an origin; list them explicitly as "
+                    "scheme://host[:port] (a wildcard would let any site call the API with a user's token)"
+                )
+        return origins
+
+
+class ApiStackSettings(CoreSettings):
+    """The generation API's production stack (issue 20, infra/api.yaml, `imagify deploy --api`, stack
+    `<prefix>-api`); `imagify deploy --api` says which required ones are missing. The table is
+    IMAGIFY_DYNAMODB_TABLE; the images bucket and prefix come from IMAGIFY_OBJECT_STORE when it is
+    `s3://bucket/prefix`, else `<prefix>-images-<account>-<region>` and `images`."""
+
+    api_vpc_id: str | None = setting(None, env="IMAGIFY_API_VPC_ID", shown="(none: required by --api)",
+                                     doc="VPC of the API (the platform stack has none)")
+    api_public_subnets: tuple[str, ...] = setting((), env="IMAGIFY_API_PUBLIC_SUBNETS", shown="(none: required)",
+                                                  doc="comma-separated subnets of the public load balancer (2+ AZs)")
+    api_private_subnets: tuple[str, ...] = setting((), env="IMAGIFY_API_PRIVATE_SUBNETS", shown="(none: required)",
+                                                   doc="subnets of the tasks and Redis (AWS via the VPC's "
+                                                       "NAT/endpoints)")
+    api_image_tag: str | None = setting(None, env="IMAGIFY_API_IMAGE_TAG", shown="(none: no tasks)",
+                                        doc="tag of the API image in ECR `<prefix>-api`: API and worker services")
+    api_certificate_arn: str | None = setting(None, env="IMAGIFY_API_CERTIFICATE_ARN", shown="(none: HTTP only)",
+                                              doc="ACM certificate of the HTTPS listener")
+    api_max_receives: int = setting(3, env="IMAGIFY_API_MAX_RECEIVES",
+                                    doc="receives of a generation message before the dead-letter queue (at least 2)")
+    api_replica_regions: tuple[str, ...] = setting((), env="IMAGIFY_API_REPLICA_REGIONS",
+                                                   doc="up to 2 more regions of the global table (each with a key "
+                                                       "`alias/<prefix>-api`)")
+    api_replication_bucket_arn: str | None = setting(None, env="IMAGIFY_API_REPLICATION_BUCKET_ARN",
+                                                     doc="bucket (another region) the images replicate to")
+    api_replication_key_arn: str | None = setting(None, env="IMAGIFY_API_REPLICATION_KEY_ARN",
+                                                  doc="KMS key of that bucket (required with it)")
+    api_hosted_zone_id: str | None = setting(None, env="IMAGIFY_API_HOSTED_ZONE_ID",
+                                             doc="Route 53 zone: a failover record + health check for "
+                                                 "IMAGIFY_API_DOMAIN")
+    api_domain: str | None = setting(None, env="IMAGIFY_API_DOMAIN", doc="the API's name in that zone")
+    api_failover: str = setting("PRIMARY", env="IMAGIFY_API_FAILOVER",
+                                doc="this region's role in the failover pair: PRIMARY or SECONDARY")
+
+    @field_validator("api_max_receives")
+    @classmethod
+    def _check_max_receives(cls, max_receives: int) -> int:
+        if max_receives < 2:  # a worker killed in a long poll spends a receive (generation_service/queue_workers.py)
+            raise ValueError(f"IMAGIFY_API_MAX_RECEIVES must be at least 2, got {max_receives}")
+        return max_receives
+
+    @field_validator("api_replica_regions")
+    @classmethod
+    def _check_replicas(cls, replicas: tuple[str, ...]) -> tuple[str, ...]:
+        if len(replicas) > 2:
+            raise ValueError(f"IMAGIFY_API_REPLICA_REGIONS takes up to 2 regions, got {len(replicas)}")
+        return replicas
+
+    @field_validator("api_failover")
+    @classmethod
+    def _check_failover(cls, value: str) -> str:
+        return _choice("IMAGIFY_API_FAILOVER", value, {"PRIMARY", "SECONDARY"})
+
+    @model_validator(mode="after")
+    def _replication_pair(self) -> Self:
+        if bool(self.api_replication_bucket_arn) != bool(self.api_replication_key_arn):
+            raise ValueError("IMAGIFY_API_REPLICATION_BUCKET_ARN and IMAGIFY_API_REPLICATION_KEY_ARN go together "
+                             "(the replicas are encrypted under the destination's key)")
+        return self
+
+
+class Settings(
+    StreamSettings,
+    ApiSettings,
+    AwsSettings,
+    OperationsSettings,
+    OrchestrationSettings,
+    DashboardSettings,
+    RealtimeSettings,
+    PrivacySettings,
+    ApiStackSettings,
+):
+    """Every setting of the project (all the domains' at once); :func:`load` reads them from the environment."""
 
     def env_for_children(self) -> dict[str, str]:
         """Environment that subprocesses (Flink, dbt, Dagster) need to see the same settings."""
@@ -476,6 +978,21 @@ class Settings:
         if self.dbt_project_dir_override:
             env["IMAGIFY_DBT_PROJECT_DIR"] = str(self.dbt_project_dir_override)
         return env
+
+
+# the documentation's order (docs/settings.md): each domain lists the fields it declares itself
+DOMAINS: tuple[type[CoreSettings], ...] = (
+    CoreSettings,
+    StreamSettings,
+    ApiSettings,
+    AwsSettings,
+    OperationsSettings,
+    OrchestrationSettings,
+    DashboardSettings,
+    RealtimeSettings,
+    PrivacySettings,
+    ApiStackSettings,
+)
 
 
 def lake_glob_template() -> str:
@@ -516,377 +1033,77 @@ class AwsNames:
         return f"s3://{self.athena_results_bucket}/results/"
 
 
-def _aws_region() -> str:
-    for name in ("IMAGIFY_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return "ap-southeast-1"
-
-
-def _choice(name: str, default: str, allowed: set[str]) -> str:
-    value = _env(name, default)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
-    return value
-
-
-def _optional(name: str) -> str | None:
-    return os.environ.get(name, "").strip() or None
+def _error_text(error: Any, cls: type[BaseSettings]) -> str:
+    """One pydantic error as the settings word it: the validators' own message, else the variable and the problem."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    loc = error["loc"][0] if error["loc"] else ""
+    name = loc if loc not in cls.model_fields else cls.env_name(str(loc))
+    return f"{name}: {error['msg']}, got {error.get('input')!r}"
 
 
 def load() -> Settings:
-    home = Path(_env("IMAGIFY_HOME", str(Path.cwd() / ".imagify"))).expanduser().resolve()
-    mode = _env("IMAGIFY_FLINK_PYTHON_MODE", "process")
-    if mode not in {"thread", "process"}:
-        raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
-    udf_shape = _env("IMAGIFY_FLINK_UDF", "jvm")
-    if udf_shape not in {"jvm", "batch", "row"}:
-        raise ValueError(f"IMAGIFY_FLINK_UDF must be 'jvm', 'batch' or 'row', got {udf_shape!r}")
-    if udf_shape == "batch" and mode != "process":
-        raise ValueError("IMAGIFY_FLINK_UDF=batch (vectorized) needs IMAGIFY_FLINK_PYTHON_MODE=process")
-    env = _choice("IMAGIFY_ENV", "local", {"local", "aws"})
-    target = _env("IMAGIFY_DBT_TARGET", "prod" if env == "aws" else "local")
-    if target not in {"local", "prod"}:
-        raise ValueError(f"IMAGIFY_DBT_TARGET must be 'local' or 'prod', got {target!r}")
-    notifier = _env("IMAGIFY_NOTIFIER", "log")
-    if notifier not in {"log", "slack", "sns"}:
-        raise ValueError(f"IMAGIFY_NOTIFIER must be 'log', 'slack' or 'sns', got {notifier!r}")
-    if notifier == "slack" and not _env("IMAGIFY_SLACK_WEBHOOK_URL", ""):
-        raise ValueError("IMAGIFY_NOTIFIER=slack needs IMAGIFY_SLACK_WEBHOOK_URL")
-    if notifier == "sns" and not _env("IMAGIFY_SNS_TOPIC_ARN", ""):
-        raise ValueError("IMAGIFY_NOTIFIER=sns needs IMAGIFY_SNS_TOPIC_ARN")
-    import_mode = _env("IMAGIFY_QUICKSIGHT_IMPORT_MODE", "DIRECT_QUERY").upper()
-    if import_mode not in {"DIRECT_QUERY", "SPICE"}:
-        raise ValueError(f"IMAGIFY_QUICKSIGHT_IMPORT_MODE must be DIRECT_QUERY or SPICE, got {import_mode!r}")
-    return Settings(
-        home=home,
-        stream_name=_env("IMAGIFY_STREAM", "events"),
-        segment_max_bytes=_env_int("IMAGIFY_SEGMENT_MAX_BYTES", 8 * 1024 * 1024),
-        segment_max_age_s=_env_float("IMAGIFY_SEGMENT_MAX_AGE_S", 1.0),
-        stream_retention_h=_env_float("IMAGIFY_STREAM_RETENTION_H", 168.0),
-        flink_parallelism=_env_int("IMAGIFY_FLINK_PARALLELISM", 2),
-        flink_checkpoint_ms=_env_int("IMAGIFY_FLINK_CHECKPOINT_MS", 2000),
-        dedup_ttl_h=_env_float("IMAGIFY_DEDUP_TTL_H", 168.0),
-        flink_python_mode=mode,
-        flink_venv=Path(_env("IMAGIFY_FLINK_VENV", str(REPO_ROOT / ".venv-flink"))).resolve(),
-        dbt_target=target,
-        dagster_home=Path(_env("DAGSTER_HOME", str(home / "dagster"))).expanduser().resolve(),
-        **_api_settings(home),
-        **_aws_settings(env),
-        dashboards_host=_env("IMAGIFY_DASHBOARDS_HOST", "127.0.0.1"),
-        dashboards_port=_env_int("IMAGIFY_DASHBOARDS_PORT", 8765),
-        chromium=_env("IMAGIFY_CHROMIUM", ""),
-        vnd_per_usd=_env_float("IMAGIFY_VND_PER_USD", 25_400.0),
-        quicksight_account_id=_env("IMAGIFY_QUICKSIGHT_ACCOUNT_ID", ""),
-        quicksight_region=_env("IMAGIFY_QUICKSIGHT_REGION", _env("AWS_REGION", "ap-southeast-1")),
-        quicksight_prefix=_env("IMAGIFY_QUICKSIGHT_PREFIX", "imagify"),
-        quicksight_owners=_env_list("IMAGIFY_QUICKSIGHT_OWNERS"),
-        quicksight_viewers=_env_list("IMAGIFY_QUICKSIGHT_VIEWERS"),
-        quicksight_import_mode=import_mode,
-        athena_catalog=_env("IMAGIFY_ATHENA_CATALOG", "AwsDataCatalog"),
-        **_realtime_settings(),
-        dbt_project_dir_override=(
-            Path(os.environ["IMAGIFY_DBT_PROJECT_DIR"]).expanduser().resolve()
-            if os.environ.get("IMAGIFY_DBT_PROJECT_DIR", "").strip()
-            else None
-        ),
-        business_tz=_env_tz("IMAGIFY_BUSINESS_TZ", "Asia/Ho_Chi_Minh"),
-        partitions_start=_env_date("IMAGIFY_PARTITIONS_START", "") or None,
-        daily_models=tuple(m.strip() for m in _env("IMAGIFY_DAILY_MODELS", "").split(",") if m.strip()),
-        fresh_hours=_env_float("IMAGIFY_FRESH_HOURS", 2.0),
-        daily_fresh_hours=_env_float("IMAGIFY_DAILY_FRESH_HOURS", 26.0),
-        sensor_interval_s=_env_int("IMAGIFY_SENSOR_INTERVAL_S", 30),
-        max_rejected_share=_env_float("IMAGIFY_MAX_REJECTED_SHARE", 0.10),
-        max_volume_drop=_env_float("IMAGIFY_MAX_VOLUME_DROP", 0.5),
-        min_daily_events=_env_int("IMAGIFY_MIN_DAILY_EVENTS", 200),
-        revenue_band=_env_float("IMAGIFY_REVENUE_BAND", 5.0),
-        notifier=notifier,
-        slack_webhook_url=_env("IMAGIFY_SLACK_WEBHOOK_URL", "") or None,
-        sns_topic_arn=_env("IMAGIFY_SNS_TOPIC_ARN", "") or None,
-        flink_udf=udf_shape,
-        flink_bundle_size=_env_int("IMAGIFY_FLINK_BUNDLE_SIZE", 100_000),
-        flink_arrow_batch_size=_env_int("IMAGIFY_FLINK_ARROW_BATCH_SIZE", 10_000),
-        flink_job_args=os.environ.get("IMAGIFY_FLINK_JOB_ARGS", "").strip(),
-        realtime_state_backend=_realtime_state_backend(),
-        **_privacy_settings(),
-        **_api_stack_settings(),
-    )
+    """Every setting, read from the environment now. Raises ``ValueError`` naming the variable of a refused value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ValueError("; ".join(_error_text(e, Settings) for e in exc.errors())) from exc
 
 
-def _realtime_state_backend() -> str:
-    backend = _env("IMAGIFY_REALTIME_STATE_BACKEND", "rocksdb")
-    if backend not in {"rocksdb", "hashmap"}:
-        raise ValueError(f"IMAGIFY_REALTIME_STATE_BACKEND must be 'rocksdb' or 'hashmap', got {backend!r}")
-    return backend
+def env_names() -> set[str]:
+    """Every environment variable the settings read."""
+    return {name for field in Settings.model_fields.values() for name in field_env_names(field)}
 
 
-def _api_settings(home: Path) -> dict[str, object]:
-    """Settings of the generation API (issue 4)."""
-    host = _env("IMAGIFY_API_HOST", "127.0.0.1")
-    port = _env_int("IMAGIFY_API_PORT", 8000)
-    public = _env("IMAGIFY_API_PUBLIC_URL", f"http://{host}:{port}").rstrip("/")
-    store = _env("IMAGIFY_API_STORE", "sqlite")
-    if store not in {"sqlite", "dynamodb"}:
-        raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
-    background_mode = _env("IMAGIFY_API_BACKGROUND", "process")
-    if background_mode not in {"process", "thread"}:
-        raise ValueError(f"IMAGIFY_API_BACKGROUND must be 'process' or 'thread', got {background_mode!r}")
-    backend = _env("IMAGIFY_IMAGE_BACKEND", "local")
-    if backend not in {"local", "bedrock"}:
-        raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
-    positive = {
-        "IMAGIFY_TOKEN_TTL_S": _env_int("IMAGIFY_TOKEN_TTL_S", 900),
-        "IMAGIFY_GENERATION_WORKERS": _env_int("IMAGIFY_GENERATION_WORKERS", 2),
-        "IMAGIFY_RATE_LIMIT": _env_int("IMAGIFY_RATE_LIMIT", 1000),
-        "IMAGIFY_MAX_BODY_BYTES": _env_int("IMAGIFY_MAX_BODY_BYTES", 65536),
-        "IMAGIFY_ARGON2_TIME_COST": _env_int("IMAGIFY_ARGON2_TIME_COST", 3),
-        "IMAGIFY_VNPAY_EXPIRE_MIN": _env_int("IMAGIFY_VNPAY_EXPIRE_MIN", 15),
-    }
-    for name, value in positive.items():
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
-    argon2_memory_kib = _env_int("IMAGIFY_ARGON2_MEMORY_KIB", 65536)
-    if argon2_memory_kib < 32:  # argon2 needs 8 KiB per lane (4 lanes)
-        raise ValueError(f"IMAGIFY_ARGON2_MEMORY_KIB must be at least 32, got {argon2_memory_kib}")
-    proxies = tuple(p.strip() for p in _env("IMAGIFY_API_TRUSTED_PROXIES", "").split(",") if p.strip())
-    for proxy in proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError as exc:
-            raise ValueError(f"IMAGIFY_API_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR block") from exc
-    return dict(
-        api_host=host,
-        api_port=port,
-        api_public_url=public,
-        api_secret=_env("IMAGIFY_API_SECRET", ""),
-        token_ttl_s=positive["IMAGIFY_TOKEN_TTL_S"],
-        argon2_time_cost=positive["IMAGIFY_ARGON2_TIME_COST"],
-        argon2_memory_kib=argon2_memory_kib,
-        api_trusted_proxies=proxies,
-        api_store=store,
-        dynamodb_table=_env("IMAGIFY_DYNAMODB_TABLE", "imagify"),
-        object_store=_env("IMAGIFY_OBJECT_STORE", str(home / "api" / "images")),
-        image_backend=backend,
-        bedrock_region=_env("IMAGIFY_BEDROCK_REGION", "us-east-1"),
-        generation_workers=positive["IMAGIFY_GENERATION_WORKERS"],
-        signup_credits=max(0, _env_int("IMAGIFY_SIGNUP_CREDITS", 10)),
-        low_credits=max(0, _env_int("IMAGIFY_LOW_CREDITS", 5)),
-        rate_limit=positive["IMAGIFY_RATE_LIMIT"],
-        rate_window_s=_env_float("IMAGIFY_RATE_WINDOW_S", 300.0),
-        max_body_bytes=positive["IMAGIFY_MAX_BODY_BYTES"],
-        redis_url=_env("REDIS_URL", ""),
-        vnpay_tmn_code=_env("IMAGIFY_VNPAY_TMN_CODE", "IMAGIFYD"),
-        vnpay_hash_secret=_env("IMAGIFY_VNPAY_HASH_SECRET", DEMO_VNPAY_HASH_SECRET),
-        vnpay_pay_url=_env("IMAGIFY_VNPAY_PAY_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
-        vnpay_return_url=_env("IMAGIFY_VNPAY_RETURN_URL", f"{public}/v1/payments/vnpay/return"),
-        vnpay_expire_min=positive["IMAGIFY_VNPAY_EXPIRE_MIN"],
-        dynamodb_region=_env("IMAGIFY_DYNAMODB_REGION", "us-east-1"),
-        dynamodb_endpoint=_env("IMAGIFY_DYNAMODB_ENDPOINT", ""),
-        api_background=background_mode,
-        api_role=_env("IMAGIFY_API_ROLE", "all"),
-        api_fast_path=_env("IMAGIFY_API_FAST_PATH", "1") not in {"0", "false", "no"},
-        api_background_nice=min(19, max(0, _env_int("IMAGIFY_API_BACKGROUND_NICE", 10))),
-        generation_queue_url=_env("IMAGIFY_GENERATION_QUEUE_URL", ""),
-        api_secrets_arn=_env("IMAGIFY_API_SECRETS_ARN", ""),
-        local_render_delay_s=max(0.0, _env_float("IMAGIFY_LOCAL_RENDER_DELAY_S", 0.0)),
-    )
+def _shown_default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:  # "(explained)" or a value
+        shown = str(extra["shown_default"])
+        return shown if shown.startswith("(") else f"`{shown}`"
+    value = field.default
+    if value in (None, "", ()):
+        return "(none)"
+    if isinstance(value, bool):
+        return "`1`" if value else "`0`"
+    if isinstance(value, PurePath) and Path(value).is_relative_to(REPO_ROOT):
+        return f"`<repo>/{Path(value).relative_to(REPO_ROOT)}`"
+    return f"`{value}`"
 
 
-API_ROLES = ("all", "api", "worker")
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
 
 
-def check_api_role(settings: Settings) -> None:
-    """The API and its workers run apart (ECS services of their own, with their own IAM roles) only
-    through the SQS generation queue: without it the repository is the queue of one process tree."""
-    if settings.api_role not in API_ROLES:
-        raise ValueError(f"IMAGIFY_API_ROLE must be one of {', '.join(API_ROLES)}, got {settings.api_role!r}")
-    if settings.api_role != "all" and not settings.generation_queue_url:
-        raise ValueError(f"IMAGIFY_API_ROLE={settings.api_role} needs IMAGIFY_GENERATION_QUEUE_URL: the API and the "
-                         "workers meet only through the SQS queue")
+def markdown() -> str:
+    """docs/settings.md: every variable with its field, default and meaning, by domain (from the classes)."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- generated by `python -m foundation.config --markdown > docs/settings.md` from foundation/config.py;"
+        " do not edit -->",
+        "",
+        "Every setting is an environment variable, read when `foundation.config.load()` is called. An empty (or",
+        "blank) variable means its default; a refused value stops the command with an error naming the variable.",
+        "Where a variable lists several names, the first one set wins.",
+    ]
+    seen: set[str] = set()
+    for domain in DOMAINS:
+        own = [name for name in domain.model_fields if name not in seen]
+        seen.update(own)
+        doc = " ".join((domain.__doc__ or "").split())
+        lines += ["", f"## {domain.__name__}", "", doc, "", "| variable | field | default | meaning |",
+                  "|---|---|---|---|"]
+        for name in own:
+            field = domain.model_fields[name]
+            cells = (", ".join(field_env_names(field)), f"`{name}`", _shown_default(field), field.description or "")
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    missing = set(Settings.model_fields) - seen
+    if missing:  # a domain left out of DOMAINS
+        raise RuntimeError(f"settings of no documented domain: {', '.join(sorted(missing))}")
+    return "\n".join(lines) + "\n"
 
 
-def require_api_secrets(settings: Settings) -> None:
-    """Refuse to run the generation API (server or background workers) on ``IMAGIFY_ENV=aws`` with a
-    missing, demo or short secret: anyone could sign IPNs or tokens. Locally the demo values stay.
-
-    Rule: IMAGIFY_API_SECRET at least 32 characters, IMAGIFY_VNPAY_HASH_SECRET at least 16 (VNPAY
-    issues 32), neither the documented demo value. Raises ``ValueError`` naming the variable."""
-    if settings.env != "aws":
-        return
-    values = {"IMAGIFY_API_SECRET": settings.api_secret, "IMAGIFY_VNPAY_HASH_SECRET": settings.vnpay_hash_secret}
-    for name, value in values.items():
-        value = value.strip()
-        if not value:
-            problem = "is not set"
-        elif value == DEMO_VNPAY_HASH_SECRET:
-            problem = "is the documented demo value"
-        elif len(value) < MIN_SECRET_CHARS[name]:
-            problem = f"is shorter than {MIN_SECRET_CHARS[name]} characters"
-        else:
-            continue
-        raise ValueError(
-            f"{name} {problem}; IMAGIFY_ENV=aws refuses to start the generation API without a real secret. "
-            f"Store it in AWS Secrets Manager: name the secret (JSON with the key {name}) in "
-            f"IMAGIFY_API_SECRETS_ARN, or inject it as the environment variable {name} "
-            f"(ECS task definition `secrets: [{{name: {name}, valueFrom: <secret ARN>}}]`)"
-        )
-
-
-def _aws_settings(env: str) -> dict:
-    prefix = _env("IMAGIFY_AWS_PREFIX", "imagify")
-    account = _optional("IMAGIFY_AWS_ACCOUNT_ID")
-    if account is not None and not (account.isdigit() and len(account) == 12):
-        raise ValueError(f"IMAGIFY_AWS_ACCOUNT_ID must be 12 digits, got {account!r}")
-    shards = _env_int("IMAGIFY_KINESIS_SHARDS", 1)
-    if shards < 1:
-        raise ValueError("IMAGIFY_KINESIS_SHARDS must be at least 1")
-    scan_limit = _env_int("IMAGIFY_ATHENA_SCAN_LIMIT_MB", 10240)
-    if scan_limit < 10:
-        raise ValueError("IMAGIFY_ATHENA_SCAN_LIMIT_MB must be at least 10 (Athena's minimum)")
-    checkpoint_ms = _env_int("IMAGIFY_MSF_CHECKPOINT_MS", 60_000)
-    if checkpoint_ms < 1000:
-        raise ValueError("IMAGIFY_MSF_CHECKPOINT_MS must be at least 1000 (Managed Flink's minimum)")
-    queue_max = _env_int("IMAGIFY_PRODUCER_QUEUE_MAX", 100_000)
-    if queue_max < 500:
-        raise ValueError("IMAGIFY_PRODUCER_QUEUE_MAX must be at least 500 (one PutRecords batch)")
-    return dict(
-        env=env,
-        aws_region=_aws_region(),
-        aws_endpoint_url=_optional("IMAGIFY_AWS_ENDPOINT_URL"),
-        aws_account_id=account,
-        aws_prefix=prefix,
-        kinesis_stream=_env("IMAGIFY_KINESIS_STREAM", f"{prefix}-{_env('IMAGIFY_STREAM', 'events')}"),
-        kinesis_shards=shards,
-        kinesis_retention_h=_env_int("IMAGIFY_KINESIS_RETENTION_H", 168),
-        lake_bucket=_optional("IMAGIFY_LAKE_BUCKET"),
-        athena_results_bucket=_optional("IMAGIFY_ATHENA_RESULTS_BUCKET"),
-        artifacts_bucket=_optional("IMAGIFY_ARTIFACTS_BUCKET"),
-        glue_database=_env("IMAGIFY_GLUE_DATABASE", "imagify_lake"),
-        athena_workgroup=_env("IMAGIFY_ATHENA_WORKGROUP", prefix),
-        athena_scan_limit_mb=scan_limit,
-        msf_application=_env("IMAGIFY_MSF_APPLICATION", f"{prefix}-landing"),
-        msf_runtime=_env("IMAGIFY_MSF_RUNTIME", "FLINK-2_3"),
-        msf_parallelism=_env_int("IMAGIFY_MSF_PARALLELISM", 1),
-        msf_init_position=_choice("IMAGIFY_MSF_INIT_POSITION", "TRIM_HORIZON", {"TRIM_HORIZON", "LATEST"}),
-        msf_checkpoint_ms=checkpoint_ms,
-        quicksight_principal=_optional("IMAGIFY_QUICKSIGHT_PRINCIPAL"),
-        producer_queue_max=queue_max,
-        producer_linger_ms=_env_int("IMAGIFY_PRODUCER_LINGER_MS", 50),
-        producer_max_attempts=max(1, _env_int("IMAGIFY_PRODUCER_MAX_ATTEMPTS", 8)),
-        **_operations_settings(),
-    )
-
-
-def _operations_settings() -> dict:
-    """Alarms, the producer's CloudWatch metrics and the scheduled build (infra/operations.yaml)."""
-    metrics_s = _env_float("IMAGIFY_PRODUCER_METRICS_S", 60.0)
-    if metrics_s < 0:
-        raise ValueError(f"IMAGIFY_PRODUCER_METRICS_S must be >= 0 (0 = off), got {metrics_s}")
-    iterator_age_s = _env_int("IMAGIFY_ALARM_ITERATOR_AGE_S", 60)
-    if iterator_age_s < 1:
-        raise ValueError(f"IMAGIFY_ALARM_ITERATOR_AGE_S must be at least 1 second, got {iterator_age_s}")
-    schedules = {
-        name: _env(name, default)
-        for name, default in (
-            ("IMAGIFY_BUILD_SCHEDULE", "cron(10 * * * ? *)"),
-            ("IMAGIFY_MAINTENANCE_SCHEDULE", "cron(40 3 * * ? *)"),
-        )
-    }
-    for name, expression in schedules.items():
-        if not expression.startswith(("cron(", "rate(")) or not expression.endswith(")"):
-            raise ValueError(
-                f"{name} must be an EventBridge Scheduler cron(...) or rate(...) expression, got {expression!r}"
-            )
-    return dict(
-        producer_metrics_s=metrics_s,
-        producer_metrics_namespace=_env("IMAGIFY_PRODUCER_METRICS_NAMESPACE", "Imagify/Producer"),
-        alarm_email=_optional("IMAGIFY_ALARM_EMAIL"),
-        alarm_iterator_age_s=iterator_age_s,
-        build_image_tag=_optional("IMAGIFY_BUILD_IMAGE_TAG"),
-        build_schedule=schedules["IMAGIFY_BUILD_SCHEDULE"],
-        maintenance_schedule=schedules["IMAGIFY_MAINTENANCE_SCHEDULE"],
-    )
-
-
-def _realtime_settings() -> dict:
-    ooo = _env_float("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", 5.0)
-    if not 0 <= ooo <= 60:
-        raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
-    positive = {
-        "IMAGIFY_REALTIME_CHECKPOINT_MS": _env_int("IMAGIFY_REALTIME_CHECKPOINT_MS", 5000),
-        "IMAGIFY_REALTIME_PARALLELISM": _env_int("IMAGIFY_REALTIME_PARALLELISM", 1),
-        "IMAGIFY_REALTIME_TOP_TERMS": _env_int("IMAGIFY_REALTIME_TOP_TERMS", 10),
-        "IMAGIFY_REALTIME_TREND_MINUTES": _env_int("IMAGIFY_REALTIME_TREND_MINUTES", 5),
-        "IMAGIFY_REALTIME_MAX_AHEAD_S": _env_float("IMAGIFY_REALTIME_MAX_AHEAD_S", 300.0),
-        "IMAGIFY_REALTIME_DEDUP_TTL_MIN": _env_float("IMAGIFY_REALTIME_DEDUP_TTL_MIN", 60.0),
-        "IMAGIFY_REALTIME_ALLOWED_LATENESS_S": _env_float("IMAGIFY_REALTIME_ALLOWED_LATENESS_S", 600.0),
-        "IMAGIFY_REALTIME_RETENTION_H": _env_float("IMAGIFY_REALTIME_RETENTION_H", 48.0),
-        "IMAGIFY_REALTIME_POLL_S": _env_float("IMAGIFY_REALTIME_POLL_S", 0.25),
-    }
-    for name, value in positive.items():
-        if value <= 0:
-            raise ValueError(f"{name} must be positive, got {value}")
-    lookback = _env_float("IMAGIFY_REALTIME_LOOKBACK_MIN", 0.0)
-    if lookback < 0:
-        raise ValueError(f"IMAGIFY_REALTIME_LOOKBACK_MIN must be >= 0, got {lookback}")
-    store = _env("IMAGIFY_REALTIME_STORE", "")
-    rules = _env("IMAGIFY_ALERT_RULES", "")
-    return {
-        "realtime_out_of_orderness_s": ooo,
-        "realtime_max_ahead_s": positive["IMAGIFY_REALTIME_MAX_AHEAD_S"],
-        "realtime_checkpoint_ms": positive["IMAGIFY_REALTIME_CHECKPOINT_MS"],
-        "realtime_parallelism": positive["IMAGIFY_REALTIME_PARALLELISM"],
-        "realtime_lookback_min": lookback,
-        "realtime_dedup_ttl_min": positive["IMAGIFY_REALTIME_DEDUP_TTL_MIN"],
-        "realtime_allowed_lateness_s": positive["IMAGIFY_REALTIME_ALLOWED_LATENESS_S"],
-        "realtime_top_terms": positive["IMAGIFY_REALTIME_TOP_TERMS"],
-        "realtime_trend_minutes": positive["IMAGIFY_REALTIME_TREND_MINUTES"],
-        "realtime_store": Path(store).expanduser().resolve() if store else None,
-        "realtime_retention_h": positive["IMAGIFY_REALTIME_RETENTION_H"],
-        "realtime_poll_s": positive["IMAGIFY_REALTIME_POLL_S"],
-        "alert_rules": Path(rules).expanduser().resolve() if rules else None,
-    }
-
-
-def _privacy_settings() -> dict:
-    days = _env_int("IMAGIFY_RAW_PROMPT_RETENTION_DAYS", 90)
-    if days < 1:
-        raise ValueError(f"IMAGIFY_RAW_PROMPT_RETENTION_DAYS must be at least 1 day, got {days}")
-    origins = _env_list("IMAGIFY_CORS_ORIGINS")
-    for origin in origins:
-        scheme, _, rest = origin.partition("://")
-        if origin == "*" or scheme not in ("http", "https") or not rest or "/" in rest:
-            raise ValueError(
-                f"IMAGIFY_CORS_ORIGINS: {origin!r} is not an origin; list them explicitly as scheme://host[:port] "
-                "(a wildcard would let any site call the API with a user's token)"
-            )
-    return {"raw_prompt_retention_days": days, "cors_origins": origins}
-
-
-def _api_stack_settings() -> dict:
-    """The API stack's inputs (infra/api.yaml); `imagify deploy --api` says which required ones are missing."""
-    max_receives = _env_int("IMAGIFY_API_MAX_RECEIVES", 3)
-    if max_receives < 2:  # a worker killed in a long poll spends a receive (generation_service/queue_workers.py)
-        raise ValueError(f"IMAGIFY_API_MAX_RECEIVES must be at least 2, got {max_receives}")
-    replicas = _env_list("IMAGIFY_API_REPLICA_REGIONS")
-    if len(replicas) > 2:
-        raise ValueError(f"IMAGIFY_API_REPLICA_REGIONS takes up to 2 regions, got {len(replicas)}")
-    bucket, key = _optional("IMAGIFY_API_REPLICATION_BUCKET_ARN"), _optional("IMAGIFY_API_REPLICATION_KEY_ARN")
-    if bool(bucket) != bool(key):
-        raise ValueError("IMAGIFY_API_REPLICATION_BUCKET_ARN and IMAGIFY_API_REPLICATION_KEY_ARN go together "
-                         "(the replicas are encrypted under the destination's key)")
-    return dict(
-        api_vpc_id=_optional("IMAGIFY_API_VPC_ID"),
-        api_public_subnets=_env_list("IMAGIFY_API_PUBLIC_SUBNETS"),
-        api_private_subnets=_env_list("IMAGIFY_API_PRIVATE_SUBNETS"),
-        api_image_tag=_optional("IMAGIFY_API_IMAGE_TAG"),
-        api_certificate_arn=_optional("IMAGIFY_API_CERTIFICATE_ARN"),
-        api_max_receives=max_receives,
-        api_replica_regions=replicas,
-        api_replication_bucket_arn=bucket,
-        api_replication_key_arn=key,
-        api_hosted_zone_id=_optional("IMAGIFY_API_HOSTED_ZONE_ID"),
-        api_domain=_optional("IMAGIFY_API_DOMAIN"),
-        api_failover=_choice("IMAGIFY_API_FAILOVER", "PRIMARY", {"PRIMARY", "SECONDARY"}),
-    )
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m foundation.config --markdown > docs/settings.md")
+    sys.stdout.write(markdown())

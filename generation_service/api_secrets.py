@@ -9,7 +9,6 @@ secret, never a value.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 
@@ -58,4 +57,4 @@ def with_api_secrets(settings: Settings) -> Settings:
     found = {field: values[key] for key, field in KEYS.items() if isinstance(values.get(key), str)}
     log.info("API secrets read from Secrets Manager (%s): %s", arn, ", ".join(k for k in KEYS if KEYS[k] in found))
     # the ARN is dropped once read: the background process gets the values and reads nothing again
-    return dataclasses.replace(settings, api_secrets_arn="", **found)
+    return settings.replace(api_secrets_arn="", **found)

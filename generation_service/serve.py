@@ -99,7 +99,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import dataclasses
     import logging
 
     settings = config.load()
@@ -109,15 +108,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         public = settings.api_public_url
         if public == f"http://{settings.api_host}:{settings.api_port}":
             public = f"http://{host}:{port}"
-        settings = dataclasses.replace(
-            settings,
+        settings = settings.replace(
             api_host=host,
             api_port=port,
             api_public_url=public,
             vnpay_return_url=settings.vnpay_return_url.replace(settings.api_public_url, public, 1),
         )
     if args.role:
-        settings = dataclasses.replace(settings, api_role=args.role)
+        settings = settings.replace(api_role=args.role)
     logging.getLogger("generation_service").setLevel(logging.INFO)
     if settings.api_role == "worker":
         from generation_service.background import run_worker

@@ -32,7 +32,6 @@ exclusive. Landing times are the lake's ``landed_at`` (its landing-hour partitio
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gzip
 import json
 import logging
@@ -225,9 +224,9 @@ class Plan:
 def target_settings(settings: config.Settings, to_home: str | None, to_stream: str | None) -> config.Settings:
     t = settings
     if to_home:
-        t = dataclasses.replace(t, home=Path(to_home).expanduser().resolve(), env="local")
+        t = t.replace(home=Path(to_home).expanduser().resolve(), env="local")
     if to_stream:
-        t = dataclasses.replace(t, stream_name=to_stream, kinesis_stream=to_stream)
+        t = t.replace(stream_name=to_stream, kinesis_stream=to_stream)
     return t
 
 

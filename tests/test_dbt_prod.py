@@ -10,7 +10,6 @@ to it, none to AWS. With an empty catalog the models compile as a first build; a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -370,9 +369,9 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
             glue.delete_database(Name=database)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     # the deployed names prod_env stands for: its buckets, lake database and workgroup
-    settings = dataclasses.replace(config.load(), lake_bucket="placeholder-lake",
-                                   athena_results_bucket="placeholder-athena", glue_database="placeholder_lake",
-                                   athena_workgroup="primary")  # fmt: skip
+    settings = config.load().replace(lake_bucket="placeholder-lake",
+                                     athena_results_bucket="placeholder-athena", glue_database="placeholder_lake",
+                                     athena_workgroup="primary")  # fmt: skip
     key = f"arn:aws:kms:{REGION}:{aws_helpers.ACCOUNT}:key/project-key"
     calls = with_kms(proxy.calls, key)
     actions = {c.action for c in calls}

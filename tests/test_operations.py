@@ -316,7 +316,7 @@ def test_readme_lists_every_alarm_and_the_schedules(settings: config.Settings) -
     names = {r["Properties"]["AlarmName"].replace("imagify-", "<prefix>-") for r in operations(settings).values()
              if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert {n for n in names if f"`{n}`" not in section} == set()
-    defaults = config.Settings.__dataclass_fields__
+    defaults = config.Settings.model_fields
     assert f"`IMAGIFY_ALARM_ITERATOR_AGE_S` ({defaults['alarm_iterator_age_s'].default} s)" in section
     assert "minute 10 of every hour" in section and defaults["build_schedule"].default == "cron(10 * * * ? *)"
     assert "daily at 03:40 UTC" in section and defaults["maintenance_schedule"].default == "cron(40 3 * * ? *)"
