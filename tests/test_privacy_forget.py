@@ -218,7 +218,11 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
 
     # --- the same events landed again (a replay): they stay forgotten ----------------------------------------
     victim_lines = [line for line in lines if record_owner(line) == victim]
-    write_batch(home_a, victim_lines, NOW - timedelta(minutes=5), name="part-replay")
+    # what the replay lands is counted by the contract, not guessed from the lines: besides the no_such_type
+    # copy, the simulator's malformed records (0.5 %, drawn from a stream that moves with the time of day the
+    # test runs) may include one of the user's, with an event_id, that goes to the quarantine
+    replay = write_batch(home_a, victim_lines, NOW - timedelta(minutes=5), name="part-replay")
+    assert replay["events"] >= 10 and replay["quarantine"] >= 1
     _dbt_build(a)
     # valid events: filtered by the tombstone. A replayed *rejected* record shows again in stg_rejected_events
     # (not filtered yet, documented in RELIABILITY.md) until `imagify forget` is rerun.
@@ -231,7 +235,7 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     again = privacy_jobs.forget(a, victim)
     assert _user_rows(a.warehouse_path, victim) == {}
     assert _content(a.warehouse_path, "marts") == marts_a, "the replayed reject no longer counted"
-    assert again.lake_events == len({json.loads(x)["event_id"] for x in victim_lines if '"no_such_type"' not in x})
+    assert (again.lake_events, again.lake_quarantine) == (replay["events"], replay["quarantine"])
     assert not [row for row in _lake_rows(home_a) if victim in row]
     assert (home_a / "privacy" / "forgotten_users.jsonl").read_text() == tomb, "one tombstone per user"
     assert os.environ["IMAGIFY_HOME"] == str(home_a)
