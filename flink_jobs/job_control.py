@@ -26,13 +26,25 @@ ROCKSDB_DEDUP_SETTINGS = {
 # The landing job's dedup (TTL 7 days, millions of keys on disk) adds a Bloom filter: almost every lookup
 # is a new id, a miss, and a filter (full, 10 bits per key: ~1 % false positives) answers it without
 # reading every level's index and data blocks (1M records on 2 cores: 35k → 41k records/s). Flink's
-# default is no filter. NOT the real-time job: its dedup (TTL 60 min) stays small, and with the filter it
-# used 91.6 ms of CPU per 1,000 events at 20,000/s and fell behind (read 2,562/s, half the events
-# counted; 600-s bench runs at 20,000/s, 2026-12-05), without it 38.7 ms, every event counted.
+# default is no filter.
 ROCKSDB_BLOOM_FILTER = {
     "state.backend.rocksdb.use-bloom-filter": "true",
     "state.backend.rocksdb.bloom-filter.bits-per-key": "10",
     "state.backend.rocksdb.bloom-filter.block-based-mode": "false",
+}
+
+# The real-time job's dedup (TTL 60 min: 1.2M new keys a minute at 20,000 events/s) needs the filter and
+# partitioned index/filter blocks. With managed memory (128 MB in the local mini-cluster) RocksDB keeps
+# index and filter blocks in a small high-priority part of its block cache; a whole-file filter (about
+# 1 MB per 64 MB file) does not stay there, so every lookup reloaded it: 91.6 ms of CPU per 1,000 events
+# with the plain filter, the job fell behind (600-s bench, 20,000/s, 2026-12-05). Partitioned, a lookup
+# reads one 4-KB filter partition. Without any filter each lookup of a new id reads a data block of every
+# level, and that cost grows with the state: per-thread CPU of the task doing the lookups, minutes 2-4 →
+# 7-9 of a 600-s run, 32.0 → 48.7 s per 120 s. Same machine, same 600-s run (2026-12-06): no filter
+# 28.3 ms per 1,000 events, partitioned filter 20.5 ms.
+ROCKSDB_PARTITIONED_BLOOM_FILTER = {
+    **ROCKSDB_BLOOM_FILTER,
+    "state.backend.rocksdb.memory.partitioned-index-filters": "true",
 }
 
 

@@ -48,6 +48,8 @@ def state_backend_settings(backend: str) -> dict[str, str]:
             # timers (window firing, TTL) stay on the heap: cheap, and few
             "state.backend.rocksdb.timer-service.factory": "HEAP",
             **job_control.ROCKSDB_DEDUP_SETTINGS,
+            # every lookup of a new event_id is a miss: a filter answers it (see the constant)
+            **job_control.ROCKSDB_PARTITIONED_BLOOM_FILTER,
         }
     if backend == "hashmap":
         return {"state.backend.type": "hashmap"}
