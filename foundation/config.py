@@ -37,16 +37,47 @@ API_ROLES = ("all", "api", "worker")
 
 
 def setting(default: Any = None, *, env: str | tuple[str, ...], doc: str, shown: str | None = None,
-            factory: Any = None, **options: Any) -> Any:
+            factory: Any = None, one_of: tuple[str, ...] | None = None, at_least: float | None = None,
+            at_most: float | None = None, above: float | None = None, why: str | None = None,
+            **options: Any) -> Any:
     """A field read from the environment variable ``env`` (a tuple: the first one set wins), with its meaning
     ``doc``; ``shown`` is the default as the documentation states it when it is computed (from other settings
-    or at load time) rather than the literal ``default``."""
+    or at load time) rather than the literal ``default``.
+
+    The values it accepts, checked by one validator (:meth:`_SettingsBase._within_rule`) and listed in
+    docs/settings.md: ``one_of`` the given words, or a number ``at_least`` / ``at_most`` / ``above`` a bound;
+    ``why`` says where a bound comes from (it ends the error message)."""
     alias: str | AliasChoices = env if isinstance(env, str) else AliasChoices(*env)
-    extra = {"shown_default": shown} if shown is not None else None
+    rule = {"one_of": list(one_of) if one_of else None, "at_least": at_least, "at_most": at_most, "above": above,
+            "why": why}
+    extra = {key: value for key, value in {"shown_default": shown, **rule}.items() if value is not None} or None
     if factory is not None:
         return Field(default_factory=factory, validation_alias=alias, description=doc, json_schema_extra=extra,
                      **options)
     return Field(default, validation_alias=alias, description=doc, json_schema_extra=extra, **options)
+
+
+def _rule(field: FieldInfo) -> dict[str, Any]:
+    """The accepted values of a field, as :func:`setting` recorded them."""
+    extra = field.json_schema_extra
+    if not isinstance(extra, dict):
+        return {}
+    return {key: extra[key] for key in ("one_of", "at_least", "at_most", "above", "why") if key in extra}
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    """A rule as the documentation and the errors word it: ``one of a, b``, ``at least 1``, ``between 0 and 60``."""
+    if "one_of" in rule:
+        return "one of " + ", ".join(rule["one_of"])
+    if "at_least" in rule and "at_most" in rule:
+        return f"between {rule['at_least']} and {rule['at_most']}"
+    if "above" in rule:
+        return "positive" if rule["above"] == 0 else f"above {rule['above']}"
+    if "at_least" in rule:
+        return f"at least {rule['at_least']}"
+    if "at_most" in rule:
+        return f"at most {rule['at_most']}"
+    return ""
 
 
 def field_env_names(field: FieldInfo) -> tuple[str, ...]:
@@ -135,22 +166,41 @@ class _SettingsBase(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        """The one check of every field's ``one_of`` / ``at_least`` / ``at_most`` / ``above`` (see :func:`setting`)."""
+        assert info.field_name is not None
+        rule = _rule(cls.model_fields[info.field_name])
+        if value is None or not rule:
+            return value
+        refused = (
+            ("one_of" in rule and value not in rule["one_of"])
+            or ("at_least" in rule and value < rule["at_least"])
+            or ("at_most" in rule and value > rule["at_most"])
+            or ("above" in rule and value <= rule["above"])
+        )
+        if refused:
+            why = f" ({rule['why']})" if "why" in rule else ""
+            raise ValueError(f"{cls.env_name(info.field_name)} must be {_rule_text(rule)}{why}, got {value!r}")
+        return value
+
     def _fill(self, **computed: Any) -> None:
         """Set computed defaults while validating (the instance is frozen afterwards)."""
         self.__dict__.update(computed)
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with some fields changed (as ``dataclasses.replace``; not validated again)."""
-        unknown = set(changes) - set(type(self).model_fields)
+        """A copy with some fields changed (as ``dataclasses.replace``), validated again like a load: a refused
+        value raises ``ValueError`` naming the variable, and the cross-field rules hold for the copy too. Defaults
+        computed from other fields keep the values they were computed with (they are fields of the copy)."""
+        cls = type(self)
+        unknown = set(changes) - set(cls.model_fields)
         if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
-        return self.model_copy(update=changes)
-
-
-def _choice(name: str, value: str, allowed: set[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, got {value!r}")
-    return value
+            raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+        try:  # model_validate, not cls(...): the copy reads nothing from the environment
+            return cls.model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ValueError("; ".join(_error_text(e, cls) for e in exc.errors())) from exc
 
 
 class CoreSettings(_SettingsBase):
@@ -158,15 +208,10 @@ class CoreSettings(_SettingsBase):
 
     home: Path = setting(factory=lambda: Path.cwd() / ".imagify", env="IMAGIFY_HOME", shown="./.imagify",
                          doc="root of all local state (stream, lake, checkpoints, warehouse, Dagster)")
-    env: str = setting("local", env="IMAGIFY_ENV",
+    env: str = setting("local", env="IMAGIFY_ENV", one_of=("local", "aws"),
                        doc="`local` (embedded: segment log, files, DuckDB) or `aws` (Kinesis, S3, Athena): "
                            "switches every component")
     stream_name: str = setting("events", env="IMAGIFY_STREAM", doc="name of the stream to publish to and land from")
-
-    @field_validator("env")
-    @classmethod
-    def _check_env(cls, value: str) -> str:
-        return _choice("IMAGIFY_ENV", value, {"local", "aws"})
 
     @property
     def stream_dir(self) -> Path:
@@ -220,11 +265,11 @@ class StreamSettings(CoreSettings):
                                        doc="checkpoint interval; lake files commit on checkpoints")
     dedup_ttl_h: float = setting(168.0, env="IMAGIFY_DEDUP_TTL_H",
                                  doc="how long the landing job remembers an event_id to drop repeats")
-    flink_python_mode: str = setting("process", env="IMAGIFY_FLINK_PYTHON_MODE",
+    flink_python_mode: str = setting("process", env="IMAGIFY_FLINK_PYTHON_MODE", one_of=("process", "thread"),
                                      doc="python.execution-mode of the UDFs: process or thread (row only)")
     flink_venv: Path = setting(REPO_ROOT / ".venv-flink", env="IMAGIFY_FLINK_VENV", shown="<repo>/.venv-flink",
                                doc="virtualenv that runs the Flink job")
-    flink_udf: str = setting("jvm", env="IMAGIFY_FLINK_UDF",
+    flink_udf: str = setting("jvm", env="IMAGIFY_FLINK_UDF", one_of=("jvm", "batch", "row"),
                              doc="landing validation: jvm (Java), batch (vectorized Python) or row; "
                                  "real-time: always Java")
     flink_bundle_size: int = setting(100_000, env="IMAGIFY_FLINK_BUNDLE_SIZE",
@@ -233,20 +278,6 @@ class StreamSettings(CoreSettings):
                                           doc="python.fn-execution.arrow.batch.size: records per vectorized call")
     flink_job_args: str = setting("", env="IMAGIFY_FLINK_JOB_ARGS",
                                   doc="extra landing job options, for tuning (python -m flink_jobs.landing_job --help)")
-
-    @field_validator("flink_python_mode")
-    @classmethod
-    def _check_python_mode(cls, mode: str) -> str:
-        if mode not in {"thread", "process"}:
-            raise ValueError(f"IMAGIFY_FLINK_PYTHON_MODE must be 'thread' or 'process', got {mode!r}")
-        return mode
-
-    @field_validator("flink_udf")
-    @classmethod
-    def _check_udf(cls, udf_shape: str) -> str:
-        if udf_shape not in {"jvm", "batch", "row"}:
-            raise ValueError(f"IMAGIFY_FLINK_UDF must be 'jvm', 'batch' or 'row', got {udf_shape!r}")
-        return udf_shape
 
     @model_validator(mode="after")
     def _batch_needs_process(self) -> Self:
@@ -264,17 +295,18 @@ class ApiSettings(CoreSettings):
                                   doc="base URL of the API for clients (download links, VNPAY return)")
     api_secret: str = setting("", env="IMAGIFY_API_SECRET", shown="(local: made once, $IMAGIFY_HOME/api/secret)",
                               doc="signs tokens, links; aws: required, >= 32")
-    token_ttl_s: int = setting(900, env="IMAGIFY_TOKEN_TTL_S",
+    token_ttl_s: int = setting(900, env="IMAGIFY_TOKEN_TTL_S", at_least=1,
                                doc="lifetime of an access token (seconds); log in again after it")
-    argon2_time_cost: int = setting(3, env="IMAGIFY_ARGON2_TIME_COST",
+    argon2_time_cost: int = setting(3, env="IMAGIFY_ARGON2_TIME_COST", at_least=1,
                                     doc="argon2id passes of new password hashes (in each hash; others rehashed "
                                         "at login)")
     argon2_memory_kib: int = setting(65536, env="IMAGIFY_ARGON2_MEMORY_KIB",
+                                     at_least=32, why="argon2 needs 8 KiB per lane, 4 lanes",
                                      doc="argon2id memory (KiB) of new password hashes (RFC 9106 low-memory: 64 MiB)")
     api_trusted_proxies: tuple[str, ...] = setting((), env="IMAGIFY_API_TRUSTED_PROXIES",
                                                    doc="proxy addresses/CIDRs whose X-Forwarded-For is believed; "
                                                        "none: the peer's")
-    api_store: str = setting("sqlite", env="IMAGIFY_API_STORE",
+    api_store: str = setting("sqlite", env="IMAGIFY_API_STORE", one_of=("sqlite", "dynamodb"),
                              doc="repository: sqlite ($IMAGIFY_HOME/api/imagify.db, WAL) or dynamodb")
     dynamodb_table: str = setting("imagify", env="IMAGIFY_DYNAMODB_TABLE",
                                   doc="single table of the dynamodb repository")
@@ -282,7 +314,7 @@ class ApiSettings(CoreSettings):
                                    doc="region of the dynamodb repository's table")
     dynamodb_endpoint: str = setting("", env="IMAGIFY_DYNAMODB_ENDPOINT",
                                      doc="endpoint URL of DynamoDB (e.g. DynamoDB Local); unset = AWS")
-    api_background: str = setting("process", env="IMAGIFY_API_BACKGROUND",
+    api_background: str = setting("process", env="IMAGIFY_API_BACKGROUND", one_of=("process", "thread"),
                                   doc="generation workers and event relay: in a separate process, or thread "
                                       "(in the API)")
     api_role: str = setting("all", env="IMAGIFY_API_ROLE",
@@ -296,10 +328,10 @@ class ApiSettings(CoreSettings):
                                            "first")
     object_store: str = setting("", env="IMAGIFY_OBJECT_STORE", shown="$IMAGIFY_HOME/api/images",
                                 doc="image store: local folder, or s3://bucket/prefix")
-    image_backend: str = setting("local", env="IMAGIFY_IMAGE_BACKEND",
+    image_backend: str = setting("local", env="IMAGIFY_IMAGE_BACKEND", one_of=("local", "bedrock"),
                                  doc="local (Pillow draws the prompt, no AWS) or bedrock (boto3 invoke_model)")
     bedrock_region: str = setting("us-east-1", env="IMAGIFY_BEDROCK_REGION", doc="region of the Bedrock runtime")
-    generation_workers: int = setting(2, env="IMAGIFY_GENERATION_WORKERS",
+    generation_workers: int = setting(2, env="IMAGIFY_GENERATION_WORKERS", at_least=1,
                                       doc="background threads that run generations (with the SQS queue: messages "
                                           "in flight)")
     generation_queue_url: str = setting("", env="IMAGIFY_GENERATION_QUEUE_URL",
@@ -313,10 +345,11 @@ class ApiSettings(CoreSettings):
                                               "latency; tests)")
     signup_credits: int = setting(10, env="IMAGIFY_SIGNUP_CREDITS", doc="credits granted on registration")
     low_credits: int = setting(5, env="IMAGIFY_LOW_CREDITS", doc="a balance that falls below this sends credits_low")
-    rate_limit: int = setting(1000, env="IMAGIFY_RATE_LIMIT",
+    rate_limit: int = setting(1000, env="IMAGIFY_RATE_LIMIT", at_least=1,
                               doc="requests allowed per user (or per client address when anonymous) per window")
     rate_window_s: float = setting(300.0, env="IMAGIFY_RATE_WINDOW_S", doc="rate-limit window (seconds)")
-    max_body_bytes: int = setting(65536, env="IMAGIFY_MAX_BODY_BYTES", doc="larger request bodies are refused with 413")
+    max_body_bytes: int = setting(65536, env="IMAGIFY_MAX_BODY_BYTES",
+                                  at_least=1, doc="larger request bodies are refused with 413")
     redis_url: str = setting("", env="REDIS_URL",
                              doc="when set, the cache and rate limits use Redis instead of process memory")
     vnpay_tmn_code: str = setting("IMAGIFYD", env="IMAGIFY_VNPAY_TMN_CODE",
@@ -327,44 +360,8 @@ class ApiSettings(CoreSettings):
                                  doc="VNPAY payment page")
     vnpay_return_url: str = setting("", env="IMAGIFY_VNPAY_RETURN_URL", shown="<public url>/v1/payments/vnpay/return",
                                     doc="where VNPAY sends the buyer back")
-    vnpay_expire_min: int = setting(15, env="IMAGIFY_VNPAY_EXPIRE_MIN",
+    vnpay_expire_min: int = setting(15, env="IMAGIFY_VNPAY_EXPIRE_MIN", at_least=1,
                                     doc="minutes a payment URL stays valid (vnp_ExpireDate)")
-
-    @field_validator("api_store")
-    @classmethod
-    def _check_store(cls, store: str) -> str:
-        if store not in {"sqlite", "dynamodb"}:
-            raise ValueError(f"IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got {store!r}")
-        return store
-
-    @field_validator("api_background")
-    @classmethod
-    def _check_background(cls, background_mode: str) -> str:
-        if background_mode not in {"process", "thread"}:
-            raise ValueError(f"IMAGIFY_API_BACKGROUND must be 'process' or 'thread', got {background_mode!r}")
-        return background_mode
-
-    @field_validator("image_backend")
-    @classmethod
-    def _check_backend(cls, backend: str) -> str:
-        if backend not in {"local", "bedrock"}:
-            raise ValueError(f"IMAGIFY_IMAGE_BACKEND must be 'local' or 'bedrock', got {backend!r}")
-        return backend
-
-    @field_validator("token_ttl_s", "generation_workers", "rate_limit", "max_body_bytes", "argon2_time_cost",
-                     "vnpay_expire_min")
-    @classmethod
-    def _at_least_one(cls, value: int, info: ValidationInfo) -> int:
-        if value < 1:
-            raise ValueError(f"{cls.env_name(str(info.field_name))} must be at least 1, got {value}")
-        return value
-
-    @field_validator("argon2_memory_kib")
-    @classmethod
-    def _check_argon2_memory(cls, value: int) -> int:
-        if value < 32:  # argon2 needs 8 KiB per lane (4 lanes)
-            raise ValueError(f"IMAGIFY_ARGON2_MEMORY_KIB must be at least 32, got {value}")
-        return value
 
     @field_validator("api_trusted_proxies")
     @classmethod
@@ -454,7 +451,7 @@ class AwsSettings(CoreSettings):
                               doc="prefix of stack, stream, bucket, role and application names")
     kinesis_stream: str = setting("", env="IMAGIFY_KINESIS_STREAM", shown="<prefix>-<IMAGIFY_STREAM>",
                                   doc="Kinesis data stream name")
-    kinesis_shards: int = setting(1, env="IMAGIFY_KINESIS_SHARDS",
+    kinesis_shards: int = setting(1, env="IMAGIFY_KINESIS_SHARDS", at_least=1,
                                   doc="provisioned shards (1 MB/s or 1,000 records/s in each)")
     kinesis_retention_h: int = setting(168, env="IMAGIFY_KINESIS_RETENTION_H", doc="stream retention (24..8760 h)")
     lake_bucket: str | None = setting(None, env="IMAGIFY_LAKE_BUCKET", shown="<prefix>-lake-<account>-<region>",
@@ -469,22 +466,24 @@ class AwsSettings(CoreSettings):
                                  doc="Glue database of the lake tables `events` and `quarantine`")
     athena_workgroup: str = setting("", env="IMAGIFY_ATHENA_WORKGROUP", shown="<prefix>",
                                     doc="Athena workgroup of dbt prod and QuickSight (engine v3, scan limit)")
-    athena_scan_limit_mb: int = setting(10240, env="IMAGIFY_ATHENA_SCAN_LIMIT_MB",
+    athena_scan_limit_mb: int = setting(10240, env="IMAGIFY_ATHENA_SCAN_LIMIT_MB", at_least=10, why="Athena's minimum",
                                         doc="per-query scan limit of the workgroup (cost guard; min 10)")
     msf_application: str = setting("", env="IMAGIFY_MSF_APPLICATION", shown="<prefix>-landing",
                                    doc="Managed Service for Apache Flink application name")
     msf_runtime: str = setting("FLINK-2_3", env="IMAGIFY_MSF_RUNTIME", doc="Managed Flink runtime environment")
     msf_parallelism: int = setting(1, env="IMAGIFY_MSF_PARALLELISM",
                                    doc="landing job parallelism on Managed Flink (1 KPU per 1 parallelism)")
-    msf_init_position: str = setting("TRIM_HORIZON", env="IMAGIFY_MSF_INIT_POSITION",
+    msf_init_position: str = setting("TRIM_HORIZON", env="IMAGIFY_MSF_INIT_POSITION", one_of=("TRIM_HORIZON", "LATEST"),
                                      doc="where a job without a snapshot starts: TRIM_HORIZON or LATEST")
     msf_checkpoint_ms: int = setting(60_000, env="IMAGIFY_MSF_CHECKPOINT_MS",
+                                     at_least=1000, why="Managed Flink's minimum",
                                      doc="Managed Flink checkpoint interval: lake files roll and commit once per "
                                          "interval")
     quicksight_principal: str | None = setting(None, env="IMAGIFY_QUICKSIGHT_PRINCIPAL",
                                                shown="(none: no QuickSight stack)",
                                                doc="QuickSight user/group ARN given the data source")
     producer_queue_max: int = setting(100_000, env="IMAGIFY_PRODUCER_QUEUE_MAX",
+                                      at_least=500, why="one PutRecords batch",
                                       doc="Kinesis producer: records in memory before put() spills to disk")
     producer_linger_ms: int = setting(50, env="IMAGIFY_PRODUCER_LINGER_MS",
                                       doc="Kinesis producer: wait up to this long to fill a PutRecords batch")
@@ -498,39 +497,6 @@ class AwsSettings(CoreSettings):
         if account is not None and not (account.isdigit() and len(account) == 12):
             raise ValueError(f"IMAGIFY_AWS_ACCOUNT_ID must be 12 digits, got {account!r}")
         return account
-
-    @field_validator("kinesis_shards")
-    @classmethod
-    def _check_shards(cls, shards: int) -> int:
-        if shards < 1:
-            raise ValueError("IMAGIFY_KINESIS_SHARDS must be at least 1")
-        return shards
-
-    @field_validator("athena_scan_limit_mb")
-    @classmethod
-    def _check_scan_limit(cls, scan_limit: int) -> int:
-        if scan_limit < 10:
-            raise ValueError("IMAGIFY_ATHENA_SCAN_LIMIT_MB must be at least 10 (Athena's minimum)")
-        return scan_limit
-
-    @field_validator("msf_checkpoint_ms")
-    @classmethod
-    def _check_msf_checkpoint(cls, checkpoint_ms: int) -> int:
-        if checkpoint_ms < 1000:
-            raise ValueError("IMAGIFY_MSF_CHECKPOINT_MS must be at least 1000 (Managed Flink's minimum)")
-        return checkpoint_ms
-
-    @field_validator("producer_queue_max")
-    @classmethod
-    def _check_queue_max(cls, queue_max: int) -> int:
-        if queue_max < 500:
-            raise ValueError("IMAGIFY_PRODUCER_QUEUE_MAX must be at least 500 (one PutRecords batch)")
-        return queue_max
-
-    @field_validator("msf_init_position")
-    @classmethod
-    def _check_init_position(cls, value: str) -> str:
-        return _choice("IMAGIFY_MSF_INIT_POSITION", value, {"TRIM_HORIZON", "LATEST"})
 
     @field_validator("producer_max_attempts")
     @classmethod
@@ -582,13 +548,13 @@ _SCHEDULES = {"build_schedule": "IMAGIFY_BUILD_SCHEDULE", "maintenance_schedule"
 class OperationsSettings(CoreSettings):
     """Alarms, the producer's CloudWatch metrics and the scheduled build (infra/operations.yaml)."""
 
-    producer_metrics_s: float = setting(60.0, env="IMAGIFY_PRODUCER_METRICS_S",
+    producer_metrics_s: float = setting(60.0, env="IMAGIFY_PRODUCER_METRICS_S", at_least=0, why="0 = off",
                                         doc="Kinesis producer: counters to CloudWatch every N seconds (0 = off)")
     producer_metrics_namespace: str = setting("Imagify/Producer", env="IMAGIFY_PRODUCER_METRICS_NAMESPACE",
                                               doc="their namespace (the only one the producer may write)")
     alarm_email: str | None = setting(None, env="IMAGIFY_ALARM_EMAIL",
                                       doc="e-mail subscribed to the alarm topic `<prefix>-alarms`")
-    alarm_iterator_age_s: int = setting(60, env="IMAGIFY_ALARM_ITERATOR_AGE_S",
+    alarm_iterator_age_s: int = setting(60, env="IMAGIFY_ALARM_ITERATOR_AGE_S", at_least=1,
                                         doc="alarm: the landing job reads the stream this far behind, 5 min long")
     build_image_tag: str | None = setting(None, env="IMAGIFY_BUILD_IMAGE_TAG", shown="(none: no schedule)",
                                           doc="build image tag in ECR `<prefix>-build`: scheduled `imagify build`")
@@ -596,20 +562,6 @@ class OperationsSettings(CoreSettings):
                                   doc="EventBridge Scheduler expression (UTC) of that build")
     maintenance_schedule: str = setting("cron(40 3 * * ? *)", env="IMAGIFY_MAINTENANCE_SCHEDULE",
                                         doc="... of the Iceberg maintenance (OPTIMIZE, VACUUM)")
-
-    @field_validator("producer_metrics_s")
-    @classmethod
-    def _check_metrics_interval(cls, metrics_s: float) -> float:
-        if metrics_s < 0:
-            raise ValueError(f"IMAGIFY_PRODUCER_METRICS_S must be >= 0 (0 = off), got {metrics_s}")
-        return metrics_s
-
-    @field_validator("alarm_iterator_age_s")
-    @classmethod
-    def _check_iterator_age(cls, iterator_age_s: int) -> int:
-        if iterator_age_s < 1:
-            raise ValueError(f"IMAGIFY_ALARM_ITERATOR_AGE_S must be at least 1 second, got {iterator_age_s}")
-        return iterator_age_s
 
     @field_validator(*_SCHEDULES)
     @classmethod
@@ -657,7 +609,7 @@ class OrchestrationSettings(CoreSettings):
     revenue_band: float = setting(5.0, env="IMAGIFY_REVENUE_BAND",
                                   doc="check: daily revenue within [median / band, median x band] of the previous "
                                       "28 days")
-    notifier: str = setting("log", env="IMAGIFY_NOTIFIER",
+    notifier: str = setting("log", env="IMAGIFY_NOTIFIER", one_of=("log", "slack", "sns"),
                             doc="failures and real-time alerts to: log (+ $IMAGIFY_HOME/notifications.jsonl), "
                                 "slack or sns")
     slack_webhook_url: str | None = setting(None, env="IMAGIFY_SLACK_WEBHOOK_URL",
@@ -698,13 +650,6 @@ class OrchestrationSettings(CoreSettings):
             return date.fromisoformat(raw).isoformat()
         except ValueError as exc:
             raise ValueError(f"IMAGIFY_PARTITIONS_START must be a date YYYY-MM-DD, got {raw!r}") from exc
-
-    @field_validator("notifier")
-    @classmethod
-    def _check_notifier(cls, notifier: str) -> str:
-        if notifier not in {"log", "slack", "sns"}:
-            raise ValueError(f"IMAGIFY_NOTIFIER must be 'log', 'slack' or 'sns', got {notifier!r}")
-        return notifier
 
     @model_validator(mode="after")
     def _orchestration_rules(self) -> Self:
@@ -759,74 +704,40 @@ class DashboardSettings(CoreSettings):
         return import_mode
 
 
-_REALTIME_POSITIVE = (
-    "realtime_checkpoint_ms", "realtime_parallelism", "realtime_top_terms", "realtime_trend_minutes",
-    "realtime_max_ahead_s", "realtime_dedup_ttl_min", "realtime_allowed_lateness_s", "realtime_retention_h",
-    "realtime_poll_s",
-)
-
-
 class RealtimeSettings(CoreSettings):
     """Real-time metrics (issue 10): the real-time Flink job, its live store and the alerts."""
 
-    realtime_out_of_orderness_s: float = setting(5.0, env="IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S",
+    realtime_out_of_orderness_s: float = setting(5.0, env="IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", at_least=0, at_most=60,
                                                  doc="real-time watermark = latest event time minus this (0-60 s)")
-    realtime_max_ahead_s: float = setting(300.0, env="IMAGIFY_REALTIME_MAX_AHEAD_S",
+    realtime_max_ahead_s: float = setting(300.0, env="IMAGIFY_REALTIME_MAX_AHEAD_S", above=0,
                                           doc='events further ahead of the clock are set aside as "ahead"')
-    realtime_checkpoint_ms: int = setting(5000, env="IMAGIFY_REALTIME_CHECKPOINT_MS",
+    realtime_checkpoint_ms: int = setting(5000, env="IMAGIFY_REALTIME_CHECKPOINT_MS", above=0,
                                           doc="real-time checkpoints: lake/realtime commits (the store needs none)")
-    realtime_parallelism: int = setting(1, env="IMAGIFY_REALTIME_PARALLELISM",
+    realtime_parallelism: int = setting(1, env="IMAGIFY_REALTIME_PARALLELISM", above=0,
                                         doc="real-time job parallelism (1 keeps the late/on-time split exact)")
-    realtime_lookback_min: float = setting(0.0, env="IMAGIFY_REALTIME_LOOKBACK_MIN",
+    realtime_lookback_min: float = setting(0.0, env="IMAGIFY_REALTIME_LOOKBACK_MIN", at_least=0,
                                            doc="first real-time run: also read segments published N min before")
-    realtime_dedup_ttl_min: float = setting(60.0, env="IMAGIFY_REALTIME_DEDUP_TTL_MIN",
+    realtime_dedup_ttl_min: float = setting(60.0, env="IMAGIFY_REALTIME_DEDUP_TTL_MIN", above=0,
                                             doc="real-time: how long an event_id/payment_id is kept to drop repeats")
-    realtime_allowed_lateness_s: float = setting(600.0, env="IMAGIFY_REALTIME_ALLOWED_LATENESS_S",
+    realtime_allowed_lateness_s: float = setting(600.0, env="IMAGIFY_REALTIME_ALLOWED_LATENESS_S", above=0,
                                                  doc="real-time: late events update their minute this long after "
                                                      "it closed")
-    realtime_top_terms: int = setting(10, env="IMAGIFY_REALTIME_TOP_TERMS",
+    realtime_top_terms: int = setting(10, env="IMAGIFY_REALTIME_TOP_TERMS", above=0,
                                       doc='"trending now": terms kept per sliding window')
-    realtime_trend_minutes: int = setting(5, env="IMAGIFY_REALTIME_TREND_MINUTES",
+    realtime_trend_minutes: int = setting(5, env="IMAGIFY_REALTIME_TREND_MINUTES", above=0,
                                           doc='"trending now": length of the sliding window (slides every minute)')
     realtime_store: Path | None = setting(None, env="IMAGIFY_REALTIME_STORE", shown="$IMAGIFY_HOME/realtime.sqlite",
                                           doc="live store (SQLite) read by the live view and the alerts")
-    realtime_retention_h: float = setting(48.0, env="IMAGIFY_REALTIME_RETENTION_H",
+    realtime_retention_h: float = setting(48.0, env="IMAGIFY_REALTIME_RETENTION_H", above=0,
                                           doc="live store keeps this many hours (of event time) of windows")
-    realtime_poll_s: float = setting(0.25, env="IMAGIFY_REALTIME_POLL_S",
+    realtime_poll_s: float = setting(0.25, env="IMAGIFY_REALTIME_POLL_S", above=0,
                                      doc="how often the live store ingests newly committed realtime files")
     alert_rules: Path | None = setting(None, env="IMAGIFY_ALERT_RULES", shown="imagify/realtime/alert_rules.json",
                                        doc="alert rules (JSON, or YAML with .yaml/.yml)")
     realtime_state_backend: str = setting("rocksdb", env="IMAGIFY_REALTIME_STATE_BACKEND",
+                                          one_of=("rocksdb", "hashmap"),
                                           doc="real-time job state: rocksdb (incremental checkpoints) or hashmap "
                                               "(heap)")
-
-    @field_validator("realtime_out_of_orderness_s")
-    @classmethod
-    def _check_out_of_orderness(cls, ooo: float) -> float:
-        if not 0 <= ooo <= 60:
-            raise ValueError(f"IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S must be between 0 and 60 seconds, got {ooo}")
-        return ooo
-
-    @field_validator(*_REALTIME_POSITIVE)
-    @classmethod
-    def _positive(cls, value: float, info: ValidationInfo) -> float:
-        if value <= 0:
-            raise ValueError(f"{cls.env_name(str(info.field_name))} must be positive, got {value}")
-        return value
-
-    @field_validator("realtime_lookback_min")
-    @classmethod
-    def _check_lookback(cls, lookback: float) -> float:
-        if lookback < 0:
-            raise ValueError(f"IMAGIFY_REALTIME_LOOKBACK_MIN must be >= 0, got {lookback}")
-        return lookback
-
-    @field_validator("realtime_state_backend")
-    @classmethod
-    def _check_state_backend(cls, backend: str) -> str:
-        if backend not in {"rocksdb", "hashmap"}:
-            raise ValueError(f"IMAGIFY_REALTIME_STATE_BACKEND must be 'rocksdb' or 'hashmap', got {backend!r}")
-        return backend
 
     @property
     def realtime_state_dir(self) -> Path:
@@ -849,18 +760,11 @@ class RealtimeSettings(CoreSettings):
 class PrivacySettings(CoreSettings):
     """Privacy and API security (issue 9)."""
 
-    raw_prompt_retention_days: int = setting(90, env="IMAGIFY_RAW_PROMPT_RETENTION_DAYS",
+    raw_prompt_retention_days: int = setting(90, env="IMAGIFY_RAW_PROMPT_RETENTION_DAYS", at_least=1,
                                              doc="raw prompts kept N days of landing date (`dt`), then only their "
                                                  "terms")
     cors_origins: tuple[str, ...] = setting((), env="IMAGIFY_CORS_ORIGINS",
                                             doc="origins (https://app.example.com, ...) the API allows; none: no CORS")
-
-    @field_validator("raw_prompt_retention_days")
-    @classmethod
-    def _check_retention(cls, days: int) -> int:
-        if days < 1:
-            raise ValueError(f"IMAGIFY_RAW_PROMPT_RETENTION_DAYS must be at least 1 day, got {days}")
-        return days
 
     @field_validator("cors_origins")
     @classmethod
@@ -893,6 +797,7 @@ class ApiStackSettings(CoreSettings):
     api_certificate_arn: str | None = setting(None, env="IMAGIFY_API_CERTIFICATE_ARN", shown="(none: HTTP only)",
                                               doc="ACM certificate of the HTTPS listener")
     api_max_receives: int = setting(3, env="IMAGIFY_API_MAX_RECEIVES",
+                                    at_least=2, why="a worker killed in a long poll spends a receive",
                                     doc="receives of a generation message before the dead-letter queue (at least 2)")
     api_replica_regions: tuple[str, ...] = setting((), env="IMAGIFY_API_REPLICA_REGIONS",
                                                    doc="up to 2 more regions of the global table (each with a key "
@@ -905,15 +810,8 @@ class ApiStackSettings(CoreSettings):
                                              doc="Route 53 zone: a failover record + health check for "
                                                  "IMAGIFY_API_DOMAIN")
     api_domain: str | None = setting(None, env="IMAGIFY_API_DOMAIN", doc="the API's name in that zone")
-    api_failover: str = setting("PRIMARY", env="IMAGIFY_API_FAILOVER",
+    api_failover: str = setting("PRIMARY", env="IMAGIFY_API_FAILOVER", one_of=("PRIMARY", "SECONDARY"),
                                 doc="this region's role in the failover pair: PRIMARY or SECONDARY")
-
-    @field_validator("api_max_receives")
-    @classmethod
-    def _check_max_receives(cls, max_receives: int) -> int:
-        if max_receives < 2:  # a worker killed in a long poll spends a receive (generation_service/queue_workers.py)
-            raise ValueError(f"IMAGIFY_API_MAX_RECEIVES must be at least 2, got {max_receives}")
-        return max_receives
 
     @field_validator("api_replica_regions")
     @classmethod
@@ -921,11 +819,6 @@ class ApiStackSettings(CoreSettings):
         if len(replicas) > 2:
             raise ValueError(f"IMAGIFY_API_REPLICA_REGIONS takes up to 2 regions, got {len(replicas)}")
         return replicas
-
-    @field_validator("api_failover")
-    @classmethod
-    def _check_failover(cls, value: str) -> str:
-        return _choice("IMAGIFY_API_FAILOVER", value, {"PRIMARY", "SECONDARY"})
 
     @model_validator(mode="after")
     def _replication_pair(self) -> Self:
@@ -1091,11 +984,12 @@ def markdown() -> str:
         own = [name for name in domain.model_fields if name not in seen]
         seen.update(own)
         doc = " ".join((domain.__doc__ or "").split())
-        lines += ["", f"## {domain.__name__}", "", doc, "", "| variable | field | default | meaning |",
-                  "|---|---|---|---|"]
+        lines += ["", f"## {domain.__name__}", "", doc, "", "| variable | field | default | accepts | meaning |",
+                  "|---|---|---|---|---|"]
         for name in own:
             field = domain.model_fields[name]
-            cells = (", ".join(field_env_names(field)), f"`{name}`", _shown_default(field), field.description or "")
+            cells = (", ".join(field_env_names(field)), f"`{name}`", _shown_default(field), _rule_text(_rule(field)),
+                     field.description or "")
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     missing = set(Settings.model_fields) - seen
     if missing:  # a domain left out of DOMAINS

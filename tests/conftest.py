@@ -28,6 +28,21 @@ def chromium() -> str:
 
 
 @pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No IMAGIFY_*, AWS_* or other variable the settings read is inherited from the shell running the tests, and
+    IMAGIFY_HOME is the test's own: each test of the settings starts from the documented defaults."""
+    import os
+
+    from foundation.config import env_names
+
+    read = env_names()
+    for name in list(os.environ):
+        if name in read or name.startswith(("IMAGIFY_", "AWS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
 def on_exit() -> Iterator[list[Callable[[], None]]]:
     """Clean-ups that run however the test ends (a failed assertion must not leave a Flink JVM running)."""
     hooks: list[Callable[[], None]] = []

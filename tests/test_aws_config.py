@@ -7,14 +7,7 @@ import pytest
 from foundation import config
 from imagify.cli import main
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("IMAGIFY_") or name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_local_is_the_default_and_aws_switches_dbt_to_athena(monkeypatch: pytest.MonkeyPatch) -> None:

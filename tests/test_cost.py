@@ -14,16 +14,6 @@ from imagify.cli import main
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("IMAGIFY_") or name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
-
-
 def dollars(lines: list[cost.Line], item: str) -> float:
     return sum(line.dollars for line in lines if line.item.startswith(item))
 

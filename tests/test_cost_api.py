@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cost import clean_env, dollars  # noqa: F401 — clean_env: the fixture, used by name
+from test_cost import dollars
 
 from foundation import config
 from generation_service import catalog

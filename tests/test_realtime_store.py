@@ -205,9 +205,9 @@ def test_prompt_terms_twin_of_the_dbt_unit_test(monkeypatch: pytest.MonkeyPatch,
     [
         ("IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", "120", "between 0 and 60"),
         ("IMAGIFY_REALTIME_CHECKPOINT_MS", "0", "must be positive"),
-        ("IMAGIFY_REALTIME_LOOKBACK_MIN", "-1", ">= 0"),
+        ("IMAGIFY_REALTIME_LOOKBACK_MIN", "-1", "must be at least 0, got -1.0"),
         ("IMAGIFY_REALTIME_TOP_TERMS", "ten", "must be an integer"),
-        ("IMAGIFY_REALTIME_STATE_BACKEND", "memory", "'rocksdb' or 'hashmap'"),
+        ("IMAGIFY_REALTIME_STATE_BACKEND", "memory", "must be one of rocksdb, hashmap"),
     ],
 )
 def test_realtime_settings_are_validated(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:

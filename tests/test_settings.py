@@ -17,12 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "settings.md"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name in config.env_names():
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
@@ -65,13 +60,13 @@ def test_a_variable_named_like_a_field_is_not_read(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("IMAGIFY_API_PORT", "eighty", "IMAGIFY_API_PORT must be an integer, got 'eighty'"),
     ("IMAGIFY_RATE_WINDOW_S", "soon", "IMAGIFY_RATE_WINDOW_S must be a number, got 'soon'"),
-    ("IMAGIFY_API_STORE", "mysql", "IMAGIFY_API_STORE must be 'sqlite' or 'dynamodb', got 'mysql'"),
+    ("IMAGIFY_API_STORE", "mysql", "IMAGIFY_API_STORE must be one of sqlite, dynamodb, got 'mysql'"),
     ("IMAGIFY_TOKEN_TTL_S", "0", "IMAGIFY_TOKEN_TTL_S must be at least 1, got 0"),
     ("IMAGIFY_REALTIME_POLL_S", "0", "IMAGIFY_REALTIME_POLL_S must be positive, got 0.0"),
     ("IMAGIFY_API_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "IMAGIFY_API_TRUSTED_PROXIES: 'proxy' is not an IP address"),
     ("IMAGIFY_BUSINESS_TZ", "Mars/Olympus", "IMAGIFY_BUSINESS_TZ must be an IANA time zone"),
     ("IMAGIFY_PARTITIONS_START", "2024-02-30", "IMAGIFY_PARTITIONS_START must be a date YYYY-MM-DD"),
-    ("IMAGIFY_MSF_INIT_POSITION", "EARLIEST", "IMAGIFY_MSF_INIT_POSITION must be one of LATEST, TRIM_HORIZON"),
+    ("IMAGIFY_MSF_INIT_POSITION", "EARLIEST", "IMAGIFY_MSF_INIT_POSITION must be one of TRIM_HORIZON, LATEST"),
     ("IMAGIFY_BUILD_SCHEDULE", "hourly", "IMAGIFY_BUILD_SCHEDULE must be an EventBridge Scheduler cron"),
     ("IMAGIFY_API_REPLICA_REGIONS", "a,b,c", "IMAGIFY_API_REPLICA_REGIONS takes up to 2 regions, got 3"),
 ])  # fmt: skip
@@ -84,13 +79,50 @@ def test_a_bad_value_is_a_value_error_naming_the_variable(monkeypatch: pytest.Mo
     assert type(err.value) is ValueError  # the message alone, not pydantic's report
 
 
+def _outside_and_inside(rule: dict[str, object]) -> tuple[str, str]:
+    """A value the rule refuses and one it accepts, as environment text."""
+    if "one_of" in rule:
+        return "not-a-choice", str(rule["one_of"][0])  # type: ignore[index]
+    if "above" in rule:
+        bound = float(rule["above"])  # type: ignore[arg-type]
+        return str(int(bound)), str(int(bound) + 1)
+    if "at_least" in rule:
+        bound = float(rule["at_least"])  # type: ignore[arg-type]
+        return str(int(bound) - 1), str(int(bound))
+    bound = float(rule["at_most"])  # type: ignore[arg-type]
+    return str(int(bound) + 1), str(int(bound))
+
+
+RULED = sorted((name, config._rule(field)) for name, field in config.Settings.model_fields.items()
+               if config._rule(field))
+
+
+@pytest.mark.parametrize("field, rule", RULED, ids=[name for name, _ in RULED])
+def test_every_declared_rule_refuses_outside_and_accepts_inside(monkeypatch: pytest.MonkeyPatch, field: str,
+                                                               rule: dict[str, object]) -> None:
+    """Each field's one_of / at_least / at_most / above (foundation.config.setting) is enforced by the one
+    validator with a message that names the variable and states the rule as docs/settings.md's "accepts"
+    column does; the bound itself is accepted (at_least, at_most) or refused (above)."""
+    name = config.Settings.env_name(field)
+    kind = config.Settings.model_fields[field].annotation
+    assert kind in (int, float, str), f"{field}: a rule on a {kind} field"
+    outside, inside = _outside_and_inside(rule)
+    monkeypatch.setenv(name, outside)
+    with pytest.raises(ValueError) as err:
+        config.load()
+    assert str(err.value).startswith(f"{name} must be {config._rule_text(rule)}")
+    assert str(err.value).endswith(f"got {kind(outside)!r}")
+    monkeypatch.setenv(name, inside)
+    assert getattr(config.load(), field) == kind(inside)
+
+
 def test_every_refused_value_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGIFY_API_PORT", "x")
     monkeypatch.setenv("IMAGIFY_KINESIS_SHARDS", "0")
     with pytest.raises(ValueError) as err:
         config.load()
     assert sorted(str(err.value).split("; ")) == [
-        "IMAGIFY_API_PORT must be an integer, got 'x'", "IMAGIFY_KINESIS_SHARDS must be at least 1"]
+        "IMAGIFY_API_PORT must be an integer, got 'x'", "IMAGIFY_KINESIS_SHARDS must be at least 1, got 0"]
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -155,7 +187,13 @@ def test_settings_are_frozen_and_replace_copies(monkeypatch: pytest.MonkeyPatch)
     assert (t.api_port, t.stream_name, s.api_port) == (1, "other", 8000)
     with pytest.raises(TypeError, match="no field api_prot"):
         s.replace(api_prot=1)
+    with pytest.raises(ValueError, match="IMAGIFY_TOKEN_TTL_S must be at least 1, got 0"):
+        s.replace(token_ttl_s=0)
+    with pytest.raises(ValueError, match="IMAGIFY_FLINK_UDF=batch .* needs IMAGIFY_FLINK_PYTHON_MODE=process"):
+        s.replace(flink_udf="batch", flink_python_mode="thread")
     assert pickle.loads(pickle.dumps(s)) == s and hash(s) == hash(config.load())
+    monkeypatch.setenv("IMAGIFY_API_PORT", "9999")
+    assert s.replace(stream_name="x").api_port == 8000  # a copy, not a new load
 
 
 def test_each_domain_loads_alone(monkeypatch: pytest.MonkeyPatch) -> None:
