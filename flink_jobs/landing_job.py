@@ -26,11 +26,9 @@ from flink_jobs import job_control
 log = logging.getLogger("imagify.landing")
 
 
-def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from pyflink.common import Configuration
-
+def flink_settings(home: Path, restore: Path | None, args: argparse.Namespace) -> dict[str, str]:
+    """The Flink configuration of the landing job run with ``args`` (the options of :func:`build_parser`)."""
     flink_dir = home / "flink"
-    conf = Configuration()
     settings = {
         "parallelism.default": str(args.parallelism),
         "table.local-time-zone": "UTC",
@@ -64,7 +62,14 @@ def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  #
         settings["execution.state-recovery.path"] = str(restore)
     if getattr(args, "jars", None):
         settings["pipeline.jars"] = args.jars
-    for key, value in settings.items():
+    return settings
+
+
+def build_config(home: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pyflink.common import Configuration
+
+    conf = Configuration()
+    for key, value in flink_settings(home, restore, args).items():
         conf.set_string(key, value)
     return conf
 
@@ -134,7 +139,7 @@ def select_source(args: argparse.Namespace) -> str:
     return sources.segment_log_source(str(Path(args.segments).resolve()))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m flink_jobs.landing_job",
         description="Run the Imagify landing job on a local Flink mini-cluster (use `imagify land`).",
@@ -198,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bundle-size", type=int, default=100_000, help="python.fn-execution.bundle.size")
     p.add_argument("--arrow-batch-size", type=int, default=10_000, help="python.fn-execution.arrow.batch.size")
     p.add_argument("--fresh", action="store_true", help="ignore savepoints/checkpoints (start over)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.udf == "batch" and args.python_mode != "process":
         p.error("--udf batch (a vectorized function) needs --python-mode process")

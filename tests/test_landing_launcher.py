@@ -134,12 +134,19 @@ def test_savepoint_gives_up_when_the_tasks_never_run() -> None:
 def test_each_job_has_the_bloom_filter_that_pays() -> None:
     """The real-time job's dedup needs the partitioned filter, the landing job's the plain one: the
     measurements are with the constants in ``flink_jobs/job_control.py``."""
-    from flink_jobs import job_control, realtime_job
+    from flink_jobs import landing_job, realtime_job
 
     realtime = realtime_job.state_backend_settings("rocksdb")
     assert realtime["state.backend.rocksdb.use-bloom-filter"] == "true"
     assert realtime["state.backend.rocksdb.memory.partitioned-index-filters"] == "true"
     assert realtime["state.backend.rocksdb.compression.per.level"] == "NO_COMPRESSION"
     assert realtime_job.state_backend_settings("hashmap") == {"state.backend.type": "hashmap"}
-    assert job_control.ROCKSDB_BLOOM_FILTER["state.backend.rocksdb.use-bloom-filter"] == "true"
-    assert "ROCKSDB_BLOOM_FILTER" in Path(job_control.__file__).with_name("landing_job.py").read_text()
+
+    def landing(*options: str) -> dict[str, str]:
+        args = landing_job.build_parser().parse_args(["--home", "/h", "--control", "/c", *options])
+        return landing_job.flink_settings(Path("/h"), None, args)
+
+    assert landing()["state.backend.type"] == "rocksdb"
+    assert landing()["state.backend.rocksdb.use-bloom-filter"] == "true"
+    assert "state.backend.rocksdb.memory.partitioned-index-filters" not in landing()
+    assert not any(key.startswith("state.backend.rocksdb.") for key in landing("--state-backend", "hashmap"))
