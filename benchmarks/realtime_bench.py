@@ -12,6 +12,13 @@ that was entirely published during the run it records when it first became visib
   counted               the minute's final figure (late updates included) against the events published
   arrivals (1 s)        visible_at - window_end of the per-second arrival windows (rejects, no-events)
   CPU                   of the job's process tree while publishing, per 1,000 events
+  minutes               each full minute's delay after close, with its wall-clock time (to match an outlier
+                        with the job's log)
+  read stalls           stretches of more than 3 s in which the job read nothing (no 1-s arrival window),
+                        while events were published every 5 ms
+
+The job's Flink log of each run (checkpoints, restarts, warnings) and its JVM's GC log are kept under
+--keep-logs (default /tmp/imagify-rt-bench-logs/<start time>/run-<n>): the home is deleted after each run.
 
     .venv/bin/python benchmarks/realtime_bench.py --rate 20000 --seconds 600 --runs 5 \
         --out benchmarks/results/realtime.json
@@ -23,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -120,10 +128,26 @@ def _ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
+STALL_S = 3.0  # a gap between consecutive 1-s arrival windows longer than this is a stall of the job's reading
+
+
+def read_stalls(window_ends: list[float]) -> list[dict]:
+    """Stretches longer than ``STALL_S`` between consecutive 1-s arrival windows (end times, epoch s) in
+    which the job read nothing although events were being published: [{"from": iso, "s": length}]."""
+    ends = sorted(window_ends)
+    return [
+        {"from": datetime.fromtimestamp(a, UTC).isoformat(timespec="seconds"), "s": round(b - a, 1)}
+        for a, b in zip(ends, ends[1:], strict=False)
+        if b - a > STALL_S
+    ]
+
+
+def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path | None = None) -> dict:
     env = dict(os.environ)
     env.update(IMAGIFY_HOME=str(home), IMAGIFY_REALTIME_LOOKBACK_MIN="0",
                IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S=str(bound_s))  # fmt: skip
+    # the JVM's collections, one line each with its pause (PyFlink passes JVM_ARGS to the JVM it starts)
+    env["JVM_ARGS"] = f"{env.get('JVM_ARGS', '')} -Xlog:gc:file={home / 'jvm-gc.log'}:time,uptime".strip()
     imagify = str(Path(sys.executable).parent / "imagify")
     job = subprocess.Popen([imagify, "realtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True)  # fmt: skip
@@ -196,8 +220,16 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         job.wait(timeout=180)
     except subprocess.TimeoutExpired:
         os.killpg(job.pid, signal.SIGKILL)
+    if keep_logs is not None:
+        logs = home / "flink" / "realtime" / "log"
+        if logs.is_dir():
+            shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
+        if (home / "jvm-gc.log").exists():
+            keep_logs.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(home / "jvm-gc.log", keep_logs / "jvm-gc.log")
 
     after_end, after_close, per_event, counted, counted_late = [], [], [], 0, 0
+    minutes = []
     for m in full:
         key = datetime.fromtimestamp(m, UTC).strftime("%Y-%m-%d %H:%M:%S")
         if key not in rows:
@@ -206,6 +238,8 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         end_s = _ts(end)
         after_end.append(visible - end_s)
         after_close.append(visible - end_s - bound_s)
+        minutes.append({"window_start": key, "after_close_s": round(visible - end_s - bound_s, 3),
+                        "visible_at": datetime.fromtimestamp(visible, UTC).isoformat(timespec="seconds")})
         per_event += [visible - max(p, end_s) for p in published[m]]
         counted += final[key][0]
         counted_late += final[key][1] or 0
@@ -244,6 +278,9 @@ def run(rate: int, seconds: float, bound_s: float, home: Path) -> dict:
         "after_window_close": _summary(after_close),
         "event_to_visible_after_window_end": _summary(per_event),
         "arrival_windows_1s": _summary(arrival_lat),
+        "minutes": minutes,
+        "read_stalls": read_stalls([_ts(end) for end, _, _ in arrivals if t_start + 5 <= _ts(end) <= t_end]),
+        "job_log": str(keep_logs) if keep_logs is not None else None,
     }
 
 
@@ -254,13 +291,16 @@ def main() -> None:
     p.add_argument("--bound", type=float, default=5.0, help="watermark out-of-orderness in seconds (default 5)")
     p.add_argument("--runs", type=int, default=1, help="consecutive runs, each on a fresh home (default 1)")
     p.add_argument("--out", type=Path, help="write results JSON here")
+    p.add_argument("--keep-logs", type=Path,
+                   default=Path(tempfile.gettempdir()) / "imagify-rt-bench-logs" / time.strftime("%Y%m%dT%H%M%S"),
+                   help="keep each run's Flink job log under DIR/run-<n> (default /tmp/imagify-rt-bench-logs/<now>)")
     args = p.parse_args()
     host = machine()
     print(f"machine: {host}", flush=True)
     results = []
     for n in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="imagify-rt-bench-") as tmp:
-            res = run(args.rate, args.seconds, args.bound, Path(tmp))
+            res = run(args.rate, args.seconds, args.bound, Path(tmp), args.keep_logs / f"run-{n + 1}")
         results.append(res)
         _report(res, f"run {n + 1}/{args.runs}")
     if args.out:
@@ -295,6 +335,10 @@ def _report(res: dict, title: str) -> None:
     ]:
         s = res[key]
         print(f"| {label} | {s['n']:,} | {s['p50_s']} | {s['p95_s']} | {s['max_s']} |")
+    print("minutes (after close, s): " + ", ".join(f"{m['window_start'][11:16]} {m['after_close_s']}"
+                                                   for m in res["minutes"]))
+    stalls = ", ".join(f"{st['from']} for {st['s']} s" for st in res["read_stalls"]) or "none"
+    print(f"read stalls (> {STALL_S:g} s without reading): {stalls}; job log: {res['job_log']}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not an installed package
 
-from benchmarks import freshness_bench, run, workload  # noqa: E402
+from benchmarks import freshness_bench, realtime_bench, run, workload  # noqa: E402
 from benchmarks.proctree import TreeSampler, machine  # noqa: E402
 from ingestion.contract import ContractError, validate_line  # noqa: E402
 
@@ -126,3 +127,15 @@ def test_build_loop_notes_what_each_build_made_visible(tmp_path: Path) -> None:
     failing = freshness_bench.BuildLoop({}, wh, cmd=[sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(freshness_bench.BenchmarkError):
         failing.build_once()
+
+
+def test_realtime_bench_finds_the_stretches_in_which_the_job_read_nothing() -> None:
+    """One 1-s arrival window per second the job read something: a gap longer than 3 s between two of them
+    is a read stall, reported with where it began (to find it in the job's log) and how long it was."""
+    t0 = 1_796_000_000.0
+    ends = [t0 + i for i in range(10)] + [t0 + 9 + 17.5, t0 + 9 + 18.5, t0 + 9 + 21.5]  # 17.5 s, then 3.0 s
+    assert realtime_bench.read_stalls(list(reversed(ends))) == [
+        {"from": datetime.fromtimestamp(t0 + 9, UTC).isoformat(timespec="seconds"), "s": 17.5}
+    ]
+    assert realtime_bench.read_stalls([t0 + i for i in range(60)]) == []
+    assert realtime_bench.read_stalls([]) == []
