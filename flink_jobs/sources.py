@@ -12,41 +12,31 @@ from __future__ import annotations
 SOURCE_TABLE = "stream_source"
 
 
-def at_least_regex(n: int, width: int = 13) -> str:
-    """A regex matching exactly the ``width``-digit decimal numbers >= ``n`` (zero-padded)."""
-    if not 0 <= n < 10**width:
-        raise ValueError(f"{n} does not fit in {width} digits")
-    s = f"{n:0{width}d}"
-    alts = [s]
-    for i, ch in enumerate(s):
-        if ch != "9":
-            rest = width - i - 1
-            alts.append(f"{s[:i]}[{int(ch) + 1}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
-    return "(?:" + "|".join(alts) + ")"
-
-
 def segment_log_source(segments_dir: str, monitor_interval: str = "1s", since_ms: int = 0) -> str:
-    """The embedded stream: every published segment file under ``segments_dir``, one row per line.
+    """The embedded stream: every published segment file under ``segments_dir``, one row per line, read
+    in publication order.
 
-    Hidden files (``.open``) are never read; a restored job skips files it already read. With
-    ``since_ms``, only segments published at or after it (the epoch-ms prefix of their names) are
-    listed: the file enumerator filters names once per file, no record of an older segment is read.
+    Our ``imagify-segment-log`` connector (``ai.imagify.segments`` in ``build/jvm/imagify-jvm.jar``):
+    Flink's file source and ``raw`` line format, but the pending segments are handed to the reader
+    oldest first. The ``filesystem`` connector hands them out in no fixed order, so after a backlog (a
+    slow checkpoint, a restore) newer segments could be read before older ones, and the real-time job
+    counted on-time events as late. Hidden files (``.open``) are never read; a restored job skips files
+    it already read. With ``since_ms``, only segments published at or after it (the epoch-ms prefix of
+    their names) are listed: no record of an older segment is read.
     """
+    if since_ms < 0:
+        raise ValueError(f"since_ms must be >= 0, got {since_ms}")
     uri = segments_dir if "://" in segments_dir else f"file://{segments_dir}"
-    regex = ""
-    if since_ms > 0:
-        # matched against each file's absolute path
-        regex = f",\n  'source.path.regex-pattern' = '.*/{at_least_regex(since_ms)}-[^/]*'"
     return f"""
 CREATE TABLE {SOURCE_TABLE} (
   line BYTES,
-  segment STRING NOT NULL METADATA FROM 'file.path' VIRTUAL,
+  segment STRING NOT NULL,
   pt AS PROCTIME()
 ) WITH (
-  'connector' = 'filesystem',
+  'connector' = 'imagify-segment-log',
   'path' = '{uri}',
-  'format' = 'raw',
-  'source.monitor-interval' = '{monitor_interval}'{regex}
+  'source.monitor-interval' = '{monitor_interval}',
+  'since-ms' = '{int(since_ms)}'
 )"""
 
 

@@ -245,28 +245,6 @@ def test_job_command_passes_jars_and_state_backend(monkeypatch: pytest.MonkeyPat
         realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path)])
 
 
-def test_segment_filter_regex_matches_exactly_the_later_segments() -> None:
-    """The real-time source lists segments published at or after its start by a regex on their names."""
-    import random
-    import re
-
-    from flink_jobs.sources import at_least_regex, segment_log_source
-
-    r = random.Random(1)
-    for _ in range(500):
-        n = r.randrange(10**13)
-        rx = re.compile(at_least_regex(n) + "$")
-        probes = [n, n - 1, n + 1, 0, 10**13 - 1, r.randrange(10**13)]
-        probes += [int(str(n).zfill(13)[:k] + c * (13 - k)) for k in range(13) for c in "09"]
-        for m in probes:
-            if 0 <= m < 10**13:
-                assert bool(rx.match(f"{m:013d}")) == (m >= n), (n, m)
-    assert "source.path.regex-pattern" not in segment_log_source("/x")
-    assert "'.*/(?:1700000000000|" in segment_log_source("/x", since_ms=1_700_000_000_000)
-    with pytest.raises(ValueError):
-        at_least_regex(10**13)
-
-
 def test_job_status_says_when_the_numbers_are_not_current(tmp_path: Path) -> None:
     con = store.connect(tmp_path / "live.sqlite")
     now = datetime(2026, 9, 1, 10, 30, tzinfo=UTC).timestamp()
