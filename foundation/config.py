@@ -15,6 +15,7 @@ default; a value the settings refuse raises ``ValueError`` naming the variable.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import sys
@@ -57,7 +58,7 @@ def setting(default: Any = None, *, env: str | tuple[str, ...], doc: str, shown:
     return Field(default, validation_alias=alias, description=doc, json_schema_extra=extra, **options)
 
 
-def _rule(field: FieldInfo) -> dict[str, Any]:
+def field_rule(field: FieldInfo) -> dict[str, Any]:
     """The accepted values of a field, as :func:`setting` recorded them."""
     extra = field.json_schema_extra
     if not isinstance(extra, dict):
@@ -65,7 +66,7 @@ def _rule(field: FieldInfo) -> dict[str, Any]:
     return {key: extra[key] for key in ("one_of", "at_least", "at_most", "above", "why") if key in extra}
 
 
-def _rule_text(rule: dict[str, Any]) -> str:
+def rule_text(rule: dict[str, Any]) -> str:
     """A rule as the documentation and the errors word it: ``one of a, b``, ``at least 1``, ``between 0 and 60``."""
     if "one_of" in rule:
         return "one of " + ", ".join(rule["one_of"])
@@ -88,6 +89,13 @@ def field_env_names(field: FieldInfo) -> tuple[str, ...]:
     if isinstance(alias, AliasChoices):
         return tuple(str(choice) for choice in alias.choices)
     raise TypeError(f"a setting without an environment variable: {field!r}")
+
+
+@functools.cache
+def _rules_of(cls: type[BaseSettings]) -> dict[str, dict[str, Any]]:
+    """The rules of a settings class's fields that have one, read once per class (validation runs per field,
+    at every load)."""
+    return {name: rule for name, field in cls.model_fields.items() if (rule := field_rule(field))}
 
 
 class _Environment(EnvSettingsSource):
@@ -171,7 +179,7 @@ class _SettingsBase(BaseSettings):
     def _within_rule(cls, value: Any, info: ValidationInfo) -> Any:
         """The one check of every field's ``one_of`` / ``at_least`` / ``at_most`` / ``above`` (see :func:`setting`)."""
         assert info.field_name is not None
-        rule = _rule(cls.model_fields[info.field_name])
+        rule = _rules_of(cls).get(info.field_name)
         if value is None or not rule:
             return value
         refused = (
@@ -182,7 +190,7 @@ class _SettingsBase(BaseSettings):
         )
         if refused:
             why = f" ({rule['why']})" if "why" in rule else ""
-            raise ValueError(f"{cls.env_name(info.field_name)} must be {_rule_text(rule)}{why}, got {value!r}")
+            raise ValueError(f"{cls.env_name(info.field_name)} must be {rule_text(rule)}{why}, got {value!r}")
         return value
 
     def _fill(self, **computed: Any) -> None:
@@ -708,7 +716,7 @@ class RealtimeSettings(CoreSettings):
     """Real-time metrics (issue 10): the real-time Flink job, its live store and the alerts."""
 
     realtime_out_of_orderness_s: float = setting(5.0, env="IMAGIFY_REALTIME_OUT_OF_ORDERNESS_S", at_least=0, at_most=60,
-                                                 doc="real-time watermark = latest event time minus this (0-60 s)")
+                                                 doc="real-time watermark = latest event time minus this (s)")
     realtime_max_ahead_s: float = setting(300.0, env="IMAGIFY_REALTIME_MAX_AHEAD_S", above=0,
                                           doc='events further ahead of the clock are set aside as "ahead"')
     realtime_checkpoint_ms: int = setting(5000, env="IMAGIFY_REALTIME_CHECKPOINT_MS", above=0,
@@ -798,7 +806,7 @@ class ApiStackSettings(CoreSettings):
                                               doc="ACM certificate of the HTTPS listener")
     api_max_receives: int = setting(3, env="IMAGIFY_API_MAX_RECEIVES",
                                     at_least=2, why="a worker killed in a long poll spends a receive",
-                                    doc="receives of a generation message before the dead-letter queue (at least 2)")
+                                    doc="receives of a generation message before the dead-letter queue")
     api_replica_regions: tuple[str, ...] = setting((), env="IMAGIFY_API_REPLICA_REGIONS",
                                                    doc="up to 2 more regions of the global table (each with a key "
                                                        "`alias/<prefix>-api`)")
@@ -988,8 +996,8 @@ def markdown() -> str:
                   "|---|---|---|---|---|"]
         for name in own:
             field = domain.model_fields[name]
-            cells = (", ".join(field_env_names(field)), f"`{name}`", _shown_default(field), _rule_text(_rule(field)),
-                     field.description or "")
+            cells = (", ".join(field_env_names(field)), f"`{name}`", _shown_default(field),
+                     rule_text(field_rule(field)), field.description or "")
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     missing = set(Settings.model_fields) - seen
     if missing:  # a domain left out of DOMAINS

@@ -139,3 +139,15 @@ def test_realtime_bench_finds_the_stretches_in_which_the_job_read_nothing() -> N
     ]
     assert realtime_bench.read_stalls([t0 + i for i in range(60)]) == []
     assert realtime_bench.read_stalls([]) == []
+
+
+def test_realtime_bench_times_only_the_minutes_the_traffic_closed() -> None:
+    """A minute ending less than a bound before publishing stops is closed by the bench's closing event
+    (published bound + 2.5 s later): counted, but its delay is the bench's wait, not the job's."""
+    start = 1_700_000_040  # a minute boundary
+    minutes = [start - 60, start, start + 60, start + 120, start + 180]
+    full, closed = realtime_bench.minute_windows(minutes, start - 0.5, start + 182.0, 5.0)
+    assert full == [start, start + 60, start + 120], "entirely published while the traffic ran"
+    assert closed == {start, start + 60}, "start + 120 ends at start + 180, closes at start + 185: after the traffic"
+    full, closed = realtime_bench.minute_windows(minutes, start - 0.5, start + 185.0, 5.0)
+    assert closed == set(full) == {start, start + 60, start + 120}

@@ -93,8 +93,8 @@ def _outside_and_inside(rule: dict[str, object]) -> tuple[str, str]:
     return str(int(bound) + 1), str(int(bound))
 
 
-RULED = sorted((name, config._rule(field)) for name, field in config.Settings.model_fields.items()
-               if config._rule(field))
+RULED = sorted((name, config.field_rule(field)) for name, field in config.Settings.model_fields.items()
+               if config.field_rule(field))
 
 
 @pytest.mark.parametrize("field, rule", RULED, ids=[name for name, _ in RULED])
@@ -110,7 +110,7 @@ def test_every_declared_rule_refuses_outside_and_accepts_inside(monkeypatch: pyt
     monkeypatch.setenv(name, outside)
     with pytest.raises(ValueError) as err:
         config.load()
-    assert str(err.value).startswith(f"{name} must be {config._rule_text(rule)}")
+    assert str(err.value).startswith(f"{name} must be {config.rule_text(rule)}")
     assert str(err.value).endswith(f"got {kind(outside)!r}")
     monkeypatch.setenv(name, inside)
     assert getattr(config.load(), field) == kind(inside)
