@@ -48,7 +48,7 @@ class Stream:
     malformed: int = 0
 
 
-class _Gen:
+class TrafficGen:
     def __init__(self, t0: datetime, rng: random.Random) -> None:
         self.t0, self.r = t0, rng
 
@@ -122,7 +122,7 @@ def build_stream(now: datetime, seed: int = 7) -> Stream:
     rest of minute 9, minutes 10-12 and an event at 14:30 that closes every window up to minute 13."""
     t0 = (now - timedelta(minutes=40)).replace(second=0, microsecond=0)
     r = random.Random(seed)
-    g = _Gen(t0, r)
+    g = TrafficGen(t0, r)
     s = Stream(t0)
     items: list[tuple[float, dict]] = []
     for m in range(9):

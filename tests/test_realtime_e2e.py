@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from realtime_reference import SPIKY, Expected, _Gen, build_stream, check_windows, expected
+from realtime_reference import SPIKY, Expected, TrafficGen, build_stream, check_windows, expected
 
 from ingestion.segment_log import SegmentLogProducer
 
@@ -194,7 +194,7 @@ def test_a_backlog_of_segments_is_read_oldest_first(tmp_path: Path) -> None:
     env.pop("IMAGIFY_ALERT_RULES", None)
     stream_dir = home / "stream" / "events"
     t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
-    gen = _Gen(t0, random.Random(11))
+    gen = TrafficGen(t0, random.Random(11))
     timed = sorted((te for m in range(6) for te in gen.minute(m)), key=lambda te: te[0])
     # 72 segments of 5 s of event time each, in time order, all published before the job starts
     published = 0
