@@ -2,8 +2,10 @@
 once per size and cached, so every stage and every repeat reads the same records.
 
 A base set comes from the simulator (``imagify simulate``'s generator). Larger sizes are copies
-of the base in which every ``event_id`` gets a copy-specific first group (copy 0 is the base
-itself): the copies are distinct events with the base's shape, and a duplicate in the base stays
+of the base in which every ``event_id`` gets a copy-specific first group and every user, session,
+generation, payment and image id a copy-specific prefix (copy 0 is the base itself): the copies are
+distinct events of distinct users with the base's shape, so the marts built on a large input have
+as many users, generations and payments as a real lake of that size; a duplicate in the base stays
 a duplicate of the same event in each copy. Expected outcomes (distinct valid events, rejects)
 scale with the number of copies, so the landing benchmark can check what it landed.
 
@@ -16,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -31,6 +34,8 @@ from ingestion.simulator import Simulator  # noqa: E402
 EVENTS_PER_USER_30D = 32.3  # simulator records per user over 30 days (duplicates, malformed included)
 MAX_BASE = 1_100_000  # larger inputs are copies of a base of at most this many records
 _ID_KEY = '"event_id": "'
+# the simulator's entity ids are "<letter>_<hex>" strings: copy k turns "u_0085" into "u<k>_0085"
+_ENTITY_ID = re.compile(r'("(?:user|session|generation|payment|image)_id": ")([a-z])_')
 
 
 class BenchmarkError(RuntimeError):
@@ -76,7 +81,8 @@ def _recopy(line: str, copy: int) -> str:
     if copy == 0 or i < 0 or len(line) < i + len(_ID_KEY) + 8:
         return line
     j = i + len(_ID_KEY)
-    return f"{line[:j]}{copy:08x}{line[j + 8:]}"
+    line = f"{line[:j]}{copy:08x}{line[j + 8:]}"
+    return _ENTITY_ID.sub(lambda m: f"{m[1]}{m[2]}{copy:x}_", line)
 
 
 def make(work: Path, records: int) -> Workload:
@@ -85,7 +91,7 @@ def make(work: Path, records: int) -> Workload:
     work.mkdir(parents=True, exist_ok=True)
     copies = max(1, math.ceil(records / MAX_BASE))
     base_path, meta = _base(work, records // copies)
-    path = base_path if copies == 1 else work / f"{base_path.stem}-x{copies}.jsonl"
+    path = base_path if copies == 1 else work / f"{base_path.stem}-copies{copies}.jsonl"  # -x: ids shared by copies
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         with open(base_path, encoding="utf-8") as src:

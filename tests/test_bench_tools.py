@@ -56,13 +56,21 @@ def test_workload_copies_are_distinct_events_with_the_same_shape(
     assert len(lines) == w.records
     valid: dict[str, int] = {}
     rejected = 0
-    for line in lines:
+    users: list[set[str]] = [set() for _ in range(w.copies)]
+    generations: list[set[str]] = [set() for _ in range(w.copies)]
+    for n, line in enumerate(lines):
         try:
             ev = validate_line(line)
         except ContractError:
             rejected += 1
             continue
         valid[ev.event_id] = valid.get(ev.event_id, 0) + 1
+        users[n // w.base_records].add(ev.user_id)
+        if "generation_id" in ev.properties:
+            generations[n // w.base_records].add(ev.properties["generation_id"])
+    # each copy has its own users and generations, as many as the base
+    assert len(set.union(*users)) == sum(len(u) for u in users) == w.copies * len(users[0])
+    assert len(set.union(*generations)) == w.copies * len(generations[0]) > 0
     assert len(valid) == w.distinct_valid
     assert rejected == w.rejected
     assert sum(valid.values()) > len(valid)  # the base's re-sent duplicates are duplicated in each copy

@@ -89,7 +89,7 @@ def test_dbt_parse_and_compile_prod_offline(
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     stg = compiled(tmp_path, "stg_events")
     assert '"awsdatacatalog"."placeholder_lake"."events"' in stg  # the Glue lake table
-    assert "json_extract_scalar(properties, '$.amount_vnd')" in stg  # Athena dialect macros
+    assert "json_extract_scalar(parsed_properties, '$.amount_vnd')" in stg  # Athena dialect macros
     # first build: no incremental filter (it reads the table being built); copies ranked among repeats only
     assert '"staging"."stg_events"' not in stg and "having count(*) > 1" in stg
     assert "with_timezone(occurred_at, 'UTC') at time zone 'Asia/Ho_Chi_Minh'" in stg

@@ -43,37 +43,49 @@
   {%- endif -%}
 {%- endif %}
 {%- set landed_filter = ('where ' ~ landed_after(watermark)) if watermark is not none else '' -%}
-{%- set lake_cols = (lake_columns('events').keys() | list) + ['dt', 'hr'] %}
-with landed as (
-    select * from {{ source('lake', 'events') }}
-    {{ landed_filter }}
-),
-
+{%- set lake_cols = (lake_columns('events').keys() | list) + ['dt', 'hr'] -%}
+{#- the landed rows this build reads: a subquery, named where it is used (see first_copy) -#}
+{%- set landed -%}
+    (select * from {{ source('lake', 'events') }} {{ landed_filter }})
+{%- endset %}
+{#- properties' keys as typed columns (null where the event type has no such key): key, type (none = varchar) -#}
+{%- set property_columns = [
+    ('generation_id', none), ('prompt', none), ('model_requested', none), ('model', none),
+    ('n_images', 'integer'), ('latency_ms', 'bigint'), ('cost_usd', 'double'), ('credits_charged', 'bigint'),
+    ('error_code', none), ('image_id', none),
+    ('signup_method', none),
+    ('payment_id', none), ('package', none), ('amount_vnd', 'bigint'), ('credits_added', 'bigint'),
+    ('provider', none), ('response_code', none),
+    ('balance', 'bigint'),
+] -%}
+{%- set property_keys = property_columns | map(attribute=0) | list -%}
 {#- The first copy of each event_id (earliest landed_at, then segment). Almost every event_id is landed
     once, so the ranking runs on the event_ids landed more than once only: a window over whole rows of
     10M events holds them all in memory (DuckDB ran out of its 3 GB limit at 1M landed in one hour),
-    while the count reads one column and aggregates (spilling to disk if need be). The source is named
-    again rather than the CTE, so that an engine that materialises a CTE used twice does not keep every
-    row of it. #}
-repeated as (
+    while the count reads one column and aggregates (spilling to disk if need be).
+    The source is named in each branch rather than through a CTE: an engine that materialises a CTE
+    used twice (DuckDB) would keep every row of it. The once-landed rows are an anti-join written as a
+    left join: DuckDB plans `not exists` here as a delim join that buffers every column of the 10M rows
+    (full build at 10M events: 23 s for the dedup, 5.5 s as a left join, same rows). #}
+with repeated as (
     select event_id
-    from {{ source('lake', 'events') }}
-    {{ landed_filter }}
+    from {{ landed }}
     group by event_id
     having count(*) > 1
 ),
 
 first_copy as (
     select {% for c in lake_cols %}l.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
-    from landed as l
-    where not exists (select 1 from repeated as r where r.event_id = l.event_id)
+    from {{ landed }} as l
+    left join repeated as r on r.event_id = l.event_id
+    where r.event_id is null
     union all
     select {% for c in lake_cols %}c.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
     from (
         select
             l.*,
             row_number() over (partition by l.event_id order by l.landed_at, l.segment) as copy_rank
-        from landed as l
+        from {{ landed }} as l
         inner join repeated as r on r.event_id = l.event_id
     ) as c
     where c.copy_rank = 1
@@ -91,6 +103,11 @@ new_events as (
           where t.event_id = f.event_id and {{ in_windows('t.occurred_at', windows) }}
       )
     {% endif %}
+),
+
+parsed as (
+    select n.*, {{ json_parsed('n.properties', property_keys) }} as parsed_properties
+    from new_events as n
 )
 
 select
@@ -102,32 +119,14 @@ select
     user_id,
     session_id,
     source,
-    -- generation_*, image_downloaded
-    {{ json_text('properties', 'generation_id') }} as generation_id,
-    {{ json_text('properties', 'prompt') }} as prompt,
-    {{ json_text('properties', 'model_requested') }} as model_requested,
-    {{ json_text('properties', 'model') }} as model,
-    {{ try_cast(json_text('properties', 'n_images'), 'integer') }} as n_images,
-    {{ try_cast(json_text('properties', 'latency_ms'), 'bigint') }} as latency_ms,
-    {{ try_cast(json_text('properties', 'cost_usd'), 'double') }} as cost_usd,
-    {{ try_cast(json_text('properties', 'credits_charged'), 'bigint') }} as credits_charged,
-    {{ json_text('properties', 'error_code') }} as error_code,
-    {{ json_text('properties', 'image_id') }} as image_id,
-    -- user_signed_up
-    {{ json_text('properties', 'signup_method') }} as signup_method,
-    -- payment_*
-    {{ json_text('properties', 'payment_id') }} as payment_id,
-    {{ json_text('properties', 'package') }} as package,
-    {{ try_cast(json_text('properties', 'amount_vnd'), 'bigint') }} as amount_vnd,
-    {{ try_cast(json_text('properties', 'credits_added'), 'bigint') }} as credits_added,
-    {{ json_text('properties', 'provider') }} as provider,
-    {{ json_text('properties', 'response_code') }} as response_code,
-    -- credits_low
-    {{ try_cast(json_text('properties', 'balance'), 'bigint') }} as balance,
+    {%- for key, type in property_columns %}
+    {% set text = json_parsed_text('parsed_properties', property_keys, key) -%}
+    {{ try_cast(text, type) if type else text }} as {{ key }},
+    {%- endfor %}
     properties,
     landed_at,
     segment,
     dt as landed_dt,
     hr as landed_hr,
     {{ run_ts() }} as loaded_at
-from new_events
+from parsed
