@@ -22,7 +22,11 @@
   {%- endif -%}
 {%- endif %}
 with events as (
-    select *
+    -- the columns used below, not *: DuckDB materialises a CTE read twice, and prompt and properties
+    -- would triple what it holds (full build at 10M events: 18.5 s -> 6.2 s)
+    select
+        event_id, event_type, generation_id, user_id, session_id, occurred_at, occurred_date,
+        model_requested, model, n_images, latency_ms, cost_usd, credits_charged, error_code
     from {{ ref('stg_events') }}
     where event_type in ('generation_requested', 'generation_completed', 'generation_failed')
       and generation_id is not null
