@@ -48,6 +48,37 @@ ROCKSDB_PARTITIONED_BLOOM_FILTER = {
 }
 
 
+def private_tmp(flink_dir: Path, name: str) -> Path:
+    """A temporary directory of this job process under ``flink_dir/tmp``, made the process's and its JVM's
+    (TMPDIR, and ``-Djava.io.tmpdir`` in JVM_ARGS, read when PyFlink starts the JVM): the mini-cluster's
+    working files (planner and RPC jars of ~40 MB each, shuffle and spill directories, RocksDB's
+    working copies) stay with the home instead of piling up in /tmp when a job dies without cleaning
+    up. Directories of jobs whose process is gone are removed first; a live one is never touched."""
+    import shutil
+
+    root = flink_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob(f"{name}-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    mine = root / f"{name}-{os.getpid()}"
+    mine.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(mine)
+    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} -Djava.io.tmpdir={mine}".strip()
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def latest_restore_point(state_dir: Path) -> Path | None:
     """The newest completed savepoint or retained checkpoint (a directory with a non-empty ``_metadata``).
 

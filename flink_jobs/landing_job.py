@@ -98,6 +98,7 @@ def check_state_layout(flink_dir: Path, restore: Path | None) -> None:
 def run(args: argparse.Namespace) -> int:
     # read by pyflink when it launches the gateway JVM, i.e. at the first PyFlink call below
     os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} {jvm_args(args)}".strip()
+    job_control.private_tmp(Path(args.home).resolve() / "flink", "landing")
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 

@@ -121,6 +121,7 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
 
 
 def run(args: argparse.Namespace) -> int:
+    job_control.private_tmp(Path(args.home).resolve() / "flink", "realtime")  # before the first PyFlink call
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 

@@ -150,3 +150,28 @@ def test_each_job_has_the_bloom_filter_that_pays() -> None:
     assert landing()["state.backend.rocksdb.use-bloom-filter"] == "true"
     assert "state.backend.rocksdb.memory.partitioned-index-filters" not in landing()
     assert not any(key.startswith("state.backend.rocksdb.") for key in landing("--state-backend", "hashmap"))
+
+
+def test_each_job_process_has_its_own_temp_dir_and_dead_ones_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from flink_jobs.job_control import private_tmp
+
+    monkeypatch.setenv("JVM_ARGS", "-Xmx1g")
+    monkeypatch.delenv("TMPDIR", raising=False)
+    flink_dir = tmp_path / "flink"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = flink_dir / "tmp" / f"landing-{dead.pid}"  # a killed job's leftovers
+    (stale / "minicluster_x").mkdir(parents=True)
+    live = flink_dir / "tmp" / f"landing-{os.getppid()}"  # another job still running
+    live.mkdir()
+    other = flink_dir / "tmp" / f"realtime-{dead.pid}"  # another job's: not this job's to sweep
+    other.mkdir()
+    mine = private_tmp(flink_dir, "landing")
+    assert mine == flink_dir / "tmp" / f"landing-{os.getpid()}" and mine.is_dir()
+    assert not stale.exists() and live.is_dir() and other.is_dir()
+    assert os.environ["TMPDIR"] == str(mine)
+    assert os.environ["JVM_ARGS"] == f"-Xmx1g -Djava.io.tmpdir={mine}"

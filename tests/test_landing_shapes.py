@@ -69,3 +69,5 @@ def test_batch_and_row_shapes_land_the_same_lake(tmp_path: Path) -> None:
     assert batch[0] == row[0], "same event rows"
     assert batch[1] == row[1], "same quarantine rows"
     assert all(n == 1 for n in batch[0].values()), "each event once"
+    # the mini-cluster's working files went to the job's own temp dir under the home, not to /tmp
+    assert list((tmp_path / "batch" / "flink" / "tmp").glob("landing-*/flink-web-upload"))
