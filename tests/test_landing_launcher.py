@@ -156,11 +156,15 @@ def test_each_job_process_has_its_own_temp_dir_and_dead_ones_are_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import subprocess
+    import tempfile
 
     from flink_jobs.job_control import private_tmp
 
+    # private_tmp changes the environment of the job process that calls it: undone after this test (setenv
+    # records the earlier state; an unset TMPDIR left behind sent later tests' browsers into this tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.gettempdir())
     monkeypatch.setenv("JVM_ARGS", "-Xmx1g")
-    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     flink_dir = tmp_path / "flink"
     dead = subprocess.Popen(["true"])
     dead.wait()
