@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from foundation.processes import pid_alive
+
 # RocksDB settings of every job whose keyed state is a dedup of random ids (event_id, payment_id):
 # - such keys do not compress, so compressing them in every flush and compaction cost CPU and saved nothing
 #   (landing job, 10M records: 27.5-28.2 → 25.0-25.2 µs per record, 76k → 83-84k records/s);
@@ -60,23 +62,13 @@ def private_tmp(flink_dir: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for old in root.glob(f"{name}-*"):
         pid = old.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     mine = root / f"{name}-{os.getpid()}"
     mine.mkdir(exist_ok=True)
     os.environ["TMPDIR"] = str(mine)
     os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} -Djava.io.tmpdir={mine}".strip()
     return mine
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def latest_restore_point(state_dir: Path) -> Path | None:

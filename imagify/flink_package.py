@@ -83,7 +83,7 @@ LANDING = App("landing", "flink_jobs.managed_app", {
 REALTIME = App("realtime", "flink_jobs.realtime_managed_app", {
     "flink_jobs": ["__init__.py", "sources.py", "managed_app.py", "job_control.py", "realtime_job.py",
                    "realtime_sinks.py", "realtime_transform.py", "realtime_managed_app.py"],
-    "foundation": ["__init__.py", "lake.py"],
+    "foundation": ["__init__.py", "lake.py", "processes.py"],  # processes: job_control's
 })  # fmt: skip
 APPS = (LANDING, REALTIME)
 # the landing application's, under the names the landing tests and deploy's checks use

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from foundation.processes import pid_alive
 from ingestion.producer import Producer, ProducerMetrics
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SegmentLog:
@@ -134,7 +125,7 @@ class SegmentLog:
             if m is None:
                 continue
             pid = int(m["writer"].split("p")[-1]) if "p" in m["writer"] else -1
-            if pid > 0 and _pid_alive(pid):
+            if pid > 0 and pid_alive(pid):
                 continue
             data = path.read_bytes()
             cut = data.rfind(b"\n") + 1
