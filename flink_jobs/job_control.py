@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -56,8 +57,6 @@ def private_tmp(flink_dir: Path, name: str) -> Path:
     working files (planner and RPC jars of ~40 MB each, shuffle and spill directories, RocksDB's
     working copies) stay with the home instead of piling up in /tmp when a job dies without cleaning
     up. Directories of jobs whose process is gone are removed first; a live one is never touched."""
-    import shutil
-
     root = flink_dir / "tmp"
     root.mkdir(parents=True, exist_ok=True)
     for old in root.glob(f"{name}-*"):
