@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.segment_log import Segment, SegmentLog, SegmentLogProducer, _pid_alive
+from foundation.processes import pid_alive
+from ingestion.segment_log import Segment, SegmentLog, SegmentLogProducer
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class DiskBuffer:
                 continue
             writer = m["writer"]
             pid = int(writer.rsplit("p", 1)[-1]) if "p" in writer else -1
-            if pid > 0 and pid != os.getpid() and _pid_alive(pid):
+            if pid > 0 and pid != os.getpid() and pid_alive(pid):
                 continue
             if pid == os.getpid() and writer == self.id:
                 continue
