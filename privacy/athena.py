@@ -6,10 +6,10 @@ follow their tables), their **columns and format** from the Glue catalog dbt wro
 only some columns; Glue has the real schema, and ``table_type = ICEBERG`` for Iceberg tables).
 
 - Iceberg tables with a ``user_id`` column: ``DELETE FROM "schema"."table" WHERE "user_id" = '<id>'``.
-- Iceberg tables with ``event_id``, ``properties`` and ``prompt`` (staging's mirror of the lake): after the
-  lake files were rewritten with expired prompts, a ``MERGE`` copies the rewritten ``properties`` (and the
-  ``prompt`` extracted from them, as the model does) from the rewritten lake partitions — the same terms
-  the embedded path writes, so the marts do not change.
+- Iceberg tables with ``event_id``, ``prompt`` and ``prompt_expired`` (staging's mirror of the lake, its
+  properties as typed columns): after the lake files were rewritten with expired prompts, a ``MERGE`` copies
+  the rewritten ``prompt`` and ``prompt_expired`` (extracted from the properties, as the model does) from the
+  rewritten lake partitions — the same terms the embedded path writes, so the marts do not change.
 - Tables holding user data that a DELETE by ``user_id`` cannot reach (a Hive table, or a raw ``payload``
   column with no ``user_id``, i.e. ``stg_rejected_events``: the owner of a rejected record is found by
   parsing its payload) are rebuilt with ``dbt run --full-refresh`` after the lake rewrite.
@@ -49,7 +49,7 @@ log = logging.getLogger("privacy.jobs")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 USER_DATA_COLUMNS = ("user_id", "payload")
-EXPIRY_COLUMNS = frozenset({"event_id", "properties", "prompt"})
+EXPIRY_COLUMNS = frozenset({"event_id", "prompt", "prompt_expired"})
 DONE_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 POLL_S = 1.0  # between GetQueryExecution calls (dbt-athena's poll_interval in profiles.yml)
 
@@ -166,7 +166,7 @@ def forget_plan(rels: Iterable[Relation], user_id: str) -> tuple[list[str], list
 
 def expiry_statements(rels: Iterable[Relation], lake_database: str, partitions: Iterable[str]) -> list[str]:
     """MERGE statements copying the expired prompts of the rewritten lake partitions ``dt`` into every
-    Iceberg table that mirrors the lake's events (event_id, properties, prompt)."""
+    Iceberg table that mirrors the lake's events (event_id, prompt, prompt_expired)."""
     dts = sorted(set(partitions))
     if not dts:
         return []
@@ -182,8 +182,9 @@ def expiry_statements(rels: Iterable[Relation], lake_database: str, partitions: 
         out.append(
             f"MERGE INTO {r.sql} AS t USING (SELECT event_id, arbitrary(properties) AS properties FROM {source} "
             f"WHERE dt IN ({', '.join(string_literal(d) for d in dts)}) AND {expired} GROUP BY event_id) AS s "
-            "ON t.event_id = s.event_id WHEN MATCHED AND t.properties <> s.properties THEN UPDATE SET "
-            "properties = s.properties, prompt = json_extract_scalar(s.properties, '$.prompt')"
+            "ON t.event_id = s.event_id WHEN MATCHED AND t.prompt_expired IS NULL THEN UPDATE SET "
+            "prompt = json_extract_scalar(s.properties, '$.prompt'), "
+            "prompt_expired = json_extract_scalar(s.properties, '$.prompt_expired')"
         )
     return out
 

@@ -10,7 +10,8 @@ migrated to Parquet on the way) with every prompt replaced by its **terms** — 
 property ``prompt_expired`` (the date it was done), so the marts stay identical and a rebuild from the lake
 gives the same terms. A prompt without terms becomes ``-`` (the contract needs a non-empty prompt). Every
 other column, every other event, the file names and the ``_SUCCESS`` markers are kept. The DuckDB staging
-rows of those events are updated the same way. Running it again changes nothing.
+rows of those events get the same ``prompt`` and ``prompt_expired`` (staging holds the properties as typed
+columns, not their JSON). Running it again changes nothing.
 
 **Forgetting a user** (``imagify forget USER_ID``):
 
@@ -275,22 +276,19 @@ def _expire_staging(settings: Settings, cutoff: str, today: str) -> int:
     try:
         if not _table_exists(con, "staging", "stg_events"):
             return 0
+        # staging holds the typed prompt and prompt_expired, not the properties JSON (the lake does)
         rows = con.execute(
-            "select event_id, properties from staging.stg_events where landed_dt < ? and prompt is not null "
-            "and json_extract_string(properties, '$." + EXPIRED_MARK + "') is null",
+            "select event_id, prompt from staging.stg_events where landed_dt < ? and prompt is not null "
+            f"and {EXPIRED_MARK} is null",
             [cutoff],
         ).fetchall()
-        updates = []
-        for event_id, props in rows:
-            new = _expire_properties(props, today)
-            if new is not None:
-                updates.append((event_id, json.loads(new)["prompt"], new))
+        updates = [(event_id, expired_prompt(prompt), today) for event_id, prompt in rows]
         if updates:
             con.execute("begin")
-            con.execute("create temp table _expired (event_id varchar, prompt varchar, properties varchar)")
+            con.execute(f"create temp table _expired (event_id varchar, prompt varchar, {EXPIRED_MARK} varchar)")
             con.executemany("insert into _expired values (?, ?, ?)", updates)
             con.execute(
-                "update staging.stg_events as s set prompt = e.prompt, properties = e.properties "
+                f"update staging.stg_events as s set prompt = e.prompt, {EXPIRED_MARK} = e.{EXPIRED_MARK} "
                 "from _expired as e where s.event_id = e.event_id"
             )
             con.execute("commit")

@@ -45,7 +45,7 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/project-key"  # the lake's SSE-KM
 AGGREGATES_BUILT = {"conversion_funnel", "credits_used_daily", "int_landing_lags", "landing_lag_daily",
                     "model_usage_daily", "prompt_terms_daily", "rejected_records_daily", "retention_weekly",
                     "revenue_by_package_daily", "revenue_daily", "sessions_daily", "user_activity_daily"}  # fmt: skip
-UNDOCUMENTED = {"stg_events": {"event_id", "user_id", "properties", "prompt", "landed_dt"},
+UNDOCUMENTED = {"stg_events": {"event_id", "user_id", "prompt", "landed_dt"},
                 "int_sessions": {"user_id", "session_id"},
                 "int_prompt_terms": {"event_id", "generation_id", "user_id", "activity_date"}}  # fmt: skip
 
@@ -329,8 +329,8 @@ def test_expire_prompts_on_s3_and_athena(aws: Aws, tmp_path: Path) -> None:
         'MERGE INTO "staging"."stg_events" AS t USING (SELECT event_id, arbitrary(properties) AS properties '
         f'FROM "imagify_lake"."events" WHERE dt IN (\'{old_dt}\') AND json_extract_scalar(properties, '
         "'$.prompt_expired') IS NOT NULL GROUP BY event_id) AS s ON t.event_id = s.event_id WHEN MATCHED AND "
-        "t.properties <> s.properties THEN UPDATE SET properties = s.properties, prompt = "
-        "json_extract_scalar(s.properties, '$.prompt')"
+        "t.prompt_expired IS NULL THEN UPDATE SET prompt = json_extract_scalar(s.properties, '$.prompt'), "
+        "prompt_expired = json_extract_scalar(s.properties, '$.prompt_expired')"
     )
     assert aws.statements() == [merge] == again.athena_statements
     _assert_waited(aws)

@@ -183,9 +183,14 @@ def test_expire_prompts_then_forget_a_user(tmp_path: Path, monkeypatch: pytest.M
     con = duckdb.connect(str(a.warehouse_path), read_only=True)
     left = con.execute(
         "select count(*) from staging.stg_events where landed_dt < ? and prompt is not null "
-        "and json_extract_string(properties, '$.prompt_expired') is null", [report.cutoff]).fetchone()[0]  # fmt: skip
+        "and prompt_expired is null", [report.cutoff]).fetchone()[0]  # fmt: skip
+    staged = dict(con.execute("select event_id, prompt from staging.stg_events where prompt_expired = ?",
+                              [f"{NOW:%Y-%m-%d}"]).fetchall())  # fmt: skip
     con.close()
     assert left == 0
+    lake_expired = {r["event_id"]: json.loads(r["properties"])["prompt"] for r in old_after
+                    if "prompt_expired" in json.loads(r["properties"])}  # fmt: skip
+    assert staged == lake_expired, "staging holds the lake's expired prompts"
     assert _content(a.warehouse_path, "marts") == marts_before, "expiring prompts changes no mart"
     assert privacy_jobs.expire_prompts(a, days=5, now=NOW).prompts_expired == 0, "idempotent"
     privacy_jobs.expire_prompts(b, days=5, now=NOW)  # the reference gets the same treatment

@@ -13,48 +13,64 @@
     refuses on engine v3 (Hive tables take milliseconds only). Iceberg rather than a cast to
     milliseconds: no dialect cast to remember on every timestamp column (a forgotten one fails only in
     production), the same table format as the rest of the warehouse, no precision dropped. -#}
+{#- One sort of the events: every window below has the same partition and order, so an engine sorts
+    once (DuckDB computes them in one window operator). A session starts at an event with no previous
+    event within 30 minutes and ends at one with no next event within 30 minutes; starts and ends are
+    paired by their rank in the user's timeline, and the running counts at both ends give the session's
+    events and requests. The former form (lag, then a running sum of session starts over its result)
+    sorted every event twice (10M-event lake: 6.9-7.4 s, now 6.1-6.3 s, same rows). -#}
+{%- set timeline = 'partition by user_id order by occurred_at, event_id' -%}
+{%- set gap = 30 * 60 -%}
 with ordered as (
     select
         user_id,
-        event_id,
-        event_type,
         occurred_at,
-        lag(occurred_at) over (partition by user_id order by occurred_at, event_id) as previous_at
+        lag(occurred_at) over ({{ timeline }}) as previous_at,
+        lead(occurred_at) over ({{ timeline }}) as next_at,
+        row_number() over ({{ timeline }}) as event_number,
+        sum(case when event_type = 'generation_requested' then 1 else 0 end) over (
+            {{ timeline }} rows between unbounded preceding and current row
+        ) as requests_so_far,
+        case when event_type = 'generation_requested' then 1 else 0 end as is_request
     from {{ ref('stg_events') }}
     {% if is_incremental() %}
     where user_id in (select user_id from {{ ref('stg_events') }} where {{ loaded_since_last_build() }})
     {% endif %}
 ),
 
-flagged as (
+bounds as (
     select
         *,
-        case
-            when previous_at is null
-              or {{ dbt.datediff('previous_at', 'occurred_at', 'second') }} > 30 * 60 then 1
-            else 0
-        end as is_new_session
+        previous_at is null or {{ dbt.datediff('previous_at', 'occurred_at', 'second') }} > {{ gap }} as starts,
+        next_at is null or {{ dbt.datediff('occurred_at', 'next_at', 'second') }} > {{ gap }} as ends
     from ordered
 ),
 
-numbered as (
+starts as (
     select
-        *,
-        sum(is_new_session) over (
-            partition by user_id order by occurred_at, event_id rows between unbounded preceding and current row
-        ) as session_number
-    from flagged
+        user_id, occurred_at, event_number, requests_so_far - is_request as requests_before,
+        row_number() over (partition by user_id order by event_number) as session_number
+    from bounds
+    where starts
+),
+
+ends as (
+    select
+        user_id, occurred_at, event_number, requests_so_far,
+        row_number() over (partition by user_id order by event_number) as session_number
+    from bounds
+    where ends
 )
 
 select
-    user_id,
-    session_number,
-    {{ dbt.concat(["user_id", "'#'", dbt.cast("session_number", api.Column.translate_type("string"))]) }} as session_key,
-    min(occurred_at) as started_at,
-    max(occurred_at) as ended_at,
-    {{ business_date('min(occurred_at)') }} as session_date,
-    count(*) as events,
-    sum(case when event_type = 'generation_requested' then 1 else 0 end) as generations_requested,
+    s.user_id,
+    s.session_number,
+    {{ dbt.concat(["s.user_id", "'#'", dbt.cast("s.session_number", api.Column.translate_type("string"))]) }} as session_key,
+    s.occurred_at as started_at,
+    e.occurred_at as ended_at,
+    {{ business_date('s.occurred_at') }} as session_date,
+    e.event_number - s.event_number + 1 as events,
+    e.requests_so_far - s.requests_before as generations_requested,
     {{ run_ts() }} as built_at
-from numbered
-group by user_id, session_number
+from starts as s
+inner join ends as e on e.user_id = s.user_id and e.session_number = s.session_number
