@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foundation.processes import pid_alive
-from ingestion.segment_log import Segment, SegmentLog, SegmentLogProducer
+from ingestion.segment_log import Segment, SegmentLog, SegmentLogProducer, writer_pid
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class DiskBuffer:
             if m is None:
                 continue
             writer = m["writer"]
-            pid = int(writer.rsplit("p", 1)[-1]) if "p" in writer else -1
+            pid = writer_pid(writer)
             if pid > 0 and pid != os.getpid() and pid_alive(pid):
                 continue
             if pid == os.getpid() and writer == self.id:

@@ -49,6 +49,11 @@ class StreamWriteError(OSError):
         return str(self.strerror)
 
 
+def writer_pid(writer: str) -> int:
+    """The process id a writer id ends with (``…p<pid>``: segment writers, disk-buffer claims), else -1."""
+    return int(writer.rsplit("p", 1)[-1]) if "p" in writer else -1
+
+
 @dataclass(frozen=True)
 class Segment:
     path: Path
@@ -124,7 +129,7 @@ class SegmentLog:
             m = _OPEN_RE.match(path.name)
             if m is None:
                 continue
-            pid = int(m["writer"].split("p")[-1]) if "p" in m["writer"] else -1
+            pid = writer_pid(m["writer"])
             if pid > 0 and pid_alive(pid):
                 continue
             data = path.read_bytes()
