@@ -50,7 +50,7 @@ test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit te
 test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e); they still start Flink, dbt, Chromium
 	$(VENV)/bin/pytest -q -m "not e2e" tests
 
-test-fast: $(APP_STAMP)  ## Python only, < 2 min: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers)
+test-fast: setup  ## Python only, < 2 min after set-up: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers); some tests read the fetched jars and the Flink venv
 	$(VENV)/bin/pytest -q -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
 
 lint: $(APP_STAMP)  ## ruff, and the import layers of the packages (import-linter, pyproject.toml)
