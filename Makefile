@@ -44,14 +44,18 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, unit tests, then the end-to-end tests
-	$(VENV)/bin/pytest -q --durations=25 tests
+# `make test` runs the tests on TEST_WORKERS processes (pytest-xdist): most of a serial run's time is spent
+# waiting on JVM start-ups, servers and single-threaded dbt/Dagster processes (~50 % of 2 cores idle).
+TEST_WORKERS ?= 2
+
+test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test on TEST_WORKERS (2) workers, slowest modules first
+	$(VENV)/bin/pytest -q --durations=25 -n $(TEST_WORKERS) --dist worksteal tests
 
 test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e); they still start Flink, dbt, Chromium
-	$(VENV)/bin/pytest -q -m "not e2e" tests
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not e2e" tests
 
 test-fast: setup  ## Python only, < 2 min after set-up: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers); some tests read the fetched jars and the Flink venv
-	$(VENV)/bin/pytest -q -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
 
 lint: $(APP_STAMP)  ## ruff, and the import layers of the packages (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -226,7 +227,10 @@ def build(settings: Settings, names: AwsNames, out_dir: Path = PACKAGE_DIR, app:
             zf.writestr(_entry(name), files[name])
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"imagify-{app.name}-{version}.zip"
-    path.write_bytes(buf.getvalue())
+    # written aside and renamed: a deploy reading the zip (or a second build of it) never sees half of it
+    partial = out_dir / f".{path.name}.{os.getpid()}.partial"
+    partial.write_bytes(buf.getvalue())
+    os.replace(partial, path)
     return Package(path, version, properties)
 
 

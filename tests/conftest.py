@@ -51,6 +51,21 @@ def on_exit() -> Iterator[list[Callable[[], None]]]:
         hook()
 
 
+# --- the slow modules first ------------------------------------------------------------------------
+# `make test` runs on two workers (pytest-xdist, --dist worksteal): a long end-to-end test started last
+# would leave one worker idle while the other finishes it. Modules whose tests start more engines go
+# first; a module's tests stay together, in their order (its module-scoped fixtures are set up once).
+MODULE_WEIGHT = {"e2e": 8, "flink": 4, "dagster": 2, "browser": 2, "aws": 2, "dbt": 1, "services": 1}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    weight: dict[str, int] = {}
+    for item in items:
+        w = sum(v for m, v in MODULE_WEIGHT.items() if item.get_closest_marker(m) is not None)
+        weight[item.nodeid.split("::")[0]] = max(w, weight.get(item.nodeid.split("::")[0], 0))
+    items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])
+
+
 # --- the markers say what a test starts ---------------------------------------------------------------
 # `make test-fast` deselects the markers below; a test that starts one of these engines without its
 # marker would make that run slow and dependent on the engine, so it fails with what to add. Only the

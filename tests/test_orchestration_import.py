@@ -55,8 +55,6 @@ def _modules() -> list[str]:
 
 
 def test_importing_the_code_location_has_no_side_effects(tmp_path: Path) -> None:
-    manifest = REPO / "dbt" / "target" / "manifest.json"
-    stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
     # a clean environment (none of the settings exported) that asks for a fresh manifest: the import of
     # the old code location wrote its defaults into os.environ and ran `dbt parse`
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGIFY_", "DAGSTER_", "DBT_"))}
@@ -69,6 +67,7 @@ def test_importing_the_code_location_has_no_side_effects(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["env_changed"] == [], f"import changed os.environ: {seen['env_changed']}"
+    # a `dbt parse` would be a process started (the manifest's own time is no witness: `make test` runs
+    # on two workers, and the other one may be parsing for its `imagify build`)
     assert seen["events"] == [], f"import started processes or wrote files: {seen['events'][:10]}"
-    assert (manifest.stat().st_mtime_ns if manifest.exists() else None) == stamp, "import touched the dbt manifest"
     assert not (tmp_path / "home").exists(), "import created IMAGIFY_HOME"

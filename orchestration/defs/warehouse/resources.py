@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,10 +66,27 @@ def _defaults_in_environ(env: Mapping[str, str]) -> Iterator[None]:
 
 class ImagifyDbtProjectPreparer(DagsterDbtProjectPreparer):
     """dagster-dbt's preparer (``dbt parse --quiet`` through the dbt CLI resource), run by the dbt of
-    this interpreter with the settings' environment (:func:`dbt_cli`)."""
+    this interpreter with the settings' environment (:func:`dbt_cli`).
+
+    dbt writes its artefacts in place, so a process loading the manifest while another parses (`dagster
+    dev` while `imagify build` re-parses, two builds at once) could read half a file. The parse runs in
+    a private target folder (dagster-dbt copies the partial-parse state in), and its artefacts replace
+    the project's with an atomic rename, the manifest last.
+    """
+
+    ARTEFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        dbt_cli(config.load(), project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        target = project.project_dir / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            dbt_cli(config.load(), project).cli(["parse", "--quiet"], target_path=work).wait()
+            for name in self.ARTEFACTS:
+                if (work / name).exists():
+                    os.replace(work / name, target / name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 dbt_project = DbtProject(
