@@ -124,3 +124,27 @@ def test_the_sensor_refresh_leaves_the_daily_marts_to_the_daily_job(tmp_path: Pa
     assert set(LIGHT_MART_KEYS) | set(DAILY_MART_KEYS) <= everything, "`imagify build` builds every mart"
     sensors = {s.name: s for s in defs.sensors or []}
     assert sensors["lake_partitions_sensor"].job_name == "refresh_marts"
+
+
+@pytest.mark.dbt
+def test_a_reparse_replaces_the_manifest_and_never_rewrites_it_in_place(tmp_path: Path) -> None:
+    """`imagify build` re-parses while `dagster dev` (or another build) may be loading the manifest: the
+    new artefacts are renamed into the target folder, so a reader holding the old file reads all of it."""
+    import json
+
+    from dagster_dbt import DbtProject
+
+    from orchestration.defs.warehouse.resources import DBT_PROJECT_DIR, ImagifyDbtProjectPreparer
+
+    target = tmp_path / "target"
+    target.mkdir()
+    old = {"metadata": {"note": "the manifest before the re-parse"}, "nodes": {"x": "y" * 100_000}}
+    (target / "manifest.json").write_text(json.dumps(old))
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target)
+    with (target / "manifest.json").open() as reader:  # opened before the parse, read after it
+        ImagifyDbtProjectPreparer()._prepare_manifest(project)
+        assert json.loads(reader.read()) == old, "the open manifest was rewritten in place"
+    new = json.loads((target / "manifest.json").read_text())
+    assert "model.imagify.stg_events" in new["nodes"]
+    assert (target / "partial_parse.msgpack").exists()
+    assert [p.name for p in target.iterdir() if p.name.startswith(".parse-")] == [], "the private folder is removed"

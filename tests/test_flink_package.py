@@ -81,6 +81,12 @@ def test_package_is_deterministic_and_versioned_by_content(settings: config.Sett
     a = build(settings, names, out_dir=tmp_path / "a")
     b = build(settings, names, out_dir=tmp_path / "b")
     assert a.version == b.version and a.path.read_bytes() == b.path.read_bytes()
+    # built again where it is: a new file renamed over the old one (a deploy reading the old zip reads all
+    # of it), nothing left aside
+    inode = a.path.stat().st_ino
+    again = build(settings, names, out_dir=tmp_path / "a")
+    assert again.path == a.path and a.path.stat().st_ino != inode
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [a.path.name]
 
 
 def test_package_without_jars_says_how_to_get_them(settings: config.Settings, tmp_path: Path,
