@@ -42,6 +42,23 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture(autouse=True)
+def _no_dagster_instance_context_left() -> Iterator[None]:
+    """No test inherits another's current Dagster instance. A DagsterInstance entered as a context manager
+    sets a context variable (the current definitions-state storage) that its exit resets; after an in-process
+    ``materialize`` with a failing step (tests/test_dashboard_assets.py) then a schedule tick
+    (tests/test_lake_sensor.py), it stayed set to the storage of an instance already disposed, and the next
+    in-process load of the definitions in that process failed ("Attempted to resolve undefined
+    DagsterInstance weakref"; seen on two workers, where the modules run in another order). Cleared after
+    each test that imported Dagster."""
+    yield
+    import sys
+
+    storage = sys.modules.get("dagster._core.storage.defs_state.base")
+    if storage is not None:
+        storage._current_storage.set(None)
+
+
 @pytest.fixture
 def on_exit() -> Iterator[list[Callable[[], None]]]:
     """Clean-ups that run however the test ends (a failed assertion must not leave a Flink JVM running)."""
