@@ -44,18 +44,20 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-# `make test` runs the tests on TEST_WORKERS processes (pytest-xdist): most of a serial run's time is spent
-# waiting on JVM start-ups, servers and single-threaded dbt/Dagster processes (~50 % of 2 cores idle).
-TEST_WORKERS ?= 2
+# TEST_WORKERS pytest-xdist processes; 0 = one process. Most of a serial run's time is spent waiting on JVM
+# start-ups, servers and single-threaded dbt/Dagster processes (45 % of 2 cores idle): `TEST_WORKERS=2
+# make test` takes ~21 min instead of ~35. `make test` (CI) stays serial until the race seen on two workers
+# is fixed: stopSensor answered 500 while the sensor daemon launched a run (test_backfill_exact_dates).
+TEST_WORKERS ?= 0
 
-test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test on TEST_WORKERS (2) workers, slowest modules first
+test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test (TEST_WORKERS=2: on two workers, slowest modules first)
 	$(VENV)/bin/pytest -q --durations=25 -n $(TEST_WORKERS) --dist worksteal tests
 
 test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e); they still start Flink, dbt, Chromium
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not e2e" tests
 
 test-fast: setup  ## Python only, < 2 min after set-up: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers); some tests read the fetched jars and the Flink venv
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal -m "not (e2e or flink or dbt or dagster or browser or aws or services)" tests
 
 lint: $(APP_STAMP)  ## ruff, and the import layers of the packages (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
