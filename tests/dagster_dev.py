@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,8 +81,11 @@ def graphql(base: str, query: str, variables: dict[str, Any] | None = None) -> d
     """One request to the webserver's GraphQL API (what the UI sends); errors fail the test."""
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     req = urllib.request.Request(f"{base}/graphql", data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        answer = json.loads(r.read())
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            answer = json.loads(r.read())
+    except urllib.error.HTTPError as err:  # the server's own answer says why (its log may not)
+        raise AssertionError(f"{err}: {err.read()[:3000]!r} (query {query[:200]!r})") from err
     assert not answer.get("errors"), answer["errors"]
     return answer["data"]
 
