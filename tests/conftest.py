@@ -68,18 +68,21 @@ def on_exit() -> Iterator[list[Callable[[], None]]]:
         hook()
 
 
-# --- the slow modules first ------------------------------------------------------------------------
-# `make test` runs on two workers (pytest-xdist, --dist worksteal): a long end-to-end test started last
-# would leave one worker idle while the other finishes it. Modules whose tests start more engines go
-# first; a module's tests stay together, in their order (its module-scoped fixtures are set up once).
+# --- the slow modules first, on workers ----------------------------------------------------------------
+# On pytest-xdist workers (TEST_WORKERS=2, make test-fast) a long end-to-end test started last would leave
+# one worker idle while the other finishes it: modules whose tests start more engines go first, each
+# module's tests together, in their order. A serial run keeps the collection order.
 MODULE_WEIGHT = {"e2e": 8, "flink": 4, "dagster": 2, "browser": 2, "aws": 2, "dbt": 1, "services": 1}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("numprocesses", None):
+        return
     weight: dict[str, int] = {}
     for item in items:
+        module = item.nodeid.split("::")[0]
         w = sum(v for m, v in MODULE_WEIGHT.items() if item.get_closest_marker(m) is not None)
-        weight[item.nodeid.split("::")[0]] = max(w, weight.get(item.nodeid.split("::")[0], 0))
+        weight[module] = max(w, weight.get(module, 0))
     items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])
 
 
