@@ -53,7 +53,7 @@ TEST_WORKERS ?= 0
 test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test (TEST_WORKERS=2: on two workers, slowest modules first)
 	$(VENV)/bin/pytest -q --durations=25 -n $(TEST_WORKERS) --dist worksteal tests
 
-test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e); they still start Flink, dbt, Chromium
+test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e): tests/unit and tests/integration; they still start Flink, dbt, Chromium
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not e2e" tests
 
 test-fast: setup  ## Python only, < 2 min after set-up: no Flink, dbt, Dagster run, browser, AWS emulator or server (pyproject markers); some tests read the fetched jars and the Flink venv
@@ -83,7 +83,7 @@ bench-api: setup  ## Benchmark POST /v1/generations against GET /healthz (req/s,
 .PHONY: flink-jars flink-package deploy bench-producer e2e-aws smoke-aws
 
 e2e-aws: setup  ## The production path on emulators: deploy onto moto, the packaged Flink apps (landing, real-time) on Kinesis + S3, kill and resume (in make test)
-	$(VENV)/bin/pytest -q tests/test_e2e_aws.py tests/test_e2e_aws_realtime.py
+	$(VENV)/bin/pytest -q tests/e2e/test_e2e_aws.py tests/e2e/test_e2e_aws_realtime.py
 
 flink-jars: $(JVM_ARTIFACTS_STAMP)  ## Fetch and verify the pinned JVM jars (requirements/jvm.lock) into build/jvm-artifacts
 
@@ -130,7 +130,7 @@ api-deps:  ## redis-server for the API's Redis tests (Debian package; the tests 
 	fi
 
 test-browser: setup browser-deps  ## Headless Chromium against `dagster dev`: asset graph and checks pages, screenshots
-	$(VENV)/bin/pytest -q tests/test_ui_browser.py
+	$(VENV)/bin/pytest -q tests/e2e/test_ui_browser.py
 dashboards: setup  ## Serve the business dashboards locally from the DuckDB marts (http://127.0.0.1:8765)
 	$(VENV)/bin/imagify dashboards serve
 .PHONY: realtime bench-realtime
@@ -144,9 +144,9 @@ bench-realtime: setup  ## Benchmark: publish → live-store latency, 5 runs of 1
 	$(VENV)/bin/python benchmarks/realtime_bench.py --rate $(RT_RATE) --seconds $(RT_SECONDS) --runs $(RT_RUNS) \
 		--out benchmarks/results/realtime.json
 soak: setup  ## Long fault-injection runs (issue 9): more kills, more events, many more hostile examples
-	IMAGIFY_SOAK=1 $(VENV)/bin/pytest -q -s tests/test_fault_flink_crash.py tests/test_fault_build_interrupted.py \
-		tests/test_fault_disk_full.py tests/test_fault_hostile_records.py tests/api/test_api_hostile.py \
-		tests/api/test_api_schemathesis.py
+	IMAGIFY_SOAK=1 $(VENV)/bin/pytest -q -s tests/e2e/test_fault_flink_crash.py tests/e2e/test_fault_build_interrupted.py \
+		tests/unit/ingestion/test_fault_disk_full.py tests/unit/ingestion/test_fault_hostile_records.py \
+		tests/unit/generation_service/test_api_hostile.py tests/unit/generation_service/test_api_schemathesis.py
 # -- benchmarks (issue 8) -----------------------------------------------------------------------
 .PHONY: bench bench-quick
 

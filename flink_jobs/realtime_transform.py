@@ -26,7 +26,7 @@ two sinks: the live store by upsert (JDBC, flushed every few hundred ms: a minut
 as it fires, and a replay after a restore rewrites the same rows), and the lake as versions (files,
 committed on checkpoints, exactly-once; readers keep the newest ``emitted_at`` of each key).
 
-The semantics are pinned by ``tests/test_realtime_e2e.py`` against ``tests/realtime_reference.py``
+The semantics are pinned by ``tests/e2e/test_realtime_e2e.py`` against ``tests/support/realtime_reference.py``
 (plain Python): out-of-order, re-sent, invalid, late, too-late and ahead events, a crash and a restore.
 """
 

@@ -4,7 +4,7 @@ come from (:mod:`flink_jobs.sources`) and where they go (:mod:`flink_jobs.sinks`
 
 The contract is defined once, in Python (:mod:`ingestion.contract`: the spec and the oracle). It is
 checked in one of three shapes that accept and reject exactly the same records and write exactly the
-same rows (``tests/test_contract_jvm_parity.py`` proves it for the JVM one on a large corpus):
+same rows (``tests/integration/flink_jobs/test_contract_jvm_parity.py`` proves it for the JVM one on a large corpus):
 
 ``jvm`` (default)
     the contract's Java implementation (``jvm/``, built by ``make setup``): no Python worker at all.

@@ -7,7 +7,8 @@ The settings are pydantic-settings classes, one per domain (:class:`StreamSettin
 :class:`AwsSettings`, ...); :class:`Settings` is all of them at once (frozen, flat attributes:
 ``settings.api_port``). Each field names its environment variable, its default and its meaning, once:
 the table of every variable, docs/settings.md, is generated from them
-(``python -m foundation.config --markdown > docs/settings.md``; tests/test_settings.py fails when it is stale).
+(``python -m foundation.config --markdown > docs/settings.md``; tests/unit/foundation/test_settings.py fails
+when it is stale).
 
 Rules of every variable: surrounding blanks are stripped and an empty (or blank) variable means its
 default; a value the settings refuse raises ``ValueError`` naming the variable.

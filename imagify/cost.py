@@ -13,7 +13,7 @@ Nothing here is a hand-written volume or size. Two inputs:
   landed, rejects, and the busiest hour against the average one. Those are scaled linearly to N users.
 
 Prices are in :data:`PRICES` (one table), the rest of the arithmetic in small functions, one per
-driver, each tested on hand-computed cases (tests/test_cost.py). The README's "Cost drivers" table
+driver, each tested on hand-computed cases (tests/unit/imagify/test_cost.py). The README's "Cost drivers" table
 is ``imagify cost --users 1000 --users 100000 --users 1000000 --markdown``; a test regenerates it.
 """
 

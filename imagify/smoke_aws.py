@@ -16,7 +16,8 @@ prints its cost estimate (:mod:`imagify.cost`, for its own size and duration) an
 confirmation (``--yes`` skips the question).
 
 It has never run against a real account from this repository's tests (there is none offline): the
-refusals, the order of the steps and the teardown are tested against a moto server (tests/test_smoke_aws.py).
+refusals, the order of the steps and the teardown are tested against a moto server
+(tests/unit/imagify/test_smoke_aws.py).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ columns, not their JSON). Running it again changes nothing.
    of ``stg_events`` (intermediate and marts) and ``stg_rejected_events`` is rebuilt with
    ``dbt build --full-refresh`` from staging — not from the lake. That is bounded by the size of staging and
    equal by construction to a build made without the user (the incremental marts' promise is to equal a full
-   build; ``tests/test_privacy_forget.py`` checks it);
+   build; ``tests/e2e/test_privacy_forget.py`` checks it);
 4. the generation API's store — SQLite (if there is one) or DynamoDB (``IMAGIFY_API_STORE=dynamodb``): the
    user's prompts are blanked (``[forgotten]``) in their generations and in the stored answers of their
    generation idempotency rows; then, with ``REDIS_URL``,

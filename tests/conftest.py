@@ -1,4 +1,6 @@
-"""Fixtures shared by several test modules (one definition each; modules never import fixtures)."""
+"""The one conftest of the tests: fixtures shared by several test modules (one definition each; modules never
+import fixtures), the plugins holding the others, the layout rule (tests/unit, tests/integration, tests/e2e by
+the markers) and the marker rule (a test that starts an engine carries its marker)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.paths import TESTS_DIR
+
+# fixtures of one part of the tests, kept in a module of their own (tests/support/)
+pytest_plugins = ["support.api_fixtures"]
 
 
 @pytest.fixture(scope="session")
 def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small DuckDB warehouse the dashboards read (tests/dashboards_warehouse.py), built once per session (~2 s)."""
-    from dashboards_warehouse import build
+    """The small DuckDB warehouse the dashboards read (tests/support/dashboards_warehouse.py), built once per
+    session (~2 s)."""
+    from support.dashboards_warehouse import build
 
     return build(tmp_path_factory.mktemp("dash") / "warehouse.duckdb")
 
@@ -46,11 +53,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def _no_dagster_instance_context_left() -> Iterator[None]:
     """No test inherits another's current Dagster instance. A DagsterInstance entered as a context manager
     sets a context variable (the current definitions-state storage) that its exit resets; after an in-process
-    ``materialize`` with a failing step (tests/test_dashboard_assets.py) then a schedule tick
-    (tests/test_lake_sensor.py), it stayed set to the storage of an instance already disposed, and the next
-    in-process load of the definitions in that process failed ("Attempted to resolve undefined
-    DagsterInstance weakref"; seen on two workers, where the modules run in another order). Cleared after
-    each test that imported Dagster."""
+    ``materialize`` with a failing step (tests/unit/orchestration/test_dashboard_assets.py) then a schedule
+    tick (tests/unit/orchestration/test_lake_sensor.py), it stayed set to the storage of an instance already
+    disposed, and the next in-process load of the definitions in that process failed ("Attempted to resolve
+    undefined DagsterInstance weakref"; seen on two workers, where the modules run in another order). Cleared
+    after each test that imported Dagster."""
     yield
     import sys
 
@@ -76,6 +83,10 @@ MODULE_WEIGHT = {"e2e": 8, "flink": 4, "dagster": 2, "browser": 2, "aws": 2, "db
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # (conftest hooks run before -m and -k deselect: the layout is checked on every collected test)
+    errors = layout_errors(items)
+    if errors:
+        raise pytest.UsageError("test modules in the wrong folder of tests/:\n  " + "\n  ".join(errors))
     if not config.getoption("numprocesses", None):
         return
     weight: dict[str, int] = {}
@@ -84,6 +95,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         w = sum(v for m, v in MODULE_WEIGHT.items() if item.get_closest_marker(m) is not None)
         weight[module] = max(w, weight.get(module, 0))
     items.sort(key=lambda item: -weight[item.nodeid.split("::")[0]])
+
+
+# --- the folder says what a module starts -------------------------------------------------------------
+# tests/unit: no test starts an engine (no engine marker, no e2e); tests/integration: modules whose heaviest
+# test starts one (and carries its marker) but none is a whole journey; tests/e2e: whole user journeys, each
+# test marked e2e. A module elsewhere fails the collection with the folder its markers say it belongs in.
+LAYOUT = ("unit", "integration", "e2e")
+
+
+def _kind(item: pytest.Item) -> str:
+    if item.get_closest_marker("e2e") is not None:
+        return "e2e"
+    if any(item.get_closest_marker(m) is not None for m in ENGINE_MARKERS):
+        return "integration"
+    return "unit"
+
+
+def layout_errors(items: list[pytest.Item]) -> list[str]:
+    """Each collected module of tests/ outside the folder its markers say (none when the layout holds)."""
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    errors = []
+    for path, tests in modules.items():
+        if TESTS_DIR not in path.parents:
+            continue
+        rel = path.relative_to(TESTS_DIR)
+        folder = rel.parts[0] if len(rel.parts) > 1 else ""
+        kinds = {t: _kind(t) for t in tests}
+        belongs = max(kinds.values(), key=LAYOUT.index)  # where its heaviest test belongs
+        if folder not in LAYOUT:
+            errors.append(f"tests/{rel}: test modules live in tests/unit, tests/integration or tests/e2e; "
+                          f"this one belongs in tests/{belongs}")
+        elif folder == "unit":
+            for t in (t for t, k in kinds.items() if k != "unit"):
+                marks = ", ".join(m for m in ("e2e", *ENGINE_MARKERS) if t.get_closest_marker(m) is not None)
+                errors.append(f"tests/{rel}::{t.name} is marked {marks}: tests/unit starts no engine; "
+                              f"the module belongs in tests/{belongs}")
+        elif folder == "e2e":
+            for t in (t for t, k in kinds.items() if k != "e2e"):
+                errors.append(f"tests/{rel}::{t.name} is not marked e2e: tests/e2e holds whole journeys only; "
+                              f"mark it e2e or move it to a module in tests/{kinds[t]}")
+        elif belongs == "e2e":
+            marked = next(t for t, k in kinds.items() if k == "e2e")
+            errors.append(f"tests/{rel}::{marked.name} is marked e2e: the module belongs in tests/e2e")
+        elif belongs == "unit":
+            errors.append(f"tests/{rel}: none of its tests carries an engine marker ({', '.join(ENGINE_MARKERS)}): "
+                          "the module belongs in tests/unit")
+    return errors
 
 
 # --- the markers say what a test starts ---------------------------------------------------------------

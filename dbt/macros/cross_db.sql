@@ -79,7 +79,7 @@
     Luhn-valid number and more: a regular expression cannot check Luhn, and removing a few extra
     digits costs nothing). Phones: 8+ characters of digits and + ( ) . - spaces (0912 345 678,
     +84 912345678, 84-91-234-5678, E.164). The same rules, in the same order, are
-    foundation/prompt_terms.py (tests/test_privacy_redaction.py checks both on one case table). -#}
+    foundation/prompt_terms.py (tests/integration/dbt/test_privacy_redaction.py checks both on one case table). -#}
 {% macro redact_pii(expr) -%}
     {%- set url = '(?i)(https?://|ftp://|www\\.)[^\\s]+' -%}
     {%- set email = '[\\p{L}\\p{N}_.%+\\-]+@[\\p{L}\\p{N}_\\-]+(\\.[\\p{L}\\p{N}_\\-]+)*' -%}

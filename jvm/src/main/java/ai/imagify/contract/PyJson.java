@@ -12,7 +12,7 @@ import java.util.Map;
  * parse_float=finite float)}, strict strings; its encoder: {@code ensure_ascii=False,
  * separators=(",", ":")}). Written by hand because no JSON library reproduces CPython's grammar
  * (NaN/Infinity, duplicate keys keeping the first position, lone surrogates, the 4300-digit int limit)
- * nor its float repr; {@code tests/test_contract_jvm_parity.py} holds the two together.
+ * nor its float repr; {@code tests/integration/flink_jobs/test_contract_jvm_parity.py} holds the two together.
  *
  * <p>Values: {@link Map} (a {@link LinkedHashMap}: duplicate keys keep their first position and
  * take the last value, as a Python dict), {@link List}, {@link String}, {@link Boolean}, {@link

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * The event contract v1 in the JVM: the same verdict, {@code reason} and {@code detail} as {@code
- * ingestion/contract.py} (the spec and the oracle; {@code tests/test_contract_jvm_parity.py} runs
+ * ingestion/contract.py} (the spec and the oracle; {@code tests/integration/flink_jobs/test_contract_jvm_parity.py} runs
  * both over the oracle's vectors and a generated corpus). Mirrors {@code decode_line} and {@code
  * validate_fields} step by step, in the same order. Not thread-safe (one instance per task).
  */

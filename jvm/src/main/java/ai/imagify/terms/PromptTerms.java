@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * and phone numbers, lower-case, cut into phrases at punctuation, keep the words (runs of letters and
  * marks) of two or more code points that are not stop-words; a phrase of one to MAX_PHRASE_WORDS kept
  * words is one term (joined by a space), each word of a longer phrase is a term, if the term has three
- * or more code points; each distinct term once per prompt, in order of first appearance. The parity test (tests/test_terms_jvm_parity.py)
+ * or more code points; each distinct term once per prompt, in order of first appearance. The parity test (tests/integration/flink_jobs/test_terms_jvm_parity.py)
  * holds the two implementations to the same output.
  *
  * <p>The patterns spell out Python's {@code re} classes instead of Java's: Python's {@code \w} is a

@@ -1,0 +1,184 @@
+"""A backfill of a date range rebuilds exactly those business dates: `imagify build --from --to`
+on a fixture dbt project whose mart honours the from_date/to_date contract (as the real marts do).
+Each mart row records the build that wrote it (built_at): only the backfilled dates change, and
+Dagster records exactly those partitions. The same holds for one partition launched the way the
+Dagster UI launches it ("Launch 1 run": a run tagged dagster/partition, through the GraphQL API of
+a real `imagify ui`), which once ran a plain `dbt build` and reported the day Materialized untouched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from support.dagster_dev import dagster_dev, graphql, repository, stop_automation
+from support.lake_fixture import write_batch
+from support.paths import FIXTURES
+
+from ingestion.simulator import Simulator
+
+pytestmark = [pytest.mark.e2e, pytest.mark.dbt, pytest.mark.dagster]
+IMAGIFY = str(Path(sys.executable).parent / "imagify")
+FIXTURE = FIXTURES / "dbt_backfill"
+
+
+def _rows(home: Path) -> dict:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.sql("select occurred_date, events, built_at from marts.daily_events").fetchall()
+        return {d: (n, b) for d, n, b in rows}
+    finally:
+        con.close()
+
+
+def _built_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A home over the fixture project with 8 days of events, built once; its environment."""
+    project = tmp_path / "dbt"
+    shutil.copytree(FIXTURE, project)
+    home = tmp_path / "home"
+    env = {**os.environ, "IMAGIFY_HOME": str(home), "IMAGIFY_DBT_PROJECT_DIR": str(project)}
+    env.pop("DAGSTER_HOME", None)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    write_batch(home, list(Simulator(users=30, days=8, seed=4, end=end).records()), end - timedelta(hours=1))
+    _build(env)
+    return home, env
+
+
+def _build(env: dict[str, str], *args: str) -> str:
+    p = subprocess.run([IMAGIFY, "build", *args], env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p.stdout
+
+
+def _materialized_partitions(home: Path, run_id: str | None = None) -> list[str]:
+    """The daily_events partitions a run (default: the newest) reported Materialized."""
+    from dagster import AssetKey, DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with DagsterInstance.get() as instance:
+            run_id = run_id or instance.get_runs(limit=1)[0].run_id
+            return sorted(
+                str(e.dagster_event.partition)
+                for e in instance.all_logs(run_id)
+                if e.dagster_event is not None
+                and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+                and e.dagster_event.asset_key == AssetKey(["marts", "daily_events"])
+            )
+    finally:
+        os.environ.pop("DAGSTER_HOME", None)
+
+
+def test_backfill_rebuilds_exactly_the_given_dates(tmp_path: Path) -> None:
+    home, env = _built_home(tmp_path)
+    before = _rows(home)
+    dates = sorted(before)
+    assert len(dates) >= 8
+    first, last = dates[2], dates[4]
+    out = _build(env, "--from", first.isoformat(), "--to", last.isoformat())
+    assert f"backfill_marts for business dates {first}..{last}" in out
+    after = _rows(home)
+    assert set(after) == set(before) and all(after[d][0] == before[d][0] for d in dates), "same figures"
+    rebuilt = {d for d in dates if after[d][1] != before[d][1]}
+    assert rebuilt == {first, dates[3], last}, f"exactly the backfilled dates were rebuilt, not {sorted(rebuilt)}"
+    assert _materialized_partitions(home) == [first.isoformat(), dates[3].isoformat(), last.isoformat()]
+
+
+PARTITION_QUERY = """
+query ($repositoryName: String!, $repositoryLocationName: String!, $jobName: String!, $partitionName: String!,
+       $assetKeys: [AssetKeyInput!]!) {
+  pipelineOrError(params: {pipelineName: $jobName, repositoryName: $repositoryName,
+                           repositoryLocationName: $repositoryLocationName}) {
+    ... on Pipeline { partition(partitionName: $partitionName, selectedAssetKeys: $assetKeys) {
+      tagsOrError { ... on PartitionTags { results { key value } } } } }
+  }
+}"""
+LAUNCH = """
+mutation ($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+ASSET_PAGE = """
+query ($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode { partitionKeys } }
+  assetOrError(assetKey: $key) { ... on Asset { assetMaterializations(limit: 1) {
+    partition
+    metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name type } } } } } } }
+}"""
+RUN_STATUS = "query ($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
+
+
+def _launch_one_partition_like_the_ui(base: str, job: str, day: str) -> str:
+    """What the UI's "Launch 1 run" sends (LaunchAssetChoosePartitionsDialog): the partition's tags
+    from ConfigPartitionForAssetJobQuery, then launchPipelineExecution of the job with those tags."""
+    where = repository(base)
+    part = graphql(
+        base,
+        PARTITION_QUERY,
+        {**where, "jobName": job, "partitionName": day, "assetKeys": [{"path": ["marts", "daily_events"]}]},
+    )["pipelineOrError"]["partition"]
+    tags = part["tagsOrError"]["results"]
+    assert {"key": "dagster/partition", "value": day} in tags, tags
+    launched = graphql(
+        base,
+        LAUNCH,
+        {
+            "executionParams": {
+                "mode": "default",
+                "runConfigData": "{}",
+                "executionMetadata": {"tags": tags},
+                "selector": {**where, "pipelineName": job},
+            }
+        },
+    )["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return str(launched["run"]["runId"])
+
+
+def _wait_run(base: str, run_id: str, log: Path, timeout_s: float = 600) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = graphql(base, RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return str(status)
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not finish in {timeout_s}s:\n{log.read_text()[-4000:]}")
+
+
+def test_one_partition_launched_from_the_ui_rebuilds_exactly_that_day(tmp_path: Path) -> None:
+    home, env = _built_home(tmp_path)
+    log = tmp_path / "dagster-dev.log"
+    with dagster_dev(env, log) as base:
+        assert "lake_partitions_sensor" in stop_automation(base, home)
+        before = _rows(home)
+        dates = sorted(before)
+        day = dates[3]
+        run_id = _launch_one_partition_like_the_ui(base, "backfill_marts", day.isoformat())
+        assert _wait_run(base, run_id, log) == "SUCCESS", log.read_text()[-4000:]
+        page = graphql(base, ASSET_PAGE, {"key": {"path": ["marts", "daily_events"]}})
+    after = _rows(home)
+    assert set(after) == set(before) and all(after[d][0] == before[d][0] for d in dates), "same figures"
+    rebuilt = sorted(d for d in dates if after[d][1] != before[d][1])
+    assert rebuilt == [day], f"the launched day alone was recomputed, not {rebuilt}"
+    assert _materialized_partitions(home, run_id) == [day.isoformat()]
+    # the asset page: partitions from the first day of data, the columns with their types
+    assert page["assetNodeOrError"]["partitionKeys"][0] == dates[0].isoformat()
+    [mat] = page["assetOrError"]["assetMaterializations"]
+    assert mat["partition"] == day.isoformat()
+    [schema] = [e["schema"] for e in mat["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    assert [(c["name"], c["type"]) for c in schema["columns"]] == [
+        ("occurred_date", "DATE"),
+        ("events", "BIGINT"),
+        ("built_at", "TIMESTAMP"),
+    ]

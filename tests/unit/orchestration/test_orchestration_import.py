@@ -1,0 +1,73 @@
+"""Importing the Dagster code location does nothing (dagster-open-platform's rule): no dbt parse, no
+other process, no file written, no environment variable changed. The definitions are built when Dagster
+loads them (orchestration.definitions.defs, a lazy ``@definitions``) or a caller runs ``build_defs``.
+
+Each module is imported in a fresh interpreter with an audit hook that records every process started
+and every file opened for writing, and the environment compared before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+from support.paths import REPO_ROOT as REPO
+
+import orchestration
+
+_PROBE = r"""
+import json, os, sys
+sys.dont_write_bytecode = True
+events = []
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+def hook(event, args):
+    if event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork"):
+        events.append(f"{event} {args[:2]!r}")
+    elif event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        mode, flags = args[1], args[2]
+        writes = isinstance(mode, str) and any(c in mode for c in "wax+")
+        if writes or (isinstance(flags, int) and flags & WRITE_FLAGS):
+            events.append(f"open for writing {args[0]!r}")
+
+# the libraries first: what they do at import is theirs (dagster's vendored croniter runs `file` once)
+import dagster, dagster_dbt, dagster._vendored.croniter  # noqa: E401
+before = dict(os.environ)
+sys.addaudithook(hook)
+import importlib
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+after = dict(os.environ)
+changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+print(json.dumps({"events": events, "env_changed": changed}))
+"""
+
+
+def _modules() -> list[str]:
+    names = ["orchestration", "orchestration.definitions"]
+    for info in pkgutil.walk_packages(orchestration.__path__, "orchestration."):
+        names.append(info.name)
+    return sorted(set(names))
+
+
+def test_importing_the_code_location_has_no_side_effects(tmp_path: Path) -> None:
+    # a clean environment (none of the settings exported) that asks for a fresh manifest: the import of
+    # the old code location wrote its defaults into os.environ and ran `dbt parse`
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGIFY_", "DAGSTER_", "DBT_"))}
+    env.update(IMAGIFY_HOME=str(tmp_path / "home"), IMAGIFY_DBT_PARSE="1", PYTHONDONTWRITEBYTECODE="1")
+    modules = _modules()
+    assert "orchestration.defs.warehouse.assets" in modules and len(modules) > 20, modules
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *modules], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["env_changed"] == [], f"import changed os.environ: {seen['env_changed']}"
+    # a `dbt parse` would be a process started (the manifest's own time is no witness: `make test` runs
+    # on two workers, and the other one may be parsing for its `imagify build`)
+    assert seen["events"] == [], f"import started processes or wrote files: {seen['events'][:10]}"
+    assert not (tmp_path / "home").exists(), "import created IMAGIFY_HOME"
