@@ -75,10 +75,13 @@ def on_exit() -> Iterator[list[Callable[[], None]]]:
         hook()
 
 
-# --- the slow modules first, on workers ----------------------------------------------------------------
+# --- the order of the modules -------------------------------------------------------------------------
+# Collected from folders (`pytest tests`), the modules run in the order of their file names whatever their
+# folder: the order the suite ran and was validated in while tests/ was flat (test_api_*, then
+# test_architecture, ...); files named on the command line keep the order they were named in.
 # On pytest-xdist workers (TEST_WORKERS=2, make test-fast) a long end-to-end test started last would leave
 # one worker idle while the other finishes it: modules whose tests start more engines go first, each
-# module's tests together, in their order. A serial run keeps the collection order.
+# module's tests together, in their order. A serial run keeps that file-name order.
 MODULE_WEIGHT = {"e2e": 8, "flink": 4, "dagster": 2, "browser": 2, "aws": 2, "dbt": 1, "services": 1}
 
 
@@ -87,6 +90,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     errors = layout_errors(items)
     if errors:
         raise pytest.UsageError("test modules in the wrong folder of tests/:\n  " + "\n  ".join(errors))
+    if all((config.invocation_params.dir / arg.split("::")[0]).is_dir() for arg in config.args):
+        items.sort(key=lambda item: item.path.name)  # stable: a module's tests keep their order
     if not config.getoption("numprocesses", None):
         return
     weight: dict[str, int] = {}
