@@ -607,6 +607,9 @@ class OrchestrationSettings(CoreSettings):
                                        doc="... same for the marts of the daily job")
     sensor_interval_s: int = setting(30, env="IMAGIFY_SENSOR_INTERVAL_S",
                                      doc="how often the lake sensor looks for newly committed partitions")
+    automation_paused: bool = setting(False, env="IMAGIFY_AUTOMATION_PAUSED",
+                                      doc="Dagster's sensors and schedules start paused (`imagify ui --paused`); "
+                                          "those switched on in the UI stay on")
     max_rejected_share: float = setting(0.10, env="IMAGIFY_MAX_REJECTED_SHARE",
                                         doc="check: rejected / all records landed in the last day stays below this")
     max_volume_drop: float = setting(0.5, env="IMAGIFY_MAX_VOLUME_DROP",

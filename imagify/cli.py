@@ -330,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=3000, help="port of the web UI (default 3000)")
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     s.add_argument("--demo-data", action="store_true", help="run `imagify demo` first when the warehouse is empty")
+    s.add_argument(
+        "--paused",
+        action="store_true",
+        help="start the sensors and schedules paused (IMAGIFY_AUTOMATION_PAUSED): nothing runs until you launch it "
+        "or switch automation on in the UI's Automation page; those you switched on before stay on",
+    )
     s.set_defaults(func=dagster_cli.cmd_ui)
     from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
 

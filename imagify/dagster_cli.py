@@ -30,6 +30,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
             return rc
     prepare_dagster_home(settings)
     env = settings.env_for_children()
+    if args.paused:
+        env["IMAGIFY_AUTOMATION_PAUSED"] = "1"
     exe = Path(sys.executable).parent / "dagster"
     cmd = [str(exe), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port}  (DAGSTER_HOME={settings.dagster_home})", flush=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support.dagster_dev import dagster_dev, graphql, repository, stop_automation
+from support.dagster_dev import automation, dagster_dev, graphql, repository
 from support.lake_fixture import write_batch
 from support.paths import FIXTURES
 
@@ -159,8 +159,12 @@ def _wait_run(base: str, run_id: str, log: Path, timeout_s: float = 600) -> str:
 def test_one_partition_launched_from_the_ui_rebuilds_exactly_that_day(tmp_path: Path) -> None:
     home, env = _built_home(tmp_path)
     log = tmp_path / "dagster-dev.log"
-    with dagster_dev(env, log) as base:
-        assert "lake_partitions_sensor" in stop_automation(base, home)
+    # started paused, as a data engineer who wants only the run they launch: no sensor or schedule
+    # touches the warehouse while the test compares it before and after
+    with dagster_dev(env, log, "--paused") as base:
+        status = automation(base)
+        assert "lake_partitions_sensor" in status and "hourly_build" in status, status
+        assert set(status.values()) == {"STOPPED"}, status
         before = _rows(home)
         dates = sorted(before)
         day = dates[3]

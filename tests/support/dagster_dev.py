@@ -56,12 +56,17 @@ def runs_settled(home: Path, timeout_s: float = 180) -> None:
 
 
 @contextmanager
-def dagster_dev(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Start `imagify ui` on a free port; yield its base URL once it answers; Ctrl-C it at the end."""
+def dagster_dev(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
+    """Start `imagify ui` (with ``options``, e.g. ``--paused``) on a free port; yield its base URL once it
+    answers; Ctrl-C it at the end."""
     port = free_port()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [IMAGIFY, "ui", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [IMAGIFY, "ui", "--port", str(port), *options],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -97,36 +102,15 @@ def repository(base: str) -> dict[str, str]:
     return {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
 
 
-SENSORS = """query ($repositorySelector: RepositorySelector!) {
-  sensorsOrError(repositorySelector: $repositorySelector) {
-    ... on Sensors {results {id name sensorState {ticks(limit: 1) {status}}}}
-  }
+AUTOMATION = """query ($repositorySelector: RepositorySelector!) {
+  sensorsOrError(repositorySelector: $repositorySelector) {... on Sensors {results {name sensorState {status}}}}
+  schedulesOrError(repositorySelector: $repositorySelector) {... on Schedules {results {name scheduleState {status}}}}
 }"""
 
 
-def stop_automation(base: str, home: Path, timeout_s: float = 180) -> list[str]:
-    """Switch off every sensor and schedule (the toggles of the UI's Automation page), wait for a tick
-    under way and the runs it started, so that from then on only the runs a test launches touch the
-    warehouse; returns their names."""
-    where = {"repositorySelector": repository(base)}
-    sensors = graphql(base, SENSORS, where)["sensorsOrError"]["results"]
-    schedules = graphql(
-        base,
-        "query ($repositorySelector: RepositorySelector!) {"
-        " schedulesOrError(repositorySelector: $repositorySelector) {... on Schedules {results {id name}}} }",
-        where,
-    )["schedulesOrError"]["results"]
-    for s in sensors:
-        graphql(base, "mutation ($id: String) { stopSensor(id: $id) { __typename } }", {"id": s["id"]})
-    for s in schedules:
-        graphql(base, "mutation ($id: String) { stopRunningSchedule(id: $id) { __typename } }", {"id": s["id"]})
-    deadline = time.monotonic() + timeout_s
-    while any(
-        t["status"] == "STARTED"
-        for s in graphql(base, SENSORS, where)["sensorsOrError"]["results"]
-        for t in s["sensorState"]["ticks"]
-    ):
-        assert time.monotonic() < deadline, f"a sensor tick still under way after {timeout_s}s"
-        time.sleep(1)
-    runs_settled(home)
-    return [s["name"] for s in [*sensors, *schedules]]
+def automation(base: str) -> dict[str, str]:
+    """Every sensor and schedule with its status as the UI's Automation page shows it (RUNNING, STOPPED)."""
+    data = graphql(base, AUTOMATION, {"repositorySelector": repository(base)})
+    sensors = {s["name"]: s["sensorState"]["status"] for s in data["sensorsOrError"]["results"]}
+    schedules = {s["name"]: s["scheduleState"]["status"] for s in data["schedulesOrError"]["results"]}
+    return {**sensors, **schedules}

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import (
     DagsterEventType,
-    DefaultSensorStatus,
     RunFailureSensorContext,
     RunsFilter,
     SensorEvaluationContext,
@@ -17,6 +16,7 @@ from dagster import (
 )
 
 from foundation import config
+from orchestration.defs.automation import sensor_status
 from orchestration.defs.ops.notifier import Alert, notifier_from_settings
 
 
@@ -43,7 +43,7 @@ def check_failure_alert(run_id: str, asset: str, check: str, severity: str, desc
 
 @run_failure_sensor(
     name="notify_run_failures",
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Sends every failed run to the notifier (IMAGIFY_NOTIFIER: log, slack or sns).",
 )
 def notify_run_failures(context: RunFailureSensorContext) -> None:
@@ -57,7 +57,7 @@ def notify_run_failures(context: RunFailureSensorContext) -> None:
 @sensor(
     name="notify_check_failures",
     minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Sends every failed asset check (GX, dbt tests, freshness) to the notifier.",
 )
 def notify_check_failures(context: SensorEvaluationContext) -> SkipReason:

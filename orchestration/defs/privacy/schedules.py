@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
+from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
+from orchestration.defs.automation import schedule_status
 from orchestration.defs.privacy.jobs import expire_raw_prompts
 from orchestration.defs.warehouse.resources import SETTINGS
 
@@ -13,7 +14,7 @@ from orchestration.defs.warehouse.resources import SETTINGS
     job=expire_raw_prompts,
     cron_schedule="15 3 * * *",
     execution_timezone=SETTINGS.business_tz,
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description="Daily retention of raw prompts (IMAGIFY_RAW_PROMPT_RETENTION_DAYS).",
 )
 def expire_raw_prompts_daily(context: ScheduleEvaluationContext) -> RunRequest:

@@ -9,13 +9,13 @@ from datetime import timedelta
 from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
-    DefaultSensorStatus,
     SensorDefinition,
     build_last_update_freshness_checks,
     build_sensor_for_freshness_checks,
 )
 
 from foundation import config
+from orchestration.defs.automation import sensor_status
 from orchestration.defs.warehouse.selections import MartSplit
 
 
@@ -43,6 +43,6 @@ def build_freshness(
         freshness_checks=checks,
         minimum_interval_seconds=60,
         name="marts_freshness_sensor",
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=sensor_status(settings),
     )
     return checks, sensor

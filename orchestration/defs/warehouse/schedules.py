@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from foundation import config
+from orchestration.defs.automation import schedule_status
 from orchestration.defs.warehouse.jobs import DAILY_JOB_NAME, OBSERVE_JOB_NAME, REFRESH_JOB_NAME
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, business_today, clamp_range, range_tags
 from orchestration.defs.warehouse.resources import SETTINGS
@@ -20,7 +21,7 @@ DAILY_LOOKBACK_DAYS = 35  # the daily marts' windows (30-day MAU, weekly cohorts
     job_name=REFRESH_JOB_NAME,
     cron_schedule="5 * * * *",
     execution_timezone=SETTINGS.business_tz,
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description="Hourly incremental build, in case the sensor missed something; skipped (with the reason) when "
     "nothing landed since the last build (Athena: always runs, the lake is not read here).",
 )
@@ -34,7 +35,7 @@ def hourly_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     job_name=DAILY_JOB_NAME,
     cron_schedule="30 2 * * *",
     execution_timezone=SETTINGS.business_tz,
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description="Daily build of the heavier marts (incremental; labelled with the last 35 business dates).",
 )
 def daily_marts(context: ScheduleEvaluationContext) -> RunRequest:
@@ -47,7 +48,7 @@ def daily_marts(context: ScheduleEvaluationContext) -> RunRequest:
 @schedule(
     job_name=OBSERVE_JOB_NAME,
     cron_schedule="*/5 * * * *",
-    default_status=DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description="Observe the landing job and the lake every 5 minutes (lag, checkpoints, partitions).",
 )
 def observe_every_5_minutes(context: ScheduleEvaluationContext) -> RunRequest:

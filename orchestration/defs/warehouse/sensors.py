@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from foundation import config
+from orchestration.defs.automation import sensor_status
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.jobs import REFRESH_JOB_NAME
 from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
@@ -24,7 +25,7 @@ def new_partitions(cursor: str | None, current: dict[str, str]) -> list[str]:
 @sensor(
     job_name=REFRESH_JOB_NAME,
     minimum_interval_seconds=SETTINGS.sensor_interval_s,
-    default_status=DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Triggers the incremental build when the landing job commits new lake partitions (events or "
     "quarantine). Waits while a build is queued or running; the cursor holds every committed partition's fingerprint.",
 )

@@ -7,11 +7,14 @@ When the dbt project gains models (new marts), refresh the snapshot and review t
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from support.paths import SNAPSHOTS
+from support.paths import REPO_ROOT, SNAPSHOTS
 
 SNAPSHOT = SNAPSHOTS / "definitions.txt"
 
@@ -87,6 +90,33 @@ def test_all_definitions_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     job_keys = {k.to_user_string() for k in defs.resolve_job_def("build_warehouse").asset_layer.selected_asset_keys}
     assert {"lake/events", "flink/landing_job", "staging/stg_events", "marts/revenue_daily"} <= job_keys
     assert {k.to_user_string() for k in keys_of(graph, "dashboards")} <= job_keys
+    # automation runs unless paused (IMAGIFY_AUTOMATION_PAUSED, below)
+    statuses = {s.name: s.default_status.value for s in [*(defs.sensors or []), *(defs.schedules or [])]}
+    assert set(statuses.values()) == {"RUNNING"}, statuses
+
+
+def test_paused_automation_starts_every_sensor_and_schedule_stopped(tmp_path: Path) -> None:
+    """`imagify ui --paused`: the code location, loaded as dagster dev loads it, stops everything by default."""
+    show = (
+        "from orchestration.definitions import defs; d = defs(); "
+        "print(sorted({s.name: s.default_status.value for s in [*d.sensors, *d.schedules]}.items()))"
+    )
+    env = {**os.environ, "IMAGIFY_HOME": str(tmp_path), "IMAGIFY_AUTOMATION_PAUSED": "1"}
+    env.pop("DAGSTER_HOME", None)
+    out = subprocess.run(
+        [sys.executable, "-c", show],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    statuses = dict(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+    assert {"lake_partitions_sensor", "marts_freshness_sensor", "hourly_build", "expire_raw_prompts_daily"} <= set(
+        statuses
+    ), statuses
+    assert set(statuses.values()) == {"STOPPED"}, statuses
 
 
 def test_snapshot_of_assets_and_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
