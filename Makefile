@@ -44,13 +44,12 @@ $(FLINK_STAMP): requirements/flink.txt requirements/flink.lock
 demo: setup  ## Simulate 2,000 users x 30 days, land with Flink, build with dbt+Dagster, print a summary
 	$(VENV)/bin/imagify demo
 
-# TEST_WORKERS pytest-xdist processes; 0 = one process. Most of a serial run's time is spent waiting on JVM
-# start-ups, servers and single-threaded dbt/Dagster processes (45 % of 2 cores idle): `TEST_WORKERS=2
-# make test` takes ~21 min instead of ~35. `make test` (CI) stays serial until the race seen on two workers
-# is fixed: stopSensor answered 500 while the sensor daemon launched a run (test_backfill_exact_dates).
-TEST_WORKERS ?= 0
+# TEST_WORKERS pytest-xdist processes (default 2; 0 = one process). Most of a serial run's time is spent
+# waiting on JVM start-ups, servers and single-threaded dbt/Dagster processes (45 % of 2 cores idle): on two
+# workers `make test` takes ~21 min instead of ~35.
+TEST_WORKERS ?= 2
 
-test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test (TEST_WORKERS=2: on two workers, slowest modules first)
+test: setup lint audit browser-deps api-deps  ## Lint, dependency audit, then every test (on TEST_WORKERS=2 processes, slowest modules first)
 	$(VENV)/bin/pytest -q --durations=25 -n $(TEST_WORKERS) --dist worksteal tests
 
 test-unit: setup browser-deps api-deps  ## The tests that are not whole user journeys (e2e): tests/unit and tests/integration; they still start Flink, dbt, Chromium
