@@ -144,17 +144,28 @@ def add_landed_hour(lake: Path, events: int, end: datetime, seed: int) -> int:
     return n
 
 
+def target_path(env: dict[str, str]) -> Path:
+    """dbt's target folder of a bench warehouse, next to it: the checkout's dbt/target belongs to `imagify
+    build` and `dagster dev`, whose manifest must not be rewritten for another warehouse."""
+    wh = Path(env["IMAGIFY_WAREHOUSE"])
+    return wh.parent / f"{wh.stem}-dbt-target"
+
+
 def dbt(env: dict[str, str], *args: str) -> float:
     exe = str(Path(sys.executable).parent / "dbt")
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [exe, *args, "--profiles-dir", ".", "--quiet"], cwd=REPO / "dbt", env=env, capture_output=True, text=True
+        [exe, *args, "--profiles-dir", ".", "--quiet", "--target-path", str(target_path(env))],
+        cwd=REPO / "dbt",
+        env=env,
+        capture_output=True,
+        text=True,
     )
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"dbt {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
     if os.environ.get("BENCH_VERBOSE"):
-        results = json.loads((REPO / "dbt" / "target" / "run_results.json").read_text())["results"]
+        results = json.loads((target_path(env) / "run_results.json").read_text())["results"]
         slow = sorted(results, key=lambda r: -r["execution_time"])[:6]
         print(
             f"  dbt {' '.join(args)}: {secs:.1f}s; slowest: "

@@ -226,9 +226,11 @@ def rebuild(settings: Settings, tables: list[Relation]) -> None:
     if not tables:
         return
     project = str(settings.dbt_project_dir)
-    cmd = [str(Path(sys.executable).parent / "dbt"), "run", "--full-refresh", "--select", *(t.name for t in tables),
-           "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target, "--quiet"]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=project, env=settings.env_for_children(), capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="imagify-rebuild-dbt-") as work:  # not the project's shared target/
+        cmd = [str(Path(sys.executable).parent / "dbt"), "run", "--full-refresh", "--select", *(t.name for t in tables),
+               "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target,
+               "--target-path", f"{work}/target", "--log-path", f"{work}/logs", "--quiet"]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=project, env=settings.env_for_children(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(
             f"the rebuild of {', '.join(t.name for t in tables)} failed (the lake and the Iceberg tables are done; "

@@ -441,10 +441,14 @@ def rebuild_after_forget(settings: Settings) -> None:
     env = settings.env_for_children()
     dbt = str(Path(sys.executable).parent / "dbt")
     project = str(settings.dbt_project_dir)
-    cmd = [dbt, "build", "--full-refresh", "--select", "stg_events+", "stg_rejected_events+",
-           "--exclude", "stg_events", "--project-dir", project, "--profiles-dir", project,
-           "--target", settings.dbt_target, "--quiet"]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+    # its own target folder: the project's target/manifest.json is read by `imagify build`, `dagster dev` and
+    # the checks, and must stay the one parsed for their settings
+    with tempfile.TemporaryDirectory(prefix="imagify-forget-dbt-") as work:
+        cmd = [dbt, "build", "--full-refresh", "--select", "stg_events+", "stg_rejected_events+",
+               "--exclude", "stg_events", "--project-dir", project, "--profiles-dir", project,
+               "--target", settings.dbt_target, "--target-path", f"{work}/target", "--log-path", f"{work}/logs",
+               "--quiet"]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(
             "the rebuild of the marts failed (the user's rows are already gone from the lake and staging; "

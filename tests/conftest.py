@@ -131,23 +131,31 @@ def layout_errors(items: list[pytest.Item]) -> list[str]:
         kinds = {t: _kind(t) for t in tests}
         belongs = max(kinds.values(), key=LAYOUT.index)  # where its heaviest test belongs
         if folder not in LAYOUT:
-            errors.append(f"tests/{rel}: test modules live in tests/unit, tests/integration or tests/e2e; "
-                          f"this one belongs in tests/{belongs}")
+            errors.append(
+                f"tests/{rel}: test modules live in tests/unit, tests/integration or tests/e2e; "
+                f"this one belongs in tests/{belongs}"
+            )
         elif folder == "unit":
             for t in (t for t, k in kinds.items() if k != "unit"):
                 marks = ", ".join(m for m in ("e2e", *ENGINE_MARKERS) if t.get_closest_marker(m) is not None)
-                errors.append(f"tests/{rel}::{t.name} is marked {marks}: tests/unit starts no engine; "
-                              f"the module belongs in tests/{belongs}")
+                errors.append(
+                    f"tests/{rel}::{t.name} is marked {marks}: tests/unit starts no engine; "
+                    f"the module belongs in tests/{belongs}"
+                )
         elif folder == "e2e":
             for t in (t for t, k in kinds.items() if k != "e2e"):
-                errors.append(f"tests/{rel}::{t.name} is not marked e2e: tests/e2e holds whole journeys only; "
-                              f"mark it e2e or move it to a module in tests/{kinds[t]}")
+                errors.append(
+                    f"tests/{rel}::{t.name} is not marked e2e: tests/e2e holds whole journeys only; "
+                    f"mark it e2e or move it to a module in tests/{kinds[t]}"
+                )
         elif belongs == "e2e":
             marked = next(t for t, k in kinds.items() if k == "e2e")
             errors.append(f"tests/{rel}::{marked.name} is marked e2e: the module belongs in tests/e2e")
         elif belongs == "unit":
-            errors.append(f"tests/{rel}: none of its tests carries an engine marker ({', '.join(ENGINE_MARKERS)}): "
-                          "the module belongs in tests/unit")
+            errors.append(
+                f"tests/{rel}: none of its tests carries an engine marker ({', '.join(ENGINE_MARKERS)}): "
+                "the module belongs in tests/unit"
+            )
     return errors
 
 
@@ -188,6 +196,27 @@ def engines_of(argv: list[str]) -> set[str]:
     return found
 
 
+# --- no test rewrites the checkout's dbt/target --------------------------------------------------------
+# `imagify build`, `dagster dev` and the warehouse checks read dbt/target/manifest.json, parsed for their
+# settings; a dbt command a test starts in the checkout's project without its own target path rewrites it
+# in place for another warehouse (seen on two workers: a GX check of another test's build queried the
+# catalog "full" of test_e2e_pipeline's full-refresh warehouse). dagster-dbt sets DBT_TARGET_PATH itself.
+REPO_DBT_PROJECT = (TESTS_DIR.parent / "dbt").resolve()
+_shared_target_writes: list[str] = []
+
+
+def writes_shared_dbt_target(argv: list[str], cwd: object, env: object) -> bool:
+    """Whether this command line is dbt run in the checkout's project without a private target path."""
+    import os
+
+    if not argv or Path(argv[0]).name != "dbt" or "--target-path" in argv:
+        return False
+    if "DBT_TARGET_PATH" in (env if isinstance(env, dict) else os.environ):
+        return False
+    project = argv[argv.index("--project-dir") + 1] if "--project-dir" in argv[:-1] else (cwd or os.getcwd())
+    return Path(str(project)).resolve() == REPO_DBT_PROJECT
+
+
 def pytest_configure(config: pytest.Config) -> None:
     import subprocess
 
@@ -196,6 +225,8 @@ def pytest_configure(config: pytest.Config) -> None:
     def _recording_init(self: subprocess.Popen, args: object, *a: object, **kw: object) -> None:
         argv = [str(x) for x in args] if isinstance(args, list | tuple) else [str(args)]
         _started.update(engines_of(argv))
+        if writes_shared_dbt_target(argv, kw.get("cwd"), kw.get("env")):
+            _shared_target_writes.append(" ".join(argv[:4]))
         original(self, args, *a, **kw)  # type: ignore[arg-type]
 
     subprocess.Popen.__init__ = _recording_init  # type: ignore[method-assign]
@@ -207,6 +238,12 @@ def _engines_need_their_marker(request: pytest.FixtureRequest) -> Iterator[None]
     yield
     missing = sorted(e for e in _started if request.node.get_closest_marker(e) is None)
     _started.clear()
+    shared, _shared_target_writes[:] = list(_shared_target_writes), []
+    if shared:
+        pytest.fail(
+            f"this test runs dbt in the checkout's project without --target-path: {shared} (dbt/target is "
+            "shared with `imagify build` and the other test workers; give it tmp_path / 'target')"
+        )
     if missing:
         marks = ", ".join(f"pytest.mark.{m}" for m in missing)
         pytest.fail(f"this test starts {', '.join(missing)} without the marker: add {marks} to the module's pytestmark")

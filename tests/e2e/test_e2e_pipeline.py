@@ -196,8 +196,11 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
     dbt = str(Path(sys.executable).parent / "dbt")
     dbt_env = {**env, "IMAGIFY_LAKE_DIR": str(home / "lake"), "IMAGIFY_WAREHOUSE": str(full)}
     proc = subprocess.run(
-        [dbt, "build", "--quiet", "--profiles-dir", ".", "--full-refresh"],
-        cwd=REPO_ROOT / "dbt", env=dbt_env, capture_output=True, text=True,
+        [dbt, "build", "--quiet", "--profiles-dir", ".", "--full-refresh", "--target-path", str(tmp_path / "target")],
+        cwd=REPO_ROOT / "dbt",
+        env=dbt_env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     valid, _ = _expected(lines1 + lines2)
@@ -211,12 +214,14 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
         assert len(tables) >= 9
         for (t,) in tables:
             cols = [
-                c for (c,) in con.sql(
+                c
+                for (c,) in con.sql(
                     f"select column_name from information_schema.columns where table_catalog = 'full' "
                     f"and table_schema = 'marts' and table_name = '{t}' and column_name <> 'built_at'"
                 ).fetchall()
             ]
             sel = ", ".join(f'"{c}"' for c in cols)
+
             def rows(catalog: str, t: str = t, sel: str = sel) -> list[tuple]:
                 out = con.sql(f'select {sel} from "{catalog}".marts.{t} order by all').fetchall()
                 return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in out]

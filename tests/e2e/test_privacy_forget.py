@@ -46,7 +46,8 @@ def _settings(home: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings:
 def _dbt_build(settings: config.Settings) -> None:
     project = str(settings.dbt_project_dir)
     proc = subprocess.run(
-        [DBT, "build", "--project-dir", project, "--profiles-dir", project, "--target", "local", "--quiet"],
+        [DBT, "build", "--project-dir", project, "--profiles-dir", project, "--target", "local", "--quiet",
+         "--target-path", str(settings.home / "dbt-target")],
         cwd=project, env=settings.env_for_children(), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -193,6 +193,11 @@ class WarehouseResource(ConfigurableResource):
         nodes = json.loads(path.read_text()).get("nodes", {})
         for node in nodes.values():
             if node.get("resource_type") in ("model", "seed") and node.get("name") == model:
+                if self.target == "local" and node.get("schema"):
+                    # the DuckDB file this resource opens is the catalog; the manifest's database is the file
+                    # name of the warehouse the last parse of the checkout's dbt/target was for, which may be
+                    # another IMAGIFY_WAREHOUSE (a `dbt build` by hand, another home on the same checkout)
+                    return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
                 return node.get("relation_name")
         return None
 

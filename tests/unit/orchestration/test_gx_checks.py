@@ -226,3 +226,18 @@ def test_mart_suites_of_the_coming_marts(tmp_path: Path, settings) -> None:
         wh.put("marts", model, bad)
         passed, description, _ = _run(name, wh, settings)
         assert not passed and col in description, f"{name}: {description}"
+
+
+def test_checks_read_the_warehouse_they_open_whatever_database_the_manifest_names(
+    tmp_path: Path, settings, good_events
+) -> None:
+    """The checkout's manifest may have been parsed last for another warehouse file (its database is that
+    file's name): the checks still query the DuckDB file of their settings."""
+    wh = Warehouse(tmp_path)
+    wh.put("staging", "stg_events", good_events)
+    wh.nodes["model.t.stg_events"].update(
+        database="full", schema="staging", alias="stg_events", relation_name='"full"."staging"."stg_events"'
+    )
+    wh.manifest.write_text(json.dumps({"nodes": wh.nodes}))
+    passed, description, _ = _run("events_batch", wh, settings)
+    assert passed, description

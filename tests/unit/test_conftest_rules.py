@@ -1,4 +1,5 @@
-"""The layout rule of tests/ (tests/conftest.py): a module sits in the folder its markers say."""
+"""The rules tests/conftest.py holds the tests to: a module sits in the folder its markers say; no test
+rewrites the checkout's dbt/target."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import layout_errors
-from support.paths import TESTS_DIR
+from conftest import layout_errors, writes_shared_dbt_target
+from support.paths import REPO_ROOT, TESTS_DIR
 
 
 @dataclass(eq=False)  # hashable by identity, as pytest items are
@@ -64,3 +65,16 @@ def test_a_module_in_the_wrong_folder_is_named_with_where_it_belongs(
 
 def test_modules_outside_tests_are_not_judged(tmp_path: Path) -> None:
     assert layout_errors([FakeItem(tmp_path / "test_x.py", "test_0", {"flink"})]) == []  # type: ignore[list-item]
+
+
+DBT = str(REPO_ROOT / ".venv" / "bin" / "dbt")
+
+
+def test_dbt_in_the_checkouts_project_needs_its_own_target_path(tmp_path: Path) -> None:
+    project = REPO_ROOT / "dbt"
+    assert writes_shared_dbt_target([DBT, "build", "--profiles-dir", "."], project, {})
+    assert writes_shared_dbt_target([DBT, "run", "--project-dir", str(project)], tmp_path, {})
+    assert not writes_shared_dbt_target([DBT, "build", "--target-path", str(tmp_path)], project, {})
+    assert not writes_shared_dbt_target([DBT, "build"], project, {"DBT_TARGET_PATH": str(tmp_path)})  # dagster-dbt
+    assert not writes_shared_dbt_target([DBT, "build", "--project-dir", str(tmp_path)], project, {})  # a copy
+    assert not writes_shared_dbt_target(["imagify", "build"], project, {})
