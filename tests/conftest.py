@@ -203,6 +203,11 @@ def engines_of(argv: list[str]) -> set[str]:
 # catalog "full" of test_e2e_pipeline's full-refresh warehouse). dagster-dbt sets DBT_TARGET_PATH itself.
 REPO_DBT_PROJECT = (TESTS_DIR.parent / "dbt").resolve()
 _shared_target_writes: list[str] = []
+# the dbt commands that write their target folder (manifest, run results, compiled SQL) or empty it
+DBT_TARGET_WRITERS = {
+    "build", "run", "parse", "compile", "test", "seed", "snapshot", "docs", "ls", "list", "run-operation", "show",
+    "source", "retry", "clone", "clean",
+}  # fmt: skip
 
 
 def writes_shared_dbt_target(argv: list[str], cwd: object, env: object) -> bool:
@@ -210,6 +215,8 @@ def writes_shared_dbt_target(argv: list[str], cwd: object, env: object) -> bool:
     import os
 
     if not argv or Path(argv[0]).name != "dbt" or "--target-path" in argv:
+        return False
+    if not DBT_TARGET_WRITERS & set(argv[1:]):  # `dbt --version` (dagster-dbt asks), `dbt deps`, ...
         return False
     if "DBT_TARGET_PATH" in (env if isinstance(env, dict) else os.environ):
         return False

@@ -78,3 +78,4 @@ def test_dbt_in_the_checkouts_project_needs_its_own_target_path(tmp_path: Path) 
     assert not writes_shared_dbt_target([DBT, "build"], project, {"DBT_TARGET_PATH": str(tmp_path)})  # dagster-dbt
     assert not writes_shared_dbt_target([DBT, "build", "--project-dir", str(tmp_path)], project, {})  # a copy
     assert not writes_shared_dbt_target(["imagify", "build"], project, {})
+    assert not writes_shared_dbt_target([DBT, "--version"], project, {})  # dagster-dbt's resource asks
