@@ -32,8 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +41,7 @@ from typing import Any
 
 from foundation import aws_clients
 from foundation.config import Settings
+from privacy.dbt_runs import run_dbt
 
 log = logging.getLogger("privacy.jobs")
 
@@ -88,11 +87,7 @@ def string_literal(value: str) -> str:
 
 def parse_manifest(settings: Settings, workdir: Path) -> dict[str, Any]:
     """The dbt project parsed for the Athena target (no AWS call)."""
-    project = str(settings.dbt_project_dir)
-    cmd = [str(Path(sys.executable).parent / "dbt"), "parse", "--target", settings.dbt_target,
-           "--project-dir", project, "--profiles-dir", project, "--target-path", str(workdir / "target"),
-           "--log-path", str(workdir / "logs"), "--quiet"]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=project, env=settings.env_for_children(), capture_output=True, text=True)
+    proc = run_dbt(settings, "parse", workdir=workdir)
     if proc.returncode != 0:
         raise RuntimeError(
             f"dbt parse --target {settings.dbt_target} failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
@@ -225,12 +220,7 @@ def rebuild(settings: Settings, tables: list[Relation]) -> None:
     their inputs without the user), in the dbt graph's order."""
     if not tables:
         return
-    project = str(settings.dbt_project_dir)
-    with tempfile.TemporaryDirectory(prefix="imagify-rebuild-dbt-") as work:  # not the project's shared target/
-        cmd = [str(Path(sys.executable).parent / "dbt"), "run", "--full-refresh", "--select", *(t.name for t in tables),
-               "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target,
-               "--target-path", f"{work}/target", "--log-path", f"{work}/logs", "--quiet"]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=project, env=settings.env_for_children(), capture_output=True, text=True)
+    proc = run_dbt(settings, "run", "--full-refresh", "--select", *(t.name for t in tables))
     if proc.returncode != 0:
         raise RuntimeError(
             f"the rebuild of {', '.join(t.name for t in tables)} failed (the lake and the Iceberg tables are done; "

@@ -55,8 +55,6 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,6 +63,7 @@ from pathlib import Path
 
 from foundation import lake
 from foundation.config import Settings
+from privacy.dbt_runs import run_dbt
 
 log = logging.getLogger("privacy.jobs")
 
@@ -438,17 +437,8 @@ def _forget_staging(settings: Settings, user_id: str) -> dict[str, int]:
 def rebuild_after_forget(settings: Settings) -> None:
     """``dbt build --full-refresh`` of everything downstream of ``stg_events`` (not ``stg_events`` itself: it is
     rebuilt from staging, not from the lake) plus ``stg_rejected_events`` (a table over the quarantine)."""
-    env = settings.env_for_children()
-    dbt = str(Path(sys.executable).parent / "dbt")
-    project = str(settings.dbt_project_dir)
-    # its own target folder: the project's target/manifest.json is read by `imagify build`, `dagster dev` and
-    # the checks, and must stay the one parsed for their settings
-    with tempfile.TemporaryDirectory(prefix="imagify-forget-dbt-") as work:
-        cmd = [dbt, "build", "--full-refresh", "--select", "stg_events+", "stg_rejected_events+",
-               "--exclude", "stg_events", "--project-dir", project, "--profiles-dir", project,
-               "--target", settings.dbt_target, "--target-path", f"{work}/target", "--log-path", f"{work}/logs",
-               "--quiet"]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+    proc = run_dbt(settings, "build", "--full-refresh", "--select", "stg_events+", "stg_rejected_events+",
+                   "--exclude", "stg_events")  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(
             "the rebuild of the marts failed (the user's rows are already gone from the lake and staging; "

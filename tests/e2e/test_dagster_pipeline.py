@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey
-from support.lake_fixture import write_batch
+from support.lake_fixture import absurd_latency_batch, write_batch
 
 from ingestion.contract import ContractError, Event, validate_line
 from ingestion.simulator import Simulator
@@ -152,15 +152,7 @@ def test_incremental_build_backfill_and_a_bad_batch_blocked(tmp_path: Path) -> N
     assert bad_range.returncode == 2 and "--from must be a date" in bad_range.stderr
 
     # 3. a crafted bad batch: contract-valid events whose latencies are absurd (an hour)
-    bad = []
-    for line in Simulator(users=40, days=0.2, seed=9, end=END, user_prefix="z_").records():
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(ev, dict) and ev.get("event_type") == "generation_completed":
-            ev["properties"]["latency_ms"] = 3_600_000
-        bad.append(json.dumps(ev))
+    bad = absurd_latency_batch(END)
     write_batch(home, bad, END - timedelta(minutes=30), name="bad", seen=set())
     proc = _imagify(env, "build", ok=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -10,7 +10,6 @@ the test is skipped only when there is no apt-get to install it. Playwright driv
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from support.dagster_dev import dagster_dev, runs_settled
-from support.lake_fixture import write_batch
+from support.lake_fixture import absurd_latency_batch, write_batch
 
 from foundation.config import REPO_ROOT
 from ingestion.simulator import Simulator
@@ -65,15 +64,7 @@ def test_asset_graph_and_checks_pages(tmp_path: Path) -> None:
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
     write_batch(home, list(Simulator(users=150, days=21, seed=3, end=end).records()), end - timedelta(hours=2))
     subprocess.run([IMAGIFY, "build"], env=env, check=True, capture_output=True, timeout=600)
-    bad = []
-    for line in Simulator(users=40, days=0.2, seed=9, end=end, user_prefix="z_").records():
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(ev, dict) and ev.get("event_type") == "generation_completed":
-            ev["properties"]["latency_ms"] = 3_600_000
-        bad.append(json.dumps(ev))
+    bad = absurd_latency_batch(end)
     write_batch(home, bad, end - timedelta(minutes=30), name="bad", seen=set())
     assert subprocess.run([IMAGIFY, "build"], env=env, capture_output=True, timeout=600).returncode == 1
 

@@ -89,3 +89,20 @@ def write_batch(
         if commit:
             lake.mark_committed(path.parent)
     return {"events": len(events), "quarantine": len(rejects)}
+
+
+def absurd_latency_batch(end: datetime) -> list[str]:
+    """A crafted bad batch: 40 users' contract-valid events up to ``end`` (prefix ``z_``), every completed
+    generation an hour long; the GX latency check blocks it."""
+    from ingestion.simulator import Simulator
+
+    bad = []
+    for line in Simulator(users=40, days=0.2, seed=9, end=end, user_prefix="z_").records():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(ev, dict) and ev.get("event_type") == "generation_completed":
+            ev["properties"]["latency_ms"] = 3_600_000
+        bad.append(json.dumps(ev))
+    return bad
