@@ -23,9 +23,9 @@ $(JVM_JAR) $(KINESIS_JAR) &: $(FLINK_STAMP) $(JVM_ARTIFACTS_STAMP) jvm/build.sh 
 	@jvm/build.sh $(FLINK_VENV)
 	@touch $(JVM_JAR) $(KINESIS_JAR)
 
-$(JVM_ARTIFACTS_STAMP): requirements/jvm.lock imagify/jvm_artifacts.py
+$(JVM_ARTIFACTS_STAMP): requirements/jvm.lock flink_jobs/jvm_artifacts.py
 	@echo "==> fetching the pinned JVM artefacts (requirements/jvm.lock)"
-	@$(PYTHON) -m imagify.jvm_artifacts fetch
+	@$(PYTHON) -m flink_jobs.jvm_artifacts fetch
 	@touch $@
 
 $(APP_STAMP): $(wildcard requirements/*.txt) requirements/app.lock pyproject.toml

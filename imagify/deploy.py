@@ -323,7 +323,8 @@ class Deployer:
     def package(self, names: AwsNames, package: Any = None, app: str = "landing") -> Any:
         """An application's package (the landing job's, or ``app="realtime"``), built when not given,
         checked: DeployError saying what is missing and how to get it."""
-        from imagify import flink_package, jvm_artifacts
+        from flink_jobs import jvm_artifacts
+        from imagify import flink_package
 
         if package is None:
             try:

@@ -15,7 +15,7 @@ Managed Flink takes one ``jarfile``, so the jars a job needs are merged into one
 connector (built by ``jvm/build.sh`` from Apache's flink-connector-aws 6.0.1 source in ``jvm/vendor``)
 and its AWS SDK closure, the project's own jar (the contract and the real-time operators in Java) and,
 for the landing job, the Parquet format and its Hadoop classes. All of them are pinned in
-``requirements/jvm.lock`` and fetched by ``make setup`` (:mod:`imagify.jvm_artifacts` owns them); the S3
+``requirements/jvm.lock`` and fetched by ``make setup`` (:mod:`flink_jobs.jvm_artifacts` owns them); the S3
 file system ships with the service's runtime.
 
     python -m imagify.flink_package --help
@@ -33,8 +33,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from flink_jobs import jvm_artifacts
 from foundation.config import REPO_ROOT, AwsNames, Settings
-from imagify import jvm_artifacts
 
 PACKAGE_DIR = REPO_ROOT / "build" / "flink"
 

@@ -8,7 +8,6 @@ record published before the command started is landed, committed and visible.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shlex
@@ -20,9 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flink_jobs import jvm_artifacts
+from flink_jobs.local_process import (
+    ensure_stopped,
+    failure_message,
+    flink_env,
+    flink_python,
+    prune_old_checkpoints,
+    stop_job,
+    wait_for_job,
+)
 from foundation import lake
 from foundation.config import REPO_ROOT, Settings
-from imagify import jvm_artifacts
 from ingestion.segment_log import SegmentLog
 
 log = logging.getLogger(__name__)
@@ -125,34 +133,12 @@ def completed_checkpoints(flink_dir: Path, job_id: str) -> set[int]:
 CHECKPOINTS_BEFORE_SWEEP = 3
 
 
-def _flink_python(settings: Settings) -> Path:
-    py = settings.flink_venv / "bin" / "python"
-    if not py.exists():
-        raise LandingError(f"{py} not found: run `make setup` to create the Flink virtualenv")
-    return py
-
-
 def _job_jars() -> str:
     """``--jars`` of our Flink jobs: the pinned Parquet/Hadoop jars and the contract's JVM jar."""
     try:
         return jvm_artifacts.pipeline_jars("landing")
     except jvm_artifacts.ArtifactError as err:
         raise LandingError(str(err)) from err
-
-
-def _flink_env(settings: Settings) -> dict[str, str]:
-    env = settings.env_for_children()
-    py = _flink_python(settings)
-    site = subprocess.run(
-        [str(py), "-c", "import site; print(site.getsitepackages()[0])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    # thread mode embeds CPython in the JVM (pemja): it needs the venv's site-packages on the path
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), site])
-    env["FLINK_LOG_DIR"] = str(settings.flink_dir / "log")
-    return env
 
 
 def land(
@@ -183,7 +169,7 @@ def land(
     to_land = sum(max(0, c - already.get(n, 0)) for n, c in target.items())
 
     cmd = [
-        str(_flink_python(settings)),
+        str(flink_python(settings, LandingError)),
         "-m",
         "flink_jobs.landing_job",
         "--home", str(settings.home),
@@ -207,7 +193,7 @@ def land(
         proc = subprocess.Popen(
             cmd,
             cwd=str(REPO_ROOT),
-            env=_flink_env(settings),
+            env=flink_env(settings, LandingError),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -225,7 +211,7 @@ def land(
     old_int = signal.signal(signal.SIGINT, _on_sigint)
     old_term = signal.signal(signal.SIGTERM, _on_sigint)
     try:
-        job = wait_for_job(control, proc, job_log)
+        job = wait_for_job(control, proc, job_log, "landing", LandingError)
         result.restored_from = job.get("restored_from")
         t_running = time.monotonic()
         if progress:
@@ -235,7 +221,7 @@ def land(
         job_id, checkpoints, swept = str(job.get("job_id", "")), set(), False
         while True:
             if proc.poll() is not None:
-                raise LandingError(failure_message(control, job_log))
+                raise LandingError(failure_message(control, job_log, "landing"))
             if stop_requested:
                 break
             if not swept and job_id:
@@ -265,7 +251,7 @@ def land(
             time.sleep(0.25)
         if not until_idle:
             result.seconds_running = time.monotonic() - t_running
-        result.savepoint = stop_job(control, proc, job_log)
+        result.savepoint = stop_job(control, proc, job_log, "landing", LandingError)
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
@@ -280,79 +266,3 @@ def land(
     result.seconds_total = time.monotonic() - t0
     prune_old_checkpoints(settings.flink_dir, result.savepoint)
     return result
-
-
-def wait_for_job(
-    control: Path, proc: subprocess.Popen, job_log: Path, name: str = "landing",
-    error: type[Exception] = LandingError, timeout_s: float = 180,
-) -> dict:  # fmt: skip
-    """The job's ``job.json`` once it runs (shared by ``imagify land`` and ``imagify realtime``)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (control / "job.json").exists():
-            return _read_json(control / "job.json")
-        if proc.poll() is not None:
-            raise error(failure_message(control, job_log, name))
-        time.sleep(0.2)
-    raise error(f"the {name} job did not start within {timeout_s:.0f}s; see {job_log}")
-
-
-def stop_job(
-    control: Path, proc: subprocess.Popen, job_log: Path, name: str = "landing", error: type[Exception] = LandingError
-) -> str | None:
-    """Ask the job to stop with a savepoint and wait for it; the savepoint's path."""
-    (control / "stop").touch()
-    rc = proc.wait(timeout=300)
-    res = _read_json(control / "result.json")
-    if rc != 0 or not res.get("ok"):
-        raise error(failure_message(control, job_log, name))
-    return res.get("savepoint")
-
-
-def ensure_stopped(control: Path, proc: subprocess.Popen) -> None:
-    """After an error or Ctrl-C: ask the job to stop (savepoint), then kill its process group if it hangs."""
-    if proc.poll() is None:
-        (control / "stop").touch()
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def failure_message(control: Path, job_log: Path, name: str = "landing") -> str:
-    """What the job reported in ``result.json`` and the last lines of its log."""
-    res = _read_json(control / "result.json")
-    tail = ""
-    if job_log.exists():
-        lines = job_log.read_text(errors="replace").splitlines()
-        tail = "\n".join(lines[-15:])
-    return (
-        f"{name} job failed: {res.get('error', 'process exited')}\n"
-        f"--- last lines of {job_log} ---\n{tail}\n"
-        f"(JVM logs: {job_log.parent})"
-    )
-
-
-def prune_old_checkpoints(flink_dir: Path, keep_savepoint: str | None) -> None:
-    """Keep the newest savepoint; drop older savepoints and checkpoints of finished jobs."""
-    import shutil
-
-    if not keep_savepoint:
-        return
-    keep = Path(keep_savepoint.removeprefix("file:"))
-    sp_dir = flink_dir / "savepoints"
-    if sp_dir.is_dir():
-        for p in sp_dir.iterdir():
-            if p.resolve() != keep.resolve():
-                shutil.rmtree(p, ignore_errors=True)
-    cp_dir = flink_dir / "checkpoints"
-    if cp_dir.is_dir():
-        for p in cp_dir.iterdir():
-            shutil.rmtree(p, ignore_errors=True)

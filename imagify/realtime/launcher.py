@@ -24,20 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flink_jobs import jvm_artifacts
 from flink_jobs.job_control import latest_restore_point
-from foundation.config import REPO_ROOT, Settings
-from foundation.notify import notifier_from_settings
-from imagify import jvm_artifacts
-from imagify.landing import (
-    _flink_env,
-    _flink_python,
-    _read_json,
+from flink_jobs.local_process import (
     ensure_stopped,
     failure_message,
+    flink_env,
+    flink_python,
     prune_old_checkpoints,
+    read_json,
     stop_job,
     wait_for_job,
 )
+from foundation.config import REPO_ROOT, Settings
+from foundation.notify import notifier_from_settings
 from imagify.realtime import store
 from imagify.realtime.alerts import AlertEngine, Transition, load_rules
 from ingestion.segment_log import SegmentLog
@@ -64,7 +64,7 @@ class RealtimeResult:
 def start_ms(settings: Settings, fresh_start: bool) -> int:
     """Where the job starts reading: fixed on its first run, kept for every later run."""
     path = settings.realtime_state_dir / "start.json"
-    saved = _read_json(path)
+    saved = read_json(path)
     if not fresh_start and "start_ms" in saved:
         return int(saved["start_ms"])
     value = int((time.time() - settings.realtime_lookback_min * 60) * 1000)
@@ -114,7 +114,7 @@ def _realtime_jars() -> str:
 def job_command(settings: Settings, start: int, control: Path, min_watermark: str | None = None) -> list[str]:
     extra = ["--min-watermark", min_watermark] if min_watermark else []
     return [
-        str(_flink_python(settings)),
+        str(flink_python(settings, RealtimeError)),
         "-m", "flink_jobs.realtime_job",
         "--home", str(settings.home),
         "--segments", str(SegmentLog(settings.stream_dir).segments_dir),
@@ -172,7 +172,7 @@ def run(
         server = start_server(settings, serve_port)
         print(f"live view on http://127.0.0.1:{server.server_address[1]}/", file=sys.stderr, flush=True)
 
-    env = _flink_env(settings)
+    env = flink_env(settings, RealtimeError)
     env["FLINK_LOG_DIR"] = str(logs)
     job_log = logs / "realtime-job.out"
     t0 = time.monotonic()

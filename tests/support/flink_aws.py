@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
-from flink_jobs import managed_app
+from flink_jobs import jvm_artifacts, managed_app
 from foundation import config
 from foundation.config import REPO_ROOT
-from imagify import jvm_artifacts
 from support.aws_calls import Call, denied, platform_role, unused
 from support.aws_helpers import ACCOUNT, REGION
 from support.fault_helpers import NO_VOLUME_CHECK

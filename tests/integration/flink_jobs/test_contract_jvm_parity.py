@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from support.contract_corpus import NOW, corpus, frames
 
+from flink_jobs import jvm_artifacts
 from foundation.config import REPO_ROOT
-from imagify import jvm_artifacts
 from ingestion.contract import PROPERTY_RULES, ContractError, decode_line, properties_json, record_key, validate_fields
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode_str
 
-from flink_jobs import managed_app, realtime_managed_app, realtime_sinks, sinks, sources
+from flink_jobs import jvm_artifacts, managed_app, realtime_managed_app, realtime_sinks, sinks, sources
 from flink_jobs.pipeline import lake_paths
 from foundation import config
 from foundation.config import REPO_ROOT
-from imagify import jvm_artifacts
 from imagify.flink_package import (
     APPS,
     JARFILE,

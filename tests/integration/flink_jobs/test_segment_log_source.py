@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_jobs import sources
+from flink_jobs import jvm_artifacts, sources
 from foundation.config import REPO_ROOT
-from imagify import jvm_artifacts
 
 pytestmark = pytest.mark.flink
 

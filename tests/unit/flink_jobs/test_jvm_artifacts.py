@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from imagify import jvm_artifacts as ja
+from flink_jobs import jvm_artifacts as ja
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ again), atomic (a partial download never takes a jar's name) and loud: a checksu
 
 Stdlib only, so ``make setup`` can run it before any virtualenv exists::
 
-    python3 -m imagify.jvm_artifacts fetch      # download and verify what is missing
-    python3 -m imagify.jvm_artifacts verify     # check what is there, download nothing
-    python3 -m imagify.jvm_artifacts list       # coordinates, sets, URLs
+    python3 -m flink_jobs.jvm_artifacts fetch      # download and verify what is missing
+    python3 -m flink_jobs.jvm_artifacts verify     # check what is there, download nothing
+    python3 -m flink_jobs.jvm_artifacts list       # coordinates, sets, URLs
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def pipeline_jars(*sets: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m imagify.jvm_artifacts",
+        prog="python -m flink_jobs.jvm_artifacts",
         description="Fetch and verify the pinned JVM artefacts of the Flink jobs (requirements/jvm.lock).",
         epilog="To add or upgrade a jar: put its coordinates, SHA-256 (sha256sum of the jar from Maven Central), "
         "set and purpose in requirements/jvm.lock, then `make setup`. IMAGIFY_MAVEN_REPOSITORY selects a mirror.",
