@@ -78,7 +78,7 @@ def load_properties(path: Path | None = None) -> dict[str, dict[str, str]]:
 
 
 def check_common(groups: dict[str, dict[str, str]], required: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """What every packaged application checks (the real-time one too, :mod:`flink_jobs.realtime_managed_app`):
+    """What every packaged application checks (the real-time one too, :mod:`realtime.job.managed_app`):
     its ``required`` keys present, the lake an s3:// URI, a checkpoint interval of at least a second, no
     unknown local key. Returns the ``imagify.local`` group (empty on the service)."""
     missing = [f"{g}/{k}" for g, keys in required.items() for k in keys if not groups.get(g, {}).get(k)]

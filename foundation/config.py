@@ -744,7 +744,7 @@ class RealtimeSettings(CoreSettings):
                                           doc="live store keeps this many hours (of event time) of windows")
     realtime_poll_s: float = setting(0.25, env="IMAGIFY_REALTIME_POLL_S", above=0,
                                      doc="how often the live store ingests newly committed realtime files")
-    alert_rules: Path | None = setting(None, env="IMAGIFY_ALERT_RULES", shown="imagify/realtime/alert_rules.json",
+    alert_rules: Path | None = setting(None, env="IMAGIFY_ALERT_RULES", shown="realtime/alert_rules.json",
                                        doc="alert rules (JSON, or YAML with .yaml/.yml)")
     realtime_state_backend: str = setting("rocksdb", env="IMAGIFY_REALTIME_STATE_BACKEND",
                                           one_of=("rocksdb", "hashmap"),
@@ -766,7 +766,7 @@ class RealtimeSettings(CoreSettings):
 
     @property
     def alert_rules_path(self) -> Path:
-        return self.alert_rules or REPO_ROOT / "imagify" / "realtime" / "alert_rules.json"
+        return self.alert_rules or REPO_ROOT / "realtime" / "alert_rules.json"
 
 
 class PrivacySettings(CoreSettings):

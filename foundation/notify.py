@@ -1,6 +1,6 @@
 """Pluggable notifications: log by default, a Slack incoming webhook or SNS when configured.
 
-One notifier for the whole platform: the real-time alerts (:mod:`imagify.realtime.alerts`) and
+One notifier for the whole platform: the real-time alerts (:mod:`realtime.alerts`) and
 Dagster's run/check failure alerts (:mod:`orchestration.defs.ops.notifier`, whose Slack and SNS
 channels send through the classes below) read the same settings and land in the same ledger,
 ``$IMAGIFY_HOME/notifications.jsonl``, that ``imagify status`` shows.

@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
 
     add_dashboards_parser(sub)
-    from imagify.realtime.cli import add_parser as add_realtime_parser
+    from imagify.realtime_cli import add_parser as add_realtime_parser
 
     add_realtime_parser(sub)
     from imagify import replay  # issue 9: imagify replay --from-quarantine | --lake FROM TO

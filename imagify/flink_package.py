@@ -50,7 +50,7 @@ class App:
 
     name: str  # landing, realtime: the zip imagify-<name>-<version>.zip, the jarfile lib/imagify-<name>.jar
     main_module: str
-    python_sources: dict[str, list[str]]
+    python_sources: dict[str, list[str]]  # folder of the repository (realtime/job) -> its modules
 
     @property
     def jarfile(self) -> str:
@@ -81,9 +81,10 @@ LANDING = App("landing", "flink_jobs.managed_app", {
     "ingestion": ["__init__.py", "contract.py"],
     "foundation": ["__init__.py", "lake.py"],
 })  # fmt: skip
-REALTIME = App("realtime", "flink_jobs.realtime_managed_app", {
-    "flink_jobs": ["__init__.py", "sources.py", "managed_app.py", "job_control.py", "realtime_job.py",
-                   "realtime_sinks.py", "realtime_transform.py", "realtime_managed_app.py"],
+REALTIME = App("realtime", "realtime.job.managed_app", {
+    "realtime": ["__init__.py"],  # the slice's package: only its job, realtime/job/, is packaged
+    "realtime/job": ["__init__.py", "local.py", "sinks.py", "transform.py", "managed_app.py"],
+    "flink_jobs": ["__init__.py", "sources.py", "managed_app.py", "job_control.py"],
     "foundation": ["__init__.py", "lake.py", "processes.py"],  # processes: job_control's
 })  # fmt: skip
 APPS = (LANDING, REALTIME)
@@ -141,7 +142,7 @@ def merge_jars(paths: list[Path]) -> bytes:
 def application_properties(settings: Settings, names: AwsNames, package_version: str,
                            app: App = LANDING) -> list[dict]:
     """The runtime property groups, in the service's format (read by flink_jobs.managed_app, or
-    flink_jobs.realtime_managed_app for the real-time application)."""
+    realtime.job.managed_app for the real-time application)."""
     return [
         {"PropertyGroupId": "kinesis.analytics.flink.run.options",
          "PropertyMap": {"python": "main.py", "jarfile": app.jarfile}},

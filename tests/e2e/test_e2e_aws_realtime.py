@@ -33,10 +33,10 @@ from support.aws_helpers import ACCOUNT, REGION, moto_server
 from support.fault_helpers import imagify
 from support.realtime_reference import check_windows, classified, expected
 
-from flink_jobs import realtime_sinks as rs
 from foundation import config, lake
 from foundation.config import REPO_ROOT
 from imagify.deploy import platform_parameters
+from realtime.job import sinks as rs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.aws]
 

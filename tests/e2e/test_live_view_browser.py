@@ -18,7 +18,7 @@ import pytest
 from support.dagster_dev import free_port
 
 from e2e.test_ui_browser import CHROMIUM_ARGS, _chromium
-from imagify.realtime import store
+from realtime import store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.flink, pytest.mark.browser, pytest.mark.services]
 IMAGIFY = str(Path(sys.executable).parent / "imagify")

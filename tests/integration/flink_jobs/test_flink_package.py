@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode_str
 
-from flink_jobs import jvm_artifacts, managed_app, realtime_managed_app, realtime_sinks, sinks, sources
+from flink_jobs import jvm_artifacts, managed_app, sinks, sources
 from flink_jobs.pipeline import lake_paths
 from foundation import config
 from foundation.config import REPO_ROOT
@@ -29,6 +29,8 @@ from imagify.flink_package import (
     build,
     merge_jars,
 )
+from realtime.job import managed_app as realtime_managed_app
+from realtime.job import sinks as realtime_sinks
 
 pytestmark = pytest.mark.flink
 
@@ -138,14 +140,16 @@ def test_the_jarfile_carries_the_connector_the_formats_and_the_contract(settings
 @pytest.mark.parametrize("app", APPS, ids=lambda a: a.name)
 def test_every_module_the_job_imports_is_packaged(app) -> None:  # type: ignore[no-untyped-def]
     sources_ = app.python_sources
-    packaged = {f"{p}.{m.removesuffix('.py')}" for p, mods in sources_.items() for m in mods}
-    packaged |= set(sources_)
+    # a folder of sources is a package (realtime/job: realtime.job)
+    packaged = {f"{p.replace('/', '.')}.{m.removesuffix('.py')}" for p, mods in sources_.items() for m in mods}
+    packaged |= {p.replace("/", ".") for p in sources_}
+    roots = {p.split("/")[0] for p in sources_}
     assert app.main_module in packaged
     for name in packaged:
-        pkg, _, mod = name.partition(".")
-        path = REPO_ROOT / pkg / (f"{mod}.py" if mod else "__init__.py")
+        path = REPO_ROOT.joinpath(*name.split("."))
+        path = path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__init__.py"
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in sources_:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in roots:
                 targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
                 assert any(t in packaged for t in targets), f"{path} imports {node.module}, not packaged"
 
@@ -161,7 +165,7 @@ def test_realtime_package_layout_properties_and_jarfile(settings: config.Setting
         expected = {"main.py", "application_properties.json", "JARS.txt", REALTIME.jarfile}
         expected |= {f"python/{p}/{m}" for p, mods in REALTIME.python_sources.items() for m in mods}
         assert set(zf.namelist()) == expected
-        assert "from flink_jobs.realtime_managed_app import main" in zf.read("main.py").decode()
+        assert "from realtime.job.managed_app import main" in zf.read("main.py").decode()
         zf.extractall(tmp_path / "x")
     with zipfile.ZipFile(tmp_path / "x" / REALTIME.jarfile) as jar:
         classes = set(jar.namelist())
@@ -176,8 +180,8 @@ def test_realtime_package_layout_properties_and_jarfile(settings: config.Setting
     assert (cfg.out_of_orderness_s, cfg.dedup_ttl_min, cfg.package_version) == (
         settings.realtime_out_of_orderness_s, settings.realtime_dedup_ttl_min, pkg.version)
     # the packaged python is importable as the service will run it (stdlib parts, no PyFlink here)
-    code = "import sys; sys.path.insert(0, 'python'); import flink_jobs.realtime_managed_app, " \
-           "flink_jobs.realtime_transform, flink_jobs.realtime_job; print('ok')"
+    code = "import sys; sys.path.insert(0, 'python'); import realtime.job.managed_app, " \
+           "realtime.job.transform, realtime.job.local; print('ok')"
     out = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path / "x", capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
 

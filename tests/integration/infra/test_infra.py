@@ -22,13 +22,14 @@ from support.aws_helpers import ACCOUNT, REGION, fake_credentials, moto_server
 from support.boto_calls import BotoCalls
 from support.paths import REPO_ROOT
 
-from flink_jobs import jvm_artifacts, realtime_sinks, sinks
+from flink_jobs import jvm_artifacts, sinks
 from foundation import config, lake
 from foundation.aws_clients import client
 from imagify import flink_package
 from imagify.cli import main
 from imagify.deploy import MAX_TEMPLATE_BODY, Deployer, flink_parameters, platform_parameters, realtime_parameters
 from imagify.flink_package import build
+from realtime.job import sinks as realtime_sinks
 
 pytestmark = [pytest.mark.aws, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 

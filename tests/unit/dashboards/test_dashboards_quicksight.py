@@ -30,7 +30,7 @@ from dashboards import spec
 from dashboards.quicksight import compiler, validate
 from dashboards.quicksight.publish import Publisher, PublishError, stack_data_source_arn
 from foundation import config
-from imagify.realtime import quicksight as realtime_quicksight
+from realtime import quicksight as realtime_quicksight
 
 OWNER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/analysts"
 VIEWER = "arn:aws:quicksight:ap-southeast-1:111122223333:group/default/business"
@@ -402,7 +402,7 @@ def _cfn(name: str) -> dict[str, Any]:
 def test_quicksight_role_reads_exactly_the_tables_the_data_sets_read(compiled: compiler.Compiled) -> None:
     """infra/quicksight.yaml's data source runs as the role it is given, the platform's QuickSightRole
     (imagify deploy passes QuickSightRoleArn). Every table a data set reads — the marts of the published
-    dashboards and the lake's real-time tables of the live view (imagify.realtime.quicksight) — is readable
+    dashboards and the lake's real-time tables of the live view (realtime.quicksight) — is readable
     by that role (Glue table and database, the table's objects in S3 under the project key), checked with
     the IAM evaluator of tests/support/aws_calls.py; and the role reads nothing else of the lake: no Glue table and
     no lake prefix that no data set reads (events and quarantine hold users' rows)."""

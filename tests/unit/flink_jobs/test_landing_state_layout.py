@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_jobs import realtime_job
 from flink_jobs.landing_job import STATE_LAYOUT, check_state_layout
+from realtime.job import local as realtime_job
 
 STATE_LAYOUT_FILE = "landing-state-layout"
 

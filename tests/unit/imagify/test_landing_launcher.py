@@ -134,7 +134,8 @@ def test_savepoint_gives_up_when_the_tasks_never_run() -> None:
 def test_each_job_has_the_bloom_filter_that_pays() -> None:
     """The real-time job's dedup needs the partitioned filter, the landing job's the plain one: the
     measurements are with the constants in ``flink_jobs/job_control.py``."""
-    from flink_jobs import landing_job, realtime_job
+    from flink_jobs import landing_job
+    from realtime.job import local as realtime_job
 
     realtime = realtime_job.state_backend_settings("rocksdb")
     assert realtime["state.backend.rocksdb.use-bloom-filter"] == "true"

@@ -12,8 +12,8 @@ import pytest
 
 from foundation import config
 from foundation.notify import MultiNotifier, Notification
-from imagify.realtime import store
-from imagify.realtime.alerts import AlertEngine, Rule, RuleError, load_rules
+from realtime import store
+from realtime.alerts import AlertEngine, Rule, RuleError, load_rules
 
 T0 = datetime(2026, 9, 1, 10, 0)
 
@@ -132,7 +132,7 @@ def test_a_minute_waits_for_its_model_rows(tmp_path: Path, caplog: pytest.LogCap
     arrive seconds after the minute (the real-time e2e test once saw no alert). A minute whose model rows
     do not add up to its totals is not evaluated yet — nor passed by the cursor — until they do, or
     until SIBLINGS_WAIT_S after it became visible."""
-    from imagify.realtime.alerts import SIBLINGS_WAIT_S
+    from realtime.alerts import SIBLINGS_WAIT_S
 
     eng, _, clock = _engine(tmp_path, [FAILURE], now=1000.0)
     for i in range(3):

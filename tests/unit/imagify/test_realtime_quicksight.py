@@ -10,7 +10,7 @@ import pytest
 from botocore.validate import ParamValidator
 from support.paths import REPO_ROOT as ROOT
 
-from imagify.realtime import quicksight
+from realtime import quicksight
 
 SHAPE = botocore.session.get_session().get_service_model("quicksight").operation_model("CreateDataSet").input_shape
 
@@ -65,6 +65,6 @@ def test_the_validation_can_fail() -> None:
 
 
 def test_committed_definitions_are_generated() -> None:
-    committed = json.loads((ROOT / "dashboards" / "quicksight" / "realtime_datasets.json").read_text())
+    committed = json.loads((ROOT / "realtime" / "quicksight_datasets.json").read_text())
     assert committed == quicksight.dataset_definitions(), "regenerate: imagify realtime quicksight --out ..."
 

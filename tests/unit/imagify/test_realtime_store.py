@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from support.mart_reference import prompt_terms as mart_terms
 
-from flink_jobs import realtime_sinks
 from foundation import config, lake
 from foundation.prompt_terms import prompt_terms
-from imagify.realtime import quicksight, store
-from imagify.realtime.serve import live_data, start_server
 from ingestion.simulator import Simulator
+from realtime import quicksight, store
+from realtime.job import sinks as realtime_sinks
+from realtime.live.server import live_data, start_server
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -227,8 +227,8 @@ def test_realtime_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def test_job_command_passes_jars_and_state_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from flink_jobs import realtime_job
-    from imagify.realtime.launcher import job_command
+    from realtime.job import local as realtime_job
+    from realtime.launcher import job_command
 
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
     monkeypatch.setenv("IMAGIFY_FLINK_UDF", "row")  # the landing job's choice: the real-time job is Java only

@@ -8,7 +8,7 @@ import org.apache.flink.connector.jdbc.core.database.dialect.JdbcDialect;
  * Makes {@code jdbc:sqlite:} URLs usable by Flink's JDBC connector (flink-connector-jdbc-core ships
  * dialects for Derby and, in separate modules, server databases; none for SQLite). Found through
  * {@code META-INF/services/org.apache.flink.connector.jdbc.core.database.JdbcFactory}. Sink only: the
- * real-time job upserts its window results into the live store (imagify/realtime/store.py).
+ * real-time job upserts its window results into the live store (realtime/store.py).
  */
 public final class SqliteFactory implements JdbcFactory {
     @Override

@@ -74,7 +74,7 @@ public final class MinuteWindows extends AbstractStreamOperator<RowData>
     private static final LogicalType DOUBLE = new DoubleType();
     private static final LogicalType MONEY = new DecimalType(18, 6);
 
-    /** lake/realtime minute columns (flink_jobs/realtime_sinks.py). */
+    /** lake/realtime minute columns (realtime/job/sinks.py). */
     public static final RowType MINUTE_ROW = RowType.of(
         new LogicalType[] {TS, TS, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, DOUBLE, DOUBLE, DOUBLE, BIGINT,
             MONEY, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT, TS},

@@ -11,9 +11,9 @@ import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
  * The real-time job's core as a DataStream pipeline: source table → {@link EventParser} (contract,
  * arrivals) → dedup (first event_id, first payment_id of a payment success, within the state TTL) →
  * {@link MinuteWindows} (watermark, classification, minutes, models, trending terms). The sinks stay
- * SQL tables ({@code flink_jobs/realtime_sinks.py}), fed from the views this registers.
+ * SQL tables ({@code realtime/job/sinks.py}), fed from the views this registers.
  *
- * <p>Called from Python ({@code flink_jobs/realtime_transform.py}) through the gateway.
+ * <p>Called from Python ({@code realtime/job/transform.py}) through the gateway.
  */
 public final class RealtimeStreams {
     public static final String MINUTE_VIEW = "rt_minute_versions";

@@ -79,8 +79,8 @@ def cmd_realtime(args: argparse.Namespace) -> int:
 
 
 def _run(settings: config.Settings, args: argparse.Namespace) -> int:
-    from imagify.realtime.alerts import RuleError
-    from imagify.realtime.launcher import RealtimeError, run
+    from realtime.alerts import RuleError
+    from realtime.launcher import RealtimeError, run
 
     try:
         res = run(settings, until_idle=args.until_idle, stall_timeout_s=args.stall_timeout,
@@ -103,7 +103,7 @@ def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from imagify.realtime.serve import start_server
+    from realtime.live.server import start_server
 
     # a service stops on SIGTERM (systemd, a supervisor, a test) as on Ctrl-C, even when started by a
     # process that had those signals blocked (the mask is inherited across exec)
@@ -129,7 +129,7 @@ def _serve(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def _alerts(settings: config.Settings, args: argparse.Namespace) -> int:
-    from imagify.realtime import store
+    from realtime import store
 
     if not settings.realtime_store_path.exists():
         print(f"no live store at {settings.realtime_store_path}: run `imagify realtime` first", file=sys.stderr)
@@ -146,7 +146,7 @@ def _alerts(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def _quicksight(settings: config.Settings, args: argparse.Namespace) -> int:
-    from imagify.realtime import quicksight as qs
+    from realtime import quicksight as qs
 
     database = args.database or qs.DATABASE
     defs = qs.dataset_definitions(

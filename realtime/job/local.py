@@ -12,7 +12,7 @@ landing job's. It resumes from the newest savepoint or retained checkpoint: wind
 continue, the file source skips the segments it already read, and the lake sink commits each
 window exactly once.
 
-    python -m flink_jobs.realtime_job --help
+    python -m realtime.job.local --help
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def state_backend_settings(backend: str) -> dict[str, str]:
 
 
 def options_from_args(args: argparse.Namespace, restore: Path | None):  # type: ignore[no-untyped-def]
-    from flink_jobs.realtime_transform import RealtimeOptions
+    from realtime.job.transform import RealtimeOptions
 
     return RealtimeOptions(
         start_ms=args.start_ms,
@@ -85,7 +85,7 @@ def check_state_layout(state_dir: Path, restore: Path | None) -> None:
 def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pyflink.common import Configuration
 
-    from flink_jobs.realtime_transform import JOB_SETTINGS
+    from realtime.job.transform import JOB_SETTINGS
 
     conf = Configuration()
     settings = {
@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 
-    from flink_jobs import realtime_sinks, realtime_transform, sources
+    from flink_jobs import sources
+    from realtime.job import sinks, transform
 
     home = Path(args.home).resolve()
     state_dir = home / "flink" / "realtime"
@@ -141,12 +142,12 @@ def run(args: argparse.Namespace) -> int:
         sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval, since_ms=args.start_ms)
     )
     options = options_from_args(args, restore)
-    ddls = realtime_sinks.lake_sinks(str(home / "lake"))
+    ddls = sinks.lake_sinks(str(home / "lake"))
     if options.store_path:
-        ddls += realtime_sinks.store_sinks(options.store_path, options.store_flush_ms)
+        ddls += sinks.store_sinks(options.store_path, options.store_flush_ms)
     for ddl in ddls:
         t_env.execute_sql(ddl)
-    stmts = realtime_transform.build(t_env, options)
+    stmts = transform.build(t_env, options)
     if args.explain:
         print(stmts.explain())
         return 0
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m flink_jobs.realtime_job",
+        prog="python -m realtime.job.local",
         description="Run the Imagify real-time metrics job on a local Flink mini-cluster (use `imagify realtime`).",
     )
     p.add_argument("--home", required=True, help="IMAGIFY_HOME: lake/realtime and flink/realtime live under it")

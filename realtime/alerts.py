@@ -13,7 +13,7 @@ Rules live in a JSON (or YAML) file, ``IMAGIFY_ALERT_RULES`` (default :file:`ale
   baseline is at least ``min_baseline_vnd`` (0) and the store holds that much history.
 - ``no_events`` — on the wall clock: no valid event arrived for ``minutes`` (2), counting from the
   start of the evaluator when nothing arrived yet.
-- ``job_behind`` — on the wall clock: the real-time job is behind (:func:`imagify.realtime.store.job_status`:
+- ``job_behind`` — on the wall clock: the real-time job is behind (:func:`realtime.store.job_status`:
   events arriving while the newest closed minute is more than ``max_lag_s`` (120) old, no checkpoint
   for a minute, or more than a minute of published records unread), so its numbers are not current.
 
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation.notify import MultiNotifier, Notification
-from imagify.realtime.store import get_meta, job_status, set_meta
+from realtime.store import get_meta, job_status, set_meta
 
 log = logging.getLogger(__name__)
 

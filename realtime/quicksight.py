@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards.quicksight.compiler import DATA_SET_OWNER_ACTIONS
-from flink_jobs import realtime_sinks
+from realtime.job import sinks
 
 ACCOUNT_PLACEHOLDER = "111122223333"
 DATA_SOURCE_PLACEHOLDER = "arn:aws:quicksight:ap-southeast-1:111122223333:datasource/imagify-athena"
@@ -22,7 +22,7 @@ DATABASE = "imagify_lake"
 
 # Athena/Glue type per lake column (one owner: the job's sink columns); QuickSight input type follows from it
 _ATHENA: dict[str, list[tuple[str, str]]] = {
-    directory: realtime_sinks.glue_columns(table) for table, directory in realtime_sinks.DIRECTORIES.items()
+    directory: sinks.glue_columns(table) for table, directory in sinks.DIRECTORIES.items()
 }
 
 

@@ -3,7 +3,7 @@
 Two writers feed it:
 
 - the real-time job upserts its window results (``minute``, ``model_minute``, ``trending_terms``)
-  through JDBC as soon as a window fires or re-fires for late events (``flink_jobs.realtime_sinks.
+  through JDBC as soon as a window fires or re-fires for late events (``realtime.job.sinks.
   store_sink``); a replay after a restore rewrites the same rows. Triggers stamp ``first_visible_at``
   (when the minute first appeared: what the latency benchmark measures) and ``visible_at`` (when its
   current figures did);

@@ -7,7 +7,7 @@ Window results (``minute``, ``model_minute``, ``trending_terms``) also go to the
 Embedded default: JSON Lines files, Hive-partitioned by ``dt`` (UTC date of the window; ``arrivals``: date
 and hour of arrival), rolled and committed on every checkpoint (exactly-once; a ``_SUCCESS`` file
 marks a committed partition). Production: the same tables on S3 (a path with a scheme), queried by
-Athena and QuickSight. The live store (:mod:`imagify.realtime.store`) ingests the committed files.
+Athena and QuickSight. The live store (:mod:`realtime.store`) ingests the committed files.
 
 - ``minute`` (one row per event-time minute and version): active users, events, sign-ups, generations
   requested/completed/failed, failure rate, p50/p95 latency, images, cost, payments, revenue (VND),
@@ -160,7 +160,7 @@ def lake_sinks(lake_root: str) -> list[str]:
     return all_sinks(f"{lake_root.rstrip('/')}/{lake.REALTIME}")
 
 
-# window results upserted into the live store (imagify.realtime.store owns its schema: same table
+# window results upserted into the live store (realtime.store owns its schema: same table
 # names as the lake directories, same columns, plus visible_at): key columns of each
 STORE_KEYS = {
     MINUTE_TABLE: ("window_start",),

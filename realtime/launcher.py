@@ -38,9 +38,9 @@ from flink_jobs.local_process import (
 )
 from foundation.config import REPO_ROOT, Settings
 from foundation.notify import notifier_from_settings
-from imagify.realtime import store
-from imagify.realtime.alerts import AlertEngine, Transition, load_rules
 from ingestion.segment_log import SegmentLog
+from realtime import store
+from realtime.alerts import AlertEngine, Transition, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
     extra = ["--min-watermark", min_watermark] if min_watermark else []
     return [
         str(flink_python(settings, RealtimeError)),
-        "-m", "flink_jobs.realtime_job",
+        "-m", "realtime.job.local",
         "--home", str(settings.home),
         "--segments", str(SegmentLog(settings.stream_dir).segments_dir),
         "--control", str(control),
@@ -167,7 +167,7 @@ def run(
 
     server = None
     if serve_port is not None:
-        from imagify.realtime.serve import start_server
+        from realtime.live.server import start_server
 
         server = start_server(settings, serve_port)
         print(f"live view on http://127.0.0.1:{server.server_address[1]}/", file=sys.stderr, flush=True)

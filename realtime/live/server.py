@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from foundation.config import Settings
-from imagify.realtime import store
+from realtime import store
 
 REFRESH_S = 3
 
@@ -92,7 +92,7 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
     }
 
 
-TEMPLATE = (Path(__file__).with_name("live.html")).read_text(encoding="utf-8")
+TEMPLATE = (Path(__file__).with_name("page.html")).read_text(encoding="utf-8")
 
 
 def page(business_tz: str) -> str:

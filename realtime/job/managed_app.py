@@ -4,8 +4,8 @@ event-time minutes → the lake's realtime area on S3 (``s3://<lake bucket>/lake
 A second application beside the landing one (:mod:`flink_jobs.managed_app`), reading the same stream
 with a consumer position of its own (its own source state; polling, see
 :data:`flink_jobs.sources.EMPTY_FETCH_INTERVAL_MS`). The pipeline is the local job's
-(:mod:`flink_jobs.realtime_transform`, Java operators of the package's jarfile), the sinks are the local
-job's five lake tables (:func:`flink_jobs.realtime_sinks.lake_sinks`) at the lake root on S3, where the
+(:mod:`realtime.job.transform`, Java operators of the package's jarfile), the sinks are the local
+job's five lake tables (:func:`realtime.job.sinks.lake_sinks`) at the lake root on S3, where the
 platform stack's Glue tables ``realtime_*`` look. There is no live-store sink on AWS: the live store is a
 SQLite file of the embedded default; on AWS the live view is QuickSight over those Glue tables
 (``imagify realtime quicksight``), which shows a minute once the checkpoint after its firing commits it.
@@ -73,19 +73,20 @@ def app_config(groups: dict[str, dict[str, str]]) -> RealtimeAppConfig:
 
 def table_ddls(cfg: RealtimeAppConfig, on_service: bool = True) -> list[str]:
     """The Kinesis source and the five realtime lake tables (stdlib: checked without Flink)."""
-    from flink_jobs import realtime_sinks, sources
+    from flink_jobs import sources
+    from realtime.job import sinks
 
     source = sources.kinesis_source(
         cfg.stream_arn, cfg.region, cfg.init_position, endpoint=None if on_service else cfg.local.get("aws.endpoint"),
         empty_fetch_interval_ms=sources.EMPTY_FETCH_INTERVAL_MS["realtime"],
     )  # fmt: skip
-    return [source, *realtime_sinks.lake_sinks(cfg.lake_root)]
+    return [source, *sinks.lake_sinks(cfg.lake_root)]
 
 
 def job_settings(cfg: RealtimeAppConfig) -> dict[str, str]:
     """Flink settings the job sets itself, on the service too (checkpoints, restarts, the state backend
     and parallelism are the application's configuration there)."""
-    from flink_jobs.realtime_transform import JOB_SETTINGS
+    from realtime.job.transform import JOB_SETTINGS
 
     return {
         "table.local-time-zone": "UTC",
@@ -101,14 +102,14 @@ def local_settings(cfg: RealtimeAppConfig) -> dict[str, str]:
     """Outside the service: the landing app's stand-ins, and the state backend the service uses (RocksDB,
     incremental checkpoints), so a local run restores what the service would. Checkpoints every
     ``imagify.local/checkpoint.interval.ms`` if given, else at the application's interval."""
-    from flink_jobs.realtime_job import state_backend_settings
+    from realtime.job.local import state_backend_settings
 
     local = {"checkpoint.interval.ms": str(cfg.checkpoint_ms), **cfg.local}
     return {**ma.local_run_settings(local), **state_backend_settings("rocksdb")}
 
 
 def options(cfg: RealtimeAppConfig):  # type: ignore[no-untyped-def]
-    from flink_jobs.realtime_transform import RealtimeOptions
+    from realtime.job.transform import RealtimeOptions
 
     # no store_path: no live-store sink on AWS; no start_ms / min_watermark: the Kinesis source resumes from
     # its state (or source.init.position) and the windows' watermark is in the restored state
@@ -123,7 +124,7 @@ def main() -> None:
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 
-    from flink_jobs import realtime_transform
+    from realtime.job import transform
 
     cfg = app_config(ma.load_properties())
     on_service = ma.SERVICE_PROPERTIES.exists()
@@ -134,7 +135,7 @@ def main() -> None:
     t_env = StreamTableEnvironment.create(env)
     for ddl in table_ddls(cfg, on_service):
         t_env.execute_sql(ddl)
-    realtime_transform.build(t_env, options(cfg)).attach_as_datastream()
+    transform.build(t_env, options(cfg)).attach_as_datastream()
     client = env.execute_async(f"imagify-realtime {cfg.package_version}")
     if not on_service:
         client.get_job_execution_result().result()  # locally, keep the process alive; on the service, return

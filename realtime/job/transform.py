@@ -2,7 +2,7 @@
 
 The core is ``ai.imagify.realtime.RealtimeStreams`` (``jvm/``), a DataStream pipeline in Java between
 the shared source table (:func:`flink_jobs.sources.segment_log_source`) and the SQL sinks of
-:mod:`flink_jobs.realtime_sinks`: no Python worker, and no per-event state access for the windows.
+:mod:`realtime.job.sinks`: no Python worker, and no per-event state access for the windows.
 
 Pipeline (one Flink job, every record read and validated once)::
 
@@ -35,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flink_jobs import realtime_sinks as rs
 from flink_jobs.sources import SOURCE_TABLE
+from realtime.job import sinks as rs
 
 REALTIME_STREAMS_CLASS = "ai.imagify.realtime.RealtimeStreams"
 # late updates of a closed minute are emitted together, at most this long after the first of them
