@@ -73,7 +73,7 @@ def build(settings: Settings, from_date: date | None = None, to_date: date | Non
             raise RuntimeError(f"the warehouse is busy (another build is running?): {exc}") from exc
         job_name, tags = BUILD_JOB_NAME, range_tags(first, last, MODE_INCREMENTAL)
     tags["imagify/trigger"] = "imagify build"
-    prepare_manifest(force=True)  # dbt parse (dagster-dbt's preparer): models may have changed
+    prepare_manifest(settings, force=True)  # dbt parse (dagster-dbt's preparer): models may have changed
     job = build_defs(settings).resolve_job_def(job_name)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(

@@ -10,9 +10,11 @@ Lineage, raw to dashboards:
     does, then rendered over the marts as the local dashboards app shows it; not refreshed when a
     blocking check on a mart fails)
 
-Importing this module (or any under orchestration/) does nothing but define: the definitions are built
-when Dagster loads them (``defs``, a lazy ``@definitions`` function) or a caller runs :func:`build_defs`;
-that is when the dbt manifest is prepared if missing and the lake is read for the first partition.
+Importing this module (or any under orchestration/) does nothing, not even read the settings: the
+definitions are built when Dagster loads them (``defs``, a lazy ``@definitions`` function) or a caller
+runs :func:`build_defs` with settings; that is when the settings are read, the dbt manifest is prepared if
+missing and the lake is read for the first partition. Every sensor, schedule and resource is made by a
+factory of those settings (tests/unit/orchestration/test_import_reads_nothing.py).
 """
 
 from __future__ import annotations
@@ -25,23 +27,23 @@ from orchestration.defs.dashboards.resources import dashboard_resource
 from orchestration.defs.lake.assets import lake_observations
 from orchestration.defs.lake.resources import flink_resource, lake_resource
 from orchestration.defs.ops.resources import notifier_resource
-from orchestration.defs.ops.sensors import notify_check_failures, notify_run_failures
+from orchestration.defs.ops.sensors import build_notify_sensors
 from orchestration.defs.privacy.jobs import expire_raw_prompts
-from orchestration.defs.privacy.schedules import expire_raw_prompts_daily
+from orchestration.defs.privacy.schedules import build_privacy_schedule
 from orchestration.defs.quality.checks import build_gx_checks
 from orchestration.defs.warehouse.assets import build_dbt_assets
 from orchestration.defs.warehouse.freshness import build_freshness
 from orchestration.defs.warehouse.jobs import build_jobs
 from orchestration.defs.warehouse.resources import dbt_cli, prepare_manifest, warehouse_resource
-from orchestration.defs.warehouse.schedules import daily_marts, hourly_build, observe_every_5_minutes
+from orchestration.defs.warehouse.schedules import build_schedules
 from orchestration.defs.warehouse.selections import split_marts
-from orchestration.defs.warehouse.sensors import lake_partitions_sensor
+from orchestration.defs.warehouse.sensors import build_lake_sensor
 
 
 def build_defs(settings: config.Settings | None = None) -> Definitions:
     """Every definition of the code location, for ``settings`` (default: the environment's)."""
     settings = settings or config.load()
-    prepare_manifest()
+    prepare_manifest(settings)
     staging, marts = build_dbt_assets(settings)
     split = split_marts(marts, settings)
     dashboards = build_dashboard_assets(marts)
@@ -51,13 +53,8 @@ def build_defs(settings: config.Settings | None = None) -> Definitions:
         assets=[lake_observations, staging, marts, *dashboards],
         asset_checks=[*build_gx_checks(model_keys), *freshness_checks],
         jobs=[*build_jobs(staging, marts, split, AssetSelection.assets(*dashboards)), expire_raw_prompts],
-        schedules=[
-            hourly_build,
-            observe_every_5_minutes,
-            expire_raw_prompts_daily,
-            *([daily_marts] if split.daily else []),
-        ],
-        sensors=[lake_partitions_sensor, freshness_sensor, notify_run_failures, notify_check_failures],
+        schedules=[*build_schedules(settings, daily=bool(split.daily)), build_privacy_schedule(settings)],
+        sensors=[build_lake_sensor(settings), freshness_sensor, *build_notify_sensors(settings)],
         resources={
             "dbt": dbt_cli(settings),
             "warehouse": warehouse_resource(settings),

@@ -1,5 +1,6 @@
 """Whether the code location's sensors and schedules run by default: yes, unless IMAGIFY_AUTOMATION_PAUSED
-(`imagify ui --paused`). Read when Dagster loads the code location, the only time it reads a default status.
+(`imagify ui --paused`), of the settings the definitions are built with (when Dagster loads the code
+location, the only time it reads a default status).
 
 Paused means "stopped unless someone switched it on": the daemon follows the code for every sensor and
 schedule nobody toggled, and keeps the ones started or stopped in the UI as they were. Starting the UI
@@ -15,11 +16,11 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus
 from foundation import config
 
 
-def sensor_status(settings: config.Settings | None = None) -> DefaultSensorStatus:
-    paused = (settings or config.load()).automation_paused
+def sensor_status(settings: config.Settings) -> DefaultSensorStatus:
+    paused = settings.automation_paused
     return DefaultSensorStatus.STOPPED if paused else DefaultSensorStatus.RUNNING
 
 
-def schedule_status(settings: config.Settings | None = None) -> DefaultScheduleStatus:
-    paused = (settings or config.load()).automation_paused
+def schedule_status(settings: config.Settings) -> DefaultScheduleStatus:
+    paused = settings.automation_paused
     return DefaultScheduleStatus.STOPPED if paused else DefaultScheduleStatus.RUNNING

@@ -179,8 +179,8 @@ def _dbt_build(env: dict[str, str], target_path: Path) -> None:
 _RESOURCE_BUILD = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
-from orchestration.defs.warehouse.resources import dbt_resource
-dbt_resource.cli(["build", "--target-path", sys.argv[1]], raise_on_error=True).wait()
+from orchestration.defs.warehouse.resources import dbt_cli
+dbt_cli().cli(["build", "--target-path", sys.argv[1]], raise_on_error=True).wait()
 """
 
 

@@ -95,20 +95,21 @@ def _build_args(context: AssetExecutionContext, settings: config.Settings) -> li
 
 
 def build_dbt_assets(
-    settings: config.Settings, project: DbtProject = dbt_project
+    settings: config.Settings, project: DbtProject | None = None
 ) -> tuple[AssetsDefinition, AssetsDefinition]:
-    """The two dbt steps, ``(dbt_staging, dbt_marts)``, from the prepared manifest of ``project``
-    (:func:`~orchestration.defs.warehouse.resources.prepare_manifest`); the marts partitioned by
-    business date from the first day of data (read from the lake, see partitions.py)."""
+    """The two dbt steps, ``(dbt_staging, dbt_marts)``, from the prepared manifest of ``project`` (default:
+    the settings' dbt project; :func:`~orchestration.defs.warehouse.resources.prepare_manifest`); the marts
+    partitioned by business date from the first day of data (read from the lake, see partitions.py)."""
+    dbt_proj = project or dbt_project(settings)
     tz_vars = _timezone_vars(settings)
 
     def with_columns(events: Iterable[Any]) -> Iterator[Any]:
         """The dbt events, every model's materialization carrying its column names and types."""
-        return with_column_schema(events, settings.dbt_target, project.manifest_path, settings.warehouse_path)
+        return with_column_schema(events, settings.dbt_target, dbt_proj.manifest_path, settings.warehouse_path)
 
     @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
+        manifest=dbt_proj.manifest_path,
+        project=dbt_proj,
         select=STAGING_SELECT,
         dagster_dbt_translator=translator,
         name="dbt_staging",
@@ -119,8 +120,8 @@ def build_dbt_assets(
         yield from with_columns(dbt.cli(args, context=context).stream())
 
     @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
+        manifest=dbt_proj.manifest_path,
+        project=dbt_proj,
         exclude=STAGING_SELECT,
         dagster_dbt_translator=translator,
         partitions_def=business_daily_partitions(settings),

@@ -1,8 +1,9 @@
 """Warehouse resources: the dbt project and the dbt CLI, configured from the settings, and the
 warehouse itself (DuckDB locally, Athena in prod) for the data-quality checks and exports.
 
-Importing this module does nothing but read the settings: the dbt manifest is prepared when the
-definitions are built (:func:`prepare_manifest`, dagster-dbt's project preparer) and the settings'
+Importing this module does nothing, not even read the settings: the dbt project and the CLI resource are
+made for the settings the definitions are built with (:func:`dbt_project`, :func:`dbt_cli`), the dbt
+manifest is prepared then (:func:`prepare_manifest`, dagster-dbt's project preparer), and the settings'
 environment is handed to the dbt CLI resource, not written to ``os.environ``.
 """
 
@@ -23,10 +24,6 @@ from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from foundation import config, lake
 
-SETTINGS = config.load()
-
-DBT_PROJECT_DIR = SETTINGS.dbt_project_dir  # IMAGIFY_DBT_PROJECT_DIR, default <repo>/dbt
-
 # the dbt next to this interpreter (the .venv), even when .venv/bin is not on PATH
 _venv_dbt = Path(sys.executable).parent / "dbt"
 DBT_EXECUTABLE = str(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
@@ -42,7 +39,7 @@ def dbt_environment(settings: config.Settings | None = None) -> dict[str, str]:
     test only in the step that builds all of its parents or their descendants (dbt's default, eager,
     would run it in the staging step already). dagster-dbt still overrides it when it must.
     """
-    s = settings or SETTINGS
+    s = settings or config.load()
     env = {k: v for k, v in s.env_for_children().items() if k.startswith(("IMAGIFY_", "DAGSTER_HOME"))}
     return {**env, "DBT_INDIRECT_SELECTION": "buildable"}
 
@@ -89,19 +86,20 @@ class ImagifyDbtProjectPreparer(DagsterDbtProjectPreparer):
             shutil.rmtree(work, ignore_errors=True)
 
 
-dbt_project = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=os.environ.get("IMAGIFY_DBT_TARGET", SETTINGS.dbt_target),
-)
+def dbt_project(settings: config.Settings | None = None) -> DbtProject:
+    """The dbt project of ``settings`` (default: the environment's): IMAGIFY_DBT_PROJECT_DIR (default
+    <repo>/dbt), its profiles.yml, the target IMAGIFY_DBT_TARGET."""
+    s = settings or config.load()
+    return DbtProject(project_dir=s.dbt_project_dir, profiles_dir=s.dbt_project_dir, target=s.dbt_target)
 
 
-def prepare_manifest(force: bool = False) -> Path:
+def prepare_manifest(settings: config.Settings | None = None, force: bool = False) -> Path:
     """The dbt manifest, prepared (``dbt parse``) when it is missing (fresh clone) or when asked (`imagify
     build`, before a build: models may have changed). Called when the definitions are built, never at import."""
-    if force or not dbt_project.manifest_path.exists():
-        ImagifyDbtProjectPreparer().prepare(dbt_project)
-    return dbt_project.manifest_path
+    project = dbt_project(settings)
+    if force or not project.manifest_path.exists():
+        ImagifyDbtProjectPreparer().prepare(project)
+    return project.manifest_path
 
 
 def migrate_legacy_lake(log: logging.Logger | None = None, env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -114,8 +112,8 @@ def migrate_legacy_lake(log: logging.Logger | None = None, env: Mapping[str, str
     (the dbt resource's environment).
     """
     seen = {**(env or {}), **os.environ}
-    target = seen.get("IMAGIFY_DBT_TARGET", dbt_project.target or SETTINGS.dbt_target)
-    lake_dir = Path(seen.get("IMAGIFY_LAKE_DIR") or SETTINGS.lake_dir)
+    target = seen.get("IMAGIFY_DBT_TARGET") or config.load().dbt_target
+    lake_dir = Path(seen.get("IMAGIFY_LAKE_DIR") or config.load().lake_dir)
     if target != "local" or "://" in str(lake_dir) or not lake_dir.is_dir():
         return 0, 0
     legacy = lake.legacy_files(lake_dir)  # every data file's first 4 bytes: cheap when all are Parquet
@@ -156,15 +154,15 @@ class ImagifyDbtCliResource(DbtCliResource):
 
 
 def dbt_cli(settings: config.Settings | None = None, project: DbtProject | None = None) -> ImagifyDbtCliResource:
+    """The dbt CLI resource of ``settings`` (default: the environment's), on ``project`` (default: theirs)."""
+    s = settings or config.load()
+    project = project or dbt_project(s)
     return ImagifyDbtCliResource(
-        project_dir=project or dbt_project,
-        profiles_dir=str(DBT_PROJECT_DIR),
+        project_dir=project,
+        profiles_dir=str(project.profiles_dir or project.project_dir),
         dbt_executable=DBT_EXECUTABLE,
-        environment=dbt_environment(settings),
+        environment=dbt_environment(s),
     )
-
-
-dbt_resource = dbt_cli(SETTINGS)  # what the definitions use; building it reads the settings only
 
 
 class WarehouseBusy(RuntimeError):
@@ -239,7 +237,7 @@ class WarehouseResource(ConfigurableResource):
 
 
 def warehouse_resource(settings: config.Settings | None = None) -> WarehouseResource:
-    s = settings or SETTINGS
+    s = settings or config.load()
     return WarehouseResource(
-        target=s.dbt_target, duckdb_path=str(s.warehouse_path), manifest_path=str(dbt_project.manifest_path)
+        target=s.dbt_target, duckdb_path=str(s.warehouse_path), manifest_path=str(dbt_project(s).manifest_path)
     )

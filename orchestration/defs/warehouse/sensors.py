@@ -1,19 +1,19 @@
 """The lake sensor: newly committed lake partitions (a new commit marker, or more files committed
-into a partition) trigger an incremental build."""
+into a partition) trigger an incremental build. Made for the settings the definitions are built with
+(:func:`build_lake_sensor`): importing this module reads nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from dagster import SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import SensorDefinition, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from foundation import config
 from orchestration.defs.automation import sensor_status
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.jobs import REFRESH_JOB_NAME
 from orchestration.defs.warehouse.pending import WarehouseLocked, pending_business_dates
-from orchestration.defs.warehouse.resources import SETTINGS
 from orchestration.defs.warehouse.triggers import build_in_flight, incremental_request
 
 
@@ -22,15 +22,24 @@ def new_partitions(cursor: str | None, current: dict[str, str]) -> list[str]:
     return sorted(k for k, fp in current.items() if seen.get(k) != fp)
 
 
-@sensor(
-    job_name=REFRESH_JOB_NAME,
-    minimum_interval_seconds=SETTINGS.sensor_interval_s,
-    default_status=sensor_status(),
-    description="Triggers the incremental build when the landing job commits new lake partitions (events or "
-    "quarantine). Waits while a build is queued or running; the cursor holds every committed partition's fingerprint.",
-)
-def lake_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    settings = config.load()
+def build_lake_sensor(settings: config.Settings) -> SensorDefinition:
+    """``lake_partitions_sensor``: every IMAGIFY_SENSOR_INTERVAL_S, on the settings' lake."""
+
+    @sensor(
+        job_name=REFRESH_JOB_NAME,
+        minimum_interval_seconds=settings.sensor_interval_s,
+        default_status=sensor_status(settings),
+        description="Triggers the incremental build when the landing job commits new lake partitions (events or "
+        "quarantine). Waits while a build is queued or running; the cursor holds every committed partition's "
+        "fingerprint.",
+    )
+    def lake_partitions_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        return _tick(context, settings)
+
+    return lake_partitions_sensor
+
+
+def _tick(context: SensorEvaluationContext, settings: config.Settings) -> SensorResult | SkipReason:
     current = scan.committed_fingerprints(settings.lake_dir)
     fresh = new_partitions(context.cursor, current)
     if not fresh:

@@ -165,13 +165,16 @@ def test_a_reparse_replaces_the_manifest_and_never_rewrites_it_in_place(tmp_path
 
     from dagster_dbt import DbtProject
 
-    from orchestration.defs.warehouse.resources import DBT_PROJECT_DIR, ImagifyDbtProjectPreparer
+    from foundation import config
+    from orchestration.defs.warehouse.resources import ImagifyDbtProjectPreparer
+
+    project_dir = config.load().dbt_project_dir
 
     target = tmp_path / "target"
     target.mkdir()
     old = {"metadata": {"note": "the manifest before the re-parse"}, "nodes": {"x": "y" * 100_000}}
     (target / "manifest.json").write_text(json.dumps(old))
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target)
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir, target_path=target)
     with (target / "manifest.json").open() as reader:  # opened before the parse, read after it
         ImagifyDbtProjectPreparer()._prepare_manifest(project)
         assert json.loads(reader.read()) == old, "the open manifest was rewritten in place"

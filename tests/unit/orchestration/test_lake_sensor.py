@@ -14,11 +14,11 @@ import pytest
 from dagster import DagsterInstance, RunRequest, SensorResult, SkipReason, build_sensor_context
 from support.lake_fixture import batch_path, write_batch
 
-from foundation import lake
+from foundation import config, lake
 from ingestion.simulator import Simulator
 from orchestration.defs.lake import scan
 from orchestration.defs.warehouse.partitions import MODE_INCREMENTAL, MODE_TAG, RANGE_END_TAG, RANGE_START_TAG
-from orchestration.defs.warehouse.sensors import lake_partitions_sensor
+from orchestration.defs.warehouse.sensors import build_lake_sensor
 
 END = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 
@@ -40,7 +40,7 @@ def _rows_of(path: Path) -> list[dict]:
 
 def _tick(instance: DagsterInstance, cursor: str | None) -> SensorResult | SkipReason:
     ctx = build_sensor_context(instance=instance, cursor=cursor)
-    return lake_partitions_sensor(ctx)
+    return build_lake_sensor(config.load())(ctx)  # the settings of the test's IMAGIFY_HOME
 
 
 def test_sensor_fires_on_a_new_committed_partition(home: Path) -> None:
@@ -136,9 +136,11 @@ def test_landing_status_reads_checkpoint_and_lag(home: Path) -> None:
 def test_hourly_schedule_requests_an_incremental_refresh_unless_a_build_is_running(home: Path) -> None:
     from dagster import DagsterRunStatus, build_schedule_context, instance_for_test
 
+    from foundation import config
     from orchestration.defs.warehouse.jobs import WAREHOUSE_TAGS
-    from orchestration.defs.warehouse.schedules import hourly_build
+    from orchestration.defs.warehouse.schedules import build_schedules
 
+    hourly_build = build_schedules(config.load())[0]
     lines = list(Simulator(users=10, days=2, seed=5, end=END).records())
     write_batch(home, lines, END - timedelta(hours=1))
     with instance_for_test() as instance:
@@ -161,8 +163,9 @@ def test_hourly_schedule_skips_with_a_reason_when_nothing_landed_since_the_last_
     from dagster import build_schedule_context, instance_for_test
 
     from foundation import config
-    from orchestration.defs.warehouse.schedules import hourly_build
+    from orchestration.defs.warehouse.schedules import build_schedules
 
+    hourly_build = build_schedules(config.load())[0]
     write_batch(home, list(Simulator(users=10, days=2, seed=5, end=END).records()), END - timedelta(hours=1))
     staged = [(r["event_id"], r["landed_at"]) for r in _rows(home, "events")]
     wh = config.load().warehouse_path

@@ -94,7 +94,10 @@ def thing_is_fine() -> AssetCheckResult:
 
 def test_sensors_send_check_and_run_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
-    from orchestration.defs.ops.sensors import notify_check_failures, notify_run_failures
+    from foundation import config
+    from orchestration.defs.ops.sensors import build_notify_sensors
+
+    notify_run_failures, notify_check_failures = build_notify_sensors(config.load())
 
     defs = Definitions(assets=[thing], asset_checks=[thing_is_fine], jobs=[define_asset_job("j", selection="*")])
     with DagsterInstance.ephemeral() as instance:

@@ -1,6 +1,8 @@
 """Importing the Dagster code location does nothing (dagster-open-platform's rule): no dbt parse, no
-other process, no file written, no environment variable changed. The definitions are built when Dagster
-loads them (orchestration.definitions.defs, a lazy ``@definitions``) or a caller runs ``build_defs``.
+other process, no file written, no environment variable changed, not even the settings read. The
+definitions are built when Dagster loads them (orchestration.definitions.defs, a lazy ``@definitions``)
+or a caller runs ``build_defs``; every sensor, schedule and resource is made by a factory of the settings
+given then, so it follows those settings, not the environment of whoever imported the module first.
 
 Each module is imported in a fresh interpreter with an audit hook that records every process started
 and every file opened for writing, and the environment compared before and after.
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support.paths import REPO_ROOT as REPO
 
 import orchestration
@@ -71,3 +74,52 @@ def test_importing_the_code_location_has_no_side_effects(tmp_path: Path) -> None
     # on two workers, and the other one may be parsing for its `imagify build`)
     assert seen["events"] == [], f"import started processes or wrote files: {seen['events'][:10]}"
     assert not (tmp_path / "home").exists(), "import created IMAGIFY_HOME"
+
+
+def test_importing_the_code_location_reads_no_settings(tmp_path: Path) -> None:
+    """With settings that do not validate, every module still imports (the settings were read at import:
+    the sensor's interval, the schedules' time zone, the dbt project)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGIFY_", "DAGSTER_", "DBT_"))}
+    env.update(
+        IMAGIFY_HOME=str(tmp_path / "home"),
+        IMAGIFY_SENSOR_INTERVAL_S="every now and then",
+        IMAGIFY_BUSINESS_TZ="Mars/Olympus_Mons",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    load = subprocess.run(
+        [sys.executable, "-c", "from foundation import config; config.load()"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert load.returncode != 0 and "IMAGIFY_SENSOR_INTERVAL_S" in load.stderr, "the settings must be invalid"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *_modules()], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, f"an import read the settings: {proc.stderr[-3000:]}"
+
+
+def test_sensors_and_schedules_follow_the_settings_they_are_built_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    monkeypatch.setenv("IMAGIFY_SENSOR_INTERVAL_S", "45")
+    from foundation import config
+    from orchestration.defs.ops.sensors import build_notify_sensors
+    from orchestration.defs.privacy.schedules import build_privacy_schedule
+    from orchestration.defs.warehouse.schedules import build_schedules
+    from orchestration.defs.warehouse.sensors import build_lake_sensor
+
+    settings = config.load().model_copy(
+        update={"sensor_interval_s": 7, "business_tz": "Europe/Paris", "automation_paused": True}
+    )
+    sensor = build_lake_sensor(settings)
+    assert sensor.minimum_interval_seconds == 7
+    schedules = {s.name: s for s in [*build_schedules(settings), build_privacy_schedule(settings)]}
+    assert set(schedules) == {"hourly_build", "daily_marts", "observe_every_5_minutes", "expire_raw_prompts_daily"}
+    assert schedules["hourly_build"].execution_timezone == "Europe/Paris"
+    assert schedules["expire_raw_prompts_daily"].execution_timezone == "Europe/Paris"
+    assert "daily_marts" not in {s.name for s in build_schedules(settings, daily=False)}
+    statuses = {d.default_status.value for d in [sensor, *schedules.values(), *build_notify_sensors(settings)]}
+    assert statuses == {"STOPPED"}
+    running = config.load()  # the environment's: interval 45, not paused
+    assert build_lake_sensor(running).minimum_interval_seconds == 45
+    assert build_lake_sensor(running).default_status.value == "RUNNING"
