@@ -5,7 +5,7 @@ The embedded default shows the same metrics in ``imagify realtime serve``. In pr
 job writes ``lake/realtime`` to S3; these external tables (JSON, partition projection on ``dt``) make
 it queryable by Athena, and the data sets use DIRECT_QUERY so a dashboard refresh sees the windows
 committed seconds before. The definitions are checked offline against botocore's QuickSight model
-(tests/unit/imagify/test_realtime_quicksight.py); ``imagify realtime quicksight`` prints them, with the account,
+(tests/unit/realtime/test_realtime_quicksight.py); ``imagify realtime quicksight`` prints them, with the account,
 data source and database filled in when given.
 """
 
