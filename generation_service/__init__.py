@@ -20,6 +20,9 @@ Modules, by what they hold:
 - ``worker``         the generation queue and its worker threads; ``sqs_queue`` / ``queue_workers`` on SQS
 - ``notifications``  per-user live channel (WebSocket), fanned out through Redis between processes
 - ``cache`` / ``rate_limit``  in-process or Redis cache with TTLs; fixed-window per-user limits
-- ``service``        the use cases, tying all of the above together
+- ``accounts_service``, ``catalog_service``, ``generations_service``, ``payments_service``  the use cases,
+                     one service per domain (``service_context``: the caller, the configuration, idempotency)
+- ``service``        composes them over the shared collaborators and runs what runs beside them
+                     (workers or SQS queue work, the outbox relay, the background process)
 - ``serve``          ``imagify serve`` and ``imagify fake-vnpay``
 """

@@ -167,7 +167,7 @@ def create_app(
         return request.client.host if request.client else "unknown"
 
     def rate_headers(subject: str) -> dict[str, str]:
-        d = svc.rate_check(subject)
+        d = svc.accounts.rate_check(subject)
         headers = {
             "X-RateLimit-Limit": str(d.limit),
             "X-RateLimit-Remaining": str(d.remaining),
@@ -206,7 +206,7 @@ def create_app(
             )
 
         def check(token: str) -> Principal:
-            p = svc.authenticate(token)
+            p = svc.accounts.authenticate(token)
             rate_limited(f"user:{p.user_id}", response)
             return p
 
@@ -240,28 +240,28 @@ def create_app(
         # the stored request hash covers no password material (not even a digest of it: a leaked
         # row would be a fast, unsalted hash of the password); a retry is the same e-mail and name
         idem = svc.idem("register", idempotency_key, "POST", "/v1/auth/register", body.model_dump(exclude={"password"}))
-        return svc.register(body.email, body.password, body.display_name, idem)
+        return svc.accounts.register(body.email, body.password, body.display_name, idem)
 
     @app.post("/v1/auth/login", response_model=schemas.TokenOut, tags=["accounts"], dependencies=[Depends(anonymous)])
     def login(body: schemas.LoginIn) -> dict[str, Any]:
-        return svc.login(body.email, body.password)
+        return svc.accounts.login(body.email, body.password)
 
     @app.post("/v1/auth/logout", status_code=204, tags=["accounts"])
     def logout(p: User) -> Response:
-        svc.logout(p)
+        svc.accounts.logout(p)
         return Response(status_code=204)
 
     @app.get("/v1/me", response_model=schemas.UserOut, tags=["accounts"])
     def me(p: User) -> dict[str, Any]:
-        return svc.me(p)
+        return svc.accounts.me(p)
 
     @app.get("/v1/credits/ledger", response_model=schemas.LedgerOut, tags=["accounts"])
     def ledger(p: User, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
-        return svc.ledger(p, limit)
+        return svc.accounts.ledger(p, limit)
 
     @app.get("/v1/models", response_model=schemas.CatalogOut, tags=["generations"])
     def models() -> dict[str, Any]:
-        return svc.models_view()
+        return svc.catalog.models_view()
 
     # -- generations --------------------------------------------------------------------------------
     @app.post(
@@ -276,9 +276,9 @@ def create_app(
             idem = await run_in_threadpool(
                 svc.idem, p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump()
             )
-            return await run_in_threadpool(svc.create_generation, p, body, idem)
+            return await run_in_threadpool(svc.generations.create_generation, p, body, idem)
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/generations", body.model_dump())
-        return await svc.create_generation_async(p, body, idem)
+        return await svc.generations.create_generation_async(p, body, idem)
 
     @app.get("/v1/generations", response_model=schemas.GenerationListOut, tags=["generations"])
     def list_generations(
@@ -287,13 +287,13 @@ def create_app(
         cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
         """Your generations, newest first, `limit` per page; follow `next_cursor` for older ones."""
-        return svc.list_generations(p, limit, cursor)
+        return svc.generations.list_generations(p, limit, cursor)
 
     @app.get("/v1/generations/{generation_id}", response_model=schemas.GenerationOut, tags=["generations"])
     async def get_generation(generation_id: str, p: User) -> dict[str, Any]:
         if blocking:
-            return await run_in_threadpool(svc.get_generation, p, generation_id)
-        return svc.get_generation(p, generation_id)
+            return await run_in_threadpool(svc.generations.get_generation, p, generation_id)
+        return svc.generations.get_generation(p, generation_id)
 
     @app.get(
         "/v1/generations/{generation_id}/images/{image_id}",
@@ -309,7 +309,7 @@ def create_app(
     ) -> Response:
         """An image by its signed link (no token needed, valid 1 h). The link's first download
         counts as one `image_downloaded`; repeats of the same link do not."""
-        data, url = svc.download_image(generation_id, image_id, sig)
+        data, url = svc.generations.download_image(generation_id, image_id, sig)
         if url is not None:
             return RedirectResponse(url, status_code=307)
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -320,13 +320,13 @@ def create_app(
         body: schemas.PaymentIn, p: User, request: Request, idempotency_key: IdemKey = None
     ) -> dict[str, Any]:
         idem = svc.idem(p.user_id, idempotency_key, "POST", "/v1/payments/vnpay", body.model_dump())
-        return svc.create_payment(p, body.package, body.bank_code, body.locale, client_ip(request), idem)
+        return svc.payments.create_payment(p, body.package, body.bank_code, body.locale, client_ip(request), idem)
 
     @app.get("/v1/payments/vnpay/ipn", response_model=schemas.IpnOut, tags=["payments"])
     def vnpay_ipn(request: Request) -> dict[str, str]:
         """VNPAY's server-to-server confirmation (Instant Payment Notification); always HTTP 200."""
         try:
-            code, message = svc.handle_ipn(dict(request.query_params))
+            code, message = svc.payments.handle_ipn(dict(request.query_params))
         except Exception:  # noqa: BLE001 - VNPAY expects an answer, not an HTTP error
             log.exception("IPN failed")
             code, message = "99", "Unknown error"
@@ -336,7 +336,7 @@ def create_app(
     def vnpay_return(request: Request) -> Any:
         """Where VNPAY sends the buyer back: the result as an HTML page in Vietnamese or English for
         browsers (`?lang=vi|en`, else Accept-Language, else Vietnamese), else JSON with both texts."""
-        result = svc.handle_return(dict(request.query_params))
+        result = svc.payments.handle_return(dict(request.query_params))
         if "text/html" in request.headers.get("accept", ""):
             lang = return_page.choose_lang(request.query_params.get("lang"), request.headers.get("accept-language", ""))
             other = str(request.url.include_query_params(lang="en" if lang == "vi" else "vi"))
@@ -345,13 +345,13 @@ def create_app(
 
     @app.get("/v1/payments/{payment_id}", response_model=schemas.PaymentOut, tags=["payments"])
     def get_payment(payment_id: str, p: User) -> dict[str, Any]:
-        return svc.get_payment(p, payment_id)
+        return svc.payments.get_payment(p, payment_id)
 
     # -- notifications ------------------------------------------------------------------------------
     @app.websocket("/v1/notifications/ws")
     async def notifications(ws: WebSocket, access_token: str = "") -> None:
         try:
-            p = await asyncio.to_thread(svc.authenticate, access_token)
+            p = await asyncio.to_thread(svc.accounts.authenticate, access_token)
         except ApiError:
             await ws.close(code=4401, reason="invalid or expired access token")
             return
@@ -382,7 +382,7 @@ def create_app(
                     if message["data"]["session_id"] != p.session_id:
                         continue
                 try:
-                    await asyncio.to_thread(svc.authenticate, access_token)
+                    await asyncio.to_thread(svc.accounts.authenticate, access_token)
                 except ApiError as err:
                     await ws.close(code=4401, reason=err.message)
                     return

@@ -64,7 +64,7 @@ class GenerationFastPath:
             if not json_type or not auth or not auth.lower().startswith("bearer "):
                 raise LookupError
             body = schemas.GenerationIn.model_validate_json(raw)
-            p = self.svc.authenticate(auth[7:].strip())
+            p = self.svc.accounts.authenticate(auth[7:].strip())
         except (LookupError, ValidationError, ApiError):
             await self._fall_through(scope, [raw], None, receive, send)
             return
@@ -73,7 +73,7 @@ class GenerationFastPath:
         try:
             headers = self.rate_headers(f"user:{p.user_id}")
             idem = None if idem_key is None else self.svc.idem(p.user_id, idem_key, "POST", PATH, body.model_dump())
-            out = await self.svc.create_generation_async(p, body, idem)
+            out = await self.svc.generations.create_generation_async(p, body, idem)
             payload = schemas.GenerationOut.model_validate(out).model_dump_json().encode()
             await _respond(send, 202, payload, headers)
         except ApiError as exc:

@@ -286,10 +286,10 @@ class QueueWork:
 
 
 def start_queue_work(sqs: SqsQueue, svc: Service) -> QueueWork:
-    workers = QueueWorkers(sqs, svc.run_delivery, svc.workers_count)
+    workers = QueueWorkers(sqs, svc.generations.run_delivery, svc.workers_count)
     workers.start()
     redispatcher = Redispatcher(sqs, svc.repo.queued_generations, lambda gen_id: time.time() - id_time_s(gen_id))
     redispatcher.start()
-    drain = DeadLetterDrain(sqs.dead_letter_queue(), svc.give_up)
+    drain = DeadLetterDrain(sqs.dead_letter_queue(), svc.generations.give_up)
     drain.start()
     return QueueWork([workers, redispatcher, drain])

@@ -164,7 +164,7 @@ def cmd_dlq_drain(args: argparse.Namespace) -> int:
     try:
         assert svc.sqs is not None
         dlq = svc.sqs.dead_letter_queue()
-        failed = drain_dead_letters(dlq, svc.give_up, max(0, min(20, args.wait)))
+        failed = drain_dead_letters(dlq, svc.generations.give_up, max(0, min(20, args.wait)))
     finally:
         svc.stop()
     print(f"dead-letter queue {dlq.url}: {failed} generations marked failed and refunded")
