@@ -85,12 +85,10 @@ def test_volume_is_measured_and_scales_with_users(clean_env: None) -> None:
 
 
 def test_builds_per_day_are_the_schedules() -> None:
-    from dagster import ScheduleDefinition
-
+    from foundation import config
     from orchestration.defs.warehouse import schedules
 
-    hourly = [d.cron_schedule for d in vars(schedules).values()
-              if isinstance(d, ScheduleDefinition) and d.job_name == "refresh_marts"]  # fmt: skip
+    hourly = [d.cron_schedule for d in schedules.build_schedules(config.load()) if d.job_name == "refresh_marts"]
     assert hourly == ["5 * * * *"]  # hourly: 24 a day
     assert cost.HOURLY_BUILDS_PER_DAY == 24
     assert schedules.DAILY_LOOKBACK_DAYS == cost.DAILY_LOOKBACK_DAYS
