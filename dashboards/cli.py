@@ -6,13 +6,23 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foundation import config
 
+if TYPE_CHECKING:
+    from dashboards.local.app import Extension
+
+# Pages of other packages the served app shows beside the dashboards (the live view): given by the
+# command line, which may import them (imagify/cli.py); the dashboards import no package above them.
+Extensions = Callable[[config.Settings], Sequence["Extension"]]
+
 EPILOG = """\
 the dashboards are defined once, in dashboards/definitions/*.yml, and used twice:
-  imagify dashboards serve                  browse them locally, from the DuckDB marts
+  imagify dashboards serve                  browse them locally, from the DuckDB marts (and the live
+                                            view of `imagify realtime` at /live/)
   imagify dashboards export --out shots/    PNG and PDF of each (headless Chromium)
   imagify dashboards check                  validate definitions + QuickSight requests offline
   imagify dashboards publish --dry-run      write the QuickSight API requests as JSON
@@ -47,8 +57,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.dashboards_port
     if not warehouse.is_file():
         print(f"note: no warehouse yet at {warehouse} (run `imagify demo`); pages will say so", file=sys.stderr)
-    print(f"dashboards on http://{host}:{port}/  (warehouse {warehouse}, read-only; Ctrl-C stops)")
-    serve(warehouse, host, port)
+    extensions = list(args.extensions(settings)) if getattr(args, "extensions", None) else []
+    pages = "".join(f", {e.title.lower()} view at http://{host}:{port}{e.path}/" for e in extensions)
+    print(f"dashboards on http://{host}:{port}/{pages}  (warehouse {warehouse}, read-only; Ctrl-C stops)")
+    serve(warehouse, host, port, extensions=extensions)
     return 0
 
 
@@ -192,7 +204,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction, extensions: Extensions | None = None) -> None:  # type: ignore[type-arg]
+    """``imagify dashboards``; ``extensions``: the other pages ``serve`` shows (the live view)."""
     p = sub.add_parser(
         "dashboards",
         help="business dashboards: serve locally, export PNGs, check, publish to QuickSight",
@@ -209,12 +222,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="serve the dashboards in the browser from the DuckDB marts",
         description="Serve every dashboard at http://HOST:PORT/ from $IMAGIFY_HOME/warehouse.duckdb, opened "
         "read-only per request (a build may run at the same time). Filters (date range, model, package) are in "
-        "the form at the top of each page. Nothing is fetched from the internet.",
+        "the form at the top of each page. The live view of the real-time job (`imagify realtime`) is at /live/, "
+        "from its live store. Nothing is fetched from the internet.",
     )
     s.add_argument("--host", default=None, help="address to listen on (default IMAGIFY_DASHBOARDS_HOST, 127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="port (default IMAGIFY_DASHBOARDS_PORT, 8765)")
     s.add_argument("--warehouse", metavar="PATH", help="DuckDB file (default $IMAGIFY_HOME/warehouse.duckdb)")
-    s.set_defaults(func=cmd_serve)
+    s.set_defaults(func=cmd_serve, extensions=extensions)
 
     s = dsub.add_parser(
         "export",

@@ -338,8 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=dagster_cli.cmd_ui)
     from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
+    from realtime.live.server import dashboard_extension
 
-    add_dashboards_parser(sub)
+    add_dashboards_parser(sub, extensions=lambda settings: [dashboard_extension(settings)])  # the live view at /live/
     from imagify.realtime_cli import add_parser as add_realtime_parser
 
     add_realtime_parser(sub)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from pathlib import Path
@@ -18,7 +20,8 @@ from urllib.parse import urlencode
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from dashboards import check, spec
 from dashboards.catalog import from_duckdb
@@ -35,10 +38,30 @@ FAVICON = (
 )
 
 
-def _page(title: str, body: str, dashboards: list[Dashboard], current: str = "", refresh: int = 0) -> str:
+@dataclass(frozen=True)
+class Extension:
+    """A page another package serves inside this app (the real-time live view): mounted at ``path``, a
+    link in every page's navigation and in the index. The command line composes them (imagify/cli.py):
+    the dashboards import no package above them."""
+
+    title: str
+    path: str  # mount point, e.g. "/live"; the page is at path + "/"
+    app: ASGIApp
+    description: str = ""
+
+
+def page_html(
+    title: str,
+    body: str,
+    dashboards: list[Dashboard],
+    current: str = "",
+    refresh: int = 0,
+    extensions: Sequence[Extension] = (),
+) -> str:
     nav = "".join(
         f'<a href="/d/{d.id}" class="{"current" if d.id == current else ""}">{escape(d.title)}</a>' for d in dashboards
     )
+    nav += "".join(f'<a href="{escape(e.path)}/">{escape(e.title)}</a>' for e in extensions)
     meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">{meta}'
@@ -206,9 +229,16 @@ def _visual_card(con, dash: Dashboard, v, columns, sel: query.Selection, bounds=
     )
 
 
-def create_app(warehouse: Path, definitions_dir: Path = spec.DEFINITIONS_DIR) -> Starlette:
+def create_app(
+    warehouse: Path, definitions_dir: Path = spec.DEFINITIONS_DIR, extensions: Sequence[Extension] = ()
+) -> Starlette:
+    """The dashboards of ``definitions_dir`` over ``warehouse``, and the ``extensions``' pages."""
+
     def load() -> list[Dashboard]:
         return spec.load_all(definitions_dir)
+
+    def _page(title: str, body: str, dashboards: list[Dashboard], current: str = "", refresh: int = 0) -> str:
+        return page_html(title, body, dashboards, current, refresh, extensions)
 
     def index(request: Request) -> HTMLResponse:
         try:
@@ -218,6 +248,10 @@ def create_app(warehouse: Path, definitions_dir: Path = spec.DEFINITIONS_DIR) ->
         items = "".join(
             f'<li><a href="/d/{d.id}">{escape(d.title)}</a><p class="desc">{escape(d.description)}</p></li>'
             for d in dashboards
+        )
+        items += "".join(
+            f'<li><a href="{escape(e.path)}/">{escape(e.title)}</a><p class="desc">{escape(e.description)}</p></li>'
+            for e in extensions
         )
         body = f'<h1>Dashboards</h1><p class="desc">Warehouse: {escape(str(warehouse))}</p>'
         body += f'<ul class="dashboards">{items}</ul>'
@@ -262,5 +296,6 @@ def create_app(warehouse: Path, definitions_dir: Path = spec.DEFINITIONS_DIR) ->
             Route("/", index),
             Route("/d/{dash_id}", dashboard),
             Route("/healthz", healthz),
+            *(Mount(e.path, app=e.app) for e in extensions),
         ]
     )

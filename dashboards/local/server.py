@@ -6,18 +6,25 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
 
-from dashboards.local.app import create_app
+from dashboards.local.app import Extension, create_app
 from dashboards.spec import DEFINITIONS_DIR
 
 
-def serve(warehouse: Path, host: str, port: int, definitions_dir: Path = DEFINITIONS_DIR) -> None:
-    uvicorn.run(create_app(warehouse, definitions_dir), host=host, port=port, log_level="warning")
+def serve(
+    warehouse: Path,
+    host: str,
+    port: int,
+    definitions_dir: Path = DEFINITIONS_DIR,
+    extensions: Sequence[Extension] = (),
+) -> None:
+    app = create_app(warehouse, definitions_dir, extensions)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,12 +1,17 @@
 """The live view: a local page that refreshes itself every few seconds from the live store.
 
-Standard library only (``http.server``), no internet assets: the page, its CSS, JavaScript and SVG
-charts are served from here. ``GET /`` the page, ``GET /api/live?minutes=60`` its data as JSON,
-``GET /healthz`` a liveness probe. Read-only on the store.
+No internet assets: the page, its CSS, JavaScript and SVG charts are served from here. ``GET /`` the
+page, ``GET /api/live?minutes=60`` its data as JSON (the page asks for ``api/live``, relative to itself),
+``GET /healthz`` a liveness probe. Read-only on the store. Served two ways, by the same functions:
+- as a page of the dashboards web app, at ``/live/`` (``imagify dashboards serve``;
+  :func:`dashboard_extension`, which the command line hands to the app);
+- alone, for the real-time job's ``--serve-port`` and ``imagify realtime serve`` (standard library
+  ``http.server``, :func:`start_server`).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 import threading
@@ -14,11 +19,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from foundation.config import Settings
 from realtime import store
+
+if TYPE_CHECKING:
+    from dashboards.local.app import Extension
 
 REFRESH_S = 3
 
@@ -95,15 +103,59 @@ def live_data(con: sqlite3.Connection, minutes: int = 60, now: float | None = No
 TEMPLATE = (Path(__file__).with_name("page.html")).read_text(encoding="utf-8")
 
 
-def page(business_tz: str) -> str:
+def page(business_tz: str, home: str | None = None) -> str:
     """The live view's page: times shown in the business time zone (Vietnam time by default), like
-    every date of the dashboards; the store keeps UTC."""
+    every date of the dashboards; the store keeps UTC. ``home``: a link back (the dashboards' list)."""
     name = "Vietnam time" if business_tz == "Asia/Ho_Chi_Minh" else business_tz
+    back = f'<a href="{html.escape(home)}" id="home">← Dashboards</a>' if home else ""
     return (
         TEMPLATE.replace("__REFRESH__", str(REFRESH_S))
-        .replace("__TZ__", json.dumps(business_tz)[1:-1])
         .replace("__TZ_NAME__", json.dumps(name)[1:-1])
+        .replace("__TZ__", json.dumps(business_tz)[1:-1])
+        .replace("__HOME__", back)
     )
+
+
+def api_response(store_path: Path, query: str) -> tuple[int, bytes, str]:
+    """``GET api/live?<query>``: (status, body, content type) — the live data of the last ``minutes``
+    (1 to 1,440, default 60), or 400 with what is wrong."""
+    try:
+        minutes = max(1, min(24 * 60, int(parse_qs(query).get("minutes", ["60"])[0])))
+    except ValueError:
+        return 400, b'{"error": "minutes must be an integer"}', "application/json"
+    con = store.connect(store_path)
+    try:
+        return 200, json.dumps(live_data(con, minutes), default=str).encode("utf-8"), "application/json"
+    finally:
+        con.close()
+
+
+def dashboard_extension(settings: Settings) -> Extension:
+    """The live view as a page of the dashboards web app, at ``/live/`` (``imagify dashboards serve``)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    from dashboards.local.app import Extension
+
+    store_path = settings.realtime_store_path
+    body = page(settings.business_tz, home="/")
+
+    def live_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+    def live_api(request: Request) -> Response:
+        store.connect(store_path).close()  # the schema, so the page works before the job wrote anything
+        status, content, ctype = api_response(store_path, request.url.query)
+        return Response(content, status, media_type=ctype, headers={"Cache-Control": "no-store"})
+
+    app = Starlette(routes=[Route("/", live_page), Route("/api/live", live_api)])
+    return Extension(
+        "Live", "/live", app,
+        "The last hour minute by minute from the real-time job's live store (`imagify realtime`): traffic, "
+        "failures, revenue, trending prompt terms, alerts; refreshes itself every few seconds.",
+    )  # fmt: skip
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,17 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/healthz":
             self._send(200, b"ok\n", "text/plain")
         elif url.path == "/api/live":
-            try:
-                minutes = max(1, min(24 * 60, int(parse_qs(url.query).get("minutes", ["60"])[0])))
-            except ValueError:
-                self._send(400, b'{"error": "minutes must be an integer"}', "application/json")
-                return
-            con = store.connect(self.store_path)
-            try:
-                body = json.dumps(live_data(con, minutes), default=str).encode("utf-8")
-            finally:
-                con.close()
-            self._send(200, body, "application/json")
+            self._send(*api_response(self.store_path, url.query))
         else:
             self._send(404, b"not found\n", "text/plain")
 

@@ -123,3 +123,60 @@ def test_live_view_without_the_job_says_to_start_it_and_shows_vietnam_time(tmp_p
         assert page.text_content("#lastmin") == "2026-12-04 17:15 Vietnam time"
         assert "UTC" not in page.inner_text("body")
         browser.close()
+
+
+def test_the_dashboards_app_serves_the_live_view(tmp_path: Path) -> None:
+    """`imagify dashboards serve` (a real process on a real port): the live view is one of its pages, at
+    /live/, linked from every dashboard page and the list, with a link back; its data API answers there."""
+    import json
+    import urllib.error
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    home = tmp_path / "home"
+    con = store.connect(home / "realtime.sqlite")
+    minute = datetime(2026, 12, 4, 10, 15, tzinfo=UTC)
+    con.execute("INSERT INTO minute (window_start, window_end, events) VALUES (?, ?, 7)",
+                (f"{minute:%Y-%m-%d %H:%M:%S}", f"{minute + timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"))  # fmt: skip
+    port = free_port()
+    log = tmp_path / "dashboards.log"
+    env = {**os.environ, "IMAGIFY_HOME": str(home)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([IMAGIFY, "dashboards", "serve", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        assert f"live view at {base}/live/" in log.read_text(), log.read_text()
+        data = json.loads(urllib.request.urlopen(f"{base}/live/api/live?minutes=60", timeout=10).read())
+        assert data["minutes"][-1]["events"] == 7 and data["latest_window"] == "2026-12-04 10:15:00"
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(f"{base}/live/api/live?minutes=soon", timeout=10)
+        assert bad.value.code == 400 and b"minutes must be an integer" in bad.value.read()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"{base}/")
+            page.click("main a[href='/live/']")  # the list of dashboards names the live view
+            page.wait_for_function("document.getElementById('lastmin').textContent.length > 0", timeout=20_000)
+            assert page.url == f"{base}/live/"
+            assert page.text_content("#lastmin") == "2026-12-04 17:15 Vietnam time"
+            page.click("#home")
+            assert page.url == f"{base}/"
+            page.goto(f"{base}/d/operations")
+            assert page.locator("header nav a[href='/live/']").inner_text() == "Live"
+            page.goto(f"{base}/live")  # without the slash: redirected to the page
+            page.wait_for_selector("#status")
+            assert page.url == f"{base}/live/"
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
