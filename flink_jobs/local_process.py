@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +40,32 @@ def flink_env(settings: Settings, error: type[Exception]) -> dict[str, str]:
     return env
 
 
+class StopSignals:
+    """Ctrl-C and SIGTERM ask the launcher to stop its job with a savepoint: the first says so on stderr
+    and sets ``requested`` (the launcher's loop checks it), later ones are ignored. ``install`` replaces
+    the process's handlers, ``restore`` puts the previous ones back."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.requested = False
+        self._previous: tuple = ()
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if not self.requested:
+            self.requested = True
+            print(f"\nstopping the {self.name} job with a savepoint (wait) ...", file=sys.stderr, flush=True)
+
+    def install(self) -> StopSignals:
+        self._previous = (signal.signal(signal.SIGINT, self._on_signal), signal.signal(signal.SIGTERM, self._on_signal))
+        return self
+
+    def restore(self) -> None:
+        if self._previous:
+            signal.signal(signal.SIGINT, self._previous[0])
+            signal.signal(signal.SIGTERM, self._previous[1])
+            self._previous = ()
+
+
 def wait_for_job(
     control: Path, proc: subprocess.Popen, job_log: Path, name: str, error: type[Exception], timeout_s: float = 180,
 ) -> dict:  # fmt: skip
@@ -53,9 +80,7 @@ def wait_for_job(
     raise error(f"the {name} job did not start within {timeout_s:.0f}s; see {job_log}")
 
 
-def stop_job(
-    control: Path, proc: subprocess.Popen, job_log: Path, name: str, error: type[Exception]
-) -> str | None:
+def stop_job(control: Path, proc: subprocess.Popen, job_log: Path, name: str, error: type[Exception]) -> str | None:
     """Ask the job to stop with a savepoint and wait for it; the savepoint's path."""
     (control / "stop").touch()
     rc = proc.wait(timeout=300)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from flink_jobs import jvm_artifacts
 from flink_jobs.local_process import (
+    StopSignals,
     ensure_stopped,
     failure_message,
     flink_env,
@@ -199,17 +199,7 @@ def land(
             start_new_session=True,
         )
     (control / "pid").write_text(str(proc.pid))  # the job's process group (JVM included), for operators
-    stop_requested = False
-
-    def _on_sigint(signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        if stop_requested:
-            return
-        stop_requested = True
-        print("\nstopping the landing job with a savepoint (wait) ...", file=sys.stderr, flush=True)
-
-    old_int = signal.signal(signal.SIGINT, _on_sigint)
-    old_term = signal.signal(signal.SIGTERM, _on_sigint)
+    stop = StopSignals("landing").install()
     try:
         job = wait_for_job(control, proc, job_log, "landing", LandingError)
         result.restored_from = job.get("restored_from")
@@ -222,7 +212,7 @@ def land(
         while True:
             if proc.poll() is not None:
                 raise LandingError(failure_message(control, job_log, "landing"))
-            if stop_requested:
+            if stop.requested:
                 break
             if not swept and job_id:
                 checkpoints |= completed_checkpoints(settings.flink_dir, job_id)
@@ -253,8 +243,7 @@ def land(
             result.seconds_running = time.monotonic() - t_running
         result.savepoint = stop_job(control, proc, job_log, "landing", LandingError)
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        stop.restore()
         ensure_stopped(control, proc)
     landed = audit.refresh()
     result.records = sum(landed.values()) - sum(already.values())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from flink_jobs import jvm_artifacts
 from flink_jobs.job_control import latest_restore_point
 from flink_jobs.local_process import (
+    StopSignals,
     ensure_stopped,
     failure_message,
     flink_env,
@@ -185,16 +185,7 @@ def run(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    stop_requested = False
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        if not stop_requested:
-            stop_requested = True
-            print("\nstopping the realtime job with a savepoint (wait) ...", file=sys.stderr, flush=True)
-
-    old_int = signal.signal(signal.SIGINT, _on_signal)
-    old_term = signal.signal(signal.SIGTERM, _on_signal)
+    stop = StopSignals("realtime").install()
     try:
         job = wait_for_job(control, proc, job_log, "realtime", RealtimeError)
         result.restored_from = job.get("restored_from")
@@ -220,7 +211,7 @@ def run(
             if on_poll is not None:
                 on_poll(polled)
             result.transitions += engine.evaluate()
-            if stop_requested:
+            if stop.requested:
                 break
             now = time.monotonic()
             if until_idle:
@@ -253,8 +244,7 @@ def run(
         tailer.poll()  # the job is stopped: everything it committed is visible now
         result.transitions += engine.evaluate(settled=True)
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        stop.restore()
         ensure_stopped(control, proc)
         store.record_job_progress(con, running=False, last_checkpoint_at=None, pending_records=None,
                                   checkpoint_interval_s=settings.realtime_checkpoint_ms / 1000,
