@@ -92,3 +92,8 @@
     then {{ regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(regexp_replace_all(expr, url, ' '), email, ' '), domain, ' '), card, ' '), phone, ' ') }}
     else {{ expr }} end
 {%- endmacro %}
+
+{# The earlier / later of two values, either of which may be null (then the other): Trino's least and
+   greatest return null when an argument is null, DuckDB's skip it; this is the same on both. #}
+{% macro earliest(a, b) %}coalesce(least({{ a }}, {{ b }}), {{ a }}, {{ b }}){% endmacro %}
+{% macro latest(a, b) %}coalesce(greatest({{ a }}, {{ b }}), {{ a }}, {{ b }}){% endmacro %}

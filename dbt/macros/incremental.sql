@@ -136,3 +136,26 @@
 {% macro in_business_dates(dates, date_col='occurred_date', ts_col='occurred_at') -%}
     {{ in_dates(date_col, dates) }} and {{ in_windows(ts_col, day_windows(dates, 14)) }}
 {%- endmacro %}
+
+{#- int_users' per-user state: how an existing row (alias `old`) and the new state of the same user (`new`)
+    combine. Athena's MERGE applies it (merge_update_columns_rules), DuckDB's SELECT does (int_users.sql);
+    columns not named here take the new value (payments are recomputed in full). -#}
+{% macro users_state_combined(old, new) -%}
+  {%- set signed_up = earliest(old ~ '.signed_up_at', new ~ '.signed_up_at') -%}
+  {{ return({
+      'signed_up_at': signed_up,
+      'signup_date': business_date(signed_up),
+      'cohort_week': week_start(business_date(signed_up)),
+      'first_active_date': earliest(old ~ '.first_active_date', new ~ '.first_active_date'),
+      'last_active_date': latest(old ~ '.last_active_date', new ~ '.last_active_date'),
+      'active_days': 'coalesce(' ~ old ~ '.active_days, 0) + ' ~ new ~ '.active_days',
+      'first_generation_completed_at': earliest(old ~ '.first_generation_completed_at',
+                                                new ~ '.first_generation_completed_at'),
+  }) }}
+{%- endmacro %}
+
+{#- int_users' columns after user_id, in order. -#}
+{% macro users_state_columns() -%}
+  {{ return(['signed_up_at', 'signup_date', 'cohort_week', 'first_active_date', 'last_active_date', 'active_days',
+             'first_generation_completed_at', 'first_paid_at', 'payments', 'revenue_vnd', 'built_at']) }}
+{%- endmacro %}

@@ -1,27 +1,43 @@
 {{
   config(
-    unique_key='user_id'
+    unique_key='user_id',
+    merge_update_columns_rules=users_state_combined('target', 'src')
   )
 }}
 {#- One row per user seen in any valid event: sign-up (first user_signed_up), cohort week, first and
     last activity, and the first completed generation and successful payment.
-    Incremental: users with new events are recomputed from all their events. -#}
-{% if is_incremental() %}
-with affected_users as (
-    select distinct user_id from {{ ref('stg_events') }} where {{ loaded_since_last_build() }}
-),
-{% else %}
-with affected_users as (
-    select distinct user_id from {{ ref('int_user_activity_daily') }}
-),
-{% endif %}
-
-events as (
+    Incremental, unique key user_id, as per-user state that merges: a build reads what is new only —
+    the events loaded since its last build and the (user, date) pairs int_user_activity_daily added since
+    (each pair is added once, so active days add up) — and combines it with the affected users' rows:
+    earliest sign-up and first completed generation, first and last active date, active days added
+    (users_state_combined). Athena's MERGE applies that combination (merge_update_columns_rules), so the
+    SELECT reads nothing of the table; DuckDB's delete+insert cannot, so there the SELECT applies it to the
+    existing rows of the affected users (merge_combines_rows()).
+    Payments are recomputed per affected user from int_payments (one row per successful payment: a
+    retried success can move a payment's first success, which does not merge). -#}
+{%- set wm = last_build_ts() if is_incremental() else none -%}
+{#- a table from before built_at (epoch watermark): every input is "new", so rebuild, never add to its rows -#}
+{%- set wm = none if wm is not none and '1970-01-01' in wm else wm %}
+with new_events as (
     select s.user_id, s.event_type, s.occurred_at
     from {{ ref('stg_events') }} as s
-    {% if is_incremental() %}
-    where s.user_id in (select user_id from affected_users)
+    {% if wm is not none %}
+    where s.loaded_at > {{ wm }}
     {% endif %}
+),
+
+new_days as (
+    select d.user_id, d.activity_date
+    from {{ ref('int_user_activity_daily') }} as d
+    {% if wm is not none %}
+    where d.built_at > {{ wm }}
+    {% endif %}
+),
+
+affected_users as (
+    select user_id from new_events
+    union
+    select user_id from new_days
 ),
 
 milestones as (
@@ -29,42 +45,56 @@ milestones as (
         user_id,
         min(case when event_type = 'user_signed_up' then occurred_at end) as signed_up_at,
         min(case when event_type = 'generation_completed' then occurred_at end) as first_generation_completed_at
-    from events
-    group by user_id
-),
-
-paid as (
-    select user_id, min(succeeded_at) as first_paid_at, count(*) as payments, sum(amount_vnd) as revenue_vnd
-    from {{ ref('int_payments') }}
-    {% if is_incremental() %}
-    where user_id in (select user_id from affected_users)
-    {% endif %}
+    from new_events
     group by user_id
 ),
 
 activity as (
     select user_id, min(activity_date) as first_active_date, max(activity_date) as last_active_date,
            count(*) as active_days
-    from {{ ref('int_user_activity_daily') }}
-    {% if is_incremental() %}
+    from new_days
+    group by user_id
+),
+
+paid as (
+    select user_id, min(succeeded_at) as first_paid_at, count(*) as payments, sum(amount_vnd) as revenue_vnd
+    from {{ ref('int_payments') }}
+    {% if wm is not none %}
     where user_id in (select user_id from affected_users)
     {% endif %}
     group by user_id
+),
+
+new_state as (
+    select
+        a.user_id,
+        m.signed_up_at,
+        {{ business_date('m.signed_up_at') }} as signup_date,
+        {{ week_start(business_date('m.signed_up_at')) }} as cohort_week,
+        d.first_active_date,
+        d.last_active_date,
+        coalesce(d.active_days, 0) as active_days,
+        m.first_generation_completed_at,
+        p.first_paid_at,
+        coalesce(p.payments, 0) as payments,
+        coalesce(p.revenue_vnd, 0) as revenue_vnd,
+        {{ run_ts() }} as built_at
+    from affected_users as a
+    left join milestones as m on a.user_id = m.user_id
+    left join activity as d on a.user_id = d.user_id
+    left join paid as p on a.user_id = p.user_id
 )
 
+{% if wm is not none and not merge_combines_rows() %}
+{#- DuckDB: the affected users' rows combined with their new state -#}
+{%- set combined = users_state_combined('t', 'src') %}
 select
-    a.user_id,
-    m.signed_up_at,
-    {{ business_date('m.signed_up_at') }} as signup_date,
-    {{ week_start(business_date('m.signed_up_at')) }} as cohort_week,
-    a.first_active_date,
-    a.last_active_date,
-    a.active_days,
-    m.first_generation_completed_at,
-    p.first_paid_at,
-    coalesce(p.payments, 0) as payments,
-    coalesce(p.revenue_vnd, 0) as revenue_vnd,
-    {{ run_ts() }} as built_at
-from activity as a
-left join milestones as m on a.user_id = m.user_id
-left join paid as p on a.user_id = p.user_id
+    src.user_id,
+    {%- for col in users_state_columns() %}
+    {{ combined.get(col, 'src.' ~ col) }} as {{ col }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from new_state as src
+left join {{ this }} as t on t.user_id = src.user_id
+{% else %}
+select * from new_state
+{% endif %}
