@@ -159,3 +159,17 @@
   {{ return(['signed_up_at', 'signup_date', 'cohort_week', 'first_active_date', 'last_active_date', 'active_days',
              'first_generation_completed_at', 'first_paid_at', 'payments', 'revenue_vnd', 'built_at']) }}
 {%- endmacro %}
+
+{#- The rows of CTE `new` (alias src) combined with this table's rows of the same `key` (alias t) by
+    `rules` ({column: expression over t and src}; other `columns` take src's): what Athena's MERGE does
+    with merge_update_columns_rules, written as the SELECT of DuckDB's delete+insert, which cannot
+    (merge_combines_rows()). Used by stg_rejected_events and int_users. -#}
+{% macro combined_with_existing(new, key, columns, rules) -%}
+select
+    src.{{ key }},
+    {%- for col in columns %}
+    {{ rules.get(col, 'src.' ~ col) }} as {{ col }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from {{ new }} as src
+left join {{ this }} as t on t.{{ key }} = src.{{ key }}
+{%- endmacro %}

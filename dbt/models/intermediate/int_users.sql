@@ -86,15 +86,8 @@ new_state as (
 )
 
 {% if wm is not none and not merge_combines_rows() %}
-{#- DuckDB: the affected users' rows combined with their new state -#}
-{%- set combined = users_state_combined('t', 'src') %}
-select
-    src.user_id,
-    {%- for col in users_state_columns() %}
-    {{ combined.get(col, 'src.' ~ col) }} as {{ col }}{{ ',' if not loop.last }}
-    {%- endfor %}
-from new_state as src
-left join {{ this }} as t on t.user_id = src.user_id
+{#- DuckDB: the affected users' rows combined with their new state #}
+{{ combined_with_existing('new_state', 'user_id', users_state_columns(), users_state_combined('t', 'src')) }}
 {% else %}
 select * from new_state
 {% endif %}

@@ -91,14 +91,7 @@ copies_read as (
 
 {% if bound is not none and not merge_combines_rows() %}
 {#- DuckDB: the existing rows of the records read, combined with their new copies #}
-{%- set combined = rejected_copies_combined('t', 'src') %}
-select
-    src.record_key,
-    {%- for col in rejected_columns() %}
-    {{ combined.get(col, 'src.' ~ col) }} as {{ col }}{{ ',' if not loop.last }}
-    {%- endfor %}
-from copies_read as src
-left join {{ this }} as t on t.record_key = src.record_key
+{{ combined_with_existing('copies_read', 'record_key', rejected_columns(), rejected_copies_combined('t', 'src')) }}
 {% else %}
 select * from copies_read
 {% endif %}
