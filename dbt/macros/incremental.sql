@@ -173,3 +173,19 @@ select
 from {{ new }} as src
 left join {{ this }} as t on t.{{ key }} = src.{{ key }}
 {%- endmacro %}
+
+{#- credits_reconciliation's per-user counts: completed generations and credits charged add up; purchases and
+    the balance follow from the new state (purchases recomputed in full). -#}
+{% macro reconciliation_combined(old, new) -%}
+  {%- set charged = 'coalesce(' ~ old ~ '.credits_charged, 0) + ' ~ new ~ '.credits_charged' -%}
+  {{ return({
+      'generations_completed': 'coalesce(' ~ old ~ '.generations_completed, 0) + ' ~ new ~ '.generations_completed',
+      'credits_charged': charged,
+      'balance_estimate': new ~ '.credits_purchased - (' ~ charged ~ ')',
+  }) }}
+{%- endmacro %}
+
+{% macro reconciliation_columns() -%}
+  {{ return(['payments', 'revenue_vnd', 'credits_purchased', 'generations_completed', 'credits_charged',
+             'balance_estimate', 'built_at']) }}
+{%- endmacro %}

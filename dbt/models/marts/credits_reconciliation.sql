@@ -1,46 +1,65 @@
--- depends_on: {{ ref('stg_events') }}
 {{
   config(
     unique_key='user_id',
-    tags=['daily']
+    tags=['daily'],
+    merge_update_columns_rules=reconciliation_combined('target', 'src')
   )
 }}
 {#- Per user: credits purchased (deduplicated successful payments) vs credits charged by completed
     generations, and the revenue behind them. A negative balance_estimate beyond the free sign-up
-    credits flags a ledger/event inconsistency worth investigating. -#}
-{% if is_incremental() %}
-with affected_users as (
-    select distinct user_id from {{ ref('stg_events') }}
-    where {{ loaded_since_last_build() }}
+    credits flags a ledger/event inconsistency worth investigating.
+    Incremental, unique key user_id, for the users with events loaded since the last build: the
+    completed generations are additive (each event is loaded once), so only the new ones are read and
+    added to the user's counts (reconciliation_combined: Athena's MERGE, DuckDB's SELECT); the purchases
+    are recomputed per user from int_payments (a retried success can move a payment's first success). -#}
+{%- set wm = last_build_ts() if is_incremental() else none -%}
+{%- set wm = none if wm is not none and '1970-01-01' in wm else wm %}
+with new_events as (
+    select s.user_id, s.event_type, s.credits_charged
+    from {{ ref('stg_events') }} as s
+    {% if wm is not none %}
+    where s.loaded_at > {{ wm }}
+    {% endif %}
 ),
-{% else %}
-with affected_users as (select user_id from {{ ref('int_users') }}),
-{% endif %}
 
-purchased as (
-    select user_id, count(*) as payments, sum(amount_vnd) as revenue_vnd, sum(credits_added) as credits_purchased
-    from {{ ref('int_payments') }}
-    where user_id in (select user_id from affected_users)
-    group by user_id
+affected_users as (
+    select distinct user_id from new_events
 ),
 
 charged as (
     select user_id, count(*) as generations_completed, sum(credits_charged) as credits_charged
-    from {{ ref('stg_events') }}
-    where event_type = 'generation_completed' and user_id in (select user_id from affected_users)
+    from new_events
+    where event_type = 'generation_completed'
     group by user_id
+),
+
+purchased as (
+    select user_id, count(*) as payments, sum(amount_vnd) as revenue_vnd, sum(credits_added) as credits_purchased
+    from {{ ref('int_payments') }}
+    {% if wm is not none %}
+    where user_id in (select user_id from affected_users)
+    {% endif %}
+    group by user_id
+),
+
+new_state as (
+    select
+        a.user_id,
+        coalesce(p.payments, 0) as payments,
+        coalesce(p.revenue_vnd, 0) as revenue_vnd,
+        coalesce(p.credits_purchased, 0) as credits_purchased,
+        coalesce(c.generations_completed, 0) as generations_completed,
+        coalesce(c.credits_charged, 0) as credits_charged,
+        coalesce(p.credits_purchased, 0) - coalesce(c.credits_charged, 0) as balance_estimate,
+        {{ run_ts() }} as built_at
+    from affected_users as a
+    left join purchased as p on a.user_id = p.user_id
+    left join charged as c on a.user_id = c.user_id
 )
 
-select
-    u.user_id,
-    coalesce(p.payments, 0) as payments,
-    coalesce(p.revenue_vnd, 0) as revenue_vnd,
-    coalesce(p.credits_purchased, 0) as credits_purchased,
-    coalesce(c.generations_completed, 0) as generations_completed,
-    coalesce(c.credits_charged, 0) as credits_charged,
-    coalesce(p.credits_purchased, 0) - coalesce(c.credits_charged, 0) as balance_estimate,
-    {{ run_ts() }} as built_at
-from {{ ref('int_users') }} as u
-left join purchased as p on u.user_id = p.user_id
-left join charged as c on u.user_id = c.user_id
-where u.user_id in (select user_id from affected_users)
+{% if wm is not none and not merge_combines_rows() %}
+{#- DuckDB: the affected users' rows combined with their new counts #}
+{{ combined_with_existing('new_state', 'user_id', reconciliation_columns(), reconciliation_combined('t', 'src')) }}
+{% else %}
+select * from new_state
+{% endif %}

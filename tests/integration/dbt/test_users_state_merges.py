@@ -1,7 +1,8 @@
-"""int_users is per-user state that merges (issue 16: an hourly build reads what is new, not each affected
-user's whole history): after a second landing that moves sign-ups and first generations earlier, adds
-active days before, after and on existing ones, and brings new users, the incremental table equals a full
-rebuild of the same lake, and so do the marts built on it."""
+"""int_users and credits_reconciliation are per-user state that merges (issue 16: an hourly build reads
+what is new, not each affected user's whole history): after a second landing that moves sign-ups and first
+generations earlier, adds completed generations and active days before, after and on existing ones, and
+brings new users, the incremental tables equal a full rebuild of the same lake, and so do the marts built
+on them."""
 
 from __future__ import annotations
 
