@@ -189,3 +189,11 @@ left join {{ this }} as t on t.{{ key }} = src.{{ key }}
   {{ return(['payments', 'revenue_vnd', 'credits_purchased', 'generations_completed', 'credits_charged',
              'balance_estimate', 'built_at']) }}
 {%- endmacro %}
+
+{#- The watermark of a model whose rows are state that merges (int_users, credits_reconciliation): its last
+    build time, or none on a first build / --full-refresh — and also for a table from before built_at
+    (epoch), whose every input would look new and be added to rows that already count it: rebuilt instead. -#}
+{% macro merge_watermark() -%}
+  {%- set wm = last_build_ts() if is_incremental() else none -%}
+  {{ return(none if wm is none or '1970-01-01' in wm else wm) }}
+{%- endmacro %}

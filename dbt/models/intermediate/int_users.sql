@@ -15,9 +15,7 @@
     existing rows of the affected users (merge_combines_rows()).
     Payments are recomputed per affected user from int_payments (one row per successful payment: a
     retried success can move a payment's first success, which does not merge). -#}
-{%- set wm = last_build_ts() if is_incremental() else none -%}
-{#- a table from before built_at (epoch watermark): every input is "new", so rebuild, never add to its rows -#}
-{%- set wm = none if wm is not none and '1970-01-01' in wm else wm %}
+{%- set wm = merge_watermark() %}
 with new_events as (
     select s.user_id, s.event_type, s.occurred_at
     from {{ ref('stg_events') }} as s

@@ -12,8 +12,7 @@
     completed generations are additive (each event is loaded once), so only the new ones are read and
     added to the user's counts (reconciliation_combined: Athena's MERGE, DuckDB's SELECT); the purchases
     are recomputed per user from int_payments (a retried success can move a payment's first success). -#}
-{%- set wm = last_build_ts() if is_incremental() else none -%}
-{%- set wm = none if wm is not none and '1970-01-01' in wm else wm %}
+{%- set wm = merge_watermark() %}
 with new_events as (
     select s.user_id, s.event_type, s.credits_charged
     from {{ ref('stg_events') }} as s
