@@ -387,3 +387,20 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
     }
     assert sets["times_quarantined"] == "COALESCE(target.copies_settled, 0) + src.times_quarantined", sets
     assert sets["payload"].startswith("CASE WHEN target.landed_at <= target.settled_through THEN target.payload"), sets
+
+    # int_users' and credits_reconciliation's MERGEs combine the new per-user state with the rows (the rules
+    # tests/integration/dbt/test_users_state_merges.py proves on DuckDB): valid Trino, counts added, dates earliest
+    def merge_sets(model: str) -> dict[str, str]:
+        q = next(q for q in queries if re.search(rf'merge into \S*"{model}"', q, re.I))
+        return {
+            e.this.name: e.expression.sql(dialect="trino")
+            for e in sqlglot.parse_one(q, read="trino").find_all(sqlglot.exp.EQ)
+            if isinstance(e.this, sqlglot.exp.Column) and e.find_ancestor(sqlglot.exp.When)
+        }
+
+    users = merge_sets("int_users")
+    assert users["active_days"] == "COALESCE(target.active_days, 0) + src.active_days", users
+    assert users["signed_up_at"].startswith("COALESCE(LEAST(target.signed_up_at, src.signed_up_at)"), users
+    assert users["payments"] == 'src."payments"', users  # recomputed in full: the new value
+    credits = merge_sets("credits_reconciliation")
+    assert credits["credits_charged"] == "COALESCE(target.credits_charged, 0) + src.credits_charged", credits
