@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service.cache import SESSION_TTL_S, Cache
 from generation_service.errors import ApiError
@@ -19,6 +19,9 @@ from generation_service.rate_limit import RateDecision, RateLimiter
 from generation_service.repository import EmailTaken, Idem, Repository, User
 from generation_service.security import TokenError, TokenSigner
 from generation_service.service_context import Emitted, Principal, ServiceConfig, answered
+
+if TYPE_CHECKING:
+    from generation_service.background import PipeHub
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 SIGNUP_MESSAGE = (
@@ -36,7 +39,7 @@ class AccountService:
     signer: TokenSigner
     passwords: Passwords
     limiter: RateLimiter
-    hub: NotificationHub | Any
+    hub: NotificationHub | PipeHub  # in the background process, a pipe to the API process's hub
     _emitted: Emitted
     login_throttle: LoginThrottle = field(init=False)
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, cursors
 from generation_service.adapters import ImageRequest, ModelAdapter, ModelError
@@ -26,6 +26,9 @@ from generation_service.personal_data import generation_cache_key
 from generation_service.repository import Events, EventsForBalance, Generation, Idem, ImageRef, Repository
 from generation_service.schemas import GenerationIn
 from generation_service.service_context import Emitted, Principal, ServiceConfig, answered
+
+if TYPE_CHECKING:
+    from generation_service.background import PipeHub
 
 log = logging.getLogger(__name__)
 DOWNLOAD_EVENT_NS = uuid.UUID("6f1d2a4e-5b0c-4c1e-9a57-1d0c6b3e2f90")  # image_downloaded ids from link ids
@@ -52,7 +55,7 @@ class GenerationService:
     store: ObjectStore
     cache: Cache
     links: DownloadLinks
-    hub: NotificationHub | Any
+    hub: NotificationHub | PipeHub  # in the background process, a pipe to the API process's hub
     _emitted: Emitted
     _submit: Callable[[str], None]
     accepts: GroupCommit = field(init=False)

@@ -7,7 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation_service import catalog, return_page, vnpay
 from generation_service.errors import ApiError
@@ -16,6 +16,9 @@ from generation_service.notifications import NotificationHub
 from generation_service.repository import Events, Idem, Order, Repository
 from generation_service.service_context import Emitted, Principal, ServiceConfig, answered
 
+if TYPE_CHECKING:
+    from generation_service.background import PipeHub
+
 log = logging.getLogger(__name__)
 
 
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 class PaymentService:
     config: ServiceConfig
     repo: Repository
-    hub: NotificationHub | Any
+    hub: NotificationHub | PipeHub  # in the background process, a pipe to the API process's hub
     _emitted: Emitted
 
     def create_payment(
