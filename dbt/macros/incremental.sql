@@ -197,3 +197,15 @@ left join {{ this }} as t on t.{{ key }} = src.{{ key }}
   {%- set wm = last_build_ts() if is_incremental() else none -%}
   {{ return(none if wm is none or '1970-01-01' in wm else wm) }}
 {%- endmacro %}
+
+{#- The SELECT of a model whose rows are state that merges (int_users, credits_reconciliation): its new state
+    (CTE `new`), which Athena's MERGE combines with the table's rows by the model's merge_update_columns_rules;
+    on DuckDB (delete+insert) combined here by the same `rules` — unless there is no watermark (first
+    build, --full-refresh: the new state is the whole state). -#}
+{% macro merged_state(new, key, wm, columns, rules) -%}
+{%- if wm is not none and not merge_combines_rows() -%}
+{{ combined_with_existing(new, key, columns, rules) }}
+{%- else -%}
+select * from {{ new }}
+{%- endif -%}
+{%- endmacro %}

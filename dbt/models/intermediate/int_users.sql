@@ -83,9 +83,4 @@ new_state as (
     left join paid as p on a.user_id = p.user_id
 )
 
-{% if wm is not none and not merge_combines_rows() %}
-{#- DuckDB: the affected users' rows combined with their new state #}
-{{ combined_with_existing('new_state', 'user_id', users_state_columns(), users_state_combined('t', 'src')) }}
-{% else %}
-select * from new_state
-{% endif %}
+{{ merged_state('new_state', 'user_id', wm, users_state_columns(), users_state_combined('t', 'src')) }}

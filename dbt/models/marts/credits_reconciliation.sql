@@ -56,9 +56,4 @@ new_state as (
     left join charged as c on a.user_id = c.user_id
 )
 
-{% if wm is not none and not merge_combines_rows() %}
-{#- DuckDB: the affected users' rows combined with their new counts #}
-{{ combined_with_existing('new_state', 'user_id', reconciliation_columns(), reconciliation_combined('t', 'src')) }}
-{% else %}
-select * from new_state
-{% endif %}
+{{ merged_state('new_state', 'user_id', wm, reconciliation_columns(), reconciliation_combined('t', 'src')) }}
