@@ -9,9 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from foundation import config
+
+if TYPE_CHECKING:
+    from dashboards.local.app import Extension
 
 log = logging.getLogger("imagify")
 
@@ -338,9 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=dagster_cli.cmd_ui)
     from dashboards.cli import add_parser as add_dashboards_parser  # imagify dashboards serve|export|check|publish
-    from realtime.live.server import dashboard_extension
 
-    add_dashboards_parser(sub, extensions=lambda settings: [dashboard_extension(settings)])  # the live view at /live/
+    add_dashboards_parser(sub, extensions=_live_view)  # the live view at /live/ of imagify dashboards serve
     from imagify.realtime_cli import add_parser as add_realtime_parser
 
     add_realtime_parser(sub)
@@ -358,6 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_parser(sub)
     smoke_aws.add_parser(sub)
     return p
+
+
+def _live_view(settings: config.Settings) -> list[Extension]:
+    """The real-time live view as a page of the dashboards app (imported when the app is served, not at
+    every command's start)."""
+    from realtime.live.server import dashboard_extension
+
+    return [dashboard_extension(settings)]
 
 
 def main(argv: list[str] | None = None) -> int:

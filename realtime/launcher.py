@@ -36,6 +36,7 @@ from flink_jobs.local_process import (
     stop_job,
     wait_for_job,
 )
+from foundation import lake
 from foundation.config import REPO_ROOT, Settings
 from foundation.notify import notifier_from_settings
 from ingestion.segment_log import SegmentLog
@@ -71,19 +72,6 @@ def start_ms(settings: Settings, fresh_start: bool) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"start_ms": value}))
     return value
-
-
-def pending_files(lake_dir: Path) -> list[Path]:
-    """Hidden, non-empty files of the realtime sinks: written but not yet committed."""
-    out = []
-    if lake_dir.is_dir():
-        for path in lake_dir.rglob(".*"):
-            try:
-                if path.is_file() and path.stat().st_size > 0:
-                    out.append(path)
-            except FileNotFoundError:
-                continue
-    return out
 
 
 def last_checkpoint_at(state: Path, job_id: str) -> float | None:
@@ -229,7 +217,7 @@ def run(
                 if (
                     all_read_at is not None
                     and now - all_read_at >= settle
-                    and not pending_files(settings.realtime_lake_dir)
+                    and not lake.in_progress_files(settings.lake_dir, [lake.REALTIME])
                 ):
                     result.seconds_running = now - t_running
                     break

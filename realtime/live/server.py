@@ -140,13 +140,13 @@ def dashboard_extension(settings: Settings) -> Extension:
     from dashboards.local.app import Extension
 
     store_path = settings.realtime_store_path
+    store.connect(store_path).close()  # create the schema once, so the page works before the job wrote anything
     body = page(settings.business_tz, home="/")
 
     def live_page(request: Request) -> HTMLResponse:
         return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
     def live_api(request: Request) -> Response:
-        store.connect(store_path).close()  # the schema, so the page works before the job wrote anything
         status, content, ctype = api_response(store_path, request.url.query)
         return Response(content, status, media_type=ctype, headers={"Cache-Control": "no-store"})
 
