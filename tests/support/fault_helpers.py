@@ -150,7 +150,8 @@ def mart_rows(db: Path) -> dict[str, list[tuple]]:
 
 def corrupt_segment(segments_dir: Path, lines: list[str], rng) -> list[bytes]:  # type: ignore[no-untyped-def]
     """Publish a segment as a damaged disk or a buggy writer would leave it: garbage bytes over parts
-    of records, invalid UTF-8 inside a string, a record truncated mid-way, a line of pure noise.
+    of records, invalid UTF-8 inside a string, a record truncated mid-way, a line of pure noise, a
+    record ending in a carriage return (a byte of the record, not of its line end).
     Returns its records (what a reader sees, line by line)."""
     import time
 
@@ -167,6 +168,7 @@ def corrupt_segment(segments_dir: Path, lines: list[str], rng) -> list[bytes]:  
             data = data[: rng.randrange(1, len(data))]
         out.append(data)
     out.insert(len(out) // 2, bytes(rng.randrange(0, 256) for _ in range(300)).replace(b"\n", b" "))
+    out.append(lines[0].encode("utf-8")[:40] + b"\r")  # a record cut short, ending in a carriage return
     out = [d.replace(b"\n", b" ") for d in out]
     name = f"{int(time.time() * 1000):013d}-wcorruptp0-000001-{len(out)}.jsonl"
     tmp = segments_dir.parent / f".corrupt-{name}"

@@ -42,14 +42,17 @@ BASE_MS = 1_764_000_000_000
 
 
 def _write_segments(segments: Path, count: int, seed: int) -> list[tuple[str, list[bytes]]]:
-    """``count`` segments of three lines, published 100 ms apart, written to disk in a random order
-    (so the directory's listing order says nothing about their age). Returns them oldest first."""
+    """``count`` segments of three lines (one of four: carriage returns, an empty record), published
+    100 ms apart, written to disk in a random order (so the directory's listing order says nothing
+    about their age). Returns them oldest first."""
     made = []
     for i in range(count):
         lines = [json.dumps({"i": i, "n": n}).encode() for n in range(3)]
         if i == count // 2:
             lines[1] = b'{"bad": "\xff\xfe"}'  # invalid UTF-8: the source passes the bytes on as they are
-        made.append((f"{BASE_MS + 100 * i:013d}-w{i % 3}-{i:06d}-3.jsonl", lines))
+        if i == count // 2 + 1:  # a carriage return is a byte of the record, not part of its line end
+            lines = [b'{"crlf": 1}\r', b"\r", b"", b'\x8f"\r\x1e\r']
+        made.append((f"{BASE_MS + 100 * i:013d}-w{i % 3}-{i:06d}-{len(lines)}.jsonl", lines))
     for name, lines in random.Random(seed).sample(made, len(made)):
         (segments / name).write_bytes(b"\n".join(lines) + b"\n")
     (segments / ".open-file.jsonl").write_bytes(b'{"hidden": 1}\n')

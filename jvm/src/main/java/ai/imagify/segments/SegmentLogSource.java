@@ -1,8 +1,10 @@
 package ai.imagify.segments;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -18,11 +20,10 @@ import org.apache.flink.connector.file.src.FileSourceSplit;
 import org.apache.flink.connector.file.src.assigners.FileSplitAssigner;
 import org.apache.flink.connector.file.src.enumerate.NonSplittingRecursiveEnumerator;
 import org.apache.flink.connector.file.src.reader.BulkFormat;
-import org.apache.flink.connector.file.src.util.MutableRecordAndPosition;
-import org.apache.flink.connector.file.src.util.RecordAndPosition;
-import org.apache.flink.connector.file.table.DeserializationSchemaAdapter;
+import org.apache.flink.connector.file.src.util.ArrayResultIterator;
+import org.apache.flink.connector.file.src.util.CheckpointedPosition;
+import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.fs.Path;
-import org.apache.flink.formats.raw.RawFormatDeserializationSchema;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
@@ -42,11 +43,11 @@ import org.apache.flink.table.types.logical.VarCharType;
  * pause, a restore) a segment published seconds earlier can be read after newer ones. For the
  * real-time job that turns on-time events into late ones: in one benchmark run, segments were read up
  * to 26.6 s out of order after a 3.1-s checkpoint and 80,457 events missed their minute. This source
- * differs from it in that one respect: {@link PublicationOrder} hands out the pending segment with the
- * smallest name (names start with the 13-digit publication epoch-ms, then writer and sequence). Lines
- * are split and kept as raw bytes exactly as the connector's {@code raw} format does (the same
- * {@link DeserializationSchemaAdapter}, so a reader's checkpointed position means the same), and
- * {@code segment} is the file's path, as its {@code file.path} metadata column was.
+ * differs from it in two respects: {@link PublicationOrder} hands out the pending segment with the
+ * smallest name (names start with the 13-digit publication epoch-ms, then writer and sequence), and
+ * {@link SegmentReader} keeps a record's bytes as published where the {@code raw} format's line reader
+ * drops a trailing {@code \r}; its checkpointed position means what that reader's did. {@code segment}
+ * is the file's path, as its {@code file.path} metadata column was.
  */
 public final class SegmentLogSource {
     /** {@code <publish_ms>-<writer>-<seq>-<count>.jsonl}: the published name of a segment. */
@@ -126,24 +127,19 @@ public final class SegmentLogSource {
         }
     }
 
-    /** The {@code raw} format's lines of a segment, each with the segment's path. */
+    /** The lines of a segment, each with the segment's path. */
     static final class LinesWithSegment implements BulkFormat<RowData, FileSourceSplit> {
         private static final long serialVersionUID = 1L;
-        private final DeserializationSchemaAdapter lines = new DeserializationSchemaAdapter(
-            new RawFormatDeserializationSchema(
-                new VarBinaryType(VarBinaryType.MAX_LENGTH),
-                InternalTypeInfo.of(RowType.of(new VarBinaryType(VarBinaryType.MAX_LENGTH))),
-                "UTF-8",
-                true));
 
         @Override
         public BulkFormat.Reader<RowData> createReader(Configuration config, FileSourceSplit split) throws IOException {
-            return new SegmentReader(lines.createReader(config, split), split);
+            return new SegmentReader(split, 0);
         }
 
         @Override
         public BulkFormat.Reader<RowData> restoreReader(Configuration config, FileSourceSplit split) throws IOException {
-            return new SegmentReader(lines.restoreReader(config, split), split);
+            long skip = split.getReaderPosition().map(CheckpointedPosition::getRecordsAfterOffset).orElse(0L);
+            return new SegmentReader(split, skip);
         }
 
         @Override
@@ -157,50 +153,93 @@ public final class SegmentLogSource {
         }
     }
 
-    private static final class SegmentReader implements BulkFormat.Reader<RowData> {
-        private final BulkFormat.Reader<RowData> lines;
+    /**
+     * A segment's records: the bytes between two {@code \n}, nothing else removed. Not Flink's
+     * {@code raw} line reader ({@code DeserializationSchemaAdapter}), which drops a {@code \r} before
+     * the {@code \n}: a record of the stream may end with that byte (the producer forbids only
+     * {@code \n}), and the lake keeps every record's bytes as published (its {@code record_key} is their
+     * hash, a rejected record's payload their text), as {@code SegmentLog.read} and the Kinesis source
+     * do. The position checkpointed is the one that reader used (no offset, records read), so
+     * checkpoints taken by either resume with the other.
+     */
+    static final class SegmentReader implements BulkFormat.Reader<RowData> {
+        private static final int BATCH = 100;
+        private final FSDataInputStream in;
         private final StringData segment;
+        private final byte[] buf = new byte[1 << 16];
+        private int pos;
+        private int lim;
+        private boolean eof;
+        private long read;
 
-        SegmentReader(BulkFormat.Reader<RowData> lines, FileSourceSplit split) {
-            this.lines = lines;
+        SegmentReader(FileSourceSplit split, long skip) throws IOException {
             this.segment = StringData.fromString(split.path().getPath());
+            this.in = split.path().getFileSystem().open(split.path());
+            if (split.offset() > 0) {
+                in.seek(split.offset());
+            }
+            for (; read < skip; read++) {
+                if (nextLine() == null) {
+                    break;
+                }
+            }
         }
 
         @Override
         public BulkFormat.RecordIterator<RowData> readBatch() throws IOException {
-            BulkFormat.RecordIterator<RowData> batch = lines.readBatch();
-            return batch == null ? null : new WithSegment(batch, segment);
+            RowData[] rows = new RowData[BATCH];
+            int n = 0;
+            byte[] line;
+            while (n < BATCH && (line = nextLine()) != null) {
+                rows[n++] = GenericRowData.of(line, segment);
+            }
+            if (n == 0) {
+                return null;
+            }
+            ArrayResultIterator<RowData> batch = new ArrayResultIterator<>();
+            batch.set(rows, n, CheckpointedPosition.NO_OFFSET, read);
+            read += n;
+            return batch;
+        }
+
+        /** The next record (its bytes up to the next {@code \n}, or the end of the file), null at the end. */
+        byte[] nextLine() throws IOException {
+            ByteArrayOutputStream spanning = null; // only for a record that spans reads of the buffer
+            while (true) {
+                if (pos == lim) {
+                    int got = eof ? -1 : in.read(buf, 0, buf.length);
+                    if (got < 0) {
+                        eof = true;
+                        return spanning == null ? null : spanning.toByteArray();
+                    }
+                    pos = 0;
+                    lim = got;
+                    continue;
+                }
+                int start = pos;
+                int i = start;
+                while (i < lim && buf[i] != '\n') {
+                    i++;
+                }
+                if (i < lim) {
+                    pos = i + 1;
+                    if (spanning == null) {
+                        return Arrays.copyOfRange(buf, start, i);
+                    }
+                    spanning.write(buf, start, i - start);
+                    return spanning.toByteArray();
+                }
+                if (spanning == null) {
+                    spanning = new ByteArrayOutputStream(2 * (lim - start));
+                }
+                spanning.write(buf, start, lim - start);
+                pos = lim;
+            }
         }
 
         @Override
         public void close() throws IOException {
-            lines.close();
-        }
-    }
-
-    private static final class WithSegment implements BulkFormat.RecordIterator<RowData> {
-        private final BulkFormat.RecordIterator<RowData> lines;
-        private final StringData segment;
-        private final MutableRecordAndPosition<RowData> out = new MutableRecordAndPosition<>();
-
-        WithSegment(BulkFormat.RecordIterator<RowData> lines, StringData segment) {
-            this.lines = lines;
-            this.segment = segment;
-        }
-
-        @Override
-        public RecordAndPosition<RowData> next() {
-            RecordAndPosition<RowData> line = lines.next();
-            if (line == null) {
-                return null;
-            }
-            out.set(GenericRowData.of(line.getRecord().getBinary(0), segment), line.getOffset(), line.getRecordSkipCount());
-            return out;
-        }
-
-        @Override
-        public void releaseBatch() {
-            lines.releaseBatch();
+            in.close();
         }
     }
 }
