@@ -29,6 +29,8 @@ from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from foundation import lake
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # the generation API's secrets: the demo VNPAY secret is documented, so it only serves IMAGIFY_ENV=local
@@ -232,16 +234,16 @@ class CoreSettings(_SettingsBase):
 
     @property
     def events_dir(self) -> Path:
-        return self.lake_dir / "events"
+        return self.lake_dir / lake.EVENTS
 
     @property
     def quarantine_dir(self) -> Path:
-        return self.lake_dir / "quarantine"
+        return self.lake_dir / lake.QUARANTINE
 
     @property
     def audit_dir(self) -> Path:
         """Per-segment record counts written by the landing job (used by ``land --until-idle``)."""
-        return self.lake_dir / "_landing_audit"
+        return self.lake_dir / lake.AUDIT
 
     @property
     def flink_dir(self) -> Path:
@@ -758,7 +760,8 @@ class RealtimeSettings(CoreSettings):
 
     @property
     def realtime_lake_dir(self) -> Path:
-        return self.lake_dir / "realtime"
+        """The real-time job's tables in the lake (their layout: foundation.lake)."""
+        return self.lake_dir / lake.REALTIME
 
     @property
     def realtime_store_path(self) -> Path:

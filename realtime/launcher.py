@@ -104,7 +104,8 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
     return [
         str(flink_python(settings, RealtimeError)),
         "-m", "realtime.job.local",
-        "--home", str(settings.home),
+        "--lake", str(settings.lake_dir),
+        "--state-dir", str(settings.realtime_state_dir),
         "--segments", str(SegmentLog(settings.stream_dir).segments_dir),
         "--control", str(control),
         "--start-ms", str(start),

@@ -7,10 +7,10 @@ talks to it through a control directory (same protocol as the landing job)::
     <control>/stop            created by the launcher: stop with a savepoint and exit
     <control>/result.json     written here on exit (savepoint path or error)
 
-Its state lives under ``$IMAGIFY_HOME/flink/realtime`` (checkpoints, savepoints), apart from the
-landing job's. It resumes from the newest savepoint or retained checkpoint: windows that were open
-continue, the file source skips the segments it already read, and the lake sink commits each
-window exactly once.
+Its state lives in ``--state-dir`` (the launcher passes the settings' ``realtime_state_dir``,
+``$IMAGIFY_HOME/flink/realtime``: checkpoints, savepoints), apart from the landing job's. It
+resumes from the newest savepoint or retained checkpoint: windows that were open continue, the file
+source skips the segments it already read, and the lake sink commits each window exactly once.
 
     python -m realtime.job.local --help
 """
@@ -121,15 +121,14 @@ def build_config(state_dir: Path, restore: Path | None, args: argparse.Namespace
 
 
 def run(args: argparse.Namespace) -> int:
-    job_control.private_tmp(Path(args.home).resolve() / "flink", "realtime")  # before the first PyFlink call
+    state_dir = Path(args.state_dir).resolve()
+    job_control.private_tmp(state_dir.parent, "realtime")  # before the first PyFlink call
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import StreamTableEnvironment
 
     from flink_jobs import sources
     from realtime.job import sinks, transform
 
-    home = Path(args.home).resolve()
-    state_dir = home / "flink" / "realtime"
     control = Path(args.control).resolve()
     control.mkdir(parents=True, exist_ok=True)
     (control / "stop").unlink(missing_ok=True)
@@ -142,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         sources.segment_log_source(str(Path(args.segments).resolve()), args.monitor_interval, since_ms=args.start_ms)
     )
     options = options_from_args(args, restore)
-    ddls = sinks.lake_sinks(str(home / "lake"))
+    ddls = sinks.lake_sinks(str(Path(args.lake).resolve()))
     if options.store_path:
         ddls += sinks.store_sinks(options.store_path, options.store_flush_ms)
     for ddl in ddls:
@@ -168,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m realtime.job.local",
         description="Run the Imagify real-time metrics job on a local Flink mini-cluster (use `imagify realtime`).",
     )
-    p.add_argument("--home", required=True, help="IMAGIFY_HOME: lake/realtime and flink/realtime live under it")
+    p.add_argument("--lake", required=True, help="the lake root: the job writes its tables under <lake>/realtime")
+    p.add_argument("--state-dir", required=True,
+                   help="checkpoints, savepoints and logs of the job; its temporary files go to <parent>/tmp")
     p.add_argument("--segments", required=True, help="directory of published stream segments")
     p.add_argument("--control", required=True, help="control directory shared with the launcher")
     p.add_argument("--start-ms", type=int, default=0, help="read segments published at or after (epoch ms)")

@@ -236,13 +236,17 @@ def test_job_command_passes_jars_and_state_backend(monkeypatch: pytest.MonkeyPat
     cmd = job_command(config.load(), 0, tmp_path / "control")
     assert "--udf" not in cmd and "imagify-jvm.jar" in cmd[cmd.index("--jars") + 1]
     assert cmd[cmd.index("--state-backend") + 1] == "hashmap"
+    settings = config.load()  # the job's directories are the settings', not derived again by the job
+    assert cmd[cmd.index("--state-dir") + 1] == str(settings.realtime_state_dir)
+    assert cmd[cmd.index("--lake") + 1] == str(settings.lake_dir)
     assert realtime_job.state_backend_settings("rocksdb")["execution.checkpointing.incremental"] == "true"
     assert realtime_job.state_backend_settings("hashmap") == {"state.backend.type": "hashmap"}
     with pytest.raises(ValueError, match="unknown state backend"):
         realtime_job.state_backend_settings("memory")
     # the job's core is in our jar: refused before anything starts without it
     with pytest.raises(SystemExit):
-        realtime_job.main(["--home", str(tmp_path), "--segments", str(tmp_path), "--control", str(tmp_path)])
+        realtime_job.main(["--lake", str(tmp_path), "--state-dir", str(tmp_path), "--segments", str(tmp_path),
+                           "--control", str(tmp_path)])  # fmt: skip
 
 
 def test_job_status_says_when_the_numbers_are_not_current(tmp_path: Path) -> None:
