@@ -1,5 +1,6 @@
 """Production live view: QuickSight data sets (CreateDataSet requests) over the ``lake/realtime`` tables
-in Athena (Glue tables of the platform stack, infra/platform.yaml ``Realtime*Table``).
+in Athena (Glue tables of the platform stack, infra/platform.yaml ``Realtime*Table``, generated from the same
+sinks by :mod:`realtime.glue_tables`).
 
 The embedded default shows the same metrics in ``imagify realtime serve``. In production the Flink
 job writes ``lake/realtime`` to S3; these external tables (JSON, partition projection on ``dt``) make
