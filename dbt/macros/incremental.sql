@@ -16,6 +16,13 @@
     (compile_texts), never from a subquery: engines prune partitions on literals, not on the result
     of a subquery. Watermarks (built_at, loaded_at) are literals too: every Iceberg data file is
     written by one build, so a predicate on them skips older files by their column statistics.
+  - why not dbt's microbatch strategy: it selects input by event time, in UTC batches, and re-runs only
+    the last `lookback` batches. Here input is new by *landing* (loaded_at, built_at): an event may land
+    days after it occurred (offline clients, replays, late Kinesis records), and a mart must count it
+    whatever its age, which a microbatch lookback would miss unless it spanned the whole history. And
+    the marts are keyed by business dates (Asia/Ho_Chi_Minh): a UTC batch holds parts of two business
+    days, so replacing a batch would replace half-days. The watermark on landing plus the affected keys
+    above gives exact marts on both adapters with bounded reads.
 -#}
 {# Whether the incremental write itself combines an existing row with its new values (Athena's MERGE
    with merge_update_columns_rules); DuckDB's delete+insert replaces rows, so there the SELECT must. #}
