@@ -180,6 +180,10 @@ class WarehouseResource(ConfigurableResource):
     target: str = "local"
     duckdb_path: str = ""
     manifest_path: str = ""
+    # prod: what dbt's profile (dbt/profiles.yml `prod`) reads, from the same environment (the settings')
+    aws_region: str = ""
+    athena_s3_staging_dir: str = ""
+    athena_workgroup: str = ""
 
     def relation(self, model: str) -> str | None:
         """The relation name (``"db"."schema"."table"``) of dbt model ``model``, None if not in the project."""
@@ -211,13 +215,18 @@ class WarehouseResource(ConfigurableResource):
                 return con.sql(sql).df()
             finally:
                 con.close()
+        missing = [name for name, value in (("AWS_REGION", self.aws_region),
+                                            ("IMAGIFY_ATHENA_S3_STAGING_DIR", self.athena_s3_staging_dir),
+                                            ("IMAGIFY_ATHENA_WORKGROUP", self.athena_workgroup)) if not value]  # fmt: skip
+        if missing:  # never someone else's bucket or workgroup by default (as dbt's profile)
+            raise ValueError(f"the Athena warehouse needs {', '.join(missing)} (`imagify deploy` prints them)")
         from pyathena import connect
         from pyathena.pandas.cursor import PandasCursor
 
         cur = connect(
-            s3_staging_dir=os.environ.get("IMAGIFY_ATHENA_S3_STAGING_DIR", "s3://imagify-athena-results/"),
-            region_name=os.environ.get("AWS_REGION", "ap-southeast-1"),
-            work_group=os.environ.get("IMAGIFY_ATHENA_WORKGROUP", "primary"),
+            s3_staging_dir=self.athena_s3_staging_dir,
+            region_name=self.aws_region,
+            work_group=self.athena_workgroup,
             cursor_class=PandasCursor,
         ).cursor()
         return cur.execute(sql).as_pandas()
@@ -238,6 +247,9 @@ class WarehouseResource(ConfigurableResource):
 
 def warehouse_resource(settings: config.Settings | None = None) -> WarehouseResource:
     s = settings or config.load()
+    env = s.env_for_children()  # what the dbt processes of these settings see
     return WarehouseResource(
-        target=s.dbt_target, duckdb_path=str(s.warehouse_path), manifest_path=str(dbt_project(s).manifest_path)
-    )
+        target=s.dbt_target, duckdb_path=str(s.warehouse_path), manifest_path=str(dbt_project(s).manifest_path),
+        aws_region=env.get("AWS_REGION", ""), athena_s3_staging_dir=env.get("IMAGIFY_ATHENA_S3_STAGING_DIR", ""),
+        athena_workgroup=env.get("IMAGIFY_ATHENA_WORKGROUP", ""),
+    )  # fmt: skip

@@ -123,3 +123,31 @@ def test_sensors_and_schedules_follow_the_settings_they_are_built_with(
     running = config.load()  # the environment's: interval 45, not paused
     assert build_lake_sensor(running).minimum_interval_seconds == 45
     assert build_lake_sensor(running).default_status.value == "RUNNING"
+
+
+def test_the_athena_warehouse_resource_uses_what_dbt_sees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prod queries (the GX checks, the dashboards' asset) go to the region, results location and workgroup dbt's
+    profile uses: the settings' environment, never a default bucket or workgroup of somebody else."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "IMAGIFY_AWS_REGION", "IMAGIFY_ATHENA_S3_STAGING_DIR",
+                 "IMAGIFY_ATHENA_WORKGROUP", "IMAGIFY_AWS_ACCOUNT_ID", "IMAGIFY_LAKE_BUCKET"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMAGIFY_HOME", str(tmp_path))
+    monkeypatch.setenv("IMAGIFY_DBT_TARGET", "prod")
+    from foundation import config
+    from orchestration.defs.warehouse.resources import warehouse_resource
+
+    bare = warehouse_resource(config.load())
+    with pytest.raises(ValueError, match="needs AWS_REGION, IMAGIFY_ATHENA_S3_STAGING_DIR, IMAGIFY_ATHENA_WORKGROUP"):
+        bare.query("select 1")
+
+    monkeypatch.setenv("IMAGIFY_ENV", "aws")
+    monkeypatch.setenv("IMAGIFY_AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("IMAGIFY_AWS_ACCOUNT_ID", "123456789012")
+    settings = config.load()
+    names = settings.aws_names("123456789012")
+    res = warehouse_resource(settings)
+    assert (res.aws_region, res.athena_s3_staging_dir, res.athena_workgroup) == (
+        "eu-west-1", names.athena_results_uri, names.athena_workgroup)  # fmt: skip
+    env = settings.env_for_children()  # the very values dbt's profile reads
+    assert (env["AWS_REGION"], env["IMAGIFY_ATHENA_S3_STAGING_DIR"], env["IMAGIFY_ATHENA_WORKGROUP"]) == (
+        res.aws_region, res.athena_s3_staging_dir, res.athena_workgroup)  # fmt: skip
