@@ -215,9 +215,9 @@ class WarehouseResource(ConfigurableResource):
                 return con.sql(sql).df()
             finally:
                 con.close()
-        missing = [name for name, value in (("AWS_REGION", self.aws_region),
-                                            ("IMAGIFY_ATHENA_S3_STAGING_DIR", self.athena_s3_staging_dir),
-                                            ("IMAGIFY_ATHENA_WORKGROUP", self.athena_workgroup)) if not value]  # fmt: skip
+        needed = {"AWS_REGION": self.aws_region, "IMAGIFY_ATHENA_S3_STAGING_DIR": self.athena_s3_staging_dir,
+                  "IMAGIFY_ATHENA_WORKGROUP": self.athena_workgroup}  # fmt: skip
+        missing = [name for name, value in needed.items() if not value]
         if missing:  # never someone else's bucket or workgroup by default (as dbt's profile)
             raise ValueError(f"the Athena warehouse needs {', '.join(missing)} (`imagify deploy` prints them)")
         from pyathena import connect
