@@ -10,7 +10,6 @@ to its materialization. Athena (prod) builds stream their events unchanged.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,18 +17,16 @@ from typing import Any
 
 from dagster import Output, TableColumn, TableSchema
 
+from orchestration.defs.warehouse.resources import manifest_models
+
 log = logging.getLogger(__name__)
 COLUMN_SCHEMA = "dagster/column_schema"
 
 
 def model_relations(manifest_path: Path) -> dict[str, tuple[str, str]]:
     """``{unique_id: (schema, table)}`` of the manifest's models and seeds."""
-    nodes = json.loads(manifest_path.read_text()).get("nodes", {})
-    return {
-        uid: (str(n["schema"]), str(n.get("alias") or n["name"]))
-        for uid, n in nodes.items()
-        if n.get("resource_type") in ("model", "seed")
-    }
+    models = manifest_models(manifest_path)
+    return {uid: (str(n["schema"]), str(n.get("alias") or n["name"])) for uid, n in models.items()}
 
 
 def warehouse_columns(duckdb_path: Path) -> dict[tuple[str, str], TableSchema]:

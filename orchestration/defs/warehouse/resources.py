@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
@@ -169,6 +170,15 @@ class WarehouseBusy(RuntimeError):
     """The DuckDB file is locked by a running build: try again later."""
 
 
+def manifest_models(manifest_path: Path) -> dict[str, dict[str, Any]]:
+    """The models and seeds of a dbt manifest (``manifest.json``), by unique id: the one reader of the
+    manifest's relations (the asset graph and selections come from dagster-dbt)."""
+    import json
+
+    nodes = json.loads(manifest_path.read_text()).get("nodes", {})
+    return {uid: n for uid, n in nodes.items() if n.get("resource_type") in ("model", "seed")}
+
+
 class WarehouseResource(ConfigurableResource):
     """Read access to the built warehouse: relations by dbt model name, queries into pandas.
 
@@ -187,14 +197,11 @@ class WarehouseResource(ConfigurableResource):
 
     def relation(self, model: str) -> str | None:
         """The relation name (``"db"."schema"."table"``) of dbt model ``model``, None if not in the project."""
-        import json
-
         path = Path(self.manifest_path)
         if not path.exists():
             return None
-        nodes = json.loads(path.read_text()).get("nodes", {})
-        for node in nodes.values():
-            if node.get("resource_type") in ("model", "seed") and node.get("name") == model:
+        for node in manifest_models(path).values():
+            if node.get("name") == model:
                 if self.target == "local" and node.get("schema"):
                     # the DuckDB file this resource opens is the catalog; the manifest's database is the file
                     # name of the warehouse the last parse of the checkout's dbt/target was for, which may be
