@@ -184,11 +184,13 @@ class AlertEngine:
         arrival_rules = [r for r in self.rules if r.kind == "rejected_share"]
         if minute_rules:
             cursor = get_meta(self.con, "alerts.minute_cursor", "")
-            minutes = [r[0] for r in self.con.execute(
-                "SELECT window_start FROM minute WHERE window_start > ? AND visible_at <= ? ORDER BY window_start",
-                (cursor, now - settle))]  # fmt: skip
-            for m in minutes:
-                if not settled and not self._siblings_visible(m, now):
+            # in window order, up to the first minute not settled: windows fired together reach the store in
+            # any order (an upsert batch per sink subtask), and the cursor must not pass one still coming
+            minutes = self.con.execute(
+                "SELECT window_start, visible_at FROM minute WHERE window_start > ? ORDER BY window_start", (cursor,)
+            ).fetchall()
+            for m, visible_at in minutes:
+                if not settled and ((visible_at or 0.0) > now - settle or not self._siblings_visible(m, now)):
                     break  # the next evaluation takes it up, in order
                 for rule in minute_rules:
                     out += self._apply(rule, self._findings(rule, m))
