@@ -37,25 +37,73 @@
   {{- return(template.replace('{lake_dir}', lake).replace('{table}', table)) -}}
 {%- endmacro %}
 
+{#- DuckDB binds a view when it is created, and union_by_name (files of older schema versions lack newer
+    columns) makes that read the footer of every file: 0.5-1 s per table at 11,490 files, in every dbt
+    invocation. So a view that already reads the same glob is kept (it lists the files again at each query;
+    the definition's md5 is the view's comment), and only a new glob, or the first file, re-creates it. -#}
 {% macro duckdb__register_lake_view(table) %}
-  {%- set cols = lake_columns(table) -%}
   {%- set pattern = lake_glob(table) | replace("'", "''") -%}
   {%- set n_files = 0 -%}
   {%- if execute -%}
     {%- set n_files = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
   {%- endif -%}
-  {%- set select = [] -%}
-  {%- if n_files > 0 -%}
-    {%- for name, type in cols.items() -%}{%- do select.append("cast(" ~ name ~ " as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
-    {{ return("create or replace view main.lake_" ~ table ~ " as select " ~ select | join(', ') ~ ", dt, hr "
-        ~ "from read_parquet('" ~ pattern ~ "', hive_partitioning = true, "
-        ~ "hive_types = {'dt': 'VARCHAR', 'hr': 'VARCHAR'}, hive_types_autocast = false, union_by_name = true)") }}
-  {%- else -%}
-    {%- for name, type in cols.items() -%}{%- do select.append("cast(null as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
-    {{ return("create or replace view main.lake_" ~ table ~ " as select " ~ select | join(', ')
-        ~ ", cast(null as varchar) as dt, cast(null as varchar) as hr where false") }}
+  {%- set view = "main.lake_" ~ table -%}
+  {%- set wanted = "create or replace view " ~ view ~ " as " ~ duckdb_lake_select(table, [pattern] if n_files > 0 else []) -%}
+  {%- set tag = local_md5(wanted) -%}
+  {%- if n_files > 0 and compile_text("select comment from duckdb_views() where schema_name = 'main' "
+        ~ "and view_name = 'lake_" ~ table ~ "'") == tag -%}
+    {{ return("select 1") }}
   {%- endif -%}
+  {{ return(wanted ~ "; comment on view " ~ view ~ " is '" ~ tag ~ "'") }}
 {% endmacro %}
+
+{#- DuckDB: a lake table's committed files matching `patterns` (globs, quotes escaped), with the columns and
+    types the models have always seen, dt and hr from the Hive partitions; no pattern: no row, same columns. -#}
+{% macro duckdb_lake_select(table, patterns) -%}
+  {%- set select = [] -%}
+  {%- if patterns -%}
+    {%- for name, type in lake_columns(table).items() -%}{%- do select.append("cast(" ~ name ~ " as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
+    {{ return("select " ~ select | join(', ') ~ ", dt, hr from read_parquet(['" ~ patterns | join("', '") ~ "'], "
+        ~ "hive_partitioning = true, hive_types = {'dt': 'VARCHAR', 'hr': 'VARCHAR'}, hive_types_autocast = false, "
+        ~ "union_by_name = true)") }}
+  {%- else -%}
+    {%- for name, type in lake_columns(table).items() -%}{%- do select.append("cast(null as " ~ type ~ ") as " ~ name) -%}{%- endfor -%}
+    {{ return("select " ~ select | join(', ') ~ ", cast(null as varchar) as dt, cast(null as varchar) as hr where false") }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of lake table `table` landed after `watermark` ('yyyy-mm-dd HH:MM:SS', UTC), as a subquery;
+    `relation` is the model's source('lake', table), named by the model so that dbt's lineage keeps it.
+    Athena: the source with literal bounds on its partitions (landed_after), which it prunes.
+    DuckDB: the files of the landing days from the watermark's on, found at compile time, instead of the
+    view over the whole lake: DuckDB lists and filters every file of a Hive glob before it prunes on
+    dt/hr, so an hourly build's read grew with the history (1M-event bench lake, 11,490 files: 0.335 s
+    through the view, 0.012 s over the days' globs, same rows). Days from the watermark's to the day
+    after this run's start: a partition dated later (a landing clock ahead of this one) waits for a
+    later build; the watermark cannot pass it, so its rows are read then. Past 62 days (a long outage)
+    the view is read as on Athena. -#}
+{% macro lake_since(relation, table, watermark) %}{{ return(adapter.dispatch('lake_since', 'imagify')(relation, table, watermark)) }}{% endmacro %}
+
+{% macro default__lake_since(relation, table, watermark) -%}
+    (select * from {{ relation }} where {{ landed_after(watermark) }})
+{%- endmacro %}
+
+{% macro duckdb__lake_since(relation, table, watermark) -%}
+  {%- set pattern = lake_glob(table) | replace("'", "''") -%}
+  {%- set dt = modules.datetime -%}
+  {%- set first = dt.datetime.strptime(watermark[:10], '%Y-%m-%d') -%}
+  {%- set span = (run_started_at.replace(tzinfo=none) - first).days + 2 -%}
+  {%- if not execute or 'dt=*' not in pattern or span < 1 or span > 62 -%}
+    {{ return(default__lake_since(relation, table, watermark)) }}
+  {%- endif -%}
+  {%- set probes = [] -%}
+  {%- for i in range(span) -%}
+    {%- set day = (first + dt.timedelta(days=i)).strftime('%Y-%m-%d') -%}
+    {%- do probes.append("select '" ~ pattern.replace('dt=*', 'dt=' ~ day) ~ "' from glob('" ~ pattern.replace('dt=*', 'dt=' ~ day) ~ "')") -%}
+  {%- endfor -%}
+  {%- set days = compile_texts(probes | join(' union ')) -%}
+  {{ return("(select * from (" ~ duckdb_lake_select(table, days) ~ ") where " ~ landed_after(watermark) ~ ")") }}
+{%- endmacro %}
 
 {#-
   Forgotten users (`imagify forget`): DuckDB's main.privacy_tombstones is a view over

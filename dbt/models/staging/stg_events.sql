@@ -38,16 +38,14 @@
   {%- if newest is not none -%}
     {%- set watermark = shifted_ts(newest, -lookback_hours) -%}
     {%- set days = compile_texts("select distinct cast(cast(occurred_at as date) as varchar) from "
-          ~ source('lake', 'events') ~ " where " ~ landed_after(watermark)) -%}
+          ~ lake_since(source('lake', 'events'), 'events', watermark)) -%}
     {%- set windows = day_windows(days, ttl_hours) -%}
   {%- endif -%}
 {%- endif %}
-{%- set landed_filter = ('where ' ~ landed_after(watermark)) if watermark is not none else '' -%}
 {%- set lake_cols = (lake_columns('events').keys() | list) + ['dt', 'hr'] -%}
 {#- the landed rows this build reads: a subquery, named where it is used (see first_copy) -#}
-{%- set landed -%}
-    (select * from {{ source('lake', 'events') }} {{ landed_filter }})
-{%- endset %}
+{%- set landed = lake_since(source('lake', 'events'), 'events', watermark) if watermark is not none
+      else '(select * from ' ~ source('lake', 'events') ~ ')' %}
 {#- properties' keys as typed columns (null where the event type has no such key): key, type (none = varchar).
     The raw properties JSON stays in the lake (source lake.events), not here: every key a model reads is a
     column, and the JSON text written again made DuckDB compress ~0.5 GB more (10M-event lake: this model

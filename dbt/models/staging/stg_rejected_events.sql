@@ -44,9 +44,10 @@ with quarantined as (
     select
         *,
         coalesce(record_key, {{ sha256_hex('payload') }}) as key
-    from {{ source('lake', 'quarantine') }}
     {% if bound is not none %}
-    where {{ landed_after(bound[:19]) }}
+    from {{ lake_since(source('lake', 'quarantine'), 'quarantine', bound[:19]) }} as q
+    {% else %}
+    from {{ source('lake', 'quarantine') }}
     {% endif %}
 ),
 
