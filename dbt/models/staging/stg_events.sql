@@ -28,6 +28,9 @@
 {%- set ttl_hours = var('dedup_ttl_hours') | float -%}
 {%- set watermark = none -%}
 {%- set windows = [] -%}
+{#- the landed rows this build reads: a subquery, named where it is used (see first_copy); all of the lake
+    on a first build, the landing partitions after the watermark on an incremental one -#}
+{%- set landed = '(select * from ' ~ source('lake', 'events') ~ ')' -%}
 {%- if is_incremental() and execute -%}
   {%- set dt = modules.datetime -%}
   {#- newest landing in the table: first among the rows landed within the TTL before this run (Iceberg
@@ -37,15 +40,12 @@
         or compile_text("select cast(max(landed_at) as varchar) from " ~ this) -%}
   {%- if newest is not none -%}
     {%- set watermark = shifted_ts(newest, -lookback_hours) -%}
-    {%- set days = compile_texts("select distinct cast(cast(occurred_at as date) as varchar) from "
-          ~ lake_since(source('lake', 'events'), 'events', watermark)) -%}
+    {%- set landed = lake_since(source('lake', 'events'), 'events', watermark) -%}
+    {%- set days = compile_texts("select distinct cast(cast(occurred_at as date) as varchar) from " ~ landed) -%}
     {%- set windows = day_windows(days, ttl_hours) -%}
   {%- endif -%}
 {%- endif %}
 {%- set lake_cols = (lake_columns('events').keys() | list) + ['dt', 'hr'] -%}
-{#- the landed rows this build reads: a subquery, named where it is used (see first_copy) -#}
-{%- set landed = lake_since(source('lake', 'events'), 'events', watermark) if watermark is not none
-      else '(select * from ' ~ source('lake', 'events') ~ ')' %}
 {#- properties' keys as typed columns (null where the event type has no such key): key, type (none = varchar).
     The raw properties JSON stays in the lake (source lake.events), not here: every key a model reads is a
     column, and the JSON text written again made DuckDB compress ~0.5 GB more (10M-event lake: this model
