@@ -97,3 +97,20 @@
    greatest return null when an argument is null, DuckDB's skip it; this is the same on both. #}
 {% macro earliest(a, b) %}coalesce(least({{ a }}, {{ b }}), {{ a }}, {{ b }}){% endmacro %}
 {% macro latest(a, b) %}coalesce(greatest({{ a }}, {{ b }}), {{ a }}, {{ b }}){% endmacro %}
+
+{# The rows of a table that satisfy a condition, as a subquery. `selective=true` says the condition keeps
+   few rows of a large table (an hourly build's rows of a few keys): DuckDB then reads in two passes, the
+   condition's columns of every row, then the other columns of the matching rows only, by rowid. In one
+   pass it decompresses every column the query reads for every row before a semi-join drops nearly all
+   of them (int_generations' hourly read, 17,547 of 9.8M rows of stg_events at 10M events: 1.32 s in one
+   pass, 0.51 s in two). Athena reads the columns it needs either way (its scans bill bytes), so it
+   filters in one pass. #}
+{% macro rows_where(relation, condition, selective=false) %}{{ return(adapter.dispatch('rows_where', 'imagify')(relation, condition, selective)) }}{% endmacro %}
+{% macro default__rows_where(relation, condition, selective) %}(select * from {{ relation }} where {{ condition }}){% endmacro %}
+{% macro duckdb__rows_where(relation, condition, selective) -%}
+    {%- if selective -%}
+    (select * from {{ relation }} where rowid in (select rowid from {{ relation }} where {{ condition }}))
+    {%- else -%}
+    (select * from {{ relation }} where {{ condition }})
+    {%- endif -%}
+{%- endmacro %}

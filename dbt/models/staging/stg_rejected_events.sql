@@ -57,8 +57,9 @@ ranked as (
         row_number() over (partition by key order by landed_at, segment) as first_rank,
         row_number() over (partition by key order by landed_at desc, segment desc) as last_rank,
         count(*) over (partition by key) as copies,
-        sum(case when landed_at <= {{ ts_literal(settle_bound) }} then 1 else 0 end)
-            over (partition by key) as settled,
+        -- count, not sum(case ... 1 else 0): a bigint like copies (DuckDB's sum of integers is a hugeint,
+        -- and every incremental build saw times_quarantined change type)
+        count(case when landed_at <= {{ ts_literal(settle_bound) }} then 1 end) over (partition by key) as settled,
         max(landed_at) over (partition by key) as last_landed
     from quarantined
 ),
