@@ -78,10 +78,10 @@
     DuckDB: the files of the landing days from the watermark's on, found at compile time, instead of the
     view over the whole lake: DuckDB lists and filters every file of a Hive glob before it prunes on
     dt/hr, so an hourly build's read grew with the history (1M-event bench lake, 11,490 files: 0.335 s
-    through the view, 0.012 s over the days' globs, same rows). Days from the watermark's to the day
-    after this run's start: a partition dated later (a landing clock ahead of this one) waits for a
-    later build; the watermark cannot pass it, so its rows are read then. Past 62 days (a long outage)
-    the view is read as on Athena. -#}
+    through the view, 0.012 s over the days' globs, same rows). Days from the watermark's to a week
+    after this run's start (a landing clock ahead of this one; a day probed that does not exist costs
+    nothing): a partition dated later waits for a later build; the watermark cannot pass it, so its
+    rows are read then. Past 62 days (a long outage) the view is read as on Athena. -#}
 {% macro lake_since(relation, table, watermark) %}{{ return(adapter.dispatch('lake_since', 'imagify')(relation, table, watermark)) }}{% endmacro %}
 
 {% macro default__lake_since(relation, table, watermark) -%}
@@ -92,7 +92,7 @@
   {%- set pattern = lake_glob(table) | replace("'", "''") -%}
   {%- set dt = modules.datetime -%}
   {%- set first = dt.datetime.strptime(watermark[:10], '%Y-%m-%d') -%}
-  {%- set span = (run_started_at.replace(tzinfo=none) - first).days + 2 -%}
+  {%- set span = (run_started_at.replace(tzinfo=none) - first).days + 1 + 7 -%}
   {%- if not execute or 'dt=*' not in pattern or span < 1 or span > 62 -%}
     {{ return(default__lake_since(relation, table, watermark)) }}
   {%- endif -%}
