@@ -216,3 +216,17 @@ left join {{ this }} as t on t.{{ key }} = src.{{ key }}
 select * from {{ new }}
 {%- endif -%}
 {%- endmacro %}
+
+{#- The earliest time an event of a generation touched since this model's last build can have occurred,
+    as 'yyyy-mm-dd HH:MM:SS' (none when no event of `event_types`, or of any generation event type, was
+    loaded since; none at parse time). A generation's events (request, outcome) occur within var
+    generation_span_hours of each other, so the earliest new one minus that span bounds every event of
+    the touched generations: a literal on stg_events' occurred_at, which Iceberg prunes by day. The
+    caller declares `-- depends_on: ref('stg_events')`. -#}
+{% macro touched_generations_since(event_types=none) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
+  {%- set types = '' if not event_types else " and event_type in ('" ~ event_types | join("', '") ~ "')" -%}
+  {%- set earliest = compile_text("select cast(min(occurred_at) as varchar) from " ~ ref('stg_events')
+        ~ " where generation_id is not null" ~ types ~ " and " ~ loaded_since_last_build()) -%}
+  {{ return(none if earliest is none else shifted_ts(earliest, -(var('generation_span_hours') | float))) }}
+{%- endmacro %}

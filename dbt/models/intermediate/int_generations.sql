@@ -13,14 +13,7 @@
     recomputed from all their events. Bounded reads: a generation's events (request, outcome) occur
     within var generation_span_hours of each other, so only events from that long before the earliest
     new one are read (a literal: Iceberg prunes stg_events' day(occurred_at) partitions). -#}
-{%- set since = none -%}
-{%- if is_incremental() and execute -%}
-  {%- set earliest = compile_text("select cast(min(occurred_at) as varchar) from " ~ ref('stg_events')
-        ~ " where generation_id is not null and " ~ loaded_since_last_build()) -%}
-  {%- if earliest is not none -%}
-    {%- set since = shifted_ts(earliest, -(var('generation_span_hours') | float)) -%}
-  {%- endif -%}
-{%- endif %}
+{%- set since = touched_generations_since() if is_incremental() else none %}
 {%- set condition -%}
     event_type in ('generation_requested', 'generation_completed', 'generation_failed')
     and generation_id is not null
