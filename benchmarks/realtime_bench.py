@@ -51,8 +51,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.proctree import TreeSampler, machine  # noqa: E402
+from foundation.config import Settings  # noqa: E402
 from ingestion.segment_log import SegmentLogProducer  # noqa: E402
 from ingestion.simulator import MODELS, MODIFIERS, STYLES, SUBJECTS  # noqa: E402
+from realtime import launcher  # noqa: E402
 
 TYPES = [
     ("user_logged_in", 10), ("user_signed_up", 2), ("generation_requested", 25), ("generation_completed", 22),
@@ -103,6 +105,7 @@ def _event(r: random.Random, at: datetime) -> str:
 
 def _commit() -> str:
     """The code measured: the commit, with '+' when the work tree has changes."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
@@ -163,7 +166,8 @@ def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path |
     imagify = str(Path(sys.executable).parent / "imagify")
     job = subprocess.Popen([imagify, "realtime"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True)  # fmt: skip
-    control = home / "flink" / "realtime" / "control" / "job.json"
+    settings = Settings(home=home)  # the paths the job sees (its environment: this one, IMAGIFY_HOME=home)
+    control = launcher.control_dir(settings) / "job.json"
     deadline = time.monotonic() + 180
     while not control.exists():
         if job.poll() is not None or time.monotonic() > deadline:
@@ -173,7 +177,7 @@ def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path |
 
     load_start = os.getloadavg()[0]
     r = random.Random(1)
-    producer = SegmentLogProducer(home / "stream" / "events")
+    producer = SegmentLogProducer(settings.stream_dir)
     published: dict[int, list[float]] = {}  # minute (epoch s) -> publication times of its events
     # CPU of the job (launcher, PyFlink client with the Python UDF worker, JVM) while publishing
     sampler = TreeSampler(root=job.pid, interval_s=1.0).__enter__()
@@ -198,10 +202,10 @@ def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path |
     # one more event far enough ahead to close the last full minute, then wait for it to show up
     closer = datetime.fromtimestamp(t_end + bound_s + 2, UTC)
     time.sleep(bound_s + 2.5)
-    with SegmentLogProducer(home / "stream" / "events") as p:
+    with SegmentLogProducer(settings.stream_dir) as p:
         p.put(_event(r, closer))
     full, closed_by_traffic = minute_windows(list(published), t_start, t_end, bound_s)
-    db = home / "realtime.sqlite"
+    db = settings.realtime_store_path
     deadline = time.monotonic() + 120
     rows: dict[str, tuple] = {}
     while time.monotonic() < deadline:
@@ -233,7 +237,7 @@ def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path |
     except subprocess.TimeoutExpired:
         os.killpg(job.pid, signal.SIGKILL)
     if keep_logs is not None:
-        logs = home / "flink" / "realtime" / "log"
+        logs = launcher.log_dir(settings)
         if logs.is_dir():
             shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
         if (home / "jvm-gc.log").exists():
@@ -248,9 +252,14 @@ def run(rate: int, seconds: float, bound_s: float, home: Path, keep_logs: Path |
             continue
         _, end, _emitted, visible, _, _ = rows[key]
         end_s = _ts(end)
-        minutes.append({"window_start": key, "after_close_s": round(visible - end_s - bound_s, 3),
-                        "visible_at": datetime.fromtimestamp(visible, UTC).isoformat(timespec="seconds"),
-                        "closed_by": "traffic" if m in closed_by_traffic else "closer"})
+        minutes.append(
+            {
+                "window_start": key,
+                "after_close_s": round(visible - end_s - bound_s, 3),
+                "visible_at": datetime.fromtimestamp(visible, UTC).isoformat(timespec="seconds"),
+                "closed_by": "traffic" if m in closed_by_traffic else "closer",
+            }
+        )
         if m in closed_by_traffic:
             after_end.append(visible - end_s)
             after_close.append(visible - end_s - bound_s)
@@ -306,9 +315,12 @@ def main() -> None:
     p.add_argument("--bound", type=float, default=5.0, help="watermark out-of-orderness in seconds (default 5)")
     p.add_argument("--runs", type=int, default=1, help="consecutive runs, each on a fresh home (default 1)")
     p.add_argument("--out", type=Path, help="write results JSON here")
-    p.add_argument("--keep-logs", type=Path,
-                   default=Path(tempfile.gettempdir()) / "imagify-rt-bench-logs" / time.strftime("%Y%m%dT%H%M%S"),
-                   help="keep each run's Flink job log under DIR/run-<n> (default /tmp/imagify-rt-bench-logs/<now>)")
+    p.add_argument(
+        "--keep-logs",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "imagify-rt-bench-logs" / time.strftime("%Y%m%dT%H%M%S"),
+        help="keep each run's Flink job log under DIR/run-<n> (default /tmp/imagify-rt-bench-logs/<now>)",
+    )
     args = p.parse_args()
     host = machine()
     print(f"machine: {host}", flush=True)
@@ -351,8 +363,12 @@ def _report(res: dict, title: str) -> None:
         s = res[key]
         print(f"| {label} | {s['n']:,} | {s['p50_s']} | {s['p95_s']} | {s['max_s']} |")
     untimed = {"closer": " (closed by the bench, not timed)"}
-    print("minutes (after close, s): " + ", ".join(
-        f"{m['window_start'][11:16]} {m['after_close_s']}{untimed.get(m['closed_by'], '')}" for m in res["minutes"]))
+    print(
+        "minutes (after close, s): "
+        + ", ".join(
+            f"{m['window_start'][11:16]} {m['after_close_s']}{untimed.get(m['closed_by'], '')}" for m in res["minutes"]
+        )
+    )
     stalls = ", ".join(f"{st['from']} for {st['s']} s" for st in res["read_stalls"]) or "none"
     print(f"read stalls (> {STALL_S:g} s without reading): {stalls}; job log: {res['job_log']}")
 

@@ -124,6 +124,16 @@ def job_command(settings: Settings, start: int, control: Path, min_watermark: st
     ]  # fmt: skip
 
 
+def control_dir(settings: Settings) -> Path:
+    """Where the real-time job and its launcher talk (flink_jobs.job_control): job.json, result.json, stop."""
+    return settings.realtime_state_dir / "control"
+
+
+def log_dir(settings: Settings) -> Path:
+    """The real-time job's logs (Flink's FLINK_LOG_DIR and the job's output)."""
+    return settings.realtime_state_dir / "log"
+
+
 def run(
     settings: Settings,
     until_idle: bool,
@@ -133,8 +143,8 @@ def run(
     on_poll: Callable[[store.PollResult], None] | None = None,
 ) -> RealtimeResult:
     state = settings.realtime_state_dir
-    control = state / "control"
-    logs = state / "log"
+    control = control_dir(settings)
+    logs = log_dir(settings)
     for name in ("job.json", "result.json", "stop"):
         (control / name).unlink(missing_ok=True)
     control.mkdir(parents=True, exist_ok=True)
