@@ -146,7 +146,7 @@
 
 {#- int_users' per-user state: how an existing row (alias `old`) and the new state of the same user (`new`)
     combine. Athena's MERGE applies it (merge_update_columns_rules), DuckDB's SELECT does (int_users.sql);
-    columns not named here take the new value (payments are recomputed in full). -#}
+    columns not named here take the new value. -#}
 {% macro users_state_combined(old, new) -%}
   {%- set signed_up = earliest(old ~ '.signed_up_at', new ~ '.signed_up_at') -%}
   {{ return({
@@ -158,6 +158,9 @@
       'active_days': 'coalesce(' ~ old ~ '.active_days, 0) + ' ~ new ~ '.active_days',
       'first_generation_completed_at': earliest(old ~ '.first_generation_completed_at',
                                                 new ~ '.first_generation_completed_at'),
+      'first_paid_at': earliest(old ~ '.first_paid_at', new ~ '.first_paid_at'),
+      'payments': 'coalesce(' ~ old ~ '.payments, 0) + ' ~ new ~ '.payments',
+      'revenue_vnd': 'coalesce(' ~ old ~ '.revenue_vnd, 0) + ' ~ new ~ '.revenue_vnd',
   }) }}
 {%- endmacro %}
 
@@ -181,14 +184,18 @@ from {{ new }} as src
 left join {{ this }} as t on t.{{ key }} = src.{{ key }}
 {%- endmacro %}
 
-{#- credits_reconciliation's per-user counts: completed generations and credits charged add up; purchases and
-    the balance follow from the new state (purchases recomputed in full). -#}
+{#- credits_reconciliation's per-user counts: completed generations, credits charged and payments (counted
+    since the last build: payments_added_since) add up; the balance follows from the sums. -#}
 {% macro reconciliation_combined(old, new) -%}
   {%- set charged = 'coalesce(' ~ old ~ '.credits_charged, 0) + ' ~ new ~ '.credits_charged' -%}
+  {%- set purchased = 'coalesce(' ~ old ~ '.credits_purchased, 0) + ' ~ new ~ '.credits_purchased' -%}
   {{ return({
+      'payments': 'coalesce(' ~ old ~ '.payments, 0) + ' ~ new ~ '.payments',
+      'revenue_vnd': 'coalesce(' ~ old ~ '.revenue_vnd, 0) + ' ~ new ~ '.revenue_vnd',
+      'credits_purchased': purchased,
       'generations_completed': 'coalesce(' ~ old ~ '.generations_completed, 0) + ' ~ new ~ '.generations_completed',
       'credits_charged': charged,
-      'balance_estimate': new ~ '.credits_purchased - (' ~ charged ~ ')',
+      'balance_estimate': purchased ~ ' - (' ~ charged ~ ')',
   }) }}
 {%- endmacro %}
 

@@ -1,7 +1,8 @@
 {{ config(materialized='view', table_type=none) }}
 {#-
   One row per payment_id that succeeded at least once. A success reported twice (VNPAY retries its
-  IPN) counts once, at its first success.
+  IPN) counts once, at its first success (macros/payments.sql, which also counts the payments added since
+  a build for the per-user state tables).
 -#}
 with successes as (
     select
@@ -12,7 +13,7 @@ with successes as (
         amount_vnd,
         credits_added,
         provider,
-        row_number() over (partition by payment_id order by occurred_at, event_id) as success_rank
+        {{ payment_success_rank() }} as success_rank
     from {{ ref('stg_events') }}
     where event_type = 'payment_succeeded'
 ),

@@ -13,8 +13,10 @@
     (users_state_combined). Athena's MERGE applies that combination (merge_update_columns_rules), so the
     SELECT reads nothing of the table; DuckDB's delete+insert cannot, so there the SELECT applies it to the
     existing rows of the affected users (merge_combines_rows()).
-    Payments are recomputed per affected user from int_payments (one row per successful payment: a
-    retried success can move a payment's first success, which does not merge). -#}
+    Payments merge too: the payments counted since the last build add to the user's count and revenue,
+    and the earliest new success may move first_paid_at earlier (payments_added_since, macros/payments.sql:
+    a retried success of a payment counted before adds nothing). A first build or --full-refresh reads
+    int_payments. -#}
 {%- set wm = merge_watermark() %}
 with new_events as (
     select s.user_id, s.event_type, s.occurred_at
@@ -55,12 +57,13 @@ activity as (
 ),
 
 paid as (
+    {% if wm is not none %}
+    select user_id, first_paid_at, payments, revenue_vnd from {{ payments_added_since(wm) }} as p
+    {% else %}
     select user_id, min(succeeded_at) as first_paid_at, count(*) as payments, sum(amount_vnd) as revenue_vnd
     from {{ ref('int_payments') }}
-    {% if wm is not none %}
-    where user_id in (select user_id from affected_users)
-    {% endif %}
     group by user_id
+    {% endif %}
 ),
 
 new_state as (

@@ -9,9 +9,10 @@
     generations, and the revenue behind them. A negative balance_estimate beyond the free sign-up
     credits flags a ledger/event inconsistency worth investigating.
     Incremental, unique key user_id, for the users with events loaded since the last build: the
-    completed generations are additive (each event is loaded once), so only the new ones are read and
-    added to the user's counts (reconciliation_combined: Athena's MERGE, DuckDB's SELECT); the purchases
-    are recomputed per user from int_payments (a retried success can move a payment's first success). -#}
+    completed generations and the payments counted for the first time (payments_added_since: a retried
+    success adds nothing) are additive, so only the new ones are read and added to the user's counts
+    (reconciliation_combined: Athena's MERGE, DuckDB's SELECT). A first build or --full-refresh reads
+    int_payments. -#}
 {%- set wm = merge_watermark() %}
 with new_events as (
     select s.user_id, s.event_type, s.credits_charged
@@ -33,12 +34,13 @@ charged as (
 ),
 
 purchased as (
+    {% if wm is not none %}
+    select user_id, payments, revenue_vnd, credits_purchased from {{ payments_added_since(wm) }} as p
+    {% else %}
     select user_id, count(*) as payments, sum(amount_vnd) as revenue_vnd, sum(credits_added) as credits_purchased
     from {{ ref('int_payments') }}
-    {% if wm is not none %}
-    where user_id in (select user_id from affected_users)
-    {% endif %}
     group by user_id
+    {% endif %}
 ),
 
 new_state as (

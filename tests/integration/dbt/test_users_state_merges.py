@@ -25,7 +25,8 @@ from ingestion.simulator import Simulator
 pytestmark = [pytest.mark.dbt]
 
 DBT = str(Path(sys.executable).parent / "dbt")
-MODELS = ("int_users", "user_activity_daily", "retention_weekly", "conversion_funnel", "credits_reconciliation")
+MODELS = ("int_users", "user_activity_daily", "retention_weekly", "conversion_funnel", "credits_reconciliation",
+          "payments", "revenue_daily")
 
 
 def _dbt(lake: Path, warehouse: Path, target: Path, *args: str) -> None:
@@ -46,6 +47,13 @@ def _copy(record: str, **changes: object) -> str:
     ev["event_id"] = str(uuid.uuid4())
     for key, value in changes.items():
         ev[key] = value.strftime("%Y-%m-%dT%H:%M:%S.000Z") if isinstance(value, datetime) else value
+    return json.dumps(ev)
+
+
+def _paid(record: str, payment_id: str, at: datetime) -> str:
+    """A payment_succeeded like ``record`` (a new event_id) for ``payment_id``, occurred at ``at``."""
+    ev = json.loads(_copy(record, occurred_at=at))
+    ev["properties"]["payment_id"] = payment_id
     return json.dumps(ev)
 
 
@@ -78,7 +86,18 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
         by_type.setdefault(ev.event_type, []).append(line)
     signup, completed = by_type["user_signed_up"][0], by_type["generation_completed"][0]
     other = by_type["generation_requested"]
+    paid = by_type["payment_succeeded"]
+    one_per_user = {json.loads(r)["user_id"]: r for r in reversed(paid)}  # each paying user's first payment
+    assert len(one_per_user) >= 3, "three paying users"
+    retried, moved, payer = list(one_per_user.values())[:3]
+    pid = lambda r: json.loads(r)["properties"]["payment_id"]  # noqa: E731
     second = [
+        # VNPAY retried the IPN of a payment counted already: after it, and one before its first success
+        _paid(retried, pid(retried), _at(retried) + timedelta(seconds=20)),
+        _paid(moved, pid(moved), _at(moved) - timedelta(seconds=20)),
+        # a payment landed late, days before the user's first, and a new one after it
+        _paid(payer, "p_late_" + pid(payer), _at(payer) - timedelta(days=3)),
+        _paid(payer, "p_new_" + pid(payer), now - timedelta(minutes=30)),
         _copy(signup, occurred_at=_at(signup) - timedelta(days=2)),  # a sign-up landed late, earlier than the first
         _copy(completed, occurred_at=_at(completed) - timedelta(days=1)),  # an earlier completed generation
         _copy(other[1], occurred_at=_at(other[1]) - timedelta(days=9)),  # an active day before all the user's
@@ -108,3 +127,9 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     assert after[early][4] < before[early][4] and after[early][6] > before[early][6], "a day before all"
     assert after[late][5] >= before[late][5]
     assert len([k for k in after if k.startswith("v_")]) == 10
+    # (..., first_paid_at, payments, revenue_vnd, ...): retried successes add no payment; a late one moves
+    # first_paid_at earlier
+    r, m, p = (json.loads(x)["user_id"] for x in (retried, moved, payer))
+    assert after[r][8:11] == before[r][8:11] and after[m][9:11] == before[m][9:11], "a retried success adds nothing"
+    assert after[m][8] < before[m][8], "a retry before the user's first success moved first_paid_at"
+    assert after[p][8] < before[p][8] and after[p][9] == before[p][9] + 2, "two payments added, the first earlier"

@@ -1,0 +1,69 @@
+{#-
+  What counts as a payment: one per payment_id that succeeded at least once, counted once, at its first
+  success (VNPAY retries its IPN: a success may be reported twice). int_payments lists them; the per-user
+  state tables (int_users, credits_reconciliation) add up the ones counted since their last build.
+-#}
+
+{#- The order of a payment's successes: the first one (rank 1) is the payment. -#}
+{% macro payment_success_rank() -%}
+row_number() over (partition by payment_id order by occurred_at, event_id)
+{%- endmacro %}
+
+{#- Per user with a payment_succeeded loaded after `wm` (a timestamp literal, the caller's last build): the
+    earliest of those successes (first_paid_at: a retried success never comes before the payment's first,
+    but a late one may come before the user's first payment) and the payments counted for the first time
+    (payments, revenue_vnd, credits_purchased: those whose first success was loaded after `wm` — a
+    retried success of a payment counted before adds nothing), as a subquery. These add up over builds.
+
+    Bounded read (Athena): whether a payment was counted before is looked up among the successes that
+    occurred from var payment_span_hours before the earliest new one (a literal on stg_events' occurred_at,
+    which Iceberg prunes by day), not in the whole history: the successes of one payment occur within that
+    span. Amounts are those of the payment's first success, as in int_payments; a retried IPN carries the
+    payment's amount. The caller declares `-- depends_on: ref('stg_events')`. -#}
+{% macro payments_added_since(wm) -%}
+  {%- set stg = ref('stg_events') -%}
+  {%- set since = none -%}
+  {%- if execute -%}
+    {%- set earliest = compile_text("select cast(min(occurred_at) as varchar) from " ~ stg
+          ~ " where event_type = 'payment_succeeded' and loaded_at > " ~ wm) -%}
+    {%- if earliest is not none -%}
+      {%- set since = shifted_ts(earliest, -(var('payment_span_hours') | float)) -%}
+    {%- endif -%}
+  {%- endif -%}
+(
+    with new_successes as (
+        select payment_id, user_id, occurred_at, event_id, amount_vnd, credits_added
+        from {{ stg }}
+        where event_type = 'payment_succeeded' and loaded_at > {{ wm }}
+    ),
+
+    counted_before as (
+        select distinct payment_id
+        from {{ stg }}
+        where event_type = 'payment_succeeded' and payment_id is not null and loaded_at <= {{ wm }}
+          and {% if since is not none %}occurred_at >= {{ ts_literal(since) }}{% else %}1 = 0{% endif %}
+    ),
+
+    first_counted as (
+        select payment_id, user_id, amount_vnd, credits_added, {{ payment_success_rank() }} as success_rank
+        from new_successes
+        where payment_id not in (select payment_id from counted_before)
+    ),
+
+    added as (
+        select user_id, count(*) as payments, sum(amount_vnd) as revenue_vnd, sum(credits_added) as credits_purchased
+        from first_counted
+        where success_rank = 1
+        group by user_id
+    )
+
+    select
+        n.user_id,
+        n.first_paid_at,
+        coalesce(a.payments, 0) as payments,
+        coalesce(a.revenue_vnd, 0) as revenue_vnd,
+        coalesce(a.credits_purchased, 0) as credits_purchased
+    from (select user_id, min(occurred_at) as first_paid_at from new_successes group by user_id) as n
+    left join added as a on a.user_id = n.user_id
+)
+{%- endmacro %}
