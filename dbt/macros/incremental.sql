@@ -57,6 +57,16 @@
 
 {% macro has_date_range() %}{{ return(var('from_date', none) is not none and var('to_date', none) is not none) }}{% endmacro %}
 
+{# The dates of the vars from_date / to_date range, as 'yyyy-mm-dd' texts. #}
+{% macro date_range_dates() -%}
+    {%- set dt = modules.datetime -%}
+    {%- set start = dt.datetime.strptime(var('from_date') | string, '%Y-%m-%d') -%}
+    {%- set days = (dt.datetime.strptime(var('to_date') | string, '%Y-%m-%d') - start).days -%}
+    {%- set out = [] -%}
+    {%- for k in range(days + 1) -%}{%- do out.append((start + dt.timedelta(days=k)).strftime('%Y-%m-%d')) -%}{%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
 {% macro in_date_range(col) -%}
     {{ col }} between cast('{{ var("from_date") }}' as date) and cast('{{ var("to_date") }}' as date)
 {%- endmacro %}

@@ -67,3 +67,68 @@ row_number() over (partition by payment_id order by occurred_at, event_id)
     left join added as a on a.user_id = n.user_id
 )
 {%- endmacro %}
+
+{#- The payments whose first success falls on one of `dates` (business dates, 'yyyy-mm-dd' texts), or all of
+    them (dates=none), as a subquery: payment_id, user_id, succeeded_at, succeeded_date, amount_vnd,
+    credits_added, provider (those of the first success) and package (of its initiation; null if none).
+    int_payments is this over all dates. Bounded read (Athena): for dates, stg_events is read within
+    their UTC days widened on each side by 14 h (any business time zone) and var payment_span_hours — a
+    payment's events (initiation, successes) occur within that span, so every earlier success of a payment
+    first succeeding on a date, and its initiation, lie in the window: literals on occurred_at, which
+    Iceberg prunes by day. The caller declares `-- depends_on: ref('stg_events')`. -#}
+{% macro payments_first_succeeded(dates=none) -%}
+  {%- set stg = ref('stg_events') -%}
+  {%- set window = none -%}
+  {%- if dates is not none -%}
+    {%- set window = in_windows('occurred_at', day_windows(dates, 14 + (var('payment_span_hours') | float))) -%}
+  {%- endif -%}
+(
+    with successes as (
+        select
+            payment_id, user_id, occurred_at, occurred_date, amount_vnd, credits_added, provider,
+            {{ payment_success_rank() }} as success_rank
+        from {{ stg }}
+        where event_type = 'payment_succeeded'{% if window is not none %} and {{ window }}{% endif %}
+    ),
+
+    initiated as (
+        select payment_id, min(package) as package
+        from {{ stg }}
+        where event_type = 'payment_initiated'{% if window is not none %} and {{ window }}{% endif %}
+        group by payment_id
+    )
+
+    select
+        s.payment_id,
+        s.user_id,
+        s.occurred_at as succeeded_at,
+        s.occurred_date as succeeded_date,
+        s.amount_vnd,
+        s.credits_added,
+        s.provider,
+        i.package
+    from successes as s
+    left join initiated as i on s.payment_id = i.payment_id
+    where s.success_rank = 1{% if dates is not none %} and {{ in_dates('s.occurred_date', dates) }}{% endif %}
+)
+{%- endmacro %}
+
+{#- The business dates ('yyyy-mm-dd' texts) on which a payment may have gained, lost or changed its first
+    success or package through the payment events loaded since this model's last build: each such event's
+    date and the dates var payment_span_hours around it (a new success before a payment's first moves it
+    to an earlier date; an initiation gives the package of a success up to that span away). [] when none;
+    [] at parse time. The caller declares `-- depends_on: ref('stg_events')`. -#}
+{% macro payment_dates_touched_since_last_build() -%}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- set dt = modules.datetime -%}
+  {%- set days = ((var('payment_span_hours') | float) / 24) | round(0, 'ceil') | int -%}
+  {%- set out = [] -%}
+  {%- for d in compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
+        ~ " where event_type in ('payment_initiated', 'payment_succeeded') and " ~ loaded_since_last_build()) -%}
+    {%- set day = dt.datetime.strptime(d[:10], '%Y-%m-%d') -%}
+    {%- for k in range(-days, days + 1) -%}
+      {%- do out.append((day + dt.timedelta(days=k)).strftime('%Y-%m-%d')) -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {{ return(out | unique | sort) }}
+{%- endmacro %}

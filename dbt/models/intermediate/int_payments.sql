@@ -1,40 +1,22 @@
 {{ config(materialized='view', table_type=none) }}
 {#-
   One row per payment_id that succeeded at least once. A success reported twice (VNPAY retries its
-  IPN) counts once, at its first success (macros/payments.sql, which also counts the payments added since
-  a build for the per-user state tables).
+  IPN) counts once, at its first success; the package is its initiation's (macros/payments.sql owns
+  these rules: payments_first_succeeded, which marts also read for a few dates with bounded reads).
 -#}
-with successes as (
-    select
-        payment_id,
-        user_id,
-        occurred_at,
-        occurred_date,
-        amount_vnd,
-        credits_added,
-        provider,
-        {{ payment_success_rank() }} as success_rank
-    from {{ ref('stg_events') }}
-    where event_type = 'payment_succeeded'
-),
-
-initiated as (
-    select payment_id, min(package) as package
-    from {{ ref('stg_events') }}
-    where event_type = 'payment_initiated'
-    group by payment_id
+-- depends_on: {{ ref('stg_events') }}
+with payments as (
+    select * from {{ payments_first_succeeded() }} as p
 )
 
 select
-    s.payment_id,
-    s.user_id,
-    s.occurred_at as succeeded_at,
-    s.occurred_date as succeeded_date,
-    s.amount_vnd,
-    s.credits_added,
-    s.provider,
-    i.package,
-    row_number() over (partition by s.user_id order by s.occurred_at, s.payment_id) = 1 as is_first_payment_of_user
-from successes as s
-left join initiated as i on s.payment_id = i.payment_id
-where s.success_rank = 1
+    payment_id,
+    user_id,
+    succeeded_at,
+    succeeded_date,
+    amount_vnd,
+    credits_added,
+    provider,
+    package,
+    row_number() over (partition by user_id order by succeeded_at, payment_id) = 1 as is_first_payment_of_user
+from payments

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.dbt]
 
 DBT = str(Path(sys.executable).parent / "dbt")
 MODELS = ("int_users", "user_activity_daily", "retention_weekly", "conversion_funnel", "credits_reconciliation",
-          "payments", "revenue_daily")
+          "payments", "revenue_daily", "revenue_by_package_daily")
 
 
 def _dbt(lake: Path, warehouse: Path, target: Path, *args: str) -> None:
@@ -91,7 +91,12 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     assert len(one_per_user) >= 3, "three paying users"
     retried, moved, payer = list(one_per_user.values())[:3]
     pid = lambda r: json.loads(r)["properties"]["payment_id"]  # noqa: E731
+    # a payment whose initiation lands a build later: its package moves from 'unknown' to the initiation's
+    unpackaged = _paid(payer, "p_pkg_" + pid(payer), _at(payer) + timedelta(hours=1))
+    first.append(unpackaged)
     second = [
+        _paid(_copy(by_type["payment_initiated"][0], user_id=json.loads(payer)["user_id"]), "p_pkg_" + pid(payer),
+              _at(unpackaged) - timedelta(seconds=40)),
         # VNPAY retried the IPN of a payment counted already: after it, and one before its first success
         _paid(retried, pid(retried), _at(retried) + timedelta(seconds=20)),
         _paid(moved, pid(moved), _at(moved) - timedelta(seconds=20)),
@@ -111,6 +116,8 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     _dbt(lake, incremental, tmp_path / "t1", "seed")
     _dbt(lake, incremental, tmp_path / "t1", "run")
     before = {r[0]: r for r in _rows(incremental, "int_users")}
+    packages = {r[0]: r[3] for r in _rows(incremental, "payments")}  # (payment_id, user_id, revenue_date, package, ...)
+    assert packages["p_pkg_" + pid(payer)] is None, "no initiation landed yet"
     write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
     _dbt(lake, incremental, tmp_path / "t1", "run")
     _dbt(lake, full, tmp_path / "t2", "seed")
@@ -119,6 +126,7 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     for table in MODELS:
         assert _rows(incremental, table) == _rows(full, table), f"incremental {table} differs from a full rebuild"
     after = {r[0]: r for r in _rows(incremental, "int_users")}
+    assert {r[0]: r[3] for r in _rows(incremental, "payments")}["p_pkg_" + pid(payer)] is not None, "package landed"
     # the cases happened: an earlier sign-up, an active day before all the user's, new users
     u = json.loads(signup)["user_id"]
     assert after[u][1] < before[u][1], "the late sign-up moved signed_up_at earlier"
