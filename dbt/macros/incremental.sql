@@ -114,6 +114,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# These dates (yyyy-mm-dd texts) as rows of one date column `col`; no row when there are none. #}
+{% macro date_rows(col, dates) -%}
+    {%- if dates -%}
+    {% for d in dates %}select {{ date_literal(d) }} as {{ col }}{{ " union all " if not loop.last }}{% endfor %}
+    {%- else -%}
+    select cast(null as date) as {{ col }} where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
 {# UTC days (yyyy-mm-dd texts), each widened by margin_hours on both sides, as disjoint [start, end)
    windows (texts 'yyyy-mm-dd HH:MM:SS'), sorted. #}
 {% macro day_windows(days, margin_hours) -%}

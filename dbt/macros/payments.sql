@@ -132,3 +132,37 @@ row_number() over (partition by payment_id order by occurred_at, event_id)
   {%- endfor -%}
   {{ return(out | unique | sort) }}
 {%- endmacro %}
+
+{#- What an incremental build of a mart keyed by payments' business dates (revenue_date: revenue_daily,
+    payments) recomputes, as {'dates': [...], 'moved': [...]} ('yyyy-mm-dd' texts), or none on a first build
+    or --full-refresh (then it reads int_payments):
+    - dates: the vars from_date / to_date range, else payment_dates_touched_since_last_build(); every payment
+      first succeeding on them is recomputed (payments_first_succeeded);
+    - moved (hourly builds): the other dates this table holds from the earliest of those on. A new success
+      before a user's first payment moves the user's first payment from one of them (it was at or after the
+      new one): there only who pays for the first time changes, read from int_users' first_paid_at.
+    Reads of this table are bounded by a literal on revenue_date. -#}
+{% macro revenue_dates_to_recompute() -%}
+  {%- if not is_incremental() -%}{{ return(none) }}{%- endif -%}
+  {%- if has_date_range() -%}{{ return({'dates': date_range_dates(), 'moved': []}) }}{%- endif -%}
+  {%- set dates = payment_dates_touched_since_last_build() -%}
+  {%- set moved = [] -%}
+  {%- if dates -%}
+    {%- for d in compile_texts("select distinct cast(revenue_date as varchar) from " ~ this
+          ~ " where revenue_date >= " ~ date_literal(dates[0])) -%}
+      {%- if d[:10] not in dates -%}{%- do moved.append(d[:10]) -%}{%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return({'dates': dates, 'moved': moved}) }}
+{%- endmacro %}
+
+{#- int_users' first_paid_at of the users whose first payment falls on one of `dates` (business dates), as a
+    subquery (user_id, first_paid_at): bounded by literals on first_paid_at, int_users' partition column on
+    Athena. The caller declares `-- depends_on: ref('int_users')`. -#}
+{% macro first_payments_on(dates) -%}
+(
+    select user_id, first_paid_at
+    from {{ ref('int_users') }}
+    where {{ in_business_dates(dates, business_date('first_paid_at'), 'first_paid_at') }}
+)
+{%- endmacro %}

@@ -99,6 +99,8 @@ def _bounds(pred: exp.Expression, names: set[str], cols: set[str]) -> bool:
     def ours(node: exp.Expression) -> bool:
         return isinstance(node, exp.Column) and node.name.lower() in cols and node.table.lower() in names
 
+    if isinstance(pred, exp.EQ) and isinstance(pred.left, exp.Literal) and isinstance(pred.right, exp.Literal):
+        return pred.left.this != pred.right.this  # `1 = 0` (an empty list of keys, in_dates): reads nothing
     if isinstance(pred, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         return (ours(pred.left) and _literal(pred.right)) or (ours(pred.right) and _literal(pred.left))
     if isinstance(pred, exp.Between):

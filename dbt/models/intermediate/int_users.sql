@@ -1,6 +1,7 @@
 {{
   config(
     unique_key='user_id',
+    partitioned_by=athena_partitioned_by(['day(first_paid_at)']),
     merge_update_columns_rules=users_state_combined('target', 'src')
   )
 }}
@@ -16,7 +17,8 @@
     Payments merge too: the payments counted since the last build add to the user's count and revenue,
     and the earliest new success may move first_paid_at earlier (payments_added_since, macros/payments.sql:
     a retried success of a payment counted before adds nothing). A first build or --full-refresh reads
-    int_payments. -#}
+    int_payments. Partitioned by day(first_paid_at) on Athena: revenue_daily and payments read the users
+    whose first payment falls on the dates they recompute (first_payments_on), not every user. -#}
 {%- set wm = merge_watermark() %}
 with new_events as (
     select s.user_id, s.event_type, s.occurred_at

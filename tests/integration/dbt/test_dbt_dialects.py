@@ -140,7 +140,7 @@ def test_athena_sql_of_full_and_incremental_builds(
     _check_athena_sql(incremental)
     assert "not exists" in incremental["stg_events"].lower(), "stg_events compiled its incremental branch"
     # the last build is a literal (read at compile time), so Athena skips older files by their bounds
-    assert "loaded_at > cast('2026-11-20 09:00:00' as timestamp)" in incremental["revenue_daily"].lower()
+    assert "loaded_at > cast('2026-11-20 09:00:00' as timestamp)" in incremental["int_users"].lower()
 
 
 def test_redact_pii_compiles_for_athena_with_the_duckdb_patterns(aws_env: dict[str, str], tmp_path: Path) -> None:

@@ -141,3 +141,43 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     assert after[r][8:11] == before[r][8:11] and after[m][9:11] == before[m][9:11], "a retried success adds nothing"
     assert after[m][8] < before[m][8], "a retry before the user's first success moved first_paid_at"
     assert after[p][8] < before[p][8] and after[p][9] == before[p][9] + 2, "two payments added, the first earlier"
+
+
+def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_path: Path) -> None:
+    """A success landed late, days before a user's first payment: the user's first payment moves from a date
+    no new event touches, where revenue_daily's new paying users and the payment's is_first_payment_of_user
+    change all the same (the marts recompute the dates they hold after the new events' ones)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = list(Simulator(users=30, days=2, seed=31, end=now - timedelta(hours=2)).records())
+    template = next(r for r in first if '"payment_succeeded"' in r and _valid(r))
+    user, old_first = json.loads(template)["user_id"], now - timedelta(days=10)
+    first.append(_paid(template, "p_old_first", old_first))
+    lake, seen = tmp_path / "lake", set()
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
+    _dbt(lake, incremental, tmp_path / "t1", "seed")
+    _dbt(lake, incremental, tmp_path / "t1", "run")
+    before = {r[0]: r for r in _rows(incremental, "revenue_daily")}
+    late = _paid(template, "p_earlier", old_first - timedelta(days=5))
+    write_lake(lake, [late], now - timedelta(minutes=5), seen, "d2")
+    _dbt(lake, incremental, tmp_path / "t1", "run")
+    _dbt(lake, full, tmp_path / "t2", "seed")
+    _dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
+
+    for table in ("int_users", "payments", "revenue_daily", "revenue_by_package_daily", "credits_reconciliation"):
+        assert _rows(incremental, table) == _rows(full, table), f"incremental {table} differs from a full rebuild"
+    after = {r[0]: r for r in _rows(incremental, "revenue_daily")}
+    # (revenue_date, payments, gross_revenue_vnd, paying_users, new_paying_users, ...)
+    day = next(d for d, r in before.items() if r[4] == 1 and d < (now - timedelta(days=5)).date())
+    assert after[day][1:4] == before[day][1:4] and after[day][4] == 0, "the date lost its new payer only"
+    payments = {r[0]: r for r in _rows(incremental, "payments")}  # (payment_id, user_id, ..., is_first, )
+    assert payments["p_earlier"][-1] is True and payments["p_old_first"][-1] is False
+    assert payments["p_old_first"][1] == user
+
+
+def _valid(line: str) -> bool:
+    try:
+        validate_line(line)
+    except ContractError:
+        return False
+    return True
