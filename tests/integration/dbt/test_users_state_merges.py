@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +57,22 @@ def _paid(record: str, payment_id: str, at: datetime) -> str:
     ev = json.loads(_copy(record, occurred_at=at))
     ev["properties"]["payment_id"] = payment_id
     return json.dumps(ev)
+
+
+@contextmanager
+def _two_landings(tmp: Path, first: list[str], second: list[str], now: datetime) -> Iterator[None]:
+    """Land ``first`` and build tmp/incremental.duckdb; the caller's block reads it; then land ``second``,
+    build it incrementally, and build tmp/full.duckdb from the whole lake (--full-refresh)."""
+    lake, seen = tmp / "lake", set[str]()
+    incremental, full = tmp / "incremental.duckdb", tmp / "full.duckdb"
+    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
+    _dbt(lake, incremental, tmp / "t1", "seed")
+    _dbt(lake, incremental, tmp / "t1", "run")
+    yield
+    write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
+    _dbt(lake, incremental, tmp / "t1", "run")
+    _dbt(lake, full, tmp / "t2", "seed")
+    _dbt(lake, full, tmp / "t2", "run", "--full-refresh")
 
 
 def _at(record: str) -> datetime:
@@ -110,18 +128,11 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
         _copy(other[3], occurred_at=_at(other[3]) + timedelta(seconds=1)),  # a day the user was active already
         *Simulator(users=10, days=3, seed=22, end=now - timedelta(minutes=15), user_prefix="v_").records(),
     ]
-    lake, seen = tmp_path / "lake", set()
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
-    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
-    _dbt(lake, incremental, tmp_path / "t1", "seed")
-    _dbt(lake, incremental, tmp_path / "t1", "run")
-    before = {r[0]: r for r in _rows(incremental, "int_users")}
-    packages = {r[0]: r[3] for r in _rows(incremental, "payments")}  # (payment_id, user_id, revenue_date, package, ...)
-    assert packages["p_pkg_" + pid(payer)] is None, "no initiation landed yet"
-    write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
-    _dbt(lake, incremental, tmp_path / "t1", "run")
-    _dbt(lake, full, tmp_path / "t2", "seed")
-    _dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
+    with _two_landings(tmp_path, first, second, now):
+        before = {r[0]: r for r in _rows(incremental, "int_users")}
+        packages = {r[0]: r[3] for r in _rows(incremental, "payments")}  # payment_id -> package
+        assert packages["p_pkg_" + pid(payer)] is None, "no initiation landed yet"
 
     for table in MODELS:
         assert _rows(incremental, table) == _rows(full, table), f"incremental {table} differs from a full rebuild"
@@ -152,17 +163,9 @@ def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_pat
     template = next(r for r in first if '"payment_succeeded"' in r and _valid(r))
     user, old_first = json.loads(template)["user_id"], now - timedelta(days=10)
     first.append(_paid(template, "p_old_first", old_first))
-    lake, seen = tmp_path / "lake", set()
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
-    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
-    _dbt(lake, incremental, tmp_path / "t1", "seed")
-    _dbt(lake, incremental, tmp_path / "t1", "run")
-    before = {r[0]: r for r in _rows(incremental, "revenue_daily")}
-    late = _paid(template, "p_earlier", old_first - timedelta(days=5))
-    write_lake(lake, [late], now - timedelta(minutes=5), seen, "d2")
-    _dbt(lake, incremental, tmp_path / "t1", "run")
-    _dbt(lake, full, tmp_path / "t2", "seed")
-    _dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
+    with _two_landings(tmp_path, first, [_paid(template, "p_earlier", old_first - timedelta(days=5))], now):
+        before = {r[0]: r for r in _rows(incremental, "revenue_daily")}
 
     for table in ("int_users", "payments", "revenue_daily", "revenue_by_package_daily", "credits_reconciliation"):
         assert _rows(incremental, table) == _rows(full, table), f"incremental {table} differs from a full rebuild"
