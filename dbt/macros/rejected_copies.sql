@@ -20,5 +20,5 @@
 {#- stg_rejected_events' columns after record_key, in order. -#}
 {% macro rejected_columns() -%}
   {{ return(['reason', 'detail', 'payload', 'segment', 'landed_at', 'landed_dt', 'landed_hr', 'last_landed_at',
-             'times_quarantined', 'copies_settled', 'settled_through']) }}
+             'times_quarantined', 'copies_settled', 'settled_through', 'built_at']) }}
 {%- endmacro %}

@@ -27,12 +27,12 @@ COLUMNS = (
 )
 
 
-def _run(tmp_path: Path, warehouse: Path, *args: str) -> None:
+def _run(tmp_path: Path, warehouse: Path, *args: str, models: str = "stg_rejected_events") -> None:
     env = {**os.environ, "IMAGIFY_LAKE_DIR": str(tmp_path / "lake"), "IMAGIFY_WAREHOUSE": str(warehouse)}
     target = tmp_path / f"target-{warehouse.stem}"
     p = subprocess.run(
         [DBT, "run", "--quiet", "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target),
-         "--select", "stg_rejected_events", *args],
+         "--select", *models.split(), *args],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -102,3 +102,35 @@ def test_each_copy_counts_once_across_builds_and_late_commits(tmp_path: Path) ->
         settled = dict(con.sql("select payload, copies_settled from staging.stg_rejected_events").fetchall())
     assert settled[a] == 3 and settled[b] == 4, "copies older than the bound are settled, a future one is not"
     assert sum(written.values()) == 14
+
+
+def test_rejected_records_daily_follows_a_first_copy_that_moves_to_the_day_before(tmp_path: Path) -> None:
+    """A record first seen just after a business midnight (17:00 UTC) gets an earlier copy, landed just before
+    it but committed a build later (within the look-back, so the record was not settled): its first copy and
+    business date move a day back. The incremental rejected_records_daily recounts both dates (the old one
+    holds no record any more: only its settling bound says to recount it) and equals a full rebuild."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    midnight = (now - timedelta(hours=2)).replace(hour=17, minute=0, second=0)  # 00:00 in Asia/Ho_Chi_Minh
+    if midnight > now - timedelta(hours=2):
+        midnight -= timedelta(days=1)
+    models, settle = "stg_rejected_events rejected_records_daily", ["--vars", "{landing_lookback_hours: 48}"]
+    x = "moved record x"
+    write_batch(tmp_path, [x], midnight + timedelta(minutes=10), name="after")
+    write_batch(tmp_path, [x], midnight - timedelta(minutes=10), name=".before", commit=False)
+    wh = tmp_path / "warehouse.duckdb"
+    _run(tmp_path, wh, *settle, models=models)
+    hidden = next((tmp_path / "lake" / "quarantine").glob("dt=*/hr=*/.before"))
+    hidden.rename(hidden.with_name("before"))
+    lake.mark_committed(hidden.parent)
+    _run(tmp_path, wh, *settle, models=models)
+    _run(tmp_path, tmp_path / "full.duckdb", *settle, "--full-refresh", models=models)
+
+    def daily(warehouse: Path) -> list[tuple]:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.sql("select landed_date, reason, rejected, quarantined from marts.rejected_records_daily "
+                           "order by all").fetchall()  # fmt: skip
+
+    got = daily(wh)
+    assert got == daily(tmp_path / "full.duckdb"), "the incremental mart equals a full rebuild"
+    day = (midnight + timedelta(hours=7)).date()
+    assert [(d, n, q) for d, _, n, q in got] == [(day - timedelta(days=1), 1, 2)], got

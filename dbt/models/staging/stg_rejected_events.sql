@@ -1,6 +1,7 @@
 {{
   config(
     unique_key='record_key',
+    partitioned_by=athena_partitioned_by(['day(landed_at)']),
     merge_update_columns_rules=rejected_copies_combined('target', 'src')
   )
 }}
@@ -27,6 +28,8 @@
   - A record with a copy after the bound is read by every build until that copy settles, so its row
     always carries the newest bound; first/last copy: the old row's first copy stays when it was
     settled (every copy read is younger), otherwise the window holds all of the record's copies.
+  Each row carries built_at, the build that last changed it (rejected_records_daily recounts its dates).
+  Partitioned by day(landed_at) on Athena, so rejected_records_daily reads only the dates it recounts.
   The combination of old row and new copies is rejected_copies_combined: Athena's MERGE applies it
   (merge_update_columns_rules), DuckDB's delete+insert cannot, so there the SELECT applies it to the
   existing rows of the affected keys (merge_combines_rows()).
@@ -86,7 +89,8 @@ copies_read as (
         f.last_landed as last_landed_at,
         f.copies as times_quarantined,
         f.settled as copies_settled,
-        {{ ts_literal(settle_bound) }} as settled_through
+        {{ ts_literal(settle_bound) }} as settled_through,
+        {{ run_ts() }} as built_at
     from firsts as f
     inner join lasts as l on l.key = f.key
 )

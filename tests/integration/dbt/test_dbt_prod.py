@@ -307,7 +307,7 @@ def test_tables_built_from_iceberg_are_iceberg_on_athena(
         if m:
             ctas[(m.group(1), m.group(2))] = re.search(r"table_type='(\w+)'", m.group(3)).group(1)  # type: ignore[union-attr]
     tables = [n for n in nodes.values() if n["resource_type"] == "model" and n["config"]["materialized"] == "table"]
-    assert {"int_sessions", "rejected_records_daily"} <= {n["name"] for n in tables}
+    assert "int_sessions" in {n["name"] for n in tables}
     problems = []
     for n in tables:
         kind = ctas.get((n["schema"], n["alias"]))
