@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from support.contract_cases import cases, event
-from support.fault_helpers import NO_VOLUME_CHECK, env_for
+from support.fault_helpers import NO_VOLUME_CHECK, compared_columns, env_for
 from support.mart_reference import compare as compare_marts
 from support.paths import REPO_ROOT
 
@@ -213,14 +213,7 @@ def test_ingest_land_build_twice(tmp_path: Path) -> None:
         ).fetchall()
         assert len(tables) >= 9
         for (t,) in tables:
-            cols = [
-                c
-                for (c,) in con.sql(
-                    f"select column_name from information_schema.columns where table_catalog = 'full' "
-                    f"and table_schema = 'marts' and table_name = '{t}' and column_name <> 'built_at'"
-                ).fetchall()
-            ]
-            sel = ", ".join(f'"{c}"' for c in cols)
+            sel = ", ".join(f'"{c}"' for c in compared_columns(con, "marts", t, catalog="full"))
 
             def rows(catalog: str, t: str = t, sel: str = sel) -> list[tuple]:
                 out = con.sql(f'select {sel} from "{catalog}".marts.{t} order by all').fetchall()

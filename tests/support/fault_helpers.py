@@ -127,8 +127,22 @@ def check_audit_matches_stream(home: Path, max_reread: int = 0) -> int:
     return reread
 
 
+# Columns that record the build which wrote a row (its run, rejected_records_daily's settling bound): they
+# differ between an incremental and a full build of the same data, so comparisons of tables leave them out.
+BUILD_COLUMNS = ("built_at", "settled_through")
+
+
+def compared_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str, catalog: str | None = None) -> list[str]:
+    """The columns of ``schema.table`` (in ``catalog``, if given) but BUILD_COLUMNS, in order."""
+    where = f" and table_catalog = '{catalog}'" if catalog else ""
+    return [c for (c,) in con.sql(
+        f"select column_name from information_schema.columns where table_schema = '{schema}' "
+        f"and table_name = '{table}'{where} order by ordinal_position"
+    ).fetchall() if c not in BUILD_COLUMNS]  # fmt: skip
+
+
 def mart_rows(db: Path) -> dict[str, list[tuple]]:
-    """Every table of schema marts, all columns but built_at, sorted (floats rounded)."""
+    """Every table of schema marts, all columns but BUILD_COLUMNS, sorted (floats rounded)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [t for (t,) in con.sql(
@@ -136,11 +150,7 @@ def mart_rows(db: Path) -> dict[str, list[tuple]]:
         ).fetchall()]  # fmt: skip
         out = {}
         for t in tables:
-            cols = [c for (c,) in con.sql(
-                "select column_name from information_schema.columns where table_schema = 'marts' "
-                f"and table_name = '{t}' and column_name <> 'built_at' order by ordinal_position"
-            ).fetchall()]  # fmt: skip
-            sel = ", ".join(f'"{c}"' for c in cols)
+            sel = ", ".join(f'"{c}"' for c in compared_columns(con, "marts", t))
             rows = con.sql(f"select {sel} from marts.{t} order by all").fetchall()
             out[t] = [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
         return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support.fault_helpers import write_lake
+from support.fault_helpers import compared_columns, write_lake
 from support.paths import REPO_ROOT
 
 from ingestion.contract import ContractError, validate_line
@@ -82,12 +82,7 @@ def _at(record: str) -> datetime:
 def _rows(warehouse: Path, table: str) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         schema = "staging" if table.startswith("int_") else "marts"
-        columns = con.sql(
-            f"select column_name from information_schema.columns where table_schema = '{schema}' "
-            f"and table_name = '{table}' and column_name <> 'built_at' order by ordinal_position"
-        ).fetchall()
-        cols = [c for (c,) in columns]
-        sel = ", ".join(f'"{c}"' for c in cols)
+        sel = ", ".join(f'"{c}"' for c in compared_columns(con, schema, table))
         rows = con.sql(f"select {sel} from {schema}.{table} order by all").fetchall()
     return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
 
