@@ -14,7 +14,8 @@
      key that lost all its rows is emitted with zeros and replaces the old row (merge / delete+insert on
      the unique key);
   4. delete: the model's post_hook delete_where('<count> = 0') removes those rows.
-  Used by conversion_funnel, credits_used_daily, retention_weekly, revenue_daily and sessions_daily.
+  Used by conversion_funnel, credits_used_daily, retention_weekly and sessions_daily; recounted_keys below,
+  the same pattern for keys of a date and another column, by revenue_by_package_daily and rejected_records_daily.
   Plain SQL and dbt macros only: the same on DuckDB and Athena; every read of this table is bounded by a
   literal range on the key (Athena prunes files on it).
 
@@ -51,4 +52,17 @@
     {%- else -%}
     {{ in_date_range(column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The same pattern for a key of a date and another column (revenue_by_package_daily, rejected_records_daily),
+    whose model recounts whole dates: the body of its `keys` CTE, the keys of its recounted rows (CTE
+    `recounted`) and, on an incremental build, those this table holds on the recounted `dates` (every one
+    when dates is none), so a key left without rows is emitted with zeros and deleted by the post-hook. -#}
+{% macro recounted_keys(recounted, columns, date_col, dates) -%}
+    select {{ columns | join(', ') }} from {{ recounted }}
+    {%- if is_incremental() %}
+    union
+    select {{ columns | join(', ') }} from {{ this }}
+    {%- if dates is not none %} where {{ in_dates(date_col, dates) }}{% endif %}
+    {%- endif %}
 {%- endmacro %}

@@ -29,7 +29,7 @@
             ~ stg ~ " where " ~ loaded_since_last_build('built_at')) -%}
       {%- set later = [] if bound is none else compile_texts("select distinct cast(landed_date as varchar) from "
             ~ this ~ " where landed_date >= " ~ date_literal(shifted_ts(bound, -24))) -%}
-      {%- set dates = (changed + later) | map('truncate', 10, true, '') | unique | sort | list -%}
+      {%- set dates = (changed + later) | unique | sort | list -%}
     {%- endif -%}
     {#- the settling bound of stg_rejected_events now: the newest one among the rows changed since -#}
     {%- set bound = compile_text("select cast(max(settled_through) as varchar) from " ~ stg
@@ -50,14 +50,7 @@ with recounted as (
 ),
 
 keys as (
-    select landed_date, reason from recounted
-    {% if is_incremental() %}
-    union
-    select landed_date, reason from {{ this }}
-    {% if dates is not none %}
-    where {{ in_dates('landed_date', dates) }}
-    {% endif %}
-    {% endif %}
+    {{ recounted_keys('recounted', ['landed_date', 'reason'], 'landed_date', dates) }}
 )
 
 select

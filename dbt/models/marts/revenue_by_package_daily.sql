@@ -31,11 +31,7 @@ with recomputed as (
 ),
 
 keys as (
-    select revenue_date, package from recomputed
-    {% if dates is not none %}
-    union
-    select revenue_date, package from {{ this }} where {{ in_dates('revenue_date', dates) }}
-    {% endif %}
+    {{ recounted_keys('recomputed', ['revenue_date', 'package'], 'revenue_date', dates) }}
 )
 
 select
