@@ -68,7 +68,14 @@ class App:
     def __init__(self, root: Path, env: dict[str, str], endpoint: str, checkpoints: str, plugins: Path) -> None:
         """``endpoint``: where the job's Kinesis and S3 calls go (the recording proxy)."""
         self.root, self.checkpoints = root, checkpoints
-        self.env = {**env, "FLINK_HOME": str(PYFLINK_HOME), "FLINK_PLUGINS_DIR": str(plugins), "CBOR_ENABLED": "false"}
+        # The app is SIGKILLed halfway, so its JVM never removes its working files (a ~45 MB planner jar,
+        # shuffle, I/O and blob directories): keep them under the test's directory, not in /tmp, where
+        # they piled up run after run until the machine's disk was full.
+        tmp = root / "tmp"
+        tmp.mkdir(exist_ok=True)
+        self.env = {**env, "FLINK_HOME": str(PYFLINK_HOME), "FLINK_PLUGINS_DIR": str(plugins), "CBOR_ENABLED": "false",
+                    "TMPDIR": str(tmp),
+                    "JVM_ARGS": f"{env.get('JVM_ARGS', '')} -Djava.io.tmpdir={tmp}".strip()}
         self.local = {
             "aws.endpoint": endpoint,
             "s3.endpoint": endpoint,
