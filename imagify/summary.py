@@ -28,7 +28,7 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
 
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        events = con.sql("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
+        events = con.execute("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
         rejected = con.sql(
             "select reason, count(*) from staging.stg_rejected_events group by 1 order by 2 desc"
         ).fetchall()
@@ -36,7 +36,7 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_schema in ('staging', 'marts') order by 1"
         ).fetchall()
-        counts = [(m, con.sql(f"select count(*) from {m}").fetchone()[0]) for (m,) in marts]  # type: ignore[index]
+        counts = [(m, con.execute(f"select count(*) from {m}").fetchone()[0]) for (m,) in marts]  # type: ignore[index]
         prompts = [
             r[0]
             for r in con.sql(
@@ -47,7 +47,7 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
             "select revenue_date, payments, gross_revenue_vnd, paying_users, new_paying_users "
             "from marts.revenue_daily order by revenue_date desc limit 10"
         ).fetchall()
-        total = con.sql("select coalesce(sum(gross_revenue_vnd), 0), count(*) from marts.revenue_daily").fetchone()
+        total = con.execute("select coalesce(sum(gross_revenue_vnd), 0), count(*) from marts.revenue_daily").fetchone()
     finally:
         con.close()
 

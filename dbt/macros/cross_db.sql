@@ -59,6 +59,12 @@
 {% macro default__array_size(expr) %}cardinality({{ expr }}){% endmacro %}
 {% macro duckdb__array_size(expr) %}len({{ expr }}){% endmacro %}
 
+{# A one-parameter lambda for filter() and the other list functions: Trino's `x -> body`; DuckDB 2.0 takes
+   only its Python-style `lambda x: body` (the arrow form was removed). #}
+{% macro lambda_fn(param, body) %}{{ return(adapter.dispatch('lambda_fn', 'imagify')(param, body)) }}{% endmacro %}
+{% macro default__lambda_fn(param, body) %}{{ param }} -> {{ body }}{% endmacro %}
+{% macro duckdb__lambda_fn(param, body) %}lambda {{ param }}: {{ body }}{% endmacro %}
+
 {# Percentile of a numeric column. DuckDB: exact, interpolated (as pandas' default);
    Athena: approx_percentile (Trino has no exact percentile aggregate). #}
 {% macro percentile(expr, fraction) %}{{ return(adapter.dispatch('percentile', 'imagify')(expr, fraction)) }}{% endmacro %}

@@ -313,8 +313,8 @@ def test_register_pay_generate_notify_download_and_count(  # noqa: PLR0915 - one
         assert done_step.returncode == 0, (step, done_step.stdout[-3000:], done_step.stderr[-3000:])
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        revenue = con.sql("select sum(payments), sum(gross_revenue_vnd) from marts.revenue_daily").fetchone()
-        usage = con.sql(f"select sum(images) from marts.model_usage_daily where model = '{MODEL}'").fetchone()
+        revenue = con.execute("select sum(payments), sum(gross_revenue_vnd) from marts.revenue_daily").fetchone()
+        usage = con.execute(f"select sum(images) from marts.model_usage_daily where model = '{MODEL}'").fetchone()
     finally:
         con.close()
     assert revenue is not None and revenue[0] == 1 and revenue[1] > 0, revenue

@@ -117,7 +117,7 @@ def test_incremental_build_backfill_and_a_bad_batch_blocked(tmp_path: Path) -> N
         # (dbt's source tests add observations of their own: take the lake scan's)
         meta = next(o.asset_observation.metadata for o in obs if "rows" in o.asset_observation.metadata)  # type: ignore[union-attr]
         con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-        staged = con.sql("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
+        staged = con.execute("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
         con.close()
         assert meta["rows"].value == staged and meta["committed_partitions"].value == 1
         # the dashboards, last in the lineage: each checked against the built marts and rendered, no visual broken

@@ -130,7 +130,7 @@ def _check_warehouse(home: Path, lines: list[str]) -> None:
         assert got_revenue == _revenue_daily(valid)
         schemas = {r[0] for r in con.sql("select schema_name from information_schema.schemata").fetchall()}
         assert {"staging", "marts"} <= schemas and not any(s.startswith("main_") for s in schemas)
-        lake_rows = con.sql("select count(*), count(distinct event_id) from main.lake_events").fetchone()
+        lake_rows = con.execute("select count(*), count(distinct event_id) from main.lake_events").fetchone()
         assert lake_rows == (len(valid), len(valid)), "the lake holds each valid event once (dedup in Flink)"
     finally:
         con.close()

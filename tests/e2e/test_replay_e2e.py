@@ -138,7 +138,9 @@ def test_replay_after_a_contract_fix_lands_once_and_replays_change_nothing(tmp_p
     assert _without_quarantinings(mart_rows(home / "warehouse.duckdb")) == _without_quarantinings(marts), \
         "replays changed no mart"
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    requarantined = con.sql("select count(*) from staging.stg_rejected_events where times_quarantined > 1").fetchone()
+    requarantined = con.execute(
+        "select count(*) from staging.stg_rejected_events where times_quarantined > 1"
+    ).fetchone()
     con.close()
     assert requarantined[0] >= len(exp.rejected) - 1, "the still-invalid records were quarantined again"
 

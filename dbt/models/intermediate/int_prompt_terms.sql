@@ -43,7 +43,7 @@ phrase_words as (
         p.event_id, p.generation_id, p.user_id, p.activity_date,
         filter(
             regexp_extract_all(p.phrase, '[\p{L}\p{M}]+'),
-            w -> length(w) >= 2 and not contains(s.words, w)
+            {{ lambda_fn('w', 'length(w) >= 2 and not contains(s.words, w)') }}
         ) as words
     from phrases as p
     cross join stopwords as s

@@ -53,13 +53,13 @@ def _run(con, dash_id: str, visual: str, params: dict[str, list[str]] | None = N
 
 def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:
     with query.open_warehouse(tiny_warehouse) as con:
-        total = con.sql("select sum(amount_vnd), count(distinct user_id) from marts.payments").fetchone()
+        total = con.execute("select sum(amount_vnd), count(distinct user_id) from marts.payments").fetchone()
         assert _run(con, "business-overview", "kpi_revenue") == [(total[0],)]
         assert _run(con, "business-overview", "kpi_paying_users") == [(total[1],)]
-        pro = con.sql("select sum(amount_vnd) from marts.payments where package = 'pro'").fetchone()[0]
+        pro = con.execute("select sum(amount_vnd) from marts.payments where package = 'pro'").fetchone()[0]
         assert _run(con, "business-overview", "kpi_revenue", {"package": ["pro"]}) == [(pro,)]
-        both = con.sql("select sum(amount_vnd) from marts.payments where package in ('pro', 'starter')")
-        assert _run(con, "business-overview", "kpi_revenue", {"package": ["pro", "starter"]}) == [both.fetchone()]
+        both = con.execute("select sum(amount_vnd) from marts.payments where package in ('pro', 'starter')").fetchone()
+        assert _run(con, "business-overview", "kpi_revenue", {"package": ["pro", "starter"]}) == [both]
         # a date range: inclusive on both ends
         last = query.business_today()
         lo = last - timedelta(days=2)
@@ -89,7 +89,7 @@ def test_figures_follow_the_filters(tiny_warehouse: Path) -> None:
             ).fetchall()
         )
         # late arrivals: the share of the range's landed events that came > 24 h late (the first day's bulk load)
-        first, events = con.sql("select min(landed_date), sum(events) from marts.landing_lag_daily").fetchone()
+        first, events = con.execute("select min(landed_date), sum(events) from marts.landing_lag_daily").fetchone()
         assert _run(con, "operations", "kpi_late") == [(2 / events,)]
         after = {"date_from": [(first + timedelta(days=1)).isoformat()], "date_to": [last.isoformat()]}
         assert _run(con, "operations", "kpi_late", after) == [(0.0,)]
@@ -171,7 +171,7 @@ def test_a_locked_warehouse_is_retried_then_reported(tiny_warehouse: Path, tmp_p
                 pass
         t0 = time.monotonic()
         with query.open_warehouse(path, retry_seconds=15) as con:  # the writer finishes: we get in
-            assert con.sql("select count(*) from marts.user_activity_daily").fetchone() == (DAYS,)
+            assert con.execute("select count(*) from marts.user_activity_daily").fetchone() == (DAYS,)
         assert time.monotonic() - t0 < 10
     finally:
         proc.wait(timeout=20)
