@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,14 @@ def private_tmp(flink_dir: Path, name: str) -> Path:
             shutil.rmtree(old, ignore_errors=True)
     mine = root / f"{name}-{os.getpid()}"
     mine.mkdir(exist_ok=True)
-    os.environ["TMPDIR"] = str(mine)
-    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '')} -Djava.io.tmpdir={mine}".strip()
+    os.environ.update(tmp_env(mine, os.environ))
     return mine
+
+
+def tmp_env(tmp: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The variables that make a PyFlink process started with ``env`` and its JVM keep their temporary files
+    in ``tmp``: TMPDIR, and ``-Djava.io.tmpdir`` added to JVM_ARGS (PyFlink passes it to the JVM it starts)."""
+    return {"TMPDIR": str(tmp), "JVM_ARGS": f"{env.get('JVM_ARGS', '')} -Djava.io.tmpdir={tmp}".strip()}
 
 
 def latest_restore_point(state_dir: Path) -> Path | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from flink_jobs import jvm_artifacts, managed_app
+from flink_jobs import job_control, jvm_artifacts, managed_app
 from foundation import config
 from foundation.config import REPO_ROOT
 from support.aws_calls import Call, denied, platform_role, unused
@@ -74,8 +74,7 @@ class App:
         tmp = root / "tmp"
         tmp.mkdir(exist_ok=True)
         self.env = {**env, "FLINK_HOME": str(PYFLINK_HOME), "FLINK_PLUGINS_DIR": str(plugins), "CBOR_ENABLED": "false",
-                    "TMPDIR": str(tmp),
-                    "JVM_ARGS": f"{env.get('JVM_ARGS', '')} -Djava.io.tmpdir={tmp}".strip()}
+                    **job_control.tmp_env(tmp, env)}
         self.local = {
             "aws.endpoint": endpoint,
             "s3.endpoint": endpoint,
