@@ -1,4 +1,3 @@
--- depends_on: {{ ref('stg_events') }}
 {{
   config(
     unique_key='session_date',
@@ -6,14 +5,20 @@
     post_hook=["{{ delete_where('sessions = 0') }}"]
   )
 }}
-{#- Per business date of the session start: sessions, users, and generations per session.
-    Incremental: a user's sessions can only start on dates the user has events, so the event dates
-    of users with new events are recomputed (a date left without sessions is removed). -#}
+{#- Per business date: sessions started that date (a session lies within its date, int_sessions), users,
+    and generations per session.
+    Incremental: the dates of the sessions int_sessions rebuilt since this model's last build are
+    recounted (a date left without sessions is removed). Bounded reads: those dates are found at compile
+    time (int_sessions rows built since the last build), and int_sessions (partitioned by session_date on
+    Athena) is read on those dates only. -#}
+{%- set hourly = is_incremental() and not has_date_range() -%}
+{%- if hourly -%}
+  {%- set dates = compile_texts("select distinct cast(session_date as varchar) from " ~ ref('int_sessions')
+        ~ " where " ~ loaded_since_last_build('built_at')) -%}
+{%- endif %}
 with affected as (
     {% call affected_keys('session_date', ref('int_sessions')) %}
-    select distinct occurred_date as session_date
-    from {{ ref('stg_events') }}
-    where user_id in (select user_id from {{ ref('stg_events') }} where {{ loaded_since_last_build() }})
+    {{ date_rows('session_date', dates) }}
     {% endcall %}
 ),
 
@@ -25,7 +30,11 @@ per_date as (
         sum(generations_requested) as generations_requested,
         avg({{ dbt.datediff('started_at', 'ended_at', 'second') }}) as avg_session_seconds
     from {{ ref('int_sessions') }}
-    where session_date in (select session_date from affected)
+    {% if hourly -%}
+    where {{ in_dates('session_date', dates) }}
+    {%- elif is_incremental() -%}
+    where {{ in_date_range('session_date') }}
+    {%- endif %}
     group by session_date
 )
 

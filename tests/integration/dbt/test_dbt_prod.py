@@ -230,7 +230,7 @@ def test_incremental_models_read_bounded_windows_on_athena(
 KNOWN_UNBOUNDED_UPSTREAM = {
     ("conversion_funnel", "int_users"), ("conversion_funnel", "stg_events"),
     ("retention_weekly", "int_user_activity_daily"), ("retention_weekly", "int_users"),
-    ("retention_weekly", "stg_events"), ("sessions_daily", "int_sessions"), ("sessions_daily", "stg_events"),
+    ("retention_weekly", "stg_events"),
     ("user_activity_daily", "int_user_activity_daily"), ("user_activity_daily", "int_users"),
 }  # fmt: skip
 
@@ -288,26 +288,65 @@ def _placeholder_buckets(endpoint: str) -> None:
             pass
 
 
+def _glue(endpoint: str) -> Any:
+    return boto3.client("glue", endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
+
+
+def _platform_databases(glue: Any) -> list[str]:
+    """Create the platform stack's Glue databases (dbt writes into them, never creates them); the ones
+    created here, for the caller to delete."""
+    created = []
+    for database in ("staging", "marts"):
+        try:
+            glue.create_database(DatabaseInput={"Name": database})
+            created.append(database)
+        except glue.exceptions.AlreadyExistsException:  # (moto keeps one in-process state across servers)
+            pass
+    return created
+
+
 def test_tables_built_from_iceberg_are_iceberg_on_athena(
     moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CTAS that `dbt run` sends to Athena for every table model: a table that reads an Iceberg table
-    (directly or through views) is Iceberg too. A Hive CTAS of stg_events' microsecond timestamps (as
-    int_sessions' started_at) fails on engine v3: Hive tables take milliseconds only."""
+    """The CTAS that a first `dbt run` sends to Athena for every table and incremental model: a table that
+    reads an Iceberg table (directly or through views) is Iceberg too. A Hive CTAS of stg_events' microsecond
+    timestamps (as int_sessions' started_at) fails on engine v3: Hive tables take milliseconds only."""
     env = prod_env(moto_endpoint)
     _placeholder_buckets(moto_endpoint)
-    with athena_answers.answering(monkeypatch, lambda q: None) as queries:
-        p = dbt(["run", "--no-populate-cache", "--select", "config.materialized:table"], env, tmp_path)
+    glue = _glue(moto_endpoint)
+    created = _platform_databases(glue)
+    ctas_pattern = re.compile(r'create table "[^"]+"\."([^"]+)"\."([^"]+)"\s+with \((.*?)\)\s+as', re.S | re.I)
+    tables_made = []
+
+    def register_ctas(q: str) -> None:  # moto's Athena runs no query: the CTAS's table appears in Glue
+        m = ctas_pattern.search(q)
+        if m:
+            glue.create_table(DatabaseName=m.group(1), TableInput={"Name": m.group(2), "TableType": "EXTERNAL_TABLE"})
+            tables_made.append((m.group(1), m.group(2)))
+
+    select = ["--select", "config.materialized:table", "config.materialized:incremental"]
+    try:
+        with athena_answers.answering(monkeypatch, register_ctas) as queries:
+            p = dbt(["run", "--no-populate-cache", *select], env, tmp_path)
+    finally:
+        for database, table in tables_made:
+            glue.delete_table(DatabaseName=database, Name=table)
+        for database in created:
+            glue.delete_database(Name=database)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"]
     ctas = {}
     for q in queries:
-        m = re.search(r'create table "[^"]+"\."([^"]+)"\."([^"]+)"\s+with \((.*?)\)\s+as', q, re.S | re.I)
+        m = ctas_pattern.search(q)
         if m:
             ctas[(m.group(1), m.group(2))] = re.search(r"table_type='(\w+)'", m.group(3)).group(1)  # type: ignore[union-attr]
-    tables = [n for n in nodes.values() if n["resource_type"] == "model" and n["config"]["materialized"] == "table"]
-    assert "int_sessions" in {n["name"] for n in tables}
+    tables = [
+        n for n in nodes.values()
+        if n["resource_type"] == "model" and n["config"]["materialized"] in ("table", "incremental")
+    ]  # fmt: skip
+    assert {"int_sessions", "stg_events", "sessions_daily"} <= {n["name"] for n in tables}
     problems = []
     for n in tables:
         kind = ctas.get((n["schema"], n["alias"]))
@@ -332,15 +371,8 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
     tests/integration/infra/test_infra.py checks the role against every call dbt-athena's source can make. Not run here:
     the rest of `imagify build` (Dagster, the checks, the SNS notifier)."""
     _placeholder_buckets(moto_endpoint)
-    glue = boto3.client("glue", endpoint_url=moto_endpoint, region_name=REGION,
-                        aws_access_key_id="placeholder", aws_secret_access_key="placeholder")  # fmt: skip
-    created = []  # the platform stack's databases (dbt writes into them, never creates them)
-    for database in ("staging", "marts"):
-        try:
-            glue.create_database(DatabaseInput={"Name": database})
-            created.append(database)
-        except glue.exceptions.AlreadyExistsException:  # (moto keeps one in-process state across servers)
-            pass
+    glue = _glue(moto_endpoint)
+    created = _platform_databases(glue)
     p = dbt(["parse"], prod_env(moto_endpoint), tmp_path)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     # an hourly build: the incremental models exist (moto's Athena creates no table of a CTAS)

@@ -7,84 +7,31 @@ on them."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
-from support.fault_helpers import compared_columns, write_lake
-from support.paths import REPO_ROOT
+from support.two_landings import copy_event, is_valid, two_landings
+from support.two_landings import table_rows as _rows
 
 from ingestion.contract import ContractError, validate_line
 from ingestion.simulator import Simulator
 
 pytestmark = [pytest.mark.dbt]
 
-DBT = str(Path(sys.executable).parent / "dbt")
 MODELS = ("int_users", "user_activity_daily", "retention_weekly", "conversion_funnel", "credits_reconciliation",
           "payments", "revenue_daily", "revenue_by_package_daily")
 
 
-def _dbt(lake: Path, warehouse: Path, target: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "IMAGIFY_LAKE_DIR": str(lake),
-        "IMAGIFY_WAREHOUSE": str(warehouse),
-        "IMAGIFY_DBT_TARGET": "local",
-    }
-    proc = subprocess.run([DBT, *args, "--profiles-dir", ".", "--quiet", "--target-path", str(target)],
-                          cwd=REPO_ROOT / "dbt", env=env, capture_output=True, text=True)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-
-
-def _copy(record: str, **changes: object) -> str:
-    """A new event like ``record`` (a new event_id), with ``changes``; occurred_at given as a datetime."""
-    ev = json.loads(record)
-    ev["event_id"] = str(uuid.uuid4())
-    for key, value in changes.items():
-        ev[key] = value.strftime("%Y-%m-%dT%H:%M:%S.000Z") if isinstance(value, datetime) else value
-    return json.dumps(ev)
-
-
 def _paid(record: str, payment_id: str, at: datetime) -> str:
     """A payment_succeeded like ``record`` (a new event_id) for ``payment_id``, occurred at ``at``."""
-    ev = json.loads(_copy(record, occurred_at=at))
+    ev = json.loads(copy_event(record, occurred_at=at))
     ev["properties"]["payment_id"] = payment_id
     return json.dumps(ev)
 
 
-@contextmanager
-def _two_landings(tmp: Path, first: list[str], second: list[str], now: datetime) -> Iterator[None]:
-    """Land ``first`` and build tmp/incremental.duckdb; the caller's block reads it; then land ``second``,
-    build it incrementally, and build tmp/full.duckdb from the whole lake (--full-refresh)."""
-    lake, seen = tmp / "lake", set[str]()
-    incremental, full = tmp / "incremental.duckdb", tmp / "full.duckdb"
-    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
-    _dbt(lake, incremental, tmp / "t1", "seed")
-    _dbt(lake, incremental, tmp / "t1", "run")
-    yield
-    write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
-    _dbt(lake, incremental, tmp / "t1", "run")
-    _dbt(lake, full, tmp / "t2", "seed")
-    _dbt(lake, full, tmp / "t2", "run", "--full-refresh")
-
-
 def _at(record: str) -> datetime:
     return datetime.strptime(json.loads(record)["occurred_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _rows(warehouse: Path, table: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        schema = "staging" if table.startswith("int_") else "marts"
-        sel = ", ".join(f'"{c}"' for c in compared_columns(con, schema, table))
-        rows = con.sql(f"select {sel} from {schema}.{table} order by all").fetchall()
-    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
 
 
 def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
@@ -108,7 +55,7 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     unpackaged = _paid(payer, "p_pkg_" + pid(payer), _at(payer) + timedelta(hours=1))
     first.append(unpackaged)
     second = [
-        _paid(_copy(by_type["payment_initiated"][0], user_id=json.loads(payer)["user_id"]), "p_pkg_" + pid(payer),
+        _paid(copy_event(by_type["payment_initiated"][0], user_id=json.loads(payer)["user_id"]), "p_pkg_" + pid(payer),
               _at(unpackaged) - timedelta(seconds=40)),
         # VNPAY retried the IPN of a payment counted already: after it, and one before its first success
         _paid(retried, pid(retried), _at(retried) + timedelta(seconds=20)),
@@ -116,15 +63,16 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
         # a payment landed late, days before the user's first, and a new one after it
         _paid(payer, "p_late_" + pid(payer), _at(payer) - timedelta(days=3)),
         _paid(payer, "p_new_" + pid(payer), now - timedelta(minutes=30)),
-        _copy(signup, occurred_at=_at(signup) - timedelta(days=2)),  # a sign-up landed late, earlier than the first
-        _copy(completed, occurred_at=_at(completed) - timedelta(days=1)),  # an earlier completed generation
-        _copy(other[1], occurred_at=_at(other[1]) - timedelta(days=9)),  # an active day before all the user's
-        _copy(other[2], occurred_at=now - timedelta(minutes=20)),  # a new last active day
-        _copy(other[3], occurred_at=_at(other[3]) + timedelta(seconds=1)),  # a day the user was active already
+        # a sign-up landed late, earlier than the first
+        copy_event(signup, occurred_at=_at(signup) - timedelta(days=2)),
+        copy_event(completed, occurred_at=_at(completed) - timedelta(days=1)),  # an earlier completed generation
+        copy_event(other[1], occurred_at=_at(other[1]) - timedelta(days=9)),  # an active day before all the user's
+        copy_event(other[2], occurred_at=now - timedelta(minutes=20)),  # a new last active day
+        copy_event(other[3], occurred_at=_at(other[3]) + timedelta(seconds=1)),  # a day the user was active already
         *Simulator(users=10, days=3, seed=22, end=now - timedelta(minutes=15), user_prefix="v_").records(),
     ]
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
-    with _two_landings(tmp_path, first, second, now):
+    with two_landings(tmp_path, first, second, now):
         before = {r[0]: r for r in _rows(incremental, "int_users")}
         packages = {r[0]: r[3] for r in _rows(incremental, "payments")}  # payment_id -> package
         assert packages["p_pkg_" + pid(payer)] is None, "no initiation landed yet"
@@ -155,11 +103,11 @@ def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_pat
     change all the same (the marts recompute the dates they hold after the new events' ones)."""
     now = datetime.now(UTC).replace(microsecond=0)
     first = list(Simulator(users=30, days=2, seed=31, end=now - timedelta(hours=2)).records())
-    template = next(r for r in first if '"payment_succeeded"' in r and _valid(r))
+    template = next(r for r in first if '"payment_succeeded"' in r and is_valid(r))
     user, old_first = json.loads(template)["user_id"], now - timedelta(days=10)
     first.append(_paid(template, "p_old_first", old_first))
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
-    with _two_landings(tmp_path, first, [_paid(template, "p_earlier", old_first - timedelta(days=5))], now):
+    with two_landings(tmp_path, first, [_paid(template, "p_earlier", old_first - timedelta(days=5))], now):
         before = {r[0]: r for r in _rows(incremental, "revenue_daily")}
 
     for table in ("int_users", "payments", "revenue_daily", "revenue_by_package_daily", "credits_reconciliation"):
@@ -172,10 +120,3 @@ def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_pat
     assert payments["p_earlier"][-1] is True and payments["p_old_first"][-1] is False
     assert payments["p_old_first"][1] == user
 
-
-def _valid(line: str) -> bool:
-    try:
-        validate_line(line)
-    except ContractError:
-        return False
-    return True
