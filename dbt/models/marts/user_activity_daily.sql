@@ -8,15 +8,61 @@
     ending that date) and monthly (30 days) active users, and users who signed up that day.
     Incremental: a new active (user, date) changes that date and the 29 following ones (rolling
     windows); a late sign-up changes its date; dates new to the calendar are added.
-    Bounded reads: this table (one row per date) is not re-read to find the dates new to the calendar:
-    the dates it holds are known at compile time (first, last, count); while they have no gap (every
-    build writes every calendar date it lacks), the new dates are those outside [first, last]. -#}
-{%- set known = none -%}
-{%- if is_incremental() and not has_date_range() -%}
+    Bounded reads: an hourly build's dates are literals found at compile time: the dates of the (user,
+    date) pairs int_user_activity_daily added since this model's last build (its built_at) and of the
+    sign-ups loaded since (stg_events' loaded_at), and this table's own first and last date and count
+    (one row per date); while they have no gap (every build writes every calendar date it lacks), the new
+    calendar dates are those outside [first, last], up to the active dates found beyond them (a read of
+    int_user_activity_daily bounded by those literals). int_user_activity_daily (partitioned by
+    activity_date on Athena) is then read from 29 days before the first affected date to the last one. -#}
+{%- set hourly = none -%}  {#- the affected dates of an hourly build (yyyy-mm-dd texts) #}
+{%- if is_incremental() and not has_date_range() and execute -%}
   {%- set known = compile_text("select cast(min(activity_date) as varchar) || ' ' || cast(max(activity_date) as varchar)"
         ~ " || ' ' || cast(count(*) as varchar) from " ~ this) -%}
+  {%- if known is not none -%}
+    {%- set date = modules.datetime.date -%}
+    {%- set day = modules.datetime.timedelta(days=1) -%}
+    {%- set first_known, last_known, n_known = known.split(' ') -%}
+    {%- set first_known, last_known = date.fromisoformat(first_known[:10]), date.fromisoformat(last_known[:10]) -%}
+    {%- set active, signed_up, held = [], [], [] -%}
+    {%- for t in compile_texts("select distinct cast(activity_date as varchar) from " ~ ref('int_user_activity_daily')
+          ~ " where built_at > " ~ last_build_ts()) -%}
+      {%- do active.append(date.fromisoformat(t[:10])) -%}
+    {%- endfor -%}
+    {%- for t in compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
+          ~ " where event_type = 'user_signed_up' and " ~ loaded_since_last_build()) -%}
+      {%- do signed_up.append(t[:10]) -%}
+    {%- endfor -%}
+    {%- if n_known | int < (last_known - first_known).days + 1 -%}
+      {#- dates missing inside [first, last] (a from_date/to_date build writes only its range) -#}
+      {%- for t in compile_texts("select cast(activity_date as varchar) from " ~ this) -%}
+        {%- do held.append(t[:10]) -%}
+      {%- endfor -%}
+    {%- endif -%}
+    {%- set rolled = [] -%}  {#- a new active date and the 29 following ones #}
+    {%- for a in active -%}{%- for k in range(30) -%}{%- do rolled.append((a + day * k).isoformat()) -%}{%- endfor -%}{%- endfor -%}
+    {#- the calendar's ends: active dates before this table's first or after its last (read by literal bounds) -#}
+    {%- set older = compile_text("select cast(min(activity_date) as varchar) from " ~ ref('int_user_activity_daily')
+          ~ " where activity_date < " ~ date_literal(first_known.isoformat())) -%}
+    {%- set newer = compile_text("select cast(max(activity_date) as varchar) from " ~ ref('int_user_activity_daily')
+          ~ " where activity_date > " ~ date_literal(last_known.isoformat())) -%}
+    {%- set first = date.fromisoformat(older[:10]) if older else first_known -%}
+    {%- set last = date.fromisoformat(newer[:10]) if newer else last_known -%}
+    {%- set out = [] -%}
+    {%- for k in range((last - first).days + 1) -%}
+      {%- set d = first + day * k -%}
+      {%- set text = d.isoformat() -%}
+      {%- if d < first_known or d > last_known or text in rolled or text in signed_up
+             or (held and text not in held) -%}
+        {%- do out.append(text) -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- set hourly = out -%}
+  {%- endif -%}
 {%- endif %}
-with bounds as (
+with
+{% if hourly is none -%}
+bounds as (
     select min(activity_date) as first_date, max(activity_date) as last_date
     from {{ ref('int_user_activity_daily') }}
 ),
@@ -29,48 +75,25 @@ calendar as (
     where {{ dbt.dateadd('day', 'n.generated_number - 1', 'b.first_date') }} <= b.last_date
 ),
 
-{% if is_incremental() %}
+{% endif -%}
+{% if hourly is not none %}
 affected as (
-    select c.activity_date
-    from calendar as c
-    {% if has_date_range() %}
-    where {{ in_date_range('c.activity_date') }}
-    {% else %}
-    where exists (
-        select 1 from {{ ref('int_user_activity_daily') }} as n
-        where {{ loaded_since_last_build('n.built_at') }}
-          and c.activity_date between n.activity_date and {{ dbt.dateadd('day', 29, 'n.activity_date') }}
-    )
-    or c.activity_date in (
-        select occurred_date from {{ ref('stg_events') }}
-        where event_type = 'user_signed_up' and {{ loaded_since_last_build() }}
-    )
-    {% if known is none %}
-    or 1 = 1  -- the table is empty: every date is new
-    {% else %}
-    {%- set first_known, last_known, n_known = known.split(' ') -%}
-    or c.activity_date < {{ date_literal(first_known) }}
-    or c.activity_date > {{ date_literal(last_known) }}
-    {%- set span = (modules.datetime.date.fromisoformat(last_known[:10]) - modules.datetime.date.fromisoformat(first_known[:10])).days + 1 %}
-    {% if n_known | int < span %}
-    -- dates missing inside [first, last] (a from_date/to_date build writes only its range)
-    or not exists (
-        select 1 from {{ this }} as t
-        where t.activity_date = c.activity_date
-          and t.activity_date between {{ date_literal(first_known) }} and {{ date_literal(last_known) }}
-    )
-    {% endif %}
-    {% endif %}
-    {% endif %}
+    {{ date_rows('activity_date', hourly) }}
+),
+{% elif is_incremental() and has_date_range() %}
+affected as (
+    select c.activity_date from calendar as c where {{ in_date_range('c.activity_date') }}
 ),
 {% else %}
 affected as (select activity_date from calendar),
 {% endif %}
 
+{% if hourly is none -%}
 bounds_affected as (
     select min(activity_date) as first_affected, max(activity_date) as last_affected from affected
 ),
 
+{% endif -%}
 -- each active (user, date) with the user's next active date: the user counts in the rolling window
 -- of date d through the latest activity a <= d only, so every user is counted once without a
 -- DISTINCT over 7/30 days of history (a range join over the affected dates only)
@@ -80,8 +103,15 @@ pairs as (
         u.activity_date,
         lead(u.activity_date) over (partition by u.user_id order by u.activity_date) as next_active_date
     from {{ ref('int_user_activity_daily') }} as u
+    {% if hourly is none -%}
     cross join bounds_affected as b
     where u.activity_date between {{ dbt.dateadd('day', -29, 'b.first_affected') }} and b.last_affected
+    {%- elif hourly -%}
+    {%- set first_affected = modules.datetime.date.fromisoformat(hourly[0]) - modules.datetime.timedelta(days=29) %}
+    where u.activity_date between {{ date_literal(first_affected.isoformat()) }} and {{ date_literal(hourly[-1]) }}
+    {%- else %}
+    where 1 = 0
+    {%- endif %}
 ),
 
 rolling as (
@@ -101,6 +131,9 @@ signups as (
     select signup_date, count(*) as new_users
     from {{ ref('int_users') }}
     where signup_date is not null
+    {%- if hourly is not none %}
+      and {{ in_dates('signup_date', hourly) }}
+    {%- endif %}
     group by signup_date
 )
 

@@ -231,7 +231,7 @@ KNOWN_UNBOUNDED_UPSTREAM = {
     ("conversion_funnel", "int_users"), ("conversion_funnel", "stg_events"),
     ("retention_weekly", "int_user_activity_daily"), ("retention_weekly", "int_users"),
     ("retention_weekly", "stg_events"),
-    ("user_activity_daily", "int_user_activity_daily"), ("user_activity_daily", "int_users"),
+    ("user_activity_daily", "int_users"),
 }  # fmt: skip
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.two_landings import copy_event, is_valid, two_landings
+from support.fault_helpers import write_lake
+from support.two_landings import copy_event, dbt, is_valid, two_landings
 from support.two_landings import table_rows as _rows
 
 from ingestion.contract import ContractError, validate_line
@@ -120,3 +121,30 @@ def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_pat
     assert payments["p_earlier"][-1] is True and payments["p_old_first"][-1] is False
     assert payments["p_old_first"][1] == user
 
+
+
+def test_an_hourly_build_fills_the_dates_a_range_build_skipped(tmp_path: Path) -> None:
+    """user_activity_daily's hourly dates are literals found at compile time: after a from_date/to_date build
+    that wrote dates beyond a gap (newer events landed, the range past the table's last date), the next
+    hourly build writes the dates of the gap, the range's neighbours the new activity rolls into, and a
+    late sign-up's date: the table equals a full rebuild."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = list(Simulator(users=20, days=5, seed=51, end=now - timedelta(days=4)).records())
+    later = list(Simulator(users=20, days=4, seed=52, end=now - timedelta(hours=2), user_prefix="v_").records())
+    signup = next(r for r in first if '"user_signed_up"' in r and is_valid(r))
+    lake, seen = tmp_path / "lake", set[str]()
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    write_lake(lake, first, now - timedelta(days=4), seen, "d1")
+    dbt(lake, incremental, tmp_path / "t1", "seed")
+    dbt(lake, incremental, tmp_path / "t1", "run")
+    write_lake(lake, later, now - timedelta(hours=1), seen, "d2")
+    last = max(r[0] for r in _rows(incremental, "user_activity_daily"))
+    start, end = last + timedelta(days=2), last + timedelta(days=3)
+    dbt(lake, incremental, tmp_path / "t1", "run", "--vars", json.dumps({"from_date": str(start), "to_date": str(end)}))
+    dates = [r[0] for r in _rows(incremental, "user_activity_daily")]
+    assert last + timedelta(days=1) not in dates and start in dates, "the range build left a gap"
+    write_lake(lake, [copy_event(signup, occurred_at=_at(signup) - timedelta(days=1))], now, seen, "d3")
+    dbt(lake, incremental, tmp_path / "t1", "run")
+    dbt(lake, full, tmp_path / "t2", "seed")
+    dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
+    assert _rows(incremental, "user_activity_daily") == _rows(full, "user_activity_daily")
