@@ -35,12 +35,13 @@
     {%- endfor -%}
     {%- if n_known | int < (last_known - first_known).days + 1 -%}
       {#- dates missing inside [first, last] (a from_date/to_date build writes only its range) -#}
-      {%- for t in compile_texts("select cast(activity_date as varchar) from " ~ this) -%}
+      {%- for t in compile_texts("select cast(activity_date as varchar) from " ~ this ~ " where activity_date between "
+            ~ date_literal(first_known.isoformat()) ~ " and " ~ date_literal(last_known.isoformat())) -%}
         {%- do held.append(t[:10]) -%}
       {%- endfor -%}
     {%- endif -%}
-    {%- set rolled = [] -%}  {#- a new active date and the 29 following ones #}
-    {%- for a in active -%}{%- for k in range(30) -%}{%- do rolled.append((a + day * k).isoformat()) -%}{%- endfor -%}{%- endfor -%}
+    {%- set rolled = {} -%}  {#- a new active date and the 29 following ones (a dict: looked up per calendar date) #}
+    {%- for a in active -%}{%- for k in range(30) -%}{%- do rolled.update({(a + day * k).isoformat(): true}) -%}{%- endfor -%}{%- endfor -%}
     {#- the calendar's ends: active dates before this table's first or after its last (read by literal bounds) -#}
     {%- set older = compile_text("select cast(min(activity_date) as varchar) from " ~ ref('int_user_activity_daily')
           ~ " where activity_date < " ~ date_literal(first_known.isoformat())) -%}
