@@ -55,6 +55,15 @@
     {{ loaded_col }} > {{ last_build_ts() }}
 {%- endmacro %}
 
+{#- The dates (yyyy-mm-dd texts, at compile time) of `relation`'s rows loaded since this model's last build:
+    the distinct `date_col` of its rows with `loaded_col` (loaded_at, or built_at for a warehouse model) after
+    last_build_ts(), and matching `where` if given. Bounded by the watermark: each Iceberg data file is
+    written by one build, so older files are skipped by their statistics. -#}
+{% macro dates_loaded_since_last_build(relation, date_col, loaded_col='loaded_at', where=none) -%}
+    {{ return(compile_texts("select distinct cast(" ~ date_col ~ " as varchar) from " ~ relation ~ " where "
+                            ~ ((where ~ " and ") if where else "") ~ loaded_since_last_build(loaded_col))) }}
+{%- endmacro %}
+
 {% macro has_date_range() %}{{ return(var('from_date', none) is not none and var('to_date', none) is not none) }}{% endmacro %}
 
 {# The dates of the vars from_date / to_date range, as 'yyyy-mm-dd' texts. #}

@@ -141,6 +141,13 @@ def compared_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str, ca
     ).fetchall() if c not in BUILD_COLUMNS]  # fmt: skip
 
 
+def rounded_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple]:
+    """The rows of ``schema.table``, all columns but BUILD_COLUMNS, sorted, floats rounded to 9 digits."""
+    sel = ", ".join(f'"{c}"' for c in compared_columns(con, schema, table))
+    rows = con.sql(f"select {sel} from {schema}.{table} order by all").fetchall()
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+
+
 def mart_rows(db: Path) -> dict[str, list[tuple]]:
     """Every table of schema marts, all columns but BUILD_COLUMNS, sorted (floats rounded)."""
     con = duckdb.connect(str(db), read_only=True)
@@ -148,12 +155,7 @@ def mart_rows(db: Path) -> dict[str, list[tuple]]:
         tables = [t for (t,) in con.sql(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()]  # fmt: skip
-        out = {}
-        for t in tables:
-            sel = ", ".join(f'"{c}"' for c in compared_columns(con, "marts", t))
-            rows = con.sql(f"select {sel} from marts.{t} order by all").fetchall()
-            out[t] = [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
-        return out
+        return {t: rounded_rows(con, "marts", t) for t in tables}
     finally:
         con.close()
 

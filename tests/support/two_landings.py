@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contract import ContractError, validate_line
-from support.fault_helpers import compared_columns, write_lake
+from support.fault_helpers import rounded_rows, write_lake
 from support.paths import REPO_ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -62,10 +62,7 @@ def two_landings(tmp: Path, first: list[str], second: list[str], now: datetime) 
 def table_rows(warehouse: Path, table: str) -> list[tuple]:
     """A staging (int_*) or mart table's rows without the build-time columns, sorted, floats rounded to 9 digits."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        schema = "staging" if table.startswith("int_") else "marts"
-        sel = ", ".join(f'"{c}"' for c in compared_columns(con, schema, table))
-        rows = con.sql(f"select {sel} from {schema}.{table} order by all").fetchall()
-    return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows]
+        return rounded_rows(con, "staging" if table.startswith("int_") else "marts", table)
 
 
 def is_valid(line: str) -> bool:

@@ -33,8 +33,7 @@
   {%- if has_date_range() -%}
     {%- set dates = date_range_dates() -%}
   {%- else -%}
-    {%- set dates = compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
-          ~ " where " ~ loaded_since_last_build()) -%}
+    {%- set dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date') -%}
   {%- endif -%}
 {%- endif -%}
 {%- set timeline = 'partition by user_id, session_date order by occurred_at, event_id' -%}

@@ -13,8 +13,7 @@
 {%- set new_dates = [] -%}
 {%- if is_incremental() -%}
   {%- set loaded_since = loaded_since_last_build() -%}
-  {%- set new_dates = compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
-        ~ " where " ~ loaded_since) -%}
+  {%- set new_dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date') -%}
 {%- endif %}
 with pairs as (
     select distinct user_id, occurred_date as activity_date

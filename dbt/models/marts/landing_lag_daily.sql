@@ -13,8 +13,7 @@
     recomputed from those counts (one row per distinct lag, whatever the date's events). -#}
 {%- set dates = [] -%}
 {%- if is_incremental() and not has_date_range() -%}
-  {%- set dates = compile_texts("select distinct cast(landed_date as varchar) from " ~ ref('int_landing_lags')
-        ~ " where built_at > " ~ last_build_ts()) -%}
+  {%- set dates = dates_loaded_since_last_build(ref('int_landing_lags'), 'landed_date', 'built_at') -%}
 {%- endif %}
 with counts as (
     select landed_date, lag_s, events

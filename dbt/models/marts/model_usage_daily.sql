@@ -10,8 +10,8 @@
     the last build), and stg_events is read only in those dates (literals on its occurred_at partitions). -#}
 {% if is_incremental() and not has_date_range() %}
 {%- set loaded_since = loaded_since_last_build() -%}
-{%- set new_dates = compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
-      ~ " where event_type in ('generation_completed', 'generation_failed') and " ~ loaded_since) %}
+{%- set new_dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date',
+      where="event_type in ('generation_completed', 'generation_failed')") %}
 with affected as (
     -- only the (date, model) pairs that new completions/failures touch
     select distinct occurred_date, model from {{ ref('stg_events') }}

@@ -19,8 +19,7 @@
 {%- set hourly = is_incremental() and not has_date_range() -%}
 {%- if hourly -%}
   {%- set wm = last_build_ts() -%}
-  {%- set dates = compile_texts("select distinct cast(activity_date as varchar) from " ~ ref('int_prompt_terms')
-        ~ " where built_at > " ~ wm) -%}
+  {%- set dates = dates_loaded_since_last_build(ref('int_prompt_terms'), 'activity_date', 'built_at') -%}
 {%- endif %}
 {% if hourly %}
 with touched as (

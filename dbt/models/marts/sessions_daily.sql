@@ -13,8 +13,7 @@
     Athena) is read on those dates only. -#}
 {%- set hourly = is_incremental() and not has_date_range() -%}
 {%- if hourly -%}
-  {%- set dates = compile_texts("select distinct cast(session_date as varchar) from " ~ ref('int_sessions')
-        ~ " where " ~ loaded_since_last_build('built_at')) -%}
+  {%- set dates = dates_loaded_since_last_build(ref('int_sessions'), 'session_date', 'built_at') -%}
 {%- endif %}
 with affected as (
     {% call affected_keys('session_date', ref('int_sessions')) %}

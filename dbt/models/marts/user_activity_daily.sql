@@ -25,12 +25,10 @@
     {%- set first_known, last_known, n_known = known.split(' ') -%}
     {%- set first_known, last_known = date.fromisoformat(first_known[:10]), date.fromisoformat(last_known[:10]) -%}
     {%- set active, signed_up, held = [], [], [] -%}
-    {%- for t in compile_texts("select distinct cast(activity_date as varchar) from " ~ ref('int_user_activity_daily')
-          ~ " where built_at > " ~ last_build_ts()) -%}
+    {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at') -%}
       {%- do active.append(date.fromisoformat(t[:10])) -%}
     {%- endfor -%}
-    {%- for t in compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
-          ~ " where event_type = 'user_signed_up' and " ~ loaded_since_last_build()) -%}
+    {%- for t in dates_loaded_since_last_build(ref('stg_events'), 'occurred_date', where="event_type = 'user_signed_up'") -%}
       {%- do signed_up.append(t[:10]) -%}
     {%- endfor -%}
     {%- if n_known | int < (last_known - first_known).days + 1 -%}
