@@ -64,6 +64,22 @@
                             ~ ((where ~ " and ") if where else "") ~ loaded_since_last_build(loaded_col))) }}
 {%- endmacro %}
 
+{#- The business dates (yyyy-mm-dd texts, at compile time) of every sign-up of the users with a sign-up loaded
+    since this model's last build: a new user's date and, for a user whose sign-up moved earlier, the date
+    the user left, whose counts per sign-up date (new users, funnel, cohort) change as well; nothing else
+    may reach that date (a user's old sign-up can be months after the new one). The date left is later
+    than the new sign-up that moved the user, so stg_events is read from the earliest new sign-up's date
+    (a literal on its partition column occurred_at, 14 h earlier for the business date's offset), never
+    over its whole history. Used by conversion_funnel, retention_weekly and user_activity_daily. -#}
+{% macro signup_dates_touched_since_last_build() -%}
+    {%- set new_dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date', where="event_type = 'user_signed_up'") -%}
+    {%- if not new_dates -%}{{ return([]) }}{%- endif -%}
+    {{ return(compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
+        ~ " where event_type = 'user_signed_up' and occurred_at >= " ~ ts_literal(shifted_ts(new_dates | min, -14))
+        ~ " and user_id in (select user_id from " ~ ref('stg_events') ~ " where event_type = 'user_signed_up' and "
+        ~ loaded_since_last_build() ~ ")")) }}
+{%- endmacro %}
+
 {% macro has_date_range() %}{{ return(var('from_date', none) is not none and var('to_date', none) is not none) }}{% endmacro %}
 
 {# The dates of the vars from_date / to_date range, as 'yyyy-mm-dd' texts. #}

@@ -7,10 +7,12 @@
 {#- One row per business date from the first to the last date with events: daily, weekly (7 days
     ending that date) and monthly (30 days) active users, and users who signed up that day.
     Incremental: a new active (user, date) changes that date and the 29 following ones (rolling
-    windows); a late sign-up changes its date; dates new to the calendar are added.
+    windows); a sign-up changes its date, and a late one the date the user left; dates new to the
+    calendar are added.
     Bounded reads: an hourly build's dates are literals found at compile time: the dates of the (user,
-    date) pairs int_user_activity_daily added since this model's last build (its built_at) and of the
-    sign-ups loaded since (stg_events' loaded_at), and this table's own first and last date and count
+    date) pairs int_user_activity_daily added since this model's last build (its built_at), the sign-up
+    dates the sign-ups loaded since touched (a user's new date and the one a late sign-up moved the user
+    from: signup_dates_touched_since_last_build()), and this table's own first and last date and count
     (one row per date); while they have no gap (every build writes every calendar date it lacks), the new
     calendar dates are those outside [first, last], up to the active dates found beyond them (a read of
     int_user_activity_daily bounded by those literals). int_user_activity_daily (partitioned by
@@ -28,7 +30,7 @@
     {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at') -%}
       {%- do active.append(date.fromisoformat(t[:10])) -%}
     {%- endfor -%}
-    {%- for t in dates_loaded_since_last_build(ref('stg_events'), 'occurred_date', where="event_type = 'user_signed_up'") -%}
+    {%- for t in signup_dates_touched_since_last_build() -%}
       {%- do signed_up.append(t[:10]) -%}
     {%- endfor -%}
     {%- if n_known | int < (last_known - first_known).days + 1 -%}

@@ -148,3 +148,23 @@ def test_an_hourly_build_fills_the_dates_a_range_build_skipped(tmp_path: Path) -
     dbt(lake, full, tmp_path / "t2", "seed")
     dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
     assert _rows(incremental, "user_activity_daily") == _rows(full, "user_activity_daily")
+
+
+def test_a_sign_up_landed_weeks_early_leaves_a_date_no_activity_reaches(tmp_path: Path) -> None:
+    """A sign-up landed 40 days before the user's first: the user leaves their old sign-up date, which no new
+    (user, date) pair rolls into (30-day windows), so each mart counting users per sign-up date or cohort
+    must find that date from the user's other sign-ups. The incremental marts equal a full rebuild."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = list(Simulator(users=20, days=2, seed=61, end=now - timedelta(hours=2)).records())
+    signup = next(r for r in first if '"user_signed_up"' in r and is_valid(r))
+    early = copy_event(signup, occurred_at=_at(signup) - timedelta(days=40))
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    with two_landings(tmp_path, first, [early], now):
+        before = {r[0]: r for r in _rows(incremental, "user_activity_daily")}
+
+    for table in ("int_users", "user_activity_daily", "conversion_funnel", "retention_weekly"):
+        assert _rows(incremental, table) == _rows(full, table), f"incremental {table} differs from a full rebuild"
+    after = {r[0]: r for r in _rows(incremental, "user_activity_daily")}
+    old_date = (_at(signup) + timedelta(hours=7)).date()  # business date (Asia/Ho_Chi_Minh, UTC+7)
+    # (activity_date, dau, wau, mau, new_users, stickiness)
+    assert after[old_date][4] == before[old_date][4] - 1, "the old sign-up date lost the user"
