@@ -37,7 +37,10 @@ def _at(record: str) -> datetime:
 
 def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    first = list(Simulator(users=40, days=6, seed=21, end=now - timedelta(hours=2)).records())
+    # the simulated traffic ends at a fixed time of day: the simulator draws each day's hour, so its traffic
+    # depends on the time of day `end` falls at (40 users, seed 21: 1 to 12 paying users over the day)
+    midnight = now.replace(hour=0, minute=0, second=0)
+    first = list(Simulator(users=40, days=6, seed=21, end=midnight - timedelta(hours=16)).records())
     by_type: dict[str, list[str]] = {}
     for line in first:  # the simulator also sends malformed records (quarantined): only valid events are copied
         try:
@@ -70,7 +73,7 @@ def test_incremental_users_equal_a_full_rebuild(tmp_path: Path) -> None:
         copy_event(other[1], occurred_at=_at(other[1]) - timedelta(days=9)),  # an active day before all the user's
         copy_event(other[2], occurred_at=now - timedelta(minutes=20)),  # a new last active day
         copy_event(other[3], occurred_at=_at(other[3]) + timedelta(seconds=1)),  # a day the user was active already
-        *Simulator(users=10, days=3, seed=22, end=now - timedelta(minutes=15), user_prefix="v_").records(),
+        *Simulator(users=10, days=3, seed=22, end=midnight - timedelta(minutes=15), user_prefix="v_").records(),
     ]
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
     with two_landings(tmp_path, first, second, now):
