@@ -8,16 +8,24 @@
 {#- Sign-up → generation → payment funnel per sign-up date (business date): users who signed up,
     of those the ones with at least one completed generation ever, and with at least one
     successful payment ever.
-    Incremental: the sign-up dates (all of them) of users with a new sign-up, completed generation
-    or successful payment are recomputed. -#}
+    Incremental: the sign-up dates the sign-ups loaded since the last build touched (a new user's, and the
+    date a late sign-up moved the user from: signup_dates_touched_since_last_build()), and the current
+    sign-up dates of users with a new completed generation or successful payment, are recomputed.
+    Bounded reads: stg_events through its loaded_at watermark and the touched sign-ups' occurred_at
+    window, int_users' affected dates through its built_at (every user with new events was merged after
+    this model's last build). Recounting a date reads int_users' users of that date, which Athena cannot
+    prune: int_users is partitioned by first_paid_at (KNOWN_UNBOUNDED_UPSTREAM). -#}
 with affected_dates as (
     {% call affected_keys('signup_date', ref('int_users'), where='signup_date is not null') %}
-    select distinct occurred_date as signup_date
-    from {{ ref('stg_events') }}
-    where event_type = 'user_signed_up'
-      and user_id in (
+    {{ date_rows('signup_date', signup_dates_touched_since_last_build()) }}
+    union
+    select distinct u.signup_date
+    from {{ ref('int_users') }} as u
+    where u.signup_date is not null
+      and {{ loaded_since_last_build('u.built_at') }}
+      and u.user_id in (
         select user_id from {{ ref('stg_events') }}
-        where event_type in ('user_signed_up', 'generation_completed', 'payment_succeeded')
+        where event_type in ('generation_completed', 'payment_succeeded')
           and {{ loaded_since_last_build() }}
       )
     {% endcall %}

@@ -8,8 +8,12 @@
 {#- Weekly retention of sign-up cohorts: one row per cohort (Monday of the sign-up week) and week
     number 0, 1, ... up to the latest week with activity (weeks without active users included, with
     0). Week 0 includes the sign-up itself.
-    Incremental: cohorts of users with new activity or a new sign-up (before and after a move) are
-    recomputed; when the calendar reaches a new week, every cohort gets its new row. -#}
+    Incremental: cohorts of users with new activity or a new sign-up (before and after a move:
+    signup_dates_touched_since_last_build()) are recomputed; when the calendar reaches a new week, every
+    cohort gets its new row. The cohorts of users with new activity come from int_users' rows merged
+    since this model's last build (its built_at bounds the read). Recounting a cohort reads its members in
+    int_users and their activity in int_user_activity_daily, which Athena cannot prune
+    (KNOWN_UNBOUNDED_UPSTREAM). -#}
 {%- set covered_through = none -%}
 {%- if is_incremental() and not has_date_range() -%}
   {%- set covered_through = compile_text("select cast(max(" ~ dbt.dateadd('day', '7 * week_number', 'cohort_week')
@@ -25,13 +29,14 @@ last_week as (select max(activity_week) as last_week from weeks),
 affected_cohorts as (
     {% call affected_keys('cohort_week', ref('int_users'), where='cohort_week is not null', period='week',
                           clear_emptied=false) %}
-    select distinct {{ week_start('occurred_date') }} as cohort_week
-    from {{ ref('stg_events') }}
-    where event_type = 'user_signed_up'
-      and user_id in (
+    select distinct {{ week_start('d.signup_date') }} as cohort_week
+    from ({{ date_rows('signup_date', signup_dates_touched_since_last_build()) }}) as d
+    union
+    select distinct u.cohort_week from {{ ref('int_users') }} as u
+    where u.cohort_week is not null
+      and {{ loaded_since_last_build('u.built_at') }}
+      and u.user_id in (
         select user_id from {{ ref('int_user_activity_daily') }} where {{ loaded_since_last_build('built_at') }}
-        union
-        select user_id from {{ ref('stg_events') }} where event_type = 'user_signed_up' and {{ loaded_since_last_build() }}
       )
     union
     select distinct u.cohort_week from {{ ref('int_users') }} as u
