@@ -50,18 +50,18 @@
     {{ ts_literal((wm or '1970-01-01 00:00:00')[:19]) }}
 {%- endmacro %}
 
-{# Upstream rows loaded after this model's last build. #}
-{% macro loaded_since_last_build(loaded_col='loaded_at') -%}
-    {{ loaded_col }} > {{ last_build_ts() }}
+{# Upstream rows loaded after this model's last build (`since`: last_build_ts() already rendered, saving its query). #}
+{% macro loaded_since_last_build(loaded_col='loaded_at', since=none) -%}
+    {{ loaded_col }} > {{ since or last_build_ts() }}
 {%- endmacro %}
 
 {#- The dates (yyyy-mm-dd texts, at compile time) of `relation`'s rows loaded since this model's last build:
     the distinct `date_col` of its rows with `loaded_col` (loaded_at, or built_at for a warehouse model) after
     last_build_ts(), and matching `where` if given. Bounded by the watermark: each Iceberg data file is
     written by one build, so older files are skipped by their statistics. -#}
-{% macro dates_loaded_since_last_build(relation, date_col, loaded_col='loaded_at', where=none) -%}
+{% macro dates_loaded_since_last_build(relation, date_col, loaded_col='loaded_at', where=none, since=none) -%}
     {{ return(compile_texts("select distinct cast(" ~ date_col ~ " as varchar) from " ~ relation ~ " where "
-                            ~ ((where ~ " and ") if where else "") ~ loaded_since_last_build(loaded_col))) }}
+                            ~ ((where ~ " and ") if where else "") ~ loaded_since_last_build(loaded_col, since))) }}
 {%- endmacro %}
 
 {#- The business dates (yyyy-mm-dd texts, at compile time) of every sign-up of the users with a sign-up loaded
@@ -71,13 +71,15 @@
     than the new sign-up that moved the user, so stg_events is read from the earliest new sign-up's date
     (a literal on its partition column occurred_at, 14 h earlier for the business date's offset), never
     over its whole history. Used by conversion_funnel, retention_weekly and user_activity_daily. -#}
-{% macro signup_dates_touched_since_last_build() -%}
-    {%- set new_dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date', where="event_type = 'user_signed_up'") -%}
+{% macro signup_dates_touched_since_last_build(since=none) -%}
+    {%- set since = since or last_build_ts() -%}
+    {%- set new_dates = dates_loaded_since_last_build(ref('stg_events'), 'occurred_date', where="event_type = 'user_signed_up'",
+                                                      since=since) -%}
     {%- if not new_dates -%}{{ return([]) }}{%- endif -%}
     {{ return(compile_texts("select distinct cast(occurred_date as varchar) from " ~ ref('stg_events')
         ~ " where event_type = 'user_signed_up' and occurred_at >= " ~ ts_literal(shifted_ts(new_dates | min, -14))
         ~ " and user_id in (select user_id from " ~ ref('stg_events') ~ " where event_type = 'user_signed_up' and "
-        ~ loaded_since_last_build() ~ ")")) }}
+        ~ loaded_since_last_build(since=since) ~ ")")) }}
 {%- endmacro %}
 
 {% macro has_date_range() %}{{ return(var('from_date', none) is not none and var('to_date', none) is not none) }}{% endmacro %}

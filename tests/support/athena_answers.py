@@ -73,6 +73,8 @@ def project_answers(gaps: bool = False) -> Answer:
             return ["2026-01-01 2026-11-20 " + ("300" if gaps else "324")]
         if "7 * week_number" in q:  # retention_weekly: the last week it covers
             return ["2026-11-16"]
+        if "date_trunc('week', activity_date)" in q:  # retention_weekly: the weeks of activity after it
+            return ["2026-11-23"]
         return None
 
     return answer

@@ -17,16 +17,17 @@
     prune: int_users is partitioned by first_paid_at (KNOWN_UNBOUNDED_UPSTREAM). -#}
 with affected_dates as (
     {% call affected_keys('signup_date', ref('int_users'), where='signup_date is not null') %}
-    {{ date_rows('signup_date', signup_dates_touched_since_last_build()) }}
+    {%- set wm = last_build_ts() %}
+    {{ date_rows('signup_date', signup_dates_touched_since_last_build(wm)) }}
     union
     select distinct u.signup_date
     from {{ ref('int_users') }} as u
     where u.signup_date is not null
-      and {{ loaded_since_last_build('u.built_at') }}
+      and {{ loaded_since_last_build('u.built_at', wm) }}
       and u.user_id in (
         select user_id from {{ ref('stg_events') }}
         where event_type in ('generation_completed', 'payment_succeeded')
-          and {{ loaded_since_last_build() }}
+          and {{ loaded_since_last_build(since=wm) }}
       )
     {% endcall %}
 ),

@@ -26,11 +26,12 @@
     {%- set day = modules.datetime.timedelta(days=1) -%}
     {%- set first_known, last_known, n_known = known.split(' ') -%}
     {%- set first_known, last_known = date.fromisoformat(first_known[:10]), date.fromisoformat(last_known[:10]) -%}
+    {%- set wm = last_build_ts() -%}
     {%- set active, signed_up, held = [], [], [] -%}
-    {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at') -%}
+    {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at', since=wm) -%}
       {%- do active.append(date.fromisoformat(t[:10])) -%}
     {%- endfor -%}
-    {%- for t in signup_dates_touched_since_last_build() -%}
+    {%- for t in signup_dates_touched_since_last_build(wm) -%}
       {%- do signed_up.append(t[:10]) -%}
     {%- endfor -%}
     {%- if n_known | int < (last_known - first_known).days + 1 -%}

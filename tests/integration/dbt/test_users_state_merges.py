@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from support.fault_helpers import write_lake
 from support.two_landings import copy_event, dbt, is_valid, two_landings
@@ -171,3 +172,47 @@ def test_a_sign_up_landed_weeks_early_leaves_a_date_no_activity_reaches(tmp_path
     old_date = (_at(signup) + timedelta(hours=7)).date()  # business date (Asia/Ho_Chi_Minh, UTC+7)
     # (activity_date, dau, wau, mau, new_users, stickiness)
     assert after[old_date][4] == before[old_date][4] - 1, "the old sign-up date lost the user"
+
+
+def test_activity_in_a_past_week_updates_only_its_retention_cell(tmp_path: Path) -> None:
+    """retention_weekly's hourly build recomputes cells (cohort, week), not whole cohorts: a user active again
+    in a past week they were not active in (no sign-up) adds one to that cell alone, as a full rebuild counts
+    it, and a week new to the calendar adds its cell to every cohort; no other cell is rewritten."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    midnight = now.replace(hour=0, minute=0, second=0)
+    first = list(Simulator(users=30, days=24, seed=71, end=midnight - timedelta(days=7, hours=16)).records())
+    lake, seen = tmp_path / "lake", set[str]()
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    write_lake(lake, first, now - timedelta(hours=1), seen, "d1")
+    dbt(lake, incremental, tmp_path / "t1", "seed")
+    dbt(lake, incremental, tmp_path / "t1", "run")
+    week_of = "cast(date_trunc('week', activity_date) as date)"
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        last_week = con.execute(f"select max({week_of}) from staging.int_user_activity_daily").fetchone()[0]
+        # a user of an early cohort and a past week (after their cohort's, before the last) they were not active in
+        user, cohort, week = con.execute(f"""
+            select u.user_id, u.cohort_week, w.week
+            from staging.int_users as u
+            cross join (select distinct {week_of} as week from staging.int_user_activity_daily) as w
+            where w.week > u.cohort_week and w.week < ?
+              and w.week not in (select {week_of} from staging.int_user_activity_daily where user_id = u.user_id)
+            order by u.cohort_week, u.user_id, w.week limit 1""", [last_week]).fetchone()
+        before = {(r[0], r[1]): r for r in con.execute("select * from marts.retention_weekly").fetchall()}
+    template = next(r for r in first if json.loads(r).get("user_id") == user and '"generation_requested"' in r
+                    and is_valid(r))  # fmt: skip
+    new_week = last_week + timedelta(days=7)  # at most 7 days ago: the simulated traffic ended 8 days ago
+    at = lambda d: datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=5)  # noqa: E731  noon at UTC+7
+    second = [copy_event(template, occurred_at=at(week + timedelta(days=2))), copy_event(template, occurred_at=at(new_week))]
+    write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
+    dbt(lake, incremental, tmp_path / "t1", "run")
+    dbt(lake, full, tmp_path / "t2", "seed")
+    dbt(lake, full, tmp_path / "t2", "run", "--full-refresh")
+    assert _rows(incremental, "retention_weekly") == _rows(full, "retention_weekly")
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        after = {(r[0], r[1]): r for r in con.execute("select * from marts.retention_weekly").fetchall()}
+    cell = (cohort, (week - cohort).days // 7)
+    # (cohort_week, week_number, cohort_size, active_users, retention_rate, built_at)
+    assert after[cell][3] == before[cell][3] + 1, "the user counts in the cell of the week they were active in"
+    assert {k for k in before if after[k][5] != before[k][5]} == {cell}, "no other cell rewritten"
+    cohorts = {k[0] for k in before}
+    assert set(after) - set(before) == {(c, (new_week - c).days // 7) for c in cohorts}, "the new week, every cohort"
