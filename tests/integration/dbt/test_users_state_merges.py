@@ -202,7 +202,8 @@ def test_activity_in_a_past_week_updates_only_its_retention_cell(tmp_path: Path)
                     and is_valid(r))  # fmt: skip
     new_week = last_week + timedelta(days=7)  # at most 7 days ago: the simulated traffic ended 8 days ago
     at = lambda d: datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=5)  # noqa: E731  noon at UTC+7
-    second = [copy_event(template, occurred_at=at(week + timedelta(days=2))), copy_event(template, occurred_at=at(new_week))]
+    second = [copy_event(template, occurred_at=at(week + timedelta(days=2))),
+              copy_event(template, occurred_at=at(new_week))]
     write_lake(lake, second, now - timedelta(minutes=5), seen, "d2")
     dbt(lake, incremental, tmp_path / "t1", "run")
     dbt(lake, full, tmp_path / "t2", "seed")
