@@ -79,6 +79,12 @@
 {# Monday of the ISO week of a date. #}
 {% macro week_start(expr) %}cast({{ dbt.date_trunc('week', expr) }} as date){% endmacro %}
 
+{#- The same Monday at compile time, for a date text (yyyy-mm-dd...): date_trunc('week') is ISO on both engines. -#}
+{% macro week_start_text(text) -%}
+    {%- set d = modules.datetime.date.fromisoformat(text[:10]) -%}
+    {{ return((d - modules.datetime.timedelta(days=d.weekday())).isoformat()) }}
+{%- endmacro %}
+
 {#- Prompt text with personal data removed before any term is extracted: URLs, e-mail addresses,
     bare domains, payment card numbers and phone numbers become spaces, so no part of them can ever
     become a term. Cards: any run of 13-19 digits, spaces or dashes allowed between them (every

@@ -18,9 +18,9 @@
     - every cohort in the weeks new to the calendar: after the last week the table covers, or a past week
       the new pairs are the first activity of (the table holds no cell of it).
     int_user_activity_daily is then read on those weeks only (literal activity_date ranges, its Athena
-    partition): from the earliest touched cohort on, and the new pairs' and the new weeks' 7 days. Cohort sizes and
-    the cohort of each active user come from int_users, which Athena cannot prune by cohort (partitioned
-    by first_paid_at: KNOWN_UNBOUNDED_UPSTREAM). -#}
+    partition): from the earliest touched cohort on, and the new pairs' and the new weeks' 7 days.
+    Cohort sizes and the cohort of each active user come from int_users, which Athena cannot prune by
+    cohort (partitioned by first_paid_at: KNOWN_UNBOUNDED_UPSTREAM). -#}
 {%- set hourly = none -%}  {#- an hourly build's affected weeks (yyyy-mm-dd Mondays), found at compile time -#}
 {%- if is_incremental() and not has_date_range() and execute -%}
   {%- set date, day = modules.datetime.date, modules.datetime.timedelta(days=1) -%}
@@ -28,11 +28,9 @@
         ~ ") as varchar) from " ~ this) or '1970-01-05' -%}
   {%- set wm = last_build_ts() -%}
   {%- set touched, active_weeks, new_weeks = [], [], [] -%}
-  {%- for t in signup_dates_touched_since_last_build(wm) -%}
-    {%- set d = date.fromisoformat(t[:10]) -%}{%- do touched.append((d - day * d.weekday()).isoformat()) -%}
-  {%- endfor -%}
+  {%- for t in signup_dates_touched_since_last_build(wm) -%}{%- do touched.append(week_start_text(t)) -%}{%- endfor -%}
   {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at', since=wm) -%}
-    {%- set d = date.fromisoformat(t[:10]) -%}{%- do active_weeks.append((d - day * d.weekday()).isoformat()) -%}
+    {%- do active_weeks.append(week_start_text(t)) -%}
   {%- endfor -%}
   {%- set first_new = (date.fromisoformat(covered_through[:10]) + day * 7).isoformat() -%}
   {%- for t in compile_texts("select distinct cast(" ~ week_start('activity_date') ~ " as varchar) from "
