@@ -8,7 +8,10 @@
     (macros/affected_keys.sql), the one pattern for "affected keys -> recompute -> zero rows -> delete".
   - each row carries `built_at` = this run's start; "new" upstream rows are those loaded after the
     model's own max(built_at), so an interrupted build is caught up by the next one.
-  - vars `from_date` / `to_date` (business dates, inclusive) force a rebuild of exactly that range.
+  - vars `from_date` / `to_date` (business dates, inclusive) force a rebuild of exactly that range. It
+    advances the watermark (its rows carry this run's built_at) though it writes only its dates: run the
+    incremental build first, or upstream rows loaded since the last build on other dates are never
+    counted (Dagster's marts step does: orchestration/defs/warehouse/assets.py, catch_up_args).
   - bounded reads (Athena bills and caps every query by the bytes it scans): every read of the model's
     own table ({{ this }}) and of a lake source carries a literal predicate on a column the engine
     prunes on (the lake's dt/hr partitions, the Iceberg table's partition column from

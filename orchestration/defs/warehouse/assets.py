@@ -86,6 +86,20 @@ def dbt_vars(context: AssetExecutionContext, settings: config.Settings) -> dict[
     return out
 
 
+def catch_up_args(context: AssetExecutionContext, settings: config.Settings) -> list[str] | None:
+    """The ``dbt run`` that precedes a range build of the marts (None for an incremental build): the marts'
+    incremental build, without the range.
+
+    A mart finds its new upstream rows by its own watermark (max ``built_at``, dbt/macros/incremental.sql),
+    and a range build advances it while writing only its dates: rows staged since the mart's last build
+    (this run stages the lake first; the refresh job stages for marts it does not build) on dates outside the
+    range would never be counted. Caught up first, nothing is left behind the watermark the range sets."""
+    if rebuilt_dates(context) is None:
+        return None
+    tz = _timezone_vars(settings)
+    return ["run", "--vars", json.dumps(tz, sort_keys=True)] if tz else ["run"]
+
+
 def _build_args(context: AssetExecutionContext, settings: config.Settings) -> list[str]:
     args = ["build"]
     v = dbt_vars(context, settings)
@@ -130,9 +144,14 @@ def build_dbt_assets(
     )
     def imagify_dbt_marts(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
         """``dbt build`` of the marts. A run of one partition or of a range (a backfill) passes
-        ``--vars {from_date, to_date}``: the incremental marts recompute exactly those business dates. An
+        ``--vars {from_date, to_date}``, after an incremental ``dbt run`` of the same marts (catch_up_args):
+        the incremental marts recompute those business dates, and nothing staged before is skipped. An
         incremental build (run tag imagify/build_mode=incremental) passes no range: dbt recomputes what the
         new events touch."""
+        catch_up = catch_up_args(context, settings)
+        if catch_up is not None:
+            context.log.info(f"dbt {' '.join(catch_up)} (the marts caught up before the range build)")
+            dbt.cli(catch_up, context=context).wait()  # raises if it fails; its models report in the build below
         args = _build_args(context, settings)
         context.log.info(f"dbt {' '.join(args)}")
         yield from with_columns(dbt.cli(args, context=context).stream())

@@ -60,9 +60,9 @@ def build_jobs(
         define_asset_job(
             name=BACKFILL_JOB_NAME,
             selection=everything,
-            description="Recompute every mart for a range of business dates (dbt vars from_date/to_date; staging is "
-            "brought up to date first), with every check, then the dashboards. Launch a backfill from the "
-            "Partitions tab or run `imagify build --from DATE --to DATE`.",
+            description="Recompute every mart for a range of business dates (dbt vars from_date/to_date; staging "
+            "and the marts are brought up to date first), with every check, then the dashboards. Launch a backfill "
+            "from the Partitions tab or run `imagify build --from DATE --to DATE`.",
             tags=WAREHOUSE_TAGS,
         ),
         observe_sources,
