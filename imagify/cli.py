@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the configured target (IMAGIFY_DBT_TARGET, default local = DuckDB at $IMAGIFY_HOME/warehouse.duckdb), "
         "with dbt tests as asset checks. The run is recorded in DAGSTER_HOME; `make dagster-dev` shows it. "
         "Without dates it is the incremental build (what the new events touch); with --from/--to it "
-        "recomputes exactly those business dates of every mart (a backfill; dbt vars from_date/to_date).",
+        "recomputes exactly those business dates of every mart (a backfill, job `backfill_marts`; dbt vars "
+        "from_date/to_date), after staging the new events and catching the marts up with them.",
         epilog="examples: imagify build;  imagify build --from 2026-09-01 --to 2026-09-07",
     )
     s.add_argument("--from", dest="from_date", metavar="DATE", help="first business date to rebuild (YYYY-MM-DD)")
