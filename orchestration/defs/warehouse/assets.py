@@ -96,16 +96,16 @@ def catch_up_args(context: AssetExecutionContext, settings: config.Settings) -> 
     range would never be counted. Caught up first, nothing is left behind the watermark the range sets."""
     if rebuilt_dates(context) is None:
         return None
-    tz = _timezone_vars(settings)
-    return ["run", "--vars", json.dumps(tz, sort_keys=True)] if tz else ["run"]
+    return _dbt_args("run", _timezone_vars(settings))
+
+
+def _dbt_args(command: str, variables: dict[str, str]) -> list[str]:
+    """A dbt command line with its ``--vars`` (none when there are none)."""
+    return [command, "--vars", json.dumps(variables, sort_keys=True)] if variables else [command]
 
 
 def _build_args(context: AssetExecutionContext, settings: config.Settings) -> list[str]:
-    args = ["build"]
-    v = dbt_vars(context, settings)
-    if v:
-        args += ["--vars", json.dumps(v, sort_keys=True)]
-    return args
+    return _dbt_args("build", dbt_vars(context, settings))
 
 
 def build_dbt_assets(
@@ -130,7 +130,7 @@ def build_dbt_assets(
     )
     def imagify_dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource):  # type: ignore[no-untyped-def]
         """``dbt build`` of staging, intermediate models and seeds: models, unit tests and data tests."""
-        args = ["build", "--vars", json.dumps(tz_vars)] if tz_vars else ["build"]
+        args = _dbt_args("build", tz_vars)
         yield from with_columns(dbt.cli(args, context=context).stream())
 
     @dbt_assets(
