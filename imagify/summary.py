@@ -27,27 +27,28 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
     import duckdb
 
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+    def rows(sql: str) -> list[tuple]:
+        # every result fetched whole: DuckDB 2.0 refuses a query on a connection whose last `execute` result
+        # was only partly fetched (fetchone), which once crashed this summary after a successful demo
+        return con.execute(sql).fetchall()
+
     try:
-        events = con.execute("select count(*) from staging.stg_events").fetchone()[0]  # type: ignore[index]
-        rejected = con.sql(
-            "select reason, count(*) from staging.stg_rejected_events group by 1 order by 2 desc"
-        ).fetchall()
-        marts = con.sql(
+        events = rows("select count(*) from staging.stg_events")[0][0]
+        rejected = rows("select reason, count(*) from staging.stg_rejected_events group by 1 order by 2 desc")
+        marts = rows(
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_schema in ('staging', 'marts') order by 1"
-        ).fetchall()
-        counts = [(m, con.execute(f"select count(*) from {m}").fetchone()[0]) for (m,) in marts]  # type: ignore[index]
+        )
+        counts = [(m, rows(f"select count(*) from {m}")[0][0]) for (m,) in marts]
         prompts = [
-            r[0]
-            for r in con.sql(
-                "select prompt from staging.stg_events where event_type = 'generation_requested'"
-            ).fetchall()
+            p for (p,) in rows("select prompt from staging.stg_events where event_type = 'generation_requested'")
         ]
-        revenue = con.sql(
+        revenue = rows(
             "select revenue_date, payments, gross_revenue_vnd, paying_users, new_paying_users "
             "from marts.revenue_daily order by revenue_date desc limit 10"
-        ).fetchall()
-        total = con.execute("select coalesce(sum(gross_revenue_vnd), 0), count(*) from marts.revenue_daily").fetchone()
+        )
+        total = rows("select coalesce(sum(gross_revenue_vnd), 0), count(*) from marts.revenue_daily")[0]
     finally:
         con.close()
 
@@ -65,7 +66,7 @@ def print_summary(settings: Settings, land_rate: float | None = None, elapsed: f
     print("\ntop prompt terms:")
     for term, c in top_terms(prompts):
         print(f"  {term:<24} {c:>8,}")
-    print(f"\nrevenue by business day (Asia/Ho_Chi_Minh), last 10 of {total[1]} days; total {total[0]:,} VND:")  # type: ignore[index]
+    print(f"\nrevenue by business day (Asia/Ho_Chi_Minh), last 10 of {total[1]} days; total {total[0]:,} VND:")
     print(f"  {'date':<12}{'payments':>10}{'revenue VND':>16}{'payers':>8}{'new':>6}")
     for d, p, r, u, nu in revenue:
         print(f"  {d!s:<12}{p:>10,}{r:>16,}{u:>8,}{nu:>6,}")
