@@ -23,31 +23,28 @@
     cohort (partitioned by first_paid_at: KNOWN_UNBOUNDED_UPSTREAM). -#}
 {%- set hourly = none -%}  {#- an hourly build's affected weeks (yyyy-mm-dd Mondays), found at compile time -#}
 {%- if is_incremental() and not has_date_range() and execute -%}
-  {%- set date, day = modules.datetime.date, modules.datetime.timedelta(days=1) -%}
-  {%- set covered_through = compile_text("select cast(max(" ~ dbt.dateadd('day', '7 * week_number', 'cohort_week')
-        ~ ") as varchar) from " ~ this) or '1970-01-05' -%}
+  {#- the weeks this table holds a cell of, in one compile-time query (one row per cohort and week: small):
+      the last one it covers, and below, a past week it holds no cell of -#}
+  {%- set held = [] -%}
+  {%- for t in compile_texts("select distinct cast(" ~ dbt.dateadd('day', '7 * week_number', 'cohort_week')
+        ~ " as varchar) from " ~ this) -%}
+    {%- do held.append(t[:10]) -%}
+  {%- endfor -%}
+  {%- set covered_through = (held | max) if held else '1970-01-05' -%}
   {%- set wm = last_build_ts() -%}
   {%- set touched, active_weeks, new_weeks = [], [], [] -%}
   {%- for t in signup_dates_touched_since_last_build(wm) -%}{%- do touched.append(week_start_text(t)) -%}{%- endfor -%}
   {%- for t in dates_loaded_since_last_build(ref('int_user_activity_daily'), 'activity_date', 'built_at', since=wm) -%}
     {%- do active_weeks.append(week_start_text(t)) -%}
   {%- endfor -%}
-  {%- set first_new = (date.fromisoformat(covered_through[:10]) + day * 7).isoformat() -%}
+  {%- set first_new = (modules.datetime.date.fromisoformat(covered_through)
+                        + modules.datetime.timedelta(days=7)).isoformat() -%}
   {%- for t in compile_texts("select distinct cast(" ~ week_start('activity_date') ~ " as varchar) from "
         ~ ref('int_user_activity_daily') ~ " where activity_date >= " ~ date_literal(first_new)) -%}
     {%- do new_weeks.append(t[:10]) -%}
   {%- endfor -%}
-  {#- a past week that had no activity before these pairs is new to the calendar too (this table holds no
-      cell of it); the table holds one row per cohort and week: small, and read on those weeks only -#}
-  {%- if active_weeks -%}
-    {%- set cell_week = dbt.dateadd('day', '7 * week_number', 'cohort_week') -%}
-    {%- set held = [] -%}
-    {%- for t in compile_texts("select distinct cast(" ~ cell_week ~ " as varchar) from " ~ this ~ " where "
-          ~ in_dates(cell_week, active_weeks | unique | list)) -%}
-      {%- do held.append(t[:10]) -%}
-    {%- endfor -%}
-    {%- for w in active_weeks if w not in held -%}{%- do new_weeks.append(w) -%}{%- endfor -%}
-  {%- endif -%}
+  {#- a past week that had no activity before these pairs is new to the calendar too (no cell of it held) -#}
+  {%- for w in active_weeks if w not in held -%}{%- do new_weeks.append(w) -%}{%- endfor -%}
   {%- set hourly = {'since': wm, 'touched': touched | unique | sort, 'active_weeks': active_weeks | unique | sort,
                     'new_weeks': new_weeks | unique | sort} -%}
 {%- endif %}
