@@ -19,6 +19,9 @@
     (compile_texts), never from a subquery: engines prune partitions on literals, not on the result
     of a subquery. Watermarks (built_at, loaded_at) are literals too: every Iceberg data file is
     written by one build, so a predicate on them skips older files by their column statistics.
+  - bounded writes: a MERGE reads its whole target unless its ON clause bounds it; a partitioned model
+    states config merge_window (macros/merge_window.sql), the window of its own rows the new rows may
+    replace, and the write adds it as literals on the partition column (DuckDB's DELETE too).
   - why not dbt's microbatch strategy: it selects input by event time, in UTC batches, and re-runs only
     the last `lookback` batches. Here input is new by *landing* (loaded_at, built_at): an event may land
     days after it occurred (offline clients, replays, late Kinesis records), and a mart must count it

@@ -69,6 +69,8 @@ def project_answers(gaps: bool = False) -> Answer:
         if ("distinct cast(occurred_date as varchar)" in q or "distinct cast(activity_date as varchar)" in q
                 or "distinct cast(landed_date as varchar)" in q or ("distinct cast(" in q and "landed_at" in q)):
             return ["2026-11-19", "2026-11-20"]
+        if "/* merge_window */" in q:  # a write's window (macros/merge_window.sql): min/max of its new rows
+            return ["2026-11-19/2026-11-20" if "_date as a" in q else "2026-11-19 08:00:00.000/2026-11-20 09:59:59.123"]
         if "count(*)" in q:  # user_activity_daily's dates: first, last, how many
             return ["2026-01-01 2026-11-20 " + ("300" if gaps else "324")]
         if "7 * week_number" in q:  # retention_weekly: the last week it covers
@@ -105,6 +107,8 @@ def _bounds(pred: exp.Expression, names: set[str], cols: set[str]) -> bool:
         return pred.left.this != pred.right.this  # `1 = 0` (an empty list of keys, in_dates): reads nothing
     if isinstance(pred, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         return (ours(pred.left) and _literal(pred.right)) or (ours(pred.right) and _literal(pred.left))
+    if isinstance(pred, exp.Is):  # `col is null`: the partition of nulls
+        return ours(pred.this) and isinstance(pred.expression, exp.Null)
     if isinstance(pred, exp.Between):
         return ours(pred.this) and _literal(pred.args["low"]) and _literal(pred.args["high"])
     if isinstance(pred, exp.In):
@@ -131,6 +135,14 @@ def unbounded_reads(sql: str, table: tuple[str, str], cols: set[str]) -> list[st
         if not any(_bounds(p, names, cols) for p in preds):
             bad.append((select or ref).sql(dialect="trino")[:400])
     return bad
+
+
+def merge_target_bounded(sql: str, cols: set[str]) -> bool:
+    """Does the MERGE ``sql`` bound its target (aliased ``target``, as dbt-athena writes it) in its ON clause
+    by a literal predicate on one of ``cols``? Only ON limits what a MERGE reads of its target."""
+    merge = sqlglot.parse_one(sql, read="trino")
+    assert isinstance(merge, exp.Merge), sql[:200]
+    return _bounds(merge.args["on"], {"target"}, cols)
 
 
 def partition_columns(spec: list[str] | None) -> set[str]:

@@ -1,7 +1,9 @@
 {{
   config(
     unique_key='generation_id',
-    partitioned_by=athena_partitioned_by(['day(finished_at)'])
+    partitioned_by=athena_partitioned_by(['day(finished_at)']),
+    merge_window={'column': 'finished_at', 'anchor': 'coalesce(requested_at, finished_at)', 'nulls': true,
+                  'before': var('generation_span_hours'), 'after': var('generation_span_hours')}
   )
 }}
 {#- One row per generation_id: the request joined with its outcome (completed preferred over failed,

@@ -2,6 +2,7 @@
   config(
     unique_key=['landed_date', 'lag_s'],
     partitioned_by=athena_partitioned_by(['landed_date']),
+    merge_window={'column': 'landed_date', 'type': 'date'},
     post_hook=["{{ delete_where('events = 0') }}"]
   )
 }}

@@ -2,6 +2,7 @@
   config(
     unique_key='session_key',
     partitioned_by=athena_partitioned_by(['session_date']),
+    merge_window={'column': 'session_date', 'type': 'date'},
     tags=['daily'],
     post_hook=["{{ delete_where('events = 0') }}"]
   )

@@ -1,7 +1,8 @@
 {{
   config(
     unique_key=['activity_date', 'term'],
-    partitioned_by=athena_partitioned_by(['activity_date'])
+    partitioned_by=athena_partitioned_by(['activity_date']),
+    merge_window={'column': 'activity_date', 'type': 'date'}
   )
 }}
 {#- Per business date (of the request) and prompt term: requested generations whose prompt contains

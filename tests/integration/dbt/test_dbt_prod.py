@@ -102,14 +102,19 @@ def test_dbt_parse_and_compile_prod_offline(
         aws_access_key_id="placeholder",
         aws_secret_access_key="placeholder",
     )
-    glue.create_database(DatabaseInput={"Name": "staging"})
+    created = _platform_databases(glue)
     glue.create_table(DatabaseName="staging", TableInput={
         "Name": "stg_events", "TableType": "EXTERNAL_TABLE", "Parameters": {"table_type": "ICEBERG"},
         "StorageDescriptor": {"Columns": [{"Name": "event_id", "Type": "string"}],
                               "Location": "s3://placeholder-lake/warehouse/staging/stg_events"}})  # fmt: skip
     # (moto answers its watermark queries as Athena would: see athena_answers)
-    with athena_answers.answering(monkeypatch, athena_answers.project_answers()):
-        p = dbt(["compile", "--no-populate-cache", "--select", "stg_events"], env, tmp_path)
+    try:
+        with athena_answers.answering(monkeypatch, athena_answers.project_answers()):
+            p = dbt(["compile", "--no-populate-cache", "--select", "stg_events"], env, tmp_path)
+    finally:  # moto keeps one in-process state: a later test's first build must not find this table
+        glue.delete_table(DatabaseName="staging", Name="stg_events")
+        for database in created:
+            glue.delete_database(Name=database)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     stg = compiled(tmp_path, "stg_events")
     assert "not exists" in stg and '"awsdatacatalog"."staging"."stg_events"' in stg
@@ -274,6 +279,109 @@ def _reads_iceberg(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> li
     return out
 
 
+# Partitioned tables whose MERGE reads the whole table (no window of the partition column bounds the rows
+# it may replace), each with why. The list may only shrink: a window added fails the test until it is removed.
+MERGES_WITHOUT_WINDOW = {
+    # per-user state: any user may be active in an hour, and a user's row lies in the partition of its
+    # first payment (null for most): one row per user, it grows with users, not events (as the three
+    # int_users reads of KNOWN_UNBOUNDED_UPSTREAM)
+    "int_users",
+    # a record's first copy may have landed at any time (a replay re-quarantines records weeks old)
+    "stg_rejected_events",
+}
+
+
+def test_merges_read_a_bounded_window_of_their_table_on_athena(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Athena's MERGE joins its whole target table with the new rows unless its ON clause bounds the target:
+    the model's SELECT and the WHEN clauses do not limit that scan. Each partitioned table's MERGE in an
+    hourly build bounds its target by literals on the partition column, found from the new rows
+    (macros/merge_window.sql: moto answers min/max of the new rows as Athena would), except
+    MERGES_WITHOUT_WINDOW. Unpartitioned tables hold a row per date (or per user: credits_reconciliation)."""
+    _, queries, _ = _hourly_prod_run(moto_endpoint, tmp_path, monkeypatch)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    models = {n["alias"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    merges = {}
+    for q in queries:
+        m = re.search(r'merge into \S*"(\w+)" as target', q, re.I)
+        if m:
+            merges[m.group(1)] = q
+    partitioned = {
+        name: athena_answers.partition_columns(n["config"].get("partitioned_by"))
+        for name, n in models.items()
+        if n["config"].get("incremental_strategy") == "merge" and n["config"].get("partitioned_by")
+    }
+    assert set(partitioned) <= set(merges), f"no MERGE ran for {sorted(set(partitioned) - set(merges))}"
+    assert {"int_generations", "int_sessions", "payments", "prompt_terms_daily"} <= set(partitioned)
+    unbounded = {
+        name for name, cols in partitioned.items() if not athena_answers.merge_target_bounded(merges[name], cols)
+    }
+    assert unbounded == MERGES_WITHOUT_WINDOW, (
+        f"MERGEs that read their whole table: {sorted(unbounded - MERGES_WITHOUT_WINDOW)}; "
+        f"now bounded (remove them from MERGES_WITHOUT_WINDOW): {sorted(MERGES_WITHOUT_WINDOW - unbounded)}"
+    )
+    # the windows: the new rows' least and greatest value, widened by what the model's keys allow
+    # (moto answered 2026-11-19 .. 2026-11-20, or 2026-11-19 08:00:00.000 .. 2026-11-20 09:59:59.123)
+    on = {name: sqlglot.parse_one(merges[name], read="trino").args["on"].sql(dialect="trino") for name in partitioned}
+    # a generation's old outcome lies within generation_span_hours (48) of any of its events; pending: null
+    assert ("target.finished_at >= CAST('2026-11-17 08:00:00' AS TIMESTAMP) AND "
+            "target.finished_at <= CAST('2026-11-22 10:00:00' AS TIMESTAMP) OR target.finished_at IS NULL") in on[
+        "int_generations"], on["int_generations"]  # fmt: skip
+    # a session's key holds its date
+    assert (
+        "target.session_date >= CAST('2026-11-19' AS DATE) AND target.session_date <= CAST('2026-11-20' AS DATE)"
+    ) in on["int_sessions"], on["int_sessions"]
+    # a payment's old first success is at most payment_span_hours (168) after its new one: 8 days on dates
+    assert (
+        "target.revenue_date >= CAST('2026-11-19' AS DATE) AND target.revenue_date <= CAST('2026-11-28' AS DATE)"
+    ) in on["payments"], on["payments"]
+
+
+def _hourly_prod_run(
+    moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[subprocess.CompletedProcess[str], list[str], list[Any]]:
+    """`dbt run` of the whole prod project as an hourly build, against moto through the recording proxy:
+    the dbt process, every Athena query it started (moto answers them: athena_answers) and every AWS call."""
+    _placeholder_buckets(moto_endpoint)
+    glue = _glue(moto_endpoint)
+    created = _platform_databases(glue)
+    before = {(d, t) for d in ("staging", "marts") for t in _table_names(glue, d)}
+    p = dbt(["parse"], prod_env(moto_endpoint), tmp_path)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    # an hourly build: the incremental models exist (moto's Athena creates no table of a CTAS)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = _incremental_tables(glue, manifest)
+    views = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+             and n["config"]["materialized"] == "view"]  # fmt: skip
+    for n in views:  # and the views (dbt-athena expires the Glue versions of every view it replaces)
+        glue.create_table(DatabaseName=n["schema"], TableInput={"Name": n["alias"], "TableType": "VIRTUAL_VIEW"})
+    nodes += views
+    proxy = RecordingProxy(moto_endpoint, REGION, aws_helpers.ACCOUNT)
+    try:
+        env = {**prod_env(moto_endpoint), "AWS_ENDPOINT_URL": proxy.url}
+        with athena_answers.answering(monkeypatch, athena_answers.project_answers()) as queries:
+            p = dbt(["run", "--no-populate-cache"], env, tmp_path)
+    finally:
+        proxy.close()
+        # (moto keeps one in-process state: leave no table behind, dbt-athena's own Glue writes included)
+        for database in ("staging", "marts"):
+            for table in set(_table_names(glue, database)) - {t for d, t in before if d == database}:
+                glue.delete_table(DatabaseName=database, Name=table)
+        for database in created:
+            glue.delete_database(Name=database)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p, queries, proxy.calls
+
+
+def _table_names(glue: Any, database: str) -> list[str]:
+    try:
+        return [t["Name"] for page in glue.get_paginator("get_tables").paginate(DatabaseName=database)
+                for t in page["TableList"]]  # fmt: skip
+    except glue.exceptions.EntityNotFoundException:
+        return []
+
+
 def _placeholder_buckets(endpoint: str) -> None:
     """prod_env's lake and Athena results buckets (the platform stack's)."""
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
@@ -367,37 +475,13 @@ def test_build_calls_are_allowed_to_the_warehouse_role(
     recorded, not executed: the S3 and Glue work Athena does as the caller is not seen here);
     tests/integration/infra/test_infra.py checks the role against every call dbt-athena's source can make. Not run here:
     the rest of `imagify build` (Dagster, the checks, the SNS notifier)."""
-    _placeholder_buckets(moto_endpoint)
-    glue = _glue(moto_endpoint)
-    created = _platform_databases(glue)
-    p = dbt(["parse"], prod_env(moto_endpoint), tmp_path)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    # an hourly build: the incremental models exist (moto's Athena creates no table of a CTAS)
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
-    nodes = _incremental_tables(glue, manifest)
-    views = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
-             and n["config"]["materialized"] == "view"]  # fmt: skip
-    for n in views:  # and the views (dbt-athena expires the Glue versions of every view it replaces)
-        glue.create_table(DatabaseName=n["schema"], TableInput={"Name": n["alias"], "TableType": "VIRTUAL_VIEW"})
-    nodes += views
-    proxy = RecordingProxy(moto_endpoint, REGION, aws_helpers.ACCOUNT)
-    try:
-        env = {**prod_env(moto_endpoint), "AWS_ENDPOINT_URL": proxy.url}
-        with athena_answers.answering(monkeypatch, athena_answers.project_answers()) as queries:
-            p = dbt(["run", "--no-populate-cache"], env, tmp_path)
-    finally:
-        proxy.close()
-        for n in nodes:
-            glue.delete_table(DatabaseName=n["schema"], Name=n["alias"])
-        for database in created:
-            glue.delete_database(Name=database)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    _, queries, calls = _hourly_prod_run(moto_endpoint, tmp_path, monkeypatch)
     # the deployed names prod_env stands for: its buckets, lake database and workgroup
     settings = config.load().replace(lake_bucket="placeholder-lake",
                                      athena_results_bucket="placeholder-athena", glue_database="placeholder_lake",
                                      athena_workgroup="primary")  # fmt: skip
     key = f"arn:aws:kms:{REGION}:{aws_helpers.ACCOUNT}:key/project-key"
-    calls = with_kms(proxy.calls, key)
+    calls = with_kms(calls, key)
     actions = {c.action for c in calls}
     assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "glue:GetTable"} <= actions, actions
     print(f"the build's calls: {', '.join(sorted(actions))}")
