@@ -21,6 +21,7 @@
                   bound the old rows: an old row matched by a new one has `column` within
     before/after  hours (timestamp) or days (date) before the least anchor and after the greatest
     nulls         true: old rows with a null `column` may match too (they are read as well)
+  No new row: the write matches nothing ('1 = 0'). A new row without an anchor: no window (the whole table).
   Models keyed per user (int_users, credits_reconciliation) and stg_rejected_events (a record's first copy
   may have landed at any time) have no window: tests/integration/dbt/test_dbt_prod.py lists them.
 -#}
@@ -30,11 +31,13 @@
   {%- set is_date = w.get('type', 'timestamp') == 'date' -%}
   {%- set anchor = w.get('anchor', w['column']) -%}
   {%- set col = (target_alias ~ '.' if target_alias else '') ~ w['column'] -%}
-  {#- one text: min/max; null when the new rows are none (the write then matches nothing) -#}
-  {%- set bounds = compile_text("select /* merge_window */ cast(min(a) as varchar) || '/' || cast(max(a) as varchar)"
+  {#- one text: least/greatest/rows/rows with an anchor -#}
+  {%- set bounds = compile_text("select /* merge_window */ coalesce(cast(min(a) as varchar), '') || '/' ||"
+        ~ " coalesce(cast(max(a) as varchar), '') || '/' || cast(count(*) as varchar) || '/' || cast(count(a) as varchar)"
         ~ " from (select " ~ anchor ~ " as a from " ~ source ~ ") as w") -%}
-  {%- if bounds is none -%}{{ return(['1 = 0']) }}{%- endif -%}
-  {%- set lo, hi = bounds.split('/') -%}
+  {%- set lo, hi, rows, anchored = bounds.split('/') -%}
+  {%- if rows | int == 0 -%}{{ return(['1 = 0']) }}{%- endif -%}  {#- no new row: the write replaces nothing -#}
+  {%- if anchored | int < rows | int -%}{{ return([]) }}{%- endif -%}  {#- a row without anchor: no window, the whole table -#}
   {%- if is_date -%}
     {%- set days = modules.datetime.timedelta -%}
     {%- set d = modules.datetime.date -%}

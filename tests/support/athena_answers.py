@@ -69,8 +69,9 @@ def project_answers(gaps: bool = False) -> Answer:
         if ("distinct cast(occurred_date as varchar)" in q or "distinct cast(activity_date as varchar)" in q
                 or "distinct cast(landed_date as varchar)" in q or ("distinct cast(" in q and "landed_at" in q)):
             return ["2026-11-19", "2026-11-20"]
-        if "/* merge_window */" in q:  # a write's window (macros/merge_window.sql): min/max of its new rows
-            return ["2026-11-19/2026-11-20" if "_date as a" in q else "2026-11-19 08:00:00.000/2026-11-20 09:59:59.123"]
+        if "/* merge_window */" in q:  # a write's window (macros/merge_window.sql): its new rows' least/greatest/count
+            dates = "2026-11-19/2026-11-20" if "_date as a" in q else "2026-11-19 08:00:00.000/2026-11-20 09:59:59.123"
+            return [dates + "/3/3"]
         if "count(*)" in q:  # user_activity_daily's dates: first, last, how many
             return ["2026-01-01 2026-11-20 " + ("300" if gaps else "324")]
         if "7 * week_number" in q:  # retention_weekly: the last week it covers
