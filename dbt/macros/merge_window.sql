@@ -53,7 +53,8 @@
 {%- endmacro %}
 
 {#- dbt-athena's Iceberg MERGE (its materialization calls this name: the root project's macro wins), with
-    the model's merge window added to its ON clause. -#}
+    the model's merge window added to its ON clause. The signature is dbt-athena 1.11's (pinned); an upgrade
+    that changes it fails the hourly prod run of tests/integration/dbt/test_dbt_prod.py. -#}
 {% macro iceberg_merge(on_schema_change, tmp_relation, target_relation, unique_key, incremental_predicates,
                        existing_relation, delete_condition, update_condition, insert_condition, force_batch,
                        statement_name="main") -%}

@@ -1,9 +1,10 @@
 """The merge windows (dbt/macros/merge_window.sql) are wide enough: a row an incremental build replaces lies in
 the window of its table's partition column that the new rows give, or the old row stays beside the new one.
 On Athena the window bounds what a MERGE reads of its table; on DuckDB it bounds the DELETE of delete+insert,
-so a window too narrow shows here as a duplicate. The cases are the widest moves the windows allow for:
-a pending generation (no finished_at) completed later, an outcome replaced by an earlier one, and a payment
-whose first success moves days earlier. Each table must equal a full rebuild, one row per key."""
+so a window too narrow shows here as a duplicate. The cases are rows whose partition value moves: a pending
+generation (no finished_at) completed later, an outcome replaced by one 40 hours earlier (int_generations'
+window fails both without its null partition and its widening), and a payment whose first success moves
+3 days earlier. Each table must equal a full rebuild, one row per key."""
 
 from __future__ import annotations
 
