@@ -19,7 +19,7 @@
     type          'timestamp' (default) or 'date'
     anchor        an expression over the new rows (default: `column`) whose min and max, widened,
                   bound the old rows: an old row matched by a new one has `column` within
-    before/after  hours (timestamp) or days (date) before the least anchor and after the greatest
+    before/after  hours before the least anchor and after the greatest (a date: whole days of them)
     nulls         true: old rows with a null `column` may match too (they are read as well)
   No new row: the write matches nothing ('1 = 0'). A new row without an anchor: no window (the whole table).
   Models keyed per user (int_users, credits_reconciliation) and stg_rejected_events (a record's first copy
@@ -38,16 +38,10 @@
   {%- set lo, hi, rows, anchored = bounds.split('/') -%}
   {%- if rows | int == 0 -%}{{ return(['1 = 0']) }}{%- endif -%}  {#- no new row: the write replaces nothing -#}
   {%- if anchored | int < rows | int -%}{{ return([]) }}{%- endif -%}  {#- a row without anchor: no window, the whole table -#}
-  {%- if is_date -%}
-    {%- set days = modules.datetime.timedelta -%}
-    {%- set d = modules.datetime.date -%}
-    {%- set low = date_literal((d.fromisoformat(lo[:10]) - days(days=w.get('before', 0) | int)).isoformat()) -%}
-    {%- set high = date_literal((d.fromisoformat(hi[:10]) + days(days=w.get('after', 0) | int)).isoformat()) -%}
-  {%- else -%}
-    {#- texts are cut to the second: the upper bound gets one more second -#}
-    {%- set low = ts_literal(shifted_ts(lo, -(w.get('before', 0) | float))) -%}
-    {%- set high = ts_literal(shifted_ts(hi, (w.get('after', 0) | float) + 1 / 3600)) -%}
-  {%- endif -%}
+  {#- texts are cut to the second (shifted_ts): the upper bound gets one more second; a date keeps its day -#}
+  {%- set literal = date_literal if is_date else ts_literal -%}
+  {%- set low = literal(shifted_ts(lo, -(w.get('before', 0) | float))) -%}
+  {%- set high = literal(shifted_ts(hi, (w.get('after', 0) | float) + (0 if is_date else 1 / 3600))) -%}
   {%- set within = col ~ ' >= ' ~ low ~ ' and ' ~ col ~ ' <= ' ~ high -%}
   {{ return(['(' ~ within ~ ' or ' ~ col ~ ' is null)' if w.get('nulls') else within]) }}
 {%- endmacro %}

@@ -4,8 +4,7 @@
   config(
     unique_key='payment_id',
     partitioned_by=athena_partitioned_by(['revenue_date']),
-    merge_window={'column': 'revenue_date', 'type': 'date',
-                  'after': (var('payment_span_hours') / 24) | round(0, 'ceil') | int + 1}
+    merge_window={'column': 'revenue_date', 'type': 'date', 'after': var('payment_span_hours') + 24}
   )
 }}
 {#- One row per successful payment (first success, deduplicated: int_payments) with its business date,
@@ -18,7 +17,7 @@
     table holds, a first payment whose user now paid first on another date is no longer first. Payments
     never vanish. Partitioned by revenue_date on Athena, so those reads of the table are bounded. A first
     build reads int_payments. merge_window: a recomputed payment's old row is on the date of its old first
-    success, at most payment_span_hours after the new one. -#}
+    success, at most payment_span_hours after the new one (+ a day: business dates). -#}
 {%- set r = revenue_dates_to_recompute() -%}
 {%- if r is none %}
 select

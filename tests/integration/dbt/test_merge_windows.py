@@ -9,12 +9,12 @@ window fails both without its null partition and its widening), and a payment wh
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from support.contract_cases import event
 from support.two_landings import table_rows, two_landings
 
 from ingestion.simulator import Simulator
@@ -22,32 +22,11 @@ from ingestion.simulator import Simulator
 pytestmark = [pytest.mark.dbt]
 
 
-def _event(event_type: str, user: str, at: datetime, **properties: object) -> str:
-    return json.dumps({
-        "event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-        "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "user_id": user, "session_id": "s_window",
-        "source": "api", "properties": properties,
-    })  # fmt: skip
-
-
-def _request(user: str, at: datetime, generation: str) -> str:
-    return _event("generation_requested", user, at, generation_id=generation, prompt="a red fox at dawn",
-                  model_requested="amazon.nova-canvas-v1:0", n_images=1)  # fmt: skip
-
-
-def _completed(user: str, at: datetime, generation: str) -> str:
-    return _event("generation_completed", user, at, generation_id=generation, model="amazon.nova-canvas-v1:0",
-                  n_images=1, latency_ms=9000, cost_usd=0.04, credits_charged=1)  # fmt: skip
-
-
-def _failed(user: str, at: datetime, generation: str) -> str:
-    return _event("generation_failed", user, at, generation_id=generation, model="amazon.nova-canvas-v1:0",
-                  error_code="ThrottlingException", latency_ms=500)  # fmt: skip
-
-
-def _succeeded(user: str, at: datetime, payment: str) -> str:
-    return _event("payment_succeeded", user, at, payment_id=payment, amount_vnd=50000, credits_added=100,
-                  provider="vnpay")  # fmt: skip
+def _event(kind: str, at: datetime, **properties: object) -> str:
+    """A valid event of w_user (support.contract_cases), at ``at``, its properties changed."""
+    ev = event(kind, user_id="w_user", occurred_at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+    ev["properties"].update(properties)
+    return json.dumps(ev)
 
 
 def _rows(warehouse: Path, table: str, key: str, value: str) -> list[tuple]:
@@ -61,18 +40,18 @@ def test_rows_replaced_at_the_edges_of_their_window_are_replaced_once(tmp_path: 
     first = list(Simulator(users=20, days=4, seed=43, end=now - timedelta(hours=2)).records())
     t = (now - timedelta(days=3)).replace(hour=3, minute=0, second=0)
     first += [
-        _request("w_user", t, "g_pending"),  # pending after the first build: finished_at null
-        _request("w_user", t, "g_outcome"), _failed("w_user", t + timedelta(hours=40), "g_outcome"),
-        _event("payment_initiated", "w_user", t - timedelta(days=4), payment_id="p_moves", package="starter",
-               amount_vnd=50000, provider="vnpay"),
-        _succeeded("w_user", t, "p_moves"),  # its first success, until the second delivery
+        _event("generation_requested", t, generation_id="g_pending"),  # pending after the first build: finished_at null
+        _event("generation_requested", t, generation_id="g_outcome"),
+        _event("generation_failed", t + timedelta(hours=40), generation_id="g_outcome"),
+        _event("payment_initiated", t - timedelta(days=4), payment_id="p_moves"),
+        _event("payment_succeeded", t, payment_id="p_moves"),  # its first success, until the second delivery
     ]  # fmt: skip
     second = [
-        _completed("w_user", t + timedelta(minutes=1), "g_pending"),
+        _event("generation_completed", t + timedelta(minutes=1), generation_id="g_pending"),
         # completed preferred over failed, and 40 h before the failure the old row holds
-        _completed("w_user", t + timedelta(minutes=2), "g_outcome"),
+        _event("generation_completed", t + timedelta(minutes=2), generation_id="g_outcome"),
         # a success 3 days before the one counted: the payment's date moves 3 days earlier
-        _succeeded("w_user", t - timedelta(days=3), "p_moves"),
+        _event("payment_succeeded", t - timedelta(days=3), payment_id="p_moves"),
     ]
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
     with two_landings(tmp_path, first, second, now):

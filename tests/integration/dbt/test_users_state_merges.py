@@ -7,12 +7,12 @@ on them."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from support.contract_cases import event
 from support.fault_helpers import write_lake
 from support.two_landings import copy_event, dbt, is_valid, two_landings
 from support.two_landings import table_rows as _rows
@@ -112,12 +112,7 @@ def test_a_late_first_payment_moves_the_new_payer_from_a_date_days_later(tmp_pat
     # the payment is written here, not taken from the simulator: whether its two days hold a success
     # depends on the clock (none when they end near 23:00 UTC)
     user, old_first = next(json.loads(r)["user_id"] for r in first if is_valid(r)), now - timedelta(days=10)
-    template = json.dumps({
-        "event_id": str(uuid.uuid4()), "event_type": "payment_succeeded", "schema_version": 1,
-        "occurred_at": old_first.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "user_id": user, "session_id": "s_paid",
-        "source": "payments",
-        "properties": {"payment_id": "p_template", "amount_vnd": 50000, "credits_added": 100, "provider": "vnpay"},
-    })  # fmt: skip
+    template = json.dumps(event("payment_succeeded", user_id=user))
     first.append(_paid(template, "p_old_first", old_first))
     incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
     with two_landings(tmp_path, first, [_paid(template, "p_earlier", old_first - timedelta(days=5))], now):
